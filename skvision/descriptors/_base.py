@@ -1,0 +1,277 @@
+"""Shared machinery of the handcrafted descriptors.
+
+A descriptor subclass says *what* to compute on one stack of single-channel
+images; this base class does everything around it, once, for all of them:
+
+* parameter validation in ``fit`` (``_parameter_constraints`` plus the
+  subclass's ``_check_params`` for cross-parameter rules),
+* the image-input contract (:func:`skvision._images.check_images`) and the
+  rule that ``transform`` gets images of the size seen in ``fit``,
+* channel handling (``channels='gray'`` luminance or ``'each'`` channel),
+* chunking over the batch (``batch_size``), joblib parallelism over chunks
+  (``n_jobs``), a tqdm bar (``verbose``), writing into a preallocated output,
+* the optional torch path (``device``),
+* ``get_feature_names_out``.
+
+Subclass hooks
+--------------
+``_check_params(self)``
+    Cross-parameter validation; raise ``ValueError`` naming the parameter.
+``_min_image_size(self) -> (h, w)`` and ``_min_image_size_reason(self) -> str``
+    Smallest image the parameters allow.
+``_fit_images(self, images)``
+    Optional: learn from the validated training batch (use ``self._planes``).
+``_describe(self, images) -> ndarray (n, F)``
+    The numpy computation on a float64 ``(n, H, W)`` stack.
+``_describe_torch(self, images) -> Tensor (n, F)``
+    The torch computation on a ``(n, H, W)`` tensor (only if ``_supports_torch``).
+``_plane_feature_names(self) -> list[str]``
+    Names of the ``F`` features of one plane, given ``self.image_shape_``.
+"""
+
+from __future__ import annotations
+
+import math
+from numbers import Integral
+
+import numpy as np
+from joblib import Parallel, delayed, effective_n_jobs
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from .._images import check_images, to_grayscale
+
+__all__ = ["BaseDescriptor", "resolve_descriptor_device"]
+
+# Pixels per chunk when batch_size is None: ~8 M float64 pixels is ~64 MB per
+# working copy, small enough to stay in cache-friendly territory for the
+# vectorised code and to bound memory on large batches.
+_AUTO_CHUNK_PIXELS = 2**23
+
+
+def resolve_descriptor_device(device):
+    """Map a descriptor's ``device`` parameter to ``None`` (numpy) or a ``torch.device``.
+
+    ``None`` and ``'numpy'`` select the numpy path. ``'auto'`` selects CUDA when
+    torch sees a GPU and numpy otherwise. Any other string is handed to
+    :class:`torch.device` (``'cpu'``, ``'cuda'``, ``'cuda:1'``, ...).
+
+    Examples
+    --------
+    >>> resolve_descriptor_device(None) is None
+    True
+    >>> str(resolve_descriptor_device("cpu"))
+    'cpu'
+    """
+    if device is None or device == "numpy":
+        return None
+    import torch  # deferred: descriptor users who never ask for a device do not pay for torch
+
+    if device == "auto":
+        return torch.device("cuda") if torch.cuda.is_available() else None
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(
+            f"device={device!r} is not a valid device; expected None, 'numpy', 'auto', "
+            "'cpu', 'cuda' or 'cuda:N'."
+        ) from exc
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device={device!r} was requested but torch sees no CUDA device.")
+    return resolved
+
+
+class BaseDescriptor(TransformerMixin, BaseEstimator):
+    """Base class of skvision's handcrafted descriptors (not for direct use)."""
+
+    _parameter_constraints: dict = {
+        "channels": [StrOptions({"gray", "each"})],
+        "n_jobs": [Integral, None],
+        "batch_size": [Interval(Integral, 1, None, closed="left"), None],
+        "device": [str, None],
+        "verbose": ["verbose"],
+    }
+
+    #: Whether ``_describe_torch`` is implemented.
+    _supports_torch = False
+    #: Short lowercase prefix of feature names (``"lbp"``, ``"hog"``, ...).
+    _feature_prefix = "feature"
+
+    # ------------------------------------------------------------------ hooks
+    def _check_params(self):
+        """Cross-parameter validation (subclasses override)."""
+
+    def _min_image_size(self):
+        return (1, 1)
+
+    def _min_image_size_reason(self):
+        return None
+
+    def _fit_images(self, images):
+        """Learn from the validated training images (subclasses that learn override)."""
+
+    def _describe(self, images):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _describe_torch(self, images):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _plane_feature_names(self):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    # ------------------------------------------------------------- sklearn API
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.requires_fit = True
+        tags.transformer_tags.preserves_dtype = ["float64"]
+        # Images, not a feature table: sklearn's 2-D checks cannot apply as-is; the
+        # ones that fail for that reason are listed in the tests with their reasons.
+        tags.input_tags.three_d_array = True
+        tags.input_tags.allow_nan = False
+        return tags
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Validate parameters and images; learn what the descriptor needs.
+
+        Parameters
+        ----------
+        X : array-like of shape (N, H, W) or (N, H, W, C), or list of arrays
+            Training images (see :func:`skvision._images.check_images`).
+        y : ignored
+            Present for Pipeline compatibility.
+
+        Returns
+        -------
+        self : object
+            The fitted descriptor.
+        """
+        self._check_params()
+        resolve_descriptor_device(self.device)  # fail early on a bad device string
+        images = self._validate_images(X, reset=True)
+        self._fit_images(images)
+        self.n_features_out_ = len(self.get_feature_names_out())
+        return self
+
+    def transform(self, X):
+        """Describe each image by a fixed-length feature vector.
+
+        Parameters
+        ----------
+        X : array-like of shape (N, H, W) or (N, H, W, C), or list of arrays
+            Images of the size seen in ``fit``.
+
+        Returns
+        -------
+        features : ndarray of shape (N, n_features_out_), dtype float64
+        """
+        check_is_fitted(self, "image_shape_")
+        images = self._validate_images(X, reset=False)
+        return self._transform_in_chunks(images)
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the output features.
+
+        Parameters
+        ----------
+        input_features : ignored
+            Images have no input feature names; present for sklearn compatibility.
+
+        Returns
+        -------
+        names : ndarray of str, shape (n_features_out_,)
+        """
+        check_is_fitted(self, "image_shape_")
+        plane_names = self._plane_feature_names()
+        names = []
+        for prefix in self._plane_prefixes():
+            names.extend(f"{self._feature_prefix}_{prefix}{name}" for name in plane_names)
+        return np.asarray(names, dtype=object)
+
+    # --------------------------------------------------------------- internals
+    def _validate_images(self, X, *, reset):
+        images = check_images(
+            X,
+            min_size=self._min_image_size(),
+            min_size_reason=self._min_image_size_reason(),
+        )
+        if reset:
+            self.image_shape_ = tuple(images.shape[1:])
+            self.n_channels_ = 1 if images.ndim == 3 else images.shape[3]
+        elif tuple(images.shape[1:]) != self.image_shape_:
+            raise ValueError(
+                f"X has images of shape {tuple(images.shape[1:])} but {type(self).__name__} "
+                f"was fitted on images of shape {self.image_shape_}; the feature vector "
+                "depends on the image size, so transform needs images of the fitted size."
+            )
+        return images
+
+    def _plane_prefixes(self):
+        if self.channels == "each" and self.n_channels_ > 1:
+            return [f"c{c}_" for c in range(self.n_channels_)]
+        return [""]
+
+    def _planes(self, images):
+        """Yield ``(prefix, plane)`` pairs: the single-channel stacks to describe."""
+        if self.channels == "each" and images.ndim == 4:
+            for c in range(images.shape[3]):
+                yield f"c{c}_", images[..., c]
+        else:
+            yield "", to_grayscale(images)
+
+    def _resolved_batch_size(self, n_images, pixels_per_image):
+        if self.batch_size is not None:
+            return int(self.batch_size)
+        size = max(1, _AUTO_CHUNK_PIXELS // max(1, pixels_per_image))
+        n_workers = effective_n_jobs(self.n_jobs)
+        if n_workers > 1:
+            # Give every worker work: at least one chunk each.
+            size = min(size, math.ceil(n_images / n_workers))
+        return size
+
+    def _transform_chunk(self, images, device):
+        parts = []
+        for _, plane in self._planes(images):
+            if device is None:
+                parts.append(self._describe(plane.astype(np.float64, copy=False)))
+            else:
+                import torch
+
+                tensor = torch.as_tensor(np.ascontiguousarray(plane, dtype=np.float64), device=device)
+                parts.append(self._describe_torch(tensor).double().cpu().numpy())
+        return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
+
+    def _transform_in_chunks(self, images):
+        device = resolve_descriptor_device(self.device)
+        if device is not None and not self._supports_torch:
+            raise ValueError(
+                f"{type(self).__name__} has no torch implementation; use device=None (numpy)."
+            )
+        n_images = images.shape[0]
+        batch = self._resolved_batch_size(n_images, images.shape[1] * images.shape[2])
+        starts = range(0, n_images, batch)
+        out = np.empty((n_images, self.n_features_out_), dtype=np.float64)
+
+        progress = None
+        if self.verbose:
+            from tqdm.auto import tqdm
+
+            progress = tqdm(total=len(starts), desc=type(self).__name__, unit="chunk")
+
+        # One process cannot share a CUDA context with forked workers, and a GPU is
+        # already parallel: the torch path runs its chunks in this process.
+        n_jobs = 1 if device is not None else self.n_jobs
+        if effective_n_jobs(n_jobs) == 1:
+            results = (self._transform_chunk(images[s : s + batch], device) for s in starts)
+        else:
+            results = Parallel(n_jobs=n_jobs, return_as="generator")(
+                delayed(self._transform_chunk)(images[s : s + batch], None) for s in starts
+            )
+        for start, block in zip(starts, results):
+            out[start : start + block.shape[0]] = block
+            if progress is not None:
+                progress.update(1)
+        if progress is not None:
+            progress.close()
+        return out

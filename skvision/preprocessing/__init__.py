@@ -1,0 +1,11 @@
+"""Image preprocessing steps for pipelines: Grayscale, Resize, ImageLoader."""
+
+from .._lazy import attach
+
+_NAMES = {
+    "Grayscale": "skvision.preprocessing._transforms",
+    "Resize": "skvision.preprocessing._transforms",
+    "ImageLoader": "skvision.preprocessing._loader",
+}
+
+__getattr__, __dir__, __all__ = attach(__name__, _NAMES)

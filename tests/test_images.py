@@ -1,0 +1,123 @@
+"""The image-input contract: what check_images accepts and the error each bad input gets."""
+
+import re
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from skvision._images import (
+    LUMINANCE_WEIGHTS,
+    ImageShapeError,
+    check_image_shape,
+    check_images,
+    to_grayscale,
+)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.int32, np.int64, np.float32, np.float64])
+def test_accepts_numeric_dtypes_unchanged(dtype):
+    X = np.arange(2 * 5 * 6, dtype=dtype).reshape(2, 5, 6)
+    out = check_images(X)
+    assert out.dtype == dtype
+    np.testing.assert_array_equal(out, X)
+
+
+def test_bool_becomes_uint8():
+    X = np.zeros((1, 3, 3), dtype=bool)
+    X[0, 1, 1] = True
+    out = check_images(X)
+    assert out.dtype == np.uint8 and out[0, 1, 1] == 1 and out.sum() == 1
+
+
+def test_list_of_images_is_stacked():
+    images = [np.full((4, 5, 3), i, dtype=np.uint8) for i in range(3)]
+    out = check_images(images)
+    assert out.shape == (3, 4, 5, 3)
+    assert out[2, 0, 0, 0] == 2
+
+
+def test_single_channel_axis_is_squeezed():
+    X = np.random.default_rng(0).random((2, 4, 4, 1))
+    out = check_images(X)
+    assert out.shape == (2, 4, 4)
+    np.testing.assert_array_equal(out, X[..., 0])
+
+
+@pytest.mark.parametrize(
+    "X, error, pattern",
+    [
+        (None, TypeError, "X is None"),
+        ("image.png", TypeError, "ImageLoader"),
+        (np.zeros((4, 4)), ValueError, r"ndim=2.*image\[np.newaxis\]"),
+        (np.zeros(4), ValueError, "ndim=1"),
+        (np.zeros((1, 2, 3, 3, 3)), ValueError, "ndim=5"),
+        (np.zeros((0, 8, 8)), ValueError, "empty batch"),
+        ([], ValueError, "empty batch"),
+        (np.zeros((2, 0, 8)), ValueError, "H and W must be >= 1"),
+        (np.array([[[np.nan]]]), ValueError, "NaN"),
+        (np.array([[[np.inf]]]), ValueError, "infinite"),
+        (np.zeros((1, 2, 2), dtype=object), TypeError, "dtype object"),
+        (np.array([[["a"]]]), TypeError, "dtype <U1"),
+        (np.zeros((1, 2, 2), dtype=complex), ValueError, "Complex data not supported"),
+        (np.zeros((1, 4, 4, 2)), ValueError, "2 channels"),
+        (np.zeros((1, 4, 4, 5)), ValueError, "channels-last"),
+        ([np.zeros((4, 4)), np.zeros((4, 4)), np.zeros((5, 4))], ValueError, "image 2 has shape"),
+        ([np.zeros((4, 4)), "b.png"], TypeError, r"X\[1\] is a str"),
+        (sp.csr_matrix(np.eye(3)), TypeError, "Sparse input is not supported"),
+        (object(), TypeError, "numpy array or a list"),
+    ],
+)
+def test_bad_input_gets_a_clear_error(X, error, pattern):
+    with pytest.raises(error, match=pattern):
+        check_images(X)
+
+
+def test_error_names_the_argument():
+    with pytest.raises(ValueError, match="^images_test is an empty batch"):
+        check_images(np.zeros((0, 3, 3)), name="images_test")
+
+
+def test_allowed_channels_none_accepts_any_count():
+    assert check_images(np.zeros((1, 3, 3, 7)), allowed_channels=None).shape == (1, 3, 3, 7)
+
+
+def test_min_size_names_the_reason():
+    with pytest.raises(ImageShapeError, match=re.escape("are 4x4 (HxW) but must be at least 5x3 for P=8, R=2")):
+        check_images(np.zeros((1, 4, 4)), min_size=(5, 3), min_size_reason="P=8, R=2")
+    # ImageShapeError is a ValueError.
+    with pytest.raises(ValueError):
+        check_image_shape(np.zeros((1, 2, 9)), min_size=(3, 3))
+    check_image_shape(np.zeros((1, 3, 3)), min_size=(3, 3))  # exactly the minimum is fine
+
+
+def test_to_grayscale_matches_skimage_weights_on_input_scale():
+    from skimage.color import rgb2gray
+
+    rng = np.random.default_rng(1)
+    rgb = rng.integers(0, 256, size=(3, 6, 7, 3), dtype=np.uint8)
+    gray = to_grayscale(rgb)
+    assert gray.shape == (3, 6, 7)
+    # skimage rescales uint8 to [0, 1]; we keep 0-255, so the two differ by exactly 255.
+    np.testing.assert_allclose(gray / 255.0, rgb2gray(rgb), rtol=1e-12, atol=1e-12)
+    rgba = np.concatenate([rgb, np.full((3, 6, 7, 1), 7, np.uint8)], axis=-1)
+    np.testing.assert_allclose(to_grayscale(rgba), gray)
+    np.testing.assert_allclose(LUMINANCE_WEIGHTS.sum(), 1.0)
+
+
+def test_to_grayscale_leaves_grey_untouched():
+    X = np.arange(8.0).reshape(2, 2, 2)
+    assert to_grayscale(X) is X
+
+
+def test_import_skvision_does_not_import_torch():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, skvision, skvision.descriptors, skvision.preprocessing;"
+        "import skvision.descriptors._base;"
+        "print('torch' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
