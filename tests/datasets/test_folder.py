@@ -1,0 +1,139 @@
+import os
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from skvision.datasets import load_image_folder
+from skvision.preprocessing._loader import ImageReadError
+from tests.preprocessing.test_loader import png_with_header_only
+
+RNG = np.random.default_rng(0)
+
+
+def make_folder(root, sizes=((12, 10),) * 3, colour=False):
+    """root/<cat|dog>/ with PNG, JPEG-named-.jpeg and TIFF files; returns the pixel arrays by path."""
+    pixels = {}
+    for label in ("cat", "dog"):
+        (root / label).mkdir(parents=True)
+        for i, (size, suffix) in enumerate(zip(sizes, (".png", ".tif", ".png"))):
+            shape = (*size, 3) if colour else size
+            array = RNG.integers(0, 256, shape, dtype=np.uint8)
+            path = root / label / f"{i}{suffix}"
+            Image.fromarray(array).save(path)
+            pixels[str(path)] = array
+    return pixels
+
+
+def test_reads_classes_labels_and_pixels(tmp_path):
+    pixels = make_folder(tmp_path)
+    (tmp_path / "README.txt").write_text("top-level files are ignored")
+    data = load_image_folder(tmp_path)
+    assert data.target_names.tolist() == ["cat", "dog"]
+    assert data.target.tolist() == [0, 0, 0, 1, 1, 1]
+    assert data.images.shape == (6, 12, 10) and data.images.dtype == np.uint8
+    for image, name in zip(data.images, data.filenames):
+        np.testing.assert_array_equal(image, pixels[name])
+    assert "2 classes" in data.DESCR
+    images, target = load_image_folder(tmp_path, return_X_y=True)
+    np.testing.assert_array_equal(images, data.images)
+
+
+def test_jpeg_files_are_read(tmp_path):
+    (tmp_path / "a").mkdir()
+    Image.fromarray(np.full((8, 8, 3), 128, dtype=np.uint8)).save(tmp_path / "a" / "x.JPG")
+    data = load_image_folder(tmp_path)
+    assert data.images.shape == (1, 8, 8, 3) and abs(int(data.images.mean()) - 128) <= 2
+
+
+def test_parallel_reading_gives_the_same_result(tmp_path):
+    make_folder(tmp_path, colour=True)
+    one = load_image_folder(tmp_path, n_jobs=1)
+    two = load_image_folder(tmp_path, n_jobs=2)
+    np.testing.assert_array_equal(one.images, two.images)
+    np.testing.assert_array_equal(one.filenames, two.filenames)
+
+
+def test_resize_and_colour_modes(tmp_path):
+    make_folder(tmp_path, sizes=((12, 10), (20, 20), (9, 31)), colour=True)
+    with pytest.raises(ValueError, match=r"0.png is 12x10 but .*1.tif is 20x20"):
+        load_image_folder(tmp_path)
+    assert load_image_folder(tmp_path, image_size=(8, 6)).images.shape == (6, 8, 6, 3)
+    assert load_image_folder(tmp_path, image_size=8, color_mode="gray").images.shape == (6, 8, 8)
+
+
+def test_grey_files_join_colour_ones_as_rgb(tmp_path):
+    (tmp_path / "a").mkdir()
+    Image.fromarray(np.full((4, 4), 9, dtype=np.uint8)).save(tmp_path / "a" / "g.png")
+    Image.fromarray(np.zeros((4, 4, 3), dtype=np.uint8)).save(tmp_path / "a" / "c.png")
+    data = load_image_folder(tmp_path)
+    assert data.images.shape == (2, 4, 4, 3)
+    assert (data.images[data.filenames.tolist().index(str(tmp_path / "a" / "g.png"))] == 9).all()
+
+
+def test_corrupt_file_error_names_it_or_is_skipped(tmp_path):
+    make_folder(tmp_path)
+    (tmp_path / "dog" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\nnonsense")
+    with pytest.raises(ImageReadError, match="broken.png"):
+        load_image_folder(tmp_path)
+    with pytest.warns(UserWarning, match="Skipped .*broken.png"):
+        data = load_image_folder(tmp_path, on_error="skip")
+    assert len(data.images) == 6 and not any("broken" in f for f in data.filenames)
+
+
+def test_unsupported_file_type_error_names_it_or_is_skipped(tmp_path):
+    make_folder(tmp_path)
+    Image.fromarray(np.zeros((4, 4), dtype=np.uint8)).save(tmp_path / "cat" / "anim.gif")
+    with pytest.raises(ValueError, match=r"anim.gif: unsupported file type '.gif'"):
+        load_image_folder(tmp_path)
+    with pytest.warns(UserWarning, match="anim.gif"):
+        assert len(load_image_folder(tmp_path, on_error="skip").images) == 6
+
+
+def test_decompression_bomb_is_refused(tmp_path):
+    make_folder(tmp_path)
+    png_with_header_only(tmp_path / "cat" / "bomb.png", 60_000, 60_000)
+    with pytest.raises(ImageReadError, match="bomb.png: .*decompression bomb"):
+        load_image_folder(tmp_path)
+    with pytest.raises(ImageReadError, match="0.png: .*exceeds max_pixels=100"):
+        load_image_folder(tmp_path, max_pixels=100)
+
+
+@pytest.mark.skipif(not hasattr(os, "symlink"), reason="needs symbolic links")
+def test_symlinks_leading_out_are_not_followed_unless_asked(tmp_path):
+    root, outside = tmp_path / "data", tmp_path / "elsewhere"
+    make_folder(root)
+    (outside / "secret").mkdir(parents=True)
+    Image.fromarray(np.zeros((12, 10), dtype=np.uint8)).save(outside / "secret" / "s.png")
+    Image.fromarray(np.zeros((12, 10), dtype=np.uint8)).save(outside / "x.png")
+    (root / "secret").symlink_to(outside / "secret", target_is_directory=True)
+    (root / "cat" / "link.png").symlink_to(outside / "x.png")
+    (root / "dog" / "inside.png").symlink_to(root / "cat" / "0.png")
+
+    with pytest.warns(UserWarning, match="symbolic link that leads out") as record:
+        data = load_image_folder(root)
+    assert len(record) == 2
+    assert data.target_names.tolist() == ["cat", "dog"]
+    assert len(data.images) == 7  # the link that stays inside the folder is read
+    followed = load_image_folder(root, follow_symlinks=True)
+    assert followed.target_names.tolist() == ["cat", "dog", "secret"] and len(followed.images) == 9
+
+
+def test_missing_or_empty_folder(tmp_path):
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        load_image_folder(tmp_path / "nowhere")
+    with pytest.raises(ValueError, match="No class folders"):
+        load_image_folder(tmp_path)
+    (tmp_path / "empty_class").mkdir()
+    with pytest.raises(ValueError, match="No image files"):
+        load_image_folder(tmp_path)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match", [({"color_mode": "cmyk"}, "color_mode"), ({"on_error": "ignore"}, "on_error"),
+                      ({"image_size": (0, 3)}, "size")]
+)
+def test_bad_options(tmp_path, kwargs, match):
+    make_folder(tmp_path)
+    with pytest.raises(ValueError, match=match):
+        load_image_folder(tmp_path, **kwargs)

@@ -1,0 +1,213 @@
+import struct
+import zlib
+
+import numpy as np
+import pytest
+from PIL import Image
+from sklearn.exceptions import NotFittedError
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from skvision._images import to_grayscale
+from skvision._testing import expected_failed_checks
+from skvision.preprocessing import ImageLoader
+from skvision.preprocessing._loader import ImageReadError, read_image
+
+RNG = np.random.default_rng(0)
+
+# ImageLoader reads file paths, so sklearn's checks that feed numbers cannot apply.
+PATH_INPUT = "feeds numeric arrays; ImageLoader takes file paths"
+LOADER_XFAILS = {
+    "check_complex_data": PATH_INPUT,
+    "check_estimator_sparse_array": PATH_INPUT,
+    "check_estimator_sparse_matrix": PATH_INPUT,
+    "check_estimator_sparse_tag": PATH_INPUT,
+    "check_fit1d": PATH_INPUT,
+    "check_fit2d_predict1d": PATH_INPUT,
+    "check_requires_y_none": PATH_INPUT,
+    "check_n_features_in_after_fitting": PATH_INPUT,
+}
+
+
+@parametrize_with_checks(
+    [ImageLoader()], expected_failed_checks=lambda est: expected_failed_checks(est, LOADER_XFAILS)
+)
+def test_sklearn_compatible(estimator, check):
+    check(estimator)
+
+
+def png_with_header_only(path, width, height):
+    """A PNG that claims width x height pixels but holds almost no data (a bomb's header)."""
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+        + chunk(b"IEND", b"")
+    )
+    return path
+
+
+@pytest.mark.parametrize("suffix", [".png", ".tif"])
+def test_lossless_formats_round_trip(tmp_path, suffix):
+    rgb = RNG.integers(0, 256, (9, 7, 3), dtype=np.uint8)
+    grey = RNG.integers(0, 256, (9, 7), dtype=np.uint8)
+    Image.fromarray(rgb).save(tmp_path / f"c{suffix}")
+    Image.fromarray(grey).save(tmp_path / f"g{suffix}")
+    np.testing.assert_array_equal(read_image(tmp_path / f"c{suffix}"), rgb)
+    np.testing.assert_array_equal(read_image(tmp_path / f"g{suffix}"), grey)
+    expected_grey = np.rint(to_grayscale(rgb[None])[0]).astype(np.uint8)
+    np.testing.assert_array_equal(read_image(tmp_path / f"c{suffix}", color_mode="gray"), expected_grey)
+    np.testing.assert_array_equal(read_image(tmp_path / f"g{suffix}", color_mode="rgb")[..., 2], grey)
+
+
+def test_jpeg_is_read_close_to_the_original(tmp_path):
+    smooth = np.tile(np.linspace(0, 255, 32).astype(np.uint8), (32, 1))
+    Image.fromarray(smooth).save(tmp_path / "a.jpg", quality=95)
+    assert np.abs(read_image(tmp_path / "a.jpg").astype(int) - smooth).mean() < 2
+
+
+def test_sixteen_bit_png_is_scaled_to_uint8(tmp_path):
+    values = np.array([[0, 257 * 10], [65535, 257 * 200]], dtype=np.uint16)
+    Image.fromarray(values).save(tmp_path / "deep.png")
+    np.testing.assert_array_equal(read_image(tmp_path / "deep.png"), [[0, 10], [255, 200]])
+
+
+def test_alpha_and_palette_images_become_rgb(tmp_path):
+    rgba = RNG.integers(0, 256, (4, 4, 4), dtype=np.uint8)
+    Image.fromarray(rgba).save(tmp_path / "a.png")
+    Image.fromarray(rgba[..., :3]).convert("P").save(tmp_path / "p.png")
+    np.testing.assert_array_equal(read_image(tmp_path / "a.png"), rgba[..., :3])
+    assert read_image(tmp_path / "p.png").shape == (4, 4, 3)
+
+
+def test_resize_on_reading(tmp_path):
+    Image.fromarray(np.full((40, 30), 90, dtype=np.uint8)).save(tmp_path / "a.png")
+    out = read_image(tmp_path / "a.png", image_size=(8, 6))
+    assert out.shape == (8, 6) and (out == 90).all()
+
+
+@pytest.mark.parametrize(
+    "content, match",
+    [
+        (b"not an image at all", "not a PNG, JPEG or TIFF"),
+        (b"GIF89a" + b"\0" * 40, "not a PNG, JPEG or TIFF"),
+    ],
+)
+def test_unreadable_file_error_names_it(tmp_path, content, match):
+    path = tmp_path / "broken.png"
+    path.write_bytes(content)
+    with pytest.raises(ImageReadError, match=f"broken.png: {match}"):
+        read_image(path)
+
+
+def test_truncated_file_error_names_it(tmp_path):
+    path = tmp_path / "cut.png"
+    Image.fromarray(RNG.integers(0, 256, (64, 64), dtype=np.uint8)).save(path)
+    path.write_bytes(path.read_bytes()[:200])
+    with pytest.raises(ImageReadError, match="cut.png: corrupt"):
+        read_image(path)
+
+
+def test_gif_content_is_unsupported_even_with_a_png_name(tmp_path):
+    Image.fromarray(np.zeros((4, 4), dtype=np.uint8)).save(tmp_path / "x.png", format="GIF")
+    with pytest.raises(ImageReadError, match="x.png: not a PNG, JPEG or TIFF"):
+        read_image(tmp_path / "x.png")
+
+
+def test_decompression_bomb_is_refused_before_decoding(tmp_path):
+    bomb = png_with_header_only(tmp_path / "bomb.png", 100_000, 100_000)
+    with pytest.raises(ImageReadError, match="bomb.png: .*decompression bomb"):
+        read_image(bomb)
+    small = png_with_header_only(tmp_path / "small.png", 200, 200)
+    with pytest.raises(ImageReadError, match=r"small.png: image of 200x200 = 40,000 pixels exceeds max_pixels=1,000"):
+        read_image(small, max_pixels=1_000)
+
+
+def test_missing_file_is_named(tmp_path):
+    with pytest.raises(ImageReadError, match="nowhere.png: no such file"):
+        read_image(tmp_path / "nowhere.png")
+
+
+def write_digits(folder, n=60):
+    from skvision.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    paths = []
+    for i in range(n):
+        path = folder / f"{i:03d}.png"
+        Image.fromarray(X[i]).save(path)
+        paths.append(str(path))
+    return np.asarray(paths), X[:n], y[:n]
+
+
+def test_loader_reads_the_same_pixels_in_parallel(tmp_path):
+    paths, X, _ = write_digits(tmp_path, n=12)
+    loader = ImageLoader(n_jobs=2).fit(paths)
+    assert loader.color_mode_ == "gray"
+    np.testing.assert_array_equal(loader.transform(paths), X)
+    np.testing.assert_array_equal(ImageLoader(n_jobs=1).fit_transform(paths), X)
+
+
+def test_loader_colour_mode_is_learned_in_fit(tmp_path):
+    Image.fromarray(np.zeros((5, 5, 3), dtype=np.uint8)).save(tmp_path / "c.png")
+    Image.fromarray(np.full((5, 5), 77, dtype=np.uint8)).save(tmp_path / "g.png")
+    loader = ImageLoader().fit([tmp_path / "c.png", tmp_path / "g.png"])
+    assert loader.color_mode_ == "rgb"
+    assert loader.transform([tmp_path / "g.png"]).shape == (1, 5, 5, 3)
+    assert ImageLoader(color_mode="gray").fit_transform([tmp_path / "c.png"]).shape == (1, 5, 5)
+
+
+def test_loader_in_a_cross_validated_pipeline_over_paths(tmp_path):
+    paths, _, y = write_digits(tmp_path, n=60)
+    pipe = make_pipeline(
+        ImageLoader(), FunctionTransformer(lambda a: a.reshape(len(a), -1) / 255.0),
+        LogisticRegression(max_iter=500),
+    )
+    assert cross_val_score(pipe, paths, y, cv=2).mean() > 0.6
+
+
+def test_loader_sizes_differ_without_image_size(tmp_path):
+    Image.fromarray(np.zeros((5, 5), dtype=np.uint8)).save(tmp_path / "a.png")
+    Image.fromarray(np.zeros((6, 5), dtype=np.uint8)).save(tmp_path / "b.png")
+    paths = [tmp_path / "a.png", tmp_path / "b.png"]
+    with pytest.raises(ValueError, match=r"a.png is 5x5 but .*b.png is 6x5.*image_size"):
+        ImageLoader().fit_transform(paths)
+    assert ImageLoader(image_size=4).fit_transform(paths).shape == (2, 4, 4)
+
+
+def test_loader_skip_option_warns_and_leaves_the_file_out(tmp_path):
+    Image.fromarray(np.zeros((5, 5), dtype=np.uint8)).save(tmp_path / "a.png")
+    (tmp_path / "bad.png").write_bytes(b"garbage")
+    paths = [tmp_path / "a.png", tmp_path / "bad.png"]
+    with pytest.raises(ImageReadError, match="bad.png"):
+        ImageLoader().fit(paths)
+    with pytest.warns(UserWarning, match="Skipped .*bad.png"):
+        assert ImageLoader(on_error="skip").fit_transform(paths).shape == (1, 5, 5)
+
+
+@pytest.mark.parametrize(
+    "X, error, match",
+    [
+        ("one/path.png", TypeError, "single path"),
+        ([1, 2], TypeError, r"X\[0\] is a int"),
+        ([], ValueError, "empty"),
+        (np.zeros((2, 8, 8)), ValueError, "1-D sequence of image file paths"),
+    ],
+)
+def test_loader_bad_input(X, error, match):
+    with pytest.raises(error, match=match):
+        ImageLoader().fit(X)
+
+
+def test_loader_unfitted_and_feature_names(tmp_path):
+    paths, _, _ = write_digits(tmp_path, n=2)
+    with pytest.raises(NotFittedError):
+        ImageLoader().transform(paths)
+    with pytest.raises(ValueError, match="image_size"):
+        ImageLoader().fit(paths).get_feature_names_out()
+    assert len(ImageLoader(image_size=(2, 3)).fit(paths).get_feature_names_out()) == 6

@@ -1,0 +1,109 @@
+import numpy as np
+import pytest
+from skimage.color import rgb2gray
+from skimage.transform import resize
+from sklearn.exceptions import NotFittedError
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from skvision._testing import expected_failed_checks
+from skvision.datasets import load_digits
+from skvision.preprocessing import Grayscale, Resize
+
+RNG = np.random.default_rng(0)
+
+
+@parametrize_with_checks([Resize(), Grayscale()], expected_failed_checks=expected_failed_checks)
+def test_sklearn_compatible(estimator, check):
+    check(estimator)
+
+
+@pytest.mark.parametrize("interpolation, order", [("nearest", 0), ("bilinear", 1), ("bicubic", 3)])
+@pytest.mark.parametrize("size", [(5, 7), (31, 40), (12, 33)])
+def test_resize_matches_skimage_per_image(interpolation, order, size):
+    images = RNG.random((3, 17, 21, 3))
+    out = Resize(size, interpolation=interpolation).fit_transform(images)
+    expected = np.stack(
+        [resize(im, size, order=order, anti_aliasing=interpolation != "nearest") for im in images]
+    )
+    assert out.shape == (3, *size, 3)
+    np.testing.assert_allclose(out, expected, atol=1e-12)
+
+
+def test_resize_keeps_uint8_scale_and_dtype():
+    images = RNG.integers(0, 256, (4, 20, 20), dtype=np.uint8)
+    out = Resize((10, 10)).fit_transform(images)
+    expected = resize(images[0].astype(float), (10, 10), anti_aliasing=True, preserve_range=True)
+    assert out.dtype == np.uint8
+    np.testing.assert_array_equal(out[0], np.rint(expected).astype(np.uint8))
+
+
+def test_resize_accepts_images_of_different_sizes():
+    images = [np.full((10, 14), 7, np.uint8), np.full((30, 5, 3)[:2], 9, np.uint8)]
+    out = Resize(6).fit_transform(images)
+    assert out.shape == (2, 6, 6)
+    assert out[0].max() == 7 and out[1].min() == 9
+
+
+def test_resize_rejects_mixed_colour_and_grey_list():
+    with pytest.raises(ValueError, match="same size"):
+        Resize(4).fit_transform([np.zeros((8, 8)), np.zeros((9, 9, 3))])
+
+
+@pytest.mark.parametrize("size", [0, (3,), (2, -1), (2.5, 3), "big"])
+def test_resize_bad_size_names_the_parameter(size):
+    with pytest.raises(ValueError, match="size"):
+        Resize(size).fit(np.zeros((1, 4, 4)))
+
+
+def test_resize_validates_images():
+    with pytest.raises(ValueError, match="NaN"):
+        Resize(4).fit(np.full((1, 4, 4), np.nan))
+    with pytest.raises(ValueError, match=r"X\[1\]"):
+        Resize(4).fit([np.zeros((4, 4)), np.zeros((5, 5, 7))])
+
+
+def test_transform_before_fit_raises():
+    for step in (Resize(4), Grayscale()):
+        with pytest.raises(NotFittedError):
+            step.transform(np.zeros((1, 4, 4)))
+
+
+def test_grayscale_matches_skimage_rgb2gray():
+    images = RNG.random((3, 6, 5, 3))
+    out = Grayscale().fit_transform(images)
+    np.testing.assert_allclose(out, np.stack([rgb2gray(im) for im in images]), atol=1e-12)
+
+
+def test_grayscale_uint8_rounds_to_uint8_and_drops_alpha():
+    rgba = RNG.integers(0, 256, (2, 4, 4, 4), dtype=np.uint8)
+    out = Grayscale().fit_transform(rgba)
+    expected = np.rint(rgb2gray(rgba[..., :3]) * 255)
+    assert out.dtype == np.uint8
+    assert np.abs(out.astype(int) - expected).max() <= 1
+
+
+def test_grayscale_passes_grey_unchanged():
+    images = RNG.integers(0, 256, (2, 5, 5), dtype=np.uint8)
+    np.testing.assert_array_equal(Grayscale().fit_transform(images), images)
+
+
+def test_feature_names_name_every_pixel():
+    names = Resize((2, 3)).fit(np.zeros((1, 4, 4, 3))).get_feature_names_out()
+    assert names[0] == "pixel_0_0" and names[-1] == "pixel_1_2" and len(names) == 6
+    assert Grayscale().fit(np.zeros((1, 2, 2, 3))).get_feature_names_out().tolist() == [
+        "pixel_0_0", "pixel_0_1", "pixel_1_0", "pixel_1_1"
+    ]
+
+
+def test_steps_work_in_a_cross_validated_pipeline():
+    X, y = load_digits(return_X_y=True)
+    colour = np.repeat(X[:300, :, :, None], 3, axis=3)
+    pipe = make_pipeline(
+        Grayscale(), Resize(6), FunctionTransformer(lambda a: a.reshape(len(a), -1) / 255.0),
+        LogisticRegression(max_iter=500),
+    )
+    assert cross_val_score(pipe, colour, y[:300], cv=3).mean() > 0.85
