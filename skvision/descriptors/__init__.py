@@ -15,6 +15,11 @@ _NAMES = {
     "hog": "skvision.descriptors._hog",
     # More descriptors.
     "GLCM": "skvision.descriptors._glcm",
+    "graycomatrix": "skvision.descriptors._glcm",
+    "graycoprops": "skvision.descriptors._glcm",
+    "hu_moments": "skvision.descriptors._moments",
+    "zernike_moments": "skvision.descriptors._moments",
+    "gabor": "skvision.descriptors._gabor",
     "HuMoments": "skvision.descriptors._moments",
     "ZernikeMoments": "skvision.descriptors._moments",
     "GaborBank": "skvision.descriptors._gabor",

@@ -1,0 +1,250 @@
+"""Colour histograms and colour moments in RGB, HSV or CIE Lab."""
+
+from __future__ import annotations
+
+from numbers import Integral
+
+import numpy as np
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from .._images import is_integer_like
+from ._base import BaseDescriptor
+from ._code_histograms import check_grid
+from ._glcm import (
+    cell_prefixes,
+    check_value_range,
+    check_values_in_range,
+    infer_value_range,
+    iter_cells,
+)
+
+__all__ = ["ColorHistogram", "COLOR_SPACES"]
+
+#: Channel names and the value range histogrammed in each colour space. RGB and HSV
+#: (scikit-image's convention) lie in [0, 1]; the Lab ranges are the bounds of
+#: a, b over the whole sRGB cube (rgb2lab of all 256**3 colours), rounded outwards.
+COLOR_SPACES = {
+    "rgb": (("r", "g", "b"), ((0.0, 1.0), (0.0, 1.0), (0.0, 1.0))),
+    "hsv": (("h", "s", "v"), ((0.0, 1.0), (0.0, 1.0), (0.0, 1.0))),
+    "lab": (("L", "a", "b"), ((0.0, 100.0), (-86.2, 98.3), (-107.9, 94.5))),
+}
+
+
+def _convert(rgb, color_space):
+    if color_space == "rgb":
+        return rgb
+    from skimage.color import rgb2hsv, rgb2lab
+
+    return rgb2hsv(rgb) if color_space == "hsv" else rgb2lab(rgb)
+
+
+def _bin_indices(values, low, high, n_bins):
+    """Uniform bins over ``[low, high]``, the top edge included (as :func:`numpy.histogram`)."""
+    index = np.floor((values - low) * (n_bins / (high - low))).astype(np.intp)
+    return np.clip(index, 0, n_bins - 1)
+
+
+def color_moments(pixels):
+    """Mean, standard deviation and skewness of each channel of ``(n, P, 3)`` pixels.
+
+    Skewness is the biased Fisher-Pearson coefficient ``m3 / m2**1.5`` (as
+    ``scipy.stats.skew``), 0 for a constant channel. Returns ``(n, 3, 3)``:
+    image, channel, statistic.
+    """
+    mean = pixels.mean(axis=1)
+    deviation = pixels - mean[:, None, :]
+    m2 = np.mean(deviation**2, axis=1)
+    m3 = np.mean(deviation**3, axis=1)
+    # Relative to the channel's scale, a variance this small is rounding noise.
+    scale = np.maximum(np.abs(mean), 1.0)
+    flat = m2 <= (1e-12 * scale) ** 2
+    skew = np.where(flat, 0.0, m3 / np.where(flat, 1.0, m2) ** 1.5)
+    return np.stack([mean, np.sqrt(m2), skew], axis=2)
+
+
+class ColorHistogram(BaseDescriptor):
+    """Colour histograms and colour moments of each image, in RGB, HSV or CIE Lab.
+
+    The RGB values are read on the scale ``value_range`` and brought to
+    [0, 1]; they are then converted with :func:`skimage.color.rgb2hsv` or
+    :func:`skimage.color.rgb2lab`. Each channel is split into uniform bins over
+    its range (RGB and HSV: [0, 1]; Lab: L in [0, 100], a in [-86.2, 98.3],
+    b in [-107.9, 94.5], the sRGB gamut) and the histograms are normalised to
+    sum 1. Colour moments (Stricker & Orengo) add the mean, standard deviation
+    and skewness of each channel. Statistics over hue are linear: hue wraps
+    around at 0 / 1, which they ignore.
+
+    Parameters
+    ----------
+    color_space : {'rgb', 'hsv', 'lab'}, default='hsv'
+        Space in which to histogram and take moments.
+    bins : int or (int, int, int), default=8
+        Bins per channel.
+    histogram : {'joint', 'marginal'} or None, default='joint'
+        ``'joint'``: one 3-D histogram of ``bins[0] * bins[1] * bins[2]`` cells;
+        ``'marginal'``: one histogram per channel, concatenated; ``None``: no
+        histogram (moments only).
+    moments : bool, default=True
+        Append the colour moments (9 features per cell).
+    value_range : (float, float) or None, default=None
+        Scale ``(black, white)`` of the RGB input. ``None`` takes it from the
+        training images' dtype in ``fit``: (0, 255) for uint8 and other
+        integers, (0, 65535) for uint16, (0, 1) for floats. Values outside the
+        scale raise a ValueError.
+    grid : int or (int, int), default=(1, 1)
+        Cells (rows, cols) described separately (a spatial colour layout).
+    n_jobs : int or None, default=None
+        Parallel jobs over chunks of images (joblib).
+    batch_size : int or None, default=None
+        Images per chunk; ``None`` sizes chunks by pixel count.
+    device : None, default=None
+        Only the numpy path exists (colour conversion is scikit-image's).
+    verbose : int, default=0
+        Show a progress bar over chunks.
+
+    Attributes
+    ----------
+    image_shape_ : tuple
+        Shape of one image seen in ``fit``.
+    n_channels_ : int
+        Channels of the images seen in ``fit`` (3, or 4 for RGBA whose alpha
+        channel is ignored).
+    value_range_ : (float, float)
+        The RGB scale used.
+    n_features_out_ : int
+        Length of the feature vector.
+
+    Notes
+    -----
+    Colour input is required: grey images ``(N, H, W)`` raise a ValueError
+    (there is no colour to describe; use a grey-level descriptor, or stack the
+    grey plane three times to get a histogram of intensities).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skvision.descriptors import ColorHistogram
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.integers(0, 256, size=(4, 16, 16, 3), dtype=np.uint8)
+    >>> ch = ColorHistogram(color_space="rgb", bins=4).fit(X)
+    >>> ch.transform(X).shape  # 4**3 joint bins + 3 channels x 3 moments
+    (4, 73)
+    >>> ch.get_feature_names_out()[[0, -1]].tolist()
+    ['color_hist_0_0_0', 'color_b_skew']
+    """
+
+    _parameter_constraints: dict = {
+        **{k: v for k, v in BaseDescriptor._parameter_constraints.items() if k != "channels"},
+        "color_space": [StrOptions(set(COLOR_SPACES))],
+        "bins": [Interval(Integral, 1, None, closed="left"), tuple, list],
+        "histogram": [StrOptions({"joint", "marginal"}), None],
+        "moments": ["boolean"],
+        "value_range": [tuple, list, None],
+        "grid": [Interval(Integral, 1, None, closed="left"), tuple, list],
+    }
+    _feature_prefix = "color"
+
+    def __init__(
+        self,
+        color_space="hsv",
+        bins=8,
+        histogram="joint",
+        moments=True,
+        value_range=None,
+        grid=(1, 1),
+        n_jobs=None,
+        batch_size=None,
+        device=None,
+        verbose=0,
+    ):
+        self.color_space = color_space
+        self.bins = bins
+        self.histogram = histogram
+        self.moments = moments
+        self.value_range = value_range
+        self.grid = grid
+        self.n_jobs = n_jobs
+        self.batch_size = batch_size
+        self.device = device
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ hooks
+    def _bins(self):
+        bins = (self.bins,) * 3 if is_integer_like(self.bins) else tuple(self.bins)
+        if len(bins) != 3 or not all(is_integer_like(b) and b >= 1 for b in bins):
+            raise ValueError(f"bins must be a positive int or three positive ints (one per channel); got {self.bins!r}.")
+        return tuple(int(b) for b in bins)
+
+    def _check_params(self):
+        self._bins()
+        check_grid(self.grid)
+        if self.value_range is not None:
+            check_value_range(self.value_range)
+        if self.histogram is None and not self.moments:
+            raise ValueError("histogram=None and moments=False leave no features; enable one of them.")
+
+    def _min_image_size(self):
+        return check_grid(self.grid)
+
+    def _min_image_size_reason(self):
+        return f"grid={self.grid!r} (at least one pixel per cell)"
+
+    def _validate_images(self, X, *, reset):
+        images = super()._validate_images(X, reset=reset)
+        if images.ndim != 4:
+            raise ValueError(
+                f"ColorHistogram needs colour images of shape (N, H, W, 3) (RGB) or (N, H, W, 4) "
+                f"(RGBA, alpha ignored); got grey images of shape {images.shape}. Grey levels have "
+                "no colour to describe: use a grey-level descriptor, or np.repeat(X[..., None], 3, "
+                "axis=-1) for a histogram of intensities."
+            )
+        if not reset:
+            check_values_in_range(images, self.value_range_, type(self).__name__)
+        return images
+
+    def _fit_images(self, images):
+        self.value_range_ = infer_value_range(images) if self.value_range is None else check_value_range(self.value_range)
+        check_values_in_range(images, self.value_range_, type(self).__name__)
+
+    def _planes(self, images):
+        yield "", images[..., :3]
+
+    def _plane_prefixes(self):
+        return [""]
+
+    def _describe(self, images):
+        low, high = self.value_range_
+        rgb = np.clip((images - low) / (high - low), 0.0, 1.0)  # clip: rounding at the ends only
+        colors = _convert(rgb, self.color_space)
+        _, ranges = COLOR_SPACES[self.color_space]
+        bins = self._bins()
+        parts = []
+        for _, cell in iter_cells(colors, check_grid(self.grid)):
+            n = cell.shape[0]
+            pixels = cell.reshape(n, -1, 3)
+            n_pixels = pixels.shape[1]
+            indices = [_bin_indices(pixels[..., c], *ranges[c], bins[c]) for c in range(3)]
+            if self.histogram == "joint":
+                code = (indices[0] * bins[1] + indices[1]) * bins[2] + indices[2]
+                n_codes = bins[0] * bins[1] * bins[2]
+                flat = np.arange(n)[:, None] * n_codes + code
+                parts.append(np.bincount(flat.ravel(), minlength=n * n_codes).reshape(n, n_codes) / n_pixels)
+            elif self.histogram == "marginal":
+                for c in range(3):
+                    flat = np.arange(n)[:, None] * bins[c] + indices[c]
+                    parts.append(np.bincount(flat.ravel(), minlength=n * bins[c]).reshape(n, bins[c]) / n_pixels)
+            if self.moments:
+                parts.append(color_moments(pixels).reshape(n, 9))
+        return np.concatenate(parts, axis=1)
+
+    def _plane_feature_names(self):
+        channel_names, _ = COLOR_SPACES[self.color_space]
+        bins = self._bins()
+        cell_names = []
+        if self.histogram == "joint":
+            cell_names += [f"hist_{i}_{j}_{k}" for i in range(bins[0]) for j in range(bins[1]) for k in range(bins[2])]
+        elif self.histogram == "marginal":
+            cell_names += [f"{name}_bin{k}" for name, n_bins in zip(channel_names, bins) for k in range(n_bins)]
+        if self.moments:
+            cell_names += [f"{name}_{stat}" for name in channel_names for stat in ("mean", "std", "skew")]
+        return [prefix + name for prefix in cell_prefixes(check_grid(self.grid)) for name in cell_names]
