@@ -12,6 +12,7 @@ __all__ = [
     "images_to_tensor",
     "autocast",
     "seed_everything",
+    "seeded_torch_rng",
     "PRECISIONS",
 ]
 
@@ -111,3 +112,36 @@ def seed_everything(random_state) -> torch.Generator | None:
     generator = torch.Generator()
     generator.manual_seed(seed)
     return generator
+
+
+@contextlib.contextmanager
+def seeded_torch_rng(random_state, device=None):
+    """Run a block with torch's global RNG seeded from ``random_state``, then restore it.
+
+    Module initialisation, dropout, shuffling and kornia augmentation all draw
+    from torch's global generator; seeding it inside a fork keeps a seeded fit
+    reproducible without changing the random stream of the caller. ``None``
+    runs the block with the global state as it is.
+
+    Examples
+    --------
+    >>> with seeded_torch_rng(0):
+    ...     a = torch.rand(1)
+    >>> with seeded_torch_rng(0):
+    ...     b = torch.rand(1)
+    >>> bool(a == b)
+    True
+    """
+    if random_state is None:
+        yield
+        return
+    if isinstance(random_state, np.random.RandomState):
+        seed = int(random_state.randint(0, 2**31 - 1))
+    else:
+        seed = int(random_state)
+    devices = []
+    if device is not None and torch.device(device).type == "cuda":
+        devices = [torch.device(device).index or 0]
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        yield
