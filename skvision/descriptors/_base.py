@@ -22,7 +22,8 @@ Subclass hooks
 ``_fit_images(self, images)``
     Optional: learn from the validated training batch (use ``self._planes``).
 ``_describe(self, images) -> ndarray (n, F)``
-    The numpy computation on a float64 ``(n, H, W)`` stack.
+    The numpy computation on a float64 ``(n, H, W)`` stack (in the planes' own
+    dtype when the subclass sets ``_describe_dtype = None``).
 ``_describe_torch(self, images) -> Tensor (n, F)``
     The torch computation on a ``(n, H, W)`` tensor (only if ``_supports_torch``).
 ``_plane_feature_names(self) -> list[str]``
@@ -95,6 +96,9 @@ class BaseDescriptor(TransformerMixin, BaseEstimator):
 
     #: Whether ``_describe_torch`` is implemented.
     _supports_torch = False
+    #: dtype ``_describe`` receives; ``None`` passes planes as they come, for
+    #: descriptors that convert block by block instead of a full float64 copy.
+    _describe_dtype = np.float64
     #: Short lowercase prefix of feature names (``"lbp"``, ``"hog"``, ...).
     _feature_prefix = "feature"
 
@@ -234,7 +238,9 @@ class BaseDescriptor(TransformerMixin, BaseEstimator):
         parts = []
         for _, plane in self._planes(images):
             if device is None:
-                parts.append(self._describe(plane.astype(np.float64, copy=False)))
+                if self._describe_dtype is not None:
+                    plane = plane.astype(self._describe_dtype, copy=False)
+                parts.append(self._describe(plane))
             else:
                 import torch
 
