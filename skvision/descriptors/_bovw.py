@@ -1,0 +1,291 @@
+"""Bag of visual words over local descriptors: SIFT, ORB or dense DAISY.
+
+Local descriptors come from scikit-image: keypoints and descriptors from
+:class:`skimage.feature.SIFT` or :class:`skimage.feature.ORB`, or DAISY
+descriptors on a dense grid (:func:`skimage.feature.daisy`). ``fit`` learns a
+codebook of ``n_words`` visual words from the training images' descriptors with
+:class:`sklearn.cluster.MiniBatchKMeans`; ``transform`` encodes each image's set
+of descriptors as a fixed-length vector:
+
+* ``encoding='hist'``: the fraction of its descriptors nearest to each word
+  (a histogram summing to one);
+* ``encoding='vlad'``: VLAD (Jégou et al., 2010), the sum of the residuals
+  ``descriptor - word`` of the descriptors assigned to each word, concatenated,
+  then power-normalised (signed square root) and L2-normalised.
+
+An image in which the detector finds no keypoint (a flat image, or one without
+corners) has no descriptor; it gets an all-zero vector.
+"""
+
+from __future__ import annotations
+
+import inspect
+from numbers import Integral
+
+import numpy as np
+from joblib import Parallel, delayed, effective_n_jobs
+from skimage.feature import ORB, SIFT, daisy
+from sklearn.cluster import MiniBatchKMeans
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from ._base import BaseDescriptor
+
+__all__ = ["BagOfVisualWords"]
+
+#: skvision's DAISY defaults, sized for small images (scikit-image's radius=15
+#: needs 31x31 pixels for a single descriptor). ``detector_params`` overrides them.
+DAISY_DEFAULTS = {"step": 4, "radius": 8, "rings": 2, "histograms": 6, "orientations": 8}
+
+# Smallest images where a keypoint detector can return a descriptor at all.
+_SIFT_MIN_SIZE = 16  # skimage SIFT builds no octave below 12 pixels (x2 upsampling)
+_ORB_MIN_SIZE = 41  # skimage ORB keeps keypoints 20 pixels away from every border
+
+#: Keywords of ``daisy`` that ``detector_params`` may set (descriptors only: no visualisation).
+_DAISY_PARAMS = set(inspect.signature(daisy).parameters) - {"image", "visualize"}
+
+
+def _stretch(image):
+    """Map an image's own range to [0, 1]: detector thresholds are on that scale."""
+    low, high = image.min(), image.max()
+    if high == low:
+        return np.zeros_like(image)
+    return (image - low) / (high - low)
+
+
+def _image_descriptors(image, detector, params):
+    """Local descriptors ``(k, d)`` of one float image (``k`` may be 0; None: no keypoint)."""
+    image = _stretch(image)
+    if detector == "daisy":
+        grid = daisy(image, **params)
+        return grid.reshape(-1, grid.shape[-1]).astype(np.float64)
+    extractor = SIFT(**params) if detector == "sift" else ORB(**params)
+    try:
+        extractor.detect_and_extract(image)
+    except RuntimeError as exc:
+        # skimage signals "no keypoint" by this error; such an image has no descriptor.
+        if "found no features" not in str(exc):
+            raise
+        return None
+    return np.asarray(extractor.descriptors, dtype=np.float64)
+
+
+def _descriptors_of_stack(images, detector, params):
+    return [_image_descriptors(image, detector, params) for image in images]
+
+
+class BagOfVisualWords(BaseDescriptor):
+    """Bag of visual words: a codebook of local descriptors and a histogram or VLAD per image.
+
+    Parameters
+    ----------
+    detector : {'daisy', 'sift', 'orb'}, default='daisy'
+        Local descriptors: dense DAISY (:func:`skimage.feature.daisy`, no
+        detection, every image gets descriptors), SIFT keypoints
+        (:class:`skimage.feature.SIFT`, 128-d) or ORB keypoints
+        (:class:`skimage.feature.ORB`, 256 binary tests, clustered as 0/1 floats).
+    detector_params : dict or None, default=None
+        Keyword arguments of the skimage detector. For 'daisy' they update
+        ``DAISY_DEFAULTS = {'step': 4, 'radius': 8, 'rings': 2, 'histograms': 6,
+        'orientations': 8}`` (104-d descriptors, images of at least 17x17); for
+        'sift' and 'orb' scikit-image's defaults apply.
+    n_words : int, default=64
+        Size of the codebook (clusters of MiniBatchKMeans).
+    encoding : {'hist', 'vlad'}, default='hist'
+        ``'hist'``: fraction of the image's descriptors assigned to each word
+        (``n_words`` features). ``'vlad'``: residuals to the words, power- and
+        L2-normalised (``n_words * d`` features, ``d`` the descriptor length).
+    max_descriptors : int, default=100000
+        Descriptors sampled at random from the training images to learn the codebook.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the sampling and MiniBatchKMeans.
+    channels : {'gray', 'each'}, default='gray'
+        Describe the luminance, or each channel separately (one codebook learned
+        from all channels, encodings concatenated).
+    n_jobs : int or None, default=None
+        Joblib workers: over images for the detection in ``fit``, over chunks of
+        images in ``transform``.
+    batch_size : int or None, default=None
+        Images per chunk in ``transform``.
+    device : None or 'numpy', default=None
+        Only the numpy path exists (detection runs in scikit-image).
+    verbose : int, default=0
+        Show a progress bar over chunks in ``transform``.
+
+    Attributes
+    ----------
+    codebook_ : ndarray of shape (n_words, d)
+        The visual words.
+    kmeans_ : MiniBatchKMeans
+        The fitted clustering.
+    n_descriptors_fit_ : int
+        Descriptors found in the training images (before sampling).
+    image_shape_ : tuple
+        Shape of one image seen in ``fit``.
+    n_channels_ : int
+        Channels of the images seen in ``fit``.
+    n_features_out_ : int
+        ``n_words`` (hist) or ``n_words * d`` (vlad) per described channel.
+
+    Notes
+    -----
+    Detection thresholds of scikit-image are on a [0, 1] intensity scale; each
+    image is stretched to [0, 1] (its own minimum and maximum) before detection,
+    so uint8 and float images, dark and bright, are treated alike. Images in
+    which no keypoint is found get an all-zero vector, in ``fit`` as in
+    ``transform``; ``fit`` raises a ValueError only when the training images
+    together give fewer descriptors than ``n_words``.
+
+    References
+    ----------
+    G. Csurka, C. Dance, L. Fan, J. Willamowski and C. Bray, "Visual
+    categorization with bags of keypoints", ECCV Workshop 2004.
+    H. Jégou, M. Douze, C. Schmid and P. Pérez, "Aggregating local descriptors
+    into a compact image representation", CVPR 2010.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skvision import BagOfVisualWords
+    >>> images = np.random.default_rng(0).integers(0, 256, (6, 24, 24), dtype=np.uint8)
+    >>> bovw = BagOfVisualWords(n_words=8, random_state=0).fit(images)
+    >>> features = bovw.transform(images)
+    >>> features.shape, bool(np.allclose(features.sum(axis=1), 1.0))
+    ((6, 8), True)
+    """
+
+    _parameter_constraints: dict = {
+        **BaseDescriptor._parameter_constraints,
+        "detector": [StrOptions({"daisy", "sift", "orb"})],
+        "detector_params": [dict, None],
+        "n_words": [Interval(Integral, 1, None, closed="left")],
+        "encoding": [StrOptions({"hist", "vlad"})],
+        "max_descriptors": [Interval(Integral, 1, None, closed="left")],
+        "random_state": ["random_state"],
+    }
+    _feature_prefix = "bovw"
+
+    def __init__(
+        self,
+        detector="daisy",
+        detector_params=None,
+        n_words=64,
+        encoding="hist",
+        max_descriptors=100000,
+        random_state=None,
+        channels="gray",
+        n_jobs=None,
+        batch_size=None,
+        device=None,
+        verbose=0,
+    ):
+        self.detector = detector
+        self.detector_params = detector_params
+        self.n_words = n_words
+        self.encoding = encoding
+        self.max_descriptors = max_descriptors
+        self.random_state = random_state
+        self.channels = channels
+        self.n_jobs = n_jobs
+        self.batch_size = batch_size
+        self.device = device
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ params
+    def _detector_params(self):
+        given = dict(self.detector_params or {})
+        if self.detector == "daisy":
+            return {**DAISY_DEFAULTS, **given}
+        return given
+
+    def _check_params(self):
+        params = self._detector_params()
+        if self.detector == "daisy":
+            unknown = set(params) - _DAISY_PARAMS
+            if unknown:
+                raise ValueError(
+                    f"detector_params has keys {sorted(unknown)} that skimage.feature.daisy does "
+                    f"not take; it takes {sorted(_DAISY_PARAMS)}."
+                )
+        else:
+            detector_class = SIFT if self.detector == "sift" else ORB
+            try:
+                detector_class(**params)
+            except (TypeError, ValueError) as exc:
+                raise ValueError(
+                    f"detector_params={self.detector_params!r} is not valid for "
+                    f"skimage.feature.{detector_class.__name__}: {exc}"
+                ) from exc
+
+    def _min_image_size(self):
+        if self.detector == "daisy":
+            params = self._detector_params()
+            radius = max(params["ring_radii"]) if params.get("ring_radii") is not None else params["radius"]
+            side = 2 * int(np.ceil(radius)) + 1
+        else:
+            side = _SIFT_MIN_SIZE if self.detector == "sift" else _ORB_MIN_SIZE
+        return (side, side)
+
+    def _min_image_size_reason(self):
+        if self.detector == "daisy":
+            return "DAISY of the given radius"
+        if self.detector == "sift":
+            return "SIFT (no octave can be built below that)"
+        return "ORB (keypoints must lie 20 pixels inside the image)"
+
+    # --------------------------------------------------------------- learning
+    def _detect(self, planes):
+        """Per-image descriptor arrays of a float64 stack, joblib over images."""
+        params = self._detector_params()
+        n_workers = effective_n_jobs(self.n_jobs)
+        if n_workers == 1:
+            return _descriptors_of_stack(planes, self.detector, params)
+        chunks = np.array_split(np.arange(len(planes)), min(len(planes), 4 * n_workers))
+        results = Parallel(n_jobs=self.n_jobs)(
+            delayed(_descriptors_of_stack)(planes[chunk], self.detector, params) for chunk in chunks
+        )
+        return [descriptors for chunk in results for descriptors in chunk]
+
+    def _fit_images(self, images):
+        per_image = []
+        for _, plane in self._planes(images):
+            per_image.extend(self._detect(plane.astype(np.float64, copy=False)))
+        found = [d for d in per_image if d is not None and len(d)]
+        n_found = sum(len(d) for d in found)
+        if n_found < self.n_words:
+            raise ValueError(
+                f"The training images gave {n_found} {self.detector} descriptor(s), fewer than "
+                f"n_words={self.n_words}: use fewer words, more or larger images, or another detector."
+            )
+        descriptors = np.concatenate(found)
+        rng = check_random_state(self.random_state)
+        if len(descriptors) > self.max_descriptors:
+            descriptors = descriptors[rng.choice(len(descriptors), self.max_descriptors, replace=False)]
+        self.kmeans_ = MiniBatchKMeans(n_clusters=self.n_words, n_init=3, random_state=rng).fit(descriptors)
+        self.codebook_ = self.kmeans_.cluster_centers_
+        self.n_descriptors_fit_ = n_found
+
+    # --------------------------------------------------------------- encoding
+    def _encode(self, descriptors):
+        n_words, dim = self.codebook_.shape
+        width = n_words if self.encoding == "hist" else n_words * dim
+        if descriptors is None or len(descriptors) == 0:
+            return np.zeros(width)
+        words = self.kmeans_.predict(descriptors)
+        if self.encoding == "hist":
+            return np.bincount(words, minlength=n_words) / len(words)
+        residuals = np.zeros((n_words, dim))
+        np.add.at(residuals, words, descriptors - self.codebook_[words])
+        vlad = np.sign(residuals) * np.sqrt(np.abs(residuals))
+        norm = np.linalg.norm(vlad)
+        return (vlad / norm if norm > 0 else vlad).ravel()
+
+    def _describe(self, images):
+        per_image = _descriptors_of_stack(images, self.detector, self._detector_params())
+        return np.stack([self._encode(descriptors) for descriptors in per_image])
+
+    def _plane_feature_names(self):
+        n_words, dim = self.codebook_.shape
+        if self.encoding == "hist":
+            return [f"word{k}" for k in range(n_words)]
+        return [f"word{k}_dim{j}" for k in range(n_words) for j in range(dim)]

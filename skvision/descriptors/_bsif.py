@@ -1,0 +1,236 @@
+"""Binarised statistical image features (BSIF), Kannala & Rahtu (2012).
+
+Where LBP and LPQ binarise hand-designed filters, BSIF learns its filters from
+images: ``n_patches`` patches of ``filter_size x filter_size`` pixels are cut
+from the training images, each patch's mean is removed, the patches are
+whitened and reduced to ``n_filters`` dimensions by PCA, and independent
+component analysis (:class:`sklearn.decomposition.FastICA`) finds ``n_filters``
+statistically independent filters. Each pixel's code has bit ``i`` set when its
+response to filter ``i`` is positive; an image is described by the
+``2 ** n_filters``-bin histograms of its codes over a grid of cells.
+
+As in the authors' ``bsif.m``, the image is extended by circular wrapping before
+filtering, so the code map has the image's size; the filtering is a
+correlation, computed here by FFT for a whole chunk at once.
+"""
+
+from __future__ import annotations
+
+from numbers import Integral
+
+import numpy as np
+import scipy.fft
+from sklearn.decomposition import FastICA
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval
+
+from ._code_histograms import CodeHistogramDescriptor, sign_tolerance
+
+__all__ = ["BSIF"]
+
+# Relative singular-value floor under which a direction of the patch space counts as empty.
+_RANK_TOLERANCE = 1e-8
+
+
+def _sample_patches(planes, filter_size, n_patches, random_state):
+    """``n_patches`` flattened patches drawn uniformly over every position of every plane."""
+    rng = check_random_state(random_state)
+    n_images, height, width = planes.shape
+    positions_per_image = (height - filter_size + 1) * (width - filter_size + 1)
+    picks = rng.randint(0, n_images * positions_per_image, size=n_patches)
+    image, position = np.divmod(picks, positions_per_image)
+    top, left = np.divmod(position, width - filter_size + 1)
+    offsets = np.arange(filter_size)
+    rows = (top[:, None] + offsets)[:, :, None]
+    cols = (left[:, None] + offsets)[:, None, :]
+    return planes[image[:, None, None], rows, cols].reshape(n_patches, -1)
+
+
+def _circular_correlation(images, filters):
+    """Responses ``(k, n, H, W)``: ``sum_uv f[u, v] * image[(y + u - r) % H, (x + v - r) % W]``."""
+    _, height, width = images.shape
+    radius = filters.shape[1] // 2
+    # Place each filter so that its centre sits at the origin of the (H, W) torus.
+    wrapped = np.zeros((filters.shape[0], height, width))
+    wrapped[:, : filters.shape[1], : filters.shape[2]] = filters
+    wrapped = np.roll(wrapped, (-radius, -radius), axis=(1, 2))
+    image_spectrum = scipy.fft.rfft2(images)
+    filter_spectrum = np.conj(scipy.fft.rfft2(wrapped))
+    return scipy.fft.irfft2(image_spectrum[None] * filter_spectrum[:, None], s=(height, width))
+
+
+class BSIF(CodeHistogramDescriptor):
+    """Binarised statistical image features: codes from ICA filters learned in ``fit``.
+
+    ``fit`` learns ``n_filters`` filters of ``filter_size x filter_size`` pixels by
+    FastICA on ``n_patches`` whitened, mean-removed patches of the training
+    images (of every described plane, pooled). ``transform`` filters each image
+    (circular borders), sets bit ``i`` of each pixel's code where the response to
+    filter ``i`` is positive, and histograms the ``2 ** n_filters`` codes over a
+    ``grid`` of cells. The filters sum to zero, so the codes ignore the local mean
+    intensity (and any positive scaling of the image).
+
+    Parameters
+    ----------
+    n_filters : int, default=8
+        Filters, hence bits per code; at most ``filter_size ** 2 - 1`` (a patch
+        without its mean has that many dimensions) and at most 16.
+    filter_size : odd int >= 3, default=7
+        Side of the square filters.
+    n_patches : int, default=10000
+        Patches sampled (uniformly, with replacement) from the training images.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the patch sampling and FastICA; an int makes ``fit`` repeatable.
+    grid : int or (int, int), default=(1, 1)
+        Cells along the rows and columns of the code map (the image's size).
+    normalize : {'l1', 'l2'} or None, default='l1'
+        Per-cell histogram normalisation.
+    channels : {'gray', 'each'}, default='gray'
+        Describe the luminance, or each channel separately (one filter set
+        learned from all channels, histograms concatenated).
+    n_jobs : int or None, default=None
+        Joblib workers over chunks of images in ``transform``.
+    batch_size : int or None, default=None
+        Images per chunk (bounds memory); None picks a size from the image area.
+    device : str or None, default=None
+        None or 'numpy' for the numpy path (FFT); 'cpu', 'cuda', 'auto' for
+        torch (one float64 ``conv2d`` with circular padding).
+    verbose : int, default=0
+        Show a progress bar over chunks.
+
+    Attributes
+    ----------
+    filters_ : ndarray of shape (n_filters, filter_size, filter_size)
+        The learned filters; ``filters_[i]`` sets bit ``i``.
+    ica_ : FastICA
+        The fitted ICA model (its ``components_`` are the flattened filters).
+    image_shape_ : tuple
+        Shape of one image seen in ``fit``.
+    n_channels_ : int
+        Channels of the images seen in ``fit``.
+    n_features_out_ : int
+        ``2 ** n_filters * rows * cols`` per described channel.
+
+    References
+    ----------
+    J. Kannala and E. Rahtu, "BSIF: Binarized statistical image features",
+    ICPR 2012.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skvision import BSIF
+    >>> images = np.random.default_rng(0).integers(0, 256, (6, 16, 16), dtype=np.uint8)
+    >>> bsif = BSIF(n_filters=4, filter_size=5, n_patches=500, random_state=0).fit(images)
+    >>> bsif.filters_.shape, bsif.transform(images).shape
+    ((4, 5, 5), (6, 16))
+    """
+
+    _parameter_constraints: dict = {
+        **CodeHistogramDescriptor._parameter_constraints,
+        "n_filters": [Interval(Integral, 1, 16, closed="both")],
+        "filter_size": [Interval(Integral, 3, None, closed="left")],
+        "n_patches": [Interval(Integral, 1, None, closed="left")],
+        "random_state": ["random_state"],
+    }
+    _supports_torch = True
+    _feature_prefix = "bsif"
+
+    def __init__(
+        self,
+        n_filters=8,
+        filter_size=7,
+        n_patches=10000,
+        random_state=None,
+        grid=(1, 1),
+        normalize="l1",
+        channels="gray",
+        n_jobs=None,
+        batch_size=None,
+        device=None,
+        verbose=0,
+    ):
+        self.n_filters = n_filters
+        self.filter_size = filter_size
+        self.n_patches = n_patches
+        self.random_state = random_state
+        self.grid = grid
+        self.normalize = normalize
+        self.channels = channels
+        self.n_jobs = n_jobs
+        self.batch_size = batch_size
+        self.device = device
+        self.verbose = verbose
+
+    def _check_params(self):
+        super()._check_params()
+        if self.filter_size % 2 == 0:
+            raise ValueError(f"filter_size must be an odd integer >= 3; got {self.filter_size!r}.")
+        if self.n_filters > self.filter_size**2 - 1:
+            raise ValueError(
+                f"n_filters={self.n_filters} is too many for filter_size={self.filter_size}: "
+                f"mean-free {self.filter_size}x{self.filter_size} patches have only "
+                f"{self.filter_size**2 - 1} dimensions."
+            )
+        if self.n_patches < self.n_filters:
+            raise ValueError(
+                f"n_patches={self.n_patches} must be at least n_filters={self.n_filters} "
+                "for ICA to estimate the filters."
+            )
+
+    def _fit_images(self, images):
+        planes = np.concatenate([plane.astype(np.float64, copy=False) for _, plane in self._planes(images)])
+        patches = _sample_patches(planes, self.filter_size, self.n_patches, self.random_state)
+        patches -= patches.mean(axis=1, keepdims=True)
+        centred = patches - patches.mean(axis=0)
+        singular_values = np.linalg.svd(centred, compute_uv=False)
+        rank = int(np.sum(singular_values > _RANK_TOLERANCE * max(singular_values[0], np.finfo(float).tiny)))
+        if rank < self.n_filters:
+            raise ValueError(
+                f"BSIF cannot learn n_filters={self.n_filters} filters: the {self.n_patches} "
+                f"mean-removed training patches span only {rank} dimension(s) (images too flat "
+                "or too few). Use fewer filters, more patches or images with more texture."
+            )
+        # Whitening by PCA to n_filters dimensions, then ICA in that space.
+        self.ica_ = FastICA(
+            n_components=self.n_filters,
+            whiten="unit-variance",
+            max_iter=1000,
+            random_state=self.random_state,
+        ).fit(patches)
+        filters = self.ica_.components_.reshape(self.n_filters, self.filter_size, self.filter_size)
+        # Learned on mean-free patches the filters already sum to zero, up to rounding;
+        # make it exact so that the codes ignore the local mean intensity.
+        self.filters_ = filters - filters.mean(axis=(1, 2), keepdims=True)
+
+    def _n_codes(self):
+        return 2**self.n_filters
+
+    def _own_min_size(self):
+        return (self.filter_size, self.filter_size)
+
+    def _own_size_reason(self):
+        return f"filter_size={self.filter_size}"
+
+    def _tolerance(self, images):
+        return sign_tolerance(images, float(np.abs(self.filters_).sum(axis=(1, 2)).max()))
+
+    def _code_maps(self, images):
+        responses = _circular_correlation(images, self.filters_)
+        bits = responses > self._tolerance(images)[None]
+        codes = np.zeros(images.shape, dtype=np.int64)
+        for i in range(self.n_filters):
+            codes |= bits[i].astype(np.int64) << i
+        return codes
+
+    def _code_maps_torch(self, images):
+        import torch
+        import torch.nn.functional as F
+
+        radius = self.filter_size // 2
+        padded = F.pad(images[:, None], (radius, radius, radius, radius), mode="circular")
+        weight = torch.as_tensor(self.filters_[:, None], dtype=images.dtype, device=images.device)
+        responses = F.conv2d(padded, weight)
+        bits = responses > self._tolerance(images)[:, None]
+        powers = (2 ** torch.arange(self.n_filters, device=images.device)).view(1, -1, 1, 1)
+        return (bits.long() * powers).sum(dim=1)
