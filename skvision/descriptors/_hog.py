@@ -772,6 +772,9 @@ class HOG(BaseDescriptor):
         "channels": [StrOptions({"gray", "each", "max"})],
     }
     _supports_torch = True
+    # The numpy path takes the images in their own dtype: 8-bit images use the
+    # lookup table, and float32 images keep scikit-image's float32 gradients.
+    _describe_dtype = None
     _feature_prefix = "hog"
 
     def __init__(
@@ -833,14 +836,6 @@ class HOG(BaseDescriptor):
             yield "", images
         else:
             yield from super()._planes(images)
-
-    def _transform_chunk(self, images, device):
-        if device is not None:
-            return super()._transform_chunk(images, device)
-        # The numpy path takes the images in their own dtype: 8-bit images use the
-        # lookup table, and float32 images keep scikit-image's float32 gradients.
-        parts = [self._describe(plane) for _, plane in self._planes(images)]
-        return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
 
     def _resolved_batch_size(self, n_images, pixels_per_image):
         size = super()._resolved_batch_size(n_images, pixels_per_image)

@@ -1,0 +1,371 @@
+"""HOG: equal to scikit-image's hog image by image, batched; the options it lacks checked by hand."""
+
+import pickle
+
+import numpy as np
+import pytest
+import scipy.ndimage
+import skimage.data
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+from skimage.feature import hog as sk_hog
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.model_selection import GridSearchCV, cross_validate
+from sklearn.pipeline import make_pipeline
+from sklearn.svm import LinearSVC
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from skvision import HOG
+from skvision._testing import expected_failed_checks
+from skvision.datasets import load_faces
+from skvision.descriptors import hog
+from skvision.descriptors._hog import BLOCK_NORMS, _sobel_gradients
+
+RTOL = 1e-6  # the issue's tolerance; scikit-image sums cells in float32, we in float64
+
+
+def reference(images, **kwargs):
+    """scikit-image's hog of each image, stacked."""
+    return np.stack([sk_hog(image, feature_vector=True, **kwargs) for image in images])
+
+
+def as_pair(value):
+    return value if isinstance(value, tuple) else (value, value)
+
+
+@pytest.fixture(scope="module")
+def rng():
+    return np.random.default_rng(0)
+
+
+# ------------------------------------------------------- equality with skimage
+@pytest.mark.parametrize("orientations", [4, 9, 12])
+@pytest.mark.parametrize("pixels_per_cell", [4, 8, (6, 8)])
+@pytest.mark.parametrize("cells_per_block", [1, 2, 3])
+def test_equals_skimage_over_parameter_grid(orientations, pixels_per_cell, cells_per_block):
+    rng = np.random.default_rng(orientations * 100 + cells_per_block)
+    cell = as_pair(pixels_per_cell)
+    # Sizes that are not multiples of the cell: the ragged edge is cropped.
+    shape = (cell[0] * (cells_per_block + 1) + 3, cell[1] * (cells_per_block + 1) + 1)
+    images = rng.integers(0, 256, size=(3, *shape), dtype=np.uint8)
+    for block_norm in BLOCK_NORMS:
+        for transform_sqrt in (False, True):
+            params = dict(
+                orientations=orientations,
+                pixels_per_cell=cell,
+                cells_per_block=(cells_per_block, cells_per_block),
+                block_norm=block_norm,
+                transform_sqrt=transform_sqrt,
+            )
+            ours = hog(images, **params)
+            np.testing.assert_allclose(ours, reference(images, **params), rtol=RTOL, atol=0, err_msg=str(params))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.int32, np.uint16, bool])
+@pytest.mark.parametrize("shape", [(17, 23), (24, 24), (25, 31)])
+def test_equals_skimage_for_dtypes_and_ragged_sizes(rng, dtype, shape):
+    if dtype is bool:
+        images = rng.random((3, *shape)) > 0.5
+    elif np.dtype(dtype).kind == "f":
+        images = (rng.random((3, *shape)) * 4 - 1).astype(dtype)
+    else:
+        images = rng.integers(0, 1000, size=(3, *shape)).astype(dtype)
+    for params in (dict(), dict(orientations=7, pixels_per_cell=(5, 3), cells_per_block=(2, 1), block_norm="L1")):
+        params = {"pixels_per_cell": (4, 4), "cells_per_block": (2, 2), **params}
+        expected = reference(images.astype(np.uint8) if dtype is bool else images, **params)
+        np.testing.assert_allclose(hog(images, **params), expected, rtol=RTOL, atol=0)
+
+
+def test_edge_angles_follow_skimage(rng):
+    # Integer gradients at exactly 0, 45, 90, 135 and 180 degrees sit on bin edges
+    # when the number of bins is even; each must fall in scikit-image's bin.
+    images = rng.integers(0, 3, size=(4, 24, 24), dtype=np.uint8) * 40
+    for orientations in (2, 4, 8, 12):
+        for image_type in (np.uint8, np.float64):
+            params = dict(orientations=orientations, pixels_per_cell=(4, 4), cells_per_block=(1, 1))
+            np.testing.assert_allclose(
+                hog(images.astype(image_type), **params), reference(images, **params), rtol=RTOL, atol=0
+            )
+
+
+def test_lookup_table_path_equals_float_path(rng):
+    # uint8 images go through the lookup table, the same values as floats through arctan2.
+    images = rng.integers(0, 256, size=(5, 30, 27), dtype=np.uint8)
+    for params in (dict(), dict(signed=True, orientations=8), dict(weighting="count", block_norm=None)):
+        np.testing.assert_allclose(hog(images, **params), hog(images.astype(float), **params), rtol=1e-12)
+
+
+def test_real_images_equal_skimage():
+    camera = skimage.data.camera()[96:224, 160:288]
+    brick = skimage.data.brick()[:96, :120]
+    for image in (camera, brick):
+        for params in (dict(), dict(orientations=12, pixels_per_cell=(6, 8), cells_per_block=(2, 2), block_norm="L1")):
+            np.testing.assert_allclose(hog(image[np.newaxis], **params), reference([image], **params), rtol=RTOL, atol=0)
+
+
+def test_colour_max_channel_equals_skimage_channel_axis():
+    astronaut = skimage.data.astronaut()[:96, 160:288]  # the face and the helmet's edges
+    images = np.stack([astronaut, astronaut[::-1, ::-1]])
+    for params in (dict(), dict(orientations=6, pixels_per_cell=(6, 6), cells_per_block=(2, 2), transform_sqrt=True)):
+        expected = reference(images, channel_axis=-1, **params)
+        np.testing.assert_allclose(hog(images, channel_axis=-1, **params), expected, rtol=RTOL, atol=0)
+        transformer = HOG(channels="max", **params).fit(images)
+        np.testing.assert_allclose(transformer.transform(images), expected, rtol=RTOL, atol=0)
+    # The float path (colour floats) takes the same channel at every pixel.
+    floats = images / 255.0
+    np.testing.assert_allclose(hog(floats, channel_axis=-1), reference(floats, channel_axis=-1), rtol=RTOL, atol=0)
+
+
+def test_visualisation_equals_skimage(rng):
+    images = rng.integers(0, 256, size=(3, 37, 45), dtype=np.uint8)
+    for orientations, cell in ((9, (8, 8)), (4, (6, 10)), (7, (5, 5))):
+        _, drawings = hog(images, orientations, cell, (2, 2), visualize=True)
+        expected = np.stack([sk_hog(im, orientations, cell, (2, 2), visualize=True)[1] for im in images])
+        # scikit-image's cell histograms are float32 sums, ours float64.
+        np.testing.assert_allclose(drawings, expected, rtol=RTOL, atol=1e-12)
+        assert drawings.shape == images.shape
+    transformer = HOG(orientations=4, pixels_per_cell=(6, 10), cells_per_block=2).fit(images)
+    np.testing.assert_allclose(transformer.visualize(images), hog(images, 4, (6, 10), 2, visualize=True)[1])
+
+
+# ------------------------------------------------- options skimage lacks, by hand
+def one_cell(image, **params):
+    return hog(np.asarray(image, dtype=np.uint8)[np.newaxis], pixels_per_cell=4, block_norm=None, **params)[0]
+
+
+def test_plain_cell_histogram_of_a_vertical_edge():
+    # Columns 1 and 2 see a step of 10 (central differences), the border columns 0.
+    edge = [[0, 0, 10, 10]] * 4
+    # 8 pixels of magnitude 10 at 0 degrees, averaged over the 16 pixels of the cell.
+    np.testing.assert_allclose(one_cell(edge, orientations=4), [5, 0, 0, 0])
+    # Light-to-dark: 180 degrees folds onto 0 unsigned, lands in bin 2 of 4 when signed.
+    np.testing.assert_allclose(one_cell(np.fliplr(edge), orientations=4), [5, 0, 0, 0])
+    np.testing.assert_allclose(one_cell(np.fliplr(edge), orientations=4, signed=True), [0, 0, 5, 0])
+    np.testing.assert_allclose(one_cell(edge, orientations=4, signed=True), [5, 0, 0, 0])
+    # count: 8 of 16 pixels have a gradient; flat pixels have no orientation.
+    np.testing.assert_allclose(one_cell(edge, orientations=4, weighting="count"), [0.5, 0, 0, 0])
+
+
+def test_sobel_on_a_single_bright_pixel():
+    dot = np.zeros((4, 4))
+    dot[1, 1] = 8
+    # Central differences: (row 1, col 2) has g = (0, -8) -> 180 = 0 degrees;
+    # (row 2, col 1) has g = (-8, 0) -> -90 = 90 degrees (bin 2 of 4).
+    np.testing.assert_allclose(one_cell(dot, orientations=4), [8 / 16, 0, 8 / 16, 0])
+    # Sobel / 4: g_row is -[2, 4, 2] on row 2 (cols 0-2), g_col is -[2, 4, 2] on column 2
+    # (rows 0-2); (2, 2) has g = (-2, -2) -> -135 = 45 degrees with magnitude 2 * sqrt(2).
+    expected = [(2 + 4) / 16, 2 * np.sqrt(2) / 16, (2 + 4) / 16, 0]
+    np.testing.assert_allclose(one_cell(dot, orientations=4, gradient="sobel"), expected)
+    # count with Sobel: 2 pixels at 0 degrees, 1 at 45, 2 at 90.
+    np.testing.assert_allclose(one_cell(dot, orientations=4, gradient="sobel", weighting="count"), [2 / 16, 1 / 16, 2 / 16, 0])
+
+
+def test_sobel_gradients_equal_scipy_inside_the_border(rng):
+    image = rng.random((1, 9, 11))
+    g_row, g_col = _sobel_gradients(image, 9, 11)
+    expected_row = scipy.ndimage.sobel(image[0], axis=0, mode="nearest") / 4
+    expected_col = scipy.ndimage.sobel(image[0], axis=1, mode="nearest") / 4
+    np.testing.assert_allclose(g_row[0, 1:-1], expected_row[1:-1])
+    np.testing.assert_allclose(g_col[0, :, 1:-1], expected_col[:, 1:-1])
+    # Zero on the first/last row (column), as scikit-image's central differences.
+    assert not g_row[0, [0, -1]].any() and not g_col[0, :, [0, -1]].any()
+
+
+def test_block_norm_none_concatenates_cells_in_row_major_order():
+    image = np.zeros((4, 8), dtype=np.uint8)
+    image[:, 6:] = 20  # an edge in the second cell only: columns 5 and 6 see +20
+    features = hog(image[np.newaxis], orientations=3, pixels_per_cell=4, block_norm=None)[0]
+    np.testing.assert_allclose(features, [0, 0, 0, 8 * 20 / 16, 0, 0])
+    names = HOG(orientations=3, pixels_per_cell=4, block_norm=None).fit(image[np.newaxis]).get_feature_names_out()
+    assert list(names) == [f"hog_cell0_{c}_o{o}" for c in range(2) for o in range(3)]
+
+
+def test_block_layout_and_feature_names_follow_skimage_order(rng):
+    images = rng.integers(0, 256, size=(2, 24, 32), dtype=np.uint8)
+    transformer = HOG(orientations=4, pixels_per_cell=8, cells_per_block=2).fit(images)
+    names = transformer.get_feature_names_out()
+    blocks = sk_hog(images[0], 4, (8, 8), (2, 2), feature_vector=False)  # (2, 3, 2, 2, 4)
+    assert len(names) == blocks.size == transformer.n_features_out_
+    assert names[0] == "hog_block0_0_cell0_0_o0"
+    position = np.ravel_multi_index((1, 2, 0, 1, 3), blocks.shape)
+    assert names[position] == "hog_block1_2_cell0_1_o3"
+    assert transformer.transform(images)[0, position] == pytest.approx(blocks[1, 2, 0, 1, 3], rel=RTOL)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    image=arrays(np.uint8, (16, 16)),
+    scale=st.floats(0.5, 4.0),
+    block_norm=st.sampled_from(BLOCK_NORMS),
+)
+def test_block_normalised_hog_is_invariant_to_intensity_scaling(image, scale, block_norm):
+    # 6 bins: the only bin edges integer gradients can hit exactly are 0 and 90
+    # degrees, where a gradient component is exactly zero before and after scaling.
+    params = dict(orientations=6, pixels_per_cell=4, cells_per_block=2, block_norm=block_norm)
+    original = hog(image[np.newaxis], **params)
+    scaled = hog(image[np.newaxis] * scale, **params)
+    # Scaling moves every vote by the same factor, so the bins do not change and only
+    # eps breaks the invariance. For 8-bit images a block with any gradient has cell
+    # values >= 1/16 (one unit step in a 16-pixel cell): L1 norms change by at most
+    # eps / ||v||_1 <= 1e-5 * 16, L2 norms by eps^2 / ||v||_2^2 <= 1e-10 * 256.
+    atol = 2e-4 if block_norm.startswith("L1") else 1e-7
+    np.testing.assert_allclose(scaled, original, rtol=0, atol=atol)
+
+
+# ------------------------------------------------------------- the transformer
+def test_transformer_equals_function_and_skimage(rng):
+    images = rng.integers(0, 256, size=(7, 33, 29), dtype=np.uint8)
+    params = dict(orientations=8, pixels_per_cell=(6, 5), cells_per_block=(2, 3), block_norm="L2")
+    features = HOG(**params).fit(images).transform(images)
+    np.testing.assert_array_equal(features, hog(images, **params))
+    np.testing.assert_allclose(features, reference(images, **params), rtol=RTOL, atol=0)
+    assert features.dtype == np.float64
+
+
+def test_gray_and_each_channel_modes(rng):
+    images = rng.integers(0, 256, size=(4, 24, 24, 3), dtype=np.uint8)
+    gray = HOG(pixels_per_cell=6, cells_per_block=2).fit(images).transform(images)
+    luminance = images @ np.array([0.2125, 0.7154, 0.0721])
+    np.testing.assert_allclose(gray, reference(luminance, pixels_per_cell=(6, 6), cells_per_block=(2, 2)), rtol=RTOL, atol=0)
+    each = HOG(pixels_per_cell=6, cells_per_block=2, channels="each").fit(images)
+    expected = np.concatenate(
+        [reference(images[..., c], pixels_per_cell=(6, 6), cells_per_block=(2, 2)) for c in range(3)], axis=1
+    )
+    np.testing.assert_allclose(each.transform(images), expected, rtol=RTOL, atol=0)
+    assert each.get_feature_names_out()[expected.shape[1] // 3] == "hog_c1_block0_0_cell0_0_o0"
+    assert each.visualize(images).shape == images.shape
+
+
+def test_n_jobs_and_batch_size_do_not_change_the_output(rng):
+    images = rng.integers(0, 256, size=(41, 32, 32), dtype=np.uint8)
+    expected = HOG(pixels_per_cell=8, cells_per_block=2).fit(images).transform(images)
+    for kwargs in (dict(n_jobs=2), dict(batch_size=1), dict(batch_size=7), dict(batch_size=7, n_jobs=2)):
+        got = HOG(pixels_per_cell=8, cells_per_block=2, **kwargs).fit(images).transform(images)
+        np.testing.assert_array_equal(got, expected, err_msg=str(kwargs))
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        dict(),
+        dict(orientations=12, pixels_per_cell=(6, 8), cells_per_block=1, block_norm="L1-sqrt", transform_sqrt=True),
+        dict(signed=True, gradient="sobel", block_norm="L1"),
+        dict(weighting="count", block_norm=None),
+        dict(channels="max", orientations=4),
+    ],
+)
+def test_torch_cpu_equals_numpy(rng, params):
+    pytest.importorskip("torch")
+    colour = rng.integers(0, 256, size=(5, 30, 26, 3), dtype=np.uint8)
+    for images in (colour, colour[..., 1], colour / 7.0):
+        numpy_features = HOG(**params).fit(images).transform(images)
+        torch_features = HOG(device="cpu", **params).fit(images).transform(images)
+        np.testing.assert_allclose(torch_features, numpy_features, rtol=0, atol=1e-5)
+
+
+def test_torch_path_bins_pixels_on_bin_edges_like_numpy(rng):
+    # One-pixel cells without blocks show every pixel's bin and magnitude. Levels
+    # 0/40/80 give gradients at exact multiples of 45 degrees: on the bin edges of
+    # an even number of bins, where torch.atan2 must agree with numpy's arctan2.
+    pytest.importorskip("torch")
+    images = rng.integers(0, 3, size=(3, 40, 40), dtype=np.uint8) * 40
+    for orientations in (4, 8, 12):
+        for signed in (False, True):
+            params = dict(orientations=orientations, pixels_per_cell=1, block_norm=None, signed=signed)
+            numpy_features = HOG(**params).fit(images).transform(images)
+            torch_features = HOG(device="cpu", **params).fit(images).transform(images)
+            np.testing.assert_allclose(torch_features, numpy_features, rtol=0, atol=1e-12)
+
+
+def test_clone_and_pickle_round_trips_give_identical_output(rng):
+    images = rng.integers(0, 256, size=(6, 32, 32, 3), dtype=np.uint8)
+    fitted = HOG(orientations=6, pixels_per_cell=8, cells_per_block=2, channels="each", signed=True).fit(images)
+    expected = fitted.transform(images)
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(fitted)).transform(images), expected)
+    np.testing.assert_array_equal(clone(fitted).fit(images).transform(images), expected)
+
+
+# ------------------------------------------------------------------ bad input
+@pytest.mark.parametrize(
+    "params, name",
+    [
+        (dict(orientations=0), "orientations"),
+        (dict(pixels_per_cell=0), "pixels_per_cell"),
+        (dict(pixels_per_cell=(8, -1)), "pixels_per_cell"),
+        (dict(pixels_per_cell=(2, 2, 2)), "pixels_per_cell"),
+        (dict(cells_per_block=(0, 1)), "cells_per_block"),
+        (dict(block_norm="L3"), "block_norm"),
+        (dict(gradient="prewitt"), "gradient"),
+        (dict(weighting="area"), "weighting"),
+        (dict(signed="yes"), "signed"),
+    ],
+)
+def test_invalid_parameters_name_the_parameter(params, name):
+    images = np.zeros((2, 32, 32), dtype=np.uint8)
+    with pytest.raises(ValueError, match=name):
+        HOG(**params).fit(images)
+    with pytest.raises(ValueError, match=name):
+        hog(images, **params)
+
+
+def test_images_too_small_or_cells_larger_than_images():
+    images = np.zeros((2, 20, 30), dtype=np.uint8)
+    message = r"at least 24x24 for pixels_per_cell=\(8, 8\) and cells_per_block=\(3, 3\)"
+    with pytest.raises(ValueError, match=message):
+        HOG().fit(images)
+    with pytest.raises(ValueError, match=message):
+        hog(images)
+    with pytest.raises(ValueError, match=r"pixels_per_cell=\(32, 32\)"):
+        HOG(pixels_per_cell=32, block_norm=None).fit(images)
+    with pytest.raises(ValueError, match=r"pixels_per_cell=\(32, 32\)"):
+        hog(images, pixels_per_cell=32, block_norm=None)
+    assert hog(images, pixels_per_cell=(20, 30), block_norm=None).shape == (2, 9)
+
+
+def test_transform_needs_fit_and_the_fitted_image_size():
+    images = np.zeros((2, 32, 32), dtype=np.uint8)
+    with pytest.raises(NotFittedError):
+        HOG().transform(images)
+    with pytest.raises(NotFittedError):
+        HOG().visualize(images)
+    fitted = HOG().fit(images)
+    with pytest.raises(ValueError, match=r"fitted on images of shape \(32, 32\)"):
+        fitted.transform(np.zeros((2, 40, 32), dtype=np.uint8))
+
+
+def test_bad_images_are_rejected():
+    with pytest.raises(ValueError, match="channel_axis=-1"):
+        hog(np.zeros((2, 32, 32, 3)))
+    with pytest.raises(ValueError, match="channel_axis"):
+        hog(np.zeros((2, 32, 32, 3)), channel_axis=1)
+    with pytest.raises(ValueError, match=">= 0"):
+        hog(-np.ones((2, 32, 32)), transform_sqrt=True)
+    with pytest.raises(ValueError, match=">= 0"):
+        HOG(transform_sqrt=True).fit(-np.ones((2, 32, 32)))
+    with pytest.raises(ValueError, match="NaN"):
+        hog(np.full((2, 32, 32), np.nan))
+    with pytest.raises(ValueError, match="ndim=2"):
+        HOG().fit(np.zeros((32, 32)))
+
+
+# ------------------------------------------------------------- sklearn manners
+@parametrize_with_checks(
+    [HOG(), HOG(orientations=4, pixels_per_cell=2, cells_per_block=1, block_norm=None, channels="max")],
+    expected_failed_checks=expected_failed_checks,
+)
+def test_sklearn_compatible(estimator, check):
+    check(estimator)
+
+
+def test_pipeline_grid_search_and_cross_validate_on_faces():
+    faces, labels = load_faces(return_X_y=True)  # 200 25x25 patches: faces vs not
+    pipeline = make_pipeline(HOG(cells_per_block=2), LinearSVC())
+    search = GridSearchCV(
+        pipeline, {"hog__orientations": [6, 9], "hog__pixels_per_cell": [(6, 6), (8, 8)]}, cv=3
+    ).fit(faces, labels)
+    assert search.best_params_["hog__orientations"] in (6, 9)
+    assert search.best_score_ > 0.8
+    scores = cross_validate(clone(search.best_estimator_), faces, labels, cv=3, n_jobs=2)
+    assert scores["test_score"].mean() > 0.8
