@@ -1,0 +1,7 @@
+"""``python -m skvision``: the ``skvision`` command."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

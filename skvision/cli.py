@@ -1,0 +1,294 @@
+"""The ``skvision`` command.
+
+``skvision compare`` cross-validates every feature family on a data set, prints
+the table and writes a report with figures; ``skvision features`` lists the
+families. Argument errors print one line and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+__all__ = ["main", "build_parser"]
+
+_DEVICE_PATTERN = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but an error is one line on stderr (no usage block) and exit status 2."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+class _UsageError(Exception):
+    """An argument that parsed but does not make sense; reported like argparse's errors."""
+
+
+def _positive_int(minimum):
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        return value
+
+    parse.__name__ = "integer"
+    return parse
+
+
+def _n_jobs(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value == 0:
+        raise argparse.ArgumentTypeError("0 is not a number of jobs (use 1, 2, ... or -1 for all cores)")
+    return value
+
+
+def _image_size(text):
+    match = re.fullmatch(r"(\d+)(?:x(\d+))?", text.strip().lower())
+    if not match or int(match.group(1)) < 1 or (match.group(2) and int(match.group(2)) < 1):
+        raise argparse.ArgumentTypeError(f"expected HEIGHTxWIDTH (e.g. 64x64) or one size, got {text!r}")
+    height = int(match.group(1))
+    return (height, int(match.group(2) or height))
+
+
+def _device(text):
+    if not _DEVICE_PATTERN.match(text):
+        raise argparse.ArgumentTypeError(f"expected auto, cpu, cuda or cuda:N, got {text!r}")
+    return text
+
+
+def _family_list():
+    from .compare import FEATURE_FAMILIES
+
+    return ", ".join(FEATURE_FAMILIES)
+
+
+def build_parser():
+    """The argparse parser of the ``skvision`` command."""
+    from .compare import ESTIMATORS
+    from .datasets import DATASETS
+
+    parser = _Parser(
+        prog="skvision",
+        description=(
+            "skvision: scikit-learn compatible image features, handcrafted and learned. "
+            "Compare them on your images with 'skvision compare'."
+        ),
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    compare = commands.add_parser(
+        "compare",
+        help="cross-validate feature families on a data set; print a table and write a report",
+        description=textwrap.fill(
+            "Cross-validate each feature family (features -> classifier) on the same folds, print a "
+            "table (feature set, dimensions, CV accuracy mean and std - R^2 for a regression target - "
+            "fit time per fold, transform throughput) and write a Markdown report with figures: score "
+            "bars, confusion matrices, a t-SNE map of each feature space and the misclassified images.",
+            width=78,
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=(
+            "examples:\n"
+            "  skvision compare --dataset digits --out skvision-report\n"
+            "  skvision compare --dataset faces --features lbp,hog,pretrained --classifier logreg\n"
+            "  skvision compare --dataset path/to/images --image-size 64x64 --cv 3 --n-jobs 2"
+        ),
+    )
+    compare.add_argument(
+        "--dataset", default="digits", metavar="NAME|PATH",
+        help=(
+            f"a bundled data set ({', '.join(DATASETS)}) or a folder with one sub-folder of "
+            "PNG/JPEG/TIFF images per class (default: digits)"
+        ),
+    )
+    compare.add_argument(
+        "--features", default=None, metavar="LIST",
+        help=(
+            f"comma-separated feature families among: {_family_list()} "
+            "(default: every family that applies to the data and is installed)"
+        ),
+    )
+    compare.add_argument(
+        "--classifier", default="svc", choices=sorted(ESTIMATORS),
+        help="final estimator on the features: "
+        + "; ".join(f"{name}: {desc}" for name, (_, desc) in ESTIMATORS.items())
+        + " (default: svc)",
+    )
+    compare.add_argument("--cv", type=_positive_int(2), default=5, metavar="N",
+                         help="number of cross-validation folds, shuffled and stratified (default: 5)")
+    compare.add_argument("--n-jobs", type=_n_jobs, default=None, metavar="N",
+                         help="folds cross-validated in parallel (joblib; -1: all cores; default: 1)")
+    compare.add_argument("--device", type=_device, default="auto", metavar="DEVICE",
+                         help="torch device of the learned features: auto (CUDA when available), cpu, cuda, "
+                         "cuda:N (default: auto)")
+    compare.add_argument("--seed", type=int, default=0,
+                         help="random seed of the folds, subsampling and the learned models (default: 0)")
+    compare.add_argument("--out", default="skvision-report", metavar="DIR",
+                         help="folder for report.md, results.csv and the figures (default: skvision-report)")
+    compare.add_argument("--max-samples", type=_positive_int(2), default=None, metavar="N",
+                         help="use a stratified random subset of N images (default: all)")
+    compare.add_argument("--image-size", type=_image_size, default=None, metavar="HxW",
+                         help="resize a folder's images on reading, e.g. 64x64 (required when their sizes "
+                         "differ)")
+    compare.add_argument("--color-mode", default="auto", choices=["auto", "gray", "rgb"],
+                         help="colour mode of a folder's images (default: auto, grey when every file is)")
+    compare.add_argument("--embedding", default="tsne", choices=["tsne", "pca", "none"],
+                         help="2-D map of each feature space in the report (default: tsne)")
+    compare.add_argument("--fast", action="store_true",
+                         help="fewer epochs and smaller inputs for the learned features (a quick look, "
+                         "lower scores)")
+    compare.add_argument("--quiet", action="store_true", help="print only the final table")
+
+    commands.add_parser(
+        "features", help="list the feature families and whether each is available here",
+        description="List the feature families 'skvision compare --features' knows, with their kind, "
+        "what they compute, and whether their estimator can be imported in this installation.",
+    )
+    return parser
+
+
+def _load_data(args):
+    import numpy as np
+    from sklearn.model_selection import train_test_split
+
+    from .datasets import DATASETS, load_dataset, load_image_folder
+
+    if args.dataset in DATASETS:
+        if args.image_size is not None or args.color_mode != "auto":
+            raise _UsageError("--image-size and --color-mode apply to image folders, not bundled data sets")
+        data = load_dataset(args.dataset)
+    else:
+        if not Path(args.dataset).is_dir():
+            raise _UsageError(
+                f"argument --dataset: {args.dataset!r} is neither a bundled data set "
+                f"({', '.join(DATASETS)}) nor an existing folder"
+            )
+        try:
+            data = load_image_folder(args.dataset, image_size=args.image_size, color_mode=args.color_mode)
+        except (OSError, ValueError) as exc:
+            raise _UsageError(f"argument --dataset: {exc}") from None
+        if len(data.target_names) < 2:
+            raise _UsageError(f"argument --dataset: {args.dataset!r} holds a single class; need at least 2")
+    X, y = data.images, data.target
+    if args.max_samples is not None and args.max_samples < len(y):
+        try:
+            X, _, y, _ = train_test_split(X, y, train_size=args.max_samples, stratify=y, random_state=args.seed)
+        except ValueError as exc:
+            raise _UsageError(f"argument --max-samples: {exc}") from None
+    smallest = int(np.unique(y, return_counts=True)[1].min())
+    if smallest < args.cv:
+        raise _UsageError(
+            f"argument --cv: {args.cv} folds need at least {args.cv} images of every class; the smallest "
+            f"class has {smallest}"
+        )
+    return X, y, data
+
+
+def _check_device(device):
+    if device.startswith("cuda"):
+        import torch
+
+        if not torch.cuda.is_available():
+            raise _UsageError(f"argument --device: {device!r} was requested but torch sees no CUDA device")
+
+
+def _run_compare(args):
+    from .compare import FEATURE_FAMILIES, DatasetInfo, build_feature_sets, compare_features
+
+    started = time.perf_counter()
+    names = None
+    if args.features is not None:
+        names = [n.strip() for n in args.features.split(",") if n.strip()]
+        unknown = [n for n in names if n not in FEATURE_FAMILIES]
+        if unknown or not names:
+            raise _UsageError(
+                f"argument --features: unknown feature family {', '.join(map(repr, unknown)) or '(none)'}; "
+                f"choose among {_family_list()}"
+            )
+    _check_device(args.device)
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise _UsageError(f"argument --out: {str(out)!r} exists and is not a folder")
+    X, y, data = _load_data(args)
+    info = DatasetInfo.from_data(X, y, device=args.device, random_state=args.seed, fast=args.fast)
+    features, notes = build_feature_sets(names, info)
+    if not features:
+        raise _UsageError(
+            "no feature family can run on this data: " + "; ".join(f"{k} {v}" for k, v in notes.items())
+        )
+    say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, flush=True))
+    shape = "x".join(map(str, X.shape[1:]))
+    say(f"{args.dataset}: {len(X)} images of {shape}, {len(set(y.tolist()))} classes; "
+        f"{args.cv}-fold CV of {', '.join(features)} -> {args.classifier}")
+    for name, why in notes.items():
+        say(f"  (leaving out {name}: {why})")
+
+    result = compare_features(
+        X, y, features, estimator=args.classifier, cv=args.cv, n_jobs=args.n_jobs, random_state=args.seed,
+        on_error="skip", target_names=data.target_names, skipped=notes,
+        kinds={name: FEATURE_FAMILIES[name].kind for name in features}, verbose=0 if args.quiet else 1,
+    )
+    print()
+    print(result)
+    report = result.write_report(
+        out,
+        embedding=None if args.embedding == "none" else args.embedding,
+        title=f"skvision compare: {Path(args.dataset).name if Path(args.dataset).is_dir() else args.dataset}",
+        notes=[
+            data.DESCR,
+            f"{len(X)} images of {shape}; {args.cv}-fold stratified CV (seed {args.seed}); "
+            f"classifier: {args.classifier}; device: {args.device}{'; fast mode' if args.fast else ''}",
+            f"command: skvision {' '.join(sys.argv[1:]) if sys.argv[1:] else 'compare'}",
+        ],
+    )
+    print(f"\nReport: {report} ({time.perf_counter() - started:.0f} s in all)")
+    return 0 if result.results else 1
+
+
+def _run_features():
+    from .compare import FEATURE_FAMILIES
+
+    width = max(map(len, FEATURE_FAMILIES))
+    for name, family in FEATURE_FAMILIES.items():
+        try:
+            family.load_estimator()
+            status = "available"
+        except ImportError:
+            status = "not installed"
+        print(f"{name.ljust(width)}  {family.kind:<11}  {status:<13}  {family.summary}")
+    return 0
+
+
+def main(argv=None):
+    """Run the ``skvision`` command with ``argv`` (``sys.argv[1:]`` by default); return the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.error("choose a command: compare or features")
+    try:
+        if args.command == "features":
+            return _run_features()
+        return _run_compare(args)
+    except _UsageError as exc:
+        command = parser.prog + " " + args.command
+        print(f"{command}: error: {exc} (see '{command} --help')", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\nskvision: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
