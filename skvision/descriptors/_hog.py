@@ -70,7 +70,9 @@ _EPS = 1e-5
 _HYS_CLIP = 0.2
 #: Pixels per sub-chunk of the numpy path: the working arrays of one sub-chunk
 #: (a few bytes to a few tens of bytes per pixel) stay in the CPU cache.
-_CACHE_CHUNK_PIXELS = 2**16
+_CACHE_CHUNK_PIXELS = 2**17
+#: Features per group of images whose blocks are normalised together.
+_NORMALIZE_GROUP_FEATURES = 2**17
 #: Pixels per chunk of the transformer's numpy path when batch_size is None: each
 #: chunk is worked through in cache-sized sub-chunks anyway, so small chunks cost
 #: no speed and keep the peak memory of a transform near its output's size.
@@ -269,25 +271,35 @@ def _exact_bins(angle, spec):
 
 @functools.lru_cache(maxsize=16)
 def _uint8_lookup(orientations, signed, weighting):
-    """Bin and magnitude of every integer gradient in [-255, 255]^2, as scikit-image computes them."""
+    """Bin and magnitude of every integer gradient in [-255, 255]^2, as scikit-image computes them.
+
+    Built in bands of rows so that its temporaries stay small next to the table.
+    """
     spec = _HOGSpec(orientations, 1, 1, None, False, "central", signed, weighting)
     values = np.arange(-_LUT_RADIUS, _LUT_RADIUS + 1, dtype=np.float64)
-    g_row, g_col = np.meshgrid(values, values, indexing="ij")
-    angle = np.rad2deg(np.arctan2(g_row, g_col)) % spec.period
-    bins = np.searchsorted(spec.bin_edges(), angle, side="right") - 1
-    magnitude = np.hypot(g_col, g_row)
+    side = values.size
+    bins = np.empty((side, side), dtype=np.uint8 if orientations < 255 else np.intp)
+    magnitude = np.empty((side, side))
+    band = 64
+    for start in range(0, side, band):
+        g_row, g_col = values[start : start + band, np.newaxis], values[np.newaxis, :]
+        angle = np.rad2deg(np.arctan2(g_row, g_col)) % spec.period
+        bins[start : start + band] = np.searchsorted(spec.bin_edges(), angle, side="right") - 1
+        magnitude[start : start + band] = np.hypot(g_col, g_row)
     if weighting == "count":
         bins[magnitude == 0] = orientations
-    dtype = np.uint8 if orientations < 255 else np.intp
-    return bins.ravel().astype(dtype), magnitude.ravel()
+    return bins.ravel(), magnitude.ravel()
 
 
 def _lookup_keys(images, rows, cols):
     """Row of each pixel's gradient in the 8-bit lookup table, for ``(n, H, W)`` images.
 
-    The key ``511 * (g_row + 255) + (g_col + 255)`` is built in one pass over a
-    copy of the image padded so that the central differences vanish on the image
-    border, as scikit-image's do.
+    The key ``511 * (g_row + 255) + (g_col + 255)`` is computed on a copy of the
+    images padded to ``(n, rows + 2, cols + 2)`` so that the central differences
+    vanish on the image border, as scikit-image's do. It is computed for every
+    flat position between the first and the last padded row, pads included,
+    because whole contiguous arrays are much faster to work through than
+    strided views with short rows; :func:`_cell_index` sends the pads nowhere.
     """
     n_images, height, width = images.shape
     used_rows, used_cols = min(rows + 1, height), min(cols + 1, width)
@@ -301,11 +313,13 @@ def _lookup_keys(images, rows, cols):
         if used == total:  # the last image row (column) lies in a cell: zero difference there
             view[used + 1] = view[used - 1]
         view[0] = view[2]
+    flat = padded.ravel()
+    stride = cols + 2
     side = 2 * _LUT_RADIUS + 1
-    key = padded[:, 2:, 1:-1] - padded[:, :-2, 1:-1]
+    key = flat[2 * stride :] - flat[: -2 * stride]
     key *= side
-    key += padded[:, 1:-1, 2:]
-    key -= padded[:, 1:-1, :-2]
+    key += flat[stride + 1 : flat.size - stride + 1]
+    key -= flat[stride - 1 : flat.size - stride - 1]
     key += _LUT_RADIUS * side + _LUT_RADIUS
     return key.astype(np.intp)
 
@@ -346,19 +360,30 @@ def _bins_and_weights(g_row, g_col, spec):
 
 
 @functools.lru_cache(maxsize=8)
-def _cell_index(n_images, rows, cols, cell, slots):
-    """Offset of each pixel's cell histogram in a flat ``(images, cells, slots)`` array."""
+def _cell_index(n_images, rows, cols, cell, slots, padded):
+    """Offset of each pixel's cell histogram in a flat ``(images, cells, slots)`` array.
+
+    Without ``padded``, for the pixels of a ``(n_images, rows, cols)`` stack in
+    order. With it, for the flat positions of :func:`_lookup_keys`, where the
+    pads point to one extra trash cell after the last image.
+    """
+    n_cells = (rows // cell[0]) * (cols // cell[1])
     cell_rows = np.arange(rows) // cell[0]
     cell_cols = np.arange(cols) // cell[1]
     in_image = (cell_rows[:, None] * (cols // cell[1]) + cell_cols[None, :]) * slots
-    image_offsets = np.arange(n_images) * (rows // cell[0]) * (cols // cell[1]) * slots
-    index = (image_offsets[:, None, None] + in_image).astype(np.intp)
+    if padded:
+        in_image = np.pad(in_image, 1, constant_values=-1)
+    index = np.arange(n_images)[:, None, None] * (n_cells * slots) + in_image
+    if padded:
+        index[:, in_image < 0] = n_images * n_cells * slots
+        index = index.ravel()[cols + 2 : -(cols + 2)]
+    index = index.astype(np.intp).ravel()
     index.flags.writeable = False
     return index
 
 
-def _cell_histograms(images, spec, index_images):
-    """``(n, n_cell_rows, n_cell_cols, orientations)`` cell histograms of a sub-chunk.
+def _cell_histograms(images, spec, index_images, out):
+    """The ``(n, n_cell_rows, n_cell_cols, orientations)`` cell histograms of a sub-chunk, into ``out``.
 
     ``index_images`` (>= n) is the sub-chunk size, so that every sub-chunk of a
     batch shares one cached pixel-to-cell index.
@@ -370,7 +395,8 @@ def _cell_histograms(images, spec, index_images):
     integer_gradients = (
         images.dtype in (np.uint8, np.int8) and spec.gradient == "central" and not spec.transform_sqrt
     )
-    if integer_gradients and images.ndim == 3:
+    padded = integer_gradients and images.ndim == 3
+    if padded:
         bins, weights = _lookup_bins_and_weights(_lookup_keys(images, rows, cols), spec)
     else:
         dtype = np.int16 if integer_gradients else _working_dtype(images.dtype)
@@ -388,34 +414,48 @@ def _cell_histograms(images, spec, index_images):
 
     # One extra slot per cell collects the pixels that fall in no bin.
     slots = spec.orientations + 1
-    index = _cell_index(index_images, rows, cols, spec.cell, slots)[:n_images] + bins
-    sums = np.zeros(n_images * n_cell_rows * n_cell_cols * slots)
+    bins = bins.ravel()
+    index = _cell_index(index_images, rows, cols, spec.cell, slots, padded)[: bins.size] + bins
+    per_image = n_cell_rows * n_cell_cols * slots
+    sums = np.zeros(index_images * per_image + slots)  # + the trash cell of the pads
     # ufunc.at adds in pixel order, like a loop, and beats np.bincount here.
-    np.add.at(sums, index.ravel(), 1.0 if weights is None else weights.ravel())
-    histograms = sums.reshape(n_images, n_cell_rows, n_cell_cols, slots)[..., : spec.orientations]
-    return histograms / (spec.cell[0] * spec.cell[1])
+    np.add.at(sums, index, 1.0 if weights is None else weights.ravel())
+    histograms = sums[: n_images * per_image].reshape(n_images, n_cell_rows, n_cell_cols, slots)
+    np.divide(histograms[..., : spec.orientations], spec.cell[0] * spec.cell[1], out=out)
 
 
 # ------------------------------------------------------------- normalisation
-def _normalize_blocks(histograms, spec):
-    """scikit-image's block layout and normalisation, for a stack of cell histograms."""
+def _normalize_blocks(histograms, spec, out):
+    """scikit-image's block layout and normalisation of cell histograms, into ``out`` (n, F).
+
+    Histograms are >= 0, so the L1 norm needs no absolute value. The block is
+    divided by its norm, as in scikit-image, and the work is done in place in
+    ``out``: a handful of passes over the features.
+    """
     n_images = histograms.shape[0]
     if spec.block_norm is None:
-        return histograms.reshape(n_images, -1)
+        out[...] = histograms.reshape(n_images, -1)
+        return
     block_rows, block_cols = spec.block
     windows = np.lib.stride_tricks.sliding_window_view(histograms, spec.block, axis=(1, 2))
+    blocks = out.reshape(n_images, -1, block_rows * block_cols * spec.orientations)
     # (n, block_row, block_col, orientation, cell_row, cell_col) -> cells before orientation.
-    blocks = windows.transpose(0, 1, 2, 4, 5, 3).reshape(n_images, -1, block_rows * block_cols * spec.orientations)
+    blocks.reshape(windows.shape[:3] + (block_rows, block_cols, spec.orientations))[...] = windows.transpose(
+        0, 1, 2, 4, 5, 3
+    )
     if spec.block_norm in ("L1", "L1-sqrt"):
-        blocks = blocks / (np.abs(blocks).sum(axis=-1, keepdims=True) + _EPS)
+        norms = blocks.sum(axis=-1, keepdims=True)
+        norms += _EPS
+        blocks /= norms
         if spec.block_norm == "L1-sqrt":
             np.sqrt(blocks, out=blocks)
-    else:
-        blocks = blocks / np.sqrt(np.square(blocks).sum(axis=-1, keepdims=True) + _EPS**2)
-        if spec.block_norm == "L2-Hys":
+        return
+    for renormalize in range(2 if spec.block_norm == "L2-Hys" else 1):
+        if renormalize:
             np.minimum(blocks, _HYS_CLIP, out=blocks)
-            blocks /= np.sqrt(np.square(blocks).sum(axis=-1, keepdims=True) + _EPS**2)
-    return blocks.reshape(n_images, -1)
+        norms = np.einsum("ijk,ijk->ij", blocks, blocks)[..., np.newaxis]
+        norms += _EPS**2
+        blocks /= np.sqrt(norms, out=norms)
 
 
 # ------------------------------------------------------------- visualisation
@@ -476,14 +516,21 @@ def _visualize(histograms, spec, height, width):
 def _hog_batch(images, spec, *, visualize=False):
     """HOG features (and optionally images) of a validated ``(n, H, W[, C])`` batch."""
     n_images, height, width = images.shape[:3]
-    features = np.empty((n_images, spec.n_features(height, width)), dtype=np.float64)
+    n_cell_rows, n_cell_cols = spec.n_cells(height, width)
+    n_features = spec.n_features(height, width)
+    features = np.empty((n_images, n_features), dtype=np.float64)
     drawings = np.empty((n_images, height, width), dtype=np.float64) if visualize else None
     step = max(1, _CACHE_CHUNK_PIXELS // (height * width * (images.shape[3] if images.ndim == 4 else 1)))
-    for start in range(0, n_images, step):
-        histograms = _cell_histograms(images[start : start + step], spec, step)
-        features[start : start + step] = _normalize_blocks(histograms, spec)
+    # Blocks are normalised for several sub-chunks at once: fewer, larger numpy calls.
+    group = step * max(1, _NORMALIZE_GROUP_FEATURES // (step * n_features))
+    for group_start in range(0, n_images, group):
+        members = images[group_start : group_start + group]
+        histograms = np.empty((len(members), n_cell_rows, n_cell_cols, spec.orientations))
+        for start in range(0, len(members), step):
+            _cell_histograms(members[start : start + step], spec, step, out=histograms[start : start + step])
+        _normalize_blocks(histograms, spec, out=features[group_start : group_start + group])
         if visualize:
-            drawings[start : start + step] = _visualize(histograms, spec, height, width)
+            drawings[group_start : group_start + group] = _visualize(histograms, spec, height, width)
     return (features, drawings) if visualize else features
 
 
