@@ -39,8 +39,18 @@ def _convert(rgb, color_space):
 
 
 def _bin_indices(values, low, high, n_bins):
-    """Uniform bins over ``[low, high]``, the top edge included (as :func:`numpy.histogram`)."""
+    """Uniform bins over ``[low, high]``, exactly as :func:`numpy.histogram` assigns them.
+
+    Bin ``k`` holds ``edges[k] <= v < edges[k + 1]`` (the last bin also holds
+    ``high``) with ``edges = linspace(low, high, n_bins + 1)``; the first guess by
+    division is corrected against the edges, as numpy does, so that values lying
+    on an edge (frequent with 8-bit input) land where numpy puts them.
+    """
+    edges = np.linspace(low, high, n_bins + 1)
     index = np.floor((values - low) * (n_bins / (high - low))).astype(np.intp)
+    np.clip(index, 0, n_bins - 1, out=index)
+    index -= values < edges[index]
+    index += (values >= edges[index + 1]) & (index != n_bins - 1)
     return np.clip(index, 0, n_bins - 1)
 
 

@@ -1,0 +1,159 @@
+"""Gabor responses equal to scikit-image's gabor; the bank's statistics equal a plain per-image loop."""
+
+import pickle
+
+import numpy as np
+import pytest
+import skimage.data
+from skimage.filters import gabor as sk_gabor
+from sklearn.base import clone
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from skvision._testing import expected_failed_checks
+from skvision.descriptors import GaborBank, gabor
+
+
+@pytest.fixture(scope="module")
+def crops():
+    """Real crops (camera, brick, astronaut luminance-free green plane) and a random image, float64."""
+    rng = np.random.default_rng(0)
+    return np.stack(
+        [
+            skimage.data.camera()[200:240, 100:140],
+            skimage.data.brick()[:40, :40],
+            skimage.data.astronaut()[100:140, 200:240, 1],
+            rng.integers(0, 256, size=(40, 40)),
+        ]
+    ).astype(np.float64)
+
+
+@pytest.mark.parametrize("mode", ["reflect", "mirror", "nearest", "wrap", "constant"])
+def test_gabor_equals_skimage_for_every_mode(mode, crops):
+    # Frequency 0.05 has a 69x69 kernel: larger than the 40x40 images, so borders extend repeatedly.
+    for frequency, theta in [(0.05, 0.3), (0.25, np.pi / 2)]:
+        real, imag = gabor(crops[:2], frequency, theta, mode=mode, cval=17.0)
+        for n in range(2):
+            expected_real, expected_imag = sk_gabor(crops[n], frequency, theta, mode=mode, cval=17.0)
+            scale = np.abs(expected_real).max()
+            np.testing.assert_allclose(real[n], expected_real, rtol=1e-9, atol=1e-10 * scale)
+            np.testing.assert_allclose(imag[n], expected_imag, rtol=1e-9, atol=1e-10 * scale)
+
+
+def test_gabor_kernel_options_pass_through(crops):
+    kwargs = {"bandwidth": 1.5, "sigma_x": 2.0, "sigma_y": 4.0, "n_stds": 2.5, "offset": 0.7}
+    real, imag = gabor(crops[1:3], 0.15, 1.1, **kwargs)
+    for n in range(2):
+        expected_real, expected_imag = sk_gabor(crops[n + 1], 0.15, 1.1, **kwargs)
+        np.testing.assert_allclose(real[n], expected_real, rtol=1e-9, atol=1e-9)
+        np.testing.assert_allclose(imag[n], expected_imag, rtol=1e-9, atol=1e-9)
+
+
+def reference_bank(image, frequencies, angles, grid, mode="reflect"):
+    """Per image, per filter: scikit-image responses, magnitude, mean and variance per cell."""
+    rows, cols = grid
+    height, width = image.shape
+    per_filter = []
+    for frequency in frequencies:
+        for theta in angles:
+            real, imag = sk_gabor(image, frequency, theta, mode=mode)
+            magnitude = np.hypot(real, imag)
+            cells = []
+            for r in range(rows):
+                for c in range(cols):
+                    cell = magnitude[r * height // rows : (r + 1) * height // rows, c * width // cols : (c + 1) * width // cols]
+                    cells.append([cell.mean(), cell.var()])
+            per_filter.append(cells)
+    # (filters, cells, 2) -> cells first, as GaborBank reports them.
+    return np.asarray(per_filter).transpose(1, 0, 2).ravel()
+
+
+def test_bank_equals_a_loop_over_skimage(crops):
+    bank = GaborBank(frequencies=[0.1, 0.3], orientations=3, grid=(2, 3), mode="nearest").fit(crops)
+    features = bank.transform(crops)
+    angles = [0, np.pi / 3, 2 * np.pi / 3]
+    for n, image in enumerate(crops):
+        expected = reference_bank(image, [0.1, 0.3], angles, (2, 3), mode="nearest")
+        np.testing.assert_allclose(features[n], expected, rtol=1e-8)
+    names = bank.get_feature_names_out()
+    assert names[0] == "gabor_cell0_0_f0.1_o0_mean" and names[-1] == "gabor_cell1_2_f0.3_o120_var"
+
+
+def test_orientations_as_angles_and_uint8_input(crops):
+    as_uint8 = crops[:2].astype(np.uint8)
+    bank = GaborBank(frequencies=[0.2], orientations=[0.0, 1.0]).fit(as_uint8)
+    features = bank.transform(as_uint8)
+    # Computed on the float image: skimage would truncate responses to uint8 given uint8 input.
+    for n in range(2):
+        np.testing.assert_allclose(features[n], reference_bank(crops[n], [0.2], [0.0, 1.0], (1, 1)), rtol=1e-8)
+    assert bank.get_feature_names_out()[2] == "gabor_f0.2_o57.2958_mean"
+
+
+def test_magnitudes_do_not_depend_on_the_half_turn():
+    stripes = np.sin(np.arange(32) * 0.7)[None, None, :] * np.ones((1, 32, 1))
+    angle = GaborBank(frequencies=[0.11], orientations=[0.4]).fit_transform(stripes)
+    opposite = GaborBank(frequencies=[0.11], orientations=[0.4 + np.pi]).fit_transform(stripes)
+    np.testing.assert_allclose(angle, opposite, rtol=1e-9)
+
+
+def test_torch_path_on_cpu_matches_numpy(crops):
+    pytest.importorskip("torch")
+    params = {"frequencies": [0.05, 0.25], "orientations": 2, "grid": 2, "mode": "constant", "cval": 3.0}
+    numpy_features = GaborBank(**params).fit_transform(crops)
+    torch_features = GaborBank(**params, device="cpu").fit_transform(crops)
+    np.testing.assert_allclose(torch_features, numpy_features, rtol=1e-9)
+
+
+def test_colour_images_each_channel():
+    astronaut = skimage.data.astronaut()[None, 50:82, 50:82]
+    bank = GaborBank(frequencies=[0.2], orientations=1, channels="each").fit(astronaut)
+    features = bank.transform(astronaut)
+    assert bank.get_feature_names_out().tolist() == [f"gabor_c{c}_f0.2_o0_{s}" for c in range(3) for s in ("mean", "var")]
+    for c in range(3):
+        np.testing.assert_allclose(features[0, 2 * c : 2 * c + 2], reference_bank(astronaut[0, ..., c].astype(float), [0.2], [0], (1, 1)))
+
+
+def test_n_jobs_clone_pickle_and_names(crops):
+    X = np.concatenate([crops] * 2)
+    bank = GaborBank(frequencies=[0.1, 0.2], orientations=2, grid=2, batch_size=3).fit(X)
+    single = bank.transform(X)
+    np.testing.assert_array_equal(clone(bank).set_params(n_jobs=2).fit(X).transform(X), single)
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(bank)).transform(X), single)
+    assert len(bank.get_feature_names_out()) == single.shape[1] == bank.n_features_out_ == 4 * 4 * 2
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"frequencies": []}, "frequencies"),
+        ({"frequencies": [0.1, -0.2]}, "frequencies"),
+        ({"frequencies": [[0.1, 0.2]]}, "frequencies"),
+        ({"orientations": 0}, "orientations"),
+        ({"orientations": [np.nan]}, "orientations"),
+        ({"bandwidth": 0}, "bandwidth"),
+        ({"n_stds": -1}, "n_stds"),
+        ({"mode": "periodic"}, "mode"),
+        ({"grid": (0, 2)}, "grid"),
+    ],
+)
+def test_invalid_parameters_name_the_parameter(params, match):
+    with pytest.raises(ValueError, match=match):
+        GaborBank(**params).fit(np.zeros((1, 16, 16)))
+
+
+def test_images_smaller_than_the_grid_say_the_minimum_size():
+    with pytest.raises(ValueError, match=r"at least 4x3 for grid=\(4, 3\)"):
+        GaborBank(grid=(4, 3)).fit(np.zeros((1, 3, 3)))
+
+
+def test_functional_rejects_bad_input():
+    with pytest.raises(ValueError, match="frequency"):
+        gabor(np.zeros((1, 8, 8)), 0)
+    with pytest.raises(ValueError, match="mode"):
+        gabor(np.zeros((1, 8, 8)), 0.1, mode="periodic")
+    with pytest.raises(ValueError, match=r"\(N, H, W\)"):
+        gabor(np.zeros((1, 8, 8, 3)), 0.1)
+
+
+@parametrize_with_checks([GaborBank(frequencies=[0.2], orientations=2)], expected_failed_checks=expected_failed_checks)
+def test_sklearn_compatible(estimator, check):
+    check(estimator)
