@@ -261,7 +261,7 @@ class BagOfVisualWords(BaseDescriptor):
         rng = check_random_state(self.random_state)
         if len(descriptors) > self.max_descriptors:
             descriptors = descriptors[rng.choice(len(descriptors), self.max_descriptors, replace=False)]
-        self.kmeans_ = MiniBatchKMeans(n_clusters=self.n_words, n_init=3, random_state=rng).fit(descriptors)
+        self.kmeans_ = MiniBatchKMeans(n_clusters=self.n_words, random_state=rng).fit(descriptors)
         self.codebook_ = self.kmeans_.cluster_centers_
         self.n_descriptors_fit_ = n_found
 

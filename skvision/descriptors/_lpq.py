@@ -202,7 +202,7 @@ def local_phase_quantization(images, window_size=7, window="uniform", decorrelat
     Examples
     --------
     >>> import numpy as np
-    >>> from skvision.descriptors._lpq import local_phase_quantization
+    >>> from skvision.descriptors import local_phase_quantization
     >>> images = np.random.default_rng(0).integers(0, 256, (2, 16, 16), dtype=np.uint8)
     >>> local_phase_quantization(images, window_size=5).shape
     (2, 12, 12)

@@ -109,11 +109,11 @@ def weber_local_descriptor(images, alpha=3.0, beta=5.0):
     Examples
     --------
     >>> import numpy as np
-    >>> from skvision.descriptors._wld import weber_local_descriptor
+    >>> from skvision.descriptors import weber_local_descriptor
     >>> spot = np.full((1, 3, 3), 10.0); spot[0, 1, 1] = 30.0
     >>> excitation, orientation = weber_local_descriptor(spot, alpha=1.0, beta=5.0)
     >>> round(float(excitation[0, 0, 0]), 4)  # arctan(8 * (10 - 30) / 35)
-    -1.3567
+    -1.3554
     """
     checked = check_images(images, min_size=(3, 3), min_size_reason="the 3x3 neighbourhood")
     gray = to_grayscale(checked).astype(np.float64, copy=False)

@@ -11,8 +11,7 @@ from sklearn.base import clone
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skvision._testing import expected_failed_checks
-from skvision.descriptors import LPQ
-from skvision.descriptors._lpq import local_phase_quantization
+from skvision.descriptors import LPQ, local_phase_quantization
 
 
 def reference_codes(image, window_size, window="uniform", decorrelate=False, rho=0.9):

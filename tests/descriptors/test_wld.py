@@ -10,8 +10,7 @@ from sklearn.base import clone
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skvision._testing import expected_failed_checks
-from skvision.descriptors import WLD
-from skvision.descriptors._wld import weber_local_descriptor
+from skvision.descriptors import WLD, weber_local_descriptor
 
 
 def reference_histogram(image, segments, orientations, segment_bins, alpha=3.0, beta=5.0):

@@ -1,0 +1,132 @@
+"""Bag of visual words: histograms and VLAD against skimage + sklearn loops, empty images, round trips."""
+
+import pickle
+
+import numpy as np
+import pytest
+import skimage.data
+from skimage.feature import ORB, SIFT, daisy
+from sklearn.base import clone
+from sklearn.cluster import MiniBatchKMeans
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from skvision._testing import expected_failed_checks
+from skvision.descriptors import BagOfVisualWords
+
+DAISY = {"step": 4, "radius": 8, "rings": 2, "histograms": 6, "orientations": 8}
+
+
+@pytest.fixture(scope="module")
+def textures():
+    """Six 40x40 uint8 patches: two each of brick, grass, gravel."""
+    sources = [skimage.data.brick(), skimage.data.grass(), skimage.data.gravel()]
+    return np.stack([source[r : r + 40, 100 : 140] for source in sources for r in (0, 200)])
+
+
+def stretched(image):
+    image = image.astype(np.float64)
+    return (image - image.min()) / (image.max() - image.min())
+
+
+def reference_daisy(images, **params):
+    return [daisy(stretched(image), **{**DAISY, **params}).reshape(-1, 104) for image in images]
+
+
+def test_codebook_and_histograms_equal_skimage_daisy_and_minibatch_kmeans(textures):
+    bovw = BagOfVisualWords(n_words=12, random_state=0).fit(textures)
+    descriptors = reference_daisy(textures)
+    kmeans = MiniBatchKMeans(n_clusters=12, random_state=0).fit(np.concatenate(descriptors))
+    np.testing.assert_allclose(bovw.codebook_, kmeans.cluster_centers_, rtol=1e-12, atol=1e-12)
+    assert bovw.n_descriptors_fit_ == 6 * 36
+    features = bovw.transform(textures)
+    expected = [np.bincount(kmeans.predict(d), minlength=12) / len(d) for d in descriptors]
+    np.testing.assert_allclose(features, np.stack(expected))
+    assert bovw.get_feature_names_out().tolist() == [f"bovw_word{k}" for k in range(12)]
+
+
+def test_vlad_is_the_normalised_sum_of_residuals(textures):
+    bovw = BagOfVisualWords(n_words=5, encoding="vlad", random_state=0).fit(textures)
+    features = bovw.transform(textures)
+    assert features.shape == (6, 5 * 104) == (6, bovw.n_features_out_)
+    for image_descriptors, got in zip(reference_daisy(textures), features):
+        words = bovw.kmeans_.predict(image_descriptors)
+        vlad = np.zeros((5, 104))
+        for descriptor, word in zip(image_descriptors, words):
+            vlad[word] += descriptor - bovw.codebook_[word]
+        vlad = np.sign(vlad) * np.sqrt(np.abs(vlad))
+        np.testing.assert_allclose(got, (vlad / np.linalg.norm(vlad)).ravel(), atol=1e-12)
+    assert bovw.get_feature_names_out()[-1] == "bovw_word4_dim103"
+
+
+def test_sift_keypoints_and_an_image_without_any(textures):
+    bovw = BagOfVisualWords(detector="sift", n_words=6, random_state=0).fit(textures[:3])
+    with_flat = np.concatenate([textures[:3], np.full((1, 40, 40), 128, np.uint8)])
+    features = bovw.transform(with_flat)
+    assert features.shape == (4, 6)
+    np.testing.assert_array_equal(features[3], 0.0)  # no keypoint: all-zero histogram
+    for image, got in zip(textures[:3], features):
+        sift = SIFT()
+        sift.detect_and_extract(stretched(image))
+        expected = np.bincount(bovw.kmeans_.predict(sift.descriptors.astype(np.float64)), minlength=6)
+        np.testing.assert_allclose(got, expected / len(sift.descriptors))
+
+
+def test_orb_binary_descriptors_and_images_without_keypoints():
+    images = np.stack([skimage.data.camera()[200:248, 200:248], skimage.data.astronaut()[:48, 200:248, 0]])
+    flat = np.zeros((1, 48, 48), np.uint8)
+    bovw = BagOfVisualWords(detector="orb", n_words=4, random_state=0).fit(np.concatenate([images, flat]))
+    assert bovw.codebook_.shape == (4, 256)
+    features = bovw.transform(np.concatenate([images, flat]))
+    orb = ORB()
+    orb.detect_and_extract(stretched(images[0]))
+    expected = np.bincount(bovw.kmeans_.predict(orb.descriptors.astype(np.float64)), minlength=4)
+    np.testing.assert_allclose(features[0], expected / len(orb.descriptors))
+    np.testing.assert_array_equal(features[2], 0.0)
+
+
+def test_parallel_detection_pickle_and_clone_give_identical_results(textures):
+    bovw = BagOfVisualWords(n_words=8, random_state=0).fit(textures)
+    expected = bovw.transform(textures)
+    parallel = clone(bovw).set_params(n_jobs=2).fit(textures)
+    np.testing.assert_array_equal(parallel.codebook_, bovw.codebook_)
+    np.testing.assert_array_equal(parallel.set_params(batch_size=2).transform(textures), expected)
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(bovw)).transform(textures), expected)
+
+
+def test_detector_params_reach_skimage(textures):
+    bovw = BagOfVisualWords(n_words=4, detector_params={"step": 8, "radius": 6}, random_state=0).fit(textures)
+    per_image = daisy(stretched(textures[0]), **{**DAISY, "step": 8, "radius": 6})
+    assert bovw.n_descriptors_fit_ == 6 * per_image.shape[0] * per_image.shape[1]
+    assert bovw.codebook_.shape == (4, per_image.shape[2])
+
+
+@pytest.mark.parametrize(
+    "params, pattern",
+    [
+        ({"detector": "surf"}, "detector"),
+        ({"detector_params": {"sigma": 2}}, "detector_params"),
+        ({"detector": "sift", "detector_params": {"upsampling": 3}}, "detector_params"),
+        ({"n_words": 0}, "n_words"),
+        ({"encoding": "fisher"}, "encoding"),
+        ({"max_descriptors": 0}, "max_descriptors"),
+        ({"n_words": 1000}, "fewer than n_words=1000"),
+    ],
+)
+def test_invalid_parameters_are_named(textures, params, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        BagOfVisualWords(**params).fit(textures)
+
+
+@pytest.mark.parametrize(
+    "params, minimum",
+    [({}, "17x17"), ({"detector_params": {"radius": 15}}, "31x31"), ({"detector": "sift"}, "16x16"),
+     ({"detector": "orb"}, "41x41")],
+)
+def test_images_too_small_give_the_minimum_size(params, minimum):
+    with pytest.raises(ValueError, match=f"at least {minimum}"):
+        BagOfVisualWords(**params).fit(np.zeros((2, 12, 40)))
+
+
+@parametrize_with_checks([BagOfVisualWords(n_words=4, random_state=0)], expected_failed_checks=expected_failed_checks)
+def test_sklearn_compatible(estimator, check):
+    check(estimator)

@@ -1,0 +1,121 @@
+"""BSIF: filters learned by FastICA, codes against an ndimage reference, invariances, round trips."""
+
+import pickle
+
+import numpy as np
+import pytest
+import skimage.data
+from scipy import ndimage
+from sklearn.base import clone
+from sklearn.decomposition import FastICA
+from sklearn.exceptions import NotFittedError
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from skvision._testing import expected_failed_checks
+from skvision.descriptors import BSIF
+from skvision.descriptors._bsif import _sample_patches
+
+
+@pytest.fixture(scope="module")
+def textures():
+    return np.stack([skimage.data.brick()[:48, :48], skimage.data.grass()[:48, :48], skimage.data.gravel()[:48, :48]])
+
+
+@pytest.fixture(scope="module")
+def fitted(textures):
+    return BSIF(n_filters=6, filter_size=5, n_patches=3000, random_state=0).fit(textures)
+
+
+def test_filters_are_fastica_on_mean_free_patches(textures, fitted):
+    patches = _sample_patches(textures.astype(np.float64), 5, 3000, random_state=0)
+    patches -= patches.mean(axis=1, keepdims=True)
+    ica = FastICA(n_components=6, whiten="unit-variance", max_iter=1000, random_state=0).fit(patches)
+    np.testing.assert_allclose(fitted.filters_.reshape(6, -1), ica.components_, atol=1e-12)
+    assert fitted.filters_.shape == (6, 5, 5)
+    np.testing.assert_allclose(fitted.filters_.sum(axis=(1, 2)), 0.0, atol=1e-12)
+    # ICA filters turn the patches into uncorrelated, unit-variance responses.
+    responses = (patches - patches.mean(axis=0)) @ fitted.filters_.reshape(6, -1).T
+    np.testing.assert_allclose(np.cov(responses, rowvar=False, bias=True), np.eye(6), atol=1e-6)
+
+
+def test_codes_equal_wrapped_correlation_with_each_filter(textures, fitted):
+    features = fitted.set_params(normalize=None).transform(textures)
+    for image, got in zip(textures.astype(np.float64), features):
+        responses = [ndimage.correlate(image, f, mode="wrap") for f in fitted.filters_]
+        codes = sum((r > 0).astype(int) << i for i, r in enumerate(responses))
+        np.testing.assert_array_equal(got, np.bincount(codes.ravel(), minlength=64))
+    fitted.set_params(normalize="l1")
+
+
+def test_codes_ignore_brightness_and_contrast(textures, fitted):
+    expected = fitted.transform(textures)
+    np.testing.assert_array_equal(fitted.transform(textures * 0.37 + 40.0), expected)
+
+
+def test_grid_names_and_torch_path(textures, fitted):
+    gridded = clone(fitted).set_params(grid=(2, 3)).fit(textures)
+    np.testing.assert_array_equal(gridded.filters_, fitted.filters_)
+    features = gridded.transform(textures)
+    assert features.shape == (3, 6 * 64)
+    np.testing.assert_allclose(features.reshape(3, 6, 64).sum(-1), 1.0)
+    assert gridded.get_feature_names_out()[-1] == "bsif_cell1_2_code63"
+    np.testing.assert_array_equal(clone(gridded).set_params(device="cpu").fit(textures).transform(textures), features)
+
+
+def test_clone_refits_the_same_filters_and_pickle_keeps_them(textures, fitted):
+    refitted = clone(fitted).fit(textures)
+    np.testing.assert_array_equal(refitted.filters_, fitted.filters_)
+    restored = pickle.loads(pickle.dumps(fitted))
+    np.testing.assert_array_equal(restored.filters_, fitted.filters_)
+    np.testing.assert_array_equal(restored.transform(textures), fitted.transform(textures))
+    other_seed = clone(fitted).set_params(random_state=1).fit(textures)
+    assert not np.allclose(other_seed.filters_, fitted.filters_)
+
+
+def test_channels_each_learns_one_filter_set_from_all_channels():
+    rgb = skimage.data.astronaut()[:64:2, :64:2]
+    bsif = BSIF(n_filters=4, filter_size=3, n_patches=2000, random_state=0, channels="each").fit(rgb[None])
+    features = bsif.transform(rgb[None])
+    assert features.shape == (1, 3 * 16)
+    red_only = clone(bsif).set_params(channels="gray")
+    red_only.fit(rgb[None, ..., 0])
+    red_only.filters_ = bsif.filters_
+    np.testing.assert_array_equal(features[:, :16], red_only.transform(rgb[None, ..., 0]))
+
+
+def test_transform_before_fit_raises():
+    with pytest.raises(NotFittedError):
+        BSIF().transform(np.zeros((1, 16, 16)))
+
+
+@pytest.mark.parametrize(
+    "params, pattern",
+    [
+        ({"n_filters": 0}, "n_filters"),
+        ({"n_filters": 17}, "n_filters"),
+        ({"n_filters": 9, "filter_size": 3}, "n_filters=9 is too many for filter_size=3"),
+        ({"filter_size": 4}, "filter_size"),
+        ({"n_patches": 3}, "n_patches"),
+        ({"random_state": "seed"}, "random_state"),
+    ],
+)
+def test_invalid_parameters_are_named(params, pattern):
+    images = np.random.default_rng(0).integers(0, 256, (2, 16, 16))
+    with pytest.raises(ValueError, match=pattern):
+        BSIF(**params).fit(images)
+
+
+def test_flat_training_images_are_refused():
+    with pytest.raises(ValueError, match=r"span only 0 dimension"):
+        BSIF(n_patches=100).fit(np.full((3, 16, 16), 7.0))
+
+
+def test_images_too_small_give_the_minimum_size():
+    with pytest.raises(ValueError, match=r"at least 9x9 for filter_size=9"):
+        BSIF(filter_size=9).fit(np.zeros((2, 8, 30)))
+
+
+@parametrize_with_checks([BSIF(n_filters=4, filter_size=3, n_patches=200, random_state=0)],
+                         expected_failed_checks=expected_failed_checks)
+def test_sklearn_compatible(estimator, check):
+    check(estimator)
