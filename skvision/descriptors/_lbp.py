@@ -58,9 +58,9 @@ _MAX_P = 32
 _MAX_LUT_P = 16
 # A histogram wider than this per cell is a memory accident, not a descriptor.
 _MAX_BINS_PER_CELL = 2**16
-# Padded pixels per block: ~0.5 MB per float64 working array, which keeps the
-# dozen arrays of one block in the L2 cache.
-_BLOCK_PIXELS = 2**16
+# Padded pixels per block: 256 KB per float64 working array, so that the
+# arrays one neighbour touches stay in the L2 cache (measured best of 2**14..2**17).
+_BLOCK_PIXELS = 2**15
 # 'var' bin edges are quantiles of at most this many training values.
 _VAR_FIT_SAMPLES = 2**20
 
@@ -121,144 +121,161 @@ def _code_dtype(P):
 
 
 class _NeighbourSampler:
-    """Exact neighbour samples of every pixel of blocks of ``(n, H, W)`` images.
+    """Exact neighbour samples of every pixel of blocks of images.
 
-    A block is copied once into a zero-padded float64 buffer laid out flat
-    (``(n, Hp * Wp)``); the pixel ``(r, c)`` of the image sits at flat index
-    ``start + r * Wp + c``, and a neighbour at integer offset ``(dr, dc)`` is the
-    contiguous slice shifted by ``dr * Wp + dc``. The slices also cover the
-    ``Wp - W`` padding columns between rows; those results are never read back.
+    A block is several whole images, or a band of rows of one large image, so
+    that its working arrays stay small. It is copied once into a zero-padded
+    float64 buffer, frame after frame, each frame ``band + 2q`` rows of
+    ``Wp = W + 2q`` values, all in one 1-D array. The pixel at row ``r`` (of the
+    band) and column ``c`` of frame ``k`` sits at ``k * frame + start + r * Wp + c``,
+    so a neighbour at integer offset ``(dr, dc)`` of *every* pixel of the block
+    is one contiguous slice shifted by ``dr * Wp + dc``: each operation is a
+    single 1-D numpy call. Positions between rows and between frames are
+    padding, computed and never read. Interpolation weights depend on the
+    image column or row only; they are tiled over the buffer (rows again for
+    each band, as the weights' last bits depend on the absolute row).
     """
 
-    def __init__(self, rows, cols, shape, max_images):
+    def __init__(self, rows, cols, shape, max_images, band):
         height, width = shape
-        self.rows, self.cols = rows, cols
-        self.shape = shape
         q = _border(rows, cols)
-        self.q = q
+        self.shape, self.q, self.band = shape, q, band
         self.padded_width = pw = width + 2 * q
-        padded_size = (height + 2 * q) * pw
-        self.span = span = (height - 1) * pw + width
+        self.frame = frame = (band + 2 * q) * pw
         self.start = q * pw + q
-        self.padded = np.zeros((max_images, padded_size))
-
-        row_of = np.arange(span) // pw
-        # Horizontal passes cover every padded row; their column weights are
-        # indexed by the image column (clipped in the padding columns, unused).
-        h_span = padded_size - 2 * q
-        col_of = np.clip(np.arange(q, q + h_span) % pw - q, 0, width - 1)
-        self._h_span = h_span
-        self._h_weights = {}
-        self._h_buffers = {}
-        self._plan = []
-        row_weights = {}
+        size = max_images * frame
+        self.padded = np.zeros(size)
+        col_of = np.clip(np.arange(size) % pw - q, 0, width - 1)
+        self._row_in_band = np.arange(size) % frame // pw
+        self._h_weights, self._h_buffers, self._plan = {}, {}, []
+        self._row_fractions, self._row_weights, self._weights_band_start = {}, {}, None
         for r_off, c_off in zip(rows, cols):
             r0, c0 = math.floor(r_off), math.floor(c_off)
             if c_off != c0:
                 if c_off not in self._h_weights:
                     w0, w1 = _axis_weights(width, c_off)
                     self._h_weights[c_off] = (w0[col_of], w1[col_of], c0)
-                    self._h_buffers[c_off] = np.zeros((max_images, padded_size))
+                    self._h_buffers[c_off] = np.zeros(size)
                 source, shift = c_off, self.start + r0 * pw
             else:
                 source, shift = None, self.start + r0 * pw + c0
-            weights = None
             if r_off != r0:
-                if r_off not in row_weights:
-                    w0, w1 = _axis_weights(height, r_off)
-                    row_weights[r_off] = (w0[row_of], w1[row_of])
-                weights = row_weights[r_off]
-            self._plan.append((source, shift, weights))
-        self._value = np.empty((max_images, span))
-        self._scratch = np.empty((max_images, max(span, h_span)))
-        self._n = 0
+                self._row_fractions[r_off] = _axis_weights(height, r_off)
+            self._plan.append((source, shift, r_off if r_off != r0 else None))
+        self._value = np.empty(size)
+        self._scratch = np.empty(size)
+        self.length = 0
 
-    def load(self, block):
-        """Copy a block of images in and run the shared horizontal passes."""
+    def load(self, block, row_start):
+        """Copy rows ``row_start:row_start + band`` of a block of images in (with
+        the rows around them the neighbours reach) and run the horizontal passes."""
         n = block.shape[0]
         height, width = self.shape
-        q, pw = self.q, self.padded_width
-        flat = self.padded[:n]
-        flat.reshape(n, -1, pw)[:, q : q + height, q : q + width] = block
-        scratch = self._scratch[:n, : self._h_span]
+        q, pw, band = self.q, self.padded_width, self.band
+        frames = self.padded[: n * self.frame].reshape(n, band + 2 * q, pw)
+        first, last = max(0, row_start - q), min(height, row_start + band + q)
+        top, bottom = first - (row_start - q), last - (row_start - q)
+        frames[:, :top] = 0
+        frames[:, top:bottom, q : q + width] = block[:, first:last]
+        frames[:, bottom:] = 0
+        rows_here = min(band, height - row_start)
+        self.length = (n - 1) * self.frame + (rows_here - 1) * pw + width
+        if row_start != self._weights_band_start:
+            rows_of = np.minimum(row_start + self._row_in_band, height - 1)
+            self._row_weights = {r: (w0[rows_of], w1[rows_of]) for r, (w0, w1) in self._row_fractions.items()}
+            self._weights_band_start = row_start
+        # Horizontal passes at every position a vertical pass may read.
+        end = n * self.frame - q
+        scratch = self._scratch[: end - q]
         for c_off, (w0, w1, c0) in self._h_weights.items():
-            out = self._h_buffers[c_off][:n, q : q + self._h_span]
-            np.multiply(w0, flat[:, q + c0 : q + c0 + self._h_span], out=out)
-            np.multiply(w1, flat[:, q + c0 + 1 : q + c0 + 1 + self._h_span], out=scratch)
+            out = self._h_buffers[c_off][q:end]
+            np.multiply(w0[q:end], self.padded[q + c0 : end + c0], out=out)
+            np.multiply(w1[q:end], self.padded[q + c0 + 1 : end + c0 + 1], out=scratch)
             out += scratch
-        self._n = n
 
     def centre(self):
-        return self.padded[: self._n, self.start : self.start + self.span]
+        return self.padded[self.start : self.start + self.length]
 
     def sample(self, i):
-        """Values of neighbour ``i`` for the loaded block, shape ``(n, span)``.
+        """Values of neighbour ``i`` at the loaded block's positions (1-D, ``length``).
 
         May return an internal buffer that the next call overwrites.
         """
-        n, span, pw = self._n, self.span, self.padded_width
-        source, shift, weights = self._plan[i]
-        flat = self.padded[:n] if source is None else self._h_buffers[source][:n]
-        if weights is None:
-            return flat[:, shift : shift + span]
-        value, scratch = self._value[:n], self._scratch[:n, :span]
-        np.multiply(weights[0], flat[:, shift : shift + span], out=value)
-        np.multiply(weights[1], flat[:, shift + pw : shift + pw + span], out=scratch)
+        length, pw = self.length, self.padded_width
+        source, shift, r_off = self._plan[i]
+        flat = self.padded if source is None else self._h_buffers[source]
+        if r_off is None:
+            return flat[shift : shift + length]
+        w0, w1 = self._row_weights[r_off]
+        value, scratch = self._value[:length], self._scratch[:length]
+        np.multiply(w0[:length], flat[shift : shift + length], out=value)
+        np.multiply(w1[:length], flat[shift + pw : shift + pw + length], out=scratch)
         value += scratch
         return value
 
 
 def _iter_maps(images, rows, cols, kind):
-    """Yield ``(start, stop, maps)`` over blocks of ``images``.
+    """Yield ``(start, stop, row_start, row_stop, maps)`` over blocks of ``images``.
 
-    ``maps`` is an ``(n, H, W)`` view of the codes (``kind='codes'``) or of the
-    'var' values (``kind='var'``) of ``images[start:stop]``; it lives in a buffer
-    that the next block overwrites.
+    ``maps`` is a ``(stop - start, row_stop - row_start, W)`` view of the codes
+    (``kind='codes'``) or of the 'var' values (``kind='var'``) of
+    ``images[start:stop, row_start:row_stop]``; it lives in a buffer that the
+    next block overwrites. Blocks are whole images unless an image alone
+    exceeds the block size; then they are bands of rows of one image.
     """
     n_images, height, width = images.shape
     q = _border(rows, cols)
-    per_block = max(1, min(n_images, _BLOCK_PIXELS // ((height + 2 * q) * (width + 2 * q))))
-    sampler = _NeighbourSampler(rows, cols, (height, width), per_block)
-    P = len(rows)
-    pw, span = sampler.padded_width, sampler.span
-    if kind == "codes":
-        result = np.zeros((per_block, height * pw), dtype=_code_dtype(P))
-        bits = np.empty((per_block, span), dtype=bool)
+    pw = width + 2 * q
+    if (height + 2 * q) * pw <= _BLOCK_PIXELS:
+        band = height
+        per_block = max(1, min(n_images, _BLOCK_PIXELS // ((height + 2 * q) * pw)))
     else:
-        result = np.zeros((per_block, height * pw))
-        total = np.empty((per_block, span))
-        square = np.empty((per_block, span))
+        band = max(1, min(height, _BLOCK_PIXELS // pw - 2 * q))
+        per_block = 1
+    sampler = _NeighbourSampler(rows, cols, (height, width), per_block, band)
+    P, frame = len(rows), sampler.frame
+    if kind == "codes":
+        result = np.zeros(per_block * frame, dtype=_code_dtype(P))
+        bits = np.empty(per_block * frame, dtype=bool)
+    else:
+        result = np.zeros(per_block * frame)
+        total = np.empty(per_block * frame)
+        square = np.empty(per_block * frame)
     for start in range(0, n_images, per_block):
         stop = min(start + per_block, n_images)
         n = stop - start
-        sampler.load(images[start:stop])
-        acc = result[:n, :span]
-        if kind == "codes":
-            centre, hit = sampler.centre(), bits[:n]
-            # Horner's scheme, most significant bit first: code = 2 * code | bit.
-            acc.fill(0)
-            for i in range(P - 1, -1, -1):
-                np.greater_equal(sampler.sample(i), centre, out=hit)
-                np.add(acc, acc, out=acc)
-                np.bitwise_or(acc, hit.view(np.uint8), out=acc)
-        else:
-            # scikit-image's sums, in its order: sum(t), sum(t * t), then the variance.
-            s, sq = total[:n], acc
-            for i in range(P):
-                value = sampler.sample(i)
-                if i == 0:
-                    np.copyto(s, value)
-                    np.multiply(value, value, out=sq)
-                else:
-                    s += value
-                    np.multiply(value, value, out=square[:n])
-                    sq += square[:n]
-            np.multiply(s, s, out=s)
-            s /= P
-            sq -= s
-            sq /= P
-            sq[sq == 0] = np.nan
-        yield start, stop, result[:n].reshape(n, height, pw)[:, :, :width]
+        for row_start in range(0, height, band):
+            row_stop = min(row_start + band, height)
+            sampler.load(images[start:stop], row_start)
+            length = sampler.length
+            acc = result[:length]
+            if kind == "codes":
+                centre, hit = sampler.centre(), bits[:length]
+                # Horner's scheme, most significant bit first: code = 2 * code | bit.
+                acc.fill(0)
+                for i in range(P - 1, -1, -1):
+                    np.greater_equal(sampler.sample(i), centre, out=hit)
+                    np.add(acc, acc, out=acc)
+                    np.bitwise_or(acc, hit.view(np.uint8), out=acc)
+            else:
+                # scikit-image's sums, in its order: sum(t), sum(t * t), then the variance.
+                s, sq, sq_i = total[:length], acc, square[:length]
+                for i in range(P):
+                    value = sampler.sample(i)
+                    if i == 0:
+                        np.copyto(s, value)
+                        np.multiply(value, value, out=sq)
+                    else:
+                        s += value
+                        np.multiply(value, value, out=sq_i)
+                        sq += sq_i
+                np.multiply(s, s, out=s)
+                s /= P
+                sq -= s
+                sq /= P
+                sq[sq == 0] = np.nan
+            frames = result[: n * frame].reshape(n, band + 2 * q, pw)
+            yield start, stop, row_start, row_stop, frames[:, : row_stop - row_start, :width]
 
 
 # ----------------------------------------------------------- code -> label maps
@@ -341,6 +358,16 @@ def _n_labels(P, method, n_bins):
     if method == "nri_uniform":
         return P * (P - 1) + 3
     return n_bins
+
+
+def _normalized(counts, normalize):
+    """``(n, cells, bins)`` counts -> ``(n, cells * bins)`` float64 histograms, normalised per cell."""
+    hist = counts.astype(np.float64)
+    if normalize == "l1":
+        hist /= hist.sum(axis=-1, keepdims=True)
+    elif normalize == "l2":
+        hist /= np.sqrt((hist * hist).sum(axis=-1, keepdims=True))
+    return hist.reshape(len(hist), -1)
 
 
 # ------------------------------------------------------------------ torch path
@@ -464,8 +491,9 @@ def local_binary_pattern(images, P, R, method="default", sampling="circular"):
     images = to_grayscale(images)
     out = np.empty(images.shape, dtype=np.float64)
     kind = "var" if method == "var" else "codes"
-    for start, stop, maps in _iter_maps(images, rows, cols, kind):
-        out[start:stop] = maps if kind == "var" else _labels(maps, P, method, compact=False)
+    for start, stop, row_start, row_stop, maps in _iter_maps(images, rows, cols, kind):
+        labels = maps if kind == "var" else _labels(maps, P, method, compact=False)
+        out[start:stop, row_start:row_stop] = labels
     return out
 
 
@@ -652,8 +680,8 @@ class LBP(BaseDescriptor):
             rng = np.random.default_rng(0)
             values = []
             for plane in planes:
-                for _, _, var in _iter_maps(plane, rows, cols, "var"):
-                    var = var.ravel()
+                for *_, var in _iter_maps(plane, rows, cols, "var"):
+                    var = var.flatten()  # a copy: the next block reuses the buffer
                     values.append(var if keep == 1.0 else var[rng.random(var.size) < keep])
             values = np.nan_to_num(np.concatenate(values), nan=0.0)
             edges.append(np.quantile(values, quantiles))
@@ -663,22 +691,31 @@ class LBP(BaseDescriptor):
     def _describe(self, images):
         n, height, width = images.shape
         grid = check_grid(self.grid)
-        normalize = self._normalization()
+        n_cells = grid[0] * grid[1]
+        cell_of = _cell_index((height, width), grid)
         parts = []
         for k, (P, R) in enumerate(self._scales()):
             rows, cols = _neighbour_offsets(P, R, self.sampling)
             n_labels = _n_labels(P, self.method, self.n_bins)
-            hist = np.empty((n, grid[0] * grid[1] * n_labels))
-            if self.method == "var":
-                edges = self.var_bin_edges_[k]
-                for start, stop, var in _iter_maps(images, rows, cols, "var"):
-                    labels = np.searchsorted(edges, np.nan_to_num(var, nan=0.0), side="right")
-                    hist[start:stop] = cell_histograms(labels, n_labels, grid, normalize)
-            else:
-                for start, stop, codes in _iter_maps(images, rows, cols, "codes"):
-                    labels = _labels(codes, P, self.method, compact=True)
-                    hist[start:stop] = cell_histograms(labels, n_labels, grid, normalize)
-            parts.append(hist)
+            kind = "var" if self.method == "var" else "codes"
+            counts = np.zeros((n, n_cells * n_labels), dtype=np.int64)
+            bin_of, bin_rows = None, None
+            for start, stop, row_start, row_stop, maps in _iter_maps(images, rows, cols, kind):
+                if kind == "var":
+                    maps = np.nan_to_num(maps, nan=0.0)
+                    labels = np.searchsorted(self.var_bin_edges_[k], maps, side="right")
+                else:
+                    labels = _labels(maps, P, self.method, compact=True)
+                m = stop - start
+                if bin_rows != (row_start, row_stop) or bin_of.shape[0] < m:
+                    # First bin of each pixel's cell, per image of the block: one
+                    # bincount then counts every (image, cell, label) at once.
+                    first_bin = cell_of[row_start:row_stop] * n_labels
+                    bin_of = np.arange(m)[:, None, None] * (n_cells * n_labels) + first_bin
+                    bin_rows = (row_start, row_stop)
+                flat = (bin_of[:m] + labels).ravel()
+                counts[start:stop] += np.bincount(flat, minlength=m * n_cells * n_labels).reshape(m, -1)
+            parts.append(_normalized(counts.reshape(n, n_cells, n_labels), self._normalization()))
         return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
 
     def _describe_torch(self, images):

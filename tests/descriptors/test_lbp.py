@@ -101,6 +101,22 @@ def test_integer_methods_are_bit_exact(random_batches):
         np.testing.assert_array_equal(ours, expected)
 
 
+@pytest.mark.parametrize("block_pixels", [150, 2000])
+def test_blocks_and_row_bands_do_not_change_results(block_pixels, real_crops, monkeypatch):
+    # Small blocks force bands of rows (down to one row) within an image, and
+    # several images per block: both layouts must give the same codes and counts.
+    from skvision.descriptors import _lbp
+
+    expected_counts = LBP(16, 2, method="var", grid=(3, 2), normalize="none").fit(real_crops).transform(real_crops)
+    monkeypatch.setattr(_lbp, "_BLOCK_PIXELS", block_pixels)
+    for method in METHODS:
+        ours = local_binary_pattern(real_crops, 16, 2, method=method)
+        for k, image in enumerate(real_crops):
+            assert_same_lbp(ours[k], skimage_lbp(image, 16, 2, method))
+    lbp = LBP(16, 2, method="var", grid=(3, 2), normalize="none").fit(real_crops)
+    np.testing.assert_array_equal(lbp.transform(real_crops), expected_counts)
+
+
 def test_colour_images_are_described_by_their_luminance():
     rgb = skimage.data.astronaut()[None, :32, :32]
     grey = rgb.astype(np.float64) @ np.array([0.2125, 0.7154, 0.0721])
