@@ -9,10 +9,11 @@ estimators reject too-small images before training, and ``forward_embedding``
 gives the penultimate activations used by ``CNNFeatures``.
 """
 
+from .autoencoders import ConvAutoencoder, ConvVAE
 from .convnet import ConvNet
 from .lenet import LeNet5
 
-__all__ = ["ConvNet", "LeNet5", "MODULES"]
+__all__ = ["ConvAutoencoder", "ConvNet", "ConvVAE", "LeNet5", "MODULES"]
 
 MODULES = {
     "convnet": ConvNet,

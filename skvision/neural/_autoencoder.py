@@ -1,0 +1,508 @@
+"""AutoencoderFeatures: unsupervised features learned by reconstructing the images.
+
+The encoder of a convolutional autoencoder, trained through skorch on unlabeled
+images, maps each image to a short code; the code is the feature vector. The
+decoder maps codes back to images (``inverse_transform``).
+"""
+
+from __future__ import annotations
+
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_array, check_is_fitted
+from skorch.callbacks import PassthroughScoring
+from skorch.utils import to_tensor
+from torch import nn
+
+from ._base import COMMON_PARAMETER_CONSTRAINTS, ImageNeuralNet, NeuralImageEstimator
+from ._torch_utils import seeded_torch_rng
+from .modules.autoencoders import ConvAutoencoder, ConvVAE
+
+__all__ = ["AutoencoderFeatures"]
+
+_KINDS = ("ae", "denoising", "vae")
+_LOSSES = {"mse": nn.MSELoss, "bce": nn.BCELoss}
+
+
+class AutoencoderNet(ImageNeuralNet):
+    """skorch net of an autoencoder: the target of every image is the image itself.
+
+    ``fit(X)`` takes no target. The loss compares the reconstruction with the
+    (augmented, uncorrupted) training batch ``X`` that skorch hands to
+    :meth:`get_loss`; the criterion sums over pixels and the loss is its mean
+    over the batch, the course's ``L = sum_i ||X_i - D(E(X_i))||^2`` per image.
+
+    Parameters (besides those of skorch's ``NeuralNet`` and
+    :class:`skvision.neural._base.ImageNetMixin`)
+    ----------
+    noise : float, default=0.0
+        Denoising: standard deviation of the Gaussian noise added to the input
+        of the module in training mode only.
+    variational : bool, default=False
+        The module returns ``(reconstruction, mu, logvar)``; the training loss
+        adds ``beta`` times the KL divergence of q(z|x) from N(0, I), per image.
+    beta : float, default=1.0
+        Weight of the KL term.
+
+    The validation loss (``valid_loss``, watched by early stopping) is the
+    reconstruction loss alone, also for the VAE; the VAE's per-image KL term
+    is recorded as ``train_kl``.
+    """
+
+    def __init__(self, *args, noise=0.0, variational=False, beta=1.0, **kwargs):
+        self.noise = noise
+        self.variational = variational
+        self.beta = beta
+        super().__init__(*args, **kwargs)
+
+    def get_default_callbacks(self):
+        callbacks = list(super().get_default_callbacks())
+        if self.variational:
+            callbacks.append(("train_kl", PassthroughScoring(name="train_kl", on_train=True)))
+        return callbacks
+
+    def infer(self, x, **fit_params):
+        x = to_tensor(x, device=self.device)
+        if self.noise and self.module_.training:
+            x = x + self.noise * torch.randn_like(x)
+        if not self.variational:
+            return super().infer(x, **fit_params)
+        reconstruction, mu, logvar = super().infer(x, **fit_params)
+        # skvision's nets pass one output tensor from infer to get_loss; the KL
+        # term of this batch travels beside it and get_loss consumes it.
+        self._batch_kl = (-0.5 * (1 + logvar - mu.square() - logvar.exp()).sum(dim=1)).mean()
+        return reconstruction
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        target = to_tensor(X, device=self.device)
+        # Losses in float32 whatever the precision (BCE is unsafe under float16 autocast).
+        with torch.autocast(self.torch_device_.type, enabled=False):
+            loss = self.criterion_(y_pred.float(), target.float()) / len(target)
+            kl = self.__dict__.pop("_batch_kl", None)
+            if training and kl is not None:
+                kl = kl.float()
+                self.history.record_batch("train_kl", kl.item())
+                loss = loss + self.beta * kl
+        return loss
+
+
+class AutoencoderFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralImageEstimator):
+    """Features learned without labels by a convolutional (denoising, variational) autoencoder.
+
+    ``fit`` trains an encoder ``E`` and a decoder ``D`` to reconstruct the
+    images, minimising ``sum_i ||X_i - D(E(X_i))||^2`` (or the binary cross
+    entropy) through skorch; ``transform`` returns the codes ``E(X)``,
+    ``inverse_transform`` decodes codes back to images. The training loop,
+    validation split, early stopping, LR schedules, checkpoints and progress bar
+    are skorch's.
+
+    Images follow the skvision contract (:func:`skvision._images.check_images`):
+    ``(N, H, W)`` or ``(N, H, W, C)`` channels-last, 1, 3 or 4 channels. The
+    network works on float32 values: integer images are scaled to [0, 1] by
+    their dtype's maximum (uint8 / 255), floating images are used as given.
+    When the training images lie in [0, 1] the decoder ends with a sigmoid,
+    otherwise with no activation.
+
+    Parameters
+    ----------
+    kind : {'ae', 'denoising', 'vae'}, default='ae'
+        ``'ae'``: plain autoencoder. ``'denoising'``: the encoder sees the
+        images corrupted by Gaussian noise of std ``noise`` during training and
+        must reconstruct the clean ones. ``'vae'``: variational autoencoder; the
+        encoder gives the mean and log-variance of q(z|x) and the loss adds
+        ``beta`` times its KL divergence from the prior N(0, I).
+    latent_dim : int, default=16
+        Width of the code (number of output features).
+    filters : sequence of int, default=(32, 64)
+        Channels of each encoder stage; each stage halves the height and width,
+        so images must be at least ``2 ** len(filters)`` pixels a side. The
+        decoder mirrors the encoder.
+    noise : float, default=0.2
+        Std of the input noise of ``kind='denoising'``, on the network's value
+        scale ([0, 1] for uint8 images). Ignored by the other kinds.
+    beta : float, default=1.0
+        Weight of the KL term of ``kind='vae'`` (beta-VAE). Ignored by the other kinds.
+    loss : {'mse', 'bce'}, default='mse'
+        Reconstruction loss per image: the sum of squared errors over pixels,
+        or of the binary cross entropy (images in [0, 1] only).
+    code : {'mean', 'sample'}, default='mean'
+        What ``transform`` returns for ``kind='vae'``: the mean of q(z|x), or a
+        draw from it (reproducible with ``random_state``). Ignored by the other kinds.
+    module : 'conv', nn.Module class or instance, default='conv'
+        ``'conv'``: :class:`~skvision.neural.modules.autoencoders.ConvAutoencoder`
+        (:class:`~skvision.neural.modules.autoencoders.ConvVAE` for
+        ``kind='vae'``) built from ``latent_dim`` and ``filters`` and the
+        images' size and channels. A custom module needs ``encode(x)`` (for a
+        VAE returning ``(mu, logvar)``), ``decode(z)`` and a ``forward``
+        returning the reconstruction (for a VAE ``(reconstruction, mu, logvar)``).
+    max_epochs : int, default=100
+        Epochs of training (fewer when early stopping ends it).
+    batch_size : int, default=64
+    lr : float, default=1e-3
+        Learning rate.
+    optimizer : {'adam', 'adamw', 'sgd'} or torch optimizer class, default='adam'
+    augment : {'none', 'light', 'standard'}, list of kornia modules or None, default='none'
+        Random augmentation of each training batch on the device; the
+        autoencoder reconstructs the augmented images (see
+        :func:`skvision.neural._augment.build_augmentation`).
+    early_stopping : bool, default=True
+        Hold out ``validation_fraction`` of the images and stop when their
+        reconstruction loss has not improved for ``n_iter_no_change`` epochs,
+        restoring the best weights.
+    validation_fraction : float, default=0.1
+    n_iter_no_change : int, default=10
+    lr_schedule : {'onecycle', 'cosine', 'step'} or None, default=None
+    checkpoint : str, path or None, default=None
+        Directory where the best parameters are saved during training; a
+        later ``fit`` with the same directory resumes from them.
+    device : str, torch.device or None, default='auto'
+        ``'auto'`` uses CUDA when available, else the CPU.
+    precision : {'32', 'bf16', '16-mixed'}, default='32'
+        Autocast precision of the forward passes (losses stay float32).
+    verbose : int, default=0
+        ``>= 1`` prints skorch's epoch table and progress bar.
+    random_state : int, RandomState or None, default=None
+        Seeds weight initialisation, the validation split, shuffling, noise
+        and augmentation (reproducible on the CPU).
+    callbacks : list of skorch callbacks or None, default=None
+        Added after skvision's own.
+    **kwargs
+        skorch routed parameters: ``module__*``, ``optimizer__*`` (e.g.
+        ``optimizer__weight_decay``), ``criterion__*``, ``iterator_train__*``,
+        ``iterator_valid__*``, ``callbacks__*``.
+
+    Attributes
+    ----------
+    net_ : AutoencoderNet
+        The trained skorch net (``net_.history`` holds the losses per epoch).
+    latent_dim_ : int
+        Width of the code.
+    image_shape_ : tuple
+        Shape of one training image, ``(H, W)`` or ``(H, W, C)``.
+    n_channels_ : int
+    output_activation_ : {'sigmoid', 'identity'}
+        Last layer of the built-in decoder.
+    n_epochs_ : int
+        Epochs trained.
+    device_ : str
+
+    See Also
+    --------
+    sklearn.decomposition.PCA : The linear code of the same width (the baseline to beat).
+
+    Examples
+    --------
+    >>> from skvision import AutoencoderFeatures
+    >>> from skvision.datasets import load_digits
+    >>> X, y = load_digits(return_X_y=True)
+    >>> ae = AutoencoderFeatures(latent_dim=8, filters=(8,), max_epochs=1, device="cpu", random_state=0)
+    >>> Z = ae.fit_transform(X[:100])
+    >>> Z.shape, ae.inverse_transform(Z).shape
+    ((100, 8), (100, 8, 8))
+    >>> ae.get_feature_names_out()[:2].tolist()
+    ['autoencoderfeatures0', 'autoencoderfeatures1']
+    """
+
+    _parameter_constraints: dict = {
+        **{
+            key: COMMON_PARAMETER_CONSTRAINTS[key]
+            for key in (
+                "max_epochs", "batch_size", "lr", "optimizer", "augment", "early_stopping",
+                "validation_fraction", "n_iter_no_change", "lr_schedule", "checkpoint",
+                "device", "precision", "verbose", "random_state", "callbacks",
+            )
+        },
+        "kind": [StrOptions(set(_KINDS))],
+        "latent_dim": [Interval(Integral, 1, None, closed="left")],
+        "filters": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "noise": [Interval(Real, 0, None, closed="left")],
+        "beta": [Interval(Real, 0, None, closed="left")],
+        "loss": [StrOptions(set(_LOSSES))],
+        "code": [StrOptions({"mean", "sample"})],
+        "module": [StrOptions({"conv"}), type, callable, nn.Module],
+    }
+
+    # Mixup blends images and the targets' losses; for reconstruction the target
+    # is the image, so the base nets' mixup does not apply: kept off.
+    mixup = 0.0
+
+    def __init__(
+        self,
+        kind="ae",
+        latent_dim=16,
+        filters=(32, 64),
+        noise=0.2,
+        beta=1.0,
+        loss="mse",
+        code="mean",
+        module="conv",
+        max_epochs=100,
+        batch_size=64,
+        lr=1e-3,
+        optimizer="adam",
+        augment="none",
+        early_stopping=True,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        lr_schedule=None,
+        checkpoint=None,
+        device="auto",
+        precision="32",
+        verbose=0,
+        random_state=None,
+        callbacks=None,
+        **kwargs,
+    ):
+        self.kind = kind
+        self.latent_dim = latent_dim
+        self.filters = filters
+        self.noise = noise
+        self.beta = beta
+        self.loss = loss
+        self.code = code
+        self.module = module
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.optimizer = optimizer
+        self.augment = augment
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.lr_schedule = lr_schedule
+        self.checkpoint = checkpoint
+        self.device = device
+        self.precision = precision
+        self.verbose = verbose
+        self.random_state = random_state
+        self.callbacks = callbacks
+        self._store_routed_params(kwargs)
+
+    @property
+    def _module_registry(self):
+        return {"conv": ConvVAE if self.kind == "vae" else ConvAutoencoder}
+
+    def _filters(self):
+        filters = (self.filters,) if isinstance(self.filters, Integral) else tuple(self.filters)
+        if not filters or not all(isinstance(f, Integral) and f >= 1 for f in filters):
+            raise ValueError(f"filters must be a positive int or a non-empty sequence of them; got {self.filters!r}.")
+        return tuple(int(f) for f in filters)
+
+    def _routed_params(self, prefix=None):
+        params = super()._routed_params(prefix)
+        if prefix == "module__" and self.module == "conv":
+            # latent_dim and filters are this estimator's own parameters but the
+            # built-in module's too: the minimum image size depends on filters.
+            return {"latent_dim": self.latent_dim, "filters": self._filters(), **params}
+        return params
+
+    # ------------------------------------------------------------------ fit
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Train the autoencoder on the images ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (N, H, W) or (N, H, W, C), or list of arrays
+            Training images.
+        y : ignored
+            Present for Pipeline compatibility; the autoencoder needs no labels.
+
+        Returns
+        -------
+        self : AutoencoderFeatures
+        """
+        self._filters()
+        tensor = self._prepare_images(X)
+        in_unit_range = bool(tensor.min() >= 0 and tensor.max() <= 1)
+        if self.loss == "bce" and not in_unit_range:
+            raise ValueError(
+                f"loss='bce' needs images in [0, 1] (uint8 images are scaled to it); got values in "
+                f"[{float(tensor.min()):.4g}, {float(tensor.max()):.4g}]. Use loss='mse' or rescale X."
+            )
+        self.output_activation_ = "sigmoid" if in_unit_range else "identity"
+        if self.early_stopping and len(tensor) < 2:
+            raise ValueError(
+                f"early_stopping=True holds out a validation split, which needs at least 2 images; got {len(tensor)}."
+            )
+
+        architecture = {}
+        if self.module == "conv":
+            architecture = {
+                "module__latent_dim": self.latent_dim,
+                "module__filters": self._filters(),
+                "module__output_activation": self.output_activation_,
+            }
+        net = self._build_net(
+            AutoencoderNet,
+            n_train=len(tensor),
+            n_outputs=None,
+            criterion=_LOSSES[self.loss],
+            criterion__reduction="sum",
+            noise=float(self.noise) if self.kind == "denoising" else 0.0,
+            variational=self.kind == "vae",
+            beta=float(self.beta),
+            **architecture,
+        )
+        with seeded_torch_rng(self.random_state, self.device_):
+            net.initialize()
+        self.latent_dim_ = self._probe(net.module_, tensor[:2].to(self.device_))
+        self.net_ = self._train(net, tensor, None)
+        return self
+
+    def _probe(self, module, sample):
+        """Check a module against the images on two of them; return the code width."""
+        module.eval()
+        with torch.no_grad():
+            try:
+                code = module.encode(sample)
+                output = module(sample)
+            except (RuntimeError, AttributeError) as exc:
+                raise ValueError(
+                    f"module={self._module_name()!r} cannot encode and reconstruct images of shape "
+                    f"{self.image_shape_}: {exc}"
+                ) from exc
+        if self.kind == "vae":
+            if not (isinstance(code, tuple) and len(code) == 2 and isinstance(output, tuple)):
+                raise ValueError(
+                    "kind='vae' needs a module whose encode(x) returns (mu, logvar) and whose forward "
+                    "returns (reconstruction, mu, logvar)."
+                )
+            code, output = code[0], output[0]
+        if output.shape != sample.shape:
+            raise ValueError(
+                f"module={self._module_name()!r} reconstructs images of shape {tuple(output.shape[1:])} "
+                f"(C, H, W) from inputs of shape {tuple(sample.shape[1:])}; they must match."
+            )
+        return int(code.reshape(len(sample), -1).shape[1])
+
+    # ------------------------------------------------------------ transform
+    def _batches(self, tensor):
+        return tensor.split(self.batch_size)
+
+    def _encode(self, tensor, sample):
+        module = self.net_.module_
+        module.eval()
+        generator = None
+        if sample and self.random_state is not None:
+            generator = torch.Generator(device=self.net_.device)
+            generator.manual_seed(int(check_random_state(self.random_state).randint(2**31 - 1)))
+        codes = []
+        with torch.no_grad(), self.net_._autocast():
+            for batch in self._batches(tensor):
+                code = module.encode(batch.to(self.net_.device))
+                if self.kind == "vae":
+                    mu, logvar = code
+                    code = module.sample(mu.float(), logvar.float(), generator=generator) if sample else mu
+                codes.append(code.float().reshape(len(batch), -1).cpu())
+        return torch.cat(codes)
+
+    def transform(self, X):
+        """Encode images into their codes.
+
+        Parameters
+        ----------
+        X : array-like of shape (N, H, W) or (N, H, W, C), or list of arrays
+            Images of the size seen in ``fit``.
+
+        Returns
+        -------
+        codes : ndarray of shape (N, latent_dim_), dtype float32
+            The encoder's output; for ``kind='vae'`` the mean of q(z|x), or a
+            draw from it when ``code='sample'``.
+        """
+        tensor = self._images_for_prediction(X)
+        return self._encode(tensor, sample=self.kind == "vae" and self.code == "sample").numpy()
+
+    def _decode(self, codes):
+        module = self.net_.module_
+        module.eval()
+        images = []
+        with torch.no_grad(), self.net_._autocast():
+            for batch in self._batches(codes):
+                images.append(module.decode(batch.to(self.net_.device)).float().cpu())
+        return torch.cat(images)
+
+    def _to_images(self, nchw):
+        """NCHW tensor -> numpy images of the fitted shape (channels last)."""
+        return nchw.permute(0, 2, 3, 1).reshape(len(nchw), *self.image_shape_).numpy()
+
+    def inverse_transform(self, X):
+        """Decode codes back to images.
+
+        Parameters
+        ----------
+        X : array-like of shape (N, latent_dim_)
+            Codes, as returned by ``transform`` (or drawn from the prior
+            N(0, I) to generate images with a VAE).
+
+        Returns
+        -------
+        images : ndarray of shape (N, *image_shape_), dtype float32
+            On the network's value scale: [0, 1] for integer (e.g. uint8)
+            training images, the training images' own scale for floats.
+        """
+        check_is_fitted(self, "net_")
+        codes = check_array(X, dtype=np.float32, input_name="X")
+        if codes.shape[1] != self.latent_dim_:
+            raise ValueError(
+                f"X has {codes.shape[1]} columns but {type(self).__name__} was fitted with codes of width "
+                f"{self.latent_dim_}: inverse_transform expects an array of shape (n_samples, {self.latent_dim_})."
+            )
+        return self._to_images(self._decode(torch.from_numpy(codes)))
+
+    def reconstruct(self, X):
+        """``inverse_transform(transform(X))`` for the deterministic code (the mean for a VAE).
+
+        Parameters
+        ----------
+        X : array-like of shape (N, H, W) or (N, H, W, C), or list of arrays
+
+        Returns
+        -------
+        images : ndarray of the shape of the validated ``X``, dtype float32
+            On the network's value scale (see :meth:`inverse_transform`).
+        """
+        tensor = self._images_for_prediction(X)
+        return self._to_images(self._decode(self._encode(tensor, sample=False)))
+
+    def score(self, X, y=None):
+        """Minus the mean reconstruction error per pixel (higher is better).
+
+        The error is the training loss without the VAE's KL term, averaged over
+        pixels and images: the mean squared error for ``loss='mse'``, the mean
+        binary cross entropy for ``loss='bce'``, between the network-scale
+        images and their reconstructions from the deterministic code.
+
+        Parameters
+        ----------
+        X : array-like of shape (N, H, W) or (N, H, W, C), or list of arrays
+        y : ignored
+
+        Returns
+        -------
+        score : float
+        """
+        tensor = self._images_for_prediction(X)
+        reconstruction = self._decode(self._encode(tensor, sample=False))
+        if self.loss == "bce":
+            if tensor.min() < 0 or tensor.max() > 1:
+                raise ValueError("loss='bce' scores images in [0, 1] only; X has values outside.")
+            error = nn.functional.binary_cross_entropy(reconstruction.clamp(0, 1), tensor)
+        else:
+            error = nn.functional.mse_loss(reconstruction, tensor)
+        return -float(error)
+
+    @property
+    def _n_features_out(self):
+        return self.latent_dim_
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float32"]
+        return tags
