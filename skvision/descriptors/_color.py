@@ -63,8 +63,9 @@ def color_moments(pixels):
     """
     mean = pixels.mean(axis=1)
     deviation = pixels - mean[:, None, :]
-    m2 = np.mean(deviation**2, axis=1)
-    m3 = np.mean(deviation**3, axis=1)
+    squared = deviation * deviation  # products, not **: numpy's float power is several times slower
+    m2 = squared.mean(axis=1)
+    m3 = (squared * deviation).mean(axis=1)
     # Relative to the channel's scale, a variance this small is rounding noise.
     scale = np.maximum(np.abs(mean), 1.0)
     flat = m2 <= (1e-12 * scale) ** 2

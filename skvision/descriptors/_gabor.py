@@ -319,19 +319,30 @@ class GaborBank(BaseDescriptor):
     def _min_image_size_reason(self):
         return f"grid={self.grid!r} (at least one pixel per cell)"
 
-    def _bank(self, image_shape):
-        kernels = [
-            gabor_kernel(f, theta, self.bandwidth, n_stds=self.n_stds)
+    def _banks(self, image_shape):
+        # One bank per frequency: kernel sizes scale with 1 / frequency, and padding
+        # every image for the largest kernel would make the high-frequency filters
+        # pay for FFTs several times larger than they need.
+        return [
+            _FFTBank(
+                [gabor_kernel(f, theta, self.bandwidth, n_stds=self.n_stds) for theta in self._angles()],
+                image_shape,
+                self.mode,
+                float(self.cval),
+            )
             for f in self._frequencies()
-            for theta in self._angles()
         ]
-        return _FFTBank(kernels, image_shape, self.mode, float(self.cval))
 
     def _describe(self, images):
-        bank = self._bank(images.shape[1:])
-        step = bank.block_size()
-        blocks = [self._describe_block(bank, images[s : s + step]) for s in range(0, len(images), step)]
-        return self._order_features(np.concatenate(blocks))
+        per_bank = []
+        for bank in self._banks(images.shape[1:]):
+            step = bank.block_size()
+            blocks = [self._describe_block(bank, images[s : s + step]) for s in range(0, len(images), step)]
+            per_bank.append(np.concatenate(blocks))
+        features = np.concatenate(per_bank, axis=1)
+        # Computed filter by filter (cells inside); reported cell by cell (filters inside).
+        n_cells = np.prod(check_grid(self.grid))
+        return features.reshape(len(images), -1, n_cells, 2).transpose(0, 2, 1, 3).reshape(len(images), -1)
 
     def _describe_block(self, bank, images):
         grid = check_grid(self.grid)
@@ -346,10 +357,14 @@ class GaborBank(BaseDescriptor):
     def _describe_torch(self, images):
         import torch
 
-        bank = self._bank(tuple(images.shape[1:]))
-        step = bank.block_size()
-        blocks = [self._describe_block_torch(bank, images[s : s + step]) for s in range(0, len(images), step)]
-        return torch.as_tensor(self._order_features(torch.cat(blocks).cpu().numpy()))
+        per_bank = []
+        for bank in self._banks(tuple(images.shape[1:])):
+            step = bank.block_size()
+            blocks = [self._describe_block_torch(bank, images[s : s + step]) for s in range(0, len(images), step)]
+            per_bank.append(torch.cat(blocks))
+        features = torch.cat(per_bank, dim=1)
+        n_cells = int(np.prod(check_grid(self.grid)))
+        return features.reshape(len(images), -1, n_cells, 2).permute(0, 2, 1, 3).reshape(len(images), -1)
 
     def _describe_block_torch(self, bank, images):
         import torch
@@ -359,16 +374,9 @@ class GaborBank(BaseDescriptor):
         for real, imag in bank.responses_torch(images):
             magnitude = torch.hypot(real, imag)
             for _, cell in iter_cells(magnitude, grid):
-                cell = cell.double()
                 parts.append(cell.mean(dim=(1, 2)))
                 parts.append(cell.var(dim=(1, 2), unbiased=False))
         return torch.stack(parts, dim=1)
-
-    def _order_features(self, features):
-        # Computed filter by filter (cells inside); reported cell by cell (filters inside).
-        n_cells = np.prod(check_grid(self.grid))
-        n = features.shape[0]
-        return features.reshape(n, -1, n_cells, 2).transpose(0, 2, 1, 3).reshape(n, -1)
 
     def _plane_feature_names(self):
         filters = [f"f{f:g}_o{np.degrees(t):g}" for f in self._frequencies() for t in self._angles()]

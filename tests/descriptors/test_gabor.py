@@ -157,3 +157,12 @@ def test_functional_rejects_bad_input():
 @parametrize_with_checks([GaborBank(frequencies=[0.2], orientations=2)], expected_failed_checks=expected_failed_checks)
 def test_sklearn_compatible(estimator, check):
     check(estimator)
+
+
+def test_blocks_of_images_give_the_same_features(crops, monkeypatch):
+    bank = GaborBank(frequencies=[0.05, 0.3], orientations=2, grid=2).fit(crops)
+    whole = bank.transform(crops)
+    monkeypatch.setattr("skvision.descriptors._gabor._BLOCK_SPECTRUM_CELLS", 1)  # one image per block
+    np.testing.assert_array_equal(bank.transform(crops), whole)
+    real, imag = gabor(crops, 0.1)
+    np.testing.assert_allclose(real[3], sk_gabor(crops[3], 0.1)[0], rtol=1e-9, atol=1e-9)

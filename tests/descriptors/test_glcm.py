@@ -221,3 +221,9 @@ def test_graycoprops_rejects_bad_input():
 @parametrize_with_checks([GLCM(levels=4, grid=2, rotation_average=True)], expected_failed_checks=expected_failed_checks)
 def test_sklearn_compatible(estimator, check):
     check(estimator)
+
+
+def test_counts_split_into_sub_batches_give_the_same_matrices(real_crops, monkeypatch):
+    whole = graycomatrix(real_crops, [1, 2], ANGLES, levels=256)
+    monkeypatch.setattr("skvision.descriptors._glcm._MAX_COUNT_CELLS", 2 * 256 * 256)  # two images per bincount
+    np.testing.assert_array_equal(graycomatrix(real_crops, [1, 2], ANGLES, levels=256), whole)
