@@ -25,13 +25,14 @@ bottom-right, right, top-right, top, top-left for ``i = 0 .. 7``, and the
 methods act on those bits as above. Neighbours outside the image read 0, as in
 circular sampling.
 
-Implementation: the batch is cut into blocks of images small enough for the
-working arrays to stay in cache; each block is zero-padded once and laid out
-flat, so that every neighbour is a shifted contiguous slice. The loop runs
-over the ``P`` neighbours only. Interpolations that share a column offset share
+Implementation: the batch is cut into blocks (several small images, or bands
+of rows of a large one) whose working arrays stay in cache; each block is
+zero-padded once and laid out flat, so that a neighbour of every pixel of the
+block is one shifted contiguous slice. The only Python loops run over blocks
+and over the ``P`` neighbours. Interpolations that share a column offset share
 their horizontal pass, and the per-row and per-column weights are precomputed.
 Code-to-label maps are lookup tables for ``P <= 16`` and vectorised bit
-arithmetic beyond.
+arithmetic beyond; per-cell histograms are one ``bincount`` per block.
 """
 
 from __future__ import annotations
@@ -75,17 +76,16 @@ _LBP_CONSTRAINTS = {
 
 
 # --------------------------------------------------------------------- geometry
-def _check_scale(P, R, sampling, p_name="P", r_name="R"):
+def _check_scale(P, R, sampling):
     """Validate one (P, R) pair; return it as (int, float)."""
     if not is_integer_like(P) or not 1 <= P <= _MAX_P:
-        raise ValueError(f"{p_name} must be an integer in [1, {_MAX_P}] (number of neighbours); got {P!r}.")
+        raise ValueError(f"P must be an integer in [1, {_MAX_P}] (number of neighbours); got {P!r}.")
     if isinstance(R, bool) or not isinstance(R, Real) or not (math.isfinite(R) and R > 0):
-        raise ValueError(f"{r_name} must be a positive finite number (radius in pixels); got {R!r}.")
+        raise ValueError(f"R must be a positive finite number (radius in pixels); got {R!r}.")
     if sampling == "square" and (P != 8 or R != 1):
-        bad = p_name if P != 8 else r_name
+        got = f"P={P!r}" if P != 8 else f"R={R!r}"
         raise ValueError(
-            f"sampling='square' is the 3x3 operator of Ojala et al. (1994): it needs P=8 and R=1; "
-            f"got {bad}={P if bad == p_name else R!r}."
+            f"sampling='square' is the 3x3 operator of Ojala et al. (1994): it needs P=8 and R=1; got {got}."
         )
     return int(P), float(R)
 
@@ -411,7 +411,7 @@ def _torch_labels(images, rows, cols, method, bin_edges=None):
             total = value.clone() if total is None else total + value
             square = value * value if square is None else square + value * value
         var = (square - total * total / P) / P
-        # NaN (flat neighbourhood) is variance 0, the lowest bin.
+        # A zero variance (NaN in the numpy code maps) counts as 0 on both paths.
         return torch.bucketize(var, torch.as_tensor(bin_edges, device=images.device), right=True)
     codes = torch.zeros(images.shape, dtype=torch.int64, device=images.device)
     for i, value in enumerate(_torch_samples(images, rows, cols)):
@@ -558,6 +558,14 @@ class LBP(BaseDescriptor):
     See Also
     --------
     local_binary_pattern : The code maps.
+
+    Notes
+    -----
+    Features are ordered by scale, then cell (row-major), then label, and
+    named ``lbp_P{P}_R{R}_cell{row}_{col}_bin{label}`` (with a ``c{channel}_``
+    after ``lbp_`` for ``channels='each'``). The smallest image is
+    ``2 * ceil(R) + 1`` pixels a side for the largest ``R`` (one pixel whose
+    neighbours all lie inside), and at least one pixel per cell.
 
     Examples
     --------
