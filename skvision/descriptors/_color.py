@@ -183,7 +183,9 @@ class ColorHistogram(BaseDescriptor):
     def _bins(self):
         bins = (self.bins,) * 3 if is_integer_like(self.bins) else tuple(self.bins)
         if len(bins) != 3 or not all(is_integer_like(b) and b >= 1 for b in bins):
-            raise ValueError(f"bins must be a positive int or three positive ints (one per channel); got {self.bins!r}.")
+            raise ValueError(
+                f"bins must be a positive int or three positive ints (one per channel); got {self.bins!r}."
+            )
         return tuple(int(b) for b in bins)
 
     def _check_params(self):
@@ -214,7 +216,9 @@ class ColorHistogram(BaseDescriptor):
         return images
 
     def _fit_images(self, images):
-        self.value_range_ = infer_value_range(images) if self.value_range is None else check_value_range(self.value_range)
+        self.value_range_ = (
+            infer_value_range(images) if self.value_range is None else check_value_range(self.value_range)
+        )
         check_values_in_range(images, self.value_range_, type(self).__name__)
 
     def _planes(self, images):
@@ -243,7 +247,9 @@ class ColorHistogram(BaseDescriptor):
             elif self.histogram == "marginal":
                 for c in range(3):
                     flat = np.arange(n)[:, None] * bins[c] + indices[c]
-                    parts.append(np.bincount(flat.ravel(), minlength=n * bins[c]).reshape(n, bins[c]) / n_pixels)
+                    parts.append(
+                        np.bincount(flat.ravel(), minlength=n * bins[c]).reshape(n, bins[c]) / n_pixels
+                    )
             if self.moments:
                 parts.append(color_moments(pixels).reshape(n, 9))
         return np.concatenate(parts, axis=1)
@@ -253,9 +259,13 @@ class ColorHistogram(BaseDescriptor):
         bins = self._bins()
         cell_names = []
         if self.histogram == "joint":
-            cell_names += [f"hist_{i}_{j}_{k}" for i in range(bins[0]) for j in range(bins[1]) for k in range(bins[2])]
+            cell_names += [
+                f"hist_{i}_{j}_{k}" for i in range(bins[0]) for j in range(bins[1]) for k in range(bins[2])
+            ]
         elif self.histogram == "marginal":
-            cell_names += [f"{name}_bin{k}" for name, n_bins in zip(channel_names, bins) for k in range(n_bins)]
+            cell_names += [
+                f"{name}_bin{k}" for name, n_bins in zip(channel_names, bins, strict=True) for k in range(n_bins)
+            ]
         if self.moments:
             cell_names += [f"{name}_{stat}" for name in channel_names for stat in ("mean", "std", "skew")]
         return [prefix + name for prefix in cell_prefixes(check_grid(self.grid)) for name in cell_names]

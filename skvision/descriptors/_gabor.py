@@ -31,7 +31,13 @@ __all__ = ["GaborBank", "gabor"]
 # kernel take as much again): 2**21 keeps a block's working set near 100 MB.
 _BLOCK_SPECTRUM_CELLS = 2**21
 
-_PAD_MODES = {"reflect": "symmetric", "mirror": "reflect", "nearest": "edge", "wrap": "wrap", "constant": "constant"}
+_PAD_MODES = {
+    "reflect": "symmetric",
+    "mirror": "reflect",
+    "nearest": "edge",
+    "wrap": "wrap",
+    "constant": "constant",
+}
 
 
 def _check_kernel_params(frequency, bandwidth, n_stds, mode, cval, name="frequency"):
@@ -98,7 +104,8 @@ class _FFTBank:
     def _kernel_spectra(self):
         if self._spectra is None:
             self._spectra = [
-                scipy.fft.rfft2(np.stack([kernel.real, kernel.imag]), s=self.fft_shape) for kernel in self.kernels
+                scipy.fft.rfft2(np.stack([kernel.real, kernel.imag]), s=self.fft_shape)
+                for kernel in self.kernels
             ]
         return self._spectra
 
@@ -127,7 +134,18 @@ class _FFTBank:
             yield both[:, 0, rows, cols], both[:, 1, rows, cols]
 
 
-def gabor(images, frequency, theta=0, bandwidth=1, sigma_x=None, sigma_y=None, n_stds=3, offset=0, mode="reflect", cval=0):
+def gabor(
+    images,
+    frequency,
+    theta=0,
+    bandwidth=1,
+    sigma_x=None,
+    sigma_y=None,
+    n_stds=3,
+    offset=0,
+    mode="reflect",
+    cval=0,
+):
     """Real and imaginary Gabor responses of a batch, as :func:`skimage.filters.gabor`.
 
     Parameters
@@ -294,7 +312,9 @@ class GaborBank(BaseDescriptor):
     def _angles(self):
         if is_integer_like(self.orientations):
             if self.orientations < 1:
-                raise ValueError(f"orientations must be a positive int or a sequence of angles; got {self.orientations!r}.")
+                raise ValueError(
+                    f"orientations must be a positive int or a sequence of angles; got {self.orientations!r}."
+                )
             return [k * np.pi / self.orientations for k in range(self.orientations)]
         try:
             angles = np.asarray(self.orientations, dtype=np.float64)
@@ -309,7 +329,9 @@ class GaborBank(BaseDescriptor):
 
     def _check_params(self):
         for frequency in self._frequencies():
-            _check_kernel_params(frequency, self.bandwidth, self.n_stds, self.mode, self.cval, name="frequencies")
+            _check_kernel_params(
+                frequency, self.bandwidth, self.n_stds, self.mode, self.cval, name="frequencies"
+            )
         self._angles()
         check_grid(self.grid)
 
@@ -360,7 +382,9 @@ class GaborBank(BaseDescriptor):
         per_bank = []
         for bank in self._banks(tuple(images.shape[1:])):
             step = bank.block_size()
-            blocks = [self._describe_block_torch(bank, images[s : s + step]) for s in range(0, len(images), step)]
+            blocks = [
+                self._describe_block_torch(bank, images[s : s + step]) for s in range(0, len(images), step)
+            ]
             per_bank.append(torch.cat(blocks))
         features = torch.cat(per_bank, dim=1)
         n_cells = int(np.prod(check_grid(self.grid)))

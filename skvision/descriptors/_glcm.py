@@ -126,7 +126,13 @@ def check_values_in_range(images, value_range, owner, name="value_range"):
 # --------------------------------------------------------------------------- functional API
 def _check_offsets_params(distances, angles):
     distances = np.asarray(distances, dtype=np.float64) if _is_real_sequence(distances) else None
-    if distances is None or distances.ndim != 1 or distances.size == 0 or not np.all(np.isfinite(distances)) or np.any(distances <= 0):
+    if (
+        distances is None
+        or distances.ndim != 1
+        or distances.size == 0
+        or not np.all(np.isfinite(distances))
+        or np.any(distances <= 0)
+    ):
         raise ValueError("distances must be a non-empty 1-D sequence of positive numbers (pixels).")
     angles = np.asarray(angles, dtype=np.float64) if _is_real_sequence(angles) else None
     if angles is None or angles.ndim != 1 or angles.size == 0 or not np.all(np.isfinite(angles)):
@@ -308,7 +314,9 @@ def graycomatrix(images, distances, angles, levels=None, symmetric=False, normed
     distances, angles = _check_offsets_params(distances, angles)
     if levels is None:
         if images.dtype not in (np.uint8, np.int8):
-            raise ValueError(f"levels is required for images of dtype {images.dtype} (only uint8 / int8 default to 256).")
+            raise ValueError(
+                f"levels is required for images of dtype {images.dtype} (only uint8 / int8 default to 256)."
+            )
         levels = 256
     if not (is_integer_like(levels) and levels >= 1):
         raise ValueError(f"levels must be a positive int; got {levels!r}.")
@@ -520,7 +528,9 @@ class GLCM(BaseDescriptor):
         return (rows * (dr + 1), cols * (dc + 1))
 
     def _min_image_size_reason(self):
-        return f"grid={self.grid!r} with cells holding the largest pixel offset {self._max_offset()} (row, col)"
+        return (
+            f"grid={self.grid!r} with cells holding the largest pixel offset {self._max_offset()} (row, col)"
+        )
 
     def _fit_images(self, images):
         if self.value_range is None:

@@ -224,8 +224,10 @@ def _zernike_basis(height, width, order):
     for n, m in zernike_indices(order):
         radial = np.zeros_like(rho)
         for s in range((n - m) // 2 + 1):
-            coefficient = (-1) ** s * math.factorial(n - s) / (
-                math.factorial(s) * math.factorial((n + m) // 2 - s) * math.factorial((n - m) // 2 - s)
+            coefficient = (
+                (-1) ** s
+                * math.factorial(n - s)
+                / (math.factorial(s) * math.factorial((n + m) // 2 - s) * math.factorial((n - m) // 2 - s))
             )
             radial += coefficient * rho ** (n - 2 * s)
         basis.append((n + 1) / np.pi * pixel_area * inside * radial * np.exp(-1j * m * theta))

@@ -66,14 +66,21 @@ def test_equals_skimage_conversion_and_numpy_histograms(patches, color_space, hi
         np.testing.assert_allclose(
             features[n], reference(patch, color_space, bins, histogram, True), rtol=1e-9, atol=1e-12
         )
-    assert np.allclose(features[:, : np.prod(bins) if histogram == "joint" else 24].sum(axis=1), 1 if histogram == "joint" else 3)
+    assert np.allclose(
+        features[:, : np.prod(bins) if histogram == "joint" else 24].sum(axis=1),
+        1 if histogram == "joint" else 3,
+    )
 
 
 def test_moments_only_and_grid(patches):
     descriptor = ColorHistogram(color_space="lab", histogram=None, grid=(2, 1)).fit(patches)
     features = descriptor.transform(patches)
     names = descriptor.get_feature_names_out()
-    assert features.shape == (5, 18) and names[0] == "color_cell0_0_L_mean" and names[-1] == "color_cell1_0_b_skew"
+    assert (
+        features.shape == (5, 18)
+        and names[0] == "color_cell0_0_L_mean"
+        and names[-1] == "color_cell1_0_b_skew"
+    )
     for n, patch in enumerate(patches):
         expected = [reference(patch[rows], "lab", None, None, True) for rows in (slice(0, 20), slice(20, 40))]
         np.testing.assert_allclose(features[n], np.concatenate(expected), rtol=1e-9, atol=1e-9)
@@ -83,15 +90,21 @@ def test_value_range_from_dtype_and_rgba(patches):
     uint8 = ColorHistogram(color_space="hsv", bins=6).fit(patches)
     floats = ColorHistogram(color_space="hsv", bins=6).fit(patches / 255.0)
     assert uint8.value_range_ == (0.0, 255.0) and floats.value_range_ == (0.0, 1.0)
-    np.testing.assert_allclose(floats.transform(patches / 255.0), uint8.transform(patches), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(
+        floats.transform(patches / 255.0), uint8.transform(patches), rtol=1e-12, atol=1e-15
+    )
     rgba = np.concatenate([patches, np.zeros(patches.shape[:3] + (1,), dtype=np.uint8)], axis=-1)
-    np.testing.assert_array_equal(ColorHistogram(color_space="hsv", bins=6).fit_transform(rgba), uint8.transform(patches))
+    np.testing.assert_array_equal(
+        ColorHistogram(color_space="hsv", bins=6).fit_transform(rgba), uint8.transform(patches)
+    )
     with pytest.raises(ValueError, match=r"value_range=\(0, 1\)"):
         floats.transform(patches.astype(np.float64))
 
 
 def test_grey_input_is_rejected_with_a_clear_message():
-    with pytest.raises(ValueError, match=r"colour images of shape \(N, H, W, 3\).*grey images of shape \(2, 8, 8\)"):
+    with pytest.raises(
+        ValueError, match=r"colour images of shape \(N, H, W, 3\).*grey images of shape \(2, 8, 8\)"
+    ):
         ColorHistogram().fit(np.zeros((2, 8, 8), dtype=np.uint8))
     fitted = ColorHistogram().fit(np.zeros((2, 8, 8, 3), dtype=np.uint8))
     with pytest.raises(ValueError, match=r"fitted on images of shape \(8, 8, 3\)"):
@@ -104,7 +117,12 @@ def test_n_jobs_clone_pickle_and_names(patches):
     single = descriptor.transform(X)
     np.testing.assert_array_equal(clone(descriptor).set_params(n_jobs=2).fit(X).transform(X), single)
     np.testing.assert_array_equal(pickle.loads(pickle.dumps(descriptor)).transform(X), single)
-    assert len(descriptor.get_feature_names_out()) == single.shape[1] == descriptor.n_features_out_ == 4 * (16 + 9)
+    assert (
+        len(descriptor.get_feature_names_out())
+        == single.shape[1]
+        == descriptor.n_features_out_
+        == 4 * (16 + 9)
+    )
 
 
 @pytest.mark.parametrize(

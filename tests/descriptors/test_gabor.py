@@ -60,7 +60,10 @@ def reference_bank(image, frequencies, angles, grid, mode="reflect"):
             cells = []
             for r in range(rows):
                 for c in range(cols):
-                    cell = magnitude[r * height // rows : (r + 1) * height // rows, c * width // cols : (c + 1) * width // cols]
+                    cell = magnitude[
+                        r * height // rows : (r + 1) * height // rows,
+                        c * width // cols : (c + 1) * width // cols,
+                    ]
                     cells.append([cell.mean(), cell.var()])
             per_filter.append(cells)
     # (filters, cells, 2) -> cells first, as GaborBank reports them.
@@ -84,7 +87,9 @@ def test_orientations_as_angles_and_uint8_input(crops):
     features = bank.transform(as_uint8)
     # Computed on the float image: skimage would truncate responses to uint8 given uint8 input.
     for n in range(2):
-        np.testing.assert_allclose(features[n], reference_bank(crops[n], [0.2], [0.0, 1.0], (1, 1)), rtol=1e-8)
+        np.testing.assert_allclose(
+            features[n], reference_bank(crops[n], [0.2], [0.0, 1.0], (1, 1)), rtol=1e-8
+        )
     assert bank.get_feature_names_out()[2] == "gabor_f0.2_o57.2958_mean"
 
 
@@ -107,9 +112,14 @@ def test_colour_images_each_channel():
     astronaut = skimage.data.astronaut()[None, 50:82, 50:82]
     bank = GaborBank(frequencies=[0.2], orientations=1, channels="each").fit(astronaut)
     features = bank.transform(astronaut)
-    assert bank.get_feature_names_out().tolist() == [f"gabor_c{c}_f0.2_o0_{s}" for c in range(3) for s in ("mean", "var")]
+    assert bank.get_feature_names_out().tolist() == [
+        f"gabor_c{c}_f0.2_o0_{s}" for c in range(3) for s in ("mean", "var")
+    ]
     for c in range(3):
-        np.testing.assert_allclose(features[0, 2 * c : 2 * c + 2], reference_bank(astronaut[0, ..., c].astype(float), [0.2], [0], (1, 1)))
+        np.testing.assert_allclose(
+            features[0, 2 * c : 2 * c + 2],
+            reference_bank(astronaut[0, ..., c].astype(float), [0.2], [0], (1, 1)),
+        )
 
 
 def test_n_jobs_clone_pickle_and_names(crops):
@@ -154,7 +164,9 @@ def test_functional_rejects_bad_input():
         gabor(np.zeros((1, 8, 8, 3)), 0.1)
 
 
-@parametrize_with_checks([GaborBank(frequencies=[0.2], orientations=2)], expected_failed_checks=expected_failed_checks)
+@parametrize_with_checks(
+    [GaborBank(frequencies=[0.2], orientations=2)], expected_failed_checks=expected_failed_checks
+)
 def test_sklearn_compatible(estimator, check):
     check(estimator)
 

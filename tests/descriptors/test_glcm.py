@@ -124,7 +124,9 @@ def test_value_range_is_inferred_from_dtype(real_crops):
     as_uint8 = GLCM(levels=8).fit(real_crops)
     as_float = GLCM(levels=8).fit(real_crops / 255.0)
     assert as_uint8.value_range_ == (0.0, 255.0) and as_float.value_range_ == (0.0, 1.0)
-    np.testing.assert_allclose(as_float.transform(real_crops / 255.0), as_uint8.transform(real_crops), rtol=1e-12)
+    np.testing.assert_allclose(
+        as_float.transform(real_crops / 255.0), as_uint8.transform(real_crops), rtol=1e-12
+    )
     explicit = GLCM(levels=8, value_range=(0, 255)).fit(real_crops.astype(np.float64))
     np.testing.assert_allclose(explicit.transform(real_crops.astype(float)), as_uint8.transform(real_crops))
 
@@ -138,7 +140,15 @@ def test_values_outside_the_value_range_raise(real_crops):
 
 
 def test_value_range_image_stretches_each_image(real_crops):
-    glcm = GLCM(levels=8, value_range="image", properties=["matrix"], symmetric=False, normed=False, distances=[1], angles=[0])
+    glcm = GLCM(
+        levels=8,
+        value_range="image",
+        properties=["matrix"],
+        symmetric=False,
+        normed=False,
+        distances=[1],
+        angles=[0],
+    )
     stretched = glcm.fit_transform(real_crops)
     for n, image in enumerate(real_crops):
         low, high = image.min(), image.max()
@@ -218,12 +228,16 @@ def test_graycoprops_rejects_bad_input():
         graycoprops(np.ones((4, 4, 1, 1)), "contrast")
 
 
-@parametrize_with_checks([GLCM(levels=4, grid=2, rotation_average=True)], expected_failed_checks=expected_failed_checks)
+@parametrize_with_checks(
+    [GLCM(levels=4, grid=2, rotation_average=True)], expected_failed_checks=expected_failed_checks
+)
 def test_sklearn_compatible(estimator, check):
     check(estimator)
 
 
 def test_counts_split_into_sub_batches_give_the_same_matrices(real_crops, monkeypatch):
     whole = graycomatrix(real_crops, [1, 2], ANGLES, levels=256)
-    monkeypatch.setattr("skvision.descriptors._glcm._MAX_COUNT_CELLS", 2 * 256 * 256)  # two images per bincount
+    monkeypatch.setattr(
+        "skvision.descriptors._glcm._MAX_COUNT_CELLS", 2 * 256 * 256
+    )  # two images per bincount
     np.testing.assert_array_equal(graycomatrix(real_crops, [1, 2], ANGLES, levels=256), whole)

@@ -101,7 +101,11 @@ def direct_zernike(image, n, m):
                 * rho ** (n - 2 * s)
                 for s in range((n - m) // 2 + 1)
             )
-            total += image[r, c] * radial * complex(math.cos(m * math.atan2(y, x)), -math.sin(m * math.atan2(y, x)))
+            total += (
+                image[r, c]
+                * radial
+                * complex(math.cos(m * math.atan2(y, x)), -math.sin(m * math.atan2(y, x)))
+            )
     return (n + 1) / math.pi * total / radius**2
 
 
@@ -142,7 +146,9 @@ def test_zernike_magnitudes_are_rotation_invariant():
     # Arbitrary angles resample the image: equal to interpolation error.
     for angle in (30, 73):
         rotated = rotate(blobs, angle, order=3, mode="constant")[None]
-        np.testing.assert_allclose(zm.transform(rotated)[0], reference, rtol=0.01, atol=0.01 * reference.max())
+        np.testing.assert_allclose(
+            zm.transform(rotated)[0], reference, rtol=0.01, atol=0.01 * reference.max()
+        )
     # The complex moments themselves do rotate: their phase changes with m.
     z = zernike_moments(np.stack([blobs, rotate(blobs, 30, order=3)]), order=2)
     m11 = zernike_indices(2).index((1, 1))
@@ -154,7 +160,14 @@ def test_zernike_feature_names_and_real_images():
     zm = ZernikeMoments(order=3, channels="each").fit(astronaut)
     features = zm.transform(astronaut)
     names = zm.get_feature_names_out()
-    assert names[:6].tolist() == ["zernike_c0_n0_m0", "zernike_c0_n1_m1", "zernike_c0_n2_m0", "zernike_c0_n2_m2", "zernike_c0_n3_m1", "zernike_c0_n3_m3"]
+    assert names[:6].tolist() == [
+        "zernike_c0_n0_m0",
+        "zernike_c0_n1_m1",
+        "zernike_c0_n2_m0",
+        "zernike_c0_n2_m2",
+        "zernike_c0_n3_m1",
+        "zernike_c0_n3_m3",
+    ]
     assert features.shape == (1, len(names)) == (1, 18)
     expected = np.abs(zernike_moments(astronaut[..., 1].astype(float), order=3))
     np.testing.assert_allclose(features[:, 6:12], expected)
@@ -164,7 +177,9 @@ def test_zernike_feature_names_and_real_images():
 def test_n_jobs_clone_pickle_and_names(estimator, shapes_and_photos):
     estimator = clone(estimator).set_params(batch_size=2).fit(shapes_and_photos)
     single = estimator.transform(shapes_and_photos)
-    np.testing.assert_array_equal(clone(estimator).set_params(n_jobs=2).fit(shapes_and_photos).transform(shapes_and_photos), single)
+    np.testing.assert_array_equal(
+        clone(estimator).set_params(n_jobs=2).fit(shapes_and_photos).transform(shapes_and_photos), single
+    )
     np.testing.assert_array_equal(pickle.loads(pickle.dumps(estimator)).transform(shapes_and_photos), single)
     assert len(estimator.get_feature_names_out()) == single.shape[1] == estimator.n_features_out_
 
@@ -189,6 +204,8 @@ def test_functional_order_is_validated():
         zernike_moments(np.ones((1, 8, 8)), order=-2)
 
 
-@parametrize_with_checks([HuMoments(), ZernikeMoments(order=4)], expected_failed_checks=expected_failed_checks)
+@parametrize_with_checks(
+    [HuMoments(), ZernikeMoments(order=4)], expected_failed_checks=expected_failed_checks
+)
 def test_sklearn_compatible(estimator, check):
     check(estimator)
