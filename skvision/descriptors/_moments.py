@@ -206,11 +206,13 @@ def zernike_indices(order):
     return [(n, m) for n in range(order + 1) for m in range(n % 2, n + 1, 2)]
 
 
-@lru_cache(maxsize=16)
+@lru_cache(maxsize=4)
 def _zernike_basis(height, width, order):
     """Conjugate basis ``(n+1)/pi * R_nm(rho) * exp(-i m theta) * dA`` on the inscribed disc.
 
-    Shape ``(K, H*W)`` complex, zero outside the disc; read-only (cached).
+    Shape ``(2K, H*W)`` float64, zero outside the disc: the K real parts, then the
+    K imaginary parts, so that a chunk is projected by one real matrix product
+    (no complex copy of the images). Read-only (cached).
     """
     radius = min(height, width) / 2.0
     y = (np.arange(height) - (height - 1) / 2.0) / radius
@@ -232,8 +234,17 @@ def _zernike_basis(height, width, order):
             radial += coefficient * rho ** (n - 2 * s)
         basis.append((n + 1) / np.pi * pixel_area * inside * radial * np.exp(-1j * m * theta))
     basis = np.asarray(basis)
+    basis = np.concatenate([basis.real, basis.imag])
     basis.flags.writeable = False
     return basis
+
+
+def _project(images, order):
+    """Complex Zernike moments ``(n, K)`` of a float ``(n, H, W)`` stack."""
+    n, height, width = images.shape
+    parts = images.reshape(n, -1) @ _zernike_basis(height, width, int(order)).T
+    n_moments = parts.shape[1] // 2
+    return parts[:, :n_moments] + 1j * parts[:, n_moments:]
 
 
 def _check_order(order):
@@ -275,9 +286,7 @@ def zernike_moments(images, order=8):
     _check_order(order)
     images = check_images(images, name="images")
     gray = np.asarray(to_grayscale(images), dtype=np.float64)
-    n, height, width = gray.shape
-    basis = _zernike_basis(height, width, int(order))
-    return gray.reshape(n, -1) @ basis.T
+    return _project(gray, order)
 
 
 class ZernikeMoments(BaseDescriptor):
@@ -345,9 +354,7 @@ class ZernikeMoments(BaseDescriptor):
         self.verbose = verbose
 
     def _describe(self, images):
-        n, height, width = images.shape
-        basis = _zernike_basis(height, width, int(self.order))
-        return np.abs(images.reshape(n, -1) @ basis.T)
+        return np.abs(_project(images, self.order))
 
     def _plane_feature_names(self):
         return [f"n{n}_m{m}" for n, m in zernike_indices(self.order)]
