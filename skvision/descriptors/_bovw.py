@@ -33,9 +33,10 @@ from ._base import BaseDescriptor
 
 __all__ = ["BagOfVisualWords"]
 
-#: skvision's DAISY defaults, sized for small images (scikit-image's radius=15
-#: needs 31x31 pixels for a single descriptor). ``detector_params`` overrides them.
-DAISY_DEFAULTS = {"step": 4, "radius": 8, "rings": 2, "histograms": 6, "orientations": 8}
+#: skvision's DAISY defaults, sized for small images: scikit-image's radius=15 needs
+#: 31x31 pixels for a single descriptor; radius 8 and step 2 give a 32x32 patch 64
+#: descriptors. ``detector_params`` overrides them.
+DAISY_DEFAULTS = {"step": 2, "radius": 8, "rings": 2, "histograms": 6, "orientations": 8}
 
 # Smallest images where a keypoint detector can return a descriptor at all.
 _SIFT_MIN_SIZE = 16  # skimage SIFT builds no octave below 12 pixels (x2 upsampling)
@@ -86,7 +87,7 @@ class BagOfVisualWords(BaseDescriptor):
         (:class:`skimage.feature.ORB`, 256 binary tests, clustered as 0/1 floats).
     detector_params : dict or None, default=None
         Keyword arguments of the skimage detector. For 'daisy' they update
-        ``DAISY_DEFAULTS = {'step': 4, 'radius': 8, 'rings': 2, 'histograms': 6,
+        ``DAISY_DEFAULTS = {'step': 2, 'radius': 8, 'rings': 2, 'histograms': 6,
         'orientations': 8}`` (104-d descriptors, images of at least 17x17); for
         'sift' and 'orb' scikit-image's defaults apply.
     n_words : int, default=64

@@ -13,7 +13,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from skvision._testing import expected_failed_checks
 from skvision.descriptors import BagOfVisualWords
 
-DAISY = {"step": 4, "radius": 8, "rings": 2, "histograms": 6, "orientations": 8}
+DAISY = {"step": 2, "radius": 8, "rings": 2, "histograms": 6, "orientations": 8}
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +37,7 @@ def test_codebook_and_histograms_equal_skimage_daisy_and_minibatch_kmeans(textur
     descriptors = reference_daisy(textures)
     kmeans = MiniBatchKMeans(n_clusters=12, random_state=0).fit(np.concatenate(descriptors))
     np.testing.assert_allclose(bovw.codebook_, kmeans.cluster_centers_, rtol=1e-12, atol=1e-12)
-    assert bovw.n_descriptors_fit_ == 6 * 36
+    assert bovw.n_descriptors_fit_ == 6 * 144  # 12 x 12 grid points per 40x40 patch
     features = bovw.transform(textures)
     expected = [np.bincount(kmeans.predict(d), minlength=12) / len(d) for d in descriptors]
     np.testing.assert_allclose(features, np.stack(expected))
