@@ -151,21 +151,16 @@ class _HOGSpec:
         return n_rows * n_cols * self.block[0] * self.block[1] * self.orientations
 
     def feature_names(self, height, width):
-        bins = [f"o{o}" for o in range(self.orientations)]
+        # Joined from precomputed parts: large images have hundreds of thousands of names.
+        bins = [f"_o{o}" for o in range(self.orientations)]
         n_cell_rows, n_cell_cols = self.n_cells(height, width)
         if self.block_norm is None:
-            return [
-                f"cell{r}_{c}_{b}" for r in range(n_cell_rows) for c in range(n_cell_cols) for b in bins
-            ]
+            cells = [f"cell{r}_{c}" for r in range(n_cell_rows) for c in range(n_cell_cols)]
+            return [cell + b for cell in cells for b in bins]
         n_block_rows, n_block_cols = self.n_blocks(height, width)
-        return [
-            f"block{br}_{bc}_cell{r}_{c}_{b}"
-            for br in range(n_block_rows)
-            for bc in range(n_block_cols)
-            for r in range(self.block[0])
-            for c in range(self.block[1])
-            for b in bins
-        ]
+        blocks = [f"block{r}_{c}_" for r in range(n_block_rows) for c in range(n_block_cols)]
+        in_block = [f"cell{r}_{c}{b}" for r in range(self.block[0]) for c in range(self.block[1]) for b in bins]
+        return [block + cell for block in blocks for cell in in_block]
 
     def bin_edges(self):
         """Bin edges exactly as scikit-image computes them: ``(180 / n) * i``."""

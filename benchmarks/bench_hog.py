@@ -1,0 +1,217 @@
+"""HOG throughput: skvision vs a scikit-image loop vs OpenCV's cv2.HOGDescriptor.
+
+Workloads (uint8 grey images, HOG with 9 bins, 8x8-pixel cells, 3x3-cell blocks,
+L2-Hys):
+
+(a) 5,000 28x28 texture patches (skvision.datasets.load_textures: brick, grass, gravel);
+(b) 20 512x512 images (skimage.data camera, brick, grass, gravel, astronaut's
+    luminance, each also flipped / transposed).
+
+Rows: skvision ``HOG`` (numpy path; also ``device='cuda'`` when torch sees a GPU),
+``skimage.feature.hog`` called image by image, and ``cv2.HOGDescriptor`` configured
+to the same layout (24x24-pixel blocks = 3x3 cells of 8x8, block stride one cell, 9
+unsigned bins, L2-Hys 0.2, no gamma correction), image by image. OpenCV's numbers
+differ from scikit-image's on purpose (it votes with bilinear orientation and
+trilinear spatial interpolation and weights each block by a Gaussian window), so
+only its feature length is checked; skvision's output is checked against
+scikit-image's (rtol 1e-6) and against its own single-process output for
+``n_jobs=2``.
+
+"Single process" means one process and one thread (OpenCV is set to one
+thread); "n_jobs=2" runs two worker processes over chunks of the batch (joblib),
+for all three. Each figure is the median of several repeats; ratios compare rows
+measured in the same run. Single-process rows are also timed in CPU time of the
+process, which other work on a shared machine disturbs much less than wall time. The peak memory of ``HOG().transform`` on (a) is
+measured with tracemalloc (numpy allocations) against the target: at most twice
+the input plus the output.
+
+Usage::
+
+    .venv/bin/python benchmarks/bench_hog.py             # 5 repeats (3 for the skimage loop)
+    .venv/bin/python benchmarks/bench_hog.py --repeats 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import time
+import tracemalloc
+
+import numpy as np
+
+HOG_PARAMS = dict(orientations=9, pixels_per_cell=(8, 8), cells_per_block=(3, 3), block_norm="L2-Hys")
+
+
+def workload_a():
+    from skvision.datasets import load_textures
+
+    images, _ = load_textures(patch_size=28, n_per_class=1667, random_state=0, return_X_y=True)
+    return np.ascontiguousarray(images[:5000])
+
+
+def workload_b():
+    import skimage.color
+    import skimage.data
+
+    sources = [
+        skimage.data.camera(),
+        skimage.data.brick(),
+        skimage.data.grass(),
+        skimage.data.gravel(),
+        (skimage.color.rgb2gray(skimage.data.astronaut()) * 255).astype(np.uint8),
+    ]
+    variants = []
+    for image in sources:
+        variants += [image, image[::-1], image[:, ::-1], image.T]
+    return np.ascontiguousarray(np.stack(variants))
+
+
+def median_seconds(function, repeats):
+    """Median wall-clock and CPU (this process) seconds of ``function()``."""
+    wall, cpu = [], []
+    for _ in range(repeats):
+        start, start_cpu = time.perf_counter(), time.process_time()
+        function()
+        wall.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
+    return statistics.median(wall), statistics.median(cpu)
+
+
+def skimage_loop(images):
+    from skimage.feature import hog
+
+    return np.stack([hog(image, feature_vector=True, **HOG_PARAMS) for image in images])
+
+
+def opencv_descriptor(height, width):
+    import cv2
+
+    cell = HOG_PARAMS["pixels_per_cell"]
+    block = (cell[1] * HOG_PARAMS["cells_per_block"][1], cell[0] * HOG_PARAMS["cells_per_block"][0])
+    # The window covers the whole cells, like skimage's crop of the ragged edge.
+    window = (width // cell[1] * cell[1], height // cell[0] * cell[0])
+    return cv2.HOGDescriptor(
+        window, block, (cell[1], cell[0]), (cell[1], cell[0]), HOG_PARAMS["orientations"],
+        1, -1, cv2.HOGDescriptor_L2Hys, 0.2, False, 64, False,
+    ), window
+
+
+def opencv_loop(images):
+    descriptor, (win_w, win_h) = opencv_descriptor(*images.shape[1:3])
+    return np.stack([descriptor.compute(np.ascontiguousarray(image[:win_h, :win_w])).ravel() for image in images])
+
+
+def in_two_processes(function, images):
+    """``function`` over two halves of the batch in two worker processes."""
+    from joblib import Parallel, delayed
+
+    halves = np.array_split(images, 2)
+    return np.concatenate(Parallel(n_jobs=2)(delayed(function)(half) for half in halves))
+
+
+def fitted_hog(images, **kwargs):
+    """A fitted skvision HOG: the timings are of ``transform`` alone, like the loops'."""
+    from skvision import HOG
+
+    return HOG(**HOG_PARAMS, **kwargs).fit(images[:1])
+
+
+def peak_transform_memory(images):
+    from skvision import HOG
+    from skvision.descriptors import _hog
+
+    descriptor = HOG(**HOG_PARAMS).fit(images)
+    # The first transform of a process also builds the cached lookup table and cell index.
+    _hog._uint8_lookup.cache_clear()
+    _hog._cell_index.cache_clear()
+    peaks = []
+    for _ in range(2):
+        tracemalloc.start()
+        features = descriptor.transform(images)
+        peaks.append(tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+    return peaks, features.nbytes
+
+
+def run(repeats):
+    import cv2
+    import skimage
+    import torch
+
+    import skvision
+
+    cv2.setNumThreads(1)
+    load_before = os.getloadavg()
+    rows = []
+    checks = []
+    for label, images in (("(a) 5,000 x 28x28", workload_a()), ("(b) 20 x 512x512", workload_b())):
+        n = len(images)
+        one_process, two_processes = fitted_hog(images), fitted_hog(images, n_jobs=2)
+        ours = one_process.transform(images)
+        reference = skimage_loop(images)
+        np.testing.assert_allclose(ours, reference, rtol=1e-6, atol=0)
+        ours_2 = two_processes.transform(images)
+        np.testing.assert_array_equal(ours_2, ours)
+        opencv = opencv_loop(images)
+        checks.append(
+            f"{label}: skvision == skimage (rtol 1e-6), n_jobs=2 == n_jobs=1; "
+            f"{ours.shape[1]} features (OpenCV: {opencv.shape[1]})"
+        )
+        slow = max(1, repeats - 2)
+        timings = {
+            ("skvision HOG", "1 process"): median_seconds(lambda: one_process.transform(images), repeats),
+            ("skvision HOG", "n_jobs=2"): median_seconds(lambda: two_processes.transform(images), repeats),
+            ("skimage loop", "1 process"): median_seconds(lambda: skimage_loop(images), slow),
+            ("skimage loop", "n_jobs=2"): median_seconds(lambda: in_two_processes(skimage_loop, images), slow),
+            ("OpenCV HOGDescriptor loop", "1 process"): median_seconds(lambda: opencv_loop(images), repeats),
+            ("OpenCV HOGDescriptor loop", "n_jobs=2"): median_seconds(
+                lambda: in_two_processes(opencv_loop, images), repeats
+            ),
+        }
+        if torch.cuda.is_available():
+            on_gpu = fitted_hog(images, device="cuda")
+            np.testing.assert_allclose(on_gpu.transform(images), ours, rtol=0, atol=1e-5)  # also warms up
+            timings[("skvision HOG, torch cuda", "1 process")] = median_seconds(
+                lambda: on_gpu.transform(images), repeats
+            )
+        for (name, mode), (wall, cpu) in timings.items():
+            # CPU time of worker processes is not this process's: wall clock only for n_jobs=2.
+            rows.append((label, name, mode, n / wall, n / cpu if mode == "1 process" else None))
+    peaks, output_bytes = peak_transform_memory(workload_a())
+    load_after = os.getloadavg()
+
+    print(f"Machine: {platform.machine()}, {os.cpu_count()} cores ({platform.processor() or 'cpu'}), "
+          f"Python {platform.python_version()}, numpy {np.__version__}, scikit-image {skimage.__version__}, "
+          f"OpenCV {cv2.__version__}, torch {torch.__version__}, skvision {skvision.__version__}")
+    print(f"Load average (1 min) before / after: {load_before[0]:.1f} / {load_after[0]:.1f} "
+          "(above ~1 means other work shared the machine)")
+    print(f"Medians of {repeats} repeats ({max(1, repeats - 2)} for the scikit-image loop).\n")
+    print("| workload | implementation | mode | images/s (wall) | vs skimage | vs OpenCV "
+          "| images/s (CPU time) | vs skimage | vs OpenCV |")
+    print("|---|---|---|---:|---:|---:|---:|---:|---:|")
+    for label, name, mode, rate, cpu_rate in rows:
+        same = {r[1]: r for r in rows if r[0] == label and r[2] == mode}
+        skimage_row, opencv_row = same["skimage loop"], same["OpenCV HOGDescriptor loop"]
+        line = (f"| {label} | {name} | {mode} | {rate:,.0f} | {rate / skimage_row[3]:.1f}x "
+                f"| {rate / opencv_row[3]:.2f}x |")
+        if cpu_rate is None:
+            line += " | | |"
+        else:
+            line += (f" {cpu_rate:,.0f} | {cpu_rate / skimage_row[4]:.1f}x | {cpu_rate / opencv_row[4]:.2f}x |")
+        print(line)
+    input_bytes = workload_a().nbytes
+    limit = 2 * input_bytes + output_bytes
+    print(f"\nPeak memory of HOG().transform on (a) (tracemalloc): {peaks[1] / 1e6:.1f} MB "
+          f"({peaks[0] / 1e6:.1f} MB on the first call, which builds the 2.3 MB lookup table); "
+          f"input {input_bytes / 1e6:.1f} MB, output {output_bytes / 1e6:.1f} MB, "
+          f"limit 2 x input + output = {limit / 1e6:.1f} MB -> {'OK' if peaks[1] <= limit else 'OVER'}")
+    print("\nChecks: " + "; ".join(checks))
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5)
+    run(parser.parse_args().repeats)
