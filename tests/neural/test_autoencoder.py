@@ -412,3 +412,16 @@ def test_digits_code_beats_pca_fast():
     autoencoder = AutoencoderFeatures(kind="denoising", latent_dim=8, max_epochs=50, device="cpu", random_state=0)
     measures = _pca_and_autoencoder_measures(autoencoder, latent_dim=8)
     _assert_at_least_as_good_as_pca(measures)
+
+
+def test_example_saves_the_sample_grid(tmp_path):
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).parents[2] / "examples" / "autoencoder_samples.py"
+    spec = importlib.util.spec_from_file_location("autoencoder_samples", path)
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    output = tmp_path / "grid.png"
+    example.main(["--output", str(output), "--epochs", "1"])
+    assert output.stat().st_size > 10_000
