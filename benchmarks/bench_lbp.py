@@ -80,9 +80,9 @@ def skimage_loop(images, P, R, method):
     from skimage.feature import local_binary_pattern
 
     bins = n_labels(P, method)
-    return np.stack(
-        [np.histogram(local_binary_pattern(image, P, R, method), bins=bins, range=(0, bins))[0] for image in images]
-    ).astype(np.float64)
+    counts = [np.histogram(local_binary_pattern(image, P, R, method), bins=bins, range=(0, bins))[0]
+              for image in images]
+    return np.stack(counts).astype(np.float64)
 
 
 def in_two_processes(function, images, *args):
@@ -131,7 +131,9 @@ def run(repeats):
             np.testing.assert_array_equal(skvision_transform(images, *args, n_jobs=2), ours)
             checks.append(f"{label} {config}: skvision == skimage, n_jobs=2 == n_jobs=1")
             timings = {
-                ("skvision LBP", "1 process"): median_seconds(lambda: skvision_transform(images, *args), repeats),
+                ("skvision LBP", "1 process"): median_seconds(
+                    lambda: skvision_transform(images, *args), repeats
+                ),
                 ("skvision LBP", "n_jobs=2"): median_seconds(
                     lambda: skvision_transform(images, *args, n_jobs=2), repeats
                 ),
@@ -143,7 +145,8 @@ def run(repeats):
             if torch.cuda.is_available():
                 skvision_transform(images, *args, device="cuda")  # warm-up: CUDA context and kernels
                 timings[("skvision LBP, torch cuda", "1 process")] = median_seconds(
-                    lambda: (skvision_transform(images, *args, device="cuda"), torch.cuda.synchronize()), repeats
+                    lambda: (skvision_transform(images, *args, device="cuda"), torch.cuda.synchronize()),
+                    repeats,
                 )
             for (name, mode), seconds in timings.items():
                 rows.append((label, config, name, mode, n / seconds))

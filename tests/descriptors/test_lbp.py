@@ -107,7 +107,8 @@ def test_blocks_and_row_bands_do_not_change_results(block_pixels, real_crops, mo
     # several images per block: both layouts must give the same codes and counts.
     from skvision.descriptors import _lbp
 
-    expected_counts = LBP(16, 2, method="var", grid=(3, 2), normalize="none").fit(real_crops).transform(real_crops)
+    reference = LBP(16, 2, method="var", grid=(3, 2), normalize="none").fit(real_crops)
+    expected_counts = reference.transform(real_crops)
     monkeypatch.setattr(_lbp, "_BLOCK_PIXELS", block_pixels)
     for method in METHODS:
         ours = local_binary_pattern(real_crops, 16, 2, method=method)
@@ -263,9 +264,10 @@ def skimage_histograms(images, P, R, method, n_labels, grid=(1, 1)):
         r_edges = np.arange(rows + 1) * h // rows
         c_edges = np.arange(cols + 1) * w // cols
         cells = [
-            np.bincount(labels[r_edges[i] : r_edges[i + 1], c_edges[j] : c_edges[j + 1]].ravel(), minlength=n_labels)
+            np.bincount(cell.ravel(), minlength=n_labels)
             for i in range(rows)
             for j in range(cols)
+            for cell in [labels[r_edges[i] : r_edges[i + 1], c_edges[j] : c_edges[j + 1]]]
         ]
         out.append(np.concatenate(cells))
     return np.asarray(out, dtype=np.float64)
@@ -282,8 +284,17 @@ def rotation_classes(P):
 
 @pytest.mark.parametrize(
     "method, P, n_labels",
-    [("default", 8, 256), ("ror", 8, 36), ("ror", 4, 6), ("ror", 16, 4116), ("uniform", 8, 10), ("uniform", 24, 26),
-     ("nri_uniform", 8, 59), ("nri_uniform", 16, 243), ("var", 8, 16)],
+    [
+        ("default", 8, 256),
+        ("ror", 8, 36),
+        ("ror", 4, 6),
+        ("ror", 16, 4116),
+        ("uniform", 8, 10),
+        ("uniform", 24, 26),
+        ("nri_uniform", 8, 59),
+        ("nri_uniform", 16, 243),
+        ("var", 8, 16),
+    ],
 )
 def test_bins_per_cell(method, P, n_labels):
     lbp = LBP(P=P, R=2, method=method, grid=(2, 1)).fit(np.zeros((1, 9, 9), dtype=np.uint8))
@@ -304,8 +315,8 @@ def test_ror_histograms_number_rotation_classes_compactly(real_crops):
     classes = rotation_classes(8)
     lbp = LBP(P=8, R=1, method="ror", normalize="none").fit(real_crops)
     expected = [
-        np.bincount(np.searchsorted(classes, skimage_lbp(image, 8, 1, "ror").astype(int).ravel()), minlength=36)
-        for image in real_crops
+        np.bincount(np.searchsorted(classes, ror.astype(int)).ravel(), minlength=36)
+        for ror in (skimage_lbp(image, 8, 1, "ror") for image in real_crops)
     ]
     np.testing.assert_array_equal(lbp.transform(real_crops), expected)
 
@@ -353,11 +364,8 @@ def test_var_bin_edges_are_learned_in_fit(real_crops):
     (edges,) = lbp.var_bin_edges_
     np.testing.assert_allclose(edges, np.quantile(var, [0.2, 0.4, 0.6, 0.8]))
     expected = [
-        np.bincount(
-            np.searchsorted(edges, np.nan_to_num(skimage_lbp(image, 8, 1, "var"), nan=0.0).ravel(), side="right"),
-            minlength=5,
-        )
-        for image in test
+        np.bincount(np.searchsorted(edges, np.nan_to_num(var, nan=0.0).ravel(), side="right"), minlength=5)
+        for var in (skimage_lbp(image, 8, 1, "var") for image in test)
     ]
     np.testing.assert_array_equal(lbp.transform(test), expected)
     # Training images spread evenly over the quantile bins.
