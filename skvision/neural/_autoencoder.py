@@ -63,7 +63,8 @@ class AutoencoderNet(ImageNeuralNet):
     def get_default_callbacks(self):
         callbacks = list(super().get_default_callbacks())
         if self.variational:
-            callbacks.append(("train_kl", PassthroughScoring(name="train_kl", on_train=True)))
+            # Recorded for inspection only: a smaller KL is not a better model.
+            callbacks.append(("train_kl", PassthroughScoring(name="train_kl", lower_is_better=None, on_train=True)))
         return callbacks
 
     def infer(self, x, **fit_params):
@@ -117,11 +118,11 @@ class AutoencoderFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Neu
         encoder gives the mean and log-variance of q(z|x) and the loss adds
         ``beta`` times its KL divergence from the prior N(0, I).
     latent_dim : int, default=16
-        Width of the code (number of output features).
-    filters : sequence of int, default=(32, 64)
-        Channels of each encoder stage; each stage halves the height and width,
-        so images must be at least ``2 ** len(filters)`` pixels a side. The
-        decoder mirrors the encoder.
+        Width of the code (number of output features) of ``module='conv'``.
+    filters : int or sequence of int, default=(32, 64)
+        Channels of each encoder stage of ``module='conv'``; each stage halves
+        the height and width, so images must be at least ``2 ** len(filters)``
+        pixels a side. The decoder mirrors the encoder.
     noise : float, default=0.2
         Std of the input noise of ``kind='denoising'``, on the network's value
         scale ([0, 1] for uint8 images). Ignored by the other kinds.
@@ -137,7 +138,9 @@ class AutoencoderFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Neu
         ``'conv'``: :class:`~skvision.neural.modules.autoencoders.ConvAutoencoder`
         (:class:`~skvision.neural.modules.autoencoders.ConvVAE` for
         ``kind='vae'``) built from ``latent_dim`` and ``filters`` and the
-        images' size and channels. A custom module needs ``encode(x)`` (for a
+        images' size and channels. A custom module (configured through
+        ``module__*``; ``in_channels`` and ``input_size`` are filled from the
+        images when it accepts them) needs ``encode(x)`` (for a
         VAE returning ``(mu, logvar)``), ``decode(z)`` and a ``forward``
         returning the reconstruction (for a VAE ``(reconstruction, mu, logvar)``).
     max_epochs : int, default=100

@@ -236,6 +236,13 @@ def test_custom_module_instance_is_used_and_left_untouched(digits):
         torch.testing.assert_close(value, before[key])
 
 
+def test_custom_module_class_gets_the_image_size_and_its_routed_parameters(digits):
+    X, _ = digits
+    ae = AutoencoderFeatures(**TINY, kind="vae", module=ConvVAE, module__latent_dim=5, module__filters=(4, 4)).fit(X[:64])
+    assert ae.latent_dim_ == 5 and ae.transform(X[:4]).shape == (4, 5)
+    assert ae.net_.module_.encoder.layers[0].in_channels == 1
+
+
 # ----------------------------------------------------------------------------- sklearn composition
 @pytest.mark.parametrize("head", [LogisticRegression(max_iter=500), KNeighborsClassifier(3)])
 def test_pipeline_with_a_classifier(digits, head):
