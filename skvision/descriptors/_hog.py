@@ -48,6 +48,16 @@ loop over images or cells. Two details keep it exact and fast:
 scikit-image sums each cell in single precision (``float``) and we sum in double
 precision, so results differ by about 1e-7 relative (more for very large cells:
 about 8e-7 for 32 x 32-pixel cells).
+
+The torch path (``HOG(device=...)``) runs the same steps in float64 with
+``torch.atan2``, which can differ from numpy's ``arctan2`` in the last bit; the
+two paths agree on every 8-bit gradient, including those exactly on a bin edge.
+For float32 images the numpy path keeps scikit-image's float32 gradients while
+the torch path works in float64, so a pixel within rounding of a bin edge may
+vote into the neighbouring bin there.
+
+The drawing of ``visualize=True`` is scikit-image's; with ``signed=True`` the
+bins of opposite directions draw on the same line.
 """
 
 from __future__ import annotations
@@ -300,14 +310,19 @@ def _lookup_keys(images, rows, cols):
     used_rows, used_cols = min(rows + 1, height), min(cols + 1, width)
     padded = np.empty((n_images, rows + 2, cols + 2), dtype=np.int32)
     padded[:, 1 : used_rows + 1, 1 : used_cols + 1] = images[:, :used_rows, :used_cols]
-    for axis, used, total in ((1, rows, height), (2, cols, width)):
-        view = np.moveaxis(padded, axis, 0)
-        if total == 1:
-            view[0] = view[2] = view[1]
-            continue
-        if used == total:  # the last image row (column) lies in a cell: zero difference there
-            view[used + 1] = view[used - 1]
-        view[0] = view[2]
+    # Pads equal to the pixel beyond their neighbour: zero difference on the border.
+    if height == 1:
+        padded[:, 0] = padded[:, 2] = padded[:, 1]
+    else:
+        if rows == height:  # the last image row lies in a cell
+            padded[:, rows + 1] = padded[:, rows - 1]
+        padded[:, 0] = padded[:, 2]
+    if width == 1:
+        padded[:, :, 0] = padded[:, :, 2] = padded[:, :, 1]
+    else:
+        if cols == width:
+            padded[:, :, cols + 1] = padded[:, :, cols - 1]
+        padded[:, :, 0] = padded[:, :, 2]
     flat = padded.ravel()
     stride = cols + 2
     side = 2 * _LUT_RADIUS + 1

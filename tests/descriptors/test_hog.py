@@ -78,6 +78,18 @@ def test_equals_skimage_for_dtypes_and_ragged_sizes(rng, dtype, shape):
         np.testing.assert_allclose(hog(images, **params), expected, rtol=RTOL, atol=0)
 
 
+@pytest.mark.parametrize("shape", [(1, 8), (8, 1), (1, 1), (2, 9), (3, 3), (9, 17)])
+def test_tiny_images_and_whole_image_cells_equal_skimage(rng, shape):
+    # One-row/column images, and cells spanning the whole image, hit every border rule.
+    images = rng.integers(0, 256, size=(2, *shape), dtype=np.uint8)
+    for cell in ((1, 1), shape, (1, shape[1])):
+        for image_type in (np.uint8, np.float64):
+            params = dict(orientations=4, pixels_per_cell=cell, cells_per_block=(1, 1), block_norm="L1")
+            np.testing.assert_allclose(
+                hog(images.astype(image_type), **params), reference(images, **params), rtol=RTOL, atol=0
+            )
+
+
 def test_edge_angles_follow_skimage(rng):
     # Integer gradients at exactly 0, 45, 90, 135 and 180 degrees sit on bin edges
     # when the number of bins is even; each must fall in scikit-image's bin.
