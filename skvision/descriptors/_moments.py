@@ -30,18 +30,34 @@ def _check_non_negative(images, owner):
 
 # --------------------------------------------------------------------------- Hu
 def _central_moments(images, order=3):
-    """``mu[n, p, q]`` for p, q <= order: central moments with p the row power, as skimage."""
+    """``mu[n, p, q]`` for p, q <= order: central moments with p the row power, as skimage.
+
+    Moments are first taken about the image centre, with coordinates shared by
+    every image, so that each separable sum is one large matrix product (BLAS)
+    over the whole chunk; the binomial theorem then moves them to each image's
+    centroid. Centred coordinates keep the powers small (better conditioned than
+    scikit-image's raw moments about the corner).
+    """
     n, height, width = images.shape
-    rows = np.arange(height, dtype=np.float64)
-    cols = np.arange(width, dtype=np.float64)
-    mass = images.sum(axis=(1, 2))
-    safe_mass = np.where(mass == 0, 1.0, mass)
-    row_centre = np.einsum("nhw,h->n", images, rows) / safe_mass
-    col_centre = np.einsum("nhw,w->n", images, cols) / safe_mass
+    rows = np.arange(height, dtype=np.float64) - (height - 1) / 2
+    cols = np.arange(width, dtype=np.float64) - (width - 1) / 2
     powers = np.arange(order + 1)
-    row_powers = (rows[None, :] - row_centre[:, None])[..., None] ** powers  # (n, H, order+1)
-    col_powers = (cols[None, :] - col_centre[:, None])[..., None] ** powers  # (n, W, order+1)
-    return np.einsum("nhw,nhp,nwq->npq", images, row_powers, col_powers, optimize=True)
+    row_powers = rows[:, None] ** powers  # (H, k)
+    col_powers = cols[:, None] ** powers  # (W, k)
+    partial = (images.reshape(n * height, width) @ col_powers).reshape(n, height, -1)  # (n, H, k)
+    about_centre = np.tensordot(partial, row_powers, axes=([1], [0])).transpose(0, 2, 1)  # (n, p, q)
+
+    mass = about_centre[:, 0, 0]
+    safe_mass = np.where(mass == 0, 1.0, mass)
+    row_shift = about_centre[:, 1, 0] / safe_mass  # centroid relative to the image centre
+    col_shift = about_centre[:, 0, 1] / safe_mass
+    # mu_pq = sum_ij C(p, i) C(q, j) (-row_shift)^(p-i) (-col_shift)^(q-j) M_ij
+    binomial = np.array([[math.comb(p, i) for i in range(order + 1)] for p in range(order + 1)], dtype=float)
+    exponents = np.clip(powers[:, None] - powers[None, :], 0, None)
+    lower = np.tril(np.ones((order + 1, order + 1)))
+    row_shifter = binomial * lower * (-row_shift)[:, None, None] ** exponents  # (n, p, i)
+    col_shifter = binomial * lower * (-col_shift)[:, None, None] ** exponents  # (n, q, j)
+    return row_shifter @ about_centre @ col_shifter.transpose(0, 2, 1)
 
 
 def _hu_from_central(mu):
