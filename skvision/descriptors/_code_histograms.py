@@ -1,4 +1,4 @@
-"""Per-cell histograms of integer code maps, shared by LPQ, WLD and BSIF.
+"""Per-cell histograms of integer code maps, shared by LBP, LPQ, WLD and BSIF.
 
 These descriptors turn each pixel into one of ``n_codes`` integer codes (the signs
 of a few filter responses, or a quantised pair of measurements) and describe an

@@ -2,7 +2,9 @@
 
 The short-term Fourier transform (STFT) of the image over a ``w x w`` window is
 taken at four low frequencies, ``u1 = (a, 0)``, ``u2 = (0, a)``, ``u3 = (a, a)``,
-``u4 = (a, -a)`` with ``a = 1/w``. The signs of the real and imaginary parts of
+``u4 = (-a, a)`` in ``(x, y)`` with ``a = 1/w`` (the paper's ``(a, -a)`` is the
+same frequency with the imaginary part's sign flipped; the reference code takes
+``(-a, a)``). The signs of the real and imaginary parts of
 those four coefficients give eight bits, an 8-bit code per pixel, and an image
 is described by the 256-bin histograms of its codes over a grid of cells.
 
