@@ -125,6 +125,7 @@ def check_values_in_range(images, value_range, owner, name="value_range"):
 
 # --------------------------------------------------------------------------- functional API
 def _check_offsets_params(distances, angles):
+    given_distances, given_angles = distances, angles
     distances = np.asarray(distances, dtype=np.float64) if _is_real_sequence(distances) else None
     if (
         distances is None
@@ -133,10 +134,14 @@ def _check_offsets_params(distances, angles):
         or not np.all(np.isfinite(distances))
         or np.any(distances <= 0)
     ):
-        raise ValueError("distances must be a non-empty 1-D sequence of positive numbers (pixels).")
+        raise ValueError(
+            f"distances must be a non-empty 1-D sequence of positive numbers (pixels); got {given_distances!r}."
+        )
     angles = np.asarray(angles, dtype=np.float64) if _is_real_sequence(angles) else None
     if angles is None or angles.ndim != 1 or angles.size == 0 or not np.all(np.isfinite(angles)):
-        raise ValueError("angles must be a non-empty 1-D sequence of finite angles in radians.")
+        raise ValueError(
+            f"angles must be a non-empty 1-D sequence of finite angles in radians; got {given_angles!r}."
+        )
     return distances, angles
 
 
