@@ -12,8 +12,8 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted
 from skorch.callbacks import PassthroughScoring
 from skorch.utils import to_tensor
@@ -34,12 +34,15 @@ class AutoencoderNet(ImageNeuralNet):
 
     ``fit(X)`` takes no target. The loss compares the reconstruction with the
     (augmented, uncorrupted) training batch ``X`` that skorch hands to
-    :meth:`get_loss`; the criterion sums over pixels and the loss is its mean
-    over the batch, the course's ``L = sum_i ||X_i - D(E(X_i))||^2`` per image.
+    :meth:`get_loss`; with a criterion summing over pixels (``reduction='sum'``,
+    as :class:`AutoencoderFeatures` sets it) the loss is the mean over the batch
+    of the course's per-image ``||X_i - D(E(X_i))||^2``.
 
-    Parameters (besides those of skorch's ``NeuralNet`` and
-    :class:`skvision.neural._base.ImageNetMixin`)
+    Parameters
     ----------
+    *args, **kwargs
+        Those of skorch's ``NeuralNet`` and of
+        :class:`skvision.neural._base.ImageNetMixin`.
     noise : float, default=0.0
         Denoising: standard deviation of the Gaussian noise added to the input
         of the module in training mode only.
