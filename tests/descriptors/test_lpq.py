@@ -189,7 +189,6 @@ def test_images_too_small_give_the_minimum_size():
         local_phase_quantization(np.zeros((1, 4, 4)), window_size=5)
 
 
-@parametrize_with_checks([LPQ(), LPQ(window_size=3, window="gaussian", decorrelate=False, grid=2)],
-                         expected_failed_checks=expected_failed_checks)
+@parametrize_with_checks([LPQ(window="gaussian", grid=2)], expected_failed_checks=expected_failed_checks)
 def test_sklearn_compatible(estimator, check):
     check(estimator)
