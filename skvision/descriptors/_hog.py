@@ -326,12 +326,15 @@ def _lookup_keys(images, rows, cols):
     flat = padded.ravel()
     stride = cols + 2
     side = 2 * _LUT_RADIUS + 1
-    key = flat[2 * stride :] - flat[: -2 * stride]
+    keys = np.empty_like(padded)
+    key = keys.ravel()[stride:-stride]
+    np.subtract(flat[2 * stride :], flat[: -2 * stride], out=key)
     key *= side
     key += flat[stride + 1 : flat.size - stride + 1]
     key -= flat[stride - 1 : flat.size - stride - 1]
     key += _LUT_RADIUS * side + _LUT_RADIUS
-    return key.astype(np.intp)
+    # Widening to intp (what take wants) also drops the pads.
+    return keys[:, 1:-1, 1:-1].astype(np.intp)
 
 
 def _lookup_keys_from_gradients(g_row, g_col):
@@ -370,24 +373,14 @@ def _bins_and_weights(g_row, g_col, spec):
 
 
 @functools.lru_cache(maxsize=8)
-def _cell_index(n_images, rows, cols, cell, slots, padded):
-    """Offset of each pixel's cell histogram in a flat ``(images, cells, slots)`` array.
-
-    Without ``padded``, for the pixels of a ``(n_images, rows, cols)`` stack in
-    order. With it, for the flat positions of :func:`_lookup_keys`, where the
-    pads point to one extra trash cell after the last image.
-    """
-    n_cells = (rows // cell[0]) * (cols // cell[1])
+def _cell_index(n_images, rows, cols, cell, slots):
+    """Offset of each pixel's cell histogram in a flat ``(images, cells, slots)`` array,
+    for the pixels of a ``(n_images, rows, cols)`` stack in order."""
     cell_rows = np.arange(rows) // cell[0]
     cell_cols = np.arange(cols) // cell[1]
     in_image = (cell_rows[:, None] * (cols // cell[1]) + cell_cols[None, :]) * slots
-    if padded:
-        in_image = np.pad(in_image, 1, constant_values=-1)
-    index = np.arange(n_images)[:, None, None] * (n_cells * slots) + in_image
-    if padded:
-        index[:, in_image < 0] = n_images * n_cells * slots
-        index = index.ravel()[cols + 2 : -(cols + 2)]
-    index = index.astype(np.intp).ravel()
+    image_offsets = np.arange(n_images) * ((rows // cell[0]) * (cols // cell[1]) * slots)
+    index = (image_offsets[:, None, None] + in_image).astype(np.intp).ravel()
     index.flags.writeable = False
     return index
 
@@ -405,8 +398,7 @@ def _cell_histograms(images, spec, index_images, out):
     integer_gradients = (
         images.dtype in (np.uint8, np.int8) and spec.gradient == "central" and not spec.transform_sqrt
     )
-    padded = integer_gradients and images.ndim == 3
-    if padded:
+    if integer_gradients and images.ndim == 3:
         bins, weights = _lookup_bins_and_weights(_lookup_keys(images, rows, cols), spec)
     else:
         dtype = np.int16 if integer_gradients else _working_dtype(images.dtype)
@@ -425,12 +417,11 @@ def _cell_histograms(images, spec, index_images, out):
     # One extra slot per cell collects the pixels that fall in no bin.
     slots = spec.orientations + 1
     bins = bins.ravel()
-    index = _cell_index(index_images, rows, cols, spec.cell, slots, padded)[: bins.size] + bins
-    per_image = n_cell_rows * n_cell_cols * slots
-    sums = np.zeros(index_images * per_image + slots)  # + the trash cell of the pads
+    index = _cell_index(index_images, rows, cols, spec.cell, slots)[: bins.size] + bins
+    sums = np.zeros(n_images * n_cell_rows * n_cell_cols * slots)
     # ufunc.at adds in pixel order, like a loop, and beats np.bincount here.
     np.add.at(sums, index, 1.0 if weights is None else weights.ravel())
-    histograms = sums[: n_images * per_image].reshape(n_images, n_cell_rows, n_cell_cols, slots)
+    histograms = sums.reshape(n_images, n_cell_rows, n_cell_cols, slots)
     np.divide(histograms[..., : spec.orientations], spec.cell[0] * spec.cell[1], out=out)
 
 
