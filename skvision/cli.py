@@ -238,6 +238,7 @@ def _run_compare(args):
     result = compare_features(
         X, y, features, estimator=args.classifier, cv=args.cv, n_jobs=args.n_jobs, random_state=args.seed,
         on_error="skip", target_names=data.target_names, skipped=notes,
+        precompute=[name for name in features if FEATURE_FAMILIES[name].stateless],
         kinds={name: FEATURE_FAMILIES[name].kind for name in features}, verbose=0 if args.quiet else 1,
     )
     print()

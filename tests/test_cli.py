@@ -1,0 +1,133 @@
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from skvision.cli import build_parser, main
+
+
+def option_strings(parser):
+    return [s for action in parser._actions for s in action.option_strings if s not in ("-h", "--help")]
+
+
+def test_help_explains_every_option(capsys):
+    parser = build_parser()
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--help"])
+    assert exit_info.value.code == 0
+    assert "compare" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as exit_info:
+        main(["compare", "--help"])
+    assert exit_info.value.code == 0
+    text = capsys.readouterr().out
+    compare_parser = parser._subparsers._group_actions[0].choices["compare"]
+    options = option_strings(compare_parser)
+    assert {"--dataset", "--features", "--classifier", "--cv", "--n-jobs", "--device", "--seed", "--out"} <= set(options)
+    for action in compare_parser._actions:
+        assert action.help, f"{action.option_strings} has no help"
+    for option in options:
+        assert option in text
+    for family in ("lbp", "hog", "cnn", "autoencoder", "pretrained", "glcm", "bovw"):
+        assert family in text
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["compare", "--cv", "1"], "argument --cv: must be at least 2"),
+        (["compare", "--cv", "three"], "argument --cv: expected an integer"),
+        (["compare", "--features", "lbp,sift"], "unknown feature family 'sift'"),
+        (["compare", "--features", ","], "unknown feature family"),
+        (["compare", "--classifier", "tree"], "argument --classifier: invalid choice"),
+        (["compare", "--dataset", "no/such/folder"], "neither a bundled data set"),
+        (["compare", "--device", "gpu"], "argument --device: expected auto, cpu"),
+        (["compare", "--n-jobs", "0"], "argument --n-jobs: 0 is not a number of jobs"),
+        (["compare", "--image-size", "64x"], "argument --image-size"),
+        (["compare", "--image-size", "32x32"], "apply to image folders"),
+        (["compare", "--max-samples", "20", "--cv", "5"], "at least 5 images of every class"),
+        (["compare", "--bogus"], "unrecognized arguments: --bogus"),
+        (["frobnicate"], "invalid choice: 'frobnicate'"),
+        ([], "choose a command"),
+    ],
+)
+def test_bad_argument_exits_2_with_one_line(argv, message, capsys):
+    try:
+        status = main(argv)
+    except SystemExit as exc:
+        status = exc.code
+    err = capsys.readouterr().err
+    assert status == 2
+    assert err.count("\n") == 1 and message in err and "Traceback" not in err
+    assert err.startswith("skvision")
+
+
+def test_cuda_request_without_a_gpu_is_a_bad_argument(capsys):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present")
+    assert main(["compare", "--device", "cuda"]) == 2
+    assert "torch sees no CUDA device" in capsys.readouterr().err
+
+
+def test_console_command_reports_a_bad_argument_without_traceback():
+    completed = subprocess.run(
+        [sys.executable, "-m", "skvision", "compare", "--dataset", "nowhere"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert completed.returncode == 2
+    assert completed.stderr.count("\n") == 1 and "Traceback" not in completed.stderr
+    assert "'nowhere' is neither a bundled data set" in completed.stderr
+
+
+def test_compare_on_a_bundled_dataset_prints_the_table_and_writes_the_report(tmp_path, capsys):
+    out = tmp_path / "report"
+    status = main(["compare", "--dataset", "faces", "--features", "pixels,hog,cnn", "--cv", "3",
+                   "--embedding", "pca", "--fast", "--device", "cpu", "--out", str(out)])
+    printed = capsys.readouterr().out
+    assert status == 0
+    table = printed[printed.index("feature set"):]
+    for name in ("pixels", "hog", "cnn"):
+        assert f"\n{name} " in table
+    assert "accuracy" in table and "transform images/s" in table
+    report = (out / "report.md").read_text()
+    assert "## cnn" in report and "training_cnn.png" in report
+    hog_accuracy = float(table.split("\nhog ")[1].split("±")[0].split()[-1])
+    assert hog_accuracy > 0.9
+
+
+def write_image_folder(root, n_per_class=8):
+    from skvision.datasets import load_textures
+
+    X, y = load_textures(patch_size=24, n_per_class=n_per_class, return_X_y=True)
+    names = ["brick", "grass", "gravel"]
+    for i, (image, label) in enumerate(zip(X, y)):
+        folder = root / names[label]
+        folder.mkdir(parents=True, exist_ok=True)
+        # Colour files of two sizes: the command must resize them.
+        size = 24 if i % 2 else 30
+        rgb = np.repeat(np.asarray(Image.fromarray(image).resize((size, size)))[..., None], 3, axis=2)
+        Image.fromarray(rgb).save(folder / f"{i}.png")
+
+
+def test_compare_on_an_image_folder(tmp_path, capsys):
+    write_image_folder(tmp_path / "data")
+    argv = ["compare", "--dataset", str(tmp_path / "data"), "--features", "lbp,color", "--cv", "2",
+            "--embedding", "none", "--out", str(tmp_path / "out"), "--quiet"]
+    assert main(argv) == 2
+    assert "different sizes" in capsys.readouterr().err
+    assert main([*argv, "--image-size", "24x24"]) == 0
+    printed = capsys.readouterr().out
+    assert "\nlbp " in printed and "\ncolor " in printed
+    assert (tmp_path / "out" / "errors_lbp.png").exists() or "0 of" in (tmp_path / "out" / "report.md").read_text()
+
+
+def test_features_command_lists_the_families(capsys):
+    assert main(["features"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    names = [line.split()[0] for line in lines]
+    assert {"lbp", "hog", "cnn", "autoencoder", "pretrained"} <= set(names)
+    assert all(("available" in line) or ("not installed" in line) for line in lines)
