@@ -301,10 +301,10 @@ def _lookup_keys(images, rows, cols):
 
     The key ``511 * (g_row + 255) + (g_col + 255)`` is computed on a copy of the
     images padded to ``(n, rows + 2, cols + 2)`` so that the central differences
-    vanish on the image border, as scikit-image's do. It is computed for every
-    flat position between the first and the last padded row, pads included,
-    because whole contiguous arrays are much faster to work through than
-    strided views with short rows; :func:`_cell_index` sends the pads nowhere.
+    vanish on the image border, as scikit-image's do. The arithmetic runs over
+    the whole flat padded array, pads included, because contiguous arrays are
+    much faster to work through than strided views with short rows; returns
+    ``(n, rows, cols)`` keys.
     """
     n_images, height, width = images.shape
     used_rows, used_cols = min(rows + 1, height), min(cols + 1, width)
