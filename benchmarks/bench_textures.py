@@ -169,7 +169,11 @@ def main():
     from skvision.datasets import load_textures
 
     X, y = load_textures(
-        patch_size=args.patch_size, n_per_class=args.n_per_class, rotations=True, random_state=0, return_X_y=True
+        patch_size=args.patch_size,
+        n_per_class=args.n_per_class,
+        rotations=True,
+        random_state=0,
+        return_X_y=True,
     )
     groups = np.tile(np.arange(len(X) // 4), 4)  # rotations of one patch share a group
     cv = StratifiedGroupKFold(n_splits=5, shuffle=True, random_state=0)
@@ -210,7 +214,8 @@ def main():
             row["n_ref"] = len(reference_X)
             if comparable:
                 got = features[: len(reference_X)]
-                difference = float(np.max(np.abs(got - expected))) if got.shape == np.shape(expected) else np.inf
+                same_shape = got.shape == np.shape(expected)
+                difference = float(np.max(np.abs(got - expected))) if same_shape else np.inf
                 row["same"] = "yes" if difference <= 1e-6 * max(1.0, float(np.max(np.abs(expected)))) else (
                     f"no (max diff {difference:.2g})"
                 )
@@ -218,7 +223,10 @@ def main():
         print(f"  {name}: done in {time.perf_counter() - started:.0f} s", flush=True)
 
     print()
-    print("| descriptor | dims | 5-fold accuracy (mean ± std) | images/s | skimage loop images/s (images timed) | ratio | same output |")
+    print(
+        "| descriptor | dims | 5-fold accuracy (mean ± std) | images/s "
+        "| skimage loop images/s (images timed) | ratio | same output |"
+    )
     print("|---|---:|---:|---:|---:|---:|---|")
     for row in rows:
         mean, std = row["accuracy"]

@@ -254,5 +254,6 @@ class WLD(CodeHistogramDescriptor):
 
         _check_non_negative(images)
         excitation, orientation = _wld_maps(images, self.alpha, self.beta, torch)
-        codes = _wld_codes(excitation, orientation, self.segments, self.orientations, self.segment_bins, torch)
+        quantised = (self.segments, self.orientations, self.segment_bins)
+        codes = _wld_codes(excitation, orientation, *quantised, torch)
         return codes.long()

@@ -127,6 +127,8 @@ def test_images_too_small_give_the_minimum_size(params, minimum):
         BagOfVisualWords(**params).fit(np.zeros((2, 12, 40)))
 
 
-@parametrize_with_checks([BagOfVisualWords(n_words=4, random_state=0)], expected_failed_checks=expected_failed_checks)
+@parametrize_with_checks(
+    [BagOfVisualWords(n_words=4, random_state=0)], expected_failed_checks=expected_failed_checks
+)
 def test_sklearn_compatible(estimator, check):
     check(estimator)

@@ -18,7 +18,8 @@ from skvision.descriptors._bsif import _sample_patches
 
 @pytest.fixture(scope="module")
 def textures():
-    return np.stack([skimage.data.brick()[:48, :48], skimage.data.grass()[:48, :48], skimage.data.gravel()[:48, :48]])
+    sources = (skimage.data.brick, skimage.data.grass, skimage.data.gravel)
+    return np.stack([source()[:48, :48] for source in sources])
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +60,8 @@ def test_grid_names_and_torch_path(textures, fitted):
     assert features.shape == (3, 6 * 64)
     np.testing.assert_allclose(features.reshape(3, 6, 64).sum(-1), 1.0)
     assert gridded.get_feature_names_out()[-1] == "bsif_cell1_2_code63"
-    np.testing.assert_array_equal(clone(gridded).set_params(device="cpu").fit(textures).transform(textures), features)
+    on_torch = clone(gridded).set_params(device="cpu").fit(textures)
+    np.testing.assert_array_equal(on_torch.transform(textures), features)
 
 
 def test_clone_refits_the_same_filters_and_pickle_keeps_them(textures, fitted):

@@ -132,7 +132,8 @@ def test_histograms_per_cell_shape_sum_and_content():
     features = lpq.transform(images)
     assert features.shape == (3, 2 * 3 * 256) == (3, lpq.n_features_out_)
     np.testing.assert_allclose(features.reshape(3, 6, 256).sum(axis=-1), 1.0)
-    codes = local_phase_quantization(images, window_size=5)  # (3, 17, 16): rows 0-7 | 8-16, cols 0-4 | 5-9 | 10-15
+    # Code maps (3, 17, 16): cell rows 0-7 | 8-16, cell columns 0-4 | 5-9 | 10-15.
+    codes = local_phase_quantization(images, window_size=5)
     top_middle = codes[:, :8, 5:10].reshape(3, -1)
     expected = np.stack([np.bincount(c, minlength=256) / c.size for c in top_middle])
     np.testing.assert_allclose(features.reshape(3, 6, 256)[:, 1], expected)
@@ -147,7 +148,8 @@ def test_channels_each_describes_every_channel():
     rgb = np.random.default_rng(2).integers(0, 256, (2, 12, 12, 3), dtype=np.uint8)
     features = LPQ(window_size=3, channels="each").fit_transform(rgb)
     for c in range(3):
-        np.testing.assert_array_equal(features[:, c * 256 : (c + 1) * 256], LPQ(window_size=3).fit_transform(rgb[..., c]))
+        one_channel = LPQ(window_size=3).fit_transform(rgb[..., c])
+        np.testing.assert_array_equal(features[:, c * 256 : (c + 1) * 256], one_channel)
 
 
 def test_torch_path_parallel_chunks_clone_and_pickle_agree():
@@ -155,7 +157,8 @@ def test_torch_path_parallel_chunks_clone_and_pickle_agree():
     lpq = LPQ(window="gaussian", grid=2).fit(images)
     expected = lpq.transform(images)
     np.testing.assert_array_equal(clone(lpq).set_params(device="cpu").fit(images).transform(images), expected)
-    np.testing.assert_array_equal(clone(lpq).set_params(n_jobs=2, batch_size=1).fit(images).transform(images), expected)
+    parallel = clone(lpq).set_params(n_jobs=2, batch_size=1).fit(images)
+    np.testing.assert_array_equal(parallel.transform(images), expected)
     np.testing.assert_array_equal(pickle.loads(pickle.dumps(lpq)).transform(images), expected)
 
 

@@ -74,7 +74,8 @@ def test_cells_names_and_normalisation():
     names = wld.get_feature_names_out()
     assert names[0] == "wld_cell0_0_seg0_ori0_bin0" and names[-1] == "wld_cell1_2_seg1_ori3_bin1"
     # Cell (1, 2) of the 12x15 code map is rows 6-11, cols 10-14: image rows 6-13, cols 10-16.
-    one_cell = WLD(segments=2, orientations=4, segment_bins=2, normalize=None).fit_transform(images[:, 6:, 10:])
+    raw = WLD(segments=2, orientations=4, segment_bins=2, normalize=None)
+    one_cell = raw.fit_transform(images[:, 6:, 10:])
     np.testing.assert_allclose(features.reshape(3, 6, 16)[:, 5], one_cell / 30)
 
 
@@ -96,8 +97,14 @@ def test_negative_intensities_are_refused():
 
 @pytest.mark.parametrize(
     "params, name",
-    [({"segments": 0}, "segments"), ({"orientations": 0}, "orientations"), ({"segment_bins": 2.5}, "segment_bins"),
-     ({"alpha": 0}, "alpha"), ({"beta": -1}, "beta"), ({"grid": (1, 0)}, "grid")],
+    [
+        ({"segments": 0}, "segments"),
+        ({"orientations": 0}, "orientations"),
+        ({"segment_bins": 2.5}, "segment_bins"),
+        ({"alpha": 0}, "alpha"),
+        ({"beta": -1}, "beta"),
+        ({"grid": (1, 0)}, "grid"),
+    ],
 )
 def test_invalid_parameters_are_named(params, name):
     images = np.zeros((2, 8, 8))
