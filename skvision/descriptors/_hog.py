@@ -357,7 +357,8 @@ def _bins_and_weights(g_row, g_col, spec):
     g_row = g_row.astype(np.float64, copy=False)
     g_col = g_col.astype(np.float64, copy=False)
     angle = np.arctan2(g_row, g_col)
-    np.rad2deg(angle, out=angle)
+    # numpy's rad2deg is x * (180 / pi), bit for bit; the multiplication is much faster.
+    angle *= 180 / np.pi
     bins = _exact_bins(_fold_degrees(angle, spec.period), spec)
     # sqrt(a^2 + b^2) is within one ulp of scikit-image's hypot and ten times faster.
     magnitude = np.multiply(g_row, g_row)
