@@ -60,6 +60,7 @@ from torch.utils.data import Subset
 
 from .._images import check_images
 from ._augment import AUGMENT_PRESETS, build_augmentation, tta_augmentation
+from ._finetune import backbone_module, finetune_net_kwargs
 from ._torch_utils import PRECISIONS, autocast, images_to_tensor, resolve_device, seeded_torch_rng
 from .modules import MODULES
 
@@ -161,17 +162,14 @@ def resolve_module(module, registry=None):
     >>> resolve_module("resnet9000")
     Traceback (most recent call last):
     ...
-    ValueError: module='resnet9000' is not a known architecture; expected one of ['convnet', 'lenet5'], an nn.Module class or instance, or a callable returning one.
+    ValueError: module='resnet9000' is not a known architecture; expected one of ['convnet', 'lenet5'], a timm backbone name, ...
     """
     registry = MODULES if registry is None else registry
     if isinstance(module, str):
-        try:
+        if module in registry:
             return registry[module]
-        except KeyError:
-            raise ValueError(
-                f"module={module!r} is not a known architecture; expected one of {sorted(registry)}, "
-                "an nn.Module class or instance, or a callable returning one."
-            ) from None
+        # Any other name is a pretrained backbone to fine-tune (timm, 'torchvision:'), or an error listing close names.
+        return backbone_module(module, registry)
     if isinstance(module, torch.nn.Module) or callable(module):
         return module
     raise TypeError(
@@ -271,6 +269,10 @@ class _BatchSteppedLRScheduler(LRScheduler):
 
     def _get_scheduler(self, net, policy, **scheduler_kwargs):
         scheduler_kwargs.setdefault("last_epoch", self.batch_idx_ - 1)
+        if "max_lr" in scheduler_kwargs:
+            # Param groups with lower rates (a fine-tuned backbone) peak at the same fraction of max_lr.
+            group_lrs = [group.get("max_lr", group["lr"]) for group in net.optimizer_.param_groups]
+            scheduler_kwargs["max_lr"] = [scheduler_kwargs["max_lr"] * lr / max(group_lrs) for lr in group_lrs]
         return policy(net.optimizer_, **scheduler_kwargs)
 
 
@@ -644,30 +646,36 @@ class NeuralImageEstimator(BaseEstimator):
             setattr(self, key, value)
 
     # -- sklearn parameter protocol, extended to skorch's routed parameters
+    def _keyword_params(self):
+        """Parameters stored from ``**kwargs`` (routed ones; anything else is rejected by fit)."""
+        signature_params = set(self._get_param_names())
+        return {
+            key: value for key, value in vars(self).items()
+            if key not in signature_params and not key.endswith("_") and not key.startswith("_")
+        }
+
     def _routed_params(self, prefix=None):
-        params = {k: v for k, v in vars(self).items() if is_routed_param(k)}
+        params = {k: v for k, v in self._keyword_params().items() if is_routed_param(k)}
         if prefix is None:
             return params
         return {k[len(prefix):]: v for k, v in params.items() if k.startswith(prefix)}
 
     def get_params(self, deep=True):
         params = super().get_params(deep=deep)
-        params.update(self._routed_params())
+        params.update(self._keyword_params())
         return params
 
     def set_params(self, **params):
-        routed = {key: params.pop(key) for key in list(params) if is_routed_param(key)}
+        signature_params = set(self._get_param_names())
+        keyword = {key: params.pop(key) for key in list(params)
+                   if is_routed_param(key) or (key not in signature_params and key in vars(self))}
         super().set_params(**params)
-        for key, value in routed.items():
+        for key, value in keyword.items():
             setattr(self, key, value)
         return self
 
     def _check_unknown_params(self):
-        known = set(self._get_param_names())
-        unknown = sorted(
-            key for key in vars(self)
-            if key not in known and not key.endswith("_") and not key.startswith("_") and not is_routed_param(key)
-        )
+        unknown = sorted(key for key in self._keyword_params() if not is_routed_param(key))
         if unknown:
             raise ValueError(
                 f"{type(self).__name__} got unexpected parameter(s) {unknown}; keyword arguments must be "
@@ -779,6 +787,7 @@ class NeuralImageEstimator(BaseEstimator):
         kwargs.update(module_kwargs)
         kwargs.update(net_kwargs)
         kwargs.update(routed)
+        kwargs.update(finetune_net_kwargs(module, kwargs))
         return net_class(**kwargs)
 
     def _initialize_and_probe(self, net, X_sample, n_outputs):

@@ -9,8 +9,13 @@ The course's recipe, in skorch terms:
    epoch, so the new head trains first on stable features.
 3. :class:`BackboneUnfreezer` (a skorch ``Unfreezer``) unfreezes the part of the body
    that ``freeze`` allows after ``head_epochs`` epochs.
-4. :func:`backbone_param_groups` gives skorch's ``optimizer__param_groups`` entry that
-   trains the body at ``backbone_lr`` times the head's learning rate.
+4. :func:`finetune_net_kwargs` adds those callbacks to a net's arguments, with an
+   ``optimizer__param_groups`` entry (skorch's param groups) that trains the body at
+   ``backbone_lr`` times the head's learning rate.
+
+``CNNClassifier(module='resnet18')`` (any timm or ``'torchvision:'`` name) builds a
+:class:`BackboneNet` through :func:`backbone_module`; ``module=BackboneNet`` with
+``module__backbone=...`` works as well, for names and module instances.
 
 The policy (``freeze``, ``head_epochs``, ``backbone_lr``) lives on the module, so it is
 reachable as ``module__freeze`` & co. by ``set_params`` and ``GridSearchCV``.
@@ -20,22 +25,24 @@ remain the pretrained ones.
 
 from __future__ import annotations
 
+import inspect
 from functools import partial
 from numbers import Integral, Real
 
 from skorch.callbacks import Freezer, Unfreezer
 from torch import nn
 
-from .backbones import BackbonePreprocess, classifier_name, resolve_backbone
+from .backbones import BackbonePreprocess, _parse_name, classifier_name, resolve_backbone
 
 __all__ = [
     "BackboneNet",
     "BackboneFreezer",
     "BackboneUnfreezer",
     "backbone_blocks",
-    "backbone_param_groups",
+    "backbone_module",
     "finetune_callbacks",
     "find_backbone_net",
+    "finetune_net_kwargs",
     "strip_head",
 ]
 
@@ -70,27 +77,27 @@ def backbone_blocks(body: nn.Module) -> list[list[str]]:
     """Parameter names of a headless backbone, grouped into blocks from input to output.
 
     timm models are grouped by their own ``group_matcher(coarse=True)`` (stem, stages,
-    final layers). Other modules by their children that hold parameters, descending
-    while a single child holds them all (torchvision's ``features`` Sequential).
+    final layers). Other modules by their children that hold parameters, plain
+    ``nn.Sequential`` / ``nn.ModuleList`` containers being opened recursively (so a
+    torchvision ``features`` stack gives one block per stage or residual block).
     """
     if hasattr(body, "group_matcher"):
         from timm.models import group_parameters
 
         groups = group_parameters(body, body.group_matcher(coarse=True))
         return [list(names) for names in groups.values() if names]
-    container = body
-    prefix = ""
-    while True:
-        holders = [(name, child) for name, child in container.named_children() if any(True for _ in child.parameters())]
-        own = [name for name, _ in container.named_parameters(recurse=False)]
-        if len(holders) == 1 and not own:
-            name, container = holders[0]
-            prefix += name + "."
-            continue
-        break
-    blocks = [[prefix + name] for name in own]
-    for name, child in holders:
-        blocks.append([f"{prefix}{name}.{param}" for param, _ in child.named_parameters()])
+    return _module_blocks(body, "")
+
+
+def _module_blocks(container, prefix):
+    blocks = [[prefix + name] for name, _ in container.named_parameters(recurse=False)]
+    for name, child in container.named_children():
+        if type(child) in (nn.Sequential, nn.ModuleList):
+            blocks.extend(_module_blocks(child, f"{prefix}{name}."))
+        else:
+            names = [f"{prefix}{name}.{param}" for param, _ in child.named_parameters()]
+            if names:
+                blocks.append(names)
     return blocks
 
 
@@ -268,21 +275,78 @@ def finetune_callbacks():
     return [("backbone_freezer", BackboneFreezer()), ("backbone_unfreezer", BackboneUnfreezer())]
 
 
-def backbone_param_groups(net):
-    """skorch ``optimizer__param_groups`` entries giving the body ``backbone_lr`` x the head's LR.
+def backbone_module(name: str, registry=()):
+    """The module factory of ``module='<backbone name>'`` in the CNN estimators.
 
     Parameters
     ----------
-    net : skorch.NeuralNet
-        An initialised net (``net.module_`` exists).
+    name : str
+        A timm name or ``'torchvision:<name>'``.
+    registry : iterable of str
+        skvision's own architecture names, quoted when ``name`` is unknown.
 
     Returns
     -------
-    list of (pattern, dict)
-        Empty when the module holds no :class:`BackboneNet`.
+    functools.partial
+        :class:`BackboneNet` with ``backbone=name``; the estimators add
+        ``in_channels``, ``input_size`` and ``n_outputs``, and ``module__*`` the rest.
+
+    Raises
+    ------
+    ValueError
+        ``name`` is neither a registered architecture nor a known backbone; close
+        backbone names are listed.
     """
-    prefix, module = find_backbone_net(net.module_)
-    if module is None:
-        return []
-    lr = net.get_params_for("optimizer").get("lr", net.lr)
-    return [(f"{prefix}body.*", {"lr": lr * module.backbone_lr})]
+    try:
+        _parse_name(name)
+    except ValueError as exc:
+        raise ValueError(
+            f"module={name!r} is not a known architecture; expected one of {sorted(registry)}, a timm backbone "
+            f"name, 'torchvision:<name>', an nn.Module class or instance, or a callable returning one. {exc}"
+        ) from None
+    return partial(BackboneNet, backbone=name)
+
+
+def _backbone_lr(module, module_params):
+    if isinstance(module, BackboneNet):
+        return module.backbone_lr
+    factory = module.func if isinstance(module, partial) else module
+    if not (isinstance(factory, type) and issubclass(factory, BackboneNet)):
+        return None
+    if "backbone_lr" in module_params:
+        return module_params["backbone_lr"]
+    if isinstance(module, partial) and "backbone_lr" in module.keywords:
+        return module.keywords["backbone_lr"]
+    return inspect.signature(BackboneNet).parameters["backbone_lr"].default
+
+
+def finetune_net_kwargs(module, net_kwargs: dict) -> dict:
+    """The skorch net arguments that turn a training of a :class:`BackboneNet` into fine-tuning.
+
+    Adds :func:`finetune_callbacks` after the other callbacks and an
+    ``optimizer__param_groups`` entry training the body at ``backbone_lr`` times the
+    learning rate (after any param groups the user gave, which take precedence).
+    Returns ``{}`` for any other module.
+
+    Parameters
+    ----------
+    module : class, factory or nn.Module
+        The ``module`` argument of the net.
+    net_kwargs : dict
+        The other arguments of the net (``lr``, ``callbacks``, ``module__*``, ``optimizer__*``).
+
+    Returns
+    -------
+    dict
+        Entries to update ``net_kwargs`` with.
+    """
+    module_params = {k[len("module__"):]: v for k, v in net_kwargs.items() if k.startswith("module__")}
+    backbone_lr = _backbone_lr(module, module_params)
+    if backbone_lr is None:
+        return {}
+    lr = net_kwargs.get("optimizer__lr", net_kwargs["lr"])
+    groups = list(net_kwargs.get("optimizer__param_groups", [])) + [("body.*", {"lr": lr * backbone_lr})]
+    return {
+        "callbacks": list(net_kwargs.get("callbacks") or []) + finetune_callbacks(),
+        "optimizer__param_groups": groups,
+    }

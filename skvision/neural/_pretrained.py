@@ -338,7 +338,7 @@ class PretrainedFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
 
     # -------------------------------------------------------------- pickling
     def __getstate__(self):
-        state = super().__getstate__()
+        state = dict(super().__getstate__())  # a copy: object.__getstate__ returns the live __dict__
         if "module_" in state:
             # torch.save + map_location on load: a model pickled on a GPU loads on a CPU-only machine.
             buffer = io.BytesIO()

@@ -280,9 +280,9 @@ def _parse_name(backbone):
     architecture, tag = timm.models.split_model_name_tag(name)
     if not timm.is_model(architecture):
         raise _unknown_backbone_error(name)
-    if tag and timm.models.get_pretrained_cfg(name) is None:
-        tags = [n for n in timm.list_pretrained(architecture + ".*")]
-        raise ValueError(f"Unknown pretrained tag {tag!r} for {architecture!r}; known: {', '.join(tags) or 'none'}.")
+    known_tags = timm.list_pretrained(architecture + ".*") if tag else ()
+    if tag and name not in known_tags:
+        raise ValueError(f"Unknown pretrained tag {tag!r} for {architecture!r}; known: {', '.join(known_tags) or 'none'}.")
     return "timm", name
 
 
