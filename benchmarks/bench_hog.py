@@ -21,9 +21,9 @@ scikit-image's (rtol 1e-6) and against its own single-process output for
 thread); "n_jobs=2" runs two worker processes over chunks of the batch (joblib),
 for all three. Each figure is the median of several repeats; ratios compare rows
 measured in the same run. Single-process rows are also timed in CPU time of the
-process, which other work on a shared machine disturbs much less than wall time. The peak memory of ``HOG().transform`` on (a) is
-measured with tracemalloc (numpy allocations) against the target: at most twice
-the input plus the output.
+process, which other work on a shared machine disturbs much less than wall time.
+The peak memory of ``HOG().transform`` on (a) is measured with tracemalloc (numpy
+allocations) against the target: at most twice the input plus the output.
 
 Usage::
 
@@ -101,7 +101,8 @@ def opencv_descriptor(height, width):
 
 def opencv_loop(images):
     descriptor, (win_w, win_h) = opencv_descriptor(*images.shape[1:3])
-    return np.stack([descriptor.compute(np.ascontiguousarray(image[:win_h, :win_w])).ravel() for image in images])
+    crops = np.ascontiguousarray(images[:, :win_h, :win_w])
+    return np.stack([descriptor.compute(image).ravel() for image in crops])
 
 
 def in_two_processes(function, images):
@@ -165,7 +166,9 @@ def run(repeats):
             ("skvision HOG", "1 process"): median_seconds(lambda: one_process.transform(images), repeats),
             ("skvision HOG", "n_jobs=2"): median_seconds(lambda: two_processes.transform(images), repeats),
             ("skimage loop", "1 process"): median_seconds(lambda: skimage_loop(images), slow),
-            ("skimage loop", "n_jobs=2"): median_seconds(lambda: in_two_processes(skimage_loop, images), slow),
+            ("skimage loop", "n_jobs=2"): median_seconds(
+                lambda: in_two_processes(skimage_loop, images), slow
+            ),
             ("OpenCV HOGDescriptor loop", "1 process"): median_seconds(lambda: opencv_loop(images), repeats),
             ("OpenCV HOGDescriptor loop", "n_jobs=2"): median_seconds(
                 lambda: in_two_processes(opencv_loop, images), repeats
@@ -200,7 +203,9 @@ def run(repeats):
         if cpu_rate is None:
             line += " | | |"
         else:
-            line += (f" {cpu_rate:,.0f} | {cpu_rate / skimage_row[4]:.1f}x | {cpu_rate / opencv_row[4]:.2f}x |")
+            line += (
+                f" {cpu_rate:,.0f} | {cpu_rate / skimage_row[4]:.1f}x | {cpu_rate / opencv_row[4]:.2f}x |"
+            )
         print(line)
     input_bytes = workload_a().nbytes
     limit = 2 * input_bytes + output_bytes

@@ -169,7 +169,9 @@ class _HOGSpec:
             return [cell + b for cell in cells for b in bins]
         n_block_rows, n_block_cols = self.n_blocks(height, width)
         blocks = [f"block{r}_{c}_" for r in range(n_block_rows) for c in range(n_block_cols)]
-        in_block = [f"cell{r}_{c}{b}" for r in range(self.block[0]) for c in range(self.block[1]) for b in bins]
+        in_block = [
+            f"cell{r}_{c}{b}" for r in range(self.block[0]) for c in range(self.block[1]) for b in bins
+        ]
         return [block + cell for block in blocks for cell in in_block]
 
     def bin_edges(self):
@@ -485,8 +487,10 @@ def _visualization_matrix(height, width, cell, orientations, signed):
         # int() of the float end points, per cell, exactly as scikit-image writes them.
         row_ends = np.stack([np.trunc(centre_rows - dc), np.trunc(centre_rows + dc)], axis=1)
         col_ends = np.stack([np.trunc(centre_cols + dr), np.trunc(centre_cols - dr)], axis=1)
-        row_offsets, row_kind = np.unique(row_ends.astype(np.intp) - centre_rows[:, None], axis=0, return_inverse=True)
-        col_offsets, col_kind = np.unique(col_ends.astype(np.intp) - centre_cols[:, None], axis=0, return_inverse=True)
+        row_ends = row_ends.astype(np.intp) - centre_rows[:, None]
+        col_ends = col_ends.astype(np.intp) - centre_cols[:, None]
+        row_offsets, row_kind = np.unique(row_ends, axis=0, return_inverse=True)
+        col_offsets, col_kind = np.unique(col_ends, axis=0, return_inverse=True)
         for i, (r0, r1) in enumerate(row_offsets):
             for j, (c0, c1) in enumerate(col_offsets):
                 rr, cc = line(r0, c0, r1, c1)
@@ -655,7 +659,14 @@ def hog(
     (4, 32, 32)
     """
     spec = _HOGSpec(
-        orientations, pixels_per_cell, cells_per_block, block_norm, transform_sqrt, gradient, signed, weighting
+        orientations,
+        pixels_per_cell,
+        cells_per_block,
+        block_norm,
+        transform_sqrt,
+        gradient,
+        signed,
+        weighting,
     )
     if channel_axis is not None and channel_axis not in (-1, 3):
         raise ValueError(
@@ -724,7 +735,8 @@ def _hog_torch(images, spec):
         return histograms.reshape(n_images, -1)
     block_rows, block_cols = spec.block
     blocks = histograms.unfold(1, block_rows, 1).unfold(2, block_cols, 1)
-    blocks = blocks.permute(0, 1, 2, 4, 5, 3).reshape(n_images, -1, block_rows * block_cols * spec.orientations)
+    block_size = block_rows * block_cols * spec.orientations
+    blocks = blocks.permute(0, 1, 2, 4, 5, 3).reshape(n_images, -1, block_size)
     if spec.block_norm in ("L1", "L1-sqrt"):
         blocks = blocks / (blocks.abs().sum(dim=-1, keepdim=True) + _EPS)
         if spec.block_norm == "L1-sqrt":
