@@ -144,6 +144,11 @@ class _SupervisedCNN(NeuralImageEstimator):
     def _criterion(self, y_tensor):  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def _check_target_type(self, y):
+        """Reject a missing or wrong kind of target before looking at the images."""
+        if y is None:
+            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None.")
+
     @property
     def _stratify(self):
         return False
@@ -180,6 +185,7 @@ class _SupervisedCNN(NeuralImageEstimator):
             The fitted estimator. A ``KeyboardInterrupt`` during training
             stops it and leaves the model with the weights it had reached.
         """
+        self._check_target_type(y)
         X_tensor = self._prepare_images(X)
         y_tensor = self._targets_for_fit(y, len(X_tensor))
         net = self._new_net(X_tensor, y_tensor)
@@ -198,6 +204,8 @@ class _SupervisedCNN(NeuralImageEstimator):
         self : object
         """
         first_call = not hasattr(self, "net_")
+        if y is None:
+            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None.")
         if first_call:
             self._validate_params()
             X_tensor = self._prepare_images(X)
@@ -213,10 +221,12 @@ class _SupervisedCNN(NeuralImageEstimator):
 
     @staticmethod
     def _make_incremental(net):
-        names = {name for name, _ in net.callbacks_}
-        disabled = {f"callbacks__{name}": None for name in ("resume", "lr_schedule", "early_stopping", "checkpoint")
-                    if name in names}
-        net.set_params(train_split=None, **disabled)
+        # skorch drops a callback whose ``callbacks__<name>`` is None when it (re)initializes them.
+        for name, _ in net.callbacks_:
+            if name in ("resume", "lr_schedule", "early_stopping", "checkpoint"):
+                setattr(net, f"callbacks__{name}", None)
+        net.train_split = None
+        net.initialize_callbacks()
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -330,6 +340,14 @@ class CNNClassifier(ClassifierMixin, _SupervisedCNN):
     def _stratify(self):
         return True
 
+    def _check_target_type(self, y):
+        super()._check_target_type(y)
+        check_classification_targets(y)
+        if len(np.unique(column_or_1d(y, warn=True))) < 2:
+            raise ValueError(
+                f"CNNClassifier needs samples of at least 2 classes; y holds only the class {np.asarray(y).flat[0]!r}."
+            )
+
     def _check_labels(self, y, n_samples):
         y = column_or_1d(y, warn=True)
         check_consistent_length(np.empty(n_samples), y)
@@ -339,10 +357,6 @@ class CNNClassifier(ClassifierMixin, _SupervisedCNN):
     def _targets_for_fit(self, y, n_samples):
         y = self._check_labels(y, n_samples)
         encoder = LabelEncoder().fit(y)
-        if len(encoder.classes_) < 2:
-            raise ValueError(
-                f"CNNClassifier needs samples of at least 2 classes; y holds only the class {encoder.classes_[0]!r}."
-            )
         self.classes_ = encoder.classes_
         self.n_outputs_ = len(self.classes_)
         return torch.as_tensor(encoder.transform(y), dtype=torch.long)
@@ -409,6 +423,8 @@ class CNNClassifier(ClassifierMixin, _SupervisedCNN):
         is computed from the first call's ``y``.
         """
         first_call = not hasattr(self, "net_")
+        if y is None:
+            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None.")
         if first_call:
             self._validate_params()
             X_tensor = self._prepare_images(X)
@@ -443,7 +459,8 @@ class CNNClassifier(ClassifierMixin, _SupervisedCNN):
         -------
         labels : ndarray of shape (N,)
         """
-        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+        proba = self.predict_proba(X)
+        return self.classes_[proba.argmax(axis=1)]
 
 
 @_document
@@ -707,7 +724,10 @@ class CNNFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralImage
         self : object
         """
         if y is None:
-            raise ValueError("CNNFeatures is supervised: fit needs targets y (class labels or regression targets).")
+            raise ValueError(
+                "CNNFeatures requires y to be passed, but the target y is None: it is supervised "
+                "(class labels or regression targets)."
+            )
         params = self.get_params(deep=False)
         params.pop("task")
         if self._resolve_task(y) == "classification":

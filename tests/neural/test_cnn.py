@@ -1,0 +1,512 @@
+"""CNNClassifier / CNNRegressor / CNNFeatures: architectures, data path, training tools, bad input."""
+
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from skorch.callbacks import Callback
+from skorch.dataset import Dataset
+from torch import nn
+
+from skvision.datasets import load_digits
+from skvision.neural import CNNClassifier, CNNFeatures, CNNRegressor
+from skvision.neural._augment import build_augmentation
+from skvision.neural._base import (
+    TensorBatchIterator,
+    build_callbacks,
+    embedding_function,
+    module_data_params,
+    resolve_module,
+)
+from skvision.neural.modules import MODULES, ConvNet, LeNet5
+
+TINY = dict(module__filters=4, module__fc_units=(8,), max_epochs=2, batch_size=32, random_state=0)
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X, y = load_digits(return_X_y=True)
+    return X[:240], y[:240]
+
+
+# ----------------------------------------------------------------------------- architectures
+def test_lenet5_matches_the_course_layer_table():
+    # 32x32 input, valid convolutions: 28x28x6 -> 14 -> 10x10x16 -> 5 -> 400 -> 120 -> 84 -> 10, 61,706 weights.
+    net = LeNet5(in_channels=1, n_outputs=10, input_size=(32, 32), padding=0)
+    assert sum(p.numel() for p in net.parameters()) == 61706
+    shapes = []
+    x = torch.zeros(1, 1, 32, 32)
+    for layer in net.features:
+        x = layer(x)
+        shapes.append(tuple(x.shape[1:]))
+    assert shapes[:6] == [(6, 28, 28), (6, 28, 28), (6, 14, 14), (16, 10, 10), (16, 10, 10), (16, 5, 5)]
+    assert [m.out_features for m in net.modules() if isinstance(m, nn.Linear)] == [120, 84, 10]
+
+
+@pytest.mark.parametrize("padding", [0, 1, 2])
+def test_lenet5_min_input_size_is_exact(padding):
+    side = LeNet5.min_input_size(padding=padding)[0]
+    assert LeNet5(input_size=(side, side), padding=padding)(torch.zeros(2, 1, side, side)).shape == (2, 10)
+    with pytest.raises(ValueError, match=f"at least {side}x{side}"):
+        LeNet5(input_size=(side - 1, side), padding=padding)
+
+
+def test_convnet_pattern_filters_and_min_size():
+    net = ConvNet(in_channels=3, n_outputs=4, input_size=(8, 8), n_blocks=3, convs_per_block=2, filters=4)
+    convs = [m for m in net.modules() if isinstance(m, nn.Conv2d)]
+    assert [c.out_channels for c in convs] == [4, 4, 8, 8, 16, 16]
+    assert sum(isinstance(m, nn.MaxPool2d) for m in net.modules()) == 3
+    assert net(torch.zeros(2, 3, 8, 8)).shape == (2, 4)
+    flat = ConvNet(input_size=(12, 16), n_blocks=2, filters=(3, 5), global_pool=None, fc_units=())
+    assert flat.embedding_dim == 5 * 3 * 4
+    with pytest.raises(ValueError, match="at least 8x8"):
+        ConvNet(input_size=(7, 8), n_blocks=3)
+
+
+def test_module_resolution_and_injection():
+    assert resolve_module("convnet") is ConvNet and set(MODULES) >= {"convnet", "lenet5"}
+    with pytest.raises(ValueError, match="not a known architecture"):
+        resolve_module("resnet9000")
+    with pytest.raises(TypeError, match="module must be"):
+        resolve_module(3)
+    instance = nn.Linear(2, 2)
+    assert resolve_module(instance) is instance
+    assert module_data_params(instance, user_params={}, n_outputs=3) == {}
+
+    def factory(n_outputs, hidden=4):
+        return nn.Sequential(nn.Flatten(), nn.Linear(64, hidden), nn.ReLU(), nn.Linear(hidden, n_outputs))
+
+    assert module_data_params(factory, user_params={}, in_channels=1, n_outputs=3) == {"n_outputs": 3}
+    assert module_data_params(ConvNet, user_params={"in_channels": 2}, in_channels=1, n_outputs=3) == {"n_outputs": 3}
+
+
+def test_embedding_function_of_a_plain_module_is_the_input_of_its_last_linear():
+    torch.manual_seed(0)
+    mlp = nn.Sequential(nn.Flatten(), nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2))
+    x = torch.randn(5, 1, 2, 2)
+    expected = torch.relu(mlp[1](x.flatten(1)))
+    torch.testing.assert_close(embedding_function(mlp)(x), expected)
+
+
+# ----------------------------------------------------------------------------- data path
+def test_tensor_batches_equal_dataloader_batches():
+    X, y = torch.arange(50.0).reshape(10, 5), torch.arange(10)
+    ours = list(TensorBatchIterator(Dataset(X, y), batch_size=4))
+    reference = list(torch.utils.data.DataLoader(Dataset(X, y), batch_size=4))
+    assert len(ours) == len(reference) == 3
+    for (xa, ya), (xb, yb) in zip(ours, reference):
+        torch.testing.assert_close(xa, xb)
+        torch.testing.assert_close(ya, yb)
+
+
+def test_tensor_batches_shuffle_subset_and_lone_sample():
+    X, y = torch.arange(9.0)[:, None], torch.arange(9)
+    subset = torch.utils.data.Subset(Dataset(X, y), [8, 1, 2, 3, 4, 5, 6, 7, 0])
+    torch.manual_seed(0)
+    batches = list(TensorBatchIterator(subset, batch_size=4, shuffle=True))
+    # 9 = 4 + 5: the lone last sample joins the previous batch (batch norm cannot train on one sample).
+    assert [len(xb) for xb, _ in batches] == [4, 5]
+    seen = torch.cat([yb for _, yb in batches])
+    assert sorted(seen.tolist()) == list(range(9))
+    assert all(torch.equal(xb[:, 0].long(), yb) for xb, yb in batches)
+    with pytest.raises(TypeError, match="skorch Dataset of torch tensors"):
+        TensorBatchIterator(Dataset(np.zeros((3, 2)), None))
+
+
+# ----------------------------------------------------------------------------- estimators
+def test_classifier_string_labels_proba_and_score(digits):
+    X, y = digits
+    labels = np.array(["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"])[y]
+    clf = CNNClassifier(**{**TINY, "max_epochs": 4}).fit(X, labels)
+    assert clf.classes_.tolist() == sorted(set(labels))
+    proba = clf.predict_proba(X)
+    assert proba.shape == (len(X), 10) and proba.dtype == np.float64
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)
+    pred = clf.predict(X)
+    assert set(pred) <= set(labels)
+    np.testing.assert_array_equal(pred, clf.classes_[proba.argmax(1)])
+    assert clf.score(X, labels) == pytest.approx(np.mean(pred == labels))
+    assert clf.n_epochs_ == 4 and clf.image_shape_ == (8, 8) and clf.n_channels_ == 1
+
+
+def test_classifier_learns_digits(digits):
+    X, y = load_digits(return_X_y=True)
+    clf = CNNClassifier(module__filters=8, max_epochs=8, random_state=0).fit(X[:600], y[:600])
+    assert clf.score(X[600:900], y[600:900]) >= 0.9
+
+
+def test_uint8_is_scaled_like_float_images(digits):
+    X, y = digits
+    a = CNNClassifier(**TINY).fit(X, y).predict_proba(X)
+    b = CNNClassifier(**TINY).fit(X / 255.0, y).predict_proba(X / 255.0)
+    np.testing.assert_allclose(a, b, atol=1e-5)
+
+
+def test_colour_images_channels_last():
+    rng = np.random.default_rng(0)
+    X = rng.integers(0, 256, size=(40, 8, 8, 3), dtype=np.uint8)
+    y = (X[..., 0].mean(axis=(1, 2)) > X[..., 2].mean(axis=(1, 2))).astype(int)
+    clf = CNNClassifier(**TINY).fit(X, y)
+    assert clf.net_.module_.features[0].in_channels == 3
+    assert clf.predict(X).shape == (40,)
+    with pytest.raises(ValueError, match="fitted on images of shape"):
+        clf.predict(X[..., 0])
+
+
+def test_regressor_1d_and_2d_targets_standardised():
+    rng = np.random.default_rng(0)
+    X = rng.random((80, 8, 8)).astype(np.float32)
+    y2 = np.c_[X.mean(axis=(1, 2)) * 1000 + 500, X[:, :4].mean(axis=(1, 2))]
+    reg = CNNRegressor(**TINY).fit(X, y2)
+    assert reg.predict(X).shape == (80, 2) and reg.n_outputs_ == 2
+    np.testing.assert_allclose(reg.y_mean_, y2.mean(axis=0))
+    reg1 = CNNRegressor(**TINY).fit(X, y2[:, 0])
+    pred = reg1.predict(X)
+    assert pred.shape == (80,)
+    # Predictions live on the target's scale (mean ~1000), not on the standardised one.
+    assert abs(pred.mean() - y2[:, 0].mean()) < 3 * y2[:, 0].std()
+
+
+def test_features_embedding_is_the_penultimate_layer(digits):
+    X, y = digits
+    feats = CNNFeatures(**TINY).fit(X, y)
+    assert feats.estimator_.__class__ is CNNClassifier
+    Z = feats.transform(X)
+    assert Z.shape == (len(X), 8) and Z.dtype == np.float64 and feats.embedding_dim_ == 8
+    module = feats.estimator_.net_.module_.eval()
+    with torch.no_grad():
+        x = torch.as_tensor(X[:5, None] / 255.0, dtype=torch.float32)
+        expected = module.embedding(module.features(x))
+    np.testing.assert_allclose(Z[:5], expected.numpy(), rtol=1e-5, atol=1e-6)
+    assert feats.get_feature_names_out().tolist() == [f"cnnfeatures{i}" for i in range(8)]
+
+    lenet = CNNFeatures(module="lenet5", max_epochs=1, random_state=0).fit(X, y.astype(float) / 9)
+    assert lenet.estimator_.__class__ is CNNRegressor and lenet.transform(X[:3]).shape == (3, 84)
+    with pytest.raises(ValueError, match="supervised"):
+        CNNFeatures().fit(X, None)
+
+
+def test_instance_module_is_copied_and_output_count_checked(digits):
+    X, y = digits
+    torch.manual_seed(0)
+    module = nn.Sequential(nn.Flatten(), nn.Linear(64, 16), nn.ReLU(), nn.Linear(16, 10))
+    before = [p.detach().clone() for p in module.parameters()]
+    clf = CNNClassifier(module=module, max_epochs=1, random_state=0).fit(X, y)
+    assert all(torch.equal(a, b) for a, b in zip(before, module.parameters()))
+    assert clf.net_.module_ is not module
+    wrong = nn.Sequential(nn.Flatten(), nn.Linear(64, 3))
+    with pytest.raises(ValueError, match=r"needs \(batch, 10\)"):
+        CNNClassifier(module=wrong, max_epochs=1).fit(X, y)
+
+
+def test_factory_module_gets_data_params(digits):
+    X, y = digits
+
+    def small_mlp(in_channels, input_size, n_outputs, hidden=12):
+        n_in = in_channels * input_size[0] * input_size[1]
+        return nn.Sequential(nn.Flatten(), nn.Linear(n_in, hidden), nn.ReLU(), nn.Linear(hidden, n_outputs))
+
+    clf = CNNClassifier(module=small_mlp, module__hidden=7, max_epochs=1, random_state=0).fit(X, y)
+    assert [m.out_features for m in clf.net_.module_.modules() if isinstance(m, nn.Linear)] == [7, 10]
+
+
+# ----------------------------------------------------------------------------- bad input
+def _never_trains():
+    class Fail(Callback):
+        def on_train_begin(self, net, **kwargs):
+            raise AssertionError("training started")
+
+    return [("fail", Fail())]
+
+
+@pytest.mark.parametrize(
+    "make_X, y_len, kwargs, match",
+    [
+        (lambda X: X[0], 240, {}, "batch of images"),
+        (lambda X: np.where(X == 0, np.nan, X / 255.0), 240, {}, "NaN"),
+        (lambda X: X, 239, {}, "inconsistent numbers of samples"),
+        (lambda X: X[:, :7, :7], 240, {}, r"at least 8x8 for module='convnet'"),
+        (lambda X: X, 240, {"module__n_blocks": 4}, r"at least 16x16 for module='convnet' with n_blocks=4"),
+        (lambda X: X, 240, {"module": "lenet5", "module__padding": 0}, "at least 16x16"),
+        (lambda X: X, 240, {"augment": "heavy"}, "augment"),
+        (lambda X: X, 240, {"module": "resnet9000"}, "not a known architecture"),
+        (lambda X: X, 240, {"lr_schedule": "linear"}, "lr_schedule"),
+        (lambda X: X, 240, {"precision": "8"}, "precision"),
+        (lambda X: X, 240, {"modul__filters": 3}, "unexpected parameter"),
+        (lambda X: X.transpose(0, 2, 1)[:, None].repeat(3, axis=1), 240, {}, "channels"),
+    ],
+)
+def test_bad_input_fails_before_training(digits, make_X, y_len, kwargs, match):
+    X, y = digits
+    with pytest.raises(ValueError, match=match):
+        CNNClassifier(callbacks=_never_trains(), **kwargs).fit(make_X(X), y[:y_len])
+
+
+def test_single_class_and_continuous_labels_rejected(digits):
+    X, y = digits
+    with pytest.raises(ValueError, match="at least 2 classes"):
+        CNNClassifier(callbacks=_never_trains()).fit(X, np.zeros(len(X)))
+    with pytest.raises(ValueError, match="Unknown label type"):
+        CNNClassifier(callbacks=_never_trains()).fit(X, np.linspace(0, 1, len(X)))
+    with pytest.raises(ValueError, match="NaN"):
+        CNNRegressor(callbacks=_never_trains()).fit(X, np.full(len(X), np.nan))
+
+
+def test_unknown_device_and_missing_cuda(digits):
+    X, y = digits
+    with pytest.raises(ValueError, match="not a valid device"):
+        CNNClassifier(device="tpu9").fit(X, y)
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="no CUDA device"):
+            CNNClassifier(device="cuda").fit(X, y)
+        assert CNNClassifier(**{**TINY, "max_epochs": 1}).fit(X, y).device_ == "cpu"
+
+
+# ----------------------------------------------------------------------------- training tools
+class _Snapshots(Callback):
+    """Keeps the module weights at the end of every epoch; optionally interrupts."""
+
+    def __init__(self, interrupt_at=None):
+        self.interrupt_at = interrupt_at
+
+    def initialize(self):
+        self.states_ = []
+        return self
+
+    def on_epoch_end(self, net, **kwargs):
+        self.states_.append({k: v.detach().clone() for k, v in net.module_.state_dict().items()})
+        if self.interrupt_at is not None and len(net.history) == self.interrupt_at:
+            raise KeyboardInterrupt
+
+
+def _same_state(a, b):
+    return all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_keyboard_interrupt_leaves_a_usable_model_with_its_weights(digits):
+    X, y = digits
+    snapshots = _Snapshots(interrupt_at=3)
+    clf = CNNClassifier(**{**TINY, "max_epochs": 10}, callbacks=[("snap", snapshots)]).fit(X, y)
+    assert clf.n_epochs_ == 3
+    assert _same_state(clf.net_.module_.state_dict(), snapshots.states_[-1])
+    assert clf.predict(X).shape == (len(X),)
+
+
+def test_early_stopping_restores_best_weights(digits):
+    X, y = digits
+    snapshots = _Snapshots()
+    clf = CNNClassifier(
+        **{**TINY, "max_epochs": 30}, lr=0.05, lr_schedule=None, early_stopping=True, n_iter_no_change=2,
+        callbacks=[("snap", snapshots)],
+    ).fit(X, y)
+    valid = clf.net_.history[:, "valid_loss"]
+    assert clf.n_epochs_ < 30  # it stopped
+    best = int(np.argmin(valid))
+    assert best < len(valid) - 1
+    assert _same_state(clf.net_.module_.state_dict(), snapshots.states_[best])
+
+
+@pytest.mark.parametrize("schedule", ["onecycle", "cosine", "step"])
+def test_lr_schedules(digits, schedule):
+    X, y = digits
+    clf = CNNClassifier(**{**TINY, "max_epochs": 6}, lr=0.01, lr_schedule=schedule).fit(X, y)
+    history = clf.net_.history
+    if schedule == "onecycle":
+        rates = [r for epoch in history[:, "batches"] for r in (b["event_lr"] for b in epoch)]
+        assert max(rates) == pytest.approx(0.01, rel=0.02) and rates[0] < 0.001 and rates[-1] < 1e-4
+        assert len(rates) == 6 * int(np.ceil(240 / 32))
+    else:
+        rates = history[:, "event_lr"]
+        if schedule == "cosine":
+            assert rates[0] == pytest.approx(0.01) and all(np.diff(rates) < 0)
+        else:
+            np.testing.assert_allclose(rates, [0.01, 0.01, 0.001, 0.001, 1e-4, 1e-4])
+
+
+def test_checkpoint_then_resume(tmp_path, digits):
+    X, y = digits
+    params = {**TINY, "lr_schedule": "onecycle", "checkpoint": tmp_path}
+    first = CNNClassifier(**{**params, "max_epochs": 6}, callbacks=[("stop", _Snapshots(interrupt_at=2))]).fit(X, y)
+    assert (tmp_path / "params.pt").exists() and (tmp_path / "optimizer.pt").exists()
+    saved_losses = first.net_.history[:, "train_loss"]
+    resumed = CNNClassifier(**{**params, "max_epochs": 6}).fit(X, y)
+    history = resumed.net_.history
+    assert len(history) == 6
+    np.testing.assert_allclose(history[:2, "train_loss"], saved_losses)
+    # The one-cycle schedule continues where it stopped (as in an uninterrupted run), not from its warm-up.
+    uninterrupted = CNNClassifier(**{**params, "checkpoint": None, "max_epochs": 6}).fit(X, y).net_.history
+    np.testing.assert_allclose([b["event_lr"] for b in history[2, "batches"]],
+                               [b["event_lr"] for b in uninterrupted[2, "batches"]])
+
+
+def test_augmentation_only_in_training(digits):
+    X, y = digits
+
+    class Count(nn.Module):
+        calls = 0
+
+        def forward(self, x):
+            Count.calls += 1
+            return x
+
+    clf = CNNClassifier(**TINY, augment=[Count()]).fit(X, y)
+    n_training_batches = 2 * int(np.ceil(240 / 32))
+    assert Count.calls == n_training_batches
+    clf.predict(X)
+    assert Count.calls == n_training_batches
+    # The 'light' preset changes training but not prediction, which stays deterministic.
+    light = CNNClassifier(**TINY, augment="light").fit(X, y)
+    np.testing.assert_array_equal(light.predict_proba(X), light.predict_proba(X))
+    plain = CNNClassifier(**TINY, augment="none").fit(X, y)
+    assert not np.allclose(light.predict_proba(X), plain.predict_proba(X))
+
+
+def test_augment_presets_keep_shape_and_vary_per_sample():
+    torch.manual_seed(0)
+    x = torch.rand(1, 3, 16, 16).repeat(6, 1, 1, 1)
+    for preset in ("light", "standard"):
+        out = build_augmentation(preset)(x)
+        assert out.shape == x.shape
+        assert not torch.allclose(out[0], out[1])  # random per sample, not per batch
+    with pytest.raises(TypeError, match=r"augment\[1\]"):
+        build_augmentation([nn.Identity(), "flip"])
+
+
+def test_mixup_loss_matches_hand_computation():
+    X = np.random.default_rng(0).random((6, 2, 2)).astype(np.float32)
+    y = np.array([0, 1, 2, 0, 1, 2])
+    est = CNNClassifier(module=nn.Sequential(nn.Flatten(), nn.Linear(4, 3)), mixup=0.4, augment="none",
+                        max_epochs=0, random_state=0).fit(X, y)
+    net = est.net_
+    xb, yb = torch.as_tensor(X[:, None]), torch.as_tensor(y)
+    torch.manual_seed(7)
+    step = net.train_step_single((xb, yb))
+    torch.manual_seed(7)
+    weight = float(torch.distributions.Beta(0.4, 0.4).sample())
+    partner = torch.randperm(6)
+    mixed = weight * xb + (1 - weight) * xb[partner]
+    logits = net.module_(mixed)
+    ce = nn.functional.cross_entropy
+    expected = weight * ce(logits, yb) + (1 - weight) * ce(logits, yb[partner])
+    torch.testing.assert_close(step["loss"], expected)
+
+
+def test_label_smoothing_and_balanced_class_weight(digits):
+    X, y = digits
+    keep = (y != 3) | (np.arange(len(y)) % 4 == 0)
+    Xs, ys = X[keep], y[keep]
+    clf = CNNClassifier(**{**TINY, "max_epochs": 1}, label_smoothing=0.1, class_weight="balanced").fit(Xs, ys)
+    criterion = clf.net_.criterion_
+    assert criterion.label_smoothing == 0.1
+    counts = np.bincount(ys)
+    np.testing.assert_allclose(criterion.weight.numpy(), len(ys) / (10 * counts), rtol=1e-6)
+    weights = {3: 5.0}
+    clf = CNNClassifier(**{**TINY, "max_epochs": 1}, class_weight=weights).fit(Xs, ys)
+    assert clf.net_.criterion_.weight.tolist() == [1, 1, 1, 5, 1, 1, 1, 1, 1, 1]
+
+
+def test_tta_averages_probabilities_of_augmented_copies(digits):
+    import kornia.augmentation as K
+
+    X, y = digits
+    flip = K.RandomHorizontalFlip(p=1.0)
+    clf = CNNClassifier(**TINY, augment=[flip]).fit(X, y)
+    plain = clf.predict_proba(X[:20])
+    flipped = clf.predict_proba(X[:20, :, ::-1])
+    clf.set_params(tta=3)
+    averaged = clf.predict_proba(X[:20])
+    np.testing.assert_allclose(averaged, (plain + 3 * flipped) / 4, rtol=1e-4, atol=1e-6)
+
+    reg = CNNRegressor(**TINY, augment=[flip], tta=1).fit(X, y.astype(float))
+    reg_plain = reg.set_params(tta=0).predict(X[:20])
+    reg_flip = reg.predict(X[:20, :, ::-1])
+    np.testing.assert_allclose(reg.set_params(tta=1).predict(X[:20]), (reg_plain + reg_flip) / 2, rtol=1e-4)
+
+
+def test_random_state_reproducible_and_global_rng_untouched(digits):
+    X, y = digits
+    torch.manual_seed(123)
+    expected_next = torch.rand(1)
+    torch.manual_seed(123)
+    a = CNNClassifier(**TINY, augment="standard", mixup=0.2).fit(X, y).predict_proba(X)
+    assert torch.equal(torch.rand(1), expected_next)
+    b = CNNClassifier(**TINY, augment="standard", mixup=0.2).fit(X, y).predict_proba(X)
+    np.testing.assert_array_equal(a, b)
+    c = CNNClassifier(**{**TINY, "random_state": 1}, augment="standard", mixup=0.2).fit(X, y).predict_proba(X)
+    assert not np.allclose(a, c)
+
+
+def test_verbose(capsys, digits):
+    X, y = digits
+    CNNClassifier(**TINY, verbose=0).fit(X, y)
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == ""
+    CNNClassifier(**TINY, verbose=1).fit(X, y)
+    captured = capsys.readouterr()
+    assert "train_loss" in captured.out and "it/s" in captured.err
+
+
+def test_bf16_precision_on_cpu(digits):
+    X, y = digits
+    clf = CNNClassifier(**TINY, precision="bf16").fit(X, y)
+    proba = clf.predict_proba(X)
+    assert np.isfinite(proba).all() and proba.dtype == np.float64
+    assert np.isfinite(CNNFeatures(**TINY, precision="16-mixed").fit(X, y).transform(X)).all()
+
+
+def test_pickle_round_trip_and_gpu_trained_model_loads_on_cpu(digits):
+    X, y = digits
+    clf = CNNClassifier(**TINY).fit(X, y)
+    expected = clf.predict_proba(X)
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(clf)).predict_proba(X), expected)
+    if torch.cuda.is_available():
+        pytest.skip("the CPU fallback is only observable without CUDA")
+    # A model pickled on a CUDA machine records device 'cuda'; skorch maps its tensors to the CPU here.
+    clf.net_.device = "cuda"
+    payload = pickle.dumps(clf)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        loaded = pickle.loads(payload)
+    assert any("no CUDA devices" in str(w.message) for w in caught)
+    assert str(loaded.net_.device) == "cpu"
+    np.testing.assert_allclose(loaded.predict_proba(X), expected, rtol=1e-6)
+
+
+def test_partial_fit(digits):
+    X, y = digits
+    clf = CNNClassifier(**TINY)
+    with pytest.raises(ValueError, match="classes must be passed"):
+        clf.partial_fit(X[:100], y[:100])
+    clf.partial_fit(X[:100], y[:100], classes=np.arange(10))
+    clf.partial_fit(X[100:], y[100:])
+    assert clf.n_epochs_ == 2 and clf.classes_.tolist() == list(range(10))
+    with pytest.raises(ValueError, match="not in classes"):
+        clf.partial_fit(X[:5], np.array([0, 1, 2, 3, 42]))
+    # After a scheduled fit, partial_fit continues with one epoch at the base rate.
+    fitted = CNNClassifier(**TINY, lr=0.01, lr_schedule="cosine").fit(X, y)
+    fitted.partial_fit(X, y)
+    assert fitted.n_epochs_ == 3
+    assert all(b.get("event_lr") is None for b in fitted.net_.history[-1, "batches"])
+    assert fitted.net_.optimizer_.param_groups[0]["lr"] < 0.01  # left where the schedule ended
+
+    reg = CNNRegressor(**TINY).partial_fit(X, y.astype(float))
+    reg.partial_fit(X, y.astype(float))
+    assert reg.n_epochs_ == 2
+
+
+def test_build_callbacks_order_and_validation():
+    names = [n for n, _ in build_callbacks(lr=0.1, max_epochs=3, steps_per_epoch=2, validation=True,
+                                           early_stopping=True, lr_schedule="onecycle", checkpoint="cp", verbose=1)]
+    assert names == ["resume", "lr_schedule", "early_stopping", "checkpoint", "progress"]
+    with pytest.raises(ValueError, match="validation split"):
+        build_callbacks(lr=0.1, max_epochs=3, steps_per_epoch=2, validation=False, early_stopping=True)
