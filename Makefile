@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 demo: $(STAMP)
-	$(PY) -m skvision.demo
+	$(PY) -m skvision compare --dataset digits --out skvision-report
 
 test: $(STAMP)
 	$(PY) -m pytest -n 2 -q --doctest-modules skvision tests
