@@ -12,6 +12,7 @@ _NAMES = {
     "AutoencoderFeatures": "skvision.neural._autoencoder",
     "PretrainedFeatures": "skvision.neural._pretrained",
     "resolve_backbone": "skvision.neural.backbones",
+    "BackboneNet": "skvision.neural._finetune",
 }
 
 __getattr__, __dir__, __all__ = attach(__name__, _NAMES)

@@ -24,7 +24,11 @@ _TRAINING_TOOLS_DOC = """module : str, nn.Module class, callable or nn.Module, d
         ``n_outputs`` read from the data when it accepts them), or an instance
         (copied, then trained as is). Every module hyperparameter is a
         ``module__*`` keyword argument, reachable by ``set_params`` and
-        ``GridSearchCV``.
+        ``GridSearchCV``. Any other name is a pretrained backbone to fine-tune
+        (a timm name or ``'torchvision:<name>'``): a
+        :class:`~skvision.neural.BackboneNet` with a new head, trained head
+        first, then unfrozen at a lower learning rate (``module__weights``,
+        ``module__freeze``, ``module__head_epochs``, ``module__backbone_lr``).
     max_epochs : int, default=30
         Training epochs.
     batch_size : int, default=64
