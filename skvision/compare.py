@@ -483,7 +483,8 @@ class ComparisonResult:
             random_state=random_state,
             target_names=self.target_names,
             title=f"{name} ({method})",
-        ).plot(ax=ax)
+            ax=ax,
+        )
 
     def plot_errors(self, name, max_images=24, ax=None):
         """Grid of the misclassified held-out images of ``name`` (true -> predicted)."""
@@ -499,7 +500,8 @@ class ComparisonResult:
             max_images=max_images,
             target_names=self.target_names,
             title=f"{name}: misclassified held-out images",
-        ).plot(ax=ax)
+            ax=ax,
+        )
 
     def write_report(self, out_dir, *, embedding="tsne", title="skvision feature comparison", notes=()):
         """Write ``report.md``, ``results.csv`` and the PNG figures to ``out_dir``.

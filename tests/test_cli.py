@@ -131,3 +131,20 @@ def test_features_command_lists_the_families(capsys):
     names = [line.split()[0] for line in lines]
     assert {"lbp", "hog", "cnn", "autoencoder", "pretrained"} <= set(names)
     assert all(("available" in line) or ("not installed" in line) for line in lines)
+
+
+@pytest.mark.slow
+def test_demo_on_digits_shows_every_family_with_its_score(tmp_path, capsys):
+    """What `make demo` runs: every family that applies to the digits, scored, in one report."""
+    from skvision.compare import FEATURE_FAMILIES
+
+    assert main(["compare", "--dataset", "digits", "--out", str(tmp_path)]) == 0
+    printed = capsys.readouterr().out
+    table = printed[printed.index("feature set"):]
+    scores = {line.split()[0]: float(line.split("±")[0].split()[-1])
+              for line in table.splitlines()[2:] if "±" in line}
+    expected = set(FEATURE_FAMILIES) - {"color", "bovw"}  # grey 8x8 images: these two do not apply
+    assert set(scores) == expected, table
+    assert scores["cnn"] >= 0.98 and scores["hog"] >= 0.95 and scores["lbp"] >= 0.95
+    report = (tmp_path / "report.md").read_text()
+    assert all(f"## {name}" in report for name in expected)

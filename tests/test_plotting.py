@@ -41,6 +41,7 @@ def flatten(images):
 
 HISTORY = [
     {"epoch": 1, "train_loss": 1.0, "valid_loss": 1.2, "valid_acc": 0.4, "valid_loss_best": True, "dur": 0.2,
+     "train_batch_count": 3, "event_lr": 0.1,
      "batches": []},
     {"epoch": 2, "train_loss": 0.6, "valid_loss": 0.9, "valid_acc": 0.7, "valid_loss_best": True, "dur": 0.2,
      "batches": []},

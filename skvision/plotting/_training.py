@@ -10,7 +10,8 @@ from ._base import axes_or_new
 
 __all__ = ["TrainingCurveDisplay", "find_history"]
 
-#: Per-epoch entries of a skorch History that are not curves.
+#: Per-epoch entries of a skorch History that are not curves (nor are ``event_*``
+#: callback records and ``*_batch_count`` counters).
 _NOT_CURVES = {"epoch", "dur", "batches"}
 
 
@@ -65,6 +66,7 @@ def _curves(history, keys):
                     key not in _NOT_CURVES
                     and key not in keys
                     and not key.startswith("event_")
+                    and not key.endswith("_batch_count")
                     and isinstance(value, numbers.Real)
                     and not isinstance(value, bool)
                 ):
