@@ -29,7 +29,7 @@ _TRAINING_TOOLS_DOC = """module : str, nn.Module class, callable or nn.Module, d
         :class:`~skvision.neural.BackboneNet` with a new head, trained head
         first, then unfrozen at a lower learning rate (``module__weights``,
         ``module__freeze``, ``module__head_epochs``, ``module__backbone_lr``).
-    max_epochs : int, default=30
+    max_epochs : int, default=20
         Training epochs.
     batch_size : int, default=64
         Images per optimizer step.
@@ -37,11 +37,12 @@ _TRAINING_TOOLS_DOC = """module : str, nn.Module class, callable or nn.Module, d
         Learning rate (the peak rate of the one-cycle schedule).
     optimizer : {'adamw', 'adam', 'sgd'} or torch optimizer class, default='adamw'
         Its other arguments are ``optimizer__*`` keyword arguments.
-    augment : {'none', 'light', 'standard'} or list of nn.Module, default='light'
+    augment : {'none', 'light', 'standard'} or list of nn.Module, default='light' ('none' for CNNRegressor)
         Random per-sample augmentation of each training batch on the training
         device (kornia): see :func:`skvision.neural._augment.build_augmentation`.
         ``'light'`` shifts, rotates and zooms slightly; ``'standard'`` adds
-        flips, shear, brightness, contrast and noise.
+        flips, shear, brightness, contrast and noise. Regression targets that
+        move with the image (angles, positions) need ``'none'``.
     mixup : float, default=0.0
         Mixup alpha: training batches are blended pairwise with weights drawn
         from Beta(alpha, alpha), targets likewise. 0 disables it.
@@ -99,7 +100,7 @@ class _SupervisedCNN(NeuralImageEstimator):
         self,
         module="convnet",
         *,
-        max_epochs=30,
+        max_epochs=20,
         batch_size=64,
         lr=3e-3,
         optimizer="adamw",
@@ -250,8 +251,9 @@ class CNNClassifier(ClassifierMixin, _SupervisedCNN):
     Parameters
     ----------
     %(training_tools)s
-    label_smoothing : float, default=0.0
-        Label smoothing epsilon of the cross-entropy loss.
+    label_smoothing : float, default=0.1
+        Label smoothing epsilon of the cross-entropy loss (0.1 measurably
+        helps the default on small datasets; 0 gives plain cross-entropy).
     class_weight : 'balanced', dict or None, default=None
         Weights of the classes in the loss: ``'balanced'`` is inversely
         proportional to the class frequencies; a dict maps labels to weights.
@@ -295,13 +297,13 @@ class CNNClassifier(ClassifierMixin, _SupervisedCNN):
         self,
         module="convnet",
         *,
-        max_epochs=30,
+        max_epochs=20,
         batch_size=64,
         lr=3e-3,
         optimizer="adamw",
         augment="light",
         mixup=0.0,
-        label_smoothing=0.0,
+        label_smoothing=0.1,
         class_weight=None,
         early_stopping=False,
         validation_fraction=0.1,
@@ -513,11 +515,11 @@ class CNNRegressor(RegressorMixin, _SupervisedCNN):
         self,
         module="convnet",
         *,
-        max_epochs=30,
+        max_epochs=20,
         batch_size=64,
         lr=3e-3,
         optimizer="adamw",
-        augment="light",
+        augment="none",
         mixup=0.0,
         standardize_targets=True,
         early_stopping=False,
@@ -654,13 +656,13 @@ class CNNFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralImage
         module="convnet",
         *,
         task="auto",
-        max_epochs=30,
+        max_epochs=20,
         batch_size=64,
         lr=3e-3,
         optimizer="adamw",
         augment="light",
         mixup=0.0,
-        label_smoothing=0.0,
+        label_smoothing=0.1,
         class_weight=None,
         standardize_targets=True,
         early_stopping=False,
