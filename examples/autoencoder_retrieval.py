@@ -48,8 +48,10 @@ print(f"top-5 label agreement: autoencoder {ae_score:.3f}, PCA({LATENT}) {pca_sc
 # One row per query: the query, then its five neighbours.
 queries = np.arange(6)
 images = np.concatenate([np.concatenate([X_test[[q]], X_train[neighbours[q]]]) for q in queries])
-captions = [f"query {y_test[q]}" if k == 0 else f"{y_train[neighbours[q][k - 1]]}" for q in queries for k in range(6)]
-correct = [True if k == 0 else bool(y_train[neighbours[q][k - 1]] == y_test[q]) for q in queries for k in range(6)]
+captions, correct = [], []
+for q in queries:
+    captions += [f"query {y_test[q]}"] + [str(label) for label in y_train[neighbours[q]]]
+    correct += [True] + (y_train[neighbours[q]] == y_test[q]).tolist()
 ImageGridDisplay(images=images, captions=captions, correct=correct,
                  title="queries and their 5 nearest neighbours in the code space").plot(n_cols=6)
 plt.show()

@@ -389,7 +389,8 @@ class ComparisonResult:
         right = {2, 3, 4, 5}
 
         def fmt(cells):
-            return "  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths)))
+            padded = (c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths)))
+            return "  ".join(padded)
 
         lines = [fmt(header), "  ".join("-" * w for w in widths), *map(fmt, body)]
         lines += [f"(skipped {name}: {why})" for name, why in self.skipped.items()]
@@ -446,7 +447,8 @@ class ComparisonResult:
         r = self.results[name]
         labels = np.unique(np.concatenate([r.y_true, r.y_pred]))
         display_labels = self._display_labels()
-        if display_labels is not None and np.issubdtype(labels.dtype, np.integer) and labels.max() < len(display_labels):
+        integer_labels = np.issubdtype(labels.dtype, np.integer)
+        if display_labels is not None and integer_labels and labels.max() < len(display_labels):
             display_labels = [display_labels[i] for i in labels]
         else:
             display_labels = None
@@ -739,11 +741,11 @@ def _cross_validate_precomputed(name, pipeline, X, y, splits, scoring, n_jobs):
         transform_seconds=transform_seconds,
         n_transformed=len(y),
         y_true=np.concatenate([y[test] for test in tests]),
-        y_pred=np.concatenate([fitted.predict(described[test]) for fitted, test in zip(scores["estimator"], tests)]),
+        y_pred=np.concatenate([fitted.predict(described[t]) for fitted, t in zip(scores["estimator"], tests)]),
         test_indices=np.concatenate(tests),
         embedding=described[tests[0]],
         embedding_indices=tests[0],
-        estimators=[Pipeline([("features", transformer), ("estimator", fitted)]) for fitted in scores["estimator"]],
+        estimators=[Pipeline([("features", transformer), ("estimator", e)]) for e in scores["estimator"]],
     )
 
 
@@ -759,10 +761,12 @@ def _cells_per_side(info, min_cell, max_cells=4):
     return int(np.clip(min(info.height, info.width) // min_cell, 1, max_cells))
 
 
-def _descriptor_device(info):
+def _descriptor_device(info, descriptor_class):
     # Descriptors with a torch path use the GPU when one was asked for; 'auto'
     # keeps them on numpy unless torch sees a GPU (resolve_descriptor_device).
-    return None if info.device == "cpu" else info.device
+    if info.device == "cpu" or not getattr(descriptor_class, "_supports_torch", False):
+        return None
+    return info.device
 
 
 def _colour_only(info):
@@ -802,16 +806,16 @@ def _build_pixels(resize, info):
 
 @register_feature_family(
     "lbp", estimator="skvision.descriptors:LBP", kind="handcrafted",
-    summary="local binary patterns histogrammed over a grid of cells (uniform P=8 codes; 4-neighbour codes on tiny images)",
+    summary="local binary pattern histograms over a grid of cells (4-neighbour codes on images under 16 px)",
 )
 def _build_lbp(lbp, info):
     if min(info.height, info.width) < 16:
         # On 8x8 digits, 2x2-pixel cells of the 16 four-neighbour codes keep the
         # layout of the strokes (0.96 accuracy against 0.78 for uniform P=8 codes
         # on 2x2 cells of 4x4 pixels).
-        return lbp(P=4, R=1, method="default", grid=(4, 4), device=_descriptor_device(info))
+        return lbp(P=4, R=1, method="default", grid=(4, 4), device=_descriptor_device(info, lbp))
     cells = _cells_per_side(info, 6)
-    return lbp(P=8, R=1, method="uniform", grid=(cells, cells), device=_descriptor_device(info))
+    return lbp(P=8, R=1, method="uniform", grid=(cells, cells), device=_descriptor_device(info, lbp))
 
 
 @register_feature_family(
@@ -822,7 +826,7 @@ def _build_hog(hog, info):
     side = min(info.height, info.width)
     cell = int(np.clip(side // 5, 2, 16))
     block = 2 if side // cell >= 2 else 1
-    return hog(orientations=9, pixels_per_cell=cell, cells_per_block=block, device=_descriptor_device(info))
+    return hog(orientations=9, pixels_per_cell=cell, cells_per_block=block, device=_descriptor_device(info, hog))
 
 
 @register_feature_family(
@@ -858,7 +862,8 @@ def _build_gabor(gabor, info):
     # The lowest frequency must fit the image: a Gabor kernel spans ~ 1/frequency pixels.
     lowest = max(0.05, 2.0 / min(info.height, info.width))
     frequencies = tuple(float(f) for f in np.geomspace(lowest, 0.4, 4))
-    return gabor(frequencies=frequencies, orientations=4, grid=(cells, cells), device=_descriptor_device(info))
+    device = _descriptor_device(info, gabor)
+    return gabor(frequencies=frequencies, orientations=4, grid=(cells, cells), device=device)
 
 
 @register_feature_family(
@@ -868,7 +873,7 @@ def _build_gabor(gabor, info):
 def _build_lpq(lpq, info):
     window = 3 if min(info.height, info.width) < 16 else 7
     cells = _cells_per_side(info, 4 * window // 3 + 4, max_cells=2)
-    return lpq(window_size=window, grid=(cells, cells), device=_descriptor_device(info))
+    return lpq(window_size=window, grid=(cells, cells), device=_descriptor_device(info, lpq))
 
 
 @register_feature_family(
@@ -877,7 +882,7 @@ def _build_lpq(lpq, info):
 )
 def _build_wld(wld, info):
     cells = _cells_per_side(info, 8, max_cells=2)
-    return wld(grid=(cells, cells), device=_descriptor_device(info))
+    return wld(grid=(cells, cells), device=_descriptor_device(info, wld))
 
 
 @register_feature_family(
@@ -886,7 +891,8 @@ def _build_wld(wld, info):
 )
 def _build_bsif(bsif, info):
     size = 3 if min(info.height, info.width) < 16 else 7
-    return bsif(n_filters=8, filter_size=size, random_state=info.random_state, device=_descriptor_device(info))
+    device = _descriptor_device(info, bsif)
+    return bsif(n_filters=8, filter_size=size, random_state=info.random_state, device=device)
 
 
 @register_feature_family(

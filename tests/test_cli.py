@@ -25,7 +25,8 @@ def test_help_explains_every_option(capsys):
     text = capsys.readouterr().out
     compare_parser = parser._subparsers._group_actions[0].choices["compare"]
     options = option_strings(compare_parser)
-    assert {"--dataset", "--features", "--classifier", "--cv", "--n-jobs", "--device", "--seed", "--out"} <= set(options)
+    required = {"--dataset", "--features", "--classifier", "--cv", "--n-jobs", "--device", "--seed", "--out"}
+    assert required <= set(options)
     for action in compare_parser._actions:
         assert action.help, f"{action.option_strings} has no help"
     for option in options:

@@ -38,7 +38,8 @@ def digits():
 @pytest.fixture(scope="module")
 def two_sets(digits):
     X, y = digits
-    features = {"pixels": FunctionTransformer(flatten), "pca8": make_pipeline(FunctionTransformer(flatten), PCA(8))}
+    features = {"pixels": FunctionTransformer(flatten),
+                "pca8": make_pipeline(FunctionTransformer(flatten), PCA(8))}
     return compare_features(X, y, features, estimator="logreg", cv=3, random_state=0,
                             target_names=[str(d) for d in range(10)], kinds={"pixels": "baseline"})
 

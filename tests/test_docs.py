@@ -21,7 +21,8 @@ PAGES = sorted(p for p in DOCS.glob("*.md") if p.name != "api.md")
 
 
 def code_blocks(page):
-    return [(language, code) for language, code in BLOCK.findall(page.read_text()) if language in ("python", "bash")]
+    blocks = BLOCK.findall(page.read_text())
+    return [(language, code) for language, code in blocks if language in ("python", "bash")]
 
 
 def test_docs_exist_and_have_code():
