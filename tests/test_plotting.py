@@ -168,3 +168,17 @@ def test_scores_display_bars_and_error_bars():
     display = ScoresDisplay(names=["a", "b"], means=[0.5, 0.75], stds=[0.1, 0.05], scoring="r2").plot(ax=ax)
     assert [float(bar.get_width()) for bar in display.bars_] == [0.5, 0.75]
     assert display.ax_.get_xlabel().startswith("r2")
+
+
+def test_hog_display_draws_lines_along_the_edges_for_small_cells():
+    from matplotlib.collections import LineCollection
+
+    image = np.zeros((16, 16), dtype=np.uint8)
+    image[:, 8:] = 255  # one vertical edge: horizontal gradients, orientation bin 0
+    display = HOGDisplay.from_image(image, pixels_per_cell=4, cells_per_block=1)
+    assert display.cell_histograms.shape == (4, 4, 9)
+    assert display.cell_histograms[:, 1:3].argmax(axis=-1).tolist() == [[0, 0]] * 4
+    lines = next(c for c in display.axes_[1].collections if isinstance(c, LineCollection))
+    strongest = lines.get_segments()[int(np.argmax(lines.get_array()))]
+    assert abs(strongest[0][0] - strongest[1][0]) < 1e-9  # vertical, along the edge
+    assert strongest[0][1] != strongest[1][1]

@@ -32,16 +32,24 @@ def _show_image(ax, image, title):
 
 
 class HOGDisplay:
-    """An image beside its HOG drawing (scikit-image's visualisation).
+    """An image beside its HOG drawing.
 
     Each cell shows one line per orientation bin, perpendicular to the bin's
     gradient direction (so along the edges), as bright as the cell's
-    histogram value.
+    histogram value. With cells of 8 pixels or more the drawing is
+    scikit-image's raster (``hog_image``); smaller cells would give lines of two
+    or three pixels, so they are drawn as vector lines over the cell grid instead.
 
     Parameters
     ----------
     image : ndarray of shape (H, W) or (H, W, C)
     hog_image : ndarray of shape (H, W)
+        scikit-image's drawing (:meth:`skvision.HOG.visualize`).
+    cell_histograms : ndarray of shape (n_cell_rows, n_cell_cols, orientations) or None
+        The unnormalised cell histograms, for the vector drawing.
+    pixels_per_cell : tuple of (int, int)
+    signed : bool, default=False
+        Orientations over 360 degrees instead of 180.
     title : str or None
 
     Attributes
@@ -58,13 +66,18 @@ class HOGDisplay:
     >>> from skvision.plotting import HOGDisplay
     >>> image = camera()[::4, ::4]
     >>> hog = HOG(pixels_per_cell=8, cells_per_block=2).fit(image[None])
-    >>> HOGDisplay.from_estimator(hog, image).hog_image.shape
-    (128, 128)
+    >>> display = HOGDisplay.from_estimator(hog, image)
+    >>> display.hog_image.shape, display.cell_histograms.shape
+    ((128, 128), (16, 16, 9))
     """
 
-    def __init__(self, *, image, hog_image, title=None):
+    def __init__(self, *, image, hog_image, cell_histograms=None, pixels_per_cell=(8, 8), signed=False,
+                 title=None):
         self.image = image
         self.hog_image = hog_image
+        self.cell_histograms = cell_histograms
+        self.pixels_per_cell = tuple(pixels_per_cell)
+        self.signed = signed
         self.title = title
 
     @classmethod
@@ -83,13 +96,25 @@ class HOGDisplay:
         -------
         display : HOGDisplay
         """
+        from .._images import to_grayscale
+        from ..descriptors import hog as hog_function
+
         image = _one_image(image, "HOGDisplay.from_estimator")
         drawing = hog.visualize(image[np.newaxis])[0]
         if drawing.ndim == 3:  # channels='each': one drawing per channel; show their sum
             drawing = drawing.sum(axis=-1)
+        cell = (hog.pixels_per_cell,) * 2 if np.ndim(hog.pixels_per_cell) == 0 else tuple(hog.pixels_per_cell)
+        colour_max = hog.channels == "max" and image.ndim == 3
+        plane = image[np.newaxis] if colour_max or image.ndim == 2 else to_grayscale(image[np.newaxis])
+        histograms = hog_function(
+            plane, orientations=hog.orientations, pixels_per_cell=cell, cells_per_block=1, block_norm=None,
+            transform_sqrt=hog.transform_sqrt, channel_axis=-1 if colour_max else None, gradient=hog.gradient,
+            signed=hog.signed, weighting=hog.weighting,
+        )[0].reshape(image.shape[0] // cell[0], image.shape[1] // cell[1], hog.orientations)
         if title is None:
-            title = f"HOG, {hog.orientations} orientations, {hog.pixels_per_cell} px cells"
-        return cls(image=image, hog_image=drawing, title=title).plot(ax=ax)
+            title = f"HOG, {hog.orientations} orientations, {cell[0]}x{cell[1]} px cells"
+        return cls(image=image, hog_image=drawing, cell_histograms=histograms, pixels_per_cell=cell,
+                   signed=hog.signed, title=title).plot(ax=ax)
 
     @classmethod
     def from_image(cls, image, *, title=None, ax=None, **hog_params):
@@ -100,12 +125,15 @@ class HOGDisplay:
         hog = HOG(**hog_params).fit(image[np.newaxis])
         return cls.from_estimator(hog, image, title=title, ax=ax)
 
-    def plot(self, ax=None):
+    def plot(self, ax=None, *, style="auto"):
         """Draw the image and its HOG side by side.
 
         Parameters
         ----------
         ax : sequence of two matplotlib Axes or None
+        style : {'auto', 'raster', 'lines'}, default='auto'
+            scikit-image's raster drawing, or vector lines over the cell grid;
+            'auto' takes the lines for cells under 8 pixels.
 
         Returns
         -------
@@ -113,14 +141,46 @@ class HOGDisplay:
         """
         figure, axes = axes_list_or_new(ax, 2, "HOGDisplay.plot", figsize=(8, 4))
         _show_image(axes[0], self.image, "image")
-        # A few strong cells would leave the rest black: saturate the top 1%.
-        drawn = self.hog_image[self.hog_image > 0]
-        vmax = float(np.percentile(drawn, 99)) if drawn.size else 1.0
-        axes[1].imshow(self.hog_image, cmap="magma", vmin=0, vmax=vmax, interpolation="nearest")
+        if style == "auto":
+            style = "lines" if min(self.pixels_per_cell) < 8 and self.cell_histograms is not None else "raster"
+        if style == "lines":
+            self._draw_lines(axes[1])
+        else:
+            # A few strong cells would leave the rest black: saturate the top 1%.
+            drawn = self.hog_image[self.hog_image > 0]
+            vmax = float(np.percentile(drawn, 99)) if drawn.size else 1.0
+            axes[1].imshow(self.hog_image, cmap="magma", vmin=0, vmax=vmax, interpolation="nearest")
         axes[1].set_title(self.title or "HOG")
         axes[1].set_axis_off()
         self.axes_, self.figure_ = axes, figure
         return self
+
+    def _draw_lines(self, ax):
+        from matplotlib.collections import LineCollection
+
+        histograms = self.cell_histograms
+        n_rows, n_cols, n_bins = histograms.shape
+        cell_h, cell_w = self.pixels_per_cell
+        span = 360.0 if self.signed else 180.0
+        theta = np.deg2rad((np.arange(n_bins) + 0.5) * span / n_bins)  # gradient direction of each bin
+        radius = 0.45 * min(cell_h, cell_w)
+        # scikit-image's line for a bin: through the cell centre, perpendicular to the gradient.
+        d_row, d_col = radius * np.sin(theta), radius * np.cos(theta)
+        rows = (np.arange(n_rows) + 0.5) * cell_h - 0.5
+        cols = (np.arange(n_cols) + 0.5) * cell_w - 0.5
+        r0, c0 = (a[:, :, None] for a in np.meshgrid(rows, cols, indexing="ij"))
+        starts = np.stack([c0 + d_row, r0 - d_col], axis=-1)  # (x, y) = (column, row)
+        ends = np.stack([c0 - d_row, r0 + d_col], axis=-1)
+        segments = np.stack([starts, ends], axis=-2).reshape(-1, 2, 2)
+        strength = histograms.reshape(-1)
+        top = float(np.percentile(strength[strength > 0], 99)) if (strength > 0).any() else 1.0
+        ax.set_facecolor("black")
+        ax.add_collection(LineCollection(segments, array=np.clip(strength / top, 0, 1), cmap="magma",
+                                         linewidths=2.0, clim=(0, 1)))
+        ax.set_xlim(-0.5, self.image.shape[1] - 0.5)
+        ax.set_ylim(self.image.shape[0] - 0.5, -0.5)
+        ax.set_aspect("equal")
+        ax.imshow(np.zeros(self.image.shape[:2]), cmap="gray", vmin=0, vmax=1, zorder=0)
 
 
 class LBPDisplay:
