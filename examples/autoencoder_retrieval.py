@@ -29,7 +29,7 @@ LATENT = 16
 X, y = load_digits(return_X_y=True)
 X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, stratify=y, random_state=0)
 
-autoencoder = AutoencoderFeatures(latent_dim=LATENT, max_epochs=3 if FAST else 60, device="auto", random_state=0)
+autoencoder = AutoencoderFeatures(latent_dim=LATENT, max_epochs=3 if FAST else 100, device="auto", random_state=0)
 autoencoder.fit(X_train)
 pca = PCA(LATENT, random_state=0).fit(X_train.reshape(len(X_train), -1))
 
@@ -51,7 +51,7 @@ images = np.concatenate([np.concatenate([X_test[[q]], X_train[neighbours[q]]]) f
 captions, correct = [], []
 for q in queries:
     captions += [f"query {y_test[q]}"] + [str(label) for label in y_train[neighbours[q]]]
-    correct += [True] + (y_train[neighbours[q]] == y_test[q]).tolist()
+    correct += [None] + (y_train[neighbours[q]] == y_test[q]).tolist()
 ImageGridDisplay(images=images, captions=captions, correct=correct,
                  title="queries and their 5 nearest neighbours in the code space").plot(n_cols=6)
 plt.show()

@@ -334,6 +334,10 @@ class ComparisonResult:
         Name of the score ('accuracy', 'r2', ...).
     target_names : ndarray or None
         Display names of the classes.
+    X : array-like
+        The images compared (the misclassified-image grids show them).
+    kinds : dict of str -> str
+        Kind of each feature set ('handcrafted', 'learned', 'baseline'), for the table.
     """
 
     def __init__(self, results, *, skipped, task, scoring, X, target_names=None, kinds=None):

@@ -28,8 +28,9 @@ class ImageGridDisplay:
     images : list of ndarray
         ``(H, W)`` or ``(H, W, C)`` images of one size.
     captions : list of str
-    correct : list of bool or None
-        Caption colours; ``None`` draws them black.
+    correct : list of bool or None, or None
+        Caption colours: green for True, red for False, black for None (all
+        black when ``correct`` itself is None).
     title : str or None
 
     Attributes
@@ -154,7 +155,8 @@ class ImageGridDisplay:
         ax.imshow(mosaic, interpolation="nearest")
         for k, text in enumerate(self.captions):
             row, col = divmod(k, n_cols)
-            colour = "black" if self.correct is None else ("tab:green" if self.correct[k] else "tab:red")
+            verdict = None if self.correct is None else self.correct[k]
+            colour = "black" if verdict is None else ("tab:green" if verdict else "tab:red")
             ax.text(col * cell_w + width / 2, row * cell_h + caption * 0.8, text, ha="center", va="bottom",
                     fontsize=8, color=colour)
         self.mosaic_ = mosaic
