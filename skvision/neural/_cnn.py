@@ -607,6 +607,7 @@ class CNNRegressor(RegressorMixin, _SupervisedCNN):
         return out[:, 0] if self._y_ndim == 1 else out
 
 
+@_document
 class CNNFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralImageEstimator):
     """Supervised CNN features: train a CNN on the task, return its penultimate-layer embedding.
 
@@ -618,12 +619,16 @@ class CNNFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralImage
 
     Parameters
     ----------
+    %(training_tools)s
     task : {'auto', 'classification', 'regression'}, default='auto'
         ``'auto'``: classification for binary or multiclass ``y`` (integers,
         strings, booleans), regression for float targets.
-    All other parameters are those of :class:`CNNClassifier` (``label_smoothing``
-    and ``class_weight`` apply to classification, ``standardize_targets`` to
-    regression).
+    label_smoothing : float, default=0.1
+        Classification only: see :class:`CNNClassifier`.
+    class_weight : 'balanced', dict or None, default=None
+        Classification only: see :class:`CNNClassifier`.
+    standardize_targets : bool, default=True
+        Regression only: see :class:`CNNRegressor`.
 
     Attributes
     ----------
