@@ -6,8 +6,8 @@ queries, the five nearest training images are retrieved, and the fraction that
 share the query's label (which the autoencoder never saw) is compared with PCA
 of the same width.
 
-Run ``python examples/autoencoder_retrieval.py``; ``--fast`` (or
-``SKVISION_FAST=1``) trains for a few epochs.
+Run ``python examples/autoencoder_retrieval.py`` (about two minutes on two CPU
+cores); ``--fast`` (or ``SKVISION_FAST=1``) trains for a few epochs.
 """
 
 import os
