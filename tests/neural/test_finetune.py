@@ -207,3 +207,32 @@ def test_policy_is_reachable_by_set_params():
     clf = CNNClassifier("resnet10t", module__freeze=2)
     clf.set_params(module__freeze="backbone", module__head_epochs=0)
     assert clf.get_params()["module__freeze"] == "backbone" and clf.get_params()["module__head_epochs"] == 0
+
+
+# ------------------------------------------------------------ accuracy target
+@pytest.mark.slow
+def test_fine_tuning_beats_the_frozen_linear_probe_on_digits():
+    """8x8 handwritten digits are far from ImageNet photographs: frozen features underfit them."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import train_test_split
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from skvision.datasets import load_digits
+    from skvision.neural._pretrained import PretrainedFeatures
+
+    X, y = load_digits(return_X_y=True)
+    X_train, X_test, y_train, y_test = train_test_split(X, y, train_size=500, test_size=500, random_state=0,
+                                                        stratify=y)
+    # Same backbone, same weights, same 64x64 input for both.
+    features = PretrainedFeatures(input_size=64).fit(X_train)
+    probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=3000))
+    probe_accuracy = probe.fit(features.transform(X_train), y_train).score(features.transform(X_test), y_test)
+
+    fine_tuned = CNNClassifier("tf_efficientnet_lite0", module__backbone_input_size=64, module__head_epochs=1,
+                               module__backbone_lr=0.3, max_epochs=10, lr=3e-3, batch_size=16, augment="none",
+                               random_state=0, device="cpu").fit(X_train, y_train)
+    fine_tuned_accuracy = fine_tuned.score(X_test, y_test)
+    print(f"digits, tf_efficientnet_lite0 at 64x64: linear probe {probe_accuracy:.3f}, "
+          f"fine-tuned {fine_tuned_accuracy:.3f}")
+    assert fine_tuned_accuracy >= probe_accuracy + 0.03
