@@ -24,8 +24,8 @@ Rows
 
 Seconds per epoch are medians over ``--repeats`` repeats x ``--epochs`` epochs
 (skorch's own per-epoch ``dur`` for the estimator, the same span timed around
-the plain loop's epoch); the rows of one repeat run back to back, so load on a
-shared machine hits them alike. Run::
+the plain loop's epoch); the rows of one repeat run back to back, in an order
+rotated from repeat to repeat, so load on a shared machine hits them alike. Run::
 
     .venv/bin/python benchmarks/bench_training.py            # 60,000 images, CPU
     .venv/bin/python benchmarks/bench_training.py --device cuda
@@ -157,20 +157,33 @@ def main():
     common = dict(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, device=device)
     rows = {name: [] for name in ("plain", "ours", "dataloader", "augment", "predict_plain", "predict_ours",
                                   "batches_tensor", "batches_loader")}
-    for repeat in range(args.repeats):
-        seed = repeat
-        module, durations = plain_loop_epochs(module_factory, X, y, seed=seed, **common)
-        rows["plain"] += durations
-        clf, durations = estimator_epochs(X, y, seed=seed, module=args.module, **common)
-        rows["ours"] += durations
-        if not args.skip_dataloader:
-            _, durations = estimator_epochs(
-                X, y, seed=seed, module=args.module, iterator_train=DataLoader, iterator_train__shuffle=True,
-                iterator_valid=DataLoader, **common,
-            )
-            rows["dataloader"] += durations
+    trained = {}
+
+    def run_plain(seed):
+        trained["module"], durations = plain_loop_epochs(module_factory, X, y, seed=seed, **common)
+        rows["plain"].extend(durations)
+
+    def run_ours(seed):
+        trained["clf"], durations = estimator_epochs(X, y, seed=seed, module=args.module, **common)
+        rows["ours"].extend(durations)
+
+    def run_dataloader(seed):
+        _, durations = estimator_epochs(
+            X, y, seed=seed, module=args.module, iterator_train=DataLoader, iterator_train__shuffle=True,
+            iterator_valid=DataLoader, **common,
+        )
+        rows["dataloader"].extend(durations)
+
+    def run_augment(seed):
         _, durations = estimator_epochs(X, y, seed=seed, module=args.module, augment="standard", **common)
-        rows["augment"] += durations
+        rows["augment"].extend(durations)
+
+    training_rows = [run_plain, run_ours] + ([] if args.skip_dataloader else [run_dataloader]) + [run_augment]
+    for repeat in range(args.repeats):
+        # Rotate the order each repeat, so that no row always runs first or right after another.
+        for run in training_rows[repeat % len(training_rows):] + training_rows[: repeat % len(training_rows)]:
+            run(repeat)
+        module, clf = trained["module"], trained["clf"]
         rows["predict_plain"].append(plain_predict_rate(module, X, args.batch_size, device))
         rows["predict_ours"].append(estimator_predict_rate(clf, X))
         rows["batches_tensor"].append(batching_rate(

@@ -17,6 +17,7 @@ from skvision import CNNClassifier, CNNFeatures, CNNRegressor
 from skvision._testing import IMAGE_INPUT_REASON, expected_failed_checks
 from skvision.datasets import load_digits
 from skvision.neural.modules import ConvNet
+from skvision.preprocessing import Resize
 
 TINY = dict(module__filters=4, module__fc_units=(8,), max_epochs=2, batch_size=32, random_state=0)
 # For the common checks: a tiny architecture without routed keyword arguments, since
@@ -100,6 +101,11 @@ def test_pipelines(digits):
     invert = FunctionTransformer(lambda images: 255 - images)
     pipe = make_pipeline(invert, CNNClassifier(**TINY)).fit(X, y)
     assert pipe.predict(X).shape == (len(X),)
+    # LeNet-5 with valid convolutions needs 16x16: a Resize step in front makes the 8x8 digits fit.
+    lenet = make_pipeline(Resize((16, 16)), CNNClassifier("lenet5", module__padding=0, max_epochs=1, random_state=0))
+    assert lenet.fit(X, y).predict(X[:4]).shape == (4,)
+    with pytest.raises(ValueError, match="at least 16x16"):
+        CNNClassifier("lenet5", module__padding=0).fit(X, y)
     features = make_pipeline(CNNFeatures(**{**TINY, "max_epochs": 6}), LogisticRegression(max_iter=500)).fit(X, y)
     assert features.score(X, y) > 0.5
 
