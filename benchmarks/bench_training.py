@@ -187,7 +187,9 @@ def main():
         rows["predict_plain"].append(plain_predict_rate(module, X, args.batch_size, device))
         rows["predict_ours"].append(estimator_predict_rate(clf, X))
         rows["batches_tensor"].append(batching_rate(
-            lambda ds: TensorBatchIterator(ds, batch_size=args.batch_size, shuffle=True, device=device), X, y, device))
+            lambda ds: TensorBatchIterator(ds, batch_size=args.batch_size, shuffle=True, device=device),
+            X, y, device,
+        ))
         rows["batches_loader"].append(batching_rate(
             lambda ds: DataLoader(ds, batch_size=args.batch_size, shuffle=True), X, y, device))
         print(f"repeat {repeat + 1}/{args.repeats} done", flush=True)
@@ -195,7 +197,10 @@ def main():
 
     med = {name: statistics.median(values) for name, values in rows.items() if values}
     print()
-    device_name = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or "cpu"
+    if device.type == "cuda":
+        device_name = torch.cuda.get_device_name(device)
+    else:
+        device_name = platform.processor() or "cpu"
     print(f"Machine: {platform.machine()}, {os.cpu_count()} cores, device {device} ({device_name}), "
           f"torch {torch.__version__}, {torch.get_num_threads()} torch threads")
     print(f"Load average (1 min) before / after: {load_before:.1f} / {load_after:.1f}")

@@ -84,7 +84,9 @@ __all__ = [
 ]
 
 #: Keyword-argument prefixes routed to the skorch net (skorch's ``prefix__param``).
-ROUTED_PREFIXES = ("module__", "optimizer__", "criterion__", "iterator_train__", "iterator_valid__", "callbacks__")
+ROUTED_PREFIXES = (
+    "module__", "optimizer__", "criterion__", "iterator_train__", "iterator_valid__", "callbacks__"
+)
 #: Keyword arguments that replace a skorch component as a whole.
 _ROUTED_NAMES = ("iterator_train", "iterator_valid")
 
@@ -168,7 +170,8 @@ def resolve_module(module, registry=None):
     if isinstance(module, str):
         if module in registry:
             return registry[module]
-        # Any other name is a pretrained backbone to fine-tune (timm, 'torchvision:'), or an error listing close names.
+        # Any other name is a pretrained backbone to fine-tune (timm, 'torchvision:'),
+        # or an error listing close names.
         return backbone_module(module, registry)
     if isinstance(module, torch.nn.Module) or callable(module):
         return module
@@ -230,7 +233,8 @@ def embedding_function(module: torch.nn.Module):
     Examples
     --------
     >>> import torch
-    >>> mlp = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(4, 3), torch.nn.ReLU(), torch.nn.Linear(3, 2))
+    >>> from torch import nn
+    >>> mlp = nn.Sequential(nn.Flatten(), nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2))
     >>> tuple(embedding_function(mlp)(torch.zeros(5, 1, 2, 2)).shape)
     (5, 3)
     """
@@ -272,7 +276,8 @@ class _BatchSteppedLRScheduler(LRScheduler):
         if "max_lr" in scheduler_kwargs:
             # Param groups with lower rates (a fine-tuned backbone) peak at the same fraction of max_lr.
             group_lrs = [group.get("max_lr", group["lr"]) for group in net.optimizer_.param_groups]
-            scheduler_kwargs["max_lr"] = [scheduler_kwargs["max_lr"] * lr / max(group_lrs) for lr in group_lrs]
+            peak = scheduler_kwargs["max_lr"]
+            scheduler_kwargs["max_lr"] = [peak * lr / max(group_lrs) for lr in group_lrs]
         return policy(net.optimizer_, **scheduler_kwargs)
 
 
@@ -332,18 +337,23 @@ def build_callbacks(
     monitor = "valid_loss" if validation else "train_loss"
     callbacks = []
     if checkpoint is not None:
-        saver = Checkpoint(dirname=os.fspath(checkpoint), monitor=f"{monitor}_best", f_criterion=None, sink=sink)
+        saver = Checkpoint(
+            dirname=os.fspath(checkpoint), monitor=f"{monitor}_best", f_criterion=None, sink=sink
+        )
         callbacks.append(("resume", LoadInitState(saver)))
     if lr_schedule == "onecycle":
         total_steps = max(1, max_epochs * steps_per_epoch)
         callbacks.append(
             ("lr_schedule", _BatchSteppedLRScheduler(
-                policy=torch.optim.lr_scheduler.OneCycleLR, max_lr=lr, total_steps=total_steps, step_every="batch"
+                policy=torch.optim.lr_scheduler.OneCycleLR, max_lr=lr, total_steps=total_steps,
+                step_every="batch",
             ))
         )
     elif lr_schedule == "cosine":
         callbacks.append(
-            ("lr_schedule", LRScheduler(policy=torch.optim.lr_scheduler.CosineAnnealingLR, T_max=max(1, max_epochs)))
+            ("lr_schedule", LRScheduler(
+                policy=torch.optim.lr_scheduler.CosineAnnealingLR, T_max=max(1, max_epochs)
+            ))
         )
     elif lr_schedule == "step":
         callbacks.append(
@@ -351,12 +361,16 @@ def build_callbacks(
                                         step_size=max(1, max_epochs // 3), gamma=0.1))
         )
     elif lr_schedule is not None:
-        raise ValueError(f"lr_schedule={lr_schedule!r} is not supported; expected one of {LR_SCHEDULES} or None.")
+        raise ValueError(
+            f"lr_schedule={lr_schedule!r} is not supported; expected one of {LR_SCHEDULES} or None."
+        )
     if early_stopping:
         if not validation:
             raise ValueError("early_stopping=True needs a validation split (validation_fraction > 0).")
         callbacks.append(
-            ("early_stopping", EarlyStopping(monitor="valid_loss", patience=n_iter_no_change, load_best=True, sink=sink))
+            ("early_stopping", EarlyStopping(
+                monitor="valid_loss", patience=n_iter_no_change, load_best=True, sink=sink
+            ))
         )
     if checkpoint is not None:
         callbacks.append(("checkpoint", saver))
@@ -481,7 +495,8 @@ class ImageNetMixin:
     _tta_average = "values"
 
     def __init__(
-        self, *args, augmentation=None, mixup_alpha=0.0, precision="32", tta=0, tta_augmentation=None, **kwargs
+        self, *args, augmentation=None, mixup_alpha=0.0, precision="32", tta=0, tta_augmentation=None,
+        **kwargs,
     ):
         self.augmentation = augmentation
         self.mixup_alpha = mixup_alpha
@@ -542,7 +557,8 @@ class ImageNetMixin:
             y_pred = self.infer(Xi, **fit_params)
             loss = self.get_loss(y_pred, yi, X=Xi, training=True)
             if partner is not None:
-                loss = weight * loss + (1.0 - weight) * self.get_loss(y_pred, yi[partner], X=Xi, training=True)
+                partner_loss = self.get_loss(y_pred, yi[partner], X=Xi, training=True)
+                loss = weight * loss + (1.0 - weight) * partner_loss
         scaler = self._grad_scaler()
         (scaler.scale(loss) if scaler is not None else loss).backward()
         return {"loss": loss, "y_pred": y_pred.float()}
@@ -684,7 +700,9 @@ class NeuralImageEstimator(BaseEstimator):
 
     # -- fit plumbing
     def _module_name(self):
-        return self.module if isinstance(self.module, str) else getattr(self.module, "__name__", type(self.module).__name__)
+        if isinstance(self.module, str):
+            return self.module
+        return getattr(self.module, "__name__", type(self.module).__name__)
 
     def _prepare_images(self, X):
         """Validate parameters that need no data, then the training images (min size of the module).
@@ -743,7 +761,9 @@ class NeuralImageEstimator(BaseEstimator):
         seed = self.random_state if isinstance(self.random_state, Integral) else None
         return ValidSplit(self.validation_fraction, stratified=stratify, random_state=seed)
 
-    def _build_net(self, net_class, *, n_train, n_outputs, criterion, stratify=False, partial=False, **net_kwargs):
+    def _build_net(
+        self, net_class, *, n_train, n_outputs, criterion, stratify=False, partial=False, **net_kwargs
+    ):
         """Create the skorch net with the estimator's parameters, callbacks and module.
 
         ``partial=True`` builds the net of a first ``partial_fit``: no
@@ -791,7 +811,7 @@ class NeuralImageEstimator(BaseEstimator):
         return net_class(**kwargs)
 
     def _initialize_and_probe(self, net, X_sample, n_outputs):
-        """Initialize the net and run one tiny batch, so that a module unfit for the data fails before training."""
+        """Initialize the net and run one tiny batch: a module unfit for the data fails before training."""
         with seeded_torch_rng(self.random_state, self.device_):
             net.initialize()
         module = net.module_
@@ -809,7 +829,8 @@ class NeuralImageEstimator(BaseEstimator):
         out = out[0] if isinstance(out, tuple) else out
         if out.ndim != 2 or out.shape[1] != n_outputs:
             raise ValueError(
-                f"module={self._module_name()!r} returns outputs of shape {tuple(out.shape)} but the task needs "
+                f"module={self._module_name()!r} returns outputs of shape {tuple(out.shape)} but the task "
+                f"needs "
                 f"(batch, {n_outputs}); build it with {n_outputs} outputs (n_outputs) or let fit set them."
             )
         return net

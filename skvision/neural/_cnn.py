@@ -6,14 +6,25 @@ from numbers import Real
 
 import numpy as np
 import torch
-from sklearn.base import ClassifierMixin, ClassNamePrefixFeaturesOutMixin, RegressorMixin, TransformerMixin, _fit_context
+from sklearn.base import (
+    ClassifierMixin,
+    ClassNamePrefixFeaturesOutMixin,
+    RegressorMixin,
+    TransformerMixin,
+    _fit_context,
+)
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_array, check_consistent_length, check_is_fitted, column_or_1d
 
-from ._base import COMMON_PARAMETER_CONSTRAINTS, ImageNeuralNetClassifier, ImageNeuralNetRegressor, NeuralImageEstimator
+from ._base import (
+    COMMON_PARAMETER_CONSTRAINTS,
+    ImageNeuralNetClassifier,
+    ImageNeuralNetRegressor,
+    NeuralImageEstimator,
+)
 
 __all__ = ["CNNClassifier", "CNNRegressor", "CNNFeatures"]
 
@@ -351,7 +362,8 @@ class CNNClassifier(ClassifierMixin, _SupervisedCNN):
         check_classification_targets(y)
         if len(np.unique(column_or_1d(y, warn=True))) < 2:
             raise ValueError(
-                f"CNNClassifier needs samples of at least 2 classes; y holds only the class {np.asarray(y).flat[0]!r}."
+                "CNNClassifier needs samples of at least 2 classes; y holds only the class "
+                f"{np.asarray(y).flat[0]!r}."
             )
 
     def _check_labels(self, y, n_samples):
@@ -379,12 +391,15 @@ class CNNClassifier(ClassifierMixin, _SupervisedCNN):
             self.n_outputs_ = len(classes)
         elif classes is not None and not np.array_equal(np.unique(np.asarray(classes)), self.classes_):
             raise ValueError(
-                f"classes={np.asarray(classes).tolist()!r} differs from the classes of the first partial_fit call "
+                f"classes={np.asarray(classes).tolist()!r} differs from the classes of the first "
+                "partial_fit call "
                 f"{self.classes_.tolist()!r}."
             )
         unknown = np.setdiff1d(y, self.classes_)
         if unknown.size:
-            raise ValueError(f"y contains labels {unknown.tolist()!r} not in classes {self.classes_.tolist()!r}.")
+            raise ValueError(
+                f"y contains labels {unknown.tolist()!r} not in classes {self.classes_.tolist()!r}."
+            )
         return torch.as_tensor(np.searchsorted(self.classes_, y), dtype=torch.long)
 
     def _criterion(self, y_tensor):
@@ -508,7 +523,10 @@ class CNNRegressor(RegressorMixin, _SupervisedCNN):
     (64,)
     """
 
-    _parameter_constraints: dict = {**_SupervisedCNN._parameter_constraints, "standardize_targets": ["boolean"]}
+    _parameter_constraints: dict = {
+        **_SupervisedCNN._parameter_constraints,
+        "standardize_targets": ["boolean"],
+    }
     _net_class = ImageNeuralNetRegressor
 
     def __init__(
@@ -588,7 +606,9 @@ class CNNRegressor(RegressorMixin, _SupervisedCNN):
         y = self._check_targets(y, n_samples)
         y2 = y.reshape(len(y), -1)
         if y2.shape[1] != self.n_outputs_:
-            raise ValueError(f"y has {y2.shape[1]} target columns but the model was fitted with {self.n_outputs_}.")
+            raise ValueError(
+                f"y has {y2.shape[1]} target columns but the model was fitted with {self.n_outputs_}."
+            )
         return self._scaled(y2)
 
     def _criterion(self, y_tensor):

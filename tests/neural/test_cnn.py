@@ -41,7 +41,8 @@ def digits():
 
 # ----------------------------------------------------------------------------- architectures
 def test_lenet5_matches_the_course_layer_table():
-    # 32x32 input, valid convolutions: 28x28x6 -> 14 -> 10x10x16 -> 5 -> 400 -> 120 -> 84 -> 10, 61,706 weights.
+    # 32x32 input, valid convolutions: 28x28x6 -> 14 -> 10x10x16 -> 5 -> 400 -> 120 -> 84 -> 10,
+    # 61,706 weights.
     net = LeNet5(in_channels=1, n_outputs=10, input_size=(32, 32), padding=0)
     assert sum(p.numel() for p in net.parameters()) == 61706
     shapes = []
@@ -87,7 +88,8 @@ def test_module_resolution_and_injection():
         return nn.Sequential(nn.Flatten(), nn.Linear(64, hidden), nn.ReLU(), nn.Linear(hidden, n_outputs))
 
     assert module_data_params(factory, user_params={}, in_channels=1, n_outputs=3) == {"n_outputs": 3}
-    assert module_data_params(ConvNet, user_params={"in_channels": 2}, in_channels=1, n_outputs=3) == {"n_outputs": 3}
+    injected = module_data_params(ConvNet, user_params={"in_channels": 2}, in_channels=1, n_outputs=3)
+    assert injected == {"n_outputs": 3}
 
 
 def test_embedding_function_of_a_plain_module_is_the_input_of_its_last_linear():
@@ -336,7 +338,8 @@ def test_lr_schedules(digits, schedule):
 def test_checkpoint_then_resume(tmp_path, digits):
     X, y = digits
     params = {**TINY, "lr_schedule": "onecycle", "checkpoint": tmp_path}
-    first = CNNClassifier(**{**params, "max_epochs": 6}, callbacks=[("stop", _Snapshots(interrupt_at=2))]).fit(X, y)
+    stop = [("stop", _Snapshots(interrupt_at=2))]
+    first = CNNClassifier(**{**params, "max_epochs": 6}, callbacks=stop).fit(X, y)
     assert (tmp_path / "params.pt").exists() and (tmp_path / "optimizer.pt").exists()
     saved_losses = first.net_.history[:, "train_loss"]
     resumed = CNNClassifier(**{**params, "max_epochs": 6}).fit(X, y)
@@ -507,8 +510,9 @@ def test_partial_fit(digits):
 
 
 def test_build_callbacks_order_and_validation():
-    names = [n for n, _ in build_callbacks(lr=0.1, max_epochs=3, steps_per_epoch=2, validation=True,
-                                           early_stopping=True, lr_schedule="onecycle", checkpoint="cp", verbose=1)]
+    callbacks = build_callbacks(lr=0.1, max_epochs=3, steps_per_epoch=2, validation=True, early_stopping=True,
+                                lr_schedule="onecycle", checkpoint="cp", verbose=1)
+    names = [name for name, _ in callbacks]
     assert names == ["resume", "lr_schedule", "early_stopping", "checkpoint", "progress"]
     with pytest.raises(ValueError, match="validation split"):
         build_callbacks(lr=0.1, max_epochs=3, steps_per_epoch=2, validation=False, early_stopping=True)

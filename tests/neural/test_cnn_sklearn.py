@@ -39,7 +39,8 @@ SUPERVISED_2D_CHECKS = (
 
 
 def _expected_failures(estimator):
-    return expected_failed_checks(estimator, extra={name: IMAGE_INPUT_REASON for name in SUPERVISED_2D_CHECKS})
+    extra = {name: IMAGE_INPUT_REASON for name in SUPERVISED_2D_CHECKS}
+    return expected_failed_checks(estimator, extra=extra)
 
 
 @pytest.fixture(autouse=True)
@@ -81,7 +82,9 @@ def test_routed_params_in_get_set_params_and_clone():
 
 def test_routed_params_reach_the_net(digits):
     X, y = digits
-    clf = CNNClassifier(**TINY, module__kernel_size=5, optimizer="sgd", optimizer__momentum=0.8, lr_schedule=None)
+    clf = CNNClassifier(
+        **TINY, module__kernel_size=5, optimizer="sgd", optimizer__momentum=0.8, lr_schedule=None
+    )
     clf.fit(X, y)
     assert clf.net_.module_.features[0].kernel_size == (5, 5)
     assert isinstance(clf.net_.optimizer_, torch.optim.SGD)
@@ -102,11 +105,14 @@ def test_pipelines(digits):
     pipe = make_pipeline(invert, CNNClassifier(**TINY)).fit(X, y)
     assert pipe.predict(X).shape == (len(X),)
     # LeNet-5 with valid convolutions needs 16x16: a Resize step in front makes the 8x8 digits fit.
-    lenet = make_pipeline(Resize((16, 16)), CNNClassifier("lenet5", module__padding=0, max_epochs=1, random_state=0))
+    lenet = make_pipeline(
+        Resize((16, 16)), CNNClassifier("lenet5", module__padding=0, max_epochs=1, random_state=0)
+    )
     assert lenet.fit(X, y).predict(X[:4]).shape == (4,)
     with pytest.raises(ValueError, match="at least 16x16"):
         CNNClassifier("lenet5", module__padding=0).fit(X, y)
-    features = make_pipeline(CNNFeatures(**{**TINY, "max_epochs": 6}), LogisticRegression(max_iter=500)).fit(X, y)
+    features = make_pipeline(CNNFeatures(**{**TINY, "max_epochs": 6}), LogisticRegression(max_iter=500))
+    features.fit(X, y)
     assert features.score(X, y) > 0.5
 
 

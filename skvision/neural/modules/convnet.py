@@ -15,7 +15,9 @@ def _as_tuple(value, length, name):
         return tuple(int(value) * 2**i for i in range(length))
     values = tuple(int(v) for v in value)
     if len(values) != length:
-        raise ValueError(f"{name} has {len(values)} entries but n_blocks={length}; give one per block or an int.")
+        raise ValueError(
+            f"{name} has {len(values)} entries but n_blocks={length}; give one per block or an int."
+        )
     return values
 
 
@@ -82,7 +84,9 @@ class ConvNet(nn.Module):
     ):
         super().__init__()
         if n_blocks < 1 or convs_per_block < 1:
-            raise ValueError(f"n_blocks and convs_per_block must be >= 1; got {n_blocks} and {convs_per_block}.")
+            raise ValueError(
+                f"n_blocks and convs_per_block must be >= 1; got {n_blocks} and {convs_per_block}."
+            )
         if kernel_size < 1 or kernel_size % 2 == 0:
             raise ValueError(f"kernel_size must be a positive odd integer; got {kernel_size}.")
         if not 0.0 <= dropout < 1.0:
@@ -93,7 +97,8 @@ class ConvNet(nn.Module):
         height, width = int(input_size[0]), int(input_size[1])
         if height < min_h or width < min_w:
             raise ValueError(
-                f"ConvNet with n_blocks={n_blocks} needs images of at least {min_h}x{min_w}; got {height}x{width}."
+                f"ConvNet with n_blocks={n_blocks} needs images of at least {min_h}x{min_w}; "
+                f"got {height}x{width}."
             )
         widths = _as_tuple(filters, n_blocks, "filters")
 
@@ -102,7 +107,9 @@ class ConvNet(nn.Module):
         for width_out in widths:
             for _ in range(convs_per_block):
                 # The conv bias is redundant in front of batch norm's own shift.
-                layers.append(nn.Conv2d(channels, width_out, kernel_size, padding=kernel_size // 2, bias=not batch_norm))
+                layers.append(
+                    nn.Conv2d(channels, width_out, kernel_size, padding=kernel_size // 2, bias=not batch_norm)
+                )
                 if batch_norm:
                     layers.append(nn.BatchNorm2d(width_out))
                 layers.append(nn.ReLU(inplace=True))

@@ -55,14 +55,17 @@ class LeNet5(nn.Module):
     ):
         super().__init__()
         if activation not in _ACTIVATIONS:
-            raise ValueError(f"activation={activation!r} is not supported; expected one of {sorted(_ACTIVATIONS)}.")
+            raise ValueError(
+                f"activation={activation!r} is not supported; expected one of {sorted(_ACTIVATIONS)}."
+            )
         if pooling not in _POOLS:
             raise ValueError(f"pooling={pooling!r} is not supported; expected one of {sorted(_POOLS)}.")
         min_h, min_w = self.min_input_size(padding=padding)
         height, width = int(input_size[0]), int(input_size[1])
         if height < min_h or width < min_w:
             raise ValueError(
-                f"LeNet5 with padding={padding} needs images of at least {min_h}x{min_w}; got {height}x{width}."
+                f"LeNet5 with padding={padding} needs images of at least {min_h}x{min_w}; "
+                f"got {height}x{width}."
             )
         act, pool = _ACTIVATIONS[activation], _POOLS[pooling]
         self.features = nn.Sequential(
