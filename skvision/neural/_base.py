@@ -830,8 +830,8 @@ class NeuralImageEstimator(BaseEstimator):
         if out.ndim != 2 or out.shape[1] != n_outputs:
             raise ValueError(
                 f"module={self._module_name()!r} returns outputs of shape {tuple(out.shape)} but the task "
-                f"needs "
-                f"(batch, {n_outputs}); build it with {n_outputs} outputs (n_outputs) or let fit set them."
+                f"needs (batch, {n_outputs}); build it with {n_outputs} outputs (n_outputs) "
+                "or let fit set them."
             )
         return net
 
