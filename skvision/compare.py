@@ -939,10 +939,13 @@ def _build_cnn(cnn_features, info):
     summary="latent code of a convolutional autoencoder trained without labels",
 )
 def _build_autoencoder(autoencoder, info):
-    # A lighter network than the default, with fewer epochs beyond 16x16 pixels, keeps the
-    # command's run time in proportion to the other families.
-    epochs = 30 if info.height * info.width <= 256 else 15
-    return autoencoder(latent_dim=32, filters=(16, 32), max_epochs=_epochs(info, epochs), device=info.device,
+    if info.height * info.width <= 256:
+        # Tiny images (8x8 digits): the default network, 30 epochs (0.96 with an SVC, 5 s a fold).
+        return autoencoder(latent_dim=32, max_epochs=_epochs(info, 30), device=info.device,
+                           random_state=info.random_state)
+    # Beyond 16x16 pixels a lighter network and fewer epochs keep the run time in proportion
+    # to the other families.
+    return autoencoder(latent_dim=32, filters=(16, 32), max_epochs=_epochs(info, 15), device=info.device,
                        random_state=info.random_state)
 
 
