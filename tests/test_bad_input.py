@@ -1,0 +1,116 @@
+"""The bad-input contract, proven across every public estimator.
+
+Each public estimator x each kind of bad input: the documented exception type and
+a message that names the problem. One table, so a new estimator joins by adding
+one line to ESTIMATORS.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+
+from skvision import Grayscale, Resize
+from tests._estimators import ESTIMATORS, IDS, fit as _fit, good_X as _good_X, good_y as _good_y
+
+ESTIMATORS_BY_NAME = {name: (estimator, kind) for name, estimator, kind in ESTIMATORS}
+
+
+# Bad image batches: (case id, batch maker, exception, message pattern).
+def _mixed_sizes(kind):
+    good = _good_X(kind)
+    return [good[0], good[1], good[2, :20]]
+
+
+BAD_IMAGES = [
+    ("empty-batch", lambda kind: _good_X(kind)[:0], ValueError, "empty batch"),
+    ("1-D", lambda kind: np.zeros(24), ValueError, r"\(N, H, W\)"),
+    ("5-D", lambda kind: np.zeros((2, 24, 24, 3, 1)), ValueError, r"\(N, H, W\)"),
+    ("NaN", lambda kind: np.where(_good_X(kind) > 250, np.nan, 1.0), ValueError, "NaN"),
+    ("inf", lambda kind: np.where(_good_X(kind) > 250, np.inf, 1.0), ValueError, "infinite"),
+    ("object-dtype", lambda kind: _good_X(kind).astype(object), TypeError, "dtype object"),
+    ("strings", lambda kind: np.full(_good_X(kind).shape, "a"), TypeError, "dtype <U1"),
+    ("mixed-sizes", _mixed_sizes, ValueError, "same size"),
+    ("wrong-channel-count", lambda kind: np.zeros((12, 24, 24, 2), np.uint8), ValueError, "2 channels"),
+]
+
+
+@pytest.mark.parametrize("case, make_X, error, pattern", BAD_IMAGES, ids=[c[0] for c in BAD_IMAGES])
+@pytest.mark.parametrize("name, estimator, kind", ESTIMATORS, ids=IDS)
+def test_bad_images_in_fit(name, estimator, kind, case, make_X, error, pattern):
+    X = make_X(kind)
+    y = _good_y(kind)[: len(X)] if hasattr(X, "__len__") and len(X) else _good_y(kind)[:0]
+    with pytest.raises(error, match=pattern):
+        clone(estimator).fit(X, y)
+
+
+# Estimators defined on images of any size, and why; every other one names its minimum.
+NO_MINIMUM_SIZE = {
+    "PretrainedFeatures": "resizes every image to the backbone's input size",
+    "HuMoments": "moments exist for any image, down to one pixel",
+    "ZernikeMoments": "moments exist for any image, down to one pixel",
+    "ColorHistogram": "a histogram exists for any image, down to one pixel",
+    "GaborBank": "the filter bank convolves with reflected borders, defined for any image size",
+}
+# Parameters that make the minimum size bite on 2x2 images where the defaults need less.
+TOO_SMALL_PARAMS = {"GLCM": {"distances": (3,)}}
+
+
+@pytest.mark.parametrize("name, estimator, kind", ESTIMATORS, ids=IDS)
+def test_images_too_small(name, estimator, kind):
+    if name in NO_MINIMUM_SIZE:
+        pytest.skip(f"{name} {NO_MINIMUM_SIZE[name]}: no minimum")
+    X = _good_X(kind)[:, :2, :2]
+    estimator = clone(estimator).set_params(**TOO_SMALL_PARAMS.get(name, {}))
+    with pytest.raises(ValueError, match=r"at least \d+x\d+"):
+        _fit(estimator, kind, X=X)
+
+
+@pytest.mark.parametrize("name, estimator, kind", ESTIMATORS, ids=IDS)
+def test_y_of_wrong_length_and_y_with_nan(name, estimator, kind):
+    if kind in ("unsupervised", "colour"):
+        pytest.skip("unsupervised transformer: y is ignored, as in every sklearn transformer")
+    with pytest.raises(ValueError, match=r"(?i)inconsistent|length|samples"):
+        _fit(clone(estimator), kind, y=_good_y(kind)[:-1])
+    y_nan = _good_y(kind).astype(float)
+    y_nan[3] = np.nan
+    with pytest.raises(ValueError, match=r"NaN"):
+        _fit(clone(estimator), kind, y=y_nan)
+
+
+@pytest.mark.parametrize("name, estimator, kind", ESTIMATORS, ids=IDS)
+def test_transform_before_fit(name, estimator, kind):
+    method = "predict" if kind in ("classifier", "regressor") else "transform"
+    with pytest.raises(NotFittedError):
+        getattr(clone(estimator), method)(_good_X(kind))
+
+
+@pytest.mark.parametrize("name, estimator, kind", ESTIMATORS, ids=IDS)
+def test_transform_with_another_image_size(name, estimator, kind):
+    if name == "PretrainedFeatures":
+        pytest.skip("PretrainedFeatures resizes every image to the backbone's input size")
+    fitted = _fit(clone(estimator), kind)
+    method = "predict" if kind in ("classifier", "regressor") else "transform"
+    other = _good_X(kind)[:, :20, :22]
+    with pytest.raises(ValueError, match=re.escape(str(_good_X(kind).shape[1:3])[:-1])):
+        getattr(fitted, method)(other)
+
+
+# The preprocessing steps share the image contract; Resize alone accepts images of mixed sizes
+# (making them equal is its job), and neither learns anything in fit, so no size check at transform.
+PREPROCESSING = [("Grayscale", Grayscale()), ("Resize", Resize((16, 16)))]
+
+
+@pytest.mark.parametrize("case, make_X, error, pattern", BAD_IMAGES, ids=[c[0] for c in BAD_IMAGES])
+@pytest.mark.parametrize("name, step", PREPROCESSING, ids=[n for n, _ in PREPROCESSING])
+def test_bad_images_in_preprocessing(name, step, case, make_X, error, pattern):
+    X = make_X("unsupervised")
+    if name == "Resize" and case == "mixed-sizes":
+        assert clone(step).fit_transform(X).shape == (3, 16, 16)
+        return
+    with pytest.raises(error, match=pattern):
+        clone(step).fit_transform(X)
