@@ -391,13 +391,17 @@ class AutoencoderFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Neu
     def _batches(self, tensor):
         return tensor.split(self.batch_size)
 
-    def _encode(self, tensor, sample):
+    def _code_generator(self, sample):
+        """The generator of the VAE's code draws: one per call, seeded from ``random_state``."""
+        if not sample or self.random_state is None:
+            return None
+        generator = torch.Generator(device=self.net_.device)
+        generator.manual_seed(int(check_random_state(self.random_state).randint(2**31 - 1)))
+        return generator
+
+    def _encode(self, tensor, sample, generator=None):
         module = self.net_.module_
         module.eval()
-        generator = None
-        if sample and self.random_state is not None:
-            generator = torch.Generator(device=self.net_.device)
-            generator.manual_seed(int(check_random_state(self.random_state).randint(2**31 - 1)))
         codes = []
         with torch.no_grad(), self.net_._autocast():
             for batch in self._batches(tensor):
@@ -422,8 +426,12 @@ class AutoencoderFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Neu
             The encoder's output; for ``kind='vae'`` the mean of q(z|x), or a
             draw from it when ``code='sample'``.
         """
-        tensor = self._images_for_prediction(X)
-        return self._encode(tensor, sample=self.kind == "vae" and self.code == "sample").numpy()
+        images = self._checked_images_for_prediction(X)
+        sample = self.kind == "vae" and self.code == "sample"
+        generator = self._code_generator(sample)  # one stream across batches: draws stay independent
+        return self._map_image_batches(
+            lambda tensor: self._encode(tensor, sample, generator).numpy(), images, what="transform"
+        )
 
     def _decode(self, codes):
         module = self.net_.module_
@@ -474,8 +482,11 @@ class AutoencoderFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Neu
         images : ndarray of the shape of the validated ``X``, dtype float32
             On the network's value scale (see :meth:`inverse_transform`).
         """
-        tensor = self._images_for_prediction(X)
-        return self._to_images(self._decode(self._encode(tensor, sample=False)))
+        images = self._checked_images_for_prediction(X)
+        return self._map_image_batches(
+            lambda tensor: self._to_images(self._decode(self._encode(tensor, sample=False))),
+            images, what="reconstruct",
+        )
 
     def score(self, X, y=None):
         """Minus the mean reconstruction error per pixel (higher is better).
@@ -494,15 +505,21 @@ class AutoencoderFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Neu
         -------
         score : float
         """
-        tensor = self._images_for_prediction(X)
-        reconstruction = self._decode(self._encode(tensor, sample=False))
-        if self.loss == "bce":
-            if tensor.min() < 0 or tensor.max() > 1:
-                raise ValueError("loss='bce' scores images in [0, 1] only; X has values outside.")
-            error = nn.functional.binary_cross_entropy(reconstruction.clamp(0, 1), tensor)
-        else:
-            error = nn.functional.mse_loss(reconstruction, tensor)
-        return -float(error)
+        images = self._checked_images_for_prediction(X)
+
+        def summed_error(tensor):
+            # Per-image sums, so that batches of any size average to the same mean.
+            reconstruction = self._decode(self._encode(tensor, sample=False))
+            if self.loss == "bce":
+                if tensor.min() < 0 or tensor.max() > 1:
+                    raise ValueError("loss='bce' scores images in [0, 1] only; X has values outside.")
+                error = nn.functional.binary_cross_entropy(reconstruction.clamp(0, 1), tensor, reduction="none")
+            else:
+                error = nn.functional.mse_loss(reconstruction, tensor, reduction="none")
+            return error.double().flatten(1).sum(1).numpy()
+
+        per_image = self._map_image_batches(summed_error, images, what="score")
+        return -float(per_image.sum() / (len(images) * np.prod(self.image_shape_)))
 
     @property
     def _n_features_out(self):

@@ -61,7 +61,9 @@ from torch.utils.data import Subset
 from .._images import check_images
 from ._augment import AUGMENT_PRESETS, build_augmentation, tta_augmentation
 from ._finetune import backbone_module, finetune_net_kwargs
-from ._torch_utils import PRECISIONS, autocast, images_to_tensor, resolve_device, seeded_torch_rng
+from ._torch_utils import (
+    PRECISIONS, autocast, images_to_tensor, map_batches, resolve_device, seeded_torch_rng,
+)
 from .modules import MODULES
 
 __all__ = [
@@ -725,7 +727,8 @@ class NeuralImageEstimator(BaseEstimator):
         self.n_channels_ = 1 if images.ndim == 3 else images.shape[3]
         return _net_input(images)
 
-    def _images_for_prediction(self, X):
+    def _checked_images_for_prediction(self, X) -> np.ndarray:
+        """Validated images of the fitted shape, still numpy (a memmap stays a memmap)."""
         check_is_fitted(self, "net_")
         images = validate_images_for_net(X)
         if tuple(images.shape[1:]) != self.image_shape_:
@@ -733,7 +736,22 @@ class NeuralImageEstimator(BaseEstimator):
                 f"X has images of shape {tuple(images.shape[1:])} but {type(self).__name__} was fitted on "
                 f"images of shape {self.image_shape_}."
             )
-        return _net_input(images)
+        return images
+
+    def _images_for_prediction(self, X):
+        """:meth:`_checked_images_for_prediction` as one float NCHW tensor (for training calls)."""
+        return _net_input(self._checked_images_for_prediction(X))
+
+    def _map_image_batches(self, function, images, *, what):
+        """``function(float NCHW tensor) -> ndarray`` over ``images`` in batches of ``batch_size``.
+
+        Only one batch is converted to float at a time, and the device
+        running out of memory halves the batch (:func:`map_batches`).
+        """
+        return map_batches(
+            lambda chunk: function(_net_input(chunk)), images, self.batch_size,
+            what=f"{what} of {type(self).__name__}", verbose=bool(self.verbose), desc=type(self).__name__,
+        )
 
     def _module_kwargs(self, n_outputs):
         user_params = self._routed_params("module__")
@@ -846,10 +864,13 @@ class NeuralImageEstimator(BaseEstimator):
         return net
 
     def _predict_output(self, X, method="predict_proba"):
-        tensor = self._images_for_prediction(X)
+        images = self._checked_images_for_prediction(X)
         self.net_.tta = self.tta
+        predict = getattr(self.net_, method)
         with seeded_torch_rng(self.random_state, self.net_.device):
-            return getattr(self.net_, method)(tensor)
+            # One skorch call per batch (the net's own batch_size is at least as large):
+            # memory stays bounded by a batch, and an out-of-memory batch is halved and retried.
+            return self._map_image_batches(predict, images, what=method)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -781,8 +781,11 @@ class CNNFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralImage
         return self
 
     def _embed(self, X):
-        tensor = self.estimator_._images_for_prediction(X)
-        return self.estimator_.net_.forward_embedding(tensor).numpy()
+        estimator = self.estimator_
+        images = estimator._checked_images_for_prediction(X)
+        return estimator._map_image_batches(
+            lambda tensor: estimator.net_.forward_embedding(tensor).numpy(), images, what="transform"
+        )
 
     def transform(self, X):
         """Penultimate-layer embedding of each image.

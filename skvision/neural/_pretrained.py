@@ -15,7 +15,7 @@ from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
 from .._images import check_images
-from ._torch_utils import PRECISIONS, autocast, images_to_tensor, resolve_device
+from ._torch_utils import PRECISIONS, autocast, images_to_tensor, map_batches, resolve_device
 from .backbones import BackbonePreprocess, classifier_name, resolve_backbone
 
 __all__ = ["PretrainedFeatures", "pool_features"]
@@ -290,17 +290,11 @@ class PretrainedFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
         """
         check_is_fitted(self, "module_")
         images = check_images(X)
-        n_images = images.shape[0]
-        out = np.empty((n_images, self.n_features_out_), dtype=np.float32)
-        starts = range(0, n_images, self.batch_size)
-        if self.verbose:
-            from tqdm.auto import tqdm
-
-            starts = tqdm(starts, desc=type(self).__name__, unit="batch")
-        for start in starts:
-            stop = min(start + self.batch_size, n_images)
-            out[start:stop] = self._embed_batch(images[start:stop])
-        return out
+        # Batches of batch_size images: bounded memory, and out-of-memory batches are halved and retried.
+        return map_batches(
+            self._embed_batch, images, self.batch_size, what=f"transform of {type(self).__name__}",
+            verbose=bool(self.verbose), desc=type(self).__name__,
+        )
 
     def _embed_batch(self, images) -> np.ndarray:
         with torch.inference_mode():

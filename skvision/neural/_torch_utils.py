@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import warnings
 
 import numpy as np
 import torch
@@ -14,6 +15,8 @@ __all__ = [
     "seed_everything",
     "seeded_torch_rng",
     "PRECISIONS",
+    "map_batches",
+    "is_out_of_memory",
 ]
 
 PRECISIONS = ("32", "bf16", "16-mixed")
@@ -69,14 +72,18 @@ def images_to_tensor(images: np.ndarray, device=None, dtype=torch.float32) -> to
     >>> tuple(t.shape), float(t.max())
     ((2, 1, 4, 5), 1.0)
     """
-    array = np.asarray(images)
+    array = np.ascontiguousarray(images)
+    if not array.flags.writeable:
+        # A read-only batch (a memmap opened with mode 'r'): torch cannot share read-only memory,
+        # so copy this batch (callers pass one batch at a time).
+        array = array.copy()
     if array.dtype.kind in "ui":
         scale = float(np.iinfo(array.dtype).max)
-        tensor = torch.from_numpy(np.ascontiguousarray(array)).to(device=device, dtype=dtype)
+        tensor = torch.from_numpy(array).to(device=device, dtype=dtype)
         if scale > 1:
             tensor = tensor / scale
     else:
-        tensor = torch.from_numpy(np.ascontiguousarray(array)).to(device=device, dtype=dtype)
+        tensor = torch.from_numpy(array).to(device=device, dtype=dtype)
     if tensor.ndim == 3:
         return tensor.unsqueeze(1)
     return tensor.permute(0, 3, 1, 2).contiguous()
@@ -145,3 +152,114 @@ def seeded_torch_rng(random_state, device=None):
     with torch.random.fork_rng(devices=devices):
         torch.manual_seed(seed)
         yield
+
+
+def is_out_of_memory(error: BaseException) -> bool:
+    """Whether ``error`` is an accelerator running out of memory (CUDA, MPS or XPU).
+
+    Examples
+    --------
+    >>> is_out_of_memory(torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB"))
+    True
+    >>> is_out_of_memory(RuntimeError("shape mismatch"))
+    False
+    """
+    if isinstance(error, torch.OutOfMemoryError):
+        return True
+    # MPS and some CUDA paths raise a plain RuntimeError with this wording.
+    return isinstance(error, RuntimeError) and "out of memory" in str(error).lower()
+
+
+def _release_cached_memory():
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
+def map_batches(function, items, batch_size, *, what="the batch", verbose=False, desc=None):
+    """Apply ``function`` to ``items`` batch by batch into one preallocated array.
+
+    The inference loop of every neural transform and predict: memory stays
+    bounded by one batch (plus the output) whatever the number of images, and
+    ``items`` may be a numpy memmap read lazily. When the device runs out of
+    memory on a batch, the batch size is halved, cached memory released and
+    the batch retried (a ``ResourceWarning`` says so once per halving), down
+    to batches of one image; the smaller size is kept for the remaining batches.
+
+    Parameters
+    ----------
+    function : callable
+        ``function(items[start:stop]) -> ndarray`` of shape ``(stop - start, ...)``.
+    items : array-like
+        Anything sliceable along its first axis with a length.
+    batch_size : int
+        Items per call at first.
+    what : str, default='the batch'
+        How warnings and errors name what is processed.
+    verbose : bool, default=False
+        A tqdm progress bar over the items.
+    desc : str or None
+        The progress bar's label.
+
+    Returns
+    -------
+    out : ndarray of shape (len(items), ...)
+        The batches' outputs, in order, in one array allocated from the first.
+
+    Raises
+    ------
+    torch.OutOfMemoryError
+        When even a batch of one item does not fit.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> map_batches(lambda chunk: chunk * 2, np.arange(5), batch_size=2)
+    array([0, 2, 4, 6, 8])
+    """
+    n_items = len(items)
+    batch_size = max(1, int(batch_size))
+    out = None
+    progress = None
+    if verbose:
+        from tqdm.auto import tqdm
+
+        progress = tqdm(total=n_items, desc=desc, unit="image")
+    start = 0
+    try:
+        while start < n_items:
+            stop = min(start + batch_size, n_items)
+            try:
+                result = np.asarray(function(items[start:stop]))
+            except (torch.OutOfMemoryError, RuntimeError) as error:
+                if not is_out_of_memory(error):
+                    raise
+                if batch_size == 1:
+                    raise torch.OutOfMemoryError(
+                        f"Out of device memory on {what} even with batches of one image: {error}"
+                    ) from error
+                del error  # drop the traceback's references to the failed batch's tensors
+                _release_cached_memory()
+                batch_size = max(1, batch_size // 2)
+                warnings.warn(
+                    f"Out of device memory on {what}; retrying with batches of {batch_size} images.",
+                    ResourceWarning,
+                    stacklevel=2,
+                )
+                continue
+            if result.shape[:1] != (stop - start,):
+                raise ValueError(
+                    f"The function applied to {what} returned shape {result.shape} for a batch of "
+                    f"{stop - start}; expected one row per item."
+                )
+            if out is None:
+                out = np.empty((n_items,) + result.shape[1:], dtype=result.dtype)
+            out[start:stop] = result
+            if progress is not None:
+                progress.update(stop - start)
+            start = stop
+    finally:
+        if progress is not None:
+            progress.close()
+    if out is None:
+        raise ValueError(f"{what} is empty: expected at least one item.")
+    return out
