@@ -37,6 +37,11 @@ def _central_moments(images, order=3):
     over the whole chunk; the binomial theorem then moves them to each image's
     centroid. Centred coordinates keep the powers small (better conditioned than
     scikit-image's raw moments about the corner).
+
+    The products are stacked, one BLAS call per image, not one call per chunk:
+    BLAS kernels sum in an order that depends on the matrix shape, so a chunk-wide
+    product would make an image's last bits depend on how many images share its
+    chunk (``batch_size``, ``n_jobs``). Per image, the result is the same in any batch.
     """
     n, height, width = images.shape
     rows = np.arange(height, dtype=np.float64) - (height - 1) / 2
@@ -44,8 +49,8 @@ def _central_moments(images, order=3):
     powers = np.arange(order + 1)
     row_powers = rows[:, None] ** powers  # (H, k)
     col_powers = cols[:, None] ** powers  # (W, k)
-    partial = (images.reshape(n * height, width) @ col_powers).reshape(n, height, -1)  # (n, H, k)
-    about_centre = np.tensordot(partial, row_powers, axes=([1], [0])).transpose(0, 2, 1)  # (n, p, q)
+    partial = images @ col_powers  # (n, H, k): one (H, W) @ (W, k) product per image
+    about_centre = row_powers.T @ partial  # (n, p, q): one (k, H) @ (H, k) product per image
 
     mass = about_centre[:, 0, 0]
     safe_mass = np.where(mass == 0, 1.0, mass)
@@ -256,9 +261,15 @@ def _zernike_basis(height, width, order):
 
 
 def _project(images, order):
-    """Complex Zernike moments ``(n, K)`` of a float ``(n, H, W)`` stack."""
+    """Complex Zernike moments ``(n, K)`` of a float ``(n, H, W)`` stack.
+
+    One matrix-vector product per image (stacked), not one matrix product per
+    chunk: BLAS sums in an order that depends on the matrix shape, and an image's
+    moments must not depend on how many images share its chunk (``batch_size``).
+    """
     n, height, width = images.shape
-    parts = images.reshape(n, -1) @ _zernike_basis(height, width, int(order)).T
+    basis = _zernike_basis(height, width, int(order))
+    parts = (basis @ images.reshape(n, -1, 1))[:, :, 0]
     n_moments = parts.shape[1] // 2
     return parts[:, :n_moments] + 1j * parts[:, n_moments:]
 
