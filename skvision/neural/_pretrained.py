@@ -15,7 +15,14 @@ from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
 from .._images import check_images
-from ._torch_utils import PRECISIONS, autocast, images_to_tensor, map_batches, resolve_device
+from ._torch_utils import (
+    PRECISIONS,
+    autocast,
+    images_to_tensor,
+    map_batches,
+    resolve_device,
+    seeded_torch_rng,
+)
 from .backbones import BackbonePreprocess, classifier_name, resolve_backbone
 
 __all__ = ["PretrainedFeatures", "pool_features"]
@@ -103,6 +110,12 @@ class PretrainedFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
         Autocast precision of the forward pass.
     verbose : int, default=0
         Show a progress bar over batches when > 0.
+    random_state : int, RandomState or None, default=None
+        Seeds the random initialisation of ``weights=None`` (torch's global
+        generator is forked, so the caller's random stream is left alone): the
+        same integer gives the same network, hence the same embeddings, on every
+        fit and every ``clone``. ``None`` draws from torch's global state.
+        Ignored when weights are loaded.
 
     Attributes
     ----------
@@ -155,6 +168,7 @@ class PretrainedFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
         "device": [str, torch.device, None],
         "precision": [StrOptions(set(PRECISIONS))],
         "verbose": ["verbose"],
+        "random_state": ["random_state"],
     }
 
     def __init__(
@@ -169,6 +183,7 @@ class PretrainedFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
         device="auto",
         precision="32",
         verbose=0,
+        random_state=None,
     ):
         self.backbone = backbone
         self.weights = weights
@@ -179,6 +194,7 @@ class PretrainedFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
         self.device = device
         self.precision = precision
         self.verbose = verbose
+        self.random_state = random_state
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -211,7 +227,8 @@ class PretrainedFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
         check_images(X)
         input_size = self._check_input_size()
         device = resolve_device(self.device)
-        resolved = resolve_backbone(self.backbone, self.weights)
+        with seeded_torch_rng(self.random_state):  # the initialisation of weights=None
+            resolved = resolve_backbone(self.backbone, self.weights)
         self.config_ = resolved.config
         self.weights_ = resolved.weights
         self.input_size_ = input_size if input_size is not None else tuple(resolved.config.input_size)
