@@ -1,0 +1,232 @@
+"""Determinism: descriptors whatever n_jobs, batch_size and joblib backend; seeded neural estimators.
+
+* Every handcrafted descriptor of ``tests/_estimators.py`` gives bit-identical
+  features for ``n_jobs`` in (1, 2), ``batch_size`` in (1, 5, None) and the joblib
+  backends 'loky', 'threading' and 'dask' (a two-process ``LocalCluster`` on
+  loopback, started once for the module). Chunks are described independently and
+  written into their rows, so nothing (no reduction across chunks) may depend on
+  how the batch was cut or where a chunk ran.
+* Every neural estimator fitted twice with the same integer ``random_state``
+  gives bit-identical outputs on the CPU, whatever torch's global random state is
+  in between; a different ``random_state`` gives different outputs (so these
+  tests can fail). Identity holds for one process and one thread setting: torch
+  promises bit-for-bit CPU results only for the same build, machine and thread
+  count, and none across GPUs (see docs/scaling.md for the GPU side).
+"""
+
+import copy
+import itertools
+
+import numpy as np
+import pytest
+import torch
+from joblib import parallel_config
+from sklearn.base import clone
+
+from skvision import descriptors
+from skvision.descriptors import BaseDescriptor
+from tests._estimators import ESTIMATORS, good_X, good_y
+
+DESCRIPTORS = [
+    (name, estimator, kind)
+    for name, estimator, kind in ESTIMATORS
+    if kind in ("unsupervised", "colour") and isinstance(estimator, BaseDescriptor)
+]
+NEURAL = [entry for entry in ESTIMATORS if type(entry[1]).__module__.startswith("skvision.neural")]
+
+# The scheduler's HTTP endpoint (loopback only) moves to a free port when another
+# cluster holds 8787, and says so; that is not what these tests are about.
+pytestmark = pytest.mark.filterwarnings("ignore:Port .* is already in use:UserWarning")
+
+BACKENDS = ["loky", "threading", "dask"]
+N_JOBS = [1, 2]
+BATCH_SIZES = [1, 5, None]
+# With the table's 8 filters of 7x7, FastICA does not converge on its noise images and
+# runs all its 1000 iterations (seconds per fit); 4 filters of 5x5 converge in a few.
+QUICKER = {"BSIF": dict(n_filters=4, filter_size=5, n_patches=1000)}
+
+
+def _seeded(name, estimator, seed):
+    """A clone, with ``random_state=seed`` where the estimator has one (BSIF, BoVW learn with it)."""
+    estimator = clone(estimator).set_params(**QUICKER.get(name, {}))
+    if "random_state" in estimator.get_params():
+        estimator.set_params(random_state=seed)
+    return estimator
+
+
+def _inputs(kind):
+    """The table's uint8 batch and a float version of it. Float pixels make sums round,
+    so that any dependence on the order of summation shows in the last bits (integer
+    sums of uint8 pixels are often exact and hide it)."""
+    X = good_X(kind)
+    return {"uint8": X, "float": X / 255.0}
+
+
+@pytest.fixture(scope="module")
+def dask_client():
+    distributed = pytest.importorskip("distributed")
+    # Two worker processes on loopback only; closed at the end of the module.
+    cluster = distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+    )
+    client = distributed.Client(cluster)
+    yield client
+    client.close()
+    cluster.close()
+
+
+@pytest.fixture(scope="module")
+def fitted_descriptors():
+    """Each descriptor fitted once per input, sequentially, with its reference features."""
+    fitted = {}
+    for name, estimator, kind in DESCRIPTORS:
+        for dtype, X in _inputs(kind).items():
+            descriptor = _seeded(name, estimator, 0).set_params(n_jobs=1, batch_size=None).fit(X)
+            fitted[name, dtype] = (descriptor, X, descriptor.transform(X))
+    return fitted
+
+
+# ================================================================================= descriptors
+@pytest.mark.parametrize("name", [name for name, _, _ in DESCRIPTORS])
+def test_descriptor_output_does_not_depend_on_the_batch_size(name, fitted_descriptors):
+    for dtype, batch_size in itertools.product(["uint8", "float"], BATCH_SIZES):
+        descriptor, X, expected = fitted_descriptors[name, dtype]
+        got = copy.deepcopy(descriptor).set_params(n_jobs=1, batch_size=batch_size).transform(X)
+        assert got.dtype == expected.dtype and got.shape == expected.shape
+        assert np.array_equal(got, expected, equal_nan=True), (
+            f"{name} on {dtype} images: batch_size={batch_size} changed "
+            f"{np.count_nonzero(got != expected)} of {got.size} features"
+        )
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_descriptor_output_does_not_depend_on_n_jobs_or_the_backend(backend, fitted_descriptors, request):
+    # One test per backend, looping over the descriptors: under pytest-xdist only one
+    # worker then starts the dask cluster (or a loky pool) instead of both.
+    dtypes = ["uint8", "float"]
+    if backend == "dask":
+        distributed = pytest.importorskip("distributed")
+        client = request.getfixturevalue("dask_client")
+        # The chunks are cut as under loky; only where they run changes. uint8 suffices
+        # there (the float images, for summation order, go through loky and threading).
+        dtypes = ["uint8"]
+    changed = []
+    for (name, dtype), (descriptor, X, expected) in fitted_descriptors.items():
+        if dtype not in dtypes:
+            continue
+        for n_jobs, batch_size in itertools.product(N_JOBS[1:], BATCH_SIZES):
+            descriptor = copy.deepcopy(descriptor).set_params(n_jobs=n_jobs, batch_size=batch_size)
+            if backend == "dask":
+                with distributed.get_task_stream(client) as stream, parallel_config(backend="dask"):
+                    got = descriptor.transform(X)
+                # The chunks really ran as tasks on the cluster (12 images: at least 2 chunks).
+                assert len(stream.data) >= 2, (name, dtype, batch_size)
+            else:
+                with parallel_config(backend=backend):
+                    got = descriptor.transform(X)
+            assert got.dtype == expected.dtype and got.shape == expected.shape
+            if not np.array_equal(got, expected, equal_nan=True):
+                changed.append(
+                    f"{name} on {dtype} images, n_jobs={n_jobs}, batch_size={batch_size}: "
+                    f"{np.count_nonzero(got != expected)} of {got.size} features"
+                )
+    # The one descriptor whose fit runs in parallel (keypoints detected per chunk of images):
+    # the codebook must not depend on it either.
+    reference, X, _ = fitted_descriptors["BagOfVisualWords", "uint8"]
+    with parallel_config(backend=backend):
+        refitted = clone(reference).set_params(n_jobs=2).fit(X)
+    if not np.array_equal(refitted.codebook_, reference.codebook_):
+        changed.append("the BagOfVisualWords codebook learned with n_jobs=2")
+    assert not changed, f"backend={backend!r} changed " + "; ".join(changed)
+
+
+# The functions behind the transformers: an image's result may not depend on the other
+# images of the batch. Odd sizes and float pixels, so that a BLAS product over the whole
+# batch (whose summation order follows the matrix shape) would show in the last bits.
+FUNCTIONS = {
+    "local_binary_pattern": lambda X: descriptors.local_binary_pattern(X, 8, 1.5, "uniform"),
+    "local_binary_pattern-var": lambda X: descriptors.local_binary_pattern(X, 12, 2, "var"),
+    "hog": lambda X: descriptors.hog(X, pixels_per_cell=5, cells_per_block=2),
+    "graycomatrix": lambda X: descriptors.graycomatrix((X * 8).astype(np.uint8), [1, 2], [0, np.pi / 2], 8),
+    "gabor": lambda X: descriptors.gabor(X, 0.2, theta=0.3),
+    "hu_moments": lambda X: descriptors.hu_moments(X),
+    "zernike_moments": lambda X: descriptors.zernike_moments(X, order=6),
+    "local_phase_quantization": lambda X: descriptors.local_phase_quantization(X, window_size=5),
+    "weber_local_descriptor": lambda X: descriptors.weber_local_descriptor(X),
+}
+
+
+@pytest.mark.parametrize("name", list(FUNCTIONS))
+def test_descriptor_functions_give_each_image_the_same_result_in_any_batch(name):
+    X = np.random.default_rng(0).random((7, 23, 19))
+    function = FUNCTIONS[name]
+    full = function(X)
+    full = full if isinstance(full, tuple) else (full,)
+    for part in [slice(k, k + 1) for k in range(len(X))] + [slice(2, 5), slice(1, 7)]:
+        got = function(X[part])
+        got = got if isinstance(got, tuple) else (got,)
+        for g, f in zip(got, full):
+            assert np.array_equal(g, f[part], equal_nan=True), f"{name}: images {part} differ alone"
+
+
+@pytest.mark.parametrize("name", [name for name, est, _ in DESCRIPTORS if "random_state" in est.get_params()])
+def test_learned_descriptors_follow_their_random_state(name, fitted_descriptors):
+    # Same seed: the same learned state; another seed: another one (the check can fail).
+    _, estimator, _ = next(entry for entry in DESCRIPTORS if entry[0] == name)
+    _, X, expected = fitted_descriptors[name, "uint8"]
+    np.testing.assert_array_equal(_seeded(name, estimator, 0).fit(X).transform(X), expected)
+    assert not np.array_equal(_seeded(name, estimator, 1).fit(X).transform(X), expected)
+
+
+# ====================================================================================== neural
+def _outputs(estimator, X):
+    """Every output an estimator gives: predictions and probabilities, or embeddings."""
+    outputs = {}
+    for method in ("predict", "predict_proba", "transform"):
+        if hasattr(estimator, method):
+            outputs[method] = np.asarray(getattr(estimator, method)(X))
+    return outputs
+
+
+@pytest.mark.parametrize("name", [name for name, _, _ in NEURAL])
+def test_neural_estimators_with_the_same_random_state_give_identical_outputs(name):
+    _, estimator, kind = next(entry for entry in NEURAL if entry[0] == name)
+    X, y = good_X(kind), good_y(kind)
+    if "weights" in estimator.get_params():
+        assert estimator.get_params()["weights"] is None  # a random initialisation to seed
+
+    torch.manual_seed(123)
+    first = _outputs(_seeded(name, estimator, 0).fit(X, y), X)
+    # Another global random state in between: a seeded fit must not read it.
+    torch.manual_seed(456)
+    torch.rand(1000)
+    np.random.seed(789)
+    state_before = torch.random.get_rng_state()
+    second_estimator = _seeded(name, estimator, 0).fit(X, y)
+    # ...nor advance it (the seeded fit works on a fork of torch's generator).
+    assert torch.equal(torch.random.get_rng_state(), state_before)
+    second = _outputs(second_estimator, X)
+    third = _outputs(_seeded(name, estimator, 1).fit(X, y), X)
+
+    assert first.keys() == second.keys() and first
+    for method in first:
+        assert first[method].dtype == second[method].dtype
+        assert np.array_equal(first[method], second[method]), f"{name}.{method} differs between two fits"
+    # A different seed must change the continuous outputs (labels alone may coincide).
+    continuous = [m for m in first if m != "predict" or kind == "regressor"]
+    assert any(not np.array_equal(first[m], third[m]) for m in continuous), (
+        f"{name}: random_state=0 and random_state=1 gave identical outputs; the seed is not used"
+    )
+
+
+@pytest.mark.parametrize("name", [name for name, _, _ in NEURAL])
+def test_refitting_one_seeded_estimator_repeats_itself(name):
+    # fit twice on the same object (what GridSearchCV's refit and warm restarts do not
+    # rely on, but users do): the second fit starts from the same seeded initialisation.
+    _, estimator, kind = next(entry for entry in NEURAL if entry[0] == name)
+    X, y = good_X(kind), good_y(kind)
+    model = _seeded(name, estimator, 3)
+    first = _outputs(model.fit(X, y), X)
+    second = _outputs(model.fit(X, y), X)
+    for method in first:
+        assert np.array_equal(first[method], second[method]), f"{name}.{method} differs after a refit"
