@@ -45,6 +45,7 @@ from __future__ import annotations
 import copy
 import inspect
 import os
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -265,7 +266,25 @@ def embedding_function(module: torch.nn.Module):
 
 
 # --------------------------------------------------------------------------- callbacks
-class _BatchSteppedLRScheduler(LRScheduler):
+class _PicklableLRScheduler(LRScheduler):
+    """skorch's ``LRScheduler`` without its torch scheduler in the pickle.
+
+    The torch scheduler holds a reference to the optimizer; pickled inside
+    ``net.callbacks_`` it drags a second copy of the optimizer state through
+    plain pickle, outside skorch's CUDA-aware path for ``optimizer_``, and a
+    net trained on a GPU then fails to unpickle on a CPU-only machine
+    (skorch issue #1096, fixed upstream by the same ``__getstate__`` in
+    skorch PR #1150). The scheduler is rebuilt from the history in
+    ``on_train_begin`` anyway.
+    """
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state["lr_scheduler_"] = None
+        return state
+
+
+class _BatchSteppedLRScheduler(_PicklableLRScheduler):
     """skorch's ``LRScheduler`` for schedules stepped every batch, resumable mid-way.
 
     skorch restarts a scheduler at ``last_epoch = len(history) - 1``; a schedule
@@ -283,6 +302,137 @@ class _BatchSteppedLRScheduler(LRScheduler):
         return policy(net.optimizer_, **scheduler_kwargs)
 
 
+class _AtomicCheckpoint(Checkpoint):
+    """skorch ``Checkpoint`` that never leaves a torn file and also saves torch's random state.
+
+    Every file is written under a temporary name and moved over the previous
+    one with :func:`os.replace` (atomic), the history last: a process killed
+    while saving leaves the previous checkpoint loadable instead of a
+    truncated ``params.pt``. The random generators of the CPU (and of the
+    training GPU) are saved first, as ``rng.pt``, so that a resumed training
+    can draw the same shuffles, augmentations and dropout masks as an
+    uninterrupted one (see :class:`_ResumeFromCheckpoint`). A file that cannot
+    be written gives a ``RuntimeWarning`` (skorch only prints it when verbose).
+    """
+
+    #: File of the random state, next to skorch's files (and with their ``fn_prefix``).
+    rng_file = "rng.pt"
+
+    @property
+    def rng_path_(self):  # not f_*: skorch treats every f_* attribute as a file of the net
+        return os.path.join(self.dirname, self.fn_prefix + self.rng_file)
+
+    def save_model(self, net):
+        self._atomic_write(self.rng_path_, lambda target: torch.save(_rng_state(net), target), "random state")
+        super().save_model(net)
+
+    def _save_params(self, f, net, f_name, log_name):
+        if not isinstance(f, (str, os.PathLike)):
+            return super()._save_params(f, net, f_name, log_name)
+
+        def write(target):
+            net.save_params(**{f_name: target, "use_safetensors": self.use_safetensors})
+
+        return self._atomic_write(f, write, log_name)
+
+    def _atomic_write(self, path, write, what):
+        partial = f"{os.fspath(path)}.partial"
+        try:
+            write(partial)
+            os.replace(partial, path)
+        except Exception as exc:  # noqa: BLE001 - skorch keeps training when a checkpoint fails; so do we
+            warnings.warn(
+                f"Checkpoint could not save the {what} to {os.fspath(path)!r}: {type(exc).__name__}: {exc}",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+
+
+def _rng_state(net):
+    """torch's random generators that training draws from: the CPU one and that of the net's GPU."""
+    state = {"cpu": torch.get_rng_state()}
+    device = torch.device(net.device)
+    if device.type == "cuda":
+        state["cuda"] = torch.cuda.get_rng_state(device)
+    return state
+
+
+class _ResumeFromCheckpoint(LoadInitState):
+    """skorch's ``LoadInitState``, plus the bookkeeping a resumed training needs to go on as if uninterrupted.
+
+    skorch runs its default scoring callbacks' ``on_train_begin`` before this
+    one loads the history, and ``PassthroughScoring`` (``train_loss``,
+    ``valid_loss``) never looks at the history: without help the first
+    resumed epoch is flagged a new best whatever its loss, and the checkpoint
+    (written on a new best) is overwritten by a worse model. After loading,
+    every scoring callback's best score is set from the history.
+
+    With ``restore_rng=True`` torch's random generators are set to the state
+    saved with the checkpoint (:class:`_AtomicCheckpoint`). That sets the
+    *global* generators, so it is only done inside a forked generator (a
+    seeded fit, see :func:`~skvision.neural._torch_utils.seeded_torch_rng`).
+    """
+
+    def __init__(self, checkpoint, use_safetensors=False, restore_rng=False):
+        super().__init__(checkpoint, use_safetensors=use_safetensors)
+        self.restore_rng = restore_rng
+
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        first_call = not self.did_load_
+        super().on_train_begin(net, X=X, y=y, **kwargs)
+        if not (first_call and len(net.history)):
+            return
+        for _, callback in net.callbacks_:
+            name = getattr(callback, "name_", getattr(callback, "name", None))
+            if not (hasattr(callback, "best_score_") and isinstance(name, str)):
+                continue
+            best = [row[name] for row in net.history if row.get(f"{name}_best")]
+            if best:
+                callback.best_score_ = best[-1]
+        rng_file = getattr(self.checkpoint, "rng_path_", None)
+        if self.restore_rng and rng_file is not None and os.path.exists(rng_file):
+            state = torch.load(rng_file, map_location="cpu", weights_only=True)
+            torch.set_rng_state(state["cpu"])
+            device = torch.device(net.device)
+            if device.type == "cuda" and "cuda" in state:
+                torch.cuda.set_rng_state(state["cuda"], device)
+
+
+class _ResumableEarlyStopping(EarlyStopping):
+    """skorch's ``EarlyStopping`` that picks up the patience, best loss and best weights of a resumed history.
+
+    skorch's resets them in ``on_train_begin``: after a resume the patience
+    would start again, and ``load_best`` would restore the best weights *since
+    the resume*, possibly worse than the checkpoint's. The history is replayed
+    instead; the best weights are the ones just loaded, since the checkpoint
+    is written at each new best of the same validation loss. (A best epoch
+    within EarlyStopping's relative threshold of 1e-4 of an earlier one
+    counts as a miss here but is checkpointed: then the checkpoint's slightly
+    better weights are the ones kept.) At the end of training the copy of the
+    weights is dropped: it only serves ``load_best``, and keeping it would
+    hold a second model in (GPU) memory. A training of 0 epochs passes
+    (skorch's fails on the empty history).
+    """
+
+    def on_train_begin(self, net, **kwargs):
+        super().on_train_begin(net, **kwargs)
+        rows = [row for row in net.history if self.monitor in row]
+        for row in rows:
+            if self._is_score_improved(row[self.monitor]):
+                self.misses_ = 0
+                self.dynamic_threshold_ = self._calc_new_threshold(row[self.monitor])
+                self.best_epoch_ = row["epoch"]
+            else:
+                self.misses_ += 1
+        if rows and self.load_best:
+            self.best_model_weights_ = copy.deepcopy(net.module_.state_dict())
+
+    def on_train_end(self, net, **kwargs):
+        if len(net.history):  # skorch's reads the last epoch: max_epochs=0 would fail with an IndexError
+            super().on_train_end(net, **kwargs)
+        self.best_model_weights_ = None
+
+
 def build_callbacks(
     *,
     lr,
@@ -293,6 +443,7 @@ def build_callbacks(
     n_iter_no_change=5,
     lr_schedule=None,
     checkpoint=None,
+    restore_rng=False,
     verbose=0,
 ):
     """skorch callbacks for the training tools every neural estimator exposes.
@@ -318,9 +469,18 @@ def build_callbacks(
         ``'cosine'``: ``CosineAnnealingLR`` over ``max_epochs``; ``'step'``:
         ``StepLR`` dividing the rate by 10 at 1/3 and 2/3 of the epochs.
     checkpoint : str, path or None
-        Directory: the parameters, optimizer and history are saved there each
-        time the monitored loss reaches a new best (``Checkpoint``); a later fit
-        with the same directory loads them first and continues (``LoadInitState``).
+        Directory: the parameters, optimizer, history and torch's random state
+        are saved there each time the monitored loss reaches a new best
+        (``Checkpoint``, each file replaced atomically); a later fit with the
+        same directory loads them first and continues from that epoch
+        (``LoadInitState``), with the best scores and the early-stopping state
+        taken from the loaded history. Epochs run after the last best one are
+        run again.
+    restore_rng : bool
+        On resuming, also restore torch's random generators saved with the
+        checkpoint, so the remaining epochs draw what an uninterrupted run
+        would have. Only inside a forked generator (a seeded fit): it sets
+        the global generators.
     verbose : int
         ``>= 1`` adds skorch's progress bar and lets callbacks print.
 
@@ -339,10 +499,10 @@ def build_callbacks(
     monitor = "valid_loss" if validation else "train_loss"
     callbacks = []
     if checkpoint is not None:
-        saver = Checkpoint(
+        saver = _AtomicCheckpoint(
             dirname=os.fspath(checkpoint), monitor=f"{monitor}_best", f_criterion=None, sink=sink
         )
-        callbacks.append(("resume", LoadInitState(saver)))
+        callbacks.append(("resume", _ResumeFromCheckpoint(saver, restore_rng=restore_rng)))
     if lr_schedule == "onecycle":
         total_steps = max(1, max_epochs * steps_per_epoch)
         callbacks.append(
@@ -353,14 +513,14 @@ def build_callbacks(
         )
     elif lr_schedule == "cosine":
         callbacks.append(
-            ("lr_schedule", LRScheduler(
+            ("lr_schedule", _PicklableLRScheduler(
                 policy=torch.optim.lr_scheduler.CosineAnnealingLR, T_max=max(1, max_epochs)
             ))
         )
     elif lr_schedule == "step":
         callbacks.append(
-            ("lr_schedule", LRScheduler(policy=torch.optim.lr_scheduler.StepLR,
-                                        step_size=max(1, max_epochs // 3), gamma=0.1))
+            ("lr_schedule", _PicklableLRScheduler(policy=torch.optim.lr_scheduler.StepLR,
+                                                  step_size=max(1, max_epochs // 3), gamma=0.1))
         )
     elif lr_schedule is not None:
         raise ValueError(
@@ -370,7 +530,7 @@ def build_callbacks(
         if not validation:
             raise ValueError("early_stopping=True needs a validation split (validation_fraction > 0).")
         callbacks.append(
-            ("early_stopping", EarlyStopping(
+            ("early_stopping", _ResumableEarlyStopping(
                 monitor="valid_loss", patience=n_iter_no_change, load_best=True, sink=sink
             ))
         )
@@ -506,6 +666,17 @@ class ImageNetMixin:
         self.tta = tta
         self.tta_augmentation = tta_augmentation
         super().__init__(*args, **kwargs)
+
+    def initialize(self):
+        super().initialize()
+        # The augmentation modules hold tensors on the training device (kornia keeps its
+        # samplers' bounds and the parameters of its last draw there): pickled through
+        # skorch's CUDA-aware path, with module_ and optimizer_, so that a net trained on
+        # a GPU unpickles on a CPU-only machine.
+        extra = [name for name in ("augmentation", "tta_augmentation")
+                 if name not in self.cuda_dependent_attributes_]
+        self.cuda_dependent_attributes_ = self.cuda_dependent_attributes_[:] + extra
+        return self
 
     # -- device and precision
     @property
@@ -663,6 +834,15 @@ class NeuralImageEstimator(BaseEstimator):
         for key, value in kwargs.items():
             setattr(self, key, value)
 
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        net = self.__dict__.get("net_")
+        if "device_" in self.__dict__ and getattr(net, "device", None) is not None:
+            # skorch loads a net pickled on CUDA onto the CPU when no GPU is here (with a
+            # warning); device_ follows, or partial_fit would seed a CUDA generator that
+            # does not exist.
+            self.device_ = str(net.device)
+
     # -- sklearn parameter protocol, extended to skorch's routed parameters
     def _keyword_params(self):
         """Parameters stored from ``**kwargs`` (routed ones; anything else is rejected by fit)."""
@@ -799,6 +979,7 @@ class NeuralImageEstimator(BaseEstimator):
             n_iter_no_change=self.n_iter_no_change,
             lr_schedule=self.lr_schedule,
             checkpoint=self.checkpoint,
+            restore_rng=self.random_state is not None,  # _train forks torch's generators then
             verbose=self.verbose,
         )
         callbacks = callbacks + list(self.callbacks or [])
