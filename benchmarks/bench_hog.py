@@ -19,7 +19,8 @@ scikit-image's (rtol 1e-6) and against its own single-process output for
 
 "Single process" means one process and one thread (OpenCV is set to one
 thread); "n_jobs=2" runs two worker processes over chunks of the batch (joblib),
-for all three. Each figure is the median of several repeats; ratios compare rows
+for all three. Each figure is the median of several repeats, the rows taking turns within
+each repeat (so a burst of load on a shared machine hits them alike); ratios compare rows
 measured in the same run. Single-process rows are also timed in CPU time of the
 process, which other work on a shared machine disturbs much less than wall time.
 The peak memory of ``HOG().transform`` on (a) is measured with tracemalloc (numpy
@@ -27,7 +28,7 @@ allocations) against the target: at most twice the input plus the output.
 
 Usage::
 
-    .venv/bin/python benchmarks/bench_hog.py             # 5 repeats (3 for the skimage loop)
+    .venv/bin/python benchmarks/bench_hog.py             # 5 repeats
     .venv/bin/python benchmarks/bench_hog.py --repeats 3
 """
 
@@ -78,6 +79,22 @@ def median_seconds(function, repeats):
         wall.append(time.perf_counter() - start)
         cpu.append(time.process_time() - start_cpu)
     return statistics.median(wall), statistics.median(cpu)
+
+
+def interleaved_medians(functions, repeats):
+    """Median (wall, CPU) seconds of each function, the functions taking turns within each repeat.
+
+    On a shared machine a burst of load then hits every row alike instead of
+    whichever row happened to run during it, so the ratios hold.
+    """
+    samples = {key: [] for key in functions}
+    for _ in range(repeats):
+        for key, function in functions.items():
+            samples[key].append(median_seconds(function, 1))
+    return {
+        key: (statistics.median(w for w, _ in runs), statistics.median(c for _, c in runs))
+        for key, runs in samples.items()
+    }
 
 
 def skimage_loop(images):
@@ -161,19 +178,15 @@ def run(repeats):
             f"{label}: skvision == skimage (rtol 1e-6), n_jobs=2 == n_jobs=1; "
             f"{ours.shape[1]} features (OpenCV: {opencv.shape[1]})"
         )
-        slow = max(1, repeats - 2)
-        timings = {
-            ("skvision HOG", "1 process"): median_seconds(lambda: one_process.transform(images), repeats),
-            ("skvision HOG", "n_jobs=2"): median_seconds(lambda: two_processes.transform(images), repeats),
-            ("skimage loop", "1 process"): median_seconds(lambda: skimage_loop(images), slow),
-            ("skimage loop", "n_jobs=2"): median_seconds(
-                lambda: in_two_processes(skimage_loop, images), slow
-            ),
-            ("OpenCV HOGDescriptor loop", "1 process"): median_seconds(lambda: opencv_loop(images), repeats),
-            ("OpenCV HOGDescriptor loop", "n_jobs=2"): median_seconds(
-                lambda: in_two_processes(opencv_loop, images), repeats
-            ),
+        functions = {
+            ("skvision HOG", "1 process"): lambda: one_process.transform(images),
+            ("skvision HOG", "n_jobs=2"): lambda: two_processes.transform(images),
+            ("skimage loop", "1 process"): lambda: skimage_loop(images),
+            ("skimage loop", "n_jobs=2"): lambda: in_two_processes(skimage_loop, images),
+            ("OpenCV HOGDescriptor loop", "1 process"): lambda: opencv_loop(images),
+            ("OpenCV HOGDescriptor loop", "n_jobs=2"): lambda: in_two_processes(opencv_loop, images),
         }
+        timings = interleaved_medians(functions, repeats)
         if torch.cuda.is_available():
             on_gpu = fitted_hog(images, device="cuda")
             np.testing.assert_allclose(on_gpu.transform(images), ours, rtol=0, atol=1e-5)  # also warms up
@@ -191,7 +204,7 @@ def run(repeats):
           f"OpenCV {cv2.__version__}, torch {torch.__version__}, skvision {skvision.__version__}")
     print(f"Load average (1 min) before / after: {load_before[0]:.1f} / {load_after[0]:.1f} "
           "(above ~1 means other work shared the machine)")
-    print(f"Medians of {repeats} repeats ({max(1, repeats - 2)} for the scikit-image loop).\n")
+    print(f"Medians of {repeats} repeats, the rows taking turns within each repeat.\n")
     print("| workload | implementation | mode | images/s (wall) | vs skimage | vs OpenCV "
           "| images/s (CPU time) | vs skimage | vs OpenCV |")
     print("|---|---|---|---:|---:|---:|---:|---:|---:|")
