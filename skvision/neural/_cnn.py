@@ -201,9 +201,8 @@ class _SupervisedCNN(NeuralImageEstimator):
             The fitted estimator. A ``KeyboardInterrupt`` during training
             stops it and leaves the model with the weights it had reached.
         """
-        # The images first: an empty or malformed batch is named as such, not as a target problem.
-        X_tensor = self._prepare_images(X)
         self._check_target_type(y)
+        X_tensor = self._prepare_images(X)
         y_tensor = self._targets_for_fit(y, len(X_tensor))
         net = self._new_net(X_tensor, y_tensor)
         self.net_ = self._train(net, X_tensor, y_tensor)
@@ -363,7 +362,7 @@ class CNNClassifier(ClassifierMixin, _SupervisedCNN):
         check_classification_targets(y)
         classes = np.unique(column_or_1d(y, warn=True))
         if len(classes) == 0:
-            raise ValueError("y is empty: CNNClassifier needs class labels for at least 2 classes.")
+            return  # no samples at all: the image check names the empty batch
         if len(classes) < 2:
             raise ValueError(
                 "CNNClassifier needs samples of at least 2 classes; y holds only the class "
