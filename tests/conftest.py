@@ -1,4 +1,7 @@
 import os
+import sys
+
+import pytest
 
 # Tests never reach a network: make every hub client fail fast instead of hanging.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -7,3 +10,31 @@ os.environ.setdefault("TIMM_OFFLINE", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("MKL_NUM_THREADS", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """One torch thread per test where torch is loaded: two xdist workers share two cores,
+    and CPU kernels stay on one code path within a test. Tests that never import torch
+    leave it unloaded (importing skvision's descriptors must not load it)."""
+    torch = sys.modules.get("torch")
+    if torch is None:
+        yield
+        return
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+@pytest.fixture(scope="module")
+def dask_client():
+    """A dask.distributed client of two worker processes on loopback only, closed with the module."""
+    distributed = pytest.importorskip("distributed")
+    cluster = distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+    )
+    client = distributed.Client(cluster)
+    yield client
+    client.close()
+    cluster.close()

@@ -63,19 +63,6 @@ def _inputs(kind):
 
 
 @pytest.fixture(scope="module")
-def dask_client():
-    distributed = pytest.importorskip("distributed")
-    # Two worker processes on loopback only; closed at the end of the module.
-    cluster = distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
-    )
-    client = distributed.Client(cluster)
-    yield client
-    client.close()
-    cluster.close()
-
-
-@pytest.fixture(scope="module")
 def fitted_descriptors():
     """Each descriptor fitted once per input, sequentially, with its reference features."""
     fitted = {}

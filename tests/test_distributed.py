@@ -17,35 +17,23 @@ from skvision.distributed import transform_dask  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def client():
-    # Two worker processes on loopback only; closed at the end of the module.
-    cluster = distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
-    )
-    client = distributed.Client(cluster)
-    yield client
-    client.close()
-    cluster.close()
-
-
-@pytest.fixture(scope="module")
 def textures():
     return load_textures(patch_size=24, n_per_class=20, random_state=0, return_X_y=True)
 
 
-def test_descriptor_transform_under_dask_backend_equals_local(client, textures):
+def test_descriptor_transform_under_dask_backend_equals_local(dask_client, textures):
     X, _ = textures
     lbp = LBP(P=8, R=1, method="uniform", grid=(2, 2), batch_size=7, n_jobs=-1).fit(X)
     expected = lbp.set_params(n_jobs=1).transform(X)
     lbp.set_params(n_jobs=-1)
-    with distributed.get_task_stream(client) as stream, parallel_config(backend="dask"):
+    with distributed.get_task_stream(dask_client) as stream, parallel_config(backend="dask"):
         got = lbp.transform(X)
     np.testing.assert_array_equal(got, expected)
     # The chunks really ran as tasks on the cluster's workers (60 images / 7 per chunk).
     assert len(stream.data) >= 9
 
 
-def test_cross_validate_and_grid_search_on_the_cluster(client, textures):
+def test_cross_validate_and_grid_search_on_the_cluster(dask_client, textures):
     X, y = textures
     pipe = make_pipeline(HOG(pixels_per_cell=(8, 8), cells_per_block=(1, 1)), LinearSVC(dual="auto"))
     grid = {"hog__orientations": [6, 9]}
@@ -70,10 +58,10 @@ def test_transform_dask_equals_in_memory(textures):
     np.testing.assert_array_equal(lazy.compute(scheduler="synchronous"), hog.transform(X))
 
 
-def test_transform_dask_on_the_cluster(client, textures):
+def test_transform_dask_on_the_cluster(dask_client, textures):
     X, _ = textures
     lbp = LBP(P=8, R=1, method="uniform").fit(X)
-    got = client.compute(transform_dask(lbp, da.from_array(X, chunks=(16, 24, 24)))).result()
+    got = dask_client.compute(transform_dask(lbp, da.from_array(X, chunks=(16, 24, 24)))).result()
     np.testing.assert_array_equal(got, lbp.transform(X))
 
 

@@ -36,15 +36,6 @@ TRANSFORMERS = [name for name, estimator, _ in ESTIMATORS if hasattr(estimator, 
 OUTPUT_METHODS = ("transform", "predict", "predict_proba")
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    # Two xdist workers on two cores; also keeps CPU kernels on one code path within a test.
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 @functools.cache
 def _fitted_payload(name):
     """The pickled fitted estimator ``name`` (fitted once per worker; tests unpickle their own copy)."""

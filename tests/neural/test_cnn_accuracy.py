@@ -20,14 +20,6 @@ from skvision import CNNClassifier, CNNFeatures, CNNRegressor
 from skvision.datasets import load_digits, load_faces
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 def rotated_bricks(n_images, *, size=32, max_angle=40.0, seed=0):
     """Patches of skimage's brick wall rotated by a random angle (the regression target, degrees)."""
     rng = np.random.default_rng(seed)
