@@ -114,3 +114,13 @@ def test_bad_images_in_preprocessing(name, step, case, make_X, error, pattern):
         return
     with pytest.raises(error, match=pattern):
         clone(step).fit_transform(X)
+
+
+def test_transform_after_a_feature_count_changing_set_params_says_refit():
+    from skvision import HOG
+
+    X = _good_X("unsupervised")
+    hog = HOG(pixels_per_cell=(6, 6), cells_per_block=(2, 2)).fit(X)
+    with pytest.raises(ValueError, match=r"gives 288 features per image but was fitted to give 324.*fit it again"):
+        hog.set_params(orientations=8).transform(X)
+    assert hog.fit(X).transform(X).shape == (12, 288)

@@ -275,6 +275,11 @@ class BaseDescriptor(TransformerMixin, BaseEstimator):
                 delayed(self._transform_chunk)(images[s : s + batch], None) for s in starts
             )
         for start, block in zip(starts, results):
+            if block.shape[1] != out.shape[1]:
+                raise ValueError(
+                    f"{type(self).__name__} now gives {block.shape[1]} features per image but was fitted to "
+                    f"give {out.shape[1]}: a parameter changed after fit (set_params); fit it again."
+                )
             out[start : start + block.shape[0]] = block
             if progress is not None:
                 progress.update(1)
