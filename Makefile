@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q $(TORCH_PINS)
-	$(PY) -m pip install -q -e '.[test,bench,plot,distributed,weights]'
+	$(PY) -m pip install -q -e '.[test,bench,plot,distributed,weights,fast]'
 	touch $(STAMP)
 
 venv: $(STAMP)

@@ -45,6 +45,12 @@ loop over images or cells. Two details keep it exact and fast:
   and magnitude come from a lookup table over the 511 x 511 possible gradients,
   computed once with scikit-image's formulas.
 
+For 8-bit images, when numba is installed (the ``fast`` extra), a compiled kernel
+(:mod:`skvision.descriptors._hog_kernels`) replaces the numpy passes from pixels
+to cell histograms: it reads the same tables and adds each cell's votes in the
+same order, so its histograms are bit for bit the numpy path's, 1.3-1.5x sooner.
+``SKVISION_NUMBA=0`` in the environment turns it off.
+
 scikit-image sums each cell in single precision (``float``) and we sum in double
 precision, so results differ by about 1e-7 relative (more for very large cells:
 about 8e-7 for 32 x 32-pixel cells).
@@ -69,6 +75,7 @@ import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
 from .._images import check_image_shape, check_images, is_integer_like
+from . import _hog_kernels
 from ._base import BaseDescriptor, resolve_descriptor_device
 
 __all__ = ["hog", "HOG"]
@@ -390,6 +397,11 @@ def _cell_index(n_images, rows, cols, cell, slots):
     return index
 
 
+def _has_integer_gradients(images, spec):
+    """Whether the gradients are integers in [-255, 255]: the lookup-table (and compiled) route."""
+    return images.dtype in (np.uint8, np.int8) and spec.gradient == "central" and not spec.transform_sqrt
+
+
 def _cell_histograms(images, spec, index_images, out):
     """The ``(n, n_cell_rows, n_cell_cols, orientations)`` cell histograms of a sub-chunk, into ``out``.
 
@@ -400,9 +412,11 @@ def _cell_histograms(images, spec, index_images, out):
     n_cell_rows, n_cell_cols = spec.n_cells(height, width)
     rows, cols = n_cell_rows * spec.cell[0], n_cell_cols * spec.cell[1]
 
-    integer_gradients = (
-        images.dtype in (np.uint8, np.int8) and spec.gradient == "central" and not spec.transform_sqrt
-    )
+    integer_gradients = _has_integer_gradients(images, spec)
+    if integer_gradients and _hog_kernels.numba_available():
+        lookup_bins, _ = _uint8_lookup(spec.orientations, spec.signed, spec.weighting)
+        _hog_kernels.vote_cells(images, spec.cell, lookup_bins, spec.weighting == "count", out)
+        return
     if integer_gradients and images.ndim == 3:
         bins, weights = _lookup_bins_and_weights(_lookup_keys(images, rows, cols), spec)
     else:
@@ -528,7 +542,11 @@ def _hog_batch(images, spec, *, visualize=False):
     n_features = spec.n_features(height, width)
     features = np.empty((n_images, n_features), dtype=np.float64)
     drawings = np.empty((n_images, height, width), dtype=np.float64) if visualize else None
-    step = max(1, _CACHE_CHUNK_PIXELS // (height * width * (images.shape[3] if images.ndim == 4 else 1)))
+    if _has_integer_gradients(images, spec) and _hog_kernels.numba_available():
+        # The compiled kernel keeps its work in registers: one call per normalisation group.
+        step = max(1, _NORMALIZE_GROUP_FEATURES // n_features)
+    else:
+        step = max(1, _CACHE_CHUNK_PIXELS // (height * width * (images.shape[3] if images.ndim == 4 else 1)))
     # Blocks are normalised for several sub-chunks at once: fewer, larger numpy calls.
     group = step * max(1, _NORMALIZE_GROUP_FEATURES // (step * n_features))
     for group_start in range(0, n_images, group):

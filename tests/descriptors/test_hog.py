@@ -21,7 +21,8 @@ from skvision import HOG
 from skvision._testing import expected_failed_checks
 from skvision.datasets import load_faces
 from skvision.descriptors import hog
-from skvision.descriptors._hog import BLOCK_NORMS, _sobel_gradients
+from skvision.descriptors import _hog_kernels
+from skvision.descriptors._hog import BLOCK_NORMS, _sobel_gradients, _uint8_lookup
 
 RTOL = 1e-6  # the issue's tolerance; scikit-image sums cells in float32, we in float64
 
@@ -40,11 +41,27 @@ def rng():
     return np.random.default_rng(0)
 
 
+@pytest.fixture(params=["compiled", "numpy"])
+def route(request, monkeypatch):
+    """Run a test through the compiled (numba) kernel and through the numpy path.
+
+    8-bit images take the compiled kernel when numba is installed (the ``fast``
+    extra) and the numpy lookup path otherwise; both must equal scikit-image.
+    """
+    if request.param == "numpy":
+        monkeypatch.setenv("SKVISION_NUMBA", "0")
+    else:
+        monkeypatch.delenv("SKVISION_NUMBA", raising=False)
+        if not _hog_kernels.numba_available():
+            pytest.skip("numba is not installed (the 'fast' extra): only the numpy path runs")
+    return request.param
+
+
 # ------------------------------------------------------- equality with skimage
 @pytest.mark.parametrize("orientations", [4, 9, 12])
 @pytest.mark.parametrize("pixels_per_cell", [4, 8, (6, 8)])
 @pytest.mark.parametrize("cells_per_block", [1, 2, 3])
-def test_equals_skimage_over_parameter_grid(orientations, pixels_per_cell, cells_per_block):
+def test_equals_skimage_over_parameter_grid(orientations, pixels_per_cell, cells_per_block, route):
     rng = np.random.default_rng(orientations * 100 + cells_per_block)
     cell = as_pair(pixels_per_cell)
     # Sizes that are not multiples of the cell: the ragged edge is cropped.
@@ -81,7 +98,7 @@ def test_equals_skimage_for_dtypes_and_ragged_sizes(rng, dtype, shape):
 
 
 @pytest.mark.parametrize("shape", [(1, 8), (8, 1), (1, 1), (2, 9), (3, 3), (9, 17)])
-def test_tiny_images_and_whole_image_cells_equal_skimage(rng, shape):
+def test_tiny_images_and_whole_image_cells_equal_skimage(rng, shape, route):
     # One-row/column images, and cells spanning the whole image, hit every border rule.
     images = rng.integers(0, 256, size=(2, *shape), dtype=np.uint8)
     for cell in ((1, 1), shape, (1, shape[1])):
@@ -92,7 +109,7 @@ def test_tiny_images_and_whole_image_cells_equal_skimage(rng, shape):
             )
 
 
-def test_edge_angles_follow_skimage(rng):
+def test_edge_angles_follow_skimage(rng, route):
     # Integer gradients at exactly 0, 45, 90, 135 and 180 degrees sit on bin edges
     # when the number of bins is even; each must fall in scikit-image's bin.
     images = rng.integers(0, 3, size=(4, 24, 24), dtype=np.uint8) * 40
@@ -104,14 +121,79 @@ def test_edge_angles_follow_skimage(rng):
             )
 
 
-def test_lookup_table_path_equals_float_path(rng):
+def test_lookup_table_path_equals_float_path(rng, route):
     # uint8 images go through the lookup table, the same values as floats through arctan2.
     images = rng.integers(0, 256, size=(5, 30, 27), dtype=np.uint8)
     for params in (dict(), dict(signed=True, orientations=8), dict(weighting="count", block_norm=None)):
         np.testing.assert_allclose(hog(images, **params), hog(images.astype(float), **params), rtol=1e-12)
 
 
-def test_real_images_equal_skimage():
+def test_magnitude_quarter_is_the_lookup_tables_nonnegative_quarter():
+    # The compiled kernel reads |g_row|, |g_col| from a 256 x 256 table: that is exact
+    # only if the 511 x 511 table is sign-symmetric, which hypot guarantees.
+    _, magnitude = _uint8_lookup(9, False, "magnitude")
+    table = magnitude.reshape(511, 511)
+    quarter = _hog_kernels.magnitude_quarter()
+    np.testing.assert_array_equal(table[255:, 255:], quarter)
+    np.testing.assert_array_equal(table[255::-1, 255::-1], quarter)
+    np.testing.assert_array_equal(table[255:, 255::-1], quarter)
+    assert quarter[3, 4] == 5.0 and quarter[0, 0] == 0.0
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        dict(),
+        dict(orientations=12, pixels_per_cell=(5, 7), cells_per_block=(2, 1), block_norm="L1"),
+        dict(signed=True, orientations=8, block_norm=None),
+        dict(weighting="count", block_norm=None, pixels_per_cell=(3, 3)),
+        dict(weighting="count", signed=True, orientations=300, pixels_per_cell=(4, 4), block_norm="L2"),
+        dict(pixels_per_cell=(1, 1), cells_per_block=(1, 1), block_norm=None),
+    ],
+)
+def test_compiled_kernel_is_bit_identical_to_the_numpy_path(rng, monkeypatch, params):
+    # Same tables, same order of additions per cell: not just close, equal. 300 bins
+    # take the wide (intp) bin table; int8, colour, tiny, strided and memmap inputs each
+    # reach the kernel in their own form.
+    if not _hog_kernels.numba_available():
+        pytest.skip("numba is not installed (the 'fast' extra)")
+    colour = rng.integers(0, 256, size=(6, 29, 26, 3), dtype=np.uint8)
+    inputs = {
+        "uint8": colour[..., 0],
+        "int8": (colour[..., 1].astype(np.int16) - 128).astype(np.int8),
+        "colour": colour,
+        "strided": colour[:, ::-1, 1:, 1],
+    }
+    if params.get("pixels_per_cell") == (1, 1):
+        inputs.update({"one row": colour[:, :1, :, 0], "one column": colour[:, :, :1, 2]})
+    for name, images in inputs.items():
+        channel_axis = -1 if images.ndim == 4 else None
+        compiled = hog(images, channel_axis=channel_axis, **params)
+        monkeypatch.setenv("SKVISION_NUMBA", "0")
+        with_numpy = hog(images, channel_axis=channel_axis, **params)
+        monkeypatch.delenv("SKVISION_NUMBA")
+        np.testing.assert_array_equal(compiled, with_numpy, err_msg=f"{name}: {params}")
+
+
+def test_compiled_kernel_reads_memmapped_images(rng, tmp_path):
+    if not _hog_kernels.numba_available():
+        pytest.skip("numba is not installed (the 'fast' extra)")
+    images = rng.integers(0, 256, size=(4, 24, 24), dtype=np.uint8)
+    path = tmp_path / "images.npy"
+    np.save(path, images)
+    mapped = np.load(path, mmap_mode="r")
+    np.testing.assert_array_equal(HOG().fit(mapped).transform(mapped), hog(images))
+    np.testing.assert_allclose(hog(mapped), reference(images), rtol=RTOL, atol=0)
+
+
+def test_skvision_numba_0_turns_the_compiled_kernel_off(monkeypatch):
+    monkeypatch.setenv("SKVISION_NUMBA", "0")
+    assert not _hog_kernels.numba_available()
+    monkeypatch.setenv("SKVISION_NUMBA", "1")
+    assert _hog_kernels.numba_available() == (_hog_kernels._numba_importable())
+
+
+def test_real_images_equal_skimage(route):
     camera = skimage.data.camera()[96:224, 160:288]
     brick = skimage.data.brick()[:96, :120]
     for image in (camera, brick):
@@ -121,7 +203,7 @@ def test_real_images_equal_skimage():
             np.testing.assert_allclose(hog(image[np.newaxis], **params), expected, rtol=RTOL, atol=0)
 
 
-def test_colour_max_channel_equals_skimage_channel_axis():
+def test_colour_max_channel_equals_skimage_channel_axis(route):
     astronaut = skimage.data.astronaut()[:96, 160:288]  # the face and the helmet's edges
     images = np.stack([astronaut, astronaut[::-1, ::-1]])
     other = dict(orientations=6, pixels_per_cell=(6, 6), cells_per_block=(2, 2), transform_sqrt=True)
@@ -259,7 +341,7 @@ def test_gray_and_each_channel_modes(rng):
     assert each.visualize(images).shape == images.shape
 
 
-def test_n_jobs_and_batch_size_do_not_change_the_output(rng):
+def test_n_jobs_and_batch_size_do_not_change_the_output(rng, route):
     images = rng.integers(0, 256, size=(41, 32, 32), dtype=np.uint8)
     expected = HOG(pixels_per_cell=8, cells_per_block=2).fit(images).transform(images)
     for kwargs in (dict(n_jobs=2), dict(batch_size=1), dict(batch_size=7), dict(batch_size=7, n_jobs=2)):
