@@ -20,8 +20,9 @@ scikit-image's (rtol 1e-6) and against its own single-process output for
 ``n_jobs=2``.
 
 "Single process" means one process and one thread (OpenCV is set to one
-thread); "n_jobs=2" runs two worker processes over chunks of the batch (joblib),
-for all three. Each figure is the median of several repeats, the rows taking turns within
+thread); "n_jobs=2" runs two workers over chunks of the batch (joblib): threads for
+skvision's HOG (its default, the work releases the GIL), processes for the two loops
+(which hold the GIL). Each figure is the median of several repeats, the rows taking turns within
 each repeat (so a burst of load on a shared machine hits them alike); ratios compare rows
 measured in the same run. Single-process rows are also timed in CPU time of the
 process, which other work on a shared machine disturbs much less than wall time.

@@ -101,6 +101,9 @@ class BaseDescriptor(TransformerMixin, BaseEstimator):
     _describe_dtype = np.float64
     #: Short lowercase prefix of feature names (``"lbp"``, ``"hog"``, ...).
     _feature_prefix = "feature"
+    #: joblib's ``prefer`` for ``n_jobs``: ``None`` (worker processes) or ``"threads"``
+    #: for descriptors whose work releases the GIL; ``joblib.parallel_config`` overrides it.
+    _parallel_prefer = None
 
     # ------------------------------------------------------------------ hooks
     def _check_params(self):
@@ -271,7 +274,7 @@ class BaseDescriptor(TransformerMixin, BaseEstimator):
         if effective_n_jobs(n_jobs) == 1:
             results = (self._transform_chunk(images[s : s + batch], device) for s in starts)
         else:
-            results = Parallel(n_jobs=n_jobs, return_as="generator")(
+            results = Parallel(n_jobs=n_jobs, return_as="generator", prefer=self._parallel_prefer)(
                 delayed(self._transform_chunk)(images[s : s + batch], None) for s in starts
             )
         for start, block in zip(starts, results):

@@ -832,7 +832,12 @@ class HOG(BaseDescriptor):
         channel where it is largest (scikit-image's ``channel_axis=-1`` rule, over
         all channels, alpha included).
     n_jobs : int or None, default=None
-        Processes over chunks of the batch (joblib); output identical to ``n_jobs=1``.
+        Threads over chunks of the batch (joblib); output identical to ``n_jobs=1``.
+        The compiled kernel and numpy's large array operations release the GIL,
+        and threads need not copy the images to worker processes (measured 2-5x
+        faster than processes here; joblib's thread pool costs ~12 ms a call, so
+        small batches are fastest with ``n_jobs=1``).
+        ``joblib.parallel_config(backend=...)`` chooses another backend.
     batch_size : int or None, default=None
         Images per chunk (bounds memory); ``None`` picks a size.
     device : str or None, default=None
@@ -879,6 +884,7 @@ class HOG(BaseDescriptor):
     # lookup table, and float32 images keep scikit-image's float32 gradients.
     _describe_dtype = None
     _feature_prefix = "hog"
+    _parallel_prefer = "threads"
 
     def __init__(
         self,

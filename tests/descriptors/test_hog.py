@@ -349,6 +349,34 @@ def test_n_jobs_and_batch_size_do_not_change_the_output(rng, route):
         np.testing.assert_array_equal(got, expected, err_msg=str(kwargs))
 
 
+def test_n_jobs_runs_threads_unless_joblib_is_told_otherwise(rng, monkeypatch):
+    import os
+    import threading
+
+    from joblib import parallel_config
+
+    images = rng.integers(0, 256, size=(40, 32, 32), dtype=np.uint8)
+    calls = []
+    original = HOG._transform_chunk
+
+    def recording(self, chunk, device):
+        # Only threads of this process can append to this list.
+        calls.append((os.getpid(), threading.get_ident()))
+        return original(self, chunk, device)
+
+    # Pickled by name for worker processes, which then run the unpatched method.
+    recording.__name__ = recording.__qualname__ = "_transform_chunk"
+    monkeypatch.setattr(HOG, "_transform_chunk", recording)
+    descriptor = HOG(pixels_per_cell=8, cells_per_block=2, batch_size=5, n_jobs=2).fit(images)
+    expected = hog(images, pixels_per_cell=8, cells_per_block=2)
+    np.testing.assert_array_equal(descriptor.transform(images), expected)
+    assert len(calls) == 8 and {pid for pid, _ in calls} == {os.getpid()}
+    calls.clear()
+    with parallel_config(backend="loky"):
+        np.testing.assert_array_equal(descriptor.transform(images), expected)
+    assert calls == []  # the chunks ran in worker processes
+
+
 @pytest.mark.parametrize(
     "params",
     [
