@@ -186,6 +186,30 @@ def test_compiled_kernel_reads_memmapped_images(rng, tmp_path):
     np.testing.assert_allclose(hog(mapped), reference(images), rtol=RTOL, atol=0)
 
 
+def test_kernel_compiles_without_a_writable_cache(rng, monkeypatch):
+    # numba raises "cannot cache function" where no cache directory is writable:
+    # the kernel then compiles in memory instead of failing HOG.
+    if not _hog_kernels.numba_available():
+        pytest.skip("numba is not installed (the 'fast' extra)")
+    from skvision.descriptors import _hog_numba
+
+    real_njit = _hog_numba.numba.njit
+
+    def njit_without_cache(*args, cache=False, **kwargs):
+        if cache:
+            raise RuntimeError("cannot cache function 'vote_cells': no locator available")
+        return real_njit(*args, **kwargs)
+
+    monkeypatch.setattr(_hog_numba.numba, "njit", njit_without_cache)
+    kernel = _hog_numba._compile_vote_cells(colour=False)
+    images = rng.integers(0, 256, size=(3, 16, 16), dtype=np.uint8)
+    bins, _ = _uint8_lookup(9, False, "magnitude")
+    histograms = np.empty((3, 2, 2, 9))
+    kernel(images, 8, 8, bins, _hog_kernels.magnitude_quarter(), False, histograms)
+    expected = hog(images, pixels_per_cell=8, cells_per_block=1, block_norm=None)
+    np.testing.assert_array_equal(histograms.reshape(3, -1), expected)
+
+
 def test_skvision_numba_0_turns_the_compiled_kernel_off(monkeypatch):
     monkeypatch.setenv("SKVISION_NUMBA", "0")
     assert not _hog_kernels.numba_available()
