@@ -140,21 +140,14 @@ def fitted_hog(images, **kwargs):
     return HOG(**HOG_PARAMS, **kwargs).fit(images[:1])
 
 
-class numpy_path:
+def numpy_path():
     """Context: skvision's numpy path for 8-bit HOG, as without numba (``SKVISION_NUMBA=0``).
 
     Read at each call, so it holds in this process only (not in joblib's workers).
     """
+    from unittest import mock
 
-    def __enter__(self):
-        self.previous = os.environ.get("SKVISION_NUMBA")
-        os.environ["SKVISION_NUMBA"] = "0"
-
-    def __exit__(self, *exc):
-        if self.previous is None:
-            del os.environ["SKVISION_NUMBA"]
-        else:
-            os.environ["SKVISION_NUMBA"] = self.previous
+    return mock.patch.dict(os.environ, {"SKVISION_NUMBA": "0"})
 
 
 def on_numpy_path(function):
@@ -172,6 +165,8 @@ def peak_transform_memory(images):
     descriptor = HOG(**HOG_PARAMS).fit(images)
     # The first transform of a process also builds the cached lookup table and cell index.
     _hog._uint8_lookup.cache_clear()
+    _hog._uint8_magnitudes.cache_clear()
+    _hog._uint8_magnitude_quarter.cache_clear()
     _hog._cell_index.cache_clear()
 
     def transform():

@@ -285,23 +285,42 @@ def _exact_bins(angle, spec):
     return bins
 
 
+@functools.lru_cache(maxsize=1)
+def _uint8_magnitudes():
+    """``(511, 511)`` read-only table: the magnitude ``hypot(g_col, g_row)`` of every
+    integer gradient in [-255, 255]^2, indexed ``[g_row + 255, g_col + 255]``."""
+    values = np.arange(-_LUT_RADIUS, _LUT_RADIUS + 1, dtype=np.float64)
+    magnitude = np.hypot(values[np.newaxis, :], values[:, np.newaxis])
+    magnitude.flags.writeable = False
+    return magnitude
+
+
+@functools.lru_cache(maxsize=1)
+def _uint8_magnitude_quarter():
+    """The ``g_row, g_col >= 0`` quarter of :func:`_uint8_magnitudes`, ``(256, 256)``, contiguous.
+
+    ``hypot`` ignores signs, so it serves every gradient as ``[|g_row|, |g_col|]``
+    (the compiled kernel's table: a quarter of the cache).
+    """
+    return np.ascontiguousarray(_uint8_magnitudes()[_LUT_RADIUS:, _LUT_RADIUS:])
+
+
 @functools.lru_cache(maxsize=16)
 def _uint8_lookup(orientations, signed, weighting):
     """Bin and magnitude of every integer gradient in [-255, 255]^2, as scikit-image computes them.
 
-    Built in bands of rows so that its temporaries stay small next to the table.
+    The bins are built in bands of rows so that their temporaries stay small next to the table.
     """
     spec = _HOGSpec(orientations, 1, 1, None, False, "central", signed, weighting)
     values = np.arange(-_LUT_RADIUS, _LUT_RADIUS + 1, dtype=np.float64)
     side = values.size
     bins = np.empty((side, side), dtype=np.uint8 if orientations < 255 else np.intp)
-    magnitude = np.empty((side, side))
     band = 64
     for start in range(0, side, band):
         g_row, g_col = values[start : start + band, np.newaxis], values[np.newaxis, :]
         angle = np.rad2deg(np.arctan2(g_row, g_col)) % spec.period
         bins[start : start + band] = np.searchsorted(spec.bin_edges(), angle, side="right") - 1
-        magnitude[start : start + band] = np.hypot(g_col, g_row)
+    magnitude = _uint8_magnitudes()
     if weighting == "count":
         bins[magnitude == 0] = orientations
     return bins.ravel(), magnitude.ravel()
@@ -402,6 +421,10 @@ def _has_integer_gradients(images, spec):
     return images.dtype in (np.uint8, np.int8) and spec.gradient == "central" and not spec.transform_sqrt
 
 
+def _uses_compiled_kernel(images, spec):
+    return _has_integer_gradients(images, spec) and _hog_kernels.numba_available()
+
+
 def _cell_histograms(images, spec, index_images, out):
     """The ``(n, n_cell_rows, n_cell_cols, orientations)`` cell histograms of a sub-chunk, into ``out``.
 
@@ -412,11 +435,12 @@ def _cell_histograms(images, spec, index_images, out):
     n_cell_rows, n_cell_cols = spec.n_cells(height, width)
     rows, cols = n_cell_rows * spec.cell[0], n_cell_cols * spec.cell[1]
 
-    integer_gradients = _has_integer_gradients(images, spec)
-    if integer_gradients and _hog_kernels.numba_available():
+    if _uses_compiled_kernel(images, spec):
         lookup_bins, _ = _uint8_lookup(spec.orientations, spec.signed, spec.weighting)
-        _hog_kernels.vote_cells(images, spec.cell, lookup_bins, spec.weighting == "count", out)
+        count = spec.weighting == "count"
+        _hog_kernels.vote_cells(images, spec.cell, lookup_bins, _uint8_magnitude_quarter(), count, out)
         return
+    integer_gradients = _has_integer_gradients(images, spec)
     if integer_gradients and images.ndim == 3:
         bins, weights = _lookup_bins_and_weights(_lookup_keys(images, rows, cols), spec)
     else:
@@ -542,7 +566,7 @@ def _hog_batch(images, spec, *, visualize=False):
     n_features = spec.n_features(height, width)
     features = np.empty((n_images, n_features), dtype=np.float64)
     drawings = np.empty((n_images, height, width), dtype=np.float64) if visualize else None
-    if _has_integer_gradients(images, spec) and _hog_kernels.numba_available():
+    if _uses_compiled_kernel(images, spec):
         # The compiled kernel keeps its work in registers: one call per normalisation group.
         step = max(1, _NORMALIZE_GROUP_FEATURES // n_features)
     else:

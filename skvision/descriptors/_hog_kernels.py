@@ -17,9 +17,6 @@ import os
 
 import numpy as np
 
-#: Gradients of 8-bit images lie in [-_RADIUS, _RADIUS].
-_RADIUS = 255
-
 
 def numba_available():
     """Whether the compiled kernel runs: numba importable and not disabled by ``SKVISION_NUMBA=0``."""
@@ -35,19 +32,7 @@ def _numba_importable():
     return True
 
 
-@functools.cache
-def magnitude_quarter():
-    """``hypot(g_col, g_row)`` for ``g_row, g_col`` in 0..255, indexed ``[g_row, g_col]``.
-
-    The quarter of the 8-bit lookup table with non-negative gradients, computed
-    the same way; ``hypot`` ignores signs, so it serves every gradient and
-    takes a quarter of the cache.
-    """
-    values = np.arange(_RADIUS + 1, dtype=np.float64)
-    return np.hypot(values[np.newaxis, :], values[:, np.newaxis])
-
-
-def vote_cells(images, cell, bins_table, count, out):
+def vote_cells(images, cell, bins_table, magnitude_quarter, count, out):
     """Run the compiled kernel on ``(n, H, W)`` or ``(n, H, W, C)`` 8-bit images."""
     from . import _hog_numba
 
@@ -55,4 +40,4 @@ def vote_cells(images, cell, bins_table, count, out):
     # variant per dtype.
     images = np.ascontiguousarray(images)
     kernel = _hog_numba.vote_cells_gray if images.ndim == 3 else _hog_numba.vote_cells_colour
-    kernel(images, cell[0], cell[1], bins_table, magnitude_quarter(), bool(count), out)
+    kernel(images, cell[0], cell[1], bins_table, magnitude_quarter, bool(count), out)

@@ -9,8 +9,9 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-#: Gradients of 8-bit images lie in [-_RADIUS, _RADIUS]; the bin table is 511 x 511.
-_RADIUS = 255
+from ._hog import _LUT_RADIUS as _RADIUS
+
+#: Side of the flat bin table: gradients lie in [-_RADIUS, _RADIUS].
 _SIDE = 2 * _RADIUS + 1
 
 
