@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # torch/torchvision are pinned to the builds that lie on this machine's disk (see DESIGN.md).
 TORCH_PINS := torch==2.14.1 torchvision==0.29.1
 
-.PHONY: demo test test-slow bench venv clean
+.PHONY: demo test lint test-slow bench venv clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -20,7 +20,11 @@ venv: $(STAMP)
 demo: $(STAMP)
 	$(PY) -m skvision compare --dataset digits --out skvision-report
 
-test: $(STAMP)
+lint: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+test: lint
 	$(PY) -m pytest -n 2 -q --doctest-modules skvision tests
 
 test-slow: $(STAMP)

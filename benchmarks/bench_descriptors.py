@@ -72,12 +72,16 @@ def main(argv=None):
         hog = _captured(bench_hog.run, args.repeats)
         ratios_a = _ratio(hog, "(a) 5,000 x 28x28", "skvision HOG", "1 process")
         ratios_b = _ratio(hog, "(b) 20 x 512x512", "skvision HOG", "1 process")
-        summary.append(f"HOG (a): {ratios_a[0]}x scikit-image wall, {ratios_a[2]}x CPU time (target >= 25x); "
-                       f"{ratios_a[1]}x OpenCV (target >= 1x)")
+        summary.append(
+            f"HOG (a): {ratios_a[0]}x scikit-image wall, {ratios_a[2]}x CPU time (target >= 25x); "
+            f"{ratios_a[1]}x OpenCV (target >= 1x)"
+        )
         summary.append(f"HOG (b): {ratios_b[1]}x OpenCV's throughput (target: within 2x, i.e. >= 0.5x)")
         numpy_a = _ratio(hog, "(a) 5,000 x 28x28", "skvision HOG, numpy path", "1 process")
-        summary.append(f"HOG (a) on the numpy path (an install without numba): {numpy_a[0]}x scikit-image wall, "
-                       f"{numpy_a[2]}x CPU time")
+        summary.append(
+            f"HOG (a) on the numpy path (an install without numba): {numpy_a[0]}x scikit-image wall, "
+            f"{numpy_a[2]}x CPU time"
+        )
     print("\n## Targets (single process)\n")
     for line in summary:
         print(f"- {line}")

@@ -114,8 +114,18 @@ def opencv_descriptor(height, width):
     # The window covers the whole cells, like skimage's crop of the ragged edge.
     window = (width // cell[1] * cell[1], height // cell[0] * cell[0])
     return cv2.HOGDescriptor(
-        window, block, (cell[1], cell[0]), (cell[1], cell[0]), HOG_PARAMS["orientations"],
-        1, -1, cv2.HOGDescriptor_L2Hys, 0.2, False, 64, False,
+        window,
+        block,
+        (cell[1], cell[0]),
+        (cell[1], cell[0]),
+        HOG_PARAMS["orientations"],
+        1,
+        -1,
+        cv2.HOGDescriptor_L2Hys,
+        0.2,
+        False,
+        64,
+        False,
     ), window
 
 
@@ -240,37 +250,47 @@ def run(repeats):
     peaks, output_bytes = peak_transform_memory(workload_a())
     load_after = os.getloadavg()
 
-    print(f"Machine: {platform.machine()}, {os.cpu_count()} cores ({platform.processor() or 'cpu'}), "
-          f"Python {platform.python_version()}, numpy {np.__version__}, scikit-image {skimage.__version__}, "
-          f"OpenCV {cv2.__version__}, torch {torch.__version__}, skvision {skvision.__version__}")
-    print(f"skvision HOG on 8-bit images: {default_route()}; the 'numpy path' row is the same "
-          "transform with SKVISION_NUMBA=0 (what an install without the 'fast' extra runs)")
-    print(f"Load average (1 min) before / after: {load_before[0]:.1f} / {load_after[0]:.1f} "
-          "(above ~1 means other work shared the machine)")
+    print(
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores ({platform.processor() or 'cpu'}), "
+        f"Python {platform.python_version()}, numpy {np.__version__}, scikit-image {skimage.__version__}, "
+        f"OpenCV {cv2.__version__}, torch {torch.__version__}, skvision {skvision.__version__}"
+    )
+    print(
+        f"skvision HOG on 8-bit images: {default_route()}; the 'numpy path' row is the same "
+        "transform with SKVISION_NUMBA=0 (what an install without the 'fast' extra runs)"
+    )
+    print(
+        f"Load average (1 min) before / after: {load_before[0]:.1f} / {load_after[0]:.1f} "
+        "(above ~1 means other work shared the machine)"
+    )
     print(f"Medians of {repeats} repeats, the rows taking turns within each repeat.\n")
-    print("| workload | implementation | mode | images/s (wall) | vs skimage | vs OpenCV "
-          "| images/s (CPU time) | vs skimage | vs OpenCV |")
+    print(
+        "| workload | implementation | mode | images/s (wall) | vs skimage | vs OpenCV "
+        "| images/s (CPU time) | vs skimage | vs OpenCV |"
+    )
     print("|---|---|---|---:|---:|---:|---:|---:|---:|")
     for label, name, mode, rate, cpu_rate in rows:
         same = {r[1]: r for r in rows if r[0] == label and r[2] == mode}
         skimage_row, opencv_row = same["skimage loop"], same["OpenCV HOGDescriptor loop"]
-        line = (f"| {label} | {name} | {mode} | {rate:,.0f} | {rate / skimage_row[3]:.1f}x "
-                f"| {rate / opencv_row[3]:.2f}x |")
+        line = (
+            f"| {label} | {name} | {mode} | {rate:,.0f} | {rate / skimage_row[3]:.1f}x "
+            f"| {rate / opencv_row[3]:.2f}x |"
+        )
         if cpu_rate is None:
             line += " | | |"
         else:
-            line += (
-                f" {cpu_rate:,.0f} | {cpu_rate / skimage_row[4]:.1f}x | {cpu_rate / opencv_row[4]:.2f}x |"
-            )
+            line += f" {cpu_rate:,.0f} | {cpu_rate / skimage_row[4]:.1f}x | {cpu_rate / opencv_row[4]:.2f}x |"
         print(line)
     input_bytes = workload_a().nbytes
     limit = 2 * input_bytes + output_bytes
     verdict = "OK" if max(peaks[1], peaks[3]) <= limit else "OVER"
-    print(f"\nPeak memory of HOG().transform on (a) (tracemalloc): {peaks[1] / 1e6:.1f} MB "
-          f"({peaks[0] / 1e6:.1f} MB on the first call, which builds the 2.3 MB lookup table; "
-          f"{peaks[3] / 1e6:.1f} MB on the numpy path); "
-          f"input {input_bytes / 1e6:.1f} MB, output {output_bytes / 1e6:.1f} MB, "
-          f"limit 2 x input + output = {limit / 1e6:.1f} MB -> {verdict}")
+    print(
+        f"\nPeak memory of HOG().transform on (a) (tracemalloc): {peaks[1] / 1e6:.1f} MB "
+        f"({peaks[0] / 1e6:.1f} MB on the first call, which builds the 2.3 MB lookup table; "
+        f"{peaks[3] / 1e6:.1f} MB on the numpy path); "
+        f"input {input_bytes / 1e6:.1f} MB, output {output_bytes / 1e6:.1f} MB, "
+        f"limit 2 x input + output = {limit / 1e6:.1f} MB -> {verdict}"
+    )
     print("\nChecks: " + "; ".join(checks))
 
 

@@ -80,8 +80,10 @@ def skimage_loop(images, P, R, method):
     from skimage.feature import local_binary_pattern
 
     bins = n_labels(P, method)
-    counts = [np.histogram(local_binary_pattern(image, P, R, method), bins=bins, range=(0, bins))[0]
-              for image in images]
+    counts = [
+        np.histogram(local_binary_pattern(image, P, R, method), bins=bins, range=(0, bins))[0]
+        for image in images
+    ]
     return np.stack(counts).astype(np.float64)
 
 
@@ -153,11 +155,15 @@ def run(repeats):
     peaks, output_bytes = peak_transform_memory(workload_a())
     load_after = os.getloadavg()
 
-    print(f"Machine: {platform.machine()}, {os.cpu_count()} cores ({platform.processor() or 'cpu'}), "
-          f"Python {platform.python_version()}, numpy {np.__version__}, scikit-image {skimage.__version__}, "
-          f"torch {torch.__version__}, skvision {skvision.__version__}")
-    print(f"Load average (1 min) before / after: {load_before[0]:.1f} / {load_after[0]:.1f} "
-          "(above ~1 means other work shared the machine)")
+    print(
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores ({platform.processor() or 'cpu'}), "
+        f"Python {platform.python_version()}, numpy {np.__version__}, scikit-image {skimage.__version__}, "
+        f"torch {torch.__version__}, skvision {skvision.__version__}"
+    )
+    print(
+        f"Load average (1 min) before / after: {load_before[0]:.1f} / {load_after[0]:.1f} "
+        "(above ~1 means other work shared the machine)"
+    )
     print(f"Medians of {repeats} repeats ({slow} for the scikit-image loop).\n")
     print("| workload | LBP | implementation | mode | images/s | vs skimage (same mode) |")
     print("|---|---|---|---|---:|---:|")
@@ -166,10 +172,12 @@ def run(repeats):
         print(f"| {label} | {config} | {name} | {mode} | {rate:,.0f} | {rate / reference:.1f}x |")
     input_bytes = workload_a().nbytes
     limit = 2 * input_bytes + output_bytes
-    print(f"\nPeak memory of LBP().transform on (a) (tracemalloc): {peaks[1] / 1e6:.2f} MB "
-          f"({peaks[0] / 1e6:.2f} MB on the first call, which builds the lookup table); "
-          f"input {input_bytes / 1e6:.2f} MB, output {output_bytes / 1e6:.2f} MB, "
-          f"limit 2 x input + output = {limit / 1e6:.2f} MB -> {'OK' if peaks[1] <= limit else 'OVER'}")
+    print(
+        f"\nPeak memory of LBP().transform on (a) (tracemalloc): {peaks[1] / 1e6:.2f} MB "
+        f"({peaks[0] / 1e6:.2f} MB on the first call, which builds the lookup table); "
+        f"input {input_bytes / 1e6:.2f} MB, output {output_bytes / 1e6:.2f} MB, "
+        f"limit 2 x input + output = {limit / 1e6:.2f} MB -> {'OK' if peaks[1] <= limit else 'OVER'}"
+    )
     print("\nChecks: " + "; ".join(checks))
 
 

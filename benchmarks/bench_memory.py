@@ -29,7 +29,6 @@ import platform
 import subprocess
 import sys
 import tempfile
-import time
 
 import numpy as np
 
@@ -65,14 +64,17 @@ CASES = {
     "LBP(P=8, R=1, uniform, 4x4 cells)": ("skvision.LBP(P=8, R=1, method='uniform', grid=(4, 4))", False),
     "HOG(8x8 cells, 2x2 blocks)": ("skvision.HOG(pixels_per_cell=(8, 8), cells_per_block=(2, 2))", False),
     "CNNFeatures(convnet, 1 epoch)": (
-        "skvision.CNNFeatures(max_epochs=1, batch_size=64, device='cpu', random_state=0)", True
+        "skvision.CNNFeatures(max_epochs=1, batch_size=64, device='cpu', random_state=0)",
+        True,
     ),
     "AutoencoderFeatures(ae, 1 epoch)": (
-        "skvision.AutoencoderFeatures(max_epochs=1, batch_size=64, device='cpu', random_state=0)", True
+        "skvision.AutoencoderFeatures(max_epochs=1, batch_size=64, device='cpu', random_state=0)",
+        True,
     ),
     "PretrainedFeatures(resnet10t, random init)": (
         "skvision.PretrainedFeatures(backbone='resnet10t', weights=None, input_size=64, batch_size=64, "
-        "device='cpu', random_state=0)", True
+        "device='cpu', random_state=0)",
+        True,
     ),
 }
 
@@ -89,15 +91,19 @@ def make_memmap(path, n, side, seed=0):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--n", type=int, default=200_000)
     parser.add_argument("--side", type=int, default=64)
     parser.add_argument("--neural-n", type=int, default=5_000)
     parser.add_argument("--only", choices=("descriptors", "neural"), default=None)
     args = parser.parse_args()
     input_mb = args.n * args.side * args.side / 2**20
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
-          f"{args.n} images {args.side}x{args.side} uint8 in a memmap ({input_mb:.0f} MB)")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
+        f"{args.n} images {args.side}x{args.side} uint8 in a memmap ({input_mb:.0f} MB)"
+    )
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "images.u8")
@@ -107,20 +113,28 @@ def main():
                 continue
             n_used = min(args.n, args.neural_n) if neural else args.n
             code = CHILD.format(ctor=ctor)
-            out = subprocess.run([sys.executable, "-c", code, path, str(args.n), str(args.side), str(n_used)],
-                                 capture_output=True, text=True, check=True)
+            out = subprocess.run(
+                [sys.executable, "-c", code, path, str(args.n), str(args.side), str(n_used)],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
             result = json.loads(out.stdout.strip().splitlines()[-1])
             growth = result["peak_mb"] - result["baseline_mb"]
             pages_mb = n_used * args.side * args.side / 2**20
             budget = pages_mb + result["out_mb"] + 200
             rows.append((label, n_used, result["seconds"], result["out_mb"], growth, budget))
     print()
-    print("| transformer | images | seconds | output MB | peak RSS growth MB "
-          "| budget MB (memmap pages + output + 200) | within |")
+    print(
+        "| transformer | images | seconds | output MB | peak RSS growth MB "
+        "| budget MB (memmap pages + output + 200) | within |"
+    )
     print("|---|---:|---:|---:|---:|---:|:---:|")
     for label, n_used, seconds, out_mb, growth, budget in rows:
-        print(f"| {label} | {n_used:,} | {seconds:.1f} | {out_mb:.0f} | {growth:.0f} | {budget:.0f} "
-              f"| {'yes' if growth <= budget else 'NO'} |")
+        print(
+            f"| {label} | {n_used:,} | {seconds:.1f} | {out_mb:.0f} | {growth:.0f} | {budget:.0f} "
+            f"| {'yes' if growth <= budget else 'NO'} |"
+        )
 
 
 if __name__ == "__main__":

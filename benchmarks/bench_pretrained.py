@@ -53,9 +53,12 @@ def plain_timm(model, config, size, device):
 
     def embed(images, batch_size):
         with torch.inference_mode():
-            return np.concatenate([
-                model(prepare(images[i:i + batch_size])).cpu().numpy() for i in range(0, len(images), batch_size)
-            ])
+            return np.concatenate(
+                [
+                    model(prepare(images[i : i + batch_size])).cpu().numpy()
+                    for i in range(0, len(images), batch_size)
+                ]
+            )
 
     def forward_only(tensors):
         with torch.inference_mode():
@@ -79,17 +82,27 @@ def main():
     rng = np.random.default_rng(0)
     extractor.fit(rng.integers(0, 256, (1, 32, 32, 3), dtype=np.uint8))
     headless = timm.create_model(extractor.module_.default_cfg["architecture"], num_classes=0)
-    headless.load_state_dict({k: v for k, v in extractor.module_.state_dict().items()
-                              if not k.startswith(extractor.module_.default_cfg["classifier"])})
+    headless.load_state_dict(
+        {
+            k: v
+            for k, v in extractor.module_.state_dict().items()
+            if not k.startswith(extractor.module_.default_cfg["classifier"])
+        }
+    )
     headless = headless.eval().to(device)
     size = extractor.input_size_
 
     print(f"# {args.backbone} ({extractor.weights_}), input {size[0]}x{size[1]}, device {device}")
-    print(f"# {platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, "
-          f"{torch.get_num_threads()} threads, timm {timm.__version__}, load average {os.getloadavg()[0]:.1f}; "
-          f"medians of {args.repeats} runs")
+    print(
+        f"# {platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, "
+        f"{torch.get_num_threads()} threads, timm {timm.__version__}, load average {os.getloadavg()[0]:.1f}; "
+        f"medians of {args.repeats} runs"
+    )
     print()
-    print("| images | batch | n images | transform s | plain timm s | ratio | forward only s | ratio | images/s |")
+    print(
+        "| images | batch | n images | transform s | plain timm s | ratio "
+        "| forward only s | ratio | images/s |"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for side in (int(s) for s in args.image_sizes.split(",")):
         for batch_size in (int(b) for b in args.batch_sizes.split(",")):
@@ -97,15 +110,24 @@ def main():
             images = rng.integers(0, 256, (n_images, side, side, 3), dtype=np.uint8)
             extractor.set_params(batch_size=batch_size)
             prepare, embed, forward_only = plain_timm(headless, extractor.config_, size, device)
-            np.testing.assert_allclose(extractor.transform(images[:2]), embed(images[:2], batch_size),
-                                       rtol=1e-4, atol=1e-4)
-            tensors = [prepare(images[i:i + batch_size]) for i in range(0, n_images, batch_size)]
+            np.testing.assert_allclose(
+                extractor.transform(images[:2]), embed(images[:2], batch_size), rtol=1e-4, atol=1e-4
+            )
+            tensors = [prepare(images[i : i + batch_size]) for i in range(0, n_images, batch_size)]
             t_ours, t_timm, t_forward = interleaved_medians(
-                [lambda: extractor.transform(images), lambda: embed(images, batch_size), lambda: forward_only(tensors)],
+                [
+                    lambda: extractor.transform(images),
+                    lambda: embed(images, batch_size),
+                    lambda: forward_only(tensors),
+                ],
                 args.repeats,
             )
-            print(f"| {side}x{side} | {batch_size} | {n_images} | {t_ours:.3f} | {t_timm:.3f} | {t_ours / t_timm:.2f} "
-                  f"| {t_forward:.3f} | {t_ours / t_forward:.2f} | {n_images / t_ours:.1f} |", flush=True)
+            print(
+                f"| {side}x{side} | {batch_size} | {n_images} | {t_ours:.3f} | {t_timm:.3f} "
+                f"| {t_ours / t_timm:.2f} "
+                f"| {t_forward:.3f} | {t_ours / t_forward:.2f} | {n_images / t_ours:.1f} |",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -159,13 +159,13 @@ def main():
     parser.add_argument("--reference-images", type=int, default=200)
     args = parser.parse_args()
 
-    import skvision
     from sklearn.base import clone
     from sklearn.model_selection import StratifiedGroupKFold, cross_validate
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
     from sklearn.svm import SVC
 
+    import skvision
     from skvision.datasets import load_textures
 
     X, y = load_textures(
@@ -216,8 +216,10 @@ def main():
                 got = features[: len(reference_X)]
                 same_shape = got.shape == np.shape(expected)
                 difference = float(np.max(np.abs(got - expected))) if same_shape else np.inf
-                row["same"] = "yes" if difference <= 1e-6 * max(1.0, float(np.max(np.abs(expected)))) else (
-                    f"no (max diff {difference:.2g})"
+                row["same"] = (
+                    "yes"
+                    if difference <= 1e-6 * max(1.0, float(np.max(np.abs(expected))))
+                    else (f"no (max diff {difference:.2g})")
                 )
         rows.append(row)
         print(f"  {name}: done in {time.perf_counter() - started:.0f} s", flush=True)
@@ -241,9 +243,7 @@ def main():
         )
     for note in notes:
         print(f"\nNote: {note}")
-    print(
-        f"\nTotal {time.perf_counter() - start_all:.0f} s; load average at end {os.getloadavg()[0]:.1f}."
-    )
+    print(f"\nTotal {time.perf_counter() - start_all:.0f} s; load average at end {os.getloadavg()[0]:.1f}.")
 
 
 if __name__ == "__main__":

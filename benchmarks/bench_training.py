@@ -92,8 +92,16 @@ def plain_loop_epochs(module_factory, X, y, *, epochs, batch_size, lr, device, s
 
 def estimator_epochs(X, y, *, epochs, batch_size, lr, device, seed, module, augment="none", **kwargs):
     clf = CNNClassifier(
-        module=module, max_epochs=epochs, batch_size=batch_size, lr=lr, optimizer="adamw", augment=augment,
-        lr_schedule=None, device=str(device), random_state=seed, **kwargs,
+        module=module,
+        max_epochs=epochs,
+        batch_size=batch_size,
+        lr=lr,
+        optimizer="adamw",
+        augment=augment,
+        lr_schedule=None,
+        device=str(device),
+        random_state=seed,
+        **kwargs,
     )
     clf.fit(X, y)
     return clf, list(clf.net_.history[:, "dur"])
@@ -105,8 +113,10 @@ def plain_predict_rate(module, X, batch_size, device):
     start = time.perf_counter()
     with torch.no_grad():
         inputs = images_to_tensor(X, device=device)
-        parts = [torch.softmax(module(inputs[i : i + batch_size]), dim=1).cpu()
-                 for i in range(0, len(inputs), batch_size)]
+        parts = [
+            torch.softmax(module(inputs[i : i + batch_size]), dim=1).cpu()
+            for i in range(0, len(inputs), batch_size)
+        ]
         proba = torch.cat(parts).numpy()
     synchronize(device)
     assert proba.shape == (len(X), 10)
@@ -155,8 +165,19 @@ def main():
 
     load_before = os.getloadavg()[0]
     common = dict(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, device=device)
-    rows = {name: [] for name in ("plain", "ours", "dataloader", "augment", "predict_plain", "predict_ours",
-                                  "batches_tensor", "batches_loader")}
+    rows = {
+        name: []
+        for name in (
+            "plain",
+            "ours",
+            "dataloader",
+            "augment",
+            "predict_plain",
+            "predict_ours",
+            "batches_tensor",
+            "batches_loader",
+        )
+    }
     trained = {}
 
     def run_plain(seed):
@@ -169,8 +190,14 @@ def main():
 
     def run_dataloader(seed):
         _, durations = estimator_epochs(
-            X, y, seed=seed, module=args.module, iterator_train=DataLoader, iterator_train__shuffle=True,
-            iterator_valid=DataLoader, **common,
+            X,
+            y,
+            seed=seed,
+            module=args.module,
+            iterator_train=DataLoader,
+            iterator_train__shuffle=True,
+            iterator_valid=DataLoader,
+            **common,
         )
         rows["dataloader"].extend(durations)
 
@@ -181,17 +208,24 @@ def main():
     training_rows = [run_plain, run_ours] + ([] if args.skip_dataloader else [run_dataloader]) + [run_augment]
     for repeat in range(args.repeats):
         # Rotate the order each repeat, so that no row always runs first or right after another.
-        for run in training_rows[repeat % len(training_rows):] + training_rows[: repeat % len(training_rows)]:
+        for run in (
+            training_rows[repeat % len(training_rows) :] + training_rows[: repeat % len(training_rows)]
+        ):
             run(repeat)
         module, clf = trained["module"], trained["clf"]
         rows["predict_plain"].append(plain_predict_rate(module, X, args.batch_size, device))
         rows["predict_ours"].append(estimator_predict_rate(clf, X))
-        rows["batches_tensor"].append(batching_rate(
-            lambda ds: TensorBatchIterator(ds, batch_size=args.batch_size, shuffle=True, device=device),
-            X, y, device,
-        ))
-        rows["batches_loader"].append(batching_rate(
-            lambda ds: DataLoader(ds, batch_size=args.batch_size, shuffle=True), X, y, device))
+        rows["batches_tensor"].append(
+            batching_rate(
+                lambda ds: TensorBatchIterator(ds, batch_size=args.batch_size, shuffle=True, device=device),
+                X,
+                y,
+                device,
+            )
+        )
+        rows["batches_loader"].append(
+            batching_rate(lambda ds: DataLoader(ds, batch_size=args.batch_size, shuffle=True), X, y, device)
+        )
         print(f"repeat {repeat + 1}/{args.repeats} done", flush=True)
     load_after = os.getloadavg()[0]
 
@@ -201,28 +235,42 @@ def main():
         device_name = torch.cuda.get_device_name(device)
     else:
         device_name = platform.processor() or "cpu"
-    print(f"Machine: {platform.machine()}, {os.cpu_count()} cores, device {device} ({device_name}), "
-          f"torch {torch.__version__}, {torch.get_num_threads()} torch threads")
+    print(
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores, device {device} ({device_name}), "
+        f"torch {torch.__version__}, {torch.get_num_threads()} torch threads"
+    )
     print(f"Load average (1 min) before / after: {load_before:.1f} / {load_after:.1f}")
-    print(f"Workload: {args.n_images:,} x 28x28 uint8, module={args.module}, batch {args.batch_size}, AdamW "
-          f"lr={args.lr}; medians of {args.repeats} repeats x {args.epochs} epochs.")
+    print(
+        f"Workload: {args.n_images:,} x 28x28 uint8, module={args.module}, batch {args.batch_size}, AdamW "
+        f"lr={args.lr}; medians of {args.repeats} repeats x {args.epochs} epochs."
+    )
     print()
     print("| row | s/epoch or images/s | ratio | target |")
     print("|---|---:|---:|---|")
     print(f"| plain torch loop (reference) | {med['plain']:.2f} s/epoch | 1.00 | |")
-    print(f"| CNNClassifier, tensor batches (default) | {med['ours']:.2f} s/epoch | "
-          f"{med['ours'] / med['plain']:.2f} | <= 1.15 |")
+    print(
+        f"| CNNClassifier, tensor batches (default) | {med['ours']:.2f} s/epoch | "
+        f"{med['ours'] / med['plain']:.2f} | <= 1.15 |"
+    )
     if "dataloader" in med:
-        print(f"| CNNClassifier, skorch Dataset + DataLoader | {med['dataloader']:.2f} s/epoch | "
-              f"{med['dataloader'] / med['plain']:.2f} | (alternative) |")
-    print(f"| CNNClassifier, augment='standard' | {med['augment']:.2f} s/epoch | "
-          f"{med['augment'] / med['ours']:.2f} vs augment='none' | <= 1.30 on a GPU |")
+        print(
+            f"| CNNClassifier, skorch Dataset + DataLoader | {med['dataloader']:.2f} s/epoch | "
+            f"{med['dataloader'] / med['plain']:.2f} | (alternative) |"
+        )
+    print(
+        f"| CNNClassifier, augment='standard' | {med['augment']:.2f} s/epoch | "
+        f"{med['augment'] / med['ours']:.2f} vs augment='none' | <= 1.30 on a GPU |"
+    )
     print(f"| plain torch inference (reference) | {med['predict_plain']:,.0f} images/s | 1.00 | |")
-    print(f"| CNNClassifier.predict_proba | {med['predict_ours']:,.0f} images/s | "
-          f"{med['predict_ours'] / med['predict_plain']:.2f} | >= 0.90 |")
+    print(
+        f"| CNNClassifier.predict_proba | {med['predict_ours']:,.0f} images/s | "
+        f"{med['predict_ours'] / med['predict_plain']:.2f} | >= 0.90 |"
+    )
     print(f"| data path only: DataLoader (skorch Dataset) | {med['batches_loader']:,.0f} images/s | 1.00 | |")
-    print(f"| data path only: TensorBatchIterator | {med['batches_tensor']:,.0f} images/s | "
-          f"{med['batches_tensor'] / med['batches_loader']:.1f} | faster wins |")
+    print(
+        f"| data path only: TensorBatchIterator | {med['batches_tensor']:,.0f} images/s | "
+        f"{med['batches_tensor'] / med['batches_loader']:.1f} | faster wins |"
+    )
 
 
 if __name__ == "__main__":

@@ -30,7 +30,9 @@ def public_names(namespace):
         module = importlib.import_module(namespace)
     except ImportError:
         return []  # an optional part not in this installation
-    return [name for name in getattr(module, "__all__", []) if not name.startswith("_") and name != "__version__"]
+    return [
+        name for name in getattr(module, "__all__", []) if not name.startswith("_") and name != "__version__"
+    ]
 
 
 def summary(obj):
@@ -80,8 +82,16 @@ def render():
             doc = inspect.getdoc(obj) or ""
             rest = doc.split("\n\n", 1)[1] if "\n\n" in doc else ""
             if rest.strip():
-                lines += ["<details><summary>Full docstring</summary>", "", "```text", rest.rstrip(), "```", "",
-                          "</details>", ""]
+                lines += [
+                    "<details><summary>Full docstring</summary>",
+                    "",
+                    "```text",
+                    rest.rstrip(),
+                    "```",
+                    "",
+                    "</details>",
+                    "",
+                ]
     return "\n".join(lines).rstrip() + "\n"
 
 

@@ -29,7 +29,9 @@ LATENT = 16
 X, y = load_digits(return_X_y=True)
 X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, stratify=y, random_state=0)
 
-autoencoder = AutoencoderFeatures(latent_dim=LATENT, max_epochs=3 if FAST else 100, device="auto", random_state=0)
+autoencoder = AutoencoderFeatures(
+    latent_dim=LATENT, max_epochs=3 if FAST else 100, device="auto", random_state=0
+)
 autoencoder.fit(X_train)
 pca = PCA(LATENT, random_state=0).fit(X_train.reshape(len(X_train), -1))
 
@@ -41,8 +43,9 @@ def top5_agreement(train_codes, test_codes):
 
 
 ae_score, neighbours = top5_agreement(autoencoder.transform(X_train), autoencoder.transform(X_test))
-pca_score, _ = top5_agreement(pca.transform(X_train.reshape(len(X_train), -1)),
-                              pca.transform(X_test.reshape(len(X_test), -1)))
+pca_score, _ = top5_agreement(
+    pca.transform(X_train.reshape(len(X_train), -1)), pca.transform(X_test.reshape(len(X_test), -1))
+)
 print(f"top-5 label agreement: autoencoder {ae_score:.3f}, PCA({LATENT}) {pca_score:.3f}")
 
 # One row per query: the query, then its five neighbours.
@@ -52,6 +55,10 @@ captions, correct = [], []
 for q in queries:
     captions += [f"query {y_test[q]}"] + [str(label) for label in y_train[neighbours[q]]]
     correct += [None] + (y_train[neighbours[q]] == y_test[q]).tolist()
-ImageGridDisplay(images=images, captions=captions, correct=correct,
-                 title="queries and their 5 nearest neighbours in the code space").plot(n_cols=6)
+ImageGridDisplay(
+    images=images,
+    captions=captions,
+    correct=correct,
+    title="queries and their 5 nearest neighbours in the code space",
+).plot(n_cols=6)
 plt.show()

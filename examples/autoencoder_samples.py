@@ -33,7 +33,10 @@ def tile(images, n_rows, n_cols, gap=1):
     grid = np.zeros((n_rows * (height + gap) - gap, n_cols * (width + gap) - gap))
     for index, image in enumerate(images[: n_rows * n_cols]):
         row, col = divmod(index, n_cols)
-        grid[row * (height + gap) : row * (height + gap) + height, col * (width + gap) : col * (width + gap) + width] = image
+        grid[
+            row * (height + gap) : row * (height + gap) + height,
+            col * (width + gap) : col * (width + gap) + width,
+        ] = image
     return grid
 
 
@@ -50,10 +53,16 @@ def main(argv=None):
     # Binary cross entropy suits pixels in [0, 1]; early stopping watches the
     # reconstruction loss of a validation split.
     vae = AutoencoderFeatures(
-        kind="vae", loss="bce", latent_dim=args.latent_dim, max_epochs=args.epochs,
-        n_iter_no_change=15, random_state=args.seed,
+        kind="vae",
+        loss="bce",
+        latent_dim=args.latent_dim,
+        max_epochs=args.epochs,
+        n_iter_no_change=15,
+        random_state=args.seed,
     ).fit(X_train)
-    print(f"trained {vae.n_epochs_} epochs; held-out score (minus mean BCE per pixel): {vae.score(X_test):.4f}")
+    print(
+        f"trained {vae.n_epochs_} epochs; held-out score (minus mean BCE per pixel): {vae.score(X_test):.4f}"
+    )
 
     rng = np.random.default_rng(args.seed)
     generated = vae.inverse_transform(rng.standard_normal((64, vae.latent_dim_)))

@@ -32,13 +32,15 @@ grid = {"lr": [3e-3] if FAST else [1e-3, 3e-3], "module__filters": [4, 8] if FAS
 search = GridSearchCV(cnn, grid, cv=2 if FAST else 3)
 search.fit(X_train, y_train)
 
-for params, mean, std in zip(search.cv_results_["params"], search.cv_results_["mean_test_score"],
-                             search.cv_results_["std_test_score"]):
+for params, mean, std in zip(
+    search.cv_results_["params"], search.cv_results_["mean_test_score"], search.cv_results_["std_test_score"]
+):
     print(f"{params}: {mean:.3f} ± {std:.3f}")
 print("best:", search.best_params_, f"held-out accuracy {search.score(X_test, y_test):.3f}")
 
 figure, axes = plt.subplots(1, 2, figsize=(11, 4.5), layout="constrained")
 TrainingCurveDisplay.from_estimator(search.best_estimator_, title="best network (refit)", ax=axes[0])
-ConfusionMatrixDisplay.from_estimator(search.best_estimator_, X_test, y_test, ax=axes[1], colorbar=False,
-                                      cmap="Blues")
+ConfusionMatrixDisplay.from_estimator(
+    search.best_estimator_, X_test, y_test, ax=axes[1], colorbar=False, cmap="Blues"
+)
 plt.show()

@@ -27,14 +27,24 @@ side = min(X.shape[1:3])
 epochs = 1 if FAST else 10
 
 features = {
-    "lbp": LBP(P=8, R=1, method="uniform", grid=(3, 3)) if side >= 16 else LBP(P=4, R=1, method="default", grid=4),
+    "lbp": LBP(P=8, R=1, method="uniform", grid=(3, 3))
+    if side >= 16
+    else LBP(P=4, R=1, method="default", grid=4),
     "hog": HOG(pixels_per_cell=max(2, side // 5), cells_per_block=2),
     "cnn": CNNFeatures(max_epochs=epochs, module__filters=16, device="auto", random_state=0),
     "autoencoder": AutoencoderFeatures(latent_dim=16, max_epochs=epochs, device="auto", random_state=0),
 }
 kinds = {"lbp": "handcrafted", "hog": "handcrafted", "cnn": "learned", "autoencoder": "learned"}
-result = compare_features(X, y, features, estimator="svc", cv=3 if FAST else 5, kinds=kinds,
-                          target_names=data.target_names, verbose=1)
+result = compare_features(
+    X,
+    y,
+    features,
+    estimator="svc",
+    cv=3 if FAST else 5,
+    kinds=kinds,
+    target_names=data.target_names,
+    verbose=1,
+)
 print(result)
 
 figure, axes = plt.subplots(2, 2, figsize=(11, 9), layout="constrained")

@@ -41,12 +41,26 @@ for weights in ("default", None):
     print(f"linear probe, weights={weights!r}: {score:.3f}")
 
 finetuned = CNNClassifier(
-    module="tf_efficientnet_lite0", module__backbone_input_size=SIZE, module__freeze=2, module__head_epochs=1,
-    max_epochs=1 if FAST else 6, batch_size=32, lr=1e-3, augment="none", device="auto", random_state=0,
+    module="tf_efficientnet_lite0",
+    module__backbone_input_size=SIZE,
+    module__freeze=2,
+    module__head_epochs=1,
+    max_epochs=1 if FAST else 6,
+    batch_size=32,
+    lr=1e-3,
+    augment="none",
+    device="auto",
+    random_state=0,
 )
 print(f"fine-tuned (last 2 blocks): {cross_val_score(finetuned, X, y, cv=folds).mean():.3f}")
 
 features = PretrainedFeatures("tf_efficientnet_lite0", input_size=SIZE, device="auto").fit(X)
-EmbeddingDisplay.from_estimator(features, X, y, method="pca" if FAST else "tsne",
-                                target_names=textures.target_names, title="EfficientNet-Lite0 features")
+EmbeddingDisplay.from_estimator(
+    features,
+    X,
+    y,
+    method="pca" if FAST else "tsne",
+    target_names=textures.target_names,
+    title="EfficientNet-Lite0 features",
+)
 plt.show()

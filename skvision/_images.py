@@ -66,8 +66,7 @@ def _stack_list(X, name):
         image = np.asarray(image)
         if image.ndim not in (2, 3):
             raise ValueError(
-                f"{name}[{i}] has shape {image.shape}; each image in a list must be "
-                "(H, W) or (H, W, C)."
+                f"{name}[{i}] has shape {image.shape}; each image in a list must be (H, W) or (H, W, C)."
             )
         arrays.append(image)
     first = arrays[0].shape
@@ -134,7 +133,7 @@ def check_images(
     >>> check_images(np.zeros((8, 8)))
     Traceback (most recent call last):
     ...
-    ValueError: X must be a batch of images of shape (N, H, W) or (N, H, W, C); got ndarray of shape (8, 8) and dtype float64 (ndim=2). For a single image, pass image[np.newaxis].
+    ValueError: X must be a batch of images of shape (N, H, W) or (N, H, W, C); got ... image[np.newaxis].
     """
     if X is None:
         raise TypeError(f"{name} is None; expected a batch of images of shape (N, H, W) or (N, H, W, C).")
@@ -155,9 +154,7 @@ def check_images(
         if hasattr(X, "__array__") or hasattr(X, "__len__"):
             X = np.asarray(X)
         else:
-            raise TypeError(
-                f"{name} must be a numpy array or a list of arrays; got {type(X).__name__}."
-            )
+            raise TypeError(f"{name} must be a numpy array or a list of arrays; got {type(X).__name__}.")
 
     kind = X.dtype.kind
     if kind == "c":
@@ -179,18 +176,12 @@ def check_images(
     if kind == "f" and not np.isfinite(X).all():
         n_bad = int(np.size(X) - np.count_nonzero(np.isfinite(X)))
         what = "NaN" if np.isnan(X).any() else "infinite"
-        raise ValueError(
-            f"{name} contains {what} values ({n_bad} non-finite pixels); images must be finite."
-        )
+        raise ValueError(f"{name} contains {what} values ({n_bad} non-finite pixels); images must be finite.")
 
     if X.ndim not in (3, 4):
         hint = ""
         if X.ndim == 2:
-            hint = (
-                " For a single image, pass image[np.newaxis]."
-                if X.shape[0] != 0
-                else ""
-            )
+            hint = " For a single image, pass image[np.newaxis]." if X.shape[0] != 0 else ""
         raise ValueError(
             f"{name} must be a batch of images of shape (N, H, W) or (N, H, W, C); "
             f"got {_describe(X)} (ndim={X.ndim}).{hint}"
@@ -238,7 +229,7 @@ def check_image_shape(X, *, min_size, reason=None, name="X"):
     >>> check_image_shape(np.zeros((1, 4, 4)), min_size=(8, 6), reason="pixels_per_cell=(8, 6)")
     Traceback (most recent call last):
     ...
-    skvision._images.ImageShapeError: Images in X are 4x4 (HxW) but must be at least 8x6 for pixels_per_cell=(8, 6).
+    skvision._images.ImageShapeError: Images in X are 4x4 (HxW) but must be at least 8x6 for ...
     """
     min_h, min_w = int(min_size[0]), int(min_size[1])
     h, w = X.shape[1], X.shape[2]
@@ -279,7 +270,8 @@ def to_grayscale(images: np.ndarray) -> np.ndarray:
     if n_channels in (3, 4):
         return images[..., :3] @ LUMINANCE_WEIGHTS
     raise ValueError(
-        f"Cannot convert {n_channels}-channel images to grey levels; expected 1, 3 (RGB) or 4 (RGBA) channels."
+        f"Cannot convert {n_channels}-channel images to grey levels; "
+        "expected 1, 3 (RGB) or 4 (RGBA) channels."
     )
 
 

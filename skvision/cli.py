@@ -107,52 +107,101 @@ def build_parser():
         ),
     )
     compare.add_argument(
-        "--dataset", default="digits", metavar="NAME|PATH",
+        "--dataset",
+        default="digits",
+        metavar="NAME|PATH",
         help=(
             f"a bundled data set ({', '.join(DATASETS)}) or a folder with one sub-folder of "
             "PNG/JPEG/TIFF images per class (default: digits)"
         ),
     )
     compare.add_argument(
-        "--features", default=None, metavar="LIST",
+        "--features",
+        default=None,
+        metavar="LIST",
         help=(
             f"comma-separated feature families among: {_family_list()} "
             "(default: every family that applies to the data and is installed)"
         ),
     )
     compare.add_argument(
-        "--classifier", default="svc", choices=sorted(ESTIMATORS),
+        "--classifier",
+        default="svc",
+        choices=sorted(ESTIMATORS),
         help="final estimator on the features: "
         + "; ".join(f"{name}: {desc}" for name, (_, desc) in ESTIMATORS.items())
         + " (default: svc)",
     )
-    compare.add_argument("--cv", type=_positive_int(2), default=5, metavar="N",
-                         help="number of cross-validation folds, shuffled and stratified (default: 5)")
-    compare.add_argument("--n-jobs", type=_n_jobs, default=None, metavar="N",
-                         help="folds cross-validated in parallel (joblib; -1: all cores; default: 1)")
-    compare.add_argument("--device", type=_device, default="auto", metavar="DEVICE",
-                         help="torch device of the learned features: auto (CUDA when available), cpu, cuda, "
-                         "cuda:N (default: auto)")
-    compare.add_argument("--seed", type=int, default=0,
-                         help="random seed of the folds, subsampling and the learned models (default: 0)")
-    compare.add_argument("--out", default="skvision-report", metavar="DIR",
-                         help="folder for report.md, results.csv and the figures (default: skvision-report)")
-    compare.add_argument("--max-samples", type=_positive_int(2), default=None, metavar="N",
-                         help="use a stratified random subset of N images (default: all)")
-    compare.add_argument("--image-size", type=_image_size, default=None, metavar="HxW",
-                         help="resize a folder's images on reading, e.g. 64x64 (required when their sizes "
-                         "differ)")
-    compare.add_argument("--color-mode", default="auto", choices=["auto", "gray", "rgb"],
-                         help="colour mode of a folder's images (default: auto, grey when every file is)")
-    compare.add_argument("--embedding", default="tsne", choices=["tsne", "pca", "none"],
-                         help="2-D map of each feature space in the report (default: tsne)")
-    compare.add_argument("--fast", action="store_true",
-                         help="fewer epochs and smaller inputs for the learned features (a quick look, "
-                         "lower scores)")
+    compare.add_argument(
+        "--cv",
+        type=_positive_int(2),
+        default=5,
+        metavar="N",
+        help="number of cross-validation folds, shuffled and stratified (default: 5)",
+    )
+    compare.add_argument(
+        "--n-jobs",
+        type=_n_jobs,
+        default=None,
+        metavar="N",
+        help="folds cross-validated in parallel (joblib; -1: all cores; default: 1)",
+    )
+    compare.add_argument(
+        "--device",
+        type=_device,
+        default="auto",
+        metavar="DEVICE",
+        help="torch device of the learned features: auto (CUDA when available), cpu, cuda, "
+        "cuda:N (default: auto)",
+    )
+    compare.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="random seed of the folds, subsampling and the learned models (default: 0)",
+    )
+    compare.add_argument(
+        "--out",
+        default="skvision-report",
+        metavar="DIR",
+        help="folder for report.md, results.csv and the figures (default: skvision-report)",
+    )
+    compare.add_argument(
+        "--max-samples",
+        type=_positive_int(2),
+        default=None,
+        metavar="N",
+        help="use a stratified random subset of N images (default: all)",
+    )
+    compare.add_argument(
+        "--image-size",
+        type=_image_size,
+        default=None,
+        metavar="HxW",
+        help="resize a folder's images on reading, e.g. 64x64 (required when their sizes differ)",
+    )
+    compare.add_argument(
+        "--color-mode",
+        default="auto",
+        choices=["auto", "gray", "rgb"],
+        help="colour mode of a folder's images (default: auto, grey when every file is)",
+    )
+    compare.add_argument(
+        "--embedding",
+        default="tsne",
+        choices=["tsne", "pca", "none"],
+        help="2-D map of each feature space in the report (default: tsne)",
+    )
+    compare.add_argument(
+        "--fast",
+        action="store_true",
+        help="fewer epochs and smaller inputs for the learned features (a quick look, lower scores)",
+    )
     compare.add_argument("--quiet", action="store_true", help="print only the final table")
 
     commands.add_parser(
-        "features", help="list the feature families and whether each is available here",
+        "features",
+        help="list the feature families and whether each is available here",
         description="List the feature families 'skvision compare --features' knows, with their kind, "
         "what they compute, and whether their estimator can be imported in this installation.",
     )
@@ -184,7 +233,9 @@ def _load_data(args):
     X, y = data.images, data.target
     if args.max_samples is not None and args.max_samples < len(y):
         try:
-            X, _, y, _ = train_test_split(X, y, train_size=args.max_samples, stratify=y, random_state=args.seed)
+            X, _, y, _ = train_test_split(
+                X, y, train_size=args.max_samples, stratify=y, random_state=args.seed
+            )
         except ValueError as exc:
             raise _UsageError(f"argument --max-samples: {exc}") from None
     smallest = int(np.unique(y, return_counts=True)[1].min())
@@ -230,16 +281,27 @@ def _run_compare(args):
         )
     say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, flush=True))
     shape = "x".join(map(str, X.shape[1:]))
-    say(f"{args.dataset}: {len(X)} images of {shape}, {len(set(y.tolist()))} classes; "
-        f"{args.cv}-fold CV of {', '.join(features)} -> {args.classifier}")
+    say(
+        f"{args.dataset}: {len(X)} images of {shape}, {len(set(y.tolist()))} classes; "
+        f"{args.cv}-fold CV of {', '.join(features)} -> {args.classifier}"
+    )
     for name, why in notes.items():
         say(f"  (leaving out {name}: {why})")
 
     result = compare_features(
-        X, y, features, estimator=args.classifier, cv=args.cv, n_jobs=args.n_jobs, random_state=args.seed,
-        on_error="skip", target_names=data.target_names, skipped=notes,
+        X,
+        y,
+        features,
+        estimator=args.classifier,
+        cv=args.cv,
+        n_jobs=args.n_jobs,
+        random_state=args.seed,
+        on_error="skip",
+        target_names=data.target_names,
+        skipped=notes,
         precompute=[name for name in features if FEATURE_FAMILIES[name].stateless],
-        kinds={name: FEATURE_FAMILIES[name].kind for name in features}, verbose=0 if args.quiet else 1,
+        kinds={name: FEATURE_FAMILIES[name].kind for name in features},
+        verbose=0 if args.quiet else 1,
     )
     print()
     print(result)

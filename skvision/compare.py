@@ -18,9 +18,9 @@ from __future__ import annotations
 import importlib
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 from sklearn.base import clone, is_classifier
@@ -447,7 +447,9 @@ class ComparisonResult:
 
         check_matplotlib("ComparisonResult.plot_confusion_matrix")
         if self.task != "classification":
-            raise ValueError("Confusion matrices need a classification target; this comparison is a regression.")
+            raise ValueError(
+                "Confusion matrices need a classification target; this comparison is a regression."
+            )
         r = self.results[name]
         labels = np.unique(np.concatenate([r.y_true, r.y_pred]))
         display_labels = self._display_labels()
@@ -472,7 +474,9 @@ class ComparisonResult:
 
         check_matplotlib("ComparisonResult.plot_prediction_error")
         r = self.results[name]
-        display = PredictionErrorDisplay.from_predictions(r.y_true, r.y_pred, kind="actual_vs_predicted", ax=ax)
+        display = PredictionErrorDisplay.from_predictions(
+            r.y_true, r.y_pred, kind="actual_vs_predicted", ax=ax
+        )
         display.ax_.set_title(f"{name}: out-of-fold predictions")
         return display
 
@@ -733,8 +737,14 @@ def _cross_validate_precomputed(name, pipeline, X, y, splits, scoring, n_jobs):
     described = np.asarray(transformer.transform(X), dtype=np.float64)
     transform_seconds = time.perf_counter() - start
     scores = cross_validate(
-        pipeline.named_steps["estimator"], described, y, cv=splits, scoring=scoring, n_jobs=n_jobs,
-        return_estimator=True, error_score="raise",
+        pipeline.named_steps["estimator"],
+        described,
+        y,
+        cv=splits,
+        scoring=scoring,
+        n_jobs=n_jobs,
+        return_estimator=True,
+        error_score="raise",
     )
     per_image = transform_seconds / len(y)
     fit_times = [t + per_image * len(train) for t, (train, _) in zip(scores["fit_time"], splits)]
@@ -747,7 +757,9 @@ def _cross_validate_precomputed(name, pipeline, X, y, splits, scoring, n_jobs):
         transform_seconds=transform_seconds,
         n_transformed=len(y),
         y_true=np.concatenate([y[test] for test in tests]),
-        y_pred=np.concatenate([fitted.predict(described[t]) for fitted, t in zip(scores["estimator"], tests)]),
+        y_pred=np.concatenate(
+            [fitted.predict(described[t]) for fitted, t in zip(scores["estimator"], tests)]
+        ),
         test_indices=np.concatenate(tests),
         embedding=described[tests[0]],
         embedding_indices=tests[0],
@@ -800,7 +812,9 @@ def _packaged_weights(info):
 
 
 @register_feature_family(
-    "pixels", estimator="skvision.preprocessing:Resize", kind="baseline",
+    "pixels",
+    estimator="skvision.preprocessing:Resize",
+    kind="baseline",
     summary="raw grey levels (resized to at most 32x32): the baseline every feature must beat",
 )
 def _build_pixels(resize, info):
@@ -811,7 +825,9 @@ def _build_pixels(resize, info):
 
 
 @register_feature_family(
-    "lbp", estimator="skvision.descriptors:LBP", kind="handcrafted",
+    "lbp",
+    estimator="skvision.descriptors:LBP",
+    kind="handcrafted",
     summary="local binary pattern histograms over a grid of cells (4-neighbour codes on images under 16 px)",
 )
 def _build_lbp(lbp, info):
@@ -825,18 +841,24 @@ def _build_lbp(lbp, info):
 
 
 @register_feature_family(
-    "hog", estimator="skvision.descriptors:HOG", kind="handcrafted",
+    "hog",
+    estimator="skvision.descriptors:HOG",
+    kind="handcrafted",
     summary="histograms of oriented gradients, cells sized to the images, 2x2-cell blocks",
 )
 def _build_hog(hog, info):
     side = min(info.height, info.width)
     cell = int(np.clip(side // 5, 2, 16))
     block = 2 if side // cell >= 2 else 1
-    return hog(orientations=9, pixels_per_cell=cell, cells_per_block=block, device=_descriptor_device(info, hog))
+    return hog(
+        orientations=9, pixels_per_cell=cell, cells_per_block=block, device=_descriptor_device(info, hog)
+    )
 
 
 @register_feature_family(
-    "glcm", estimator="skvision.descriptors:GLCM", kind="handcrafted",
+    "glcm",
+    estimator="skvision.descriptors:GLCM",
+    kind="handcrafted",
     summary="grey-level co-occurrence (Haralick) properties at distances 1 and 2",
 )
 def _build_glcm(glcm, info):
@@ -844,7 +866,9 @@ def _build_glcm(glcm, info):
 
 
 @register_feature_family(
-    "hu", estimator="skvision.descriptors:HuMoments", kind="handcrafted",
+    "hu",
+    estimator="skvision.descriptors:HuMoments",
+    kind="handcrafted",
     summary="Hu's seven moment invariants (log-scaled)",
 )
 def _build_hu(hu, info):
@@ -852,7 +876,9 @@ def _build_hu(hu, info):
 
 
 @register_feature_family(
-    "zernike", estimator="skvision.descriptors:ZernikeMoments", kind="handcrafted",
+    "zernike",
+    estimator="skvision.descriptors:ZernikeMoments",
+    kind="handcrafted",
     summary="Zernike moment magnitudes up to order 8",
 )
 def _build_zernike(zernike, info):
@@ -860,7 +886,9 @@ def _build_zernike(zernike, info):
 
 
 @register_feature_family(
-    "gabor", estimator="skvision.descriptors:GaborBank", kind="handcrafted",
+    "gabor",
+    estimator="skvision.descriptors:GaborBank",
+    kind="handcrafted",
     summary="Gabor filter bank (4 frequencies x 4 orientations): response statistics per cell",
 )
 def _build_gabor(gabor, info):
@@ -873,7 +901,9 @@ def _build_gabor(gabor, info):
 
 
 @register_feature_family(
-    "lpq", estimator="skvision.descriptors:LPQ", kind="handcrafted",
+    "lpq",
+    estimator="skvision.descriptors:LPQ",
+    kind="handcrafted",
     summary="local phase quantisation: blur-insensitive phase codes histogrammed per cell",
 )
 def _build_lpq(lpq, info):
@@ -883,7 +913,9 @@ def _build_lpq(lpq, info):
 
 
 @register_feature_family(
-    "wld", estimator="skvision.descriptors:WLD", kind="handcrafted",
+    "wld",
+    estimator="skvision.descriptors:WLD",
+    kind="handcrafted",
     summary="Weber local descriptor: excitation x orientation histograms",
 )
 def _build_wld(wld, info):
@@ -892,7 +924,9 @@ def _build_wld(wld, info):
 
 
 @register_feature_family(
-    "bsif", estimator="skvision.descriptors:BSIF", kind="handcrafted",
+    "bsif",
+    estimator="skvision.descriptors:BSIF",
+    kind="handcrafted",
     summary="binarised statistical image features: 8 ICA filters learned in fit",
 )
 def _build_bsif(bsif, info):
@@ -902,15 +936,20 @@ def _build_bsif(bsif, info):
 
 
 @register_feature_family(
-    "color", estimator="skvision.descriptors:ColorHistogram", kind="handcrafted",
-    summary="joint HSV colour histogram and colour moments", requires=_colour_only,
+    "color",
+    estimator="skvision.descriptors:ColorHistogram",
+    kind="handcrafted",
+    summary="joint HSV colour histogram and colour moments",
+    requires=_colour_only,
 )
 def _build_color(color, info):
     return color(color_space="hsv", bins=8)
 
 
 @register_feature_family(
-    "bovw", estimator="skvision.descriptors:BagOfVisualWords", kind="handcrafted",
+    "bovw",
+    estimator="skvision.descriptors:BagOfVisualWords",
+    kind="handcrafted",
     summary="bag of visual words over dense DAISY descriptors (codebook of 64 words)",
     requires=_min_side(32),
 )
@@ -923,7 +962,9 @@ def _epochs(info, full):
 
 
 @register_feature_family(
-    "cnn", estimator="skvision.neural:CNNFeatures", kind="learned",
+    "cnn",
+    estimator="skvision.neural:CNNFeatures",
+    kind="learned",
     summary="penultimate-layer embedding of a CNN trained on the task (skorch)",
 )
 def _build_cnn(cnn_features, info):
@@ -931,28 +972,41 @@ def _build_cnn(cnn_features, info):
     # On small images half the default filters cost half the time for the same accuracy
     # (0.99 on a digits split after 8 epochs).
     width = {"module__filters": 16} if small else {}
-    return cnn_features(max_epochs=_epochs(info, 8), device=info.device, random_state=info.random_state, **width)
+    return cnn_features(
+        max_epochs=_epochs(info, 8), device=info.device, random_state=info.random_state, **width
+    )
 
 
 @register_feature_family(
-    "autoencoder", estimator="skvision.neural:AutoencoderFeatures", kind="learned",
+    "autoencoder",
+    estimator="skvision.neural:AutoencoderFeatures",
+    kind="learned",
     summary="latent code of a convolutional autoencoder trained without labels",
 )
 def _build_autoencoder(autoencoder, info):
     if info.height * info.width <= 256:
         # Tiny images (8x8 digits): the default network, 30 epochs (0.96 with an SVC, 5 s a fold).
-        return autoencoder(latent_dim=32, max_epochs=_epochs(info, 30), device=info.device,
-                           random_state=info.random_state)
+        return autoencoder(
+            latent_dim=32, max_epochs=_epochs(info, 30), device=info.device, random_state=info.random_state
+        )
     # Beyond 16x16 pixels a lighter network and fewer epochs keep the run time in proportion
     # to the other families.
-    return autoencoder(latent_dim=32, filters=(16, 32), max_epochs=_epochs(info, 15), device=info.device,
-                       random_state=info.random_state)
+    return autoencoder(
+        latent_dim=32,
+        filters=(16, 32),
+        max_epochs=_epochs(info, 15),
+        device=info.device,
+        random_state=info.random_state,
+    )
 
 
 @register_feature_family(
-    "pretrained", estimator="skvision.neural:PretrainedFeatures", kind="learned",
+    "pretrained",
+    estimator="skvision.neural:PretrainedFeatures",
+    kind="learned",
     summary="frozen ImageNet EfficientNet-Lite0 embedding (transfer learning, weights packaged offline)",
-    requires=_packaged_weights, stateless=True,
+    requires=_packaged_weights,
+    stateless=True,
 )
 def _build_pretrained(pretrained, info):
     # Small images gain nothing from the full 224 px input but pay ~10x the compute.

@@ -71,9 +71,7 @@ def transform_dask(estimator, images):
     try:
         import dask.array as da
     except ImportError as exc:  # pragma: no cover - dask is an optional extra
-        raise ImportError(
-            "transform_dask needs dask: pip install 'skvision[distributed]'."
-        ) from exc
+        raise ImportError("transform_dask needs dask: pip install 'skvision[distributed]'.") from exc
 
     if not isinstance(images, da.Array):
         raise TypeError(

@@ -47,9 +47,11 @@ def _estimators():
     yield "CNNRegressor", skvision.CNNRegressor(**fast_net_params()), "regressor"
     yield "CNNFeatures", skvision.CNNFeatures(**fast_net_params()), "supervised-transformer"
     yield "AutoencoderFeatures", skvision.AutoencoderFeatures(**fast_net_params()), "unsupervised"
-    yield "PretrainedFeatures", skvision.PretrainedFeatures(
-        backbone="resnet10t", weights=None, input_size=32, device="cpu"
-    ), "unsupervised"
+    yield (
+        "PretrainedFeatures",
+        skvision.PretrainedFeatures(backbone="resnet10t", weights=None, input_size=32, device="cpu"),
+        "unsupervised",
+    )
 
 
 #: (name, unfitted estimator, kind) for every public estimator taking images.

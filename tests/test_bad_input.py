@@ -15,7 +15,10 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
 from skvision import Grayscale, Resize
-from tests._estimators import ESTIMATORS, IDS, fit as _fit, good_X as _good_X, good_y as _good_y
+from tests._estimators import ESTIMATORS, IDS
+from tests._estimators import fit as _fit
+from tests._estimators import good_X as _good_X
+from tests._estimators import good_y as _good_y
 
 ESTIMATORS_BY_NAME = {name: (estimator, kind) for name, estimator, kind in ESTIMATORS}
 
@@ -121,6 +124,8 @@ def test_transform_after_a_feature_count_changing_set_params_says_refit():
 
     X = _good_X("unsupervised")
     hog = HOG(pixels_per_cell=(6, 6), cells_per_block=(2, 2)).fit(X)
-    with pytest.raises(ValueError, match=r"gives 288 features per image but was fitted to give 324.*fit it again"):
+    with pytest.raises(
+        ValueError, match=r"gives 288 features per image but was fitted to give 324.*fit it again"
+    ):
         hog.set_params(orientations=8).transform(X)
     assert hog.fit(X).transform(X).shape == (12, 288)

@@ -1,4 +1,3 @@
-import os
 import subprocess
 import sys
 
@@ -77,7 +76,9 @@ def test_cuda_request_without_a_gpu_is_a_bad_argument(capsys):
 def test_console_command_reports_a_bad_argument_without_traceback():
     completed = subprocess.run(
         [sys.executable, "-m", "skvision", "compare", "--dataset", "nowhere"],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert completed.returncode == 2
     assert completed.stderr.count("\n") == 1 and "Traceback" not in completed.stderr
@@ -86,11 +87,27 @@ def test_console_command_reports_a_bad_argument_without_traceback():
 
 def test_compare_on_a_bundled_dataset_prints_the_table_and_writes_the_report(tmp_path, capsys):
     out = tmp_path / "report"
-    status = main(["compare", "--dataset", "faces", "--features", "pixels,hog,cnn", "--cv", "3",
-                   "--embedding", "pca", "--fast", "--device", "cpu", "--out", str(out)])
+    status = main(
+        [
+            "compare",
+            "--dataset",
+            "faces",
+            "--features",
+            "pixels,hog,cnn",
+            "--cv",
+            "3",
+            "--embedding",
+            "pca",
+            "--fast",
+            "--device",
+            "cpu",
+            "--out",
+            str(out),
+        ]
+    )
     printed = capsys.readouterr().out
     assert status == 0
-    table = printed[printed.index("feature set"):]
+    table = printed[printed.index("feature set") :]
     for name in ("pixels", "hog", "cnn"):
         assert f"\n{name} " in table
     assert "accuracy" in table and "transform images/s" in table
@@ -116,14 +133,28 @@ def write_image_folder(root, n_per_class=8):
 
 def test_compare_on_an_image_folder(tmp_path, capsys):
     write_image_folder(tmp_path / "data")
-    argv = ["compare", "--dataset", str(tmp_path / "data"), "--features", "lbp,color", "--cv", "2",
-            "--embedding", "none", "--out", str(tmp_path / "out"), "--quiet"]
+    argv = [
+        "compare",
+        "--dataset",
+        str(tmp_path / "data"),
+        "--features",
+        "lbp,color",
+        "--cv",
+        "2",
+        "--embedding",
+        "none",
+        "--out",
+        str(tmp_path / "out"),
+        "--quiet",
+    ]
     assert main(argv) == 2
     assert "different sizes" in capsys.readouterr().err
     assert main([*argv, "--image-size", "24x24"]) == 0
     printed = capsys.readouterr().out
     assert "\nlbp " in printed and "\ncolor " in printed
-    assert (tmp_path / "out" / "errors_lbp.png").exists() or "0 of" in (tmp_path / "out" / "report.md").read_text()
+    assert (tmp_path / "out" / "errors_lbp.png").exists() or "0 of" in (
+        tmp_path / "out" / "report.md"
+    ).read_text()
 
 
 def test_features_command_lists_the_families(capsys):
@@ -141,9 +172,12 @@ def test_demo_on_digits_shows_every_family_with_its_score(tmp_path, capsys):
 
     assert main(["compare", "--dataset", "digits", "--out", str(tmp_path)]) == 0
     printed = capsys.readouterr().out
-    table = printed[printed.index("feature set"):]
-    scores = {line.split()[0]: float(line.split("±")[0].split()[-1])
-              for line in table.splitlines()[2:] if "±" in line}
+    table = printed[printed.index("feature set") :]
+    scores = {
+        line.split()[0]: float(line.split("±")[0].split()[-1])
+        for line in table.splitlines()[2:]
+        if "±" in line
+    }
     expected = set(FEATURE_FAMILIES) - {"color", "bovw"}  # grey 8x8 images: these two do not apply
     assert set(scores) == expected, table
     assert scores["cnn"] >= 0.98 and scores["hog"] >= 0.95 and scores["lbp"] >= 0.95

@@ -38,17 +38,29 @@ def digits():
 @pytest.fixture(scope="module")
 def two_sets(digits):
     X, y = digits
-    features = {"pixels": FunctionTransformer(flatten),
-                "pca8": make_pipeline(FunctionTransformer(flatten), PCA(8))}
-    return compare_features(X, y, features, estimator="logreg", cv=3, random_state=0,
-                            target_names=[str(d) for d in range(10)], kinds={"pixels": "baseline"})
+    features = {
+        "pixels": FunctionTransformer(flatten),
+        "pca8": make_pipeline(FunctionTransformer(flatten), PCA(8)),
+    }
+    return compare_features(
+        X,
+        y,
+        features,
+        estimator="logreg",
+        cv=3,
+        random_state=0,
+        target_names=[str(d) for d in range(10)],
+        kinds={"pixels": "baseline"},
+    )
 
 
 def test_scores_and_predictions_match_sklearn_on_the_same_folds(digits, two_sets):
     X, y = digits
     folds = StratifiedKFold(3, shuffle=True, random_state=0)
-    for name, steps in [("pixels", [FunctionTransformer(flatten)]),
-                        ("pca8", [FunctionTransformer(flatten), PCA(8)])]:
+    for name, steps in [
+        ("pixels", [FunctionTransformer(flatten)]),
+        ("pca8", [FunctionTransformer(flatten), PCA(8)]),
+    ]:
         reference = make_pipeline(*steps, StandardScaler(), LogisticRegression(max_iter=2000))
         np.testing.assert_allclose(two_sets.results[name].scores, cross_val_score(reference, X, y, cv=folds))
         expected = cross_val_predict(reference, X, y, cv=folds)
@@ -56,7 +68,9 @@ def test_scores_and_predictions_match_sklearn_on_the_same_folds(digits, two_sets
         np.testing.assert_array_equal(r.y_pred, expected[r.test_indices])
         np.testing.assert_array_equal(r.y_true, y[r.test_indices])
     assert two_sets.results["pca8"].n_features == 8
-    np.testing.assert_array_equal(two_sets.results["pixels"].test_indices, two_sets.results["pca8"].test_indices)
+    np.testing.assert_array_equal(
+        two_sets.results["pixels"].test_indices, two_sets.results["pca8"].test_indices
+    )
 
 
 def test_result_holds_held_out_features_and_fitted_pipelines(digits, two_sets):
@@ -152,8 +166,12 @@ def test_named_estimators():
 
 
 def test_registry_notes_families_that_are_missing_or_do_not_apply():
-    @register_feature_family("future", estimator="skvision.descriptors._not_written_yet:Future",
-                             kind="handcrafted", summary="not there")
+    @register_feature_family(
+        "future",
+        estimator="skvision.descriptors._not_written_yet:Future",
+        kind="handcrafted",
+        summary="not there",
+    )
     def _future(cls, info):  # pragma: no cover - never built
         return cls()
 
@@ -185,8 +203,14 @@ def test_every_available_family_describes_small_images():
 
 def test_precomputed_features_give_the_scores_of_the_full_pipeline(digits):
     X, y = digits
-    result = compare_features(X, y, {"full": FunctionTransformer(flatten), "once": FunctionTransformer(flatten)},
-                              estimator="logreg", cv=3, precompute=["once"])
+    result = compare_features(
+        X,
+        y,
+        {"full": FunctionTransformer(flatten), "once": FunctionTransformer(flatten)},
+        estimator="logreg",
+        cv=3,
+        precompute=["once"],
+    )
     full, once = result.results["full"], result.results["once"]
     np.testing.assert_allclose(once.scores, full.scores)
     np.testing.assert_array_equal(once.y_pred, full.y_pred)

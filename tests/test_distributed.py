@@ -44,7 +44,9 @@ def test_cross_validate_and_grid_search_on_the_cluster(dask_client, textures):
         search = GridSearchCV(pipe, grid, cv=3, n_jobs=-1).fit(X, y)
     # Same folds, same deterministic models: the cluster must give the local scores exactly.
     np.testing.assert_allclose(remote, local)
-    np.testing.assert_allclose(search.cv_results_["mean_test_score"], local_search.cv_results_["mean_test_score"])
+    np.testing.assert_allclose(
+        search.cv_results_["mean_test_score"], local_search.cv_results_["mean_test_score"]
+    )
     assert search.best_params_ == local_search.best_params_
     assert local.mean() > 1 / 3  # better than chance on three classes
 

@@ -43,8 +43,9 @@ def test_code_blocks_run(page, tmp_path, monkeypatch):
             if language == "python":
                 exec(compile(code, f"{page.name}:block{number}", "exec"), namespace)
             else:
-                completed = subprocess.run(code, shell=True, cwd=tmp_path, env=env, capture_output=True,
-                                           text=True, timeout=300)
+                completed = subprocess.run(
+                    code, shell=True, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
+                )
                 assert completed.returncode == 0, f"{page.name} block {number}:\n{completed.stderr[-2000:]}"
     finally:
         plt.close("all")
@@ -57,8 +58,11 @@ def test_api_page_lists_every_public_name_with_its_current_summary():
     finally:
         sys.path.remove(str(DOCS))
     page = (DOCS / "api.md").read_text()
-    stale = [f"{namespace}.{name}" for namespace, name, obj in gen_api.entries()
-             if f"### `{namespace}.{name}`" not in page or gen_api.summary(obj) not in page]
+    stale = [
+        f"{namespace}.{name}"
+        for namespace, name, obj in gen_api.entries()
+        if f"### `{namespace}.{name}`" not in page or gen_api.summary(obj) not in page
+    ]
     assert not stale, f"docs/api.md is out of date for {stale}; run: python docs/gen_api.py"
 
 

@@ -12,8 +12,12 @@ SCRIPTS = sorted(EXAMPLES.glob("*.py"))
 #: Extra arguments for scripts whose fast mode is a command-line option.
 ARGUMENTS = {"autoencoder_samples.py": ["--epochs", "2", "--output", "samples.png"]}
 REQUIRED = {
-    "lbp_textures.py", "hog_faces.py", "cnn_digits_gridsearch.py", "autoencoder_retrieval.py",
-    "transfer_learning.py", "handcrafted_vs_learned.py",
+    "lbp_textures.py",
+    "hog_faces.py",
+    "cnn_digits_gridsearch.py",
+    "autoencoder_retrieval.py",
+    "transfer_learning.py",
+    "handcrafted_vs_learned.py",
 }
 
 
@@ -26,7 +30,11 @@ def test_example_runs_in_fast_mode(script, tmp_path):
     env = {**os.environ, "SKVISION_FAST": "1", "MPLBACKEND": "Agg"}
     completed = subprocess.run(
         [sys.executable, str(script), *ARGUMENTS.get(script.name, [])],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600,
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert completed.returncode == 0, completed.stderr[-3000:]
     assert completed.stdout.strip(), "an example should print what it found"

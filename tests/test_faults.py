@@ -142,7 +142,9 @@ def test_every_torch_load_uses_weights_only():
     unsafe = []
     for relpath, node in calls:
         keywords = {kw.arg: kw.value for kw in node.keywords}
-        safe = isinstance(keywords.get("weights_only"), ast.Constant) and keywords["weights_only"].value is True
+        safe = (
+            isinstance(keywords.get("weights_only"), ast.Constant) and keywords["weights_only"].value is True
+        )
         if not safe and relpath not in UNPICKLING_ALLOWED:
             unsafe.append(f"{relpath}:{node.lineno}")
     assert not unsafe, f"torch.load without weights_only=True on a path a user may point at: {unsafe}"

@@ -83,7 +83,9 @@ def test_allowed_channels_none_accepts_any_count():
 
 
 def test_min_size_names_the_reason():
-    with pytest.raises(ImageShapeError, match=re.escape("are 4x4 (HxW) but must be at least 5x3 for P=8, R=2")):
+    with pytest.raises(
+        ImageShapeError, match=re.escape("are 4x4 (HxW) but must be at least 5x3 for P=8, R=2")
+    ):
         check_images(np.zeros((1, 4, 4)), min_size=(5, 3), min_size_reason="P=8, R=2")
     # ImageShapeError is a ValueError.
     with pytest.raises(ValueError):

@@ -177,9 +177,11 @@ def test_the_cuda_label_simulation_fails_where_a_gpu_pickle_fails():
 
 GPU_CASES = [pytest.param(name, {}, id=f"{name}-defaults") for name in NEURAL] + [
     # Callbacks with state: early stopping's best weights and each LR schedule's torch scheduler.
-    pytest.param("CNNClassifier",
-                 {"early_stopping": True, "validation_fraction": 0.25, "lr_schedule": "cosine"},
-                 id="CNNClassifier-early_stopping-cosine"),
+    pytest.param(
+        "CNNClassifier",
+        {"early_stopping": True, "validation_fraction": 0.25, "lr_schedule": "cosine"},
+        id="CNNClassifier-early_stopping-cosine",
+    ),
     pytest.param("CNNRegressor", {"lr_schedule": "step"}, id="CNNRegressor-step"),
 ]
 

@@ -40,11 +40,26 @@ def flatten(images):
 
 
 HISTORY = [
-    {"epoch": 1, "train_loss": 1.0, "valid_loss": 1.2, "valid_acc": 0.4, "valid_loss_best": True, "dur": 0.2,
-     "train_batch_count": 3, "event_lr": 0.1,
-     "batches": []},
-    {"epoch": 2, "train_loss": 0.6, "valid_loss": 0.9, "valid_acc": 0.7, "valid_loss_best": True, "dur": 0.2,
-     "batches": []},
+    {
+        "epoch": 1,
+        "train_loss": 1.0,
+        "valid_loss": 1.2,
+        "valid_acc": 0.4,
+        "valid_loss_best": True,
+        "dur": 0.2,
+        "train_batch_count": 3,
+        "event_lr": 0.1,
+        "batches": [],
+    },
+    {
+        "epoch": 2,
+        "train_loss": 0.6,
+        "valid_loss": 0.9,
+        "valid_acc": 0.7,
+        "valid_loss_best": True,
+        "dur": 0.2,
+        "batches": [],
+    },
 ]
 
 
@@ -64,8 +79,9 @@ def test_embedding_display_from_estimator_colours_classes():
     X, y = load_digits(return_X_y=True)
     model = make_pipeline(FunctionTransformer(flatten), PCA(10)).fit(X)
     _, ax = plt.subplots()
-    display = EmbeddingDisplay.from_estimator(model, X[:150], y[:150], method="tsne", ax=ax,
-                                              target_names=[f"d{i}" for i in range(10)])
+    display = EmbeddingDisplay.from_estimator(
+        model, X[:150], y[:150], method="tsne", ax=ax, target_names=[f"d{i}" for i in range(10)]
+    )
     assert display.ax_ is ax and display.embedding.shape == (150, 2)
     legend = [text.get_text() for text in ax.get_legend().get_texts()]
     assert legend == [f"d{i}" for i in range(10)]
@@ -83,8 +99,9 @@ def test_image_grid_shows_the_misclassified_images():
     X, y = load_digits(return_X_y=True)
     y_pred = y[:30].copy()
     y_pred[[3, 7]] = (y_pred[[3, 7]] + 1) % 10
-    display = ImageGridDisplay.from_predictions(X[:30], y[:30], y_pred, only_errors=True,
-                                                target_names=[str(d) for d in range(10)])
+    display = ImageGridDisplay.from_predictions(
+        X[:30], y[:30], y_pred, only_errors=True, target_names=[str(d) for d in range(10)]
+    )
     assert display.captions == [f"{y[3]} -> {y_pred[3]}", f"{y[7]} -> {y_pred[7]}"]
     assert display.correct == [False, False]
     tile = display.mosaic_[2:10, 0:8, 0]  # below the caption band of the first tile
@@ -93,7 +110,9 @@ def test_image_grid_shows_the_misclassified_images():
 
 def test_image_grid_from_estimator_and_indices():
     X, y = load_digits(return_X_y=True)
-    model = make_pipeline(FunctionTransformer(flatten), LogisticRegression(max_iter=200)).fit(X[:100], y[:100])
+    model = make_pipeline(FunctionTransformer(flatten), LogisticRegression(max_iter=200)).fit(
+        X[:100], y[:100]
+    )
     display = ImageGridDisplay.from_estimator(model, X[100:112], y[100:112], max_images=12)
     assert len(display.images) == 12 and display.mosaic_.shape[2] == 3
     indices = np.array([5, 1])
@@ -131,8 +150,9 @@ def test_training_curves_of_a_fitted_cnn():
     from skvision import CNNFeatures
 
     X, y = load_digits(return_X_y=True)
-    features = CNNFeatures(max_epochs=2, module__filters=4, module__fc_units=(8,), random_state=0,
-                           device="cpu").fit(X[:64], y[:64])
+    features = CNNFeatures(
+        max_epochs=2, module__filters=4, module__fc_units=(8,), random_state=0, device="cpu"
+    ).fit(X[:64], y[:64])
     display = TrainingCurveDisplay.from_estimator(make_pipeline(features))
     assert len(display.epochs) == 2 and "train_loss" in display.lines_
 
@@ -142,8 +162,9 @@ def test_hog_display_draws_scikit_images_visualisation():
     hog = HOG(orientations=9, pixels_per_cell=8, cells_per_block=2).fit(image[None])
     _, axes = plt.subplots(1, 2)
     display = HOGDisplay.from_estimator(hog, image, ax=axes)
-    _, expected = skimage_hog(image, orientations=9, pixels_per_cell=(8, 8), cells_per_block=(2, 2),
-                              visualize=True)
+    _, expected = skimage_hog(
+        image, orientations=9, pixels_per_cell=(8, 8), cells_per_block=(2, 2), visualize=True
+    )
     np.testing.assert_allclose(display.hog_image, expected, rtol=1e-6, atol=1e-9)
     assert list(display.axes_) == list(axes)
     with pytest.raises(ValueError, match="one image"):

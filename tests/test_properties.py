@@ -523,6 +523,7 @@ def test_unnormalised_hog_scales_with_the_image(case, power):
 # ================================================================================ GLCM
 GLCM_ANGLES = [0.0, np.pi / 4, np.pi / 2, 3 * np.pi / 4, np.pi]
 
+
 @FEW
 @given(
     images=grey_images(2, 9),

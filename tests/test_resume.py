@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from skorch.callbacks import Callback
 from sklearn.base import clone
+from skorch.callbacks import Callback
 
 import skvision
 from skvision.datasets import load_digits
@@ -52,8 +52,9 @@ def digits_split():
 
 def classifier_params(early_stopping):
     # 16 filters instead of 32: half the time, same accuracy within the tolerance's spread.
-    params = dict(max_epochs=MAX_EPOCHS, module__filters=16, random_state=0, device="cpu",
-                  early_stopping=early_stopping)
+    params = dict(
+        max_epochs=MAX_EPOCHS, module__filters=16, random_state=0, device="cpu", early_stopping=early_stopping
+    )
     if early_stopping:
         params["n_iter_no_change"] = 4
     return params
@@ -100,14 +101,20 @@ def run_and_kill(checkpoint, marker, params):
     arguments = [str(checkpoint), str(marker), json.dumps(params), str(KILL_AFTER_EPOCH)]
     log = marker.with_suffix(".log")
     with open(log, "w") as stderr:  # a file, not a pipe: a full pipe would block the child
-        child = subprocess.Popen([sys.executable, "-c", CHILD, *arguments], cwd=ROOT, env=env,
-                                 stdout=subprocess.DEVNULL, stderr=stderr)
+        child = subprocess.Popen(
+            [sys.executable, "-c", CHILD, *arguments],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
     try:
         deadline = time.monotonic() + 300
         while not marker.exists():
             if child.poll() is not None:
-                pytest.fail(f"the training process ended by itself ({child.returncode}):\n"
-                            f"{log.read_text()[-3000:]}")
+                pytest.fail(
+                    f"the training process ended by itself ({child.returncode}):\n{log.read_text()[-3000:]}"
+                )
             if time.monotonic() > deadline:
                 pytest.fail("the training process did not reach the kill point in 300 s")
             time.sleep(0.05)
@@ -154,8 +161,9 @@ def test_killed_training_resumes_from_its_checkpoint_and_ends_like_an_uninterrup
         assert history[:n_saved, key] == [row[key] for row in killed[:n_saved]]
         # ... the epochs after the checkpoint that the kill lost are run again the same way ...
         if n_saved < KILL_AFTER_EPOCH:
-            np.testing.assert_allclose(history[n_saved:KILL_AFTER_EPOCH, key],
-                                       [row[key] for row in killed[n_saved:]], rtol=1e-5)
+            np.testing.assert_allclose(
+                history[n_saved:KILL_AFTER_EPOCH, key], [row[key] for row in killed[n_saved:]], rtol=1e-5
+            )
         # ... and the whole training is the uninterrupted one.
         np.testing.assert_allclose(history[:, key], reference[:, key], rtol=1e-5)
     if early_stopping:
@@ -171,8 +179,17 @@ def test_killed_training_resumes_from_its_checkpoint_and_ends_like_an_uninterrup
 # -------------------------------------------------------------------------- a kill during a save
 def test_kill_while_writing_a_checkpoint_leaves_the_previous_one_loadable(tmp_path, monkeypatch):
     X, y = good_X("classifier")[:12], np.tile([0, 1, 2], 4)
-    params = dict(max_epochs=5, batch_size=4, random_state=0, device="cpu", lr_schedule=None, augment="none",
-                  module__filters=4, module__fc_units=(8,), checkpoint=tmp_path)
+    params = dict(
+        max_epochs=5,
+        batch_size=4,
+        random_state=0,
+        device="cpu",
+        lr_schedule=None,
+        augment="none",
+        module__filters=4,
+        module__fc_units=(8,),
+        checkpoint=tmp_path,
+    )
     real_save = torch.save
     params_saves = []
 

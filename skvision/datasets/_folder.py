@@ -157,8 +157,12 @@ def load_image_folder(
         raise ValueError(f"No image files ({', '.join(endings)}) in the class folders of {str(given)!r}.")
 
     images, kept = read_images(
-        files, color_mode=color_mode, image_size=size, max_pixels=max_pixels,
-        on_error=on_error, n_jobs=n_jobs,
+        files,
+        color_mode=color_mode,
+        image_size=size,
+        max_pixels=max_pixels,
+        on_error=on_error,
+        n_jobs=n_jobs,
     )
     target = np.asarray(labels, dtype=np.int64)[kept]
     if return_X_y:

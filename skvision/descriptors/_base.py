@@ -254,9 +254,7 @@ class BaseDescriptor(TransformerMixin, BaseEstimator):
     def _transform_in_chunks(self, images):
         device = resolve_descriptor_device(self.device)
         if device is not None and not self._supports_torch:
-            raise ValueError(
-                f"{type(self).__name__} has no torch implementation; use device=None (numpy)."
-            )
+            raise ValueError(f"{type(self).__name__} has no torch implementation; use device=None (numpy).")
         n_images = images.shape[0]
         batch = self._resolved_batch_size(n_images, images.shape[1] * images.shape[2])
         starts = range(0, n_images, batch)

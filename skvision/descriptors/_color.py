@@ -264,7 +264,9 @@ class ColorHistogram(BaseDescriptor):
             ]
         elif self.histogram == "marginal":
             cell_names += [
-                f"{name}_bin{k}" for name, n_bins in zip(channel_names, bins, strict=True) for k in range(n_bins)
+                f"{name}_bin{k}"
+                for name, n_bins in zip(channel_names, bins, strict=True)
+                for k in range(n_bins)
             ]
         if self.moments:
             cell_names += [f"{name}_{stat}" for name in channel_names for stat in ("mean", "std", "skew")]

@@ -322,7 +322,8 @@ class GaborBank(BaseDescriptor):
             angles = np.array([np.nan])
         if angles.ndim != 1 or angles.size == 0 or not np.all(np.isfinite(angles)):
             raise ValueError(
-                f"orientations must be a positive int or a non-empty 1-D sequence of finite angles in radians; "
+                "orientations must be a positive int or a non-empty 1-D sequence of finite angles "
+                f"in radians; "
                 f"got {self.orientations!r}."
             )
         return [float(a) for a in angles]

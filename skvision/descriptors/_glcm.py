@@ -135,7 +135,8 @@ def _check_offsets_params(distances, angles):
         or np.any(distances <= 0)
     ):
         raise ValueError(
-            f"distances must be a non-empty 1-D sequence of positive numbers (pixels); got {given_distances!r}."
+            "distances must be a non-empty 1-D sequence of positive numbers (pixels); "
+            f"got {given_distances!r}."
         )
     angles = np.asarray(angles, dtype=np.float64) if _is_real_sequence(angles) else None
     if angles is None or angles.ndim != 1 or angles.size == 0 or not np.all(np.isfinite(angles)):

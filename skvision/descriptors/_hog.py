@@ -217,9 +217,7 @@ def _central_gradients(images, rows, cols):
 
 def _smooth_121(images, axis):
     """``[1, 2, 1] / 4`` along ``axis`` (1 or 2), edge pixels repeated."""
-    padded = np.concatenate(
-        [images.take([0], axis=axis), images, images.take([-1], axis=axis)], axis=axis
-    )
+    padded = np.concatenate([images.take([0], axis=axis), images, images.take([-1], axis=axis)], axis=axis)
     size = images.shape[axis]
 
     def part(start):

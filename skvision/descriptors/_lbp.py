@@ -38,7 +38,7 @@ arithmetic beyond; per-cell histograms are one ``bincount`` per block.
 from __future__ import annotations
 
 import math
-from functools import lru_cache
+from functools import cache
 from numbers import Integral, Real
 
 import numpy as np
@@ -318,13 +318,13 @@ def _method_values(codes, P, method, where):
     return where(changes <= 2, label, P * (P - 1) + 2)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _ror_classes(P):
     """Sorted smallest rotations: one per rotation class of P-bit codes."""
     return np.unique(_method_values(np.arange(2**P, dtype=np.int64), P, "ror", np.where))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _label_table(P, method, compact):
     """Read-only lookup table code -> label (``compact``: ror classes numbered 0, 1, ...)."""
     labels = _method_values(np.arange(2**P, dtype=np.int64), P, method, np.where)
@@ -657,9 +657,7 @@ class LBP(BaseDescriptor):
         check_grid(self.grid)
 
     def _neighbourhood_side(self):
-        return max(
-            2 * _border(*_neighbour_offsets(P, R, self.sampling)) + 1 for P, R in self._scales()
-        )
+        return max(2 * _border(*_neighbour_offsets(P, R, self.sampling)) + 1 for P, R in self._scales())
 
     def _min_image_size(self):
         side = self._neighbourhood_side()

@@ -143,9 +143,7 @@ def _lpq_codes(images, window_size, window, decorrelate, rho):
     ycx0, ysx0 = separable("c", w0), separable("s", w0)
     ycxc, ysxs = separable("c", c), separable("s", s)
     ycxs, ysxc = separable("c", s), separable("s", c)
-    raw = np.stack(
-        [y0xc, -y0xs, ycx0, -ysx0, ycxc - ysxs, -(ycxs + ysxc), ycxc + ysxs, ycxs - ysxc]
-    )
+    raw = np.stack([y0xc, -y0xs, ycx0, -ysx0, ycxc - ysxs, -(ycxs + ysxc), ycxc + ysxs, ycxs - ysxc])
     coefficients = np.tensordot(mixing, raw, axes=1)
     l1_norm = np.abs(mixed_kernels).sum(axis=(1, 2)).max()
     return _codes_from_coefficients(coefficients, sign_tolerance(images, l1_norm))

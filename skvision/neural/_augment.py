@@ -76,8 +76,10 @@ def build_augmentation(augment, *, name="augment"):
         return None
     if isinstance(augment, str):
         if augment not in _PRESET_BUILDERS:
-            raise ValueError(f"{name}={augment!r} is not a known preset; expected one of {AUGMENT_PRESETS} "
-                             "or a list of kornia augmentation modules.")
+            raise ValueError(
+                f"{name}={augment!r} is not a known preset; expected one of {AUGMENT_PRESETS} "
+                "or a list of kornia augmentation modules."
+            )
         return nn.Sequential(*_PRESET_BUILDERS[augment]())
     if isinstance(augment, nn.Module):
         augment = [augment]
@@ -90,8 +92,10 @@ def build_augmentation(augment, *, name="augment"):
         ) from None
     for i, transform in enumerate(transforms):
         if not isinstance(transform, nn.Module):
-            raise TypeError(f"{name}[{i}] is a {type(transform).__name__}; expected a torch nn.Module "
-                            "such as kornia.augmentation.RandomAffine.")
+            raise TypeError(
+                f"{name}[{i}] is a {type(transform).__name__}; expected a torch nn.Module "
+                "such as kornia.augmentation.RandomAffine."
+            )
     if not transforms:
         return None
     return nn.Sequential(*copy.deepcopy(transforms))

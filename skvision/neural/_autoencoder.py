@@ -67,7 +67,9 @@ class AutoencoderNet(ImageNeuralNet):
         callbacks = list(super().get_default_callbacks())
         if self.variational:
             # Recorded for inspection only: a smaller KL is not a better model.
-            callbacks.append(("train_kl", PassthroughScoring(name="train_kl", lower_is_better=None, on_train=True)))
+            callbacks.append(
+                ("train_kl", PassthroughScoring(name="train_kl", lower_is_better=None, on_train=True))
+            )
         return callbacks
 
     def infer(self, x, **fit_params):
@@ -218,9 +220,21 @@ class AutoencoderFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Neu
         **{
             key: COMMON_PARAMETER_CONSTRAINTS[key]
             for key in (
-                "max_epochs", "batch_size", "lr", "optimizer", "augment", "early_stopping",
-                "validation_fraction", "n_iter_no_change", "lr_schedule", "checkpoint",
-                "device", "precision", "verbose", "random_state", "callbacks",
+                "max_epochs",
+                "batch_size",
+                "lr",
+                "optimizer",
+                "augment",
+                "early_stopping",
+                "validation_fraction",
+                "n_iter_no_change",
+                "lr_schedule",
+                "checkpoint",
+                "device",
+                "precision",
+                "verbose",
+                "random_state",
+                "callbacks",
             )
         },
         "kind": [StrOptions(set(_KINDS))],
@@ -296,7 +310,9 @@ class AutoencoderFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Neu
     def _filters(self):
         filters = (self.filters,) if isinstance(self.filters, Integral) else tuple(self.filters)
         if not filters or not all(isinstance(f, Integral) and f >= 1 for f in filters):
-            raise ValueError(f"filters must be a positive int or a non-empty sequence of them; got {self.filters!r}.")
+            raise ValueError(
+                f"filters must be a positive int or a non-empty sequence of them; got {self.filters!r}."
+            )
         return tuple(int(f) for f in filters)
 
     def _routed_params(self, prefix=None):
@@ -334,7 +350,8 @@ class AutoencoderFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Neu
         self.output_activation_ = "sigmoid" if in_unit_range else "identity"
         if self.early_stopping and len(tensor) < 2:
             raise ValueError(
-                f"early_stopping=True holds out a validation split, which needs at least 2 images; got {len(tensor)}."
+                "early_stopping=True holds out a validation split, which needs at least 2 images; "
+                f"got {len(tensor)}."
             )
 
         architecture = {}
@@ -466,7 +483,8 @@ class AutoencoderFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Neu
         if codes.shape[1] != self.latent_dim_:
             raise ValueError(
                 f"X has {codes.shape[1]} columns but {type(self).__name__} was fitted with codes of width "
-                f"{self.latent_dim_}: inverse_transform expects an array of shape (n_samples, {self.latent_dim_})."
+                f"{self.latent_dim_}: inverse_transform expects an array of shape "
+                f"(n_samples, {self.latent_dim_})."
             )
         return self._to_images(self._decode(torch.from_numpy(codes)))
 
@@ -485,7 +503,8 @@ class AutoencoderFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Neu
         images = self._checked_images_for_prediction(X)
         return self._map_image_batches(
             lambda tensor: self._to_images(self._decode(self._encode(tensor, sample=False))),
-            images, what="reconstruct",
+            images,
+            what="reconstruct",
         )
 
     def score(self, X, y=None):
@@ -513,7 +532,9 @@ class AutoencoderFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Neu
             if self.loss == "bce":
                 if tensor.min() < 0 or tensor.max() > 1:
                     raise ValueError("loss='bce' scores images in [0, 1] only; X has values outside.")
-                error = nn.functional.binary_cross_entropy(reconstruction.clamp(0, 1), tensor, reduction="none")
+                error = nn.functional.binary_cross_entropy(
+                    reconstruction.clamp(0, 1), tensor, reduction="none"
+                )
             else:
                 error = nn.functional.mse_loss(reconstruction, tensor, reduction="none")
             return error.double().flatten(1).sum(1).numpy()

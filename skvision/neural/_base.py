@@ -50,20 +50,25 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
+from sklearn.base import BaseEstimator
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
 from skorch import NeuralNet, NeuralNetClassifier, NeuralNetRegressor
 from skorch.callbacks import Checkpoint, EarlyStopping, LoadInitState, LRScheduler, ProgressBar
 from skorch.dataset import Dataset, unpack_data
 from skorch.utils import noop, to_tensor
-from sklearn.base import BaseEstimator
-from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted
 from torch.utils.data import Subset
 
 from .._images import check_images
 from ._augment import AUGMENT_PRESETS, build_augmentation, tta_augmentation
 from ._finetune import backbone_module, finetune_net_kwargs
 from ._torch_utils import (
-    PRECISIONS, autocast, images_to_tensor, map_batches, resolve_device, seeded_torch_rng,
+    PRECISIONS,
+    autocast,
+    images_to_tensor,
+    map_batches,
+    resolve_device,
+    seeded_torch_rng,
 )
 from .modules import MODULES
 
@@ -88,7 +93,12 @@ __all__ = [
 
 #: Keyword-argument prefixes routed to the skorch net (skorch's ``prefix__param``).
 ROUTED_PREFIXES = (
-    "module__", "optimizer__", "criterion__", "iterator_train__", "iterator_valid__", "callbacks__"
+    "module__",
+    "optimizer__",
+    "criterion__",
+    "iterator_train__",
+    "iterator_valid__",
+    "callbacks__",
 )
 #: Keyword arguments that replace a skorch component as a whole.
 _ROUTED_NAMES = ("iterator_train", "iterator_valid")
@@ -167,7 +177,7 @@ def resolve_module(module, registry=None):
     >>> resolve_module("resnet9000")
     Traceback (most recent call last):
     ...
-    ValueError: module='resnet9000' is not a known architecture; expected one of ['convnet', 'lenet5'], a timm backbone name, ...
+    ValueError: module='resnet9000' is not a known architecture; expected one of ['convnet', 'lenet5'], ...
     """
     registry = MODULES if registry is None else registry
     if isinstance(module, str):
@@ -506,21 +516,33 @@ def build_callbacks(
     if lr_schedule == "onecycle":
         total_steps = max(1, max_epochs * steps_per_epoch)
         callbacks.append(
-            ("lr_schedule", _BatchSteppedLRScheduler(
-                policy=torch.optim.lr_scheduler.OneCycleLR, max_lr=lr, total_steps=total_steps,
-                step_every="batch",
-            ))
+            (
+                "lr_schedule",
+                _BatchSteppedLRScheduler(
+                    policy=torch.optim.lr_scheduler.OneCycleLR,
+                    max_lr=lr,
+                    total_steps=total_steps,
+                    step_every="batch",
+                ),
+            )
         )
     elif lr_schedule == "cosine":
         callbacks.append(
-            ("lr_schedule", _PicklableLRScheduler(
-                policy=torch.optim.lr_scheduler.CosineAnnealingLR, T_max=max(1, max_epochs)
-            ))
+            (
+                "lr_schedule",
+                _PicklableLRScheduler(
+                    policy=torch.optim.lr_scheduler.CosineAnnealingLR, T_max=max(1, max_epochs)
+                ),
+            )
         )
     elif lr_schedule == "step":
         callbacks.append(
-            ("lr_schedule", _PicklableLRScheduler(policy=torch.optim.lr_scheduler.StepLR,
-                                                  step_size=max(1, max_epochs // 3), gamma=0.1))
+            (
+                "lr_schedule",
+                _PicklableLRScheduler(
+                    policy=torch.optim.lr_scheduler.StepLR, step_size=max(1, max_epochs // 3), gamma=0.1
+                ),
+            )
         )
     elif lr_schedule is not None:
         raise ValueError(
@@ -530,9 +552,12 @@ def build_callbacks(
         if not validation:
             raise ValueError("early_stopping=True needs a validation split (validation_fraction > 0).")
         callbacks.append(
-            ("early_stopping", _ResumableEarlyStopping(
-                monitor="valid_loss", patience=n_iter_no_change, load_best=True, sink=sink
-            ))
+            (
+                "early_stopping",
+                _ResumableEarlyStopping(
+                    monitor="valid_loss", patience=n_iter_no_change, load_best=True, sink=sink
+                ),
+            )
         )
     if checkpoint is not None:
         callbacks.append(("checkpoint", saver))
@@ -657,7 +682,13 @@ class ImageNetMixin:
     _tta_average = "values"
 
     def __init__(
-        self, *args, augmentation=None, mixup_alpha=0.0, precision="32", tta=0, tta_augmentation=None,
+        self,
+        *args,
+        augmentation=None,
+        mixup_alpha=0.0,
+        precision="32",
+        tta=0,
+        tta_augmentation=None,
         **kwargs,
     ):
         self.augmentation = augmentation
@@ -673,8 +704,11 @@ class ImageNetMixin:
         # samplers' bounds and the parameters of its last draw there): pickled through
         # skorch's CUDA-aware path, with module_ and optimizer_, so that a net trained on
         # a GPU unpickles on a CPU-only machine.
-        extra = [name for name in ("augmentation", "tta_augmentation")
-                 if name not in self.cuda_dependent_attributes_]
+        extra = [
+            name
+            for name in ("augmentation", "tta_augmentation")
+            if name not in self.cuda_dependent_attributes_
+        ]
         self.cuda_dependent_attributes_ = self.cuda_dependent_attributes_[:] + extra
         return self
 
@@ -745,8 +779,12 @@ class ImageNetMixin:
         step = self.train_step_single(batch, **fit_params)
         for name in self._optimizers:
             scaler.unscale_(getattr(self, name + "_"))
-        self.notify("on_grad_computed", named_parameters=list(self.get_all_learnable_params()), batch=batch,
-                    training=True)
+        self.notify(
+            "on_grad_computed",
+            named_parameters=list(self.get_all_learnable_params()),
+            batch=batch,
+            training=True,
+        )
         for name in self._optimizers:
             scaler.step(getattr(self, name + "_"))
         scaler.update()
@@ -848,7 +886,8 @@ class NeuralImageEstimator(BaseEstimator):
         """Parameters stored from ``**kwargs`` (routed ones; anything else is rejected by fit)."""
         signature_params = set(self._get_param_names())
         return {
-            key: value for key, value in vars(self).items()
+            key: value
+            for key, value in vars(self).items()
             if key not in signature_params and not key.endswith("_") and not key.startswith("_")
         }
 
@@ -856,7 +895,7 @@ class NeuralImageEstimator(BaseEstimator):
         params = {k: v for k, v in self._keyword_params().items() if is_routed_param(k)}
         if prefix is None:
             return params
-        return {k[len(prefix):]: v for k, v in params.items() if k.startswith(prefix)}
+        return {k[len(prefix) :]: v for k, v in params.items() if k.startswith(prefix)}
 
     def get_params(self, deep=True):
         params = super().get_params(deep=deep)
@@ -865,8 +904,11 @@ class NeuralImageEstimator(BaseEstimator):
 
     def set_params(self, **params):
         signature_params = set(self._get_param_names())
-        keyword = {key: params.pop(key) for key in list(params)
-                   if is_routed_param(key) or (key not in signature_params and key in vars(self))}
+        keyword = {
+            key: params.pop(key)
+            for key in list(params)
+            if is_routed_param(key) or (key not in signature_params and key in vars(self))
+        }
         super().set_params(**params)
         for key, value in keyword.items():
             setattr(self, key, value)
@@ -929,8 +971,12 @@ class NeuralImageEstimator(BaseEstimator):
         running out of memory halves the batch (:func:`map_batches`).
         """
         return map_batches(
-            lambda chunk: function(_net_input(chunk)), images, self.batch_size,
-            what=f"{what} of {type(self).__name__}", verbose=bool(self.verbose), desc=type(self).__name__,
+            lambda chunk: function(_net_input(chunk)),
+            images,
+            self.batch_size,
+            what=f"{what} of {type(self).__name__}",
+            verbose=bool(self.verbose),
+            desc=type(self).__name__,
         )
 
     def _module_kwargs(self, n_outputs):
@@ -970,17 +1016,21 @@ class NeuralImageEstimator(BaseEstimator):
         module, module_kwargs = self._module_kwargs(n_outputs)
         train_split = None if partial else self._train_split(stratify)
         n_fit = n_train if train_split is None else n_train - int(np.ceil(n_train * self.validation_fraction))
-        callbacks = [] if partial else build_callbacks(
-            lr=self.lr,
-            max_epochs=self.max_epochs,
-            steps_per_epoch=max(1, int(np.ceil(n_fit / self.batch_size))),
-            validation=train_split is not None,
-            early_stopping=self.early_stopping,
-            n_iter_no_change=self.n_iter_no_change,
-            lr_schedule=self.lr_schedule,
-            checkpoint=self.checkpoint,
-            restore_rng=self.random_state is not None,  # _train forks torch's generators then
-            verbose=self.verbose,
+        callbacks = (
+            []
+            if partial
+            else build_callbacks(
+                lr=self.lr,
+                max_epochs=self.max_epochs,
+                steps_per_epoch=max(1, int(np.ceil(n_fit / self.batch_size))),
+                validation=train_split is not None,
+                early_stopping=self.early_stopping,
+                n_iter_no_change=self.n_iter_no_change,
+                lr_schedule=self.lr_schedule,
+                checkpoint=self.checkpoint,
+                restore_rng=self.random_state is not None,  # _train forks torch's generators then
+                verbose=self.verbose,
+            )
         )
         callbacks = callbacks + list(self.callbacks or [])
         routed = self._routed_params()

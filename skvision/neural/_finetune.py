@@ -168,12 +168,19 @@ class BackboneNet(nn.Module):
                 f"in_channels={in_channels}: a pretrained backbone takes 1 (grey, repeated), 3 (RGB) or "
                 "4 (RGBA, alpha dropped) channels."
             )
-        if not (freeze in FREEZE_OPTIONS or (isinstance(freeze, Integral) and not isinstance(freeze, bool) and freeze >= 0)):
-            raise ValueError(f"freeze={freeze!r} is not supported; expected 'backbone', 'none' or a number of blocks >= 0.")
+        if not (
+            freeze in FREEZE_OPTIONS
+            or (isinstance(freeze, Integral) and not isinstance(freeze, bool) and freeze >= 0)
+        ):
+            raise ValueError(
+                f"freeze={freeze!r} is not supported; expected 'backbone', 'none' or a number of blocks >= 0."
+            )
         if not (isinstance(head_epochs, Integral) and head_epochs >= 0):
             raise ValueError(f"head_epochs must be an int >= 0; got {head_epochs!r}.")
         if not (isinstance(backbone_lr, Real) and backbone_lr > 0):
-            raise ValueError(f"backbone_lr must be a positive fraction of the learning rate; got {backbone_lr!r}.")
+            raise ValueError(
+                f"backbone_lr must be a positive fraction of the learning rate; got {backbone_lr!r}."
+            )
         if not 0.0 <= drop_rate < 1.0:
             raise ValueError(f"drop_rate must be in [0, 1); got {drop_rate}.")
         if isinstance(backbone_input_size, Integral):
@@ -197,7 +204,11 @@ class BackboneNet(nn.Module):
         """Names of the body's parameters that ``freeze`` lets train after the warm-up."""
         if self.freeze == "backbone":
             return []
-        blocks = self.blocks if self.freeze == "none" else self.blocks[len(self.blocks) - min(self.freeze, len(self.blocks)):]
+        blocks = (
+            self.blocks
+            if self.freeze == "none"
+            else self.blocks[len(self.blocks) - min(self.freeze, len(self.blocks)) :]
+        )
         return [name for block in blocks for name in block]
 
     def forward_embedding(self, x):
@@ -244,7 +255,9 @@ class BackboneFreezer(Freezer):
         prefix, module = find_backbone_net(net.module_)
         if module is None:
             return iter(())
-        return ((prefix + name, param) for name, param in module.named_parameters() if name.startswith("body."))
+        return (
+            (prefix + name, param) for name, param in module.named_parameters() if name.startswith("body.")
+        )
 
 
 class BackboneUnfreezer(Unfreezer):
@@ -301,7 +314,8 @@ def backbone_module(name: str, registry=()):
         _parse_name(name)
     except ValueError as exc:
         raise ValueError(
-            f"module={name!r} is not a known architecture; expected one of {sorted(registry)}, a timm backbone "
+            f"module={name!r} is not a known architecture; expected one of {sorted(registry)}, "
+            "a timm backbone "
             f"name, 'torchvision:<name>', an nn.Module class or instance, or a callable returning one. {exc}"
         ) from None
     return partial(BackboneNet, backbone=name)
@@ -340,7 +354,7 @@ def finetune_net_kwargs(module, net_kwargs: dict) -> dict:
     dict
         Entries to update ``net_kwargs`` with.
     """
-    module_params = {k[len("module__"):]: v for k, v in net_kwargs.items() if k.startswith("module__")}
+    module_params = {k[len("module__") :]: v for k, v in net_kwargs.items() if k.startswith("module__")}
     backbone_lr = _backbone_lr(module, module_params)
     if backbone_lr is None:
         return {}

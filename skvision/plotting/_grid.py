@@ -52,7 +52,8 @@ class ImageGridDisplay:
     >>> X, y = load_digits(return_X_y=True)
     >>> model = make_pipeline(FunctionTransformer(lambda a: a.reshape(len(a), -1) / 255),
     ...                       LogisticRegression(max_iter=300)).fit(X[:100], y[:100])
-    >>> display = ImageGridDisplay.from_estimator(model, X[100:300], y[100:300], only_errors=True, max_images=8)
+    >>> display = ImageGridDisplay.from_estimator(
+    ...     model, X[100:300], y[100:300], only_errors=True, max_images=8)
     >>> len(display.images) <= 8 and all("->" in c for c in display.captions)
     True
     """
@@ -65,8 +66,18 @@ class ImageGridDisplay:
 
     @classmethod
     def from_predictions(
-        cls, X, y_true, y_pred, *, indices=None, only_errors=False, max_images=24, target_names=None,
-        title=None, random_state=0, ax=None,
+        cls,
+        X,
+        y_true,
+        y_pred,
+        *,
+        indices=None,
+        only_errors=False,
+        max_images=24,
+        target_names=None,
+        title=None,
+        random_state=0,
+        ax=None,
     ):
         """Grid of images captioned ``true -> predicted``.
 
@@ -104,7 +115,8 @@ class ImageGridDisplay:
             chosen = np.sort(np.random.default_rng(random_state).choice(chosen, max_images, replace=False))
         images = [_image_at(X, indices[i]) for i in chosen]
         captions = [
-            f"{_label_name(y_true[i], target_names)} -> {_label_name(y_pred[i], target_names)}" for i in chosen
+            f"{_label_name(y_true[i], target_names)} -> {_label_name(y_pred[i], target_names)}"
+            for i in chosen
         ]
         display = cls(images=images, captions=captions, correct=correct[chosen].tolist(), title=title)
         return display.plot(ax=ax)
@@ -130,7 +142,9 @@ class ImageGridDisplay:
         n = len(self.images)
         n_cols = n_cols or max(1, min(8, n))
         n_rows = max(1, int(np.ceil(n / n_cols)))
-        figure, ax = axes_or_new(ax, "ImageGridDisplay.plot", figsize=(1.3 * n_cols + 0.4, 1.45 * n_rows + 0.5))
+        figure, ax = axes_or_new(
+            ax, "ImageGridDisplay.plot", figsize=(1.3 * n_cols + 0.4, 1.45 * n_rows + 0.5)
+        )
         ax.set_axis_off()
         if self.title:
             ax.set_title(self.title)
@@ -147,8 +161,10 @@ class ImageGridDisplay:
         mosaic = np.ones((n_rows * cell_h, n_cols * cell_w - gap, 3))
         for k, tile in enumerate(tiles):
             if tile.shape[:2] != (height, width):
-                raise ValueError(f"Images must have one size; image 0 is {height}x{width}, image {k} is "
-                                 f"{tile.shape[0]}x{tile.shape[1]}.")
+                raise ValueError(
+                    f"Images must have one size; image 0 is {height}x{width}, image {k} is "
+                    f"{tile.shape[0]}x{tile.shape[1]}."
+                )
             row, col = divmod(k, n_cols)
             top, left = row * cell_h + caption, col * cell_w
             mosaic[top : top + height, left : left + width] = tile
@@ -157,8 +173,15 @@ class ImageGridDisplay:
             row, col = divmod(k, n_cols)
             verdict = None if self.correct is None else self.correct[k]
             colour = "black" if verdict is None else ("tab:green" if verdict else "tab:red")
-            ax.text(col * cell_w + width / 2, row * cell_h + caption * 0.8, text, ha="center", va="bottom",
-                    fontsize=8, color=colour)
+            ax.text(
+                col * cell_w + width / 2,
+                row * cell_h + caption * 0.8,
+                text,
+                ha="center",
+                va="bottom",
+                fontsize=8,
+                color=colour,
+            )
         self.mosaic_ = mosaic
         self.ax_, self.figure_ = ax, figure
         return self

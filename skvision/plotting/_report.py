@@ -56,8 +56,7 @@ def write_report(result, out_dir: Path, *, embedding="tsne", title="skvision fea
         lines += [f"## {name}", ""]
         r = result.results[name]
         lines += [
-            f"{r.n_features} features; {result.scoring} per fold: "
-            + ", ".join(f"{s:.3f}" for s in r.scores),
+            f"{r.n_features} features; {result.scoring} per fold: " + ", ".join(f"{s:.3f}" for s in r.scores),
             "",
         ]
         if result.task == "classification":

@@ -77,8 +77,13 @@ class ScoresDisplay:
             from matplotlib.patches import Patch
 
             ax.legend(
-                [Patch(color=_KIND_COLOURS[kind]) for kind in present], present,
-                loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=len(present), fontsize=8, frameon=False,
+                [Patch(color=_KIND_COLOURS[kind]) for kind in present],
+                present,
+                loc="lower center",
+                bbox_to_anchor=(0.5, 1.0),
+                ncol=len(present),
+                fontsize=8,
+                frameon=False,
             )
         ax.grid(axis="x", alpha=0.3)
         self.ax_, self.figure_ = ax, figure

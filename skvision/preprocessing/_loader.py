@@ -199,13 +199,10 @@ def read_images(
 
 def _check_paths(X):
     if isinstance(X, (str, bytes, os.PathLike)):
-        raise TypeError(
-            f"X is a single path ({X!r}); expected a sequence of image file paths, e.g. [path]."
-        )
+        raise TypeError(f"X is a single path ({X!r}); expected a sequence of image file paths, e.g. [path].")
     if np.ndim(X) != 1:
         raise ValueError(
-            "X must be a 1-D sequence of image file paths; "
-            f"got {type(X).__name__} of shape {np.shape(X)}."
+            f"X must be a 1-D sequence of image file paths; got {type(X).__name__} of shape {np.shape(X)}."
         )
     paths = list(X)
     if not paths:
@@ -276,7 +273,13 @@ class ImageLoader(TransformerMixin, BaseEstimator):
     }
 
     def __init__(
-        self, *, image_size=None, color_mode="auto", max_pixels=DEFAULT_MAX_PIXELS, on_error="raise", n_jobs=None
+        self,
+        *,
+        image_size=None,
+        color_mode="auto",
+        max_pixels=DEFAULT_MAX_PIXELS,
+        on_error="raise",
+        n_jobs=None,
     ):
         self.image_size = image_size
         self.color_mode = color_mode
@@ -343,8 +346,7 @@ class ImageLoader(TransformerMixin, BaseEstimator):
         check_is_fitted(self, "color_mode_")
         if self.image_size_ is None:
             raise ValueError(
-                "ImageLoader(image_size=None) has no fixed output size, so no feature names; "
-                "set image_size."
+                "ImageLoader(image_size=None) has no fixed output size, so no feature names; set image_size."
             )
         channels = (3,) if self.color_mode_ == "rgb" else ()
         return _pixel_names((*self.image_size_, *channels))

@@ -42,7 +42,9 @@ def test_textures_rotations_quadruple_with_same_labels():
     np.testing.assert_array_equal(y[9:18], y[:9])
 
 
-@pytest.mark.parametrize("kwargs, pattern", [({"patch_size": 4}, "patch_size"), ({"n_per_class": 0}, "n_per_class")])
+@pytest.mark.parametrize(
+    "kwargs, pattern", [({"patch_size": 4}, "patch_size"), ({"n_per_class": 0}, "n_per_class")]
+)
 def test_textures_bad_parameters(kwargs, pattern):
     with pytest.raises(ValueError, match=pattern):
         load_textures(**kwargs)

@@ -130,8 +130,12 @@ def test_missing_or_empty_folder(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "kwargs, match", [({"color_mode": "cmyk"}, "color_mode"), ({"on_error": "ignore"}, "on_error"),
-                      ({"image_size": (0, 3)}, "size")]
+    "kwargs, match",
+    [
+        ({"color_mode": "cmyk"}, "color_mode"),
+        ({"on_error": "ignore"}, "on_error"),
+        ({"image_size": (0, 3)}, "size"),
+    ],
 )
 def test_bad_options(tmp_path, kwargs, match):
     make_folder(tmp_path)

@@ -20,7 +20,7 @@ DAISY = {"step": 2, "radius": 8, "rings": 2, "histograms": 6, "orientations": 8}
 def textures():
     """Six 40x40 uint8 patches: two each of brick, grass, gravel."""
     sources = [skimage.data.brick(), skimage.data.grass(), skimage.data.gravel()]
-    return np.stack([source[r : r + 40, 100 : 140] for source in sources for r in (0, 200)])
+    return np.stack([source[r : r + 40, 100:140] for source in sources for r in (0, 200)])
 
 
 def stretched(image):
@@ -119,8 +119,12 @@ def test_invalid_parameters_are_named(textures, params, pattern):
 
 @pytest.mark.parametrize(
     "params, minimum",
-    [({}, "17x17"), ({"detector_params": {"radius": 15}}, "31x31"), ({"detector": "sift"}, "16x16"),
-     ({"detector": "orb"}, "41x41")],
+    [
+        ({}, "17x17"),
+        ({"detector_params": {"radius": 15}}, "31x31"),
+        ({"detector": "sift"}, "16x16"),
+        ({"detector": "orb"}, "41x41"),
+    ],
 )
 def test_images_too_small_give_the_minimum_size(params, minimum):
     with pytest.raises(ValueError, match=f"at least {minimum}"):

@@ -117,7 +117,9 @@ def test_images_too_small_give_the_minimum_size():
         BSIF(filter_size=9).fit(np.zeros((2, 8, 30)))
 
 
-@parametrize_with_checks([BSIF(n_filters=4, filter_size=3, n_patches=200, random_state=0)],
-                         expected_failed_checks=expected_failed_checks)
+@parametrize_with_checks(
+    [BSIF(n_filters=4, filter_size=3, n_patches=200, random_state=0)],
+    expected_failed_checks=expected_failed_checks,
+)
 def test_sklearn_compatible(estimator, check):
     check(estimator)

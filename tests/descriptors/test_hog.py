@@ -20,8 +20,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from skvision import HOG
 from skvision._testing import expected_failed_checks
 from skvision.datasets import load_faces
-from skvision.descriptors import hog
-from skvision.descriptors import _hog_kernels
+from skvision.descriptors import _hog_kernels, hog
 from skvision.descriptors._hog import BLOCK_NORMS, _sobel_gradients, _uint8_lookup, _uint8_magnitude_quarter
 
 RTOL = 1e-6  # the tolerance; scikit-image sums cells in float32, we in float64

@@ -396,11 +396,7 @@ def test_n_jobs_and_batch_size_do_not_change_output(textures):
 
 @pytest.mark.parametrize(
     "params",
-    [
-        {"method": m, "sampling": s}
-        for m in METHODS
-        for s in ("circular", "square")
-    ]
+    [{"method": m, "sampling": s} for m in METHODS for s in ("circular", "square")]
     + [{"P": [4, 24], "R": [1.5, 3], "method": "uniform"}, {"P": 24, "R": 3, "method": "nri_uniform"}],
 )
 def test_torch_cpu_path_equals_numpy(params, textures):

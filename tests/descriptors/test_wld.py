@@ -22,8 +22,10 @@ def reference_histogram(image, segments, orientations, segment_bins, alpha=3.0, 
             centre = float(image[y, x])
             differences = float(image[y - 1 : y + 2, x - 1 : x + 2].sum()) - 9 * centre
             excitation = math.atan(alpha * differences / (centre + beta))
-            theta = math.atan2(float(image[y - 1, x]) - float(image[y + 1, x]),
-                               float(image[y, x + 1]) - float(image[y, x - 1])) % (2 * math.pi)
+            theta = math.atan2(
+                float(image[y - 1, x]) - float(image[y + 1, x]),
+                float(image[y, x + 1]) - float(image[y, x - 1]),
+            ) % (2 * math.pi)
             t = int(math.floor(theta / (2 * math.pi / orientations) + 0.5)) % orientations
             k = min(int(math.floor((excitation / math.pi + 0.5) * n_bins)), n_bins - 1)
             hist[k // segment_bins, t, k % segment_bins] += 1

@@ -1,4 +1,5 @@
-"""AutoencoderFeatures: codes, reconstructions, losses against hand-written references, sklearn manners, bad input."""
+"""AutoencoderFeatures: codes, reconstructions, losses against hand-written references,
+sklearn manners, bad input."""
 
 from __future__ import annotations
 
@@ -93,7 +94,9 @@ def test_reconstruct_score_and_inverse_transform_agree_with_numpy(digits, fitted
     X, _ = digits
     held_out = X[300:360]
     reconstruction = fitted.reconstruct(held_out)
-    np.testing.assert_allclose(reconstruction, fitted.inverse_transform(fitted.transform(held_out)), atol=1e-6)
+    np.testing.assert_allclose(
+        reconstruction, fitted.inverse_transform(fitted.transform(held_out)), atol=1e-6
+    )
     expected_mse = np.mean((reconstruction - _as_unit(held_out)) ** 2)
     assert fitted.score(held_out) == pytest.approx(-expected_mse, rel=1e-5)
 
@@ -151,7 +154,9 @@ def test_vae_loss_adds_beta_times_the_kl_divergence_from_the_prior(digits):
         mean_reconstruction = net.infer(x)
         valid_loss = net.get_loss(mean_reconstruction, None, X=x, training=False)
     assert float(loss) == pytest.approx(float(expected), rel=1e-5)
-    assert float(valid_loss) == pytest.approx(float(((mean_reconstruction - x) ** 2).sum() / len(x)), rel=1e-5)
+    assert float(valid_loss) == pytest.approx(
+        float(((mean_reconstruction - x) ** 2).sum() / len(x)), rel=1e-5
+    )
 
 
 def test_denoising_corrupts_the_input_only_in_training(digits):
@@ -238,7 +243,9 @@ def test_custom_module_instance_is_used_and_left_untouched(digits):
 
 def test_custom_module_class_gets_the_image_size_and_its_routed_parameters(digits):
     X, _ = digits
-    ae = AutoencoderFeatures(**TINY, kind="vae", module=ConvVAE, module__latent_dim=5, module__filters=(4, 4)).fit(X[:64])
+    ae = AutoencoderFeatures(
+        **TINY, kind="vae", module=ConvVAE, module__latent_dim=5, module__filters=(4, 4)
+    ).fit(X[:64])
     assert ae.latent_dim_ == 5 and ae.transform(X[:4]).shape == (4, 5)
     assert ae.net_.module_.encoder.layers[0].in_channels == 1
 
@@ -247,7 +254,9 @@ def test_custom_module_class_gets_the_image_size_and_its_routed_parameters(digit
 @pytest.mark.parametrize("head", [LogisticRegression(max_iter=500), KNeighborsClassifier(3)])
 def test_pipeline_with_a_classifier(digits, head):
     X, y = digits
-    pipe = make_pipeline(AutoencoderFeatures(**{**TINY, "latent_dim": 8, "max_epochs": 5}), StandardScaler(), head)
+    pipe = make_pipeline(
+        AutoencoderFeatures(**{**TINY, "latent_dim": 8, "max_epochs": 5}), StandardScaler(), head
+    )
     pipe.fit(X[:500], y[:500])
     # Chance is 0.1; five epochs of a tiny autoencoder already carry label information
     # (the accuracy targets are the PCA comparisons below).
@@ -262,7 +271,10 @@ def test_grid_search_over_latent_dim(digits):
     pipe = make_pipeline(AutoencoderFeatures(**TINY), LogisticRegression(max_iter=300))
     search = GridSearchCV(pipe, {"autoencoderfeatures__latent_dim": [2, 6]}, cv=2).fit(X[:160], y[:160])
     assert search.best_params_["autoencoderfeatures__latent_dim"] in (2, 6)
-    assert search.best_estimator_[0].transform(X[:3]).shape[1] == search.best_params_["autoencoderfeatures__latent_dim"]
+    assert (
+        search.best_estimator_[0].transform(X[:3]).shape[1]
+        == search.best_params_["autoencoderfeatures__latent_dim"]
+    )
 
 
 def test_clone_and_get_params_reach_routed_parameters():
@@ -363,7 +375,8 @@ def test_modules_reject_too_small_images_with_the_minimum():
 
 # ----------------------------------------------------------------------------- targets against PCA
 def _pca_and_autoencoder_measures(autoencoder, latent_dim):
-    """Held-out MSE, 5-fold LogisticRegression accuracy and top-5 retrieval agreement, for PCA and the autoencoder.
+    """Held-out MSE, 5-fold LogisticRegression accuracy and top-5 retrieval agreement,
+    for PCA and the autoencoder.
 
     Both are fitted (without labels) on the same 75 % training split of digits
     (pixels scaled to [0, 1]); the codes of every digit feed a standardised
@@ -406,8 +419,13 @@ def _assert_at_least_as_good_as_pca(measures):
 @pytest.mark.slow
 def test_digits_code_beats_pca_of_the_same_width():
     autoencoder = AutoencoderFeatures(
-        kind="denoising", noise=0.2, latent_dim=16, max_epochs=200, n_iter_no_change=15,
-        device="cpu", random_state=0,
+        kind="denoising",
+        noise=0.2,
+        latent_dim=16,
+        max_epochs=200,
+        n_iter_no_change=15,
+        device="cpu",
+        random_state=0,
     )
     measures = _pca_and_autoencoder_measures(autoencoder, latent_dim=16)
     print(measures)
@@ -416,7 +434,9 @@ def test_digits_code_beats_pca_of_the_same_width():
 
 def test_digits_code_beats_pca_fast():
     # Half the width and a quarter of the epochs of the slow target: ~10 s of CPU.
-    autoencoder = AutoencoderFeatures(kind="denoising", latent_dim=8, max_epochs=50, device="cpu", random_state=0)
+    autoencoder = AutoencoderFeatures(
+        kind="denoising", latent_dim=8, max_epochs=50, device="cpu", random_state=0
+    )
     measures = _pca_and_autoencoder_measures(autoencoder, latent_dim=8)
     _assert_at_least_as_good_as_pca(measures)
 

@@ -1,4 +1,5 @@
-"""The backbone resolver: names, pretrained configurations, packaged / cached / local weights, preprocessing."""
+"""The backbone resolver: names, pretrained configurations, packaged / cached / local weights,
+preprocessing."""
 
 import os
 
@@ -72,15 +73,20 @@ def test_backbone_of_wrong_type():
         resolve_backbone(42, weights=None)
 
 
-@pytest.mark.parametrize("name, source", [("resnet10t", "timm"), ("timm:resnet10t", "timm"),
-                                          ("torchvision:mobilenet_v3_small", "torchvision")])
+@pytest.mark.parametrize(
+    "name, source",
+    [("resnet10t", "timm"), ("timm:resnet10t", "timm"), ("torchvision:mobilenet_v3_small", "torchvision")],
+)
 def test_names_resolve_to_the_library_model(name, source):
     backbone = resolve_backbone(name, weights=None)
     assert backbone.source == source
     assert backbone.weights == "random"
     assert not backbone.module.training
-    reference = (timm.create_model("resnet10t") if source == "timm"
-                 else torchvision.models.get_model("mobilenet_v3_small"))
+    reference = (
+        timm.create_model("resnet10t")
+        if source == "timm"
+        else torchvision.models.get_model("mobilenet_v3_small")
+    )
     assert type(backbone.module) is type(reference)
     assert backbone.module.state_dict().keys() == reference.state_dict().keys()
 

@@ -44,7 +44,10 @@ def test_map_batches_gives_up_at_batches_of_one():
     def always_oom(chunk):
         raise torch.OutOfMemoryError("CUDA out of memory")
 
-    with pytest.warns(ResourceWarning), pytest.raises(torch.OutOfMemoryError, match="even with batches of one"):
+    with (
+        pytest.warns(ResourceWarning),
+        pytest.raises(torch.OutOfMemoryError, match="even with batches of one"),
+    ):
         map_batches(always_oom, np.arange(4), batch_size=4, what="the test batch")
 
 
@@ -93,17 +96,38 @@ class _SmallDevice:
 
 
 def _cases():
-    yield "CNNClassifier", lambda: skvision.CNNClassifier(**fast_net_params()).fit(X, Y), "predict_proba", \
-        lambda est: (est.net_.module_, "forward")
-    yield "CNNRegressor", lambda: skvision.CNNRegressor(**fast_net_params()).fit(X, Y / 2.0), "predict", \
-        lambda est: (est.net_.module_, "forward")
-    yield "CNNFeatures", lambda: skvision.CNNFeatures(**fast_net_params()).fit(X, Y), "transform", \
-        lambda est: (est.estimator_.net_.module_, "forward_embedding")
-    yield "AutoencoderFeatures", lambda: skvision.AutoencoderFeatures(**fast_net_params()).fit(X), "transform", \
-        lambda est: (est.net_.module_, "encode")
-    yield "PretrainedFeatures", lambda: skvision.PretrainedFeatures(
-        backbone="resnet10t", weights=None, input_size=32, device="cpu", batch_size=8, random_state=0
-    ).fit(X), "transform", lambda est: (est.module_, "forward_features")
+    yield (
+        "CNNClassifier",
+        lambda: skvision.CNNClassifier(**fast_net_params()).fit(X, Y),
+        "predict_proba",
+        lambda est: (est.net_.module_, "forward"),
+    )
+    yield (
+        "CNNRegressor",
+        lambda: skvision.CNNRegressor(**fast_net_params()).fit(X, Y / 2.0),
+        "predict",
+        lambda est: (est.net_.module_, "forward"),
+    )
+    yield (
+        "CNNFeatures",
+        lambda: skvision.CNNFeatures(**fast_net_params()).fit(X, Y),
+        "transform",
+        lambda est: (est.estimator_.net_.module_, "forward_embedding"),
+    )
+    yield (
+        "AutoencoderFeatures",
+        lambda: skvision.AutoencoderFeatures(**fast_net_params()).fit(X),
+        "transform",
+        lambda est: (est.net_.module_, "encode"),
+    )
+    yield (
+        "PretrainedFeatures",
+        lambda: skvision.PretrainedFeatures(
+            backbone="resnet10t", weights=None, input_size=32, device="cpu", batch_size=8, random_state=0
+        ).fit(X),
+        "transform",
+        lambda est: (est.module_, "forward_features"),
+    )
 
 
 CASES = list(_cases())

@@ -300,7 +300,11 @@ def test_early_stopping_restores_best_weights(digits):
     X, y = digits
     snapshots = _Snapshots()
     clf = CNNClassifier(
-        **{**TINY, "max_epochs": 30}, lr=0.05, lr_schedule=None, early_stopping=True, n_iter_no_change=2,
+        **{**TINY, "max_epochs": 30},
+        lr=0.05,
+        lr_schedule=None,
+        early_stopping=True,
+        n_iter_no_change=2,
         callbacks=[("snap", snapshots)],
     ).fit(X, y)
     valid = clf.net_.history[:, "valid_loss"]
@@ -340,8 +344,9 @@ def test_checkpoint_then_resume(tmp_path, digits):
     np.testing.assert_allclose(history[:2, "train_loss"], saved_losses)
     # The one-cycle schedule continues where it stopped (as in an uninterrupted run), not from its warm-up.
     uninterrupted = CNNClassifier(**{**params, "checkpoint": None, "max_epochs": 6}).fit(X, y).net_.history
-    np.testing.assert_allclose([b["event_lr"] for b in history[2, "batches"]],
-                               [b["event_lr"] for b in uninterrupted[2, "batches"]])
+    np.testing.assert_allclose(
+        [b["event_lr"] for b in history[2, "batches"]], [b["event_lr"] for b in uninterrupted[2, "batches"]]
+    )
 
 
 def test_augmentation_only_in_training(digits):
@@ -380,8 +385,13 @@ def test_augment_presets_keep_shape_and_vary_per_sample():
 def test_mixup_loss_matches_hand_computation():
     X = np.random.default_rng(0).random((6, 2, 2)).astype(np.float32)
     y = np.array([0, 1, 2, 0, 1, 2])
-    est = CNNClassifier(module=nn.Sequential(nn.Flatten(), nn.Linear(4, 3)), mixup=0.4, augment="none",
-                        max_epochs=0, random_state=0).fit(X, y)
+    est = CNNClassifier(
+        module=nn.Sequential(nn.Flatten(), nn.Linear(4, 3)),
+        mixup=0.4,
+        augment="none",
+        max_epochs=0,
+        random_state=0,
+    ).fit(X, y)
     net = est.net_
     xb, yb = torch.as_tensor(X[:, None]), torch.as_tensor(y)
     torch.manual_seed(7)
@@ -391,6 +401,7 @@ def test_mixup_loss_matches_hand_computation():
     partner = torch.randperm(6)
     mixed = weight * xb + (1 - weight) * xb[partner]
     logits = net.module_(mixed)
+
     def ce(logits, targets):
         return nn.functional.cross_entropy(logits, targets, label_smoothing=0.1)  # the classifier's default
 
@@ -502,8 +513,16 @@ def test_partial_fit(digits):
 
 
 def test_build_callbacks_order_and_validation():
-    callbacks = build_callbacks(lr=0.1, max_epochs=3, steps_per_epoch=2, validation=True, early_stopping=True,
-                                lr_schedule="onecycle", checkpoint="cp", verbose=1)
+    callbacks = build_callbacks(
+        lr=0.1,
+        max_epochs=3,
+        steps_per_epoch=2,
+        validation=True,
+        early_stopping=True,
+        lr_schedule="onecycle",
+        checkpoint="cp",
+        verbose=1,
+    )
     names = [name for name, _ in callbacks]
     assert names == ["resume", "lr_schedule", "early_stopping", "checkpoint", "progress"]
     with pytest.raises(ValueError, match="validation split"):

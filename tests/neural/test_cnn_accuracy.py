@@ -9,7 +9,6 @@ import time
 import numpy as np
 import pytest
 import skimage.data
-import torch
 from skimage.transform import rotate
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import r2_score
@@ -49,8 +48,10 @@ def test_digits_defaults_5fold_cv():
     start = time.perf_counter()
     scores = cross_val_score(CNNClassifier(random_state=0), X, y, cv=5)
     elapsed = time.perf_counter() - start
-    print(f"digits 5-fold CV accuracy {scores.mean():.4f} {np.round(scores, 4)} "
-          f"in {elapsed:.1f} s (1 torch thread)")
+    print(
+        f"digits 5-fold CV accuracy {scores.mean():.4f} {np.round(scores, 4)} "
+        f"in {elapsed:.1f} s (1 torch thread)"
+    )
     assert scores.mean() >= 0.98
 
 
@@ -76,6 +77,8 @@ def test_cnn_features_then_logistic_regression_on_digits():
     X, y = load_digits(return_X_y=True)
     pipe = make_pipeline(CNNFeatures(random_state=0), LogisticRegression(max_iter=1000))
     scores = cross_val_score(pipe, X, y, cv=5)
-    print(f"CNNFeatures -> LogisticRegression digits 5-fold CV accuracy {scores.mean():.4f} "
-          f"{np.round(scores, 4)}")
+    print(
+        f"CNNFeatures -> LogisticRegression digits 5-fold CV accuracy {scores.mean():.4f} "
+        f"{np.round(scores, 4)}"
+    )
     assert scores.mean() >= 0.97

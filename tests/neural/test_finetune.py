@@ -22,8 +22,14 @@ from skvision.neural._finetune import (
 RNG = np.random.default_rng(0)
 IMAGES = RNG.integers(0, 256, size=(24, 12, 12), dtype=np.uint8)
 LABELS = np.arange(24) % 3
-TINY = dict(module__weights=None, module__backbone_input_size=32, batch_size=8, augment="none",
-            device="cpu", random_state=0)
+TINY = dict(
+    module__weights=None,
+    module__backbone_input_size=32,
+    batch_size=8,
+    augment="none",
+    device="cpu",
+    random_state=0,
+)
 
 
 # ----------------------------------------------------------------- anatomy
@@ -32,8 +38,9 @@ def test_strip_head_timm_matches_timm_headless_model(name):
     torch.manual_seed(0)
     model = timm.create_model(name).eval()
     reference = timm.create_model(name, num_classes=0).eval()
-    reference.load_state_dict({k: v for k, v in model.state_dict().items()
-                               if not k.startswith(model.pretrained_cfg["classifier"])})
+    reference.load_state_dict(
+        {k: v for k, v in model.state_dict().items() if not k.startswith(model.pretrained_cfg["classifier"])}
+    )
     body, n_features = strip_head(model)
     x = torch.rand(2, 3, *model.pretrained_cfg["input_size"][1:])
     with torch.no_grad():
@@ -68,7 +75,8 @@ def test_blocks_follow_timm_group_matcher():
 def test_blocks_of_a_torchvision_model_descend_into_its_feature_stack():
     body, _ = strip_head(torchvision.models.get_model("mobilenet_v3_small"))
     blocks = backbone_blocks(body)
-    # features.0 ... features.12 (stem, inverted residual blocks, last conv), then the classifier's remaining Linear
+    # features.0 ... features.12 (stem, inverted residual blocks, last conv),
+    # then the classifier's remaining Linear
     assert [block[0].split(".")[:2] for block in blocks[:-1]] == [["features", str(i)] for i in range(13)]
     assert blocks[-1] == ["classifier.0.weight", "classifier.0.bias"]
     assert sorted(n for block in blocks for n in block) == sorted(n for n, _ in body.named_parameters())
@@ -76,7 +84,9 @@ def test_blocks_of_a_torchvision_model_descend_into_its_feature_stack():
 
 # ----------------------------------------------------------------- BackboneNet
 def test_backbone_net_head_and_embedding():
-    net = BackboneNet(in_channels=1, n_outputs=4, backbone="resnet10t", weights=None, backbone_input_size=32).eval()
+    net = BackboneNet(
+        in_channels=1, n_outputs=4, backbone="resnet10t", weights=None, backbone_input_size=32
+    ).eval()
     x = torch.rand(3, 1, 12, 12)
     with torch.no_grad():
         embedding = net.forward_embedding(x)
@@ -88,14 +98,23 @@ def test_backbone_net_head_and_embedding():
 @pytest.mark.parametrize("freeze, n_blocks", [("none", 5), ("backbone", 0), (2, 2), (0, 0), (99, 5)])
 def test_tuned_parameter_names(freeze, n_blocks):
     net = BackboneNet(backbone="resnet10t", weights=None, freeze=freeze)
-    expected = [name for block in net.blocks[len(net.blocks) - n_blocks:] for name in block] if n_blocks else []
+    expected = (
+        [name for block in net.blocks[len(net.blocks) - n_blocks :] for name in block] if n_blocks else []
+    )
     assert net.tuned_parameter_names() == expected
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    (dict(freeze="all"), "freeze='all'"), (dict(freeze=-1), "freeze=-1"), (dict(head_epochs=-1), "head_epochs"),
-    (dict(backbone_lr=0), "backbone_lr"), (dict(in_channels=2), "in_channels=2"), (dict(drop_rate=1.0), "drop_rate"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(freeze="all"), "freeze='all'"),
+        (dict(freeze=-1), "freeze=-1"),
+        (dict(head_epochs=-1), "head_epochs"),
+        (dict(backbone_lr=0), "backbone_lr"),
+        (dict(in_channels=2), "in_channels=2"),
+        (dict(drop_rate=1.0), "drop_rate"),
+    ],
+)
 def test_backbone_net_rejects_bad_policies(kwargs, match):
     with pytest.raises(ValueError, match=match):
         BackboneNet(backbone="resnet10t", weights=None, **kwargs)
@@ -136,8 +155,16 @@ def _changed(before, after, prefix):
 
 def test_head_first_then_the_last_blocks_with_a_lower_learning_rate():
     snapshots = _Snapshots()
-    clf = CNNClassifier("resnet10t", module__freeze=1, module__head_epochs=1, max_epochs=2, lr=1e-2,
-                        lr_schedule=None, callbacks=[("snapshots", snapshots)], **TINY).fit(IMAGES, LABELS)
+    clf = CNNClassifier(
+        "resnet10t",
+        module__freeze=1,
+        module__head_epochs=1,
+        max_epochs=2,
+        lr=1e-2,
+        lr_schedule=None,
+        callbacks=[("snapshots", snapshots)],
+        **TINY,
+    ).fit(IMAGES, LABELS)
     net = clf.net_
     names = [name for name, _ in net.callbacks_]
     assert names.index("backbone_freezer") < names.index("backbone_unfreezer")
@@ -156,15 +183,18 @@ def test_head_first_then_the_last_blocks_with_a_lower_learning_rate():
 
 
 def test_one_cycle_keeps_the_learning_rate_ratio():
-    clf = CNNClassifier("resnet10t", module__backbone_lr=0.25, max_epochs=1, lr=4e-3, **TINY).fit(IMAGES, LABELS)
+    clf = CNNClassifier("resnet10t", module__backbone_lr=0.25, max_epochs=1, lr=4e-3, **TINY).fit(
+        IMAGES, LABELS
+    )
     body_group, head_group = clf.net_.optimizer_.param_groups
     assert body_group["max_lr"] == pytest.approx(1e-3) and head_group["max_lr"] == pytest.approx(4e-3)
 
 
 def test_freeze_backbone_trains_only_the_head():
     snapshots = _Snapshots()
-    clf = CNNClassifier("resnet10t", module__freeze="backbone", max_epochs=2,
-                        callbacks=[("snapshots", snapshots)], **TINY).fit(IMAGES, LABELS)
+    clf = CNNClassifier(
+        "resnet10t", module__freeze="backbone", max_epochs=2, callbacks=[("snapshots", snapshots)], **TINY
+    ).fit(IMAGES, LABELS)
     assert not any(p.requires_grad for n, p in clf.net_.module_.named_parameters() if n.startswith("body."))
     assert not _changed(snapshots.states[0], snapshots.states[-1], "body.")
     assert _changed(snapshots.states[0], snapshots.states[-1], "head.")
@@ -180,7 +210,9 @@ def test_regressor_and_module_class_with_a_backbone_instance():
 
 
 def test_unknown_backbone_name_in_the_estimator():
-    with pytest.raises(ValueError, match="module='resnet17' is not a known architecture.*Close names: resnet18"):
+    with pytest.raises(
+        ValueError, match="module='resnet17' is not a known architecture.*Close names: resnet18"
+    ):
         CNNClassifier("resnet17").fit(IMAGES, LABELS)
 
 
@@ -190,9 +222,15 @@ def test_module_registry_names_are_not_backbones():
 
 
 def test_user_param_groups_come_first():
-    kwargs = finetune_net_kwargs(backbone_module("resnet10t"), {
-        "lr": 1.0, "module__backbone_lr": 0.5, "optimizer__param_groups": [("head.*", {"lr": 2.0})], "callbacks": [],
-    })
+    kwargs = finetune_net_kwargs(
+        backbone_module("resnet10t"),
+        {
+            "lr": 1.0,
+            "module__backbone_lr": 0.5,
+            "optimizer__param_groups": [("head.*", {"lr": 2.0})],
+            "callbacks": [],
+        },
+    )
     assert kwargs["optimizer__param_groups"] == [("head.*", {"lr": 2.0}), ("body.*", {"lr": 0.5})]
     assert [name for name, _ in kwargs["callbacks"]] == ["backbone_freezer", "backbone_unfreezer"]
 
@@ -200,7 +238,9 @@ def test_user_param_groups_come_first():
 def test_fine_tuned_classifier_pickles_and_predicts_the_same():
     clf = CNNClassifier("resnet10t", max_epochs=1, **TINY).fit(IMAGES, LABELS)
     restored = pickle.loads(pickle.dumps(clf))
-    np.testing.assert_allclose(restored.predict_proba(IMAGES), clf.predict_proba(IMAGES), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        restored.predict_proba(IMAGES), clf.predict_proba(IMAGES), rtol=1e-5, atol=1e-6
+    )
 
 
 def test_policy_is_reachable_by_set_params():
@@ -222,17 +262,29 @@ def test_fine_tuning_beats_the_frozen_linear_probe_on_digits():
     from skvision.neural._pretrained import PretrainedFeatures
 
     X, y = load_digits(return_X_y=True)
-    X_train, X_test, y_train, y_test = train_test_split(X, y, train_size=500, test_size=500, random_state=0,
-                                                        stratify=y)
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, train_size=500, test_size=500, random_state=0, stratify=y
+    )
     # Same backbone, same weights, same 64x64 input for both.
     features = PretrainedFeatures(input_size=64).fit(X_train)
     probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=3000))
     probe_accuracy = probe.fit(features.transform(X_train), y_train).score(features.transform(X_test), y_test)
 
-    fine_tuned = CNNClassifier("tf_efficientnet_lite0", module__backbone_input_size=64, module__head_epochs=1,
-                               module__backbone_lr=0.3, max_epochs=10, lr=3e-3, batch_size=16, augment="none",
-                               random_state=0, device="cpu").fit(X_train, y_train)
+    fine_tuned = CNNClassifier(
+        "tf_efficientnet_lite0",
+        module__backbone_input_size=64,
+        module__head_epochs=1,
+        module__backbone_lr=0.3,
+        max_epochs=10,
+        lr=3e-3,
+        batch_size=16,
+        augment="none",
+        random_state=0,
+        device="cpu",
+    ).fit(X_train, y_train)
     fine_tuned_accuracy = fine_tuned.score(X_test, y_test)
-    print(f"digits, tf_efficientnet_lite0 at 64x64: linear probe {probe_accuracy:.3f}, "
-          f"fine-tuned {fine_tuned_accuracy:.3f}")
+    print(
+        f"digits, tf_efficientnet_lite0 at 64x64: linear probe {probe_accuracy:.3f}, "
+        f"fine-tuned {fine_tuned_accuracy:.3f}"
+    )
     assert fine_tuned_accuracy >= probe_accuracy + 0.03

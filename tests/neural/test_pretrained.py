@@ -1,4 +1,5 @@
-"""PretrainedFeatures: embeddings against plain timm/torchvision forward passes, input rules, sklearn behaviour."""
+"""PretrainedFeatures: embeddings against plain timm/torchvision forward passes, input rules,
+sklearn behaviour."""
 
 import pickle
 
@@ -45,7 +46,9 @@ def test_default_layer_is_timm_forward_features_average_pooled(fitted_small):
     module = fitted_small.module_
     cfg = fitted_small.config_
     with torch.inference_mode():
-        expected = module.forward_features(_reference_input(IMAGES, (32, 32), cfg.mean, cfg.std, "bicubic")).mean((2, 3))
+        expected = module.forward_features(
+            _reference_input(IMAGES, (32, 32), cfg.mean, cfg.std, "bicubic")
+        ).mean((2, 3))
     np.testing.assert_allclose(fitted_small.transform(IMAGES), expected.numpy(), rtol=1e-5, atol=1e-5)
     assert fitted_small.n_features_out_ == 512 == module.num_features
 
@@ -53,7 +56,9 @@ def test_default_layer_is_timm_forward_features_average_pooled(fitted_small):
 def test_default_layer_equals_timm_headless_model(fitted_small):
     # timm's own pre-logits path (num_classes=0) pools the same features with its average pooling.
     headless = timm.create_model("resnet10t", num_classes=0).eval()
-    headless.load_state_dict({k: v for k, v in fitted_small.module_.state_dict().items() if not k.startswith("fc.")})
+    headless.load_state_dict(
+        {k: v for k, v in fitted_small.module_.state_dict().items() if not k.startswith("fc.")}
+    )
     cfg = fitted_small.config_
     with torch.inference_mode():
         expected = headless(_reference_input(IMAGES, (32, 32), cfg.mean, cfg.std, "bicubic"))
@@ -66,8 +71,11 @@ def test_pooling_options(pooling):
     cfg = pf.config_
     with torch.inference_mode():
         maps = pf.module_.forward_features(_reference_input(IMAGES, (32, 32), cfg.mean, cfg.std, "bicubic"))
-    expected = {"max": maps.amax((2, 3)), "avgmax": 0.5 * (maps.mean((2, 3)) + maps.amax((2, 3))),
-                None: maps.flatten(1)}[pooling]
+    expected = {
+        "max": maps.amax((2, 3)),
+        "avgmax": 0.5 * (maps.mean((2, 3)) + maps.amax((2, 3))),
+        None: maps.flatten(1),
+    }[pooling]
     np.testing.assert_allclose(pf.transform(IMAGES), expected.numpy(), rtol=1e-5, atol=1e-5)
 
 
@@ -118,7 +126,9 @@ def test_vision_transformer_tokens_are_averaged():
     pf = PretrainedFeatures("test_vit", weights=None).fit(IMAGES[:2])
     cfg = pf.config_
     with torch.inference_mode():
-        tokens = pf.module_.forward_features(_reference_input(IMAGES[:2], cfg.input_size, cfg.mean, cfg.std, "bicubic"))
+        tokens = pf.module_.forward_features(
+            _reference_input(IMAGES[:2], cfg.input_size, cfg.mean, cfg.std, "bicubic")
+        )
     np.testing.assert_allclose(pf.transform(IMAGES[:2]), tokens.mean(1).numpy(), rtol=1e-5, atol=1e-5)
 
 
@@ -133,8 +143,12 @@ def test_packaged_weights_full_model_classifies_chelsea_through_the_transformer(
 # ----------------------------------------------------------------- input rules
 def test_channel_rule(fitted_small):
     grey = IMAGES[..., 0]
-    np.testing.assert_allclose(fitted_small.transform(grey), fitted_small.transform(np.repeat(grey[..., None], 3, -1)),
-                               rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(
+        fitted_small.transform(grey),
+        fitted_small.transform(np.repeat(grey[..., None], 3, -1)),
+        rtol=1e-6,
+        atol=1e-6,
+    )
     np.testing.assert_allclose(fitted_small.transform(grey[..., None]), fitted_small.transform(grey), atol=0)
     rgba = np.concatenate([IMAGES, RNG.integers(0, 256, IMAGES.shape[:3] + (1,), dtype=np.uint8)], axis=-1)
     np.testing.assert_allclose(fitted_small.transform(rgba), fitted_small.transform(IMAGES), atol=0)
@@ -143,8 +157,9 @@ def test_channel_rule(fitted_small):
 
 
 def test_float_images_in_unit_range_match_uint8(fitted_small):
-    np.testing.assert_allclose(fitted_small.transform(IMAGES / 255.0), fitted_small.transform(IMAGES),
-                               rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(
+        fitted_small.transform(IMAGES / 255.0), fitted_small.transform(IMAGES), rtol=1e-5, atol=1e-5
+    )
 
 
 def test_any_image_size_is_resized(fitted_small):
@@ -155,7 +170,9 @@ def test_any_image_size_is_resized(fitted_small):
 def test_batches_do_not_change_the_result(fitted_small):
     one_by_one = clone(fitted_small).set_params(batch_size=1).fit(IMAGES)
     one_by_one.module_.load_state_dict(fitted_small.module_.state_dict())
-    np.testing.assert_allclose(one_by_one.transform(IMAGES), fitted_small.transform(IMAGES), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(
+        one_by_one.transform(IMAGES), fitted_small.transform(IMAGES), rtol=1e-5, atol=1e-5
+    )
 
 
 def test_bad_images_and_parameters():
@@ -183,7 +200,9 @@ def test_not_fitted():
 # --------------------------------------------------------------------- sklearn
 def test_feature_names_and_pandas_output(fitted_small):
     names = fitted_small.get_feature_names_out()
-    assert names.shape == (512,) and names[0] == "pretrainedfeatures0" and names[-1] == "pretrainedfeatures511"
+    assert (
+        names.shape == (512,) and names[0] == "pretrainedfeatures0" and names[-1] == "pretrainedfeatures511"
+    )
 
 
 def test_pickle_round_trip(fitted_small):

@@ -41,12 +41,15 @@ def test_sklearn_compatible(estimator, check):
 
 def png_with_header_only(path, width, height):
     """A PNG that claims width x height pixels but holds almost no data (a bomb's header)."""
+
     def chunk(kind, data):
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
     header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
     path.write_bytes(
-        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\0" * 64))
         + chunk(b"IEND", b"")
     )
     return path
@@ -124,7 +127,9 @@ def test_decompression_bomb_is_refused_before_decoding(tmp_path):
     with pytest.raises(ImageReadError, match="bomb.png: .*decompression bomb"):
         read_image(bomb)
     small = png_with_header_only(tmp_path / "small.png", 200, 200)
-    with pytest.raises(ImageReadError, match=r"small.png: image of 200x200 = 40,000 pixels exceeds max_pixels=1,000"):
+    with pytest.raises(
+        ImageReadError, match=r"small.png: image of 200x200 = 40,000 pixels exceeds max_pixels=1,000"
+    ):
         read_image(small, max_pixels=1_000)
 
 
@@ -165,7 +170,8 @@ def test_loader_colour_mode_is_learned_in_fit(tmp_path):
 def test_loader_in_a_cross_validated_pipeline_over_paths(tmp_path):
     paths, _, y = write_digits(tmp_path, n=60)
     pipe = make_pipeline(
-        ImageLoader(), FunctionTransformer(lambda a: a.reshape(len(a), -1) / 255.0),
+        ImageLoader(),
+        FunctionTransformer(lambda a: a.reshape(len(a), -1) / 255.0),
         LogisticRegression(max_iter=500),
     )
     assert cross_val_score(pipe, paths, y, cv=2).mean() > 0.6

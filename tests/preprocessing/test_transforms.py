@@ -95,7 +95,10 @@ def test_feature_names_name_every_pixel():
     names = Resize((2, 3)).fit(np.zeros((1, 4, 4, 3))).get_feature_names_out()
     assert names[0] == "pixel_0_0" and names[-1] == "pixel_1_2" and len(names) == 6
     assert Grayscale().fit(np.zeros((1, 2, 2, 3))).get_feature_names_out().tolist() == [
-        "pixel_0_0", "pixel_0_1", "pixel_1_0", "pixel_1_1"
+        "pixel_0_0",
+        "pixel_0_1",
+        "pixel_1_0",
+        "pixel_1_1",
     ]
 
 
@@ -103,7 +106,9 @@ def test_steps_work_in_a_cross_validated_pipeline():
     X, y = load_digits(return_X_y=True)
     colour = np.repeat(X[:300, :, :, None], 3, axis=3)
     pipe = make_pipeline(
-        Grayscale(), Resize(6), FunctionTransformer(lambda a: a.reshape(len(a), -1) / 255.0),
+        Grayscale(),
+        Resize(6),
+        FunctionTransformer(lambda a: a.reshape(len(a), -1) / 255.0),
         LogisticRegression(max_iter=500),
     )
     assert cross_val_score(pipe, colour, y[:300], cv=3).mean() > 0.85

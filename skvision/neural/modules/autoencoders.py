@@ -79,7 +79,10 @@ class _ConvDecoder(nn.Module):
                 nn.Conv2d(width, target, 3, padding=1),
                 nn.ReLU(inplace=True),
             ]
-        layers += [nn.Conv2d(filters[0], out_channels, 3, padding=1), _OUTPUT_ACTIVATIONS[output_activation]()]
+        layers += [
+            nn.Conv2d(filters[0], out_channels, 3, padding=1),
+            _OUTPUT_ACTIVATIONS[output_activation](),
+        ]
         self.layers = nn.Sequential(*layers)
 
     def forward(self, z):
@@ -94,9 +97,12 @@ def _check_architecture(in_channels, input_size, latent_dim, filters, output_act
         raise ValueError(f"latent_dim must be a positive int; got {latent_dim!r}.")
     if output_activation not in _OUTPUT_ACTIVATIONS:
         raise ValueError(
-            f"output_activation={output_activation!r} is not supported; expected one of {sorted(_OUTPUT_ACTIVATIONS)}."
+            f"output_activation={output_activation!r} is not supported; "
+            f"expected one of {sorted(_OUTPUT_ACTIVATIONS)}."
         )
-    height, width = (int(input_size), int(input_size)) if isinstance(input_size, int) else map(int, input_size)
+    height, width = (
+        (int(input_size), int(input_size)) if isinstance(input_size, int) else map(int, input_size)
+    )
     min_h, min_w = _min_input_size(filters)
     if height < min_h or width < min_w:
         raise ValueError(
@@ -133,7 +139,9 @@ class ConvAutoencoder(nn.Module):
     (8, 8)
     """
 
-    def __init__(self, in_channels=1, input_size=(28, 28), latent_dim=16, filters=(32, 64), output_activation="sigmoid"):
+    def __init__(
+        self, in_channels=1, input_size=(28, 28), latent_dim=16, filters=(32, 64), output_activation="sigmoid"
+    ):
         super().__init__()
         in_channels, input_size, latent_dim, filters = _check_architecture(
             in_channels, input_size, latent_dim, filters, output_activation
@@ -181,7 +189,9 @@ class ConvVAE(nn.Module):
     ((3, 1, 8, 8), (3, 4), (2, 1, 8, 8))
     """
 
-    def __init__(self, in_channels=1, input_size=(28, 28), latent_dim=16, filters=(32, 64), output_activation="sigmoid"):
+    def __init__(
+        self, in_channels=1, input_size=(28, 28), latent_dim=16, filters=(32, 64), output_activation="sigmoid"
+    ):
         super().__init__()
         in_channels, input_size, latent_dim, filters = _check_architecture(
             in_channels, input_size, latent_dim, filters, output_activation
