@@ -37,10 +37,10 @@ from numbers import Integral
 
 import numpy as np
 from joblib import Parallel, delayed, effective_n_jobs
-from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from .._compat import Interval, StrOptions, fit_context
 from .._images import check_images, to_grayscale
 
 __all__ = ["BaseDescriptor", "resolve_descriptor_device"]
@@ -138,7 +138,7 @@ class BaseDescriptor(TransformerMixin, BaseEstimator):
         tags.input_tags.allow_nan = False
         return tags
 
-    @_fit_context(prefer_skip_nested_validation=True)
+    @fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Validate parameters and images; learn what the descriptor needs.
 

@@ -27,8 +27,8 @@ from joblib import Parallel, delayed, effective_n_jobs
 from skimage.feature import ORB, SIFT, daisy
 from sklearn.cluster import MiniBatchKMeans
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
 
+from .._compat import Interval, StrOptions
 from ._base import BaseDescriptor
 
 __all__ = ["BagOfVisualWords"]

@@ -22,8 +22,8 @@ import numpy as np
 import scipy.fft
 from sklearn.decomposition import FastICA
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval
 
+from .._compat import Interval
 from ._code_histograms import CodeHistogramDescriptor, sign_tolerance
 
 __all__ = ["BSIF"]

@@ -17,8 +17,8 @@ from numbers import Integral, Real
 import numpy as np
 import scipy.fft
 from skimage.filters import gabor_kernel
-from sklearn.utils._param_validation import Interval, StrOptions
 
+from .._compat import Interval, StrOptions
 from .._images import check_images, is_integer_like
 from ._base import BaseDescriptor
 from ._code_histograms import check_grid

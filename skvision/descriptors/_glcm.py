@@ -17,8 +17,8 @@ import math
 from numbers import Integral
 
 import numpy as np
-from sklearn.utils._param_validation import Interval, StrOptions
 
+from .._compat import Interval, StrOptions
 from .._images import check_images, is_integer_like
 from ._base import BaseDescriptor
 from ._code_histograms import check_grid

@@ -72,8 +72,8 @@ import functools
 from numbers import Integral
 
 import numpy as np
-from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
+from .._compat import Interval, StrOptions, validate_params
 from .._images import check_image_shape, check_images, is_integer_like
 from . import _hog_kernels
 from ._base import BaseDescriptor, resolve_descriptor_device

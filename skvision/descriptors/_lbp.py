@@ -42,8 +42,8 @@ from functools import cache
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
+from .._compat import Interval, StrOptions, validate_params
 from .._images import check_images, is_integer_like, to_grayscale
 from ._base import BaseDescriptor
 from ._code_histograms import _cell_index, cell_histograms, check_grid

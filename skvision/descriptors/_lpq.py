@@ -33,8 +33,8 @@ from __future__ import annotations
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
+from .._compat import Interval, StrOptions, validate_params
 from .._images import check_images, to_grayscale
 from ._code_histograms import CodeHistogramDescriptor, sign_tolerance
 

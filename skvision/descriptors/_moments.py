@@ -11,8 +11,8 @@ from functools import lru_cache
 from numbers import Integral
 
 import numpy as np
-from sklearn.utils._param_validation import Interval
 
+from .._compat import Interval
 from .._images import check_images, is_integer_like, to_grayscale
 from ._base import BaseDescriptor
 

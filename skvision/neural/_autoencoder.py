@@ -11,14 +11,14 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
-from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
+from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted
 from skorch.callbacks import PassthroughScoring
 from skorch.utils import to_tensor
 from torch import nn
 
+from .._compat import Interval, StrOptions, fit_context
 from ._base import COMMON_PARAMETER_CONSTRAINTS, ImageNeuralNet, NeuralImageEstimator
 from ._torch_utils import seeded_torch_rng
 from .modules.autoencoders import ConvAutoencoder, ConvVAE
@@ -324,7 +324,7 @@ class AutoencoderFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Neu
         return params
 
     # ------------------------------------------------------------------ fit
-    @_fit_context(prefer_skip_nested_validation=True)
+    @fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Train the autoencoder on the images ``X``.
 

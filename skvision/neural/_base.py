@@ -51,7 +51,6 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 from skorch import NeuralNet, NeuralNetClassifier, NeuralNetRegressor
 from skorch.callbacks import Checkpoint, EarlyStopping, LoadInitState, LRScheduler, ProgressBar
@@ -59,6 +58,7 @@ from skorch.dataset import Dataset, unpack_data
 from skorch.utils import noop, to_tensor
 from torch.utils.data import Subset
 
+from .._compat import Interval, StrOptions
 from .._images import check_images
 from ._augment import AUGMENT_PRESETS, build_augmentation, tta_augmentation
 from ._finetune import backbone_module, finetune_net_kwargs

@@ -11,14 +11,13 @@ from sklearn.base import (
     ClassNamePrefixFeaturesOutMixin,
     RegressorMixin,
     TransformerMixin,
-    _fit_context,
 )
 from sklearn.preprocessing import LabelEncoder
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_array, check_consistent_length, check_is_fitted, column_or_1d
 
+from .._compat import Interval, StrOptions, fit_context
 from ._base import (
     COMMON_PARAMETER_CONSTRAINTS,
     ImageNeuralNetClassifier,
@@ -184,7 +183,7 @@ class _SupervisedCNN(NeuralImageEstimator):
         )
         return self._initialize_and_probe(net, X_tensor, n_outputs)
 
-    @_fit_context(prefer_skip_nested_validation=True)
+    @fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
         """Train the network on images ``X`` and targets ``y``.
 
@@ -743,7 +742,7 @@ class CNNFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralImage
             "(classification) or float targets (regression). Set task explicitly."
         )
 
-    @_fit_context(prefer_skip_nested_validation=True)
+    @fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
         """Train the network on images ``X`` and targets ``y``.
 

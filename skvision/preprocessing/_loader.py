@@ -15,10 +15,10 @@ from numbers import Integral
 
 import numpy as np
 from joblib import Parallel, delayed
-from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from .._compat import Interval, StrOptions, fit_context
 from .._images import check_images, to_grayscale
 from ._transforms import _cast_like, _check_size, _pixel_names, resize_image
 
@@ -287,7 +287,7 @@ class ImageLoader(TransformerMixin, BaseEstimator):
         self.on_error = on_error
         self.n_jobs = n_jobs
 
-    @_fit_context(prefer_skip_nested_validation=True)
+    @fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Check the files' headers and fix the colour mode.
 
