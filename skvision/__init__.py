@@ -22,6 +22,7 @@ _NAMES.update(
         "CNNRegressor": "skvision.neural",
         "CNNFeatures": "skvision.neural",
         "AutoencoderFeatures": "skvision.neural",
+        "GANFeatures": "skvision.neural",
         "PretrainedFeatures": "skvision.neural",
         # Preprocessing.
         "Grayscale": "skvision.preprocessing",

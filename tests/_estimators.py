@@ -47,6 +47,7 @@ def _estimators():
     yield "CNNRegressor", skvision.CNNRegressor(**fast_net_params()), "regressor"
     yield "CNNFeatures", skvision.CNNFeatures(**fast_net_params()), "supervised-transformer"
     yield "AutoencoderFeatures", skvision.AutoencoderFeatures(**fast_net_params()), "unsupervised"
+    yield "GANFeatures", skvision.GANFeatures(**fast_net_params(filters=8)), "unsupervised"
     yield (
         "PretrainedFeatures",
         skvision.PretrainedFeatures(backbone="resnet10t", weights=None, input_size=32, device="cpu"),

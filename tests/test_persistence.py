@@ -30,7 +30,7 @@ from tests._estimators import ESTIMATORS, IDS, fit, good_X, good_y
 
 BY_NAME = {name: (estimator, kind) for name, estimator, kind in ESTIMATORS}
 #: Estimators whose model is a skorch net (``net_``; CNNFeatures keeps it in ``estimator_.net_``).
-SKORCH_BASED = ["CNNClassifier", "CNNRegressor", "CNNFeatures", "AutoencoderFeatures"]
+SKORCH_BASED = ["CNNClassifier", "CNNRegressor", "CNNFeatures", "AutoencoderFeatures", "GANFeatures"]
 NEURAL = SKORCH_BASED + ["PretrainedFeatures"]
 TRANSFORMERS = [name for name, estimator, _ in ESTIMATORS if hasattr(estimator, "transform")]
 OUTPUT_METHODS = ("transform", "predict", "predict_proba")

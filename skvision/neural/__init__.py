@@ -10,6 +10,7 @@ _NAMES = {
     "CNNRegressor": "skvision.neural._cnn",
     "CNNFeatures": "skvision.neural._cnn",
     "AutoencoderFeatures": "skvision.neural._autoencoder",
+    "GANFeatures": "skvision.neural._gan",
     "PretrainedFeatures": "skvision.neural._pretrained",
     "resolve_backbone": "skvision.neural.backbones",
     "BackboneNet": "skvision.neural._finetune",

@@ -121,6 +121,12 @@ def _cases():
         lambda est: (est.net_.module_, "encode"),
     )
     yield (
+        "GANFeatures",
+        lambda: skvision.GANFeatures(**fast_net_params(filters=8)).fit(X),
+        "transform",
+        lambda est: (est.net_.module_, "feature_maps"),
+    )
+    yield (
         "PretrainedFeatures",
         lambda: skvision.PretrainedFeatures(
             backbone="resnet10t", weights=None, input_size=32, device="cpu", batch_size=8, random_state=0

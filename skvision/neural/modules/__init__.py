@@ -11,9 +11,10 @@ gives the penultimate activations used by ``CNNFeatures``.
 
 from .autoencoders import ConvAutoencoder, ConvVAE
 from .convnet import ConvNet
+from .gan import DCGAN
 from .lenet import LeNet5
 
-__all__ = ["ConvAutoencoder", "ConvNet", "ConvVAE", "LeNet5", "MODULES"]
+__all__ = ["ConvAutoencoder", "ConvNet", "ConvVAE", "DCGAN", "LeNet5", "MODULES"]
 
 MODULES = {
     "convnet": ConvNet,
