@@ -13,7 +13,7 @@ from torch import nn
 from skvision.datasets import load_digits
 from skvision.neural import CNNClassifier, CNNFeatures, CNNRegressor
 from skvision.neural._augment import build_augmentation
-from skvision.neural._base import (
+from skvision.neural._estimator import (
     TensorBatchIterator,
     build_callbacks,
     embedding_function,
