@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import copy
 import os
+import pickle
 import warnings
 
 import torch
@@ -60,7 +61,7 @@ class _BatchSteppedLRScheduler(_PicklableLRScheduler):
     count recorded in the history instead.
     """
 
-    def _get_scheduler(self, net, policy, **scheduler_kwargs):
+    def _get_scheduler(self, net, policy, **scheduler_kwargs):  # skorch private: see _compat.SKORCH_PRIVATES
         scheduler_kwargs.setdefault("last_epoch", self.batch_idx_ - 1)
         if "max_lr" in scheduler_kwargs:
             # Param groups with lower rates (a fine-tuned backbone) peak at the same fraction of max_lr.
@@ -91,29 +92,47 @@ class _AtomicCheckpoint(Checkpoint):
         return os.path.join(self.dirname, self.fn_prefix + self.rng_file)
 
     def save_model(self, net):
+        # What skorch's save_model writes, in its order (parameters, optimizer, criterion and any
+        # other module, then the history, then the pickled net), through public API only: the file
+        # names of get_formatted_files, each file written by net.save_params.
         self._atomic_write(self.rng_path_, lambda target: torch.save(_rng_state(net), target), "random state")
-        super().save_model(net)
+        files = {key: f for key, f in self.get_formatted_files(net).items() if f is not None}
+        f_pickle = files.pop("f_pickle", None)
+        f_history = files.pop("f_history", None)
+        for f_name, f in [*files.items(), ("f_history", f_history)]:
+            if f is not None:
+                self._atomic_write(f, self._params_writer(net, f_name), f_name)
+        if f_pickle is not None:
+            self._atomic_write(f_pickle, lambda target: _pickle_to(net, target), "pickled net")
 
-    def _save_params(self, f, net, f_name, log_name):
-        if not isinstance(f, (str, os.PathLike)):
-            return super()._save_params(f, net, f_name, log_name)
-
+    def _params_writer(self, net, f_name):
         def write(target):
             net.save_params(**{f_name: target, "use_safetensors": self.use_safetensors})
 
-        return self._atomic_write(f, write, log_name)
+        return write
 
     def _atomic_write(self, path, write, what):
-        partial = f"{os.fspath(path)}.partial"
         try:
+            if not isinstance(path, (str, os.PathLike)):  # a file object (no dirname): written in place
+                write(path)
+                return
+            partial = f"{os.fspath(path)}.partial"
             write(partial)
             os.replace(partial, path)
         except Exception as exc:  # noqa: BLE001 - skorch keeps training when a checkpoint fails; so do we
             warnings.warn(
-                f"Checkpoint could not save the {what} to {os.fspath(path)!r}: {type(exc).__name__}: {exc}",
+                f"Checkpoint could not save the {what} to {path!r}: {type(exc).__name__}: {exc}",
                 RuntimeWarning,
                 stacklevel=2,
             )
+
+
+def _pickle_to(net, target):
+    if not isinstance(target, (str, os.PathLike)):
+        pickle.dump(net, target)
+        return
+    with open(target, "wb") as f:
+        pickle.dump(net, f)
 
 
 def _rng_state(net):
@@ -184,6 +203,7 @@ class _ResumableEarlyStopping(EarlyStopping):
 
     def on_train_begin(self, net, **kwargs):
         super().on_train_begin(net, **kwargs)
+        # skorch's own decision rule, replayed (private methods: see _compat.SKORCH_PRIVATES).
         rows = [row for row in net.history if self.monitor in row]
         for row in rows:
             if self._is_score_improved(row[self.monitor]):

@@ -148,6 +148,7 @@ class ImageNetMixin:
         if scaler is None:
             return super().train_step(batch, **fit_params)
         # GradScaler cannot step through an optimizer closure: step explicitly.
+        # (_zero_grad_optimizer and _optimizers are skorch privates: see _compat.SKORCH_PRIVATES.)
         self._zero_grad_optimizer()
         step = self.train_step_single(batch, **fit_params)
         for name in self._optimizers:
