@@ -1,6 +1,6 @@
 """What the neural estimators read from a module and from the images before building a net.
 
-Pure functions, no skorch: resolving ``module=`` (a registry name, a class or
+Plain functions, before any skorch net exists: resolving ``module=`` (a registry name, a class or
 factory, an instance, or a backbone name to fine-tune), the data-derived
 arguments a module factory accepts (``in_channels``, ``input_size``,
 ``n_outputs``), the minimum image size it declares, the penultimate-layer
