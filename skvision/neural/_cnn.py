@@ -18,12 +18,8 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 from sklearn.utils.validation import check_array, check_consistent_length, check_is_fitted, column_or_1d
 
 from .._compat import Interval, StrOptions, fit_context
-from ._base import (
-    COMMON_PARAMETER_CONSTRAINTS,
-    ImageNeuralNetClassifier,
-    ImageNeuralNetRegressor,
-    NeuralImageEstimator,
-)
+from ._estimator import COMMON_PARAMETER_CONSTRAINTS, NeuralImageEstimator
+from ._net import ImageNeuralNetClassifier, ImageNeuralNetRegressor
 
 __all__ = ["CNNClassifier", "CNNRegressor", "CNNFeatures"]
 
