@@ -22,7 +22,27 @@ from __future__ import annotations
 from sklearn.base import _fit_context as fit_context
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
-__all__ = ["Interval", "StrOptions", "validate_params", "fit_context", "SKORCH_PRIVATES"]
+__all__ = ["Interval", "StrOptions", "validate_params", "fit_context", "SKLEARN_PRIVATES", "SKORCH_PRIVATES"]
+
+#: scikit-learn's private methods and hooks that skvision's estimators call or define, beyond the imports
+#: above: ``"module.Class.name"`` -> (what it must be, where skvision uses it). Checked against
+#: scikit-learn 1.6 to 1.9; ``tests/test_compat.py`` checks them against the installed release.
+SKLEARN_PRIVATES = {
+    "sklearn.base.BaseEstimator._get_param_names": (
+        "(cls)",
+        "called by skvision.neural._estimator.NeuralImageEstimator to tell its signature parameters from "
+        "skorch's routed ones (get_params / set_params)",
+    ),
+    "sklearn.base.BaseEstimator._validate_params": (
+        "(self)",
+        "called by skvision.neural._cnn's partial_fit, which cannot go through fit's fit_context",
+    ),
+    "sklearn.base.ClassNamePrefixFeaturesOutMixin.get_feature_names_out": (
+        "(self, input_features=None)",
+        "reads the private _n_features_out that CNNFeatures, AutoencoderFeatures and PretrainedFeatures "
+        "define",
+    ),
+}
 
 
 # ---------------------------------------------------------------------------------------------- skorch

@@ -15,7 +15,41 @@ import textwrap
 
 import pytest
 
-from skvision._compat import SKORCH_PRIVATES
+from skvision._compat import SKLEARN_PRIVATES, SKORCH_PRIVATES
+
+
+@pytest.mark.parametrize("name", sorted(SKLEARN_PRIVATES))
+def test_listed_sklearn_private_exists_with_the_expected_signature(name):
+    import sklearn
+
+    expected, used_by = SKLEARN_PRIVATES[name]
+    owner, attribute = _resolve(name)
+    installed = f"scikit-learn {sklearn.__version__}"
+    if not hasattr(owner, attribute):
+        pytest.fail(f"{name} is gone in {installed}; skvision relies on it ({used_by}).")
+    value = inspect.getattr_static(owner, attribute)
+    function = value.__func__ if isinstance(value, (classmethod, staticmethod)) else value
+    found = str(inspect.signature(function))
+    assert found == expected, (
+        f"{name} changed its signature in {installed}: {found} (skvision was written against {expected}). "
+        f"Check skvision's use ({used_by}), then update skvision._compat.SKLEARN_PRIVATES."
+    )
+
+
+def test_the_private_feature_count_hook_is_still_read():
+    # ClassNamePrefixFeaturesOutMixin names outputs from the private _n_features_out: an estimator that
+    # defines it gets names of that width.
+    from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin
+
+    class Three(ClassNamePrefixFeaturesOutMixin, BaseEstimator):
+        _n_features_out = 3
+
+        def fit(self, X=None, y=None):
+            self.fitted_ = True
+            return self
+
+    assert list(Three().fit().get_feature_names_out()) == ["three0", "three1", "three2"]
+
 
 skorch = pytest.importorskip("skorch")
 
