@@ -43,7 +43,7 @@ loop over images or cells. Two details keep it exact and fast:
   bin, including those exactly on an edge;
 * for 8-bit images the gradients are integers in [-255, 255], so orientation bin
   and magnitude come from a lookup table over the 511 x 511 possible gradients,
-  computed once with scikit-image's formulas.
+  computed once with scikit-image's formulas (:mod:`skvision.descriptors._hog_tables`).
 
 For 8-bit images, when numba is installed (the ``fast`` extra), a compiled kernel
 (:mod:`skvision.descriptors._hog_kernels`) replaces the numpy passes from pixels
@@ -77,6 +77,7 @@ from .._compat import Interval, StrOptions, validate_params
 from .._images import check_image_shape, check_images, is_integer_like
 from . import _hog_kernels
 from ._base import BaseDescriptor, resolve_descriptor_device
+from ._hog_tables import LUT_RADIUS, bin_edges, uint8_lookup, uint8_magnitude_quarter
 
 __all__ = ["hog", "HOG"]
 
@@ -185,7 +186,7 @@ class _HOGSpec:
 
     def bin_edges(self):
         """Bin edges exactly as scikit-image computes them: ``(180 / n) * i``."""
-        return (self.period / self.orientations) * np.arange(self.orientations + 1, dtype=np.float64)
+        return bin_edges(self.orientations, self.signed)
 
 
 # --------------------------------------------------------------------- gradients
@@ -283,47 +284,6 @@ def _exact_bins(angle, spec):
     return bins
 
 
-@functools.lru_cache(maxsize=1)
-def _uint8_magnitudes():
-    """``(511, 511)`` read-only table: the magnitude ``hypot(g_col, g_row)`` of every
-    integer gradient in [-255, 255]^2, indexed ``[g_row + 255, g_col + 255]``."""
-    values = np.arange(-_LUT_RADIUS, _LUT_RADIUS + 1, dtype=np.float64)
-    magnitude = np.hypot(values[np.newaxis, :], values[:, np.newaxis])
-    magnitude.flags.writeable = False
-    return magnitude
-
-
-@functools.lru_cache(maxsize=1)
-def _uint8_magnitude_quarter():
-    """The ``g_row, g_col >= 0`` quarter of :func:`_uint8_magnitudes`, ``(256, 256)``, contiguous.
-
-    ``hypot`` ignores signs, so it serves every gradient as ``[|g_row|, |g_col|]``
-    (the compiled kernel's table: a quarter of the cache).
-    """
-    return np.ascontiguousarray(_uint8_magnitudes()[_LUT_RADIUS:, _LUT_RADIUS:])
-
-
-@functools.lru_cache(maxsize=16)
-def _uint8_lookup(orientations, signed, weighting):
-    """Bin and magnitude of every integer gradient in [-255, 255]^2, as scikit-image computes them.
-
-    The bins are built in bands of rows so that their temporaries stay small next to the table.
-    """
-    spec = _HOGSpec(orientations, 1, 1, None, False, "central", signed, weighting)
-    values = np.arange(-_LUT_RADIUS, _LUT_RADIUS + 1, dtype=np.float64)
-    side = values.size
-    bins = np.empty((side, side), dtype=np.uint8 if orientations < 255 else np.intp)
-    band = 64
-    for start in range(0, side, band):
-        g_row, g_col = values[start : start + band, np.newaxis], values[np.newaxis, :]
-        angle = np.rad2deg(np.arctan2(g_row, g_col)) % spec.period
-        bins[start : start + band] = np.searchsorted(spec.bin_edges(), angle, side="right") - 1
-    magnitude = _uint8_magnitudes()
-    if weighting == "count":
-        bins[magnitude == 0] = orientations
-    return bins.ravel(), magnitude.ravel()
-
-
 def _lookup_keys(images, rows, cols):
     """Row of each pixel's gradient in the 8-bit lookup table, for ``(n, H, W)`` images.
 
@@ -353,29 +313,29 @@ def _lookup_keys(images, rows, cols):
         padded[:, :, 0] = padded[:, :, 2]
     flat = padded.ravel()
     stride = cols + 2
-    side = 2 * _LUT_RADIUS + 1
+    side = 2 * LUT_RADIUS + 1
     keys = np.empty_like(padded)
     key = keys.ravel()[stride:-stride]
     np.subtract(flat[2 * stride :], flat[: -2 * stride], out=key)
     key *= side
     key += flat[stride + 1 : flat.size - stride + 1]
     key -= flat[stride - 1 : flat.size - stride - 1]
-    key += _LUT_RADIUS * side + _LUT_RADIUS
+    key += LUT_RADIUS * side + LUT_RADIUS
     # Widening to intp (what take wants) also drops the pads.
     return keys[:, 1:-1, 1:-1].astype(np.intp)
 
 
 def _lookup_keys_from_gradients(g_row, g_col):
-    side = 2 * _LUT_RADIUS + 1
+    side = 2 * LUT_RADIUS + 1
     key = g_row.astype(np.intp)
     key *= side
     key += g_col
-    key += _LUT_RADIUS * side + _LUT_RADIUS
+    key += LUT_RADIUS * side + LUT_RADIUS
     return key
 
 
 def _lookup_bins_and_weights(key, spec):
-    lookup_bins, lookup_magnitude = _uint8_lookup(spec.orientations, spec.signed, spec.weighting)
+    lookup_bins, lookup_magnitude = uint8_lookup(spec.orientations, spec.signed, spec.weighting)
     weights = None if spec.weighting == "count" else lookup_magnitude.take(key)
     return lookup_bins.take(key), weights
 
@@ -434,9 +394,9 @@ def _cell_histograms(images, spec, index_images, out):
     rows, cols = n_cell_rows * spec.cell[0], n_cell_cols * spec.cell[1]
 
     if _uses_compiled_kernel(images, spec):
-        lookup_bins, _ = _uint8_lookup(spec.orientations, spec.signed, spec.weighting)
+        lookup_bins, _ = uint8_lookup(spec.orientations, spec.signed, spec.weighting)
         count = spec.weighting == "count"
-        _hog_kernels.vote_cells(images, spec.cell, lookup_bins, _uint8_magnitude_quarter(), count, out)
+        _hog_kernels.vote_cells(images, spec.cell, lookup_bins, uint8_magnitude_quarter(), count, out)
         return
     integer_gradients = _has_integer_gradients(images, spec)
     if integer_gradients and images.ndim == 3:

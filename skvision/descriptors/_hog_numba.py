@@ -9,10 +9,9 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from ._hog import _LUT_RADIUS as _RADIUS
-
-#: Side of the flat bin table: gradients lie in [-_RADIUS, _RADIUS].
-_SIDE = 2 * _RADIUS + 1
+# Gradients lie in [-_RADIUS, _RADIUS]; the flat bin table has _SIDE x _SIDE entries.
+from ._hog_tables import LUT_RADIUS as _RADIUS
+from ._hog_tables import LUT_SIDE as _SIDE
 
 
 def _compile_vote_cells(colour):
