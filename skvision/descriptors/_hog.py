@@ -74,9 +74,10 @@ from numbers import Integral
 import numpy as np
 
 from .._compat import Interval, StrOptions, validate_params
-from .._images import check_image_shape, check_images, is_integer_like
+from .._images import check_image_shape, check_images
 from . import _hog_kernels
 from ._base import BaseDescriptor, resolve_descriptor_device
+from ._common import check_non_negative, check_positive_ints, grid_parts, join_names, orientation_part
 from ._hog_tables import LUT_RADIUS, bin_edges, uint8_lookup, uint8_magnitude_quarter
 
 __all__ = ["hog", "HOG"]
@@ -112,16 +113,6 @@ _HOG_PARAMETER_CONSTRAINTS = {
 }
 
 
-def _as_pair(value, name):
-    """``value`` as a pair of positive ints, or a ValueError naming ``name``."""
-    pair = (value, value) if is_integer_like(value) else tuple(value)
-    if len(pair) != 2 or not all(is_integer_like(v) and v >= 1 for v in pair):
-        raise ValueError(
-            f"{name} must be a positive int or a pair of positive ints (rows, columns); got {value!r}."
-        )
-    return int(pair[0]), int(pair[1])
-
-
 class _HOGSpec:
     """Validated HOG parameters and the geometry they imply for an image size."""
 
@@ -137,8 +128,8 @@ class _HOGSpec:
         weighting,
     ):
         self.orientations = int(orientations)
-        self.cell = _as_pair(pixels_per_cell, "pixels_per_cell")
-        self.block = _as_pair(cells_per_block, "cells_per_block")
+        self.cell = check_positive_ints(pixels_per_cell, "pixels_per_cell")
+        self.block = check_positive_ints(cells_per_block, "cells_per_block")
         self.block_norm = block_norm
         self.transform_sqrt = bool(transform_sqrt)
         self.gradient = gradient
@@ -171,18 +162,13 @@ class _HOGSpec:
         return n_rows * n_cols * self.block[0] * self.block[1] * self.orientations
 
     def feature_names(self, height, width):
-        # Joined from precomputed parts: large images have hundreds of thousands of names.
-        bins = [f"_o{o}" for o in range(self.orientations)]
-        n_cell_rows, n_cell_cols = self.n_cells(height, width)
+        """``[block{r}_{c}_][cell{r}_{c}_]o{k}``: the cells of the image (``block_norm=None``), or
+        the blocks and the cells within a block, each part only where there is more than one."""
+        bins = [orientation_part(o) for o in range(self.orientations)]
         if self.block_norm is None:
-            cells = [f"cell{r}_{c}" for r in range(n_cell_rows) for c in range(n_cell_cols)]
-            return [cell + b for cell in cells for b in bins]
-        n_block_rows, n_block_cols = self.n_blocks(height, width)
-        blocks = [f"block{r}_{c}_" for r in range(n_block_rows) for c in range(n_block_cols)]
-        in_block = [
-            f"cell{r}_{c}{b}" for r in range(self.block[0]) for c in range(self.block[1]) for b in bins
-        ]
-        return [block + cell for block in blocks for cell in in_block]
+            return join_names(grid_parts("cell", *self.n_cells(height, width)), bins)
+        blocks = grid_parts("block", *self.n_blocks(height, width))
+        return join_names(blocks, grid_parts("cell", *self.block), bins)
 
     def bin_edges(self):
         """Bin edges exactly as scikit-image computes them: ``(180 / n) * i``."""
@@ -542,11 +528,10 @@ def _hog_batch(images, spec, *, visualize=False):
     return (features, drawings) if visualize else features
 
 
-def _check_sqrt_input(images, spec):
-    if spec.transform_sqrt and images.dtype.kind in "if" and images.min() < 0:
-        raise ValueError(
-            "transform_sqrt=True takes the square root of the image, so pixel values must be "
-            f">= 0; got a minimum of {images.min()}."
+def _check_sqrt_input(images, spec, owner="HOG", name="X"):
+    if spec.transform_sqrt:
+        check_non_negative(
+            images, owner, why="transform_sqrt=True takes the square root of each pixel", name=name
         )
 
 
@@ -682,7 +667,7 @@ def hog(
             "pass grey images (N, H, W)."
         )
     check_image_shape(batch, min_size=spec.min_size(), reason=spec.min_size_reason(), name="images")
-    _check_sqrt_input(batch, spec)
+    _check_sqrt_input(batch, spec, "hog", "images")
     return _hog_batch(batch, spec, visualize=visualize)
 
 
