@@ -65,7 +65,7 @@ def color_moments(pixels):
     """
     mean = pixels.mean(axis=1)
     deviation = pixels - mean[:, None, :]
-    squared = deviation * deviation  # products, not **: numpy's float power is several times slower
+    squared = deviation * deviation  # products, not **: numpy's float power is much slower
     m2 = squared.mean(axis=1)
     m3 = (squared * deviation).mean(axis=1)
     # Relative to the channel's scale, a variance this small is rounding noise.

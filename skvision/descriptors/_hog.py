@@ -48,8 +48,9 @@ loop over images or cells. Two details keep it exact and fast:
 For 8-bit images, when numba is installed (the ``fast`` extra), a compiled kernel
 (:mod:`skvision.descriptors._hog_kernels`) replaces the numpy passes from pixels
 to cell histograms: it reads the same tables and adds each cell's votes in the
-same order, so its histograms are bit for bit the numpy path's, 1.3-1.5x sooner.
-``SKVISION_NUMBA=0`` in the environment turns it off.
+same order, so its histograms are bit for bit the numpy path's, in one pass over
+memory instead of several (BENCHMARKS.md has the figures). ``SKVISION_NUMBA=0`` in
+the environment turns it off.
 
 scikit-image sums each cell in single precision (``float``) and we sum in double
 precision, so results differ by about 1e-7 relative (more for very large cells:
@@ -94,12 +95,10 @@ _CACHE_CHUNK_PIXELS = 2**17
 _NORMALIZE_GROUP_FEATURES = 2**17
 #: Pixels per chunk of the transformer's numpy path when batch_size is None: each
 #: chunk is worked through in cache-sized sub-chunks anyway; 2**20 keeps the peak
-#: memory of a transform near its output's size (7.7 MB for 5,000 28x28 images,
-#: output 3.2 MB) and is ~9 % faster there than 2**18 (fewer, larger block
-#: normalisations and per-chunk calls); larger chunks gain nothing more.
+#: memory of a transform near its output's size, and fewer, larger chunks than
+#: 2**18 pay the block normalisation and per-chunk calls less often (bench_hog.py's
+#: memory and speed rows); larger chunks gain nothing more.
 _TRANSFORM_CHUNK_PIXELS = 2**20
-#: Gradients of 8-bit images lie in [-_LUT_RADIUS, _LUT_RADIUS].
-_LUT_RADIUS = 255
 
 _HOG_PARAMETER_CONSTRAINTS = {
     "orientations": [Interval(Integral, 1, None, closed="left")],
@@ -334,7 +333,7 @@ def _bins_and_weights(g_row, g_col, spec):
     # numpy's rad2deg is x * (180 / pi), bit for bit; the multiplication is much faster.
     angle *= 180 / np.pi
     bins = _exact_bins(_fold_degrees(angle, spec.period), spec)
-    # sqrt(a^2 + b^2) is within one ulp of scikit-image's hypot and ten times faster.
+    # sqrt(a^2 + b^2) is within one ulp of scikit-image's hypot and much cheaper.
     magnitude = np.multiply(g_row, g_row)
     magnitude += g_col * g_col
     np.sqrt(magnitude, out=magnitude)
@@ -801,9 +800,9 @@ class HOG(BaseDescriptor):
     n_jobs : int or None, default=None
         Threads over chunks of the batch (joblib); output identical to ``n_jobs=1``.
         The compiled kernel and numpy's large array operations release the GIL,
-        and threads need not copy the images to worker processes (measured 2-5x
-        faster than processes here; joblib's thread pool costs ~12 ms a call, so
-        small batches are fastest with ``n_jobs=1``).
+        and threads need not copy the images to worker processes, so threads beat
+        processes here; starting the thread pool has a fixed cost per call, so
+        small batches are fastest with ``n_jobs=1`` (BENCHMARKS.md has the figures).
         ``joblib.parallel_config(backend=...)`` chooses another backend.
     batch_size : int or None, default=None
         Images per chunk (bounds memory); ``None`` picks a size.
@@ -895,8 +894,9 @@ class HOG(BaseDescriptor):
             self.signed,
             self.weighting,
         )
-        # Validating the parameters costs ~0.3 ms (abstract-class checks), paid per chunk
-        # otherwise: 10 % of a transform of small images. Rebuilt whenever a parameter changes.
+        # Validating the parameters (abstract-class checks) would otherwise be paid per
+        # chunk, a visible share of a transform of small images. Rebuilt whenever a
+        # parameter changes.
         key = repr(params)
         cached = self.__dict__.get("_spec_cache")
         if cached is None or cached[0] != key:

@@ -61,7 +61,7 @@ _MAX_LUT_P = 16
 # A histogram wider than this per cell is a memory accident, not a descriptor.
 _MAX_BINS_PER_CELL = 2**16
 # Padded pixels per block: 256 KB per float64 working array, so that the
-# arrays one neighbour touches stay in the L2 cache (measured best of 2**14..2**17).
+# arrays one neighbour touches stay in a core's L2 cache.
 _BLOCK_PIXELS = 2**15
 # 'var' bin edges are quantiles of at most this many training values.
 _VAR_FIT_SAMPLES = 2**20
