@@ -25,6 +25,7 @@ from sklearn.utils import check_random_state
 
 from .._compat import Interval
 from ._code_histograms import CodeHistogramDescriptor, sign_tolerance
+from ._common import check_odd_size
 
 __all__ = ["BSIF"]
 
@@ -164,8 +165,7 @@ class BSIF(CodeHistogramDescriptor):
 
     def _check_params(self):
         super()._check_params()
-        if self.filter_size % 2 == 0:
-            raise ValueError(f"filter_size must be an odd integer >= 3; got {self.filter_size!r}.")
+        check_odd_size(self.filter_size, "filter_size")
         if self.n_filters > self.filter_size**2 - 1:
             raise ValueError(
                 f"n_filters={self.n_filters} is too many for filter_size={self.filter_size}: "

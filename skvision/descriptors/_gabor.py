@@ -21,8 +21,7 @@ from skimage.filters import gabor_kernel
 from .._compat import Interval, StrOptions
 from .._images import check_images, is_integer_like
 from ._base import BaseDescriptor
-from ._code_histograms import check_grid
-from ._glcm import cell_prefixes, iter_cells
+from ._common import angle_part, check_grid, frequency_part, grid_parts, iter_cells, join_names
 
 __all__ = ["GaborBank", "gabor"]
 
@@ -253,7 +252,7 @@ class GaborBank(BaseDescriptor):
     >>> bank.transform(X).shape
     (12, 8)
     >>> bank.get_feature_names_out()[:2].tolist()
-    ['gabor_f0.1_o0_mean', 'gabor_f0.1_o0_var']
+    ['gabor_f0.1_a0_mean', 'gabor_f0.1_a0_var']
     """
 
     _parameter_constraints: dict = {
@@ -372,7 +371,7 @@ class GaborBank(BaseDescriptor):
         parts = []
         for real, imag in bank.responses(images):
             magnitude = np.hypot(real, imag)
-            for _, cell in iter_cells(magnitude, grid):
+            for cell in iter_cells(magnitude, grid):
                 parts.append(cell.mean(axis=(1, 2)))
                 parts.append(cell.var(axis=(1, 2)))
         return np.stack(parts, axis=1)
@@ -398,16 +397,13 @@ class GaborBank(BaseDescriptor):
         parts = []
         for real, imag in bank.responses_torch(images):
             magnitude = torch.hypot(real, imag)
-            for _, cell in iter_cells(magnitude, grid):
+            for cell in iter_cells(magnitude, grid):
                 parts.append(cell.mean(dim=(1, 2)))
                 parts.append(cell.var(dim=(1, 2), unbiased=False))
         return torch.stack(parts, dim=1)
 
     def _plane_feature_names(self):
-        filters = [f"f{f:g}_o{np.degrees(t):g}" for f in self._frequencies() for t in self._angles()]
-        return [
-            f"{prefix}{name}_{stat}"
-            for prefix in cell_prefixes(check_grid(self.grid))
-            for name in filters
-            for stat in ("mean", "var")
-        ]
+        filters = join_names(
+            [frequency_part(f) for f in self._frequencies()], [angle_part(t) for t in self._angles()]
+        )
+        return join_names(grid_parts("cell", *check_grid(self.grid)), filters, ["mean", "var"])

@@ -46,7 +46,8 @@ import numpy as np
 from .._compat import Interval, StrOptions, validate_params
 from .._images import check_images, is_integer_like, to_grayscale
 from ._base import BaseDescriptor
-from ._code_histograms import _cell_index, cell_histograms, check_grid
+from ._code_histograms import cell_histograms
+from ._common import bin_part, cell_index, check_grid, format_value, grid_parts, join_names
 
 __all__ = ["LBP", "local_binary_pattern"]
 
@@ -60,7 +61,7 @@ _MAX_LUT_P = 16
 # A histogram wider than this per cell is a memory accident, not a descriptor.
 _MAX_BINS_PER_CELL = 2**16
 # Padded pixels per block: 256 KB per float64 working array, so that the
-# arrays one neighbour touches stay in the L2 cache (measured best of 2**14..2**17).
+# arrays one neighbour touches stay in a core's L2 cache.
 _BLOCK_PIXELS = 2**15
 # 'var' bin edges are quantiles of at most this many training values.
 _VAR_FIT_SAMPLES = 2**20
@@ -562,8 +563,9 @@ class LBP(BaseDescriptor):
     Notes
     -----
     Features are ordered by scale, then cell (row-major), then label, and
-    named ``lbp_P{P}_R{R}_cell{row}_{col}_bin{label}`` (with a ``c{channel}_``
-    after ``lbp_`` for ``channels='each'``). The smallest image is
+    named ``lbp_cell{row}_{col}_P{P}_R{R}_bin{label}`` after the scheme of
+    :mod:`skvision.descriptors` (a ``c{channel}_`` after ``lbp_`` for
+    ``channels='each'``; no cell part for a single cell). The smallest image is
     ``2 * ceil(R) + 1`` pixels a side for the largest ``R`` (one pixel whose
     neighbours all lie inside), and at least one pixel per cell.
 
@@ -576,7 +578,7 @@ class LBP(BaseDescriptor):
     >>> lbp.transform(X).shape
     (12, 40)
     >>> lbp.get_feature_names_out()[:2].tolist()
-    ['lbp_P8_R1_cell0_0_bin0', 'lbp_P8_R1_cell0_0_bin1']
+    ['lbp_cell0_0_P8_R1_bin0', 'lbp_cell0_0_P8_R1_bin1']
     """
 
     _parameter_constraints: dict = {
@@ -698,7 +700,7 @@ class LBP(BaseDescriptor):
         n, height, width = images.shape
         grid = check_grid(self.grid)
         n_cells = grid[0] * grid[1]
-        cell_of = _cell_index((height, width), grid)
+        cell_of = cell_index((height, width), grid)
         parts = []
         for k, (P, R) in enumerate(self._scales()):
             rows, cols = _neighbour_offsets(P, R, self.sampling)
@@ -738,14 +740,10 @@ class LBP(BaseDescriptor):
         return torch.cat(parts, dim=1)
 
     def _plane_feature_names(self):
-        rows, cols = check_grid(self.grid)
+        # Columns run over the scales, then the cells, then the labels.
+        cells = grid_parts("cell", *check_grid(self.grid))
         names = []
         for P, R in self._scales():
-            n_labels = _n_labels(P, self.method, self.n_bins)
-            names.extend(
-                f"P{P}_R{R:g}_cell{r}_{c}_bin{b}"
-                for r in range(rows)
-                for c in range(cols)
-                for b in range(n_labels)
-            )
+            labels = [bin_part(b) for b in range(_n_labels(P, self.method, self.n_bins))]
+            names += join_names(cells, [f"P{P}_R{format_value(R)}"], labels)
         return names

@@ -37,17 +37,13 @@ import numpy as np
 from .._compat import Interval, StrOptions, validate_params
 from .._images import check_images, to_grayscale
 from ._code_histograms import CodeHistogramDescriptor, sign_tolerance
+from ._common import check_odd_size
 
 __all__ = ["LPQ", "local_phase_quantization"]
 
 _N_COEFFICIENTS = 8
 # The authors' tie-breaking diagonal: distinct, almost-one scales of the 8 coefficients.
 _TIE_BREAK = np.array([1.000007, 1.000006, 1.000005, 1.000004, 1.000003, 1.000002, 1.000001, 1.0])
-
-
-def _check_window_size(window_size):
-    if window_size % 2 == 0:
-        raise ValueError(f"window_size must be an odd integer >= 3; got {window_size!r}.")
 
 
 def _window_vectors(window_size, window):
@@ -207,7 +203,7 @@ def local_phase_quantization(images, window_size=7, window="uniform", decorrelat
     >>> local_phase_quantization(images, window_size=5).shape
     (2, 12, 12)
     """
-    _check_window_size(window_size)
+    check_odd_size(window_size, "window_size")
     checked = check_images(
         images, min_size=(window_size, window_size), min_size_reason=f"window_size={window_size}"
     )
@@ -313,7 +309,7 @@ class LPQ(CodeHistogramDescriptor):
 
     def _check_params(self):
         super()._check_params()
-        _check_window_size(self.window_size)
+        check_odd_size(self.window_size, "window_size")
 
     def _n_codes(self):
         return 2**_N_COEFFICIENTS

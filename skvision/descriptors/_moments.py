@@ -15,17 +15,19 @@ import numpy as np
 from .._compat import Interval
 from .._images import check_images, is_integer_like, to_grayscale
 from ._base import BaseDescriptor
+from ._common import check_non_negative
 
 __all__ = ["HuMoments", "ZernikeMoments", "hu_moments", "zernike_moments", "zernike_indices"]
 
 
-def _check_non_negative(images, owner):
-    minimum = float(images.min())
-    if minimum < 0:
-        raise ValueError(
-            f"{owner} treats each image as a non-negative mass distribution; X has negative "
-            f"values (minimum {minimum:g}). Shift or rescale the images first."
-        )
+def _check_non_negative(images, owner, name="X"):
+    check_non_negative(
+        images,
+        owner,
+        why="each image is a mass distribution",
+        name=name,
+        hint="Shift or rescale the images first.",
+    )
 
 
 # --------------------------------------------------------------------------- Hu
@@ -129,7 +131,7 @@ def hu_moments(images, log_scale=False):
     if not isinstance(log_scale, (bool, np.bool_)):
         raise ValueError(f"log_scale must be a bool; got {log_scale!r}.")
     gray = np.asarray(to_grayscale(images), dtype=np.float64)
-    _check_non_negative(gray, "hu_moments")
+    _check_non_negative(gray, "hu_moments", "images")
     hu = _hu_from_central(_central_moments(gray))
     return _log_scale(hu) if log_scale else hu
 

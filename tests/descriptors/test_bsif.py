@@ -59,7 +59,7 @@ def test_grid_names_and_torch_path(textures, fitted):
     features = gridded.transform(textures)
     assert features.shape == (3, 6 * 64)
     np.testing.assert_allclose(features.reshape(3, 6, 64).sum(-1), 1.0)
-    assert gridded.get_feature_names_out()[-1] == "bsif_cell1_2_code63"
+    assert gridded.get_feature_names_out()[-1] == "bsif_cell1_2_bin63"
     on_torch = clone(gridded).set_params(device="cpu").fit(textures)
     np.testing.assert_array_equal(on_torch.transform(textures), features)
 

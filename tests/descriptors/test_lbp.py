@@ -349,12 +349,12 @@ def test_scales_concatenate_single_scales(real_crops):
     parts = [LBP(P=p, R=r, grid=(2, 1)).fit(real_crops).transform(real_crops) for p, r in [(8, 1), (16, 2)]]
     np.testing.assert_array_equal(multi.transform(real_crops), np.hstack(parts))
     names = multi.get_feature_names_out()
-    assert names[0] == "lbp_P8_R1_cell0_0_bin0"
-    assert names[-1] == "lbp_P16_R2_cell1_0_bin17"
+    assert names[0] == "lbp_cell0_0_P8_R1_bin0"
+    assert names[-1] == "lbp_cell1_0_P16_R2_bin17"
     assert len(set(names)) == len(names)
     # A single value pairs with every element of the other list.
     broadcast = LBP(P=[8, 16], R=2).fit(real_crops)
-    assert broadcast.get_feature_names_out()[-1] == "lbp_P16_R2_cell0_0_bin17"
+    assert broadcast.get_feature_names_out()[-1] == "lbp_P16_R2_bin17"
 
 
 def test_var_bin_edges_are_learned_in_fit(real_crops):
@@ -381,7 +381,7 @@ def test_channels_each(real_crops):
     per_channel = [LBP(P=8, R=1).fit(rgb[..., c]).transform(rgb[..., c]) for c in range(3)]
     np.testing.assert_array_equal(lbp.transform(rgb), np.hstack(per_channel))
     names = lbp.get_feature_names_out()
-    assert names[0] == "lbp_c0_P8_R1_cell0_0_bin0" and names[-1] == "lbp_c2_P8_R1_cell0_0_bin9"
+    assert names[0] == "lbp_c0_P8_R1_bin0" and names[-1] == "lbp_c2_P8_R1_bin9"
     grey = LBP(P=8, R=1).fit(rgb)
     assert grey.n_features_out_ == 10
 

@@ -138,7 +138,7 @@ def test_histograms_per_cell_shape_sum_and_content():
     expected = np.stack([np.bincount(c, minlength=256) / c.size for c in top_middle])
     np.testing.assert_allclose(features.reshape(3, 6, 256)[:, 1], expected)
     names = lpq.get_feature_names_out()
-    assert names[0] == "lpq_cell0_0_code0" and names[-1] == "lpq_cell1_2_code255"
+    assert names[0] == "lpq_cell0_0_bin0" and names[-1] == "lpq_cell1_2_bin255"
     raw = LPQ(window_size=5, normalize=None).fit_transform(images)
     assert raw.sum(axis=1).tolist() == [17 * 16] * 3
     np.testing.assert_allclose(np.linalg.norm(LPQ(normalize="l2").fit_transform(images), axis=1), 1.0)

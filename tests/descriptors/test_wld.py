@@ -74,7 +74,7 @@ def test_cells_names_and_normalisation():
     assert features.shape == (3, 6 * 16)
     np.testing.assert_allclose(features.reshape(3, 6, 16).sum(-1), 1.0)
     names = wld.get_feature_names_out()
-    assert names[0] == "wld_cell0_0_seg0_ori0_bin0" and names[-1] == "wld_cell1_2_seg1_ori3_bin1"
+    assert names[0] == "wld_cell0_0_seg0_o0_bin0" and names[-1] == "wld_cell1_2_seg1_o3_bin1"
     # Cell (1, 2) of the 12x15 code map is rows 6-11, cols 10-14: image rows 6-13, cols 10-16.
     raw = WLD(segments=2, orientations=4, segment_bins=2, normalize=None)
     one_cell = raw.fit_transform(images[:, 6:, 10:])
