@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import stat
 import warnings
 from numbers import Integral, Real
 
@@ -50,6 +51,9 @@ ON_ERROR = ("raise", "warn", "skip")
 _REFUSED_FORMATS = frozenset({"EPS"})
 #: Bad files listed by name in one message; the rest are counted.
 _LISTED_PROBLEMS = 20
+#: The EXIF orientation tag, and its values that swap height and width.
+_EXIF_ORIENTATION = 0x0112
+_EXIF_TRANSPOSED = {5, 6, 7, 8}
 _GRAY_MODES = {"1", "L", "LA", "La", "I", "I;16", "I;16L", "I;16B", "I;16N"}
 _SIXTEEN_BIT_MODES = {"I", "I;16", "I;16L", "I;16B", "I;16N"}
 
@@ -146,10 +150,18 @@ def _opened(path, max_pixels):
     from PIL import Image
 
     try:
-        if os.path.isdir(path):
-            raise _BadFile("a folder, not a file")
-        if os.path.getsize(path) == 0:
-            raise _BadFile("empty file (0 bytes)")
+        info = os.stat(path)
+    except FileNotFoundError as exc:
+        raise _BadFile("no such file (or a broken symbolic link)") from exc
+    except OSError as exc:  # permission, a link to itself, ...
+        raise _BadFile(f"cannot be read ({exc.strerror or exc})") from exc
+    if stat.S_ISDIR(info.st_mode):
+        raise _BadFile("a folder, not a file")
+    if not stat.S_ISREG(info.st_mode):
+        raise _BadFile("not a regular file (a pipe, socket or device)")
+    if info.st_size == 0:
+        raise _BadFile("empty file (0 bytes)")
+    try:
         with warnings.catch_warnings():
             # The explicit max_pixels check below replaces Pillow's warning.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -392,6 +404,9 @@ class ImageLoader(_ImagesOut, TransformerMixin, BaseEstimator, auto_wrap_output_
         Mode used by ``transform``.
     image_size_ : tuple of (int, int) or None
         The validated ``image_size``.
+    image_shape_ : tuple of (int, int) or None
+        ``(height, width)`` of the output: ``image_size_``, or the size every
+        file seen in ``fit`` shares (from the headers); None when they differ.
     skipped_files_ : dict of str -> str
         The bad files the latest ``fit`` or ``transform`` left out, with their
         reasons (empty with ``on_error='raise'``).
@@ -447,7 +462,7 @@ class ImageLoader(_ImagesOut, TransformerMixin, BaseEstimator, auto_wrap_output_
 
     @fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
-        """Check the files' headers and fix the colour mode.
+        """Check the files' headers; fix the colour mode and, when the files agree, the size.
 
         Parameters
         ----------
@@ -461,17 +476,19 @@ class ImageLoader(_ImagesOut, TransformerMixin, BaseEstimator, auto_wrap_output_
         """
         paths = _check_paths(X)
         self.image_size_ = None if self.image_size is None else _check_size(self.image_size)
-        self.skipped_files_ = {}
+        headers = Parallel(n_jobs=self.n_jobs)(delayed(_header)(p, self.max_pixels) for p in paths)
+        problems = {os.fspath(p): h for p, h in zip(paths, headers) if isinstance(h, str)}
+        # Files that fail here are reported again by transform (with the decoding problems).
+        if len(problems) == len(paths) or (problems and self.on_error == "raise"):
+            raise bad_files_error(problems, len(paths))
+        self.skipped_files_ = problems
+        headers = [h for h in headers if not isinstance(h, str)]
         if self.color_mode == "auto":
-            colours = Parallel(n_jobs=self.n_jobs)(delayed(_header_mode)(p, self.max_pixels) for p in paths)
-            problems = {os.fspath(p): c for p, (ok, c) in zip(paths, colours) if not ok}
-            # Files that fail here are reported by transform (with their decoding problems).
-            if len(problems) == len(paths) or (problems and self.on_error == "raise"):
-                raise bad_files_error(problems, len(paths))
-            self.skipped_files_ = problems
-            self.color_mode_ = "rgb" if any(ok and c for ok, c in colours) else "gray"
+            self.color_mode_ = "rgb" if any(is_colour for is_colour, _ in headers) else "gray"
         else:
             self.color_mode_ = self.color_mode
+        sizes = {size for _, size in headers}
+        self.image_shape_ = self.image_size_ or (sizes.pop() if len(sizes) == 1 else None)
         return self
 
     def transform(self, X):
@@ -503,20 +520,29 @@ class ImageLoader(_ImagesOut, TransformerMixin, BaseEstimator, auto_wrap_output_
         return images if isinstance(images, list) else check_images(images)
 
     def get_feature_names_out(self, input_features=None):
-        """One name per output pixel when ``image_size`` is set; ``input_features`` is ignored."""
+        """One name per output pixel, ``pixel_<row>_<col>[_c<k>]``; ``input_features`` is ignored.
+
+        Defined when the output has one size: ``image_size`` is set, or every
+        file seen in ``fit`` has one size.
+        """
         check_is_fitted(self, "color_mode_")
-        if self.image_size_ is None:
+        if self.image_shape_ is None:
             raise ValueError(
-                "ImageLoader(image_size=None) has no fixed output size, so no feature names; set image_size."
+                "ImageLoader(image_size=None) read files of different sizes in fit, so its output has no "
+                "fixed size and no feature names; set image_size, or take the names from the step that "
+                "makes features (pipeline[i].get_feature_names_out())."
             )
         channels = (3,) if self.color_mode_ == "rgb" else ()
-        return _pixel_names((*self.image_size_, *channels))
+        return _pixel_names((*self.image_shape_, *channels))
 
 
-def _header_mode(path, max_pixels):
-    """``(True, is_colour)`` from a file's header, or ``(False, reason)`` for a bad file."""
+def _header(path, max_pixels):
+    """``(is_colour, (height, width))`` from a file's header, or the reason it is a bad file."""
     try:
         with _opened(path, max_pixels) as image:
-            return True, image.mode not in _GRAY_MODES
+            width, height = image.size
+            if image.getexif().get(_EXIF_ORIENTATION) in _EXIF_TRANSPOSED:
+                width, height = height, width  # read_image applies the orientation
+            return image.mode not in _GRAY_MODES, (height, width)
     except _BadFile as exc:
-        return False, str(exc)
+        return str(exc)

@@ -156,3 +156,62 @@ def test_classes_of_the_wrong_type(tmp_path, classes):
     make_folder(tmp_path)
     with pytest.raises(TypeError, match="classes must"):
         load_image_folder(tmp_path, classes=classes)
+
+
+def write_digit_folder(root, images, labels):
+    for i, (image, label) in enumerate(zip(images, labels)):
+        folder = root / str(label)
+        folder.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(image).save(folder / f"{i:04d}.png")
+
+
+def test_a_test_folder_missing_a_class_scores_right_with_the_training_classes(tmp_path):
+    """The failure that motivated ``classes=``: a test folder without one class renumbered the
+    labels (sorted folder names), and a model that scores ~0.9 scored ~0.1, silently."""
+    from sklearn.linear_model import LogisticRegression
+
+    from skvision.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    write_digit_folder(tmp_path / "train", X[:500], y[:500])
+    test_images, test_labels = X[500:800], y[500:800]
+    keep = test_labels != 0
+    write_digit_folder(tmp_path / "test", test_images[keep], test_labels[keep])
+
+    train = load_image_folder(tmp_path / "train")
+    model = LogisticRegression(max_iter=1000).fit(
+        train.images.reshape(len(train.images), -1) / 255, train.target
+    )
+    reference = model.score(test_images[keep].reshape(keep.sum(), -1) / 255, test_labels[keep])
+    assert reference > 0.8
+
+    with pytest.warns(
+        UserWarning, match=r"Classes with no images in .*test.*: 0\. Their labels stay reserved"
+    ):
+        test = load_image_folder(tmp_path / "test", classes=train.target_names)
+    assert test.target_names.tolist() == train.target_names.tolist()
+    assert model.score(test.images.reshape(len(test.images), -1) / 255, test.target) == pytest.approx(
+        reference
+    )
+
+    # What happened before: positions of the folders found, shifted by the missing class.
+    shifted = load_image_folder(tmp_path / "test")
+    assert shifted.target_names.tolist() == [str(d) for d in range(1, 10)]
+    assert model.score(shifted.images.reshape(len(shifted.images), -1) / 255, shifted.target) < 0.2
+
+
+def test_class_names_as_labels(tmp_path):
+    make_folder(tmp_path)
+    data = load_image_folder(tmp_path, label_mode="name")
+    assert data.target.tolist() == ["cat"] * 3 + ["dog"] * 3
+    assert data.target_names.tolist() == ["cat", "dog"]
+    images, target = load_image_folder(tmp_path, classes=["dog", "cat"], return_X_y=True)
+    assert target.tolist() == [0, 0, 0, 1, 1, 1]  # positions in the list given: dogs first
+    np.testing.assert_array_equal(images[:3], data.images[3:])
+
+
+def test_a_test_folder_with_an_unknown_class_warns_and_leaves_it_out(tmp_path):
+    make_folder(tmp_path)
+    with pytest.warns(UserWarning, match=r"not in classes are left out: dog \(3 files\)"):
+        data = load_image_folder(tmp_path, classes=["cat"])
+    assert data.target.tolist() == [0, 0, 0] and "1 folders not in classes (dog)" in data.DESCR
