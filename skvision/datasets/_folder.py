@@ -225,7 +225,7 @@ def load_image_folder(
     on_error : {'raise', 'warn', 'skip'}, default='raise'
         Bad files (not an image, empty, truncated or corrupt, unreadable, too
         large): every file is tried, then 'raise' raises one
-        :class:`~skvision.preprocessing._loader.ImageReadError` (a ValueError)
+        :class:`~skvision.preprocessing.ImageReadError` (a ValueError)
         listing every bad file with its reason (the first 20, then a count);
         'warn' leaves them out with one warning listing them; 'skip' leaves them
         out silently. Both record them in ``skipped_files``.
