@@ -14,7 +14,6 @@ The folder is read as a user sees it in a file browser:
 from __future__ import annotations
 
 import os
-import stat
 import warnings
 from pathlib import Path
 
@@ -64,6 +63,14 @@ def _listing(names, limit=_LISTED):
     return f"{shown}, ... ({len(names)} in all)" if len(names) > limit else shown
 
 
+def _is_folder(entry) -> bool:
+    """A folder, or a link to one (the listing's cached type, a stat only for links)."""
+    try:
+        return entry.is_dir()
+    except OSError:  # a link to itself (ELOOP): not a folder; read as a file, it is a bad file
+        return False
+
+
 class _Scan:
     """What a walk through the folder found besides the candidate image files."""
 
@@ -78,7 +85,7 @@ class _Scan:
         self.problems: dict[str, str] = {}
 
     def entries(self, folder: Path):
-        """Sorted entries of ``folder`` that are neither debris nor links this walk must not follow."""
+        """Sorted entries (``os.DirEntry``) of ``folder``: no debris, no links this walk must not follow."""
         try:
             with os.scandir(folder) as listing:
                 entries = sorted(listing, key=lambda entry: entry.name)
@@ -86,30 +93,24 @@ class _Scan:
             self.problems[str(folder)] = f"folder cannot be read ({exc.strerror or exc})"
             return
         for entry in entries:
-            path = Path(entry.path)
             if is_debris(entry.name):
-                self.debris.append(path)
+                self.debris.append(Path(entry.path))
                 continue
             if entry.is_symlink() and not self.follow_symlinks:
                 try:
-                    target = path.resolve()
+                    target = Path(entry.path).resolve()
                 except (OSError, RuntimeError):  # a link to itself: reading it names the loop
                     target = None
                 if target is not None and not target.is_relative_to(self.root):
-                    self.links_out.append(f"{path} -> {target}")
+                    self.links_out.append(f"{entry.path} -> {target}")
                     continue
-            yield path
+            yield entry
 
-    def real_folder(self, path: Path, ancestors):
-        """``path``'s real location when it is a folder to enter; None for files and link cycles."""
-        try:
-            if not stat.S_ISDIR(os.stat(path).st_mode):
-                return None
-            real = path.resolve()
-        except (OSError, RuntimeError):
-            return None  # broken or looping link: read as a file, it is reported as a bad file
+    def real_folder(self, entry, ancestors):
+        """The real location of a folder to enter; None for a link back to a folder above (recorded)."""
+        real = Path(entry.path).resolve()
         if real in ancestors:
-            self.link_cycles.append(f"{path} -> {real}")
+            self.link_cycles.append(f"{entry.path} -> {real}")
             return None
         return real
 
@@ -117,18 +118,18 @@ class _Scan:
         """``(path, depth)`` of every candidate image file under ``folder``, depth-first and sorted.
 
         ``ancestors`` holds the real paths of the folders above: a symbolic link
-        back to one of them (a cycle) is not entered.
+        back to one of them (a cycle) is not entered. A broken or looping link is
+        not a folder: it is read as a file, and reported as a bad one.
         """
-        for path in self.entries(folder):
-            real = self.real_folder(path, ancestors)
-            if real is not None:
-                yield from self.files(path, ancestors | {real}, depth + 1)
-            elif path.is_dir():
-                continue  # a link cycle, recorded
-            elif self.extensions is not None and not path.name.lower().endswith(self.extensions):
-                self.other_extensions.append(path)
+        for entry in self.entries(folder):
+            if _is_folder(entry):
+                real = self.real_folder(entry, ancestors)
+                if real is not None:
+                    yield from self.files(Path(entry.path), ancestors | {real}, depth + 1)
+            elif self.extensions is not None and not entry.name.lower().endswith(self.extensions):
+                self.other_extensions.append(Path(entry.path))
             else:
-                yield path, depth
+                yield Path(entry.path), depth
 
 
 def _check_classes(classes):
@@ -309,12 +310,12 @@ def load_image_folder(
     # Class folders and their files, as a file browser shows them.
     found, top_level_files = {}, []
     for entry in scan.entries(given):
-        real = scan.real_folder(entry, {root})
-        if real is None:
-            if not entry.is_dir():
-                top_level_files.append(entry)
+        if not _is_folder(entry):
+            top_level_files.append(entry.path)
             continue
-        found[entry.name] = list(scan.files(entry, {root, real}))
+        real = scan.real_folder(entry, {root})
+        if real is not None:
+            found[entry.name] = list(scan.files(Path(entry.path), {root, real}))
     if not found:
         raise ValueError(
             f"No class folders in {str(given)!r}: expected one sub-folder per class, each "

@@ -49,6 +49,7 @@ COLOR_MODES = ("auto", "gray", "rgb")
 ON_ERROR = ("raise", "warn", "skip")
 #: Pillow formats never opened: Pillow renders EPS with Ghostscript, an external program.
 _REFUSED_FORMATS = frozenset({"EPS"})
+_COMMON_FORMATS = ("PNG", "JPEG", "TIFF", "BMP", "WEBP", "GIF")
 #: Bad files listed by name in one message; the rest are counted.
 _LISTED_PROBLEMS = 20
 #: The EXIF orientation tag, and its values that swap height and width.
@@ -81,7 +82,9 @@ def _pil_formats():
     from PIL import Image
 
     Image.init()
-    return tuple(name for name in Image.OPEN if name not in _REFUSED_FORMATS)
+    # Pillow tries the formats in this order: the common ones first cost the others nothing.
+    formats = [*_COMMON_FORMATS, *Image.OPEN]
+    return tuple(dict.fromkeys(f for f in formats if f in Image.OPEN and f not in _REFUSED_FORMATS))
 
 
 def describe_problems(problems, limit=_LISTED_PROBLEMS):
