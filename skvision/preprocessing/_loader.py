@@ -95,12 +95,12 @@ def describe_problems(problems, limit=_LISTED_PROBLEMS):
     return "\n".join(lines)
 
 
-def bad_files_error(problems, n_files, hint=""):
+def bad_files_error(problems, n_files):
     """The one :class:`ImageReadError` that lists every bad file of a read."""
     count = "1 file" if len(problems) == 1 else f"{len(problems)} files"
     return ImageReadError(
         f"{count} of {n_files} could not be read as images:\n{describe_problems(problems)}\n"
-        f"Pass on_error='warn' (or 'skip', silent) to leave them out.{hint}",
+        "Pass on_error='warn' (or 'skip', silent) to leave them out.",
         problems,
     )
 
