@@ -29,6 +29,8 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from sklearn.utils.multiclass import type_of_target
 
+from ._tags import get_tags
+
 __all__ = [
     "compare_features",
     "ComparisonResult",
@@ -780,10 +782,10 @@ def _cells_per_side(info, min_cell, max_cells=4):
 
 
 def _descriptor_device(info, descriptor_class):
-    # Descriptors with a torch path use the GPU when one was asked for; 'auto'
-    # keeps them on numpy unless torch sees a GPU (resolve_descriptor_device).
-    if info.device == "cpu" or not getattr(descriptor_class, "_supports_torch", False):
-        return None
+    # Descriptors with a torch path (their devices tag) run where the comparison
+    # runs: 'auto' takes a GPU when torch sees one, else their CPU code.
+    if "cuda" not in get_tags(descriptor_class()).devices:
+        return "cpu"
     return info.device
 
 

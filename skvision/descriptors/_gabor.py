@@ -20,7 +20,7 @@ from skimage.filters import gabor_kernel
 
 from .._compat import Interval, StrOptions
 from .._images import check_images, is_integer_like
-from ._base import BaseDescriptor
+from ._base import DEVICE_CONSTRAINT, BaseDescriptor
 from ._code_histograms import check_grid
 from ._glcm import cell_prefixes, iter_cells
 
@@ -225,9 +225,12 @@ class GaborBank(BaseDescriptor):
         Parallel jobs over chunks of images (joblib).
     batch_size : int or None, default=None
         Images per chunk; ``None`` sizes chunks by pixel count.
-    device : str or None, default=None
-        ``None`` / ``'numpy'``: scipy FFTs. ``'cpu'``, ``'cuda'``, ``'auto'``:
-        torch FFTs (float64) on that device, which pays on a GPU for large batches.
+    device : str, default='cpu'
+        Where the work runs (see :mod:`skvision._device`): ``'cpu'`` runs the
+        scipy FFTs; ``'cuda'`` and ``'cuda:N'`` run torch FFTs (float64) on
+        that GPU; ``'auto'`` (or None) takes a CUDA GPU when torch sees one,
+        else the CPU. The outputs agree to float tolerance; the GPU pays for
+        large batches.
     verbose : int, default=0
         Show a progress bar over chunks.
 
@@ -258,6 +261,7 @@ class GaborBank(BaseDescriptor):
 
     _parameter_constraints: dict = {
         **BaseDescriptor._parameter_constraints,
+        "device": DEVICE_CONSTRAINT,
         "frequencies": ["array-like"],
         "orientations": [Interval(Integral, 1, None, closed="left"), "array-like"],
         "bandwidth": [Interval(Real, 0, None, closed="neither")],
@@ -266,7 +270,6 @@ class GaborBank(BaseDescriptor):
         "cval": [Real],
         "grid": [Interval(Integral, 1, None, closed="left"), tuple, list],
     }
-    _supports_torch = True
     _feature_prefix = "gabor"
 
     def __init__(
@@ -281,7 +284,7 @@ class GaborBank(BaseDescriptor):
         channels="gray",
         n_jobs=None,
         batch_size=None,
-        device=None,
+        device="cpu",
         verbose=0,
     ):
         self.frequencies = frequencies

@@ -59,7 +59,9 @@ from skorch.utils import noop, to_tensor
 from torch.utils.data import Subset
 
 from .._compat import Interval, StrOptions
+from .._device import ALL_DEVICES
 from .._images import check_images
+from .._tags import SkvisionTags
 from ._augment import AUGMENT_PRESETS, build_augmentation, tta_augmentation
 from ._finetune import backbone_module, finetune_net_kwargs
 from ._torch_utils import (
@@ -936,7 +938,7 @@ class NeuralImageEstimator(BaseEstimator):
         """
         self._check_unknown_params()
         self._module_factory = resolve_module(self.module, self._module_registry)
-        self.device_ = str(resolve_device(self.device))
+        self.device_ = str(resolve_device(self.device, owner=type(self).__name__))
         build_augmentation(self.augment)  # an unknown preset fails before any work
         user_params = self._routed_params("module__")
         min_size = module_min_input_size(self._module_factory, user_params)
@@ -1104,7 +1106,7 @@ class NeuralImageEstimator(BaseEstimator):
             return self._map_image_batches(predict, images, what=method)
 
     def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
+        tags = SkvisionTags.from_tags(super().__sklearn_tags__(), devices=ALL_DEVICES)
         tags.requires_fit = True
         # Images, not a feature table (see skvision._testing).
         tags.input_tags.three_d_array = True
