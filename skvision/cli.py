@@ -16,8 +16,6 @@ from pathlib import Path
 
 __all__ = ["main", "build_parser"]
 
-_DEVICE_PATTERN = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
-
 
 class _Parser(argparse.ArgumentParser):
     """argparse, but an error is one line on stderr (no usage block) and exit status 2."""
@@ -63,9 +61,12 @@ def _image_size(text):
 
 
 def _device(text):
-    if not _DEVICE_PATTERN.match(text):
-        raise argparse.ArgumentTypeError(f"expected auto, cpu, cuda or cuda:N, got {text!r}")
-    return text
+    from ._device import DEVICE_CHOICES, parse_device
+
+    try:
+        return parse_device(text, option="--device")
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected {', '.join(DEVICE_CHOICES)}, got {text!r}") from None
 
 
 def _family_list():
@@ -151,8 +152,9 @@ def build_parser():
         type=_device,
         default="auto",
         metavar="DEVICE",
-        help="torch device of the learned features: auto (CUDA when available), cpu, cuda, "
-        "cuda:N (default: auto)",
+        help="where the work runs: auto (a CUDA GPU when torch sees one, else the CPU), cpu, cuda, "
+        "cuda:N, or mps (Apple's GPU, for the learned features; the descriptors then run on the CPU). "
+        "On a GPU the learned features and the descriptors with a torch path use it (default: auto)",
     )
     compare.add_argument(
         "--seed",
@@ -247,12 +249,14 @@ def _load_data(args):
     return X, y, data
 
 
-def _check_device(device):
-    if device.startswith("cuda"):
-        import torch
+def _resolve_device(device):
+    """The device the run uses (``'cpu'``, ``'cuda:N'``, ``'mps'``), by skvision's one rule."""
+    from ._device import resolve_device
 
-        if not torch.cuda.is_available():
-            raise _UsageError(f"argument --device: {device!r} was requested but torch sees no CUDA device")
+    try:
+        return resolve_device(device, option="--device")
+    except ValueError as exc:
+        raise _UsageError(f"argument --device: {exc}") from None
 
 
 def _run_compare(args):
@@ -268,39 +272,39 @@ def _run_compare(args):
                 f"argument --features: unknown feature family {', '.join(map(repr, unknown)) or '(none)'}; "
                 f"choose among {_family_list()}"
             )
-    _check_device(args.device)
+    device = _resolve_device(args.device)
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise _UsageError(f"argument --out: {str(out)!r} exists and is not a folder")
     X, y, data = _load_data(args)
-    info = DatasetInfo.from_data(X, y, device=args.device, random_state=args.seed, fast=args.fast)
-    features, notes = build_feature_sets(names, info)
-    if not features:
+    info = DatasetInfo.from_data(X, y, device=device, random_state=args.seed, fast=args.fast)
+    feature_sets = build_feature_sets(names, info)
+    running = [s.name for s in feature_sets if s.available]
+    if not running:
         raise _UsageError(
-            "no feature family can run on this data: " + "; ".join(f"{k} {v}" for k, v in notes.items())
+            "no feature family can run on this data: "
+            + "; ".join(f"{s.name} {s.skipped}" for s in feature_sets)
         )
     say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, flush=True))
     shape = "x".join(map(str, X.shape[1:]))
     say(
         f"{args.dataset}: {len(X)} images of {shape}, {len(set(y.tolist()))} classes; "
-        f"{args.cv}-fold CV of {', '.join(features)} -> {args.classifier}"
+        f"{args.cv}-fold CV of {', '.join(running)} -> {args.classifier}"
     )
-    for name, why in notes.items():
-        say(f"  (leaving out {name}: {why})")
+    for feature_set in feature_sets:
+        if not feature_set.available:
+            say(f"  (leaving out {feature_set.name}: {feature_set.skipped})")
 
     result = compare_features(
         X,
         y,
-        features,
+        feature_sets,
         estimator=args.classifier,
         cv=args.cv,
         n_jobs=args.n_jobs,
         random_state=args.seed,
         on_error="skip",
         target_names=data.target_names,
-        skipped=notes,
-        precompute=[name for name in features if FEATURE_FAMILIES[name].stateless],
-        kinds={name: FEATURE_FAMILIES[name].kind for name in features},
         verbose=0 if args.quiet else 1,
     )
     print()
@@ -312,7 +316,7 @@ def _run_compare(args):
         notes=[
             data.DESCR,
             f"{len(X)} images of {shape}; {args.cv}-fold stratified CV (seed {args.seed}); "
-            f"classifier: {args.classifier}; device: {args.device}{'; fast mode' if args.fast else ''}",
+            f"classifier: {args.classifier}; device: {device}{'; fast mode' if args.fast else ''}",
             f"command: skvision {' '.join(sys.argv[1:]) if sys.argv[1:] else 'compare'}",
         ],
     )

@@ -70,7 +70,20 @@ def test_cuda_request_without_a_gpu_is_a_bad_argument(capsys):
     if torch.cuda.is_available():
         pytest.skip("a GPU is present")
     assert main(["compare", "--device", "cuda"]) == 2
-    assert "torch sees no CUDA device" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "argument --device: --device cuda was requested but torch sees no CUDA device" in err
+    assert "Use --device cpu or --device auto" in err
+
+
+def test_mps_request_without_apples_gpu_is_a_bad_argument(capsys):
+    import torch
+
+    if torch.backends.mps.is_available():
+        pytest.skip("Apple's GPU is present")
+    assert main(["compare", "--device", "mps"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "argument --device: --device mps asks for Apple's GPU" in err
 
 
 def test_console_command_reports_a_bad_argument_without_traceback():
@@ -152,6 +165,10 @@ def test_compare_on_an_image_folder(tmp_path, capsys):
     assert main([*argv, "--image-size", "24x24"]) == 0
     printed = capsys.readouterr().out
     assert "\nlbp " in printed and "\ncolor " in printed
+    import torch
+
+    used = "cuda:0" if torch.cuda.is_available() else "cpu"
+    assert f"device: {used}" in (tmp_path / "out" / "report.md").read_text(), "the device used, not 'auto'"
     assert (tmp_path / "out" / "errors_lbp.png").exists() or "0 of" in (
         tmp_path / "out" / "report.md"
     ).read_text()

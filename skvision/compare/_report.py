@@ -1,11 +1,16 @@
-"""Write a comparison to a folder: report.md, results.csv and the figures."""
+"""Write a comparison to a folder: report.md, results.csv and the figures.
+
+The builder reads the :class:`~skvision.compare.ComparisonResult` and nothing
+else: what a picture needs (predictions, held-out features, the training
+history of a network) the workflow recorded in the result.
+"""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
-from ._base import check_matplotlib
+from ..plotting._base import check_matplotlib
 
 __all__ = ["write_report"]
 
@@ -81,10 +86,9 @@ def write_report(result, out_dir: Path, *, embedding="tsne", title="skvision fea
             result.plot_errors(name, ax=ax)
             lines.append(f"![misclassified by {name}]({_save(figure, out_dir / f'errors_{slug}.png')})")
             lines += ["", f"{n_errors} of {len(r.y_true)} held-out images misclassified."]
-        curves = _training_curves(r.estimators[0], name)
-        if curves is not None:
+        if r.training_history:
             figure, ax = _figure((6, 3.8))
-            curves(ax)
+            _training_curves(r.training_history, name, ax)
             lines.append("")
             lines.append(f"![training curves of {name}]({_save(figure, out_dir / f'training_{slug}.png')})")
         lines.append("")
@@ -99,12 +103,8 @@ def _has_images(X):
     return isinstance(X, np.ndarray) and X.ndim in (3, 4)
 
 
-def _training_curves(fitted_pipeline, name):
-    """A drawing function for the first fold's training history, or None without one."""
-    from ._training import TrainingCurveDisplay, find_history
+def _training_curves(history, name, ax):
+    """Draw the first fold's training history."""
+    from ..plotting import TrainingCurveDisplay
 
-    try:
-        history = find_history(fitted_pipeline)
-    except ValueError:
-        return None
-    return lambda ax: TrainingCurveDisplay.from_history(history, title=f"{name}: training (fold 1)", ax=ax)
+    return TrainingCurveDisplay.from_history(history, title=f"{name}: training (fold 1)", ax=ax)
