@@ -95,8 +95,10 @@ def build_parser():
         description=textwrap.fill(
             "Cross-validate each feature family (features -> classifier) on the same folds, print a "
             "table (feature set, dimensions, CV accuracy mean and std - R^2 for a regression target - "
-            "fit time per fold, transform throughput) and write a Markdown report with figures: score "
-            "bars, confusion matrices, a t-SNE map of each feature space and the misclassified images.",
+            "fit time per fold, transform throughput, and whether each is significantly worse than the "
+            "best) and write a report, report.md and a self-contained report.html, with figures: score "
+            "bars, confusion matrices, a t-SNE map of each feature space, the misclassified images and a "
+            "per-class table. Several data sets (--dataset a,b,c) are also ranked together.",
             width=78,
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -167,7 +169,7 @@ def build_parser():
         "--out",
         default="skvision-report",
         metavar="DIR",
-        help="folder for report.md, results.csv and the figures (default: skvision-report)",
+        help="folder for report.md, report.html, results.csv and the figures (default: skvision-report)",
     )
     compare.add_argument(
         "--max-samples",

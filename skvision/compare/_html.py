@@ -185,7 +185,7 @@ def _score_table(result, tests):
         ]
         if tests is not None:
             p = row["p vs best (Holm)"]
-            cells.append((_mark_html(row["vs best"], p), p))
+            cells.append((_mark_html(row["vs best"], p), p) if row["vs best"] else "")
         rows.append(cells)
     html_cells = {0, 7}
     return table(header, rows, numeric=numeric, html_cells=html_cells)

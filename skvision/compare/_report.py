@@ -94,7 +94,10 @@ def write_report(
     if embedding not in ("tsne", "pca", None):
         raise ValueError(f"embedding must be 'tsne', 'pca' or None; got {embedding!r}.")
     out_dir.mkdir(parents=True, exist_ok=True)
-    tests = result.significance(ALPHA) if len(result.results) > 1 else None
+    try:
+        tests = result.significance(ALPHA) if len(result.results) > 1 else None
+    except ValueError:  # feature sets scored on different splits: nothing to test
+        tests = None
     per_class = result.per_class()
     lines = [f"# {title}", ""]
     lines += [f"- {note}" for note in notes]

@@ -116,7 +116,10 @@ class ComparisonResult:
     def rows(self):
         """The table as a list of dicts (one per feature set), best score first."""
         rows = []
-        tests = self.significance()
+        try:
+            tests = self.significance()
+        except ValueError:  # feature sets scored on different splits: no test, no marks
+            tests = None
         for name, r in self.results.items():
             rows.append(
                 {
@@ -128,7 +131,7 @@ class ComparisonResult:
                     "fit s": float(np.mean(r.fit_times)),
                     "images/s": r.throughput,
                     "p vs best (Holm)": math.nan if tests is None else tests.vs_best(name),
-                    "vs best": "best" if tests is None else tests.mark(name),
+                    "vs best": "" if tests is None else tests.mark(name),
                 }
             )
         return sorted(rows, key=lambda row: -row[f"{self.scoring} mean"])
@@ -152,7 +155,7 @@ class ComparisonResult:
                     _format_rate(row["images/s"]),
                 ]
             )
-        if len(body) > 1:  # the significance marks (_stats.py): best, tie, or worse with its p
+        if len(body) > 1 and rows[0]["vs best"]:  # significance marks (_stats.py): best, n.s., worse + p
             from ._stats import format_p
 
             header.append("vs best")

@@ -84,3 +84,36 @@ def test_markdown_report_marks_significance_and_the_per_class_view(two_sets, tmp
 def test_html_report_can_be_left_out(two_sets, tmp_path):
     two_sets.write_report(tmp_path, embedding=None, html=False)
     assert (tmp_path / "report.md").exists() and not (tmp_path / "report.html").exists()
+
+
+def test_regression_report_has_predictions_and_no_per_class_view(digits, tmp_path):
+    from sklearn.preprocessing import FunctionTransformer
+
+    from skvision import compare_features
+
+    from .conftest import flatten
+
+    X, y = digits
+    target = y + 0.1 * X.reshape(len(X), -1).mean(axis=1)
+    features = {
+        "pixels": FunctionTransformer(flatten),
+        "means": FunctionTransformer(lambda a: a.mean(axis=2)),
+    }
+    result = compare_features(X, target, features, estimator="logreg", cv=3)
+    text = result.write_report(tmp_path, embedding=None).read_text()
+    assert result.scoring == "r2" and "## Per class" not in text and "vs best" in text
+    page = (tmp_path / "report.html").read_text()
+    assert ">Predictions</button>" in page and "Per class" not in page
+
+
+def test_feature_sets_on_different_splits_get_no_marks(two_sets, tmp_path):
+    short = dataclasses.replace(two_sets.results["pca8"], scores=two_sets.results["pca8"].scores[:2])
+    result = ComparisonResult(
+        {"pixels": two_sets.results["pixels"], "pca8": short},
+        skipped={},
+        task=two_sets.task,
+        scoring=two_sets.scoring,
+        X=two_sets.X,
+    )
+    assert "vs best" not in str(result).splitlines()[0]
+    assert "vs best" not in result.write_report(tmp_path, embedding=None).read_text()
