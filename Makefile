@@ -3,8 +3,11 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-# torch/torchvision are pinned to the builds that lie on this machine's disk (see DESIGN.md).
-TORCH_PINS := torch==2.14.1 torchvision==0.29.1
+# torch and torchvision are installed first, as one matching pair: timm needs torchvision, and a torchvision
+# built for another torch fails at import ("operator torchvision::nms does not exist"). These two versions
+# are the pair the project is tested with. For a CPU-only or another CUDA build, install the pair from
+# https://pytorch.org first, then `pip install -e '.[all]'`, or override: make TORCH_PINS="torch==X torchvision==Y".
+TORCH_PINS ?= torch==2.14.1 torchvision==0.29.1
 
 .PHONY: demo test lint test-slow bench venv clean
 
@@ -12,7 +15,7 @@ $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q $(TORCH_PINS)
-	$(PY) -m pip install -q -e '.[test,bench,plot,distributed,weights,fast]'
+	$(PY) -m pip install -q -e '.[all,test,bench]'
 	touch $(STAMP)
 
 venv: $(STAMP)

@@ -170,13 +170,13 @@ def on_numpy_path(function):
 
 def peak_transform_memory(images):
     from skvision import HOG
-    from skvision.descriptors import _hog
+    from skvision.descriptors import _hog, _hog_tables
 
     descriptor = HOG(**HOG_PARAMS).fit(images)
     # The first transform of a process also builds the cached lookup table and cell index.
-    _hog._uint8_lookup.cache_clear()
-    _hog._uint8_magnitudes.cache_clear()
-    _hog._uint8_magnitude_quarter.cache_clear()
+    _hog_tables.uint8_lookup.cache_clear()
+    _hog_tables.uint8_magnitudes.cache_clear()
+    _hog_tables.uint8_magnitude_quarter.cache_clear()
     _hog._cell_index.cache_clear()
 
     def transform():

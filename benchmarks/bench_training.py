@@ -46,7 +46,7 @@ from torch.utils.data import DataLoader
 
 from skvision import CNNClassifier
 from skvision.datasets import load_digits
-from skvision.neural._base import TensorBatchIterator
+from skvision.neural._iterator import TensorBatchIterator
 from skvision.neural._torch_utils import images_to_tensor, resolve_device
 from skvision.neural.modules import MODULES
 

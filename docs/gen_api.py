@@ -24,6 +24,10 @@ NAMESPACES = [
     ("skvision.distributed", "Running on a Dask cluster."),
 ]
 
+#: Namespaces whose package docstring, past its first paragraph, opens their section
+#: (conventions that hold for all of their names, such as the descriptors' feature names).
+INTRODUCED = {"skvision.descriptors"}
+
 
 def public_names(namespace):
     try:
@@ -38,6 +42,28 @@ def public_names(namespace):
 def summary(obj):
     doc = inspect.getdoc(obj) or ""
     return doc.strip().split("\n\n")[0].replace("\n", " ") if doc else "(no docstring)"
+
+
+def introduction(namespace):
+    """The markdown lines of a namespace's docstring past its first paragraph (``INTRODUCED`` only).
+
+    numpydoc section titles (a line underlined with dashes) become ``###`` headings, and
+    a paragraph ending in ``::`` (a literal block follows) ends in ``:``.
+    """
+    if namespace not in INTRODUCED:
+        return []
+    doc = inspect.getdoc(importlib.import_module(namespace)) or ""
+    if "\n\n" not in doc:
+        return []
+    lines = doc.split("\n\n", 1)[1].strip("\n").split("\n")
+    out = []
+    for line in lines:
+        title = out[-1] if out else ""
+        if title and line == "-" * len(title):
+            out[-1:] = [f"### {title}", ""]
+        else:
+            out.append(line[:-1] if line.endswith("::") else line)
+    return out + [""]
 
 
 def entries():
@@ -72,6 +98,7 @@ def render():
         if namespace not in by_namespace:
             continue
         lines += [f"## `{namespace}`", "", description, ""]
+        lines += introduction(namespace)
         for name, obj in by_namespace[namespace]:
             try:
                 signature = str(inspect.signature(obj))

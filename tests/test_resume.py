@@ -2,7 +2,7 @@
 uninterrupted run ends; a KeyboardInterrupt keeps the model reached so far; a kill while a checkpoint
 is being written leaves the previous checkpoint loadable.
 
-How resuming works (``build_callbacks`` in ``skvision/neural/_base.py``): the checkpoint is written at
+How resuming works (``build_callbacks`` in ``skvision/neural/_callbacks.py``): the checkpoint is written at
 each new best of the monitored loss (``valid_loss`` with early stopping, else ``train_loss``), with
 the optimizer, the history and torch's random state. A fit with the same directory loads it and trains
 the epochs from there up to ``max_epochs``: epochs run after the last best one before the kill are run

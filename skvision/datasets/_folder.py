@@ -1,4 +1,15 @@
-"""Read a labelled image folder: one sub-folder per class."""
+"""Read a labelled image folder: one sub-folder per class.
+
+The folder is read as a user sees it in a file browser:
+
+* every visible sub-folder of the root that holds images is a class; images in
+  folders nested inside a class folder belong to that class;
+* operating-system debris is neither a class nor an image: names starting with
+  ``'.'`` (``.DS_Store``, ``._x.png`` resource forks, hidden folders),
+  ``__MACOSX``, ``Thumbs.db``, ``desktop.ini`` and the like;
+* every other file is tried as an image, by its content: a file that cannot be
+  read is a *bad file*, handled by ``on_error`` once every file was tried.
+"""
 
 from __future__ import annotations
 
@@ -12,41 +23,152 @@ from sklearn.utils import Bunch
 from ..preprocessing._loader import (
     COLOR_MODES,
     DEFAULT_MAX_PIXELS,
-    IMAGE_EXTENSIONS,
-    ImageReadError,
+    ON_ERROR,
+    describe_problems,
+    different_sizes_error,
     read_images,
+    report_bad_files,
 )
-from ..preprocessing._transforms import _check_size
+from ..preprocessing._transforms import RESIZE_MODES, _check_size
 
-__all__ = ["load_image_folder"]
+__all__ = ["load_image_folder", "is_debris"]
+
+#: Names (lower case) that operating systems and archivers leave in folders.
+DEBRIS_NAMES = frozenset(
+    {
+        "__macosx",
+        "thumbs.db",
+        "ehthumbs.db",
+        "ehthumbs_vista.db",
+        "desktop.ini",
+        "$recycle.bin",
+        "system volume information",
+        "@eadir",
+        "icon\r",
+    }
+)
+LABEL_MODES = ("int", "name")
+# Names listed in one warning or DESCR line before the rest are counted.
+_LISTED = 10
 
 
-def _inside(path: Path, root: Path) -> bool:
-    return path.resolve().is_relative_to(root)
+def is_debris(name: str) -> bool:
+    """True for hidden names (``'.'`` first) and the files and folders operating systems leave behind."""
+    return name.startswith(".") or name.startswith("~$") or name.lower() in DEBRIS_NAMES
 
 
-def _entries(folder: Path, root: Path, follow_symlinks: bool):
-    """Sorted, visible entries of ``folder``, leaving out links that lead out of ``root``."""
-    for entry in sorted(folder.iterdir()):
-        if entry.name.startswith("."):
-            continue
-        if entry.is_symlink() and not follow_symlinks and not _inside(entry, root):
-            warnings.warn(
-                f"Not following {entry}: it is a symbolic link that leads out of {root} "
-                f"(to {entry.resolve()}); pass follow_symlinks=True to read it.",
-                UserWarning,
-                stacklevel=4,
-            )
-            continue
-        yield entry
+def _listing(names, limit=_LISTED):
+    names = list(names)
+    shown = ", ".join(map(str, names[:limit]))
+    return f"{shown}, ... ({len(names)} in all)" if len(names) > limit else shown
+
+
+def _is_folder(entry) -> bool:
+    """A folder, or a link to one (the listing's cached type, a stat only for links)."""
+    try:
+        return entry.is_dir()
+    except OSError:  # a link to itself (ELOOP): not a folder; read as a file, it is a bad file
+        return False
+
+
+class _Scan:
+    """What a walk through the folder found besides the candidate image files."""
+
+    def __init__(self, root: Path, follow_symlinks: bool, extensions):
+        self.root = root
+        self.follow_symlinks = follow_symlinks
+        self.extensions = extensions
+        self.debris: list[Path] = []
+        self.other_extensions: list[Path] = []
+        self.links_out: list[str] = []
+        self.link_cycles: list[str] = []
+        self.problems: dict[str, str] = {}
+
+    def entries(self, folder: Path):
+        """Sorted entries (``os.DirEntry``) of ``folder``: no debris, no links this walk must not follow."""
+        try:
+            with os.scandir(folder) as listing:
+                entries = sorted(listing, key=lambda entry: entry.name)
+        except OSError as exc:
+            self.problems[str(folder)] = f"folder cannot be read ({exc.strerror or exc})"
+            return
+        for entry in entries:
+            if is_debris(entry.name):
+                self.debris.append(Path(entry.path))
+                continue
+            if entry.is_symlink() and not self.follow_symlinks:
+                try:
+                    target = Path(entry.path).resolve()
+                except (OSError, RuntimeError):  # a link to itself: reading it names the loop
+                    target = None
+                if target is not None and not target.is_relative_to(self.root):
+                    self.links_out.append(f"{entry.path} -> {target}")
+                    continue
+            yield entry
+
+    def real_folder(self, entry, ancestors):
+        """The real location of a folder to enter; None for a link back to a folder above (recorded)."""
+        real = Path(entry.path).resolve()
+        if real in ancestors:
+            self.link_cycles.append(f"{entry.path} -> {real}")
+            return None
+        return real
+
+    def files(self, folder: Path, ancestors, depth=0):
+        """``(path, depth)`` of every candidate image file under ``folder``, depth-first and sorted.
+
+        ``ancestors`` holds the real paths of the folders above: a symbolic link
+        back to one of them (a cycle) is not entered. A broken or looping link is
+        not a folder: it is read as a file, and reported as a bad one.
+        """
+        for entry in self.entries(folder):
+            if _is_folder(entry):
+                real = self.real_folder(entry, ancestors)
+                if real is not None:
+                    yield from self.files(Path(entry.path), ancestors | {real}, depth + 1)
+            elif self.extensions is not None and not entry.name.lower().endswith(self.extensions):
+                self.other_extensions.append(Path(entry.path))
+            else:
+                yield Path(entry.path), depth
+
+
+def _check_classes(classes):
+    if classes is None:
+        return None
+    if isinstance(classes, (str, bytes)) or not hasattr(classes, "__iter__"):
+        raise TypeError(
+            f"classes must be a list of class (folder) names, e.g. train.target_names; got {classes!r}."
+        )
+    names = [str(name) if isinstance(name, np.str_) else name for name in classes]
+    bad = [name for name in names if not isinstance(name, str) or not name]
+    if bad:
+        raise TypeError(f"classes must hold non-empty folder names (str); got {bad[0]!r}.")
+    if not names:
+        raise ValueError("classes is empty: expected the list of class (folder) names.")
+    duplicates = sorted({name for name in names if names.count(name) > 1})
+    if duplicates:
+        raise ValueError(f"classes names {_listing(duplicates)} more than once; each class must appear once.")
+    return names
+
+
+def _check_extensions(extensions):
+    if extensions is None:
+        return None
+    if isinstance(extensions, str):
+        extensions = (extensions,)
+    return tuple(e.lower() if e.startswith(".") else f".{e.lower()}" for e in extensions)
 
 
 def load_image_folder(
     path,
     *,
+    classes=None,
+    label_mode="int",
     image_size=None,
+    resize_mode="stretch",
+    fill_value=0,
     color_mode="auto",
-    extensions=IMAGE_EXTENSIONS,
+    extensions=None,
     on_error="raise",
     follow_symlinks=False,
     max_pixels=DEFAULT_MAX_PIXELS,
@@ -55,32 +177,64 @@ def load_image_folder(
 ):
     """Load a folder of images with one sub-folder per class.
 
-    ``path/<class name>/<image file>``: every visible sub-folder of ``path`` is a
-    class (in sorted order, labels 0, 1, ...), and every PNG, JPEG or TIFF file
-    directly inside it is one sample. Files at the top level and deeper
-    sub-folders are ignored. Files are decoded in parallel with joblib.
+    ``path/<class name>/.../<image file>``: every visible sub-folder of ``path``
+    that holds images is a class, and every image inside it, in nested folders
+    too (``cats/indoor/1.png`` is a cat), is one sample. Files are identified by
+    their content, so every format Pillow reads is accepted (PNG, JPEG, TIFF,
+    BMP, WebP, GIF, ...); animated and multi-page files give their first frame
+    or page. Files are decoded in parallel with joblib.
+
+    Left out, and counted in ``DESCR``: operating-system debris (names starting
+    with ``'.'`` such as ``.DS_Store`` and hidden folders, ``__MACOSX``,
+    ``Thumbs.db``, ``desktop.ini``), files at the top level of ``path``, and
+    class folders with no file (a warning names them).
 
     Parameters
     ----------
     path : str or path-like
         The root folder.
+    classes : sequence of str or None, default=None
+        The class names, in label order: the label of an image is the position of
+        its folder's name in this list, whatever folders ``path`` holds. Pass the
+        training set's ``target_names`` when loading a test folder, so that labels
+        mean the same in both (like torchvision's ``ImageFolder.find_classes`` and
+        Keras' ``class_names``). Folders not in the list are left out with a
+        warning; classes of the list with no images here keep their label, with a
+        warning (scores on such a folder are still right). ``None``: the sorted
+        names of the folders that hold images.
+    label_mode : {'int', 'name'}, default='int'
+        ``target`` holds label numbers (positions in ``target_names``) or the
+        class names themselves.
     image_size : int, tuple of (int, int) or None, default=None
         Resize every image to ``(height, width)`` (bilinear, anti-aliased). Without
         it all images must have one size.
+    resize_mode : {'stretch', 'crop', 'pad'}, default='stretch'
+        How an image of another aspect ratio reaches ``image_size``: the ``mode``
+        of :class:`~skvision.preprocessing.Resize` (stretch it; cut the centred
+        box of the right aspect ratio; or fit it inside and pad the border).
+    fill_value : float, default=0
+        The border's grey level (0-255) with ``resize_mode='pad'``.
     color_mode : {'auto', 'gray', 'rgb'}, default='auto'
-        'auto': grey ``(N, H, W)`` when every file is grey, else ``(N, H, W, 3)``.
-        'gray' converts colour with skvision's luminance weights; 'rgb' repeats grey.
-    extensions : tuple of str, default=('.png', '.jpg', '.jpeg', '.tif', '.tiff')
-        File name endings (case-insensitive) of the images. A file with another
-        ending is *unsupported*: an error, or skipped with ``on_error='skip'``.
-        Whatever the name, the content must be PNG, JPEG or TIFF.
-    on_error : {'raise', 'skip'}, default='raise'
-        A corrupt, truncated, unsupported or too large file raises a
-        :class:`ValueError` naming it; 'skip' leaves it out with a warning.
+        'auto': grey ``(N, H, W)`` when every file is grey (grey, 1-bit and
+        16-bit modes), else ``(N, H, W, 3)`` (alpha dropped, palettes expanded,
+        grey files repeated). 'gray' converts colour with skvision's luminance
+        weights; 'rgb' repeats grey. 16-bit files are scaled to 0-255.
+    extensions : sequence of str or None, default=None
+        ``None`` tries every file as an image. A list of file name endings
+        (case-insensitive, e.g. ``('.png', '.jpg')``) reads only those and leaves
+        other files out (counted in ``DESCR``).
+    on_error : {'raise', 'warn', 'skip'}, default='raise'
+        Bad files (not an image, empty, truncated or corrupt, unreadable, too
+        large): every file is tried, then 'raise' raises one
+        :class:`~skvision.preprocessing.ImageReadError` (a ValueError)
+        listing every bad file with its reason (the first 20, then a count);
+        'warn' leaves them out with one warning listing them; 'skip' leaves them
+        out silently. Both record them in ``skipped_files``.
     follow_symlinks : bool, default=False
-        Read symbolic links (files or class folders) that lead outside ``path``.
-        By default they are left out with a warning; links that stay inside
-        ``path`` are always read.
+        Read symbolic links (files or folders) that lead outside ``path``. By
+        default they are left out with a warning; links that stay inside ``path``
+        are always read. A link back to a folder above it (a cycle) is never
+        entered, with a warning.
     max_pixels : int or None, default=89_478_485
         Files with more pixels are refused before decoding (decompression bombs).
     n_jobs : int or None, default=None
@@ -91,8 +245,10 @@ def load_image_folder(
     Returns
     -------
     data : Bunch
-        ``images`` uint8 (N, H, W) or (N, H, W, 3); ``target`` int64 (N,);
-        ``target_names`` (the sub-folder names); ``filenames`` (N,) str; ``DESCR``.
+        ``images`` uint8 (N, H, W) or (N, H, W, 3); ``target`` (N,) int64 labels
+        (or str with ``label_mode='name'``); ``target_names`` the class list used;
+        ``filenames`` (N,) str; ``skipped_files`` dict of bad file -> reason;
+        ``DESCR``: the images per class and everything left out.
         Or ``(images, target)`` with ``return_X_y=True``.
 
     Raises
@@ -100,8 +256,14 @@ def load_image_folder(
     FileNotFoundError
         ``path`` does not exist or is not a folder.
     ValueError
-        No class folder or no image; an unreadable file (the message names it);
-        images of different sizes without ``image_size``.
+        No class folder or no image; bad files with ``on_error='raise'`` (all of
+        them named); images of different sizes without ``image_size``.
+
+    Warns
+    -----
+    UserWarning
+        Class folders with no files, folders not in ``classes``, classes with no
+        images, symbolic links not followed, and bad files with ``on_error='warn'``.
 
     Examples
     --------
@@ -116,66 +278,161 @@ def load_image_folder(
     >>> data = load_image_folder(root, image_size=(8, 8))
     >>> data.images.shape, data.target.tolist(), data.target_names.tolist()
     ((6, 8, 8, 3), [0, 0, 0, 1, 1, 1], ['cats', 'dogs'])
+
+    A test folder with a class missing keeps the training labels, and says so:
+
+    >>> import shutil, warnings
+    >>> shutil.rmtree(root / "cats")
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     test = load_image_folder(root, classes=data.target_names, image_size=(8, 8))
+    >>> test.target.tolist(), test.target_names.tolist()
+    ([1, 1, 1], ['cats', 'dogs'])
+    >>> str(caught[0].message).startswith("Classes with no images")
+    True
     """
     if color_mode not in COLOR_MODES:
         raise ValueError(f"color_mode must be one of {COLOR_MODES}; got {color_mode!r}.")
-    if on_error not in ("raise", "skip"):
-        raise ValueError(f"on_error must be 'raise' or 'skip'; got {on_error!r}.")
+    if on_error not in ON_ERROR:
+        raise ValueError(f"on_error must be one of {ON_ERROR}; got {on_error!r}.")
+    if label_mode not in LABEL_MODES:
+        raise ValueError(f"label_mode must be one of {LABEL_MODES}; got {label_mode!r}.")
+    if resize_mode not in RESIZE_MODES:
+        raise ValueError(f"resize_mode must be one of {RESIZE_MODES}; got {resize_mode!r}.")
     size = None if image_size is None else _check_size(image_size)
+    wanted = _check_classes(classes)
     given = Path(os.fspath(path))
     if not given.is_dir():
         raise FileNotFoundError(f"Image folder {str(given)!r} does not exist or is not a folder.")
     root = given.resolve()
-    endings = tuple(e.lower() for e in extensions)
+    scan = _Scan(root, follow_symlinks, _check_extensions(extensions))
 
-    class_names, files, labels = [], [], []
-    for class_dir in _entries(given, root, follow_symlinks):
-        if not class_dir.is_dir():
+    # Class folders and their files, as a file browser shows them.
+    found, top_level_files = {}, []
+    for entry in scan.entries(given):
+        if not _is_folder(entry):
+            top_level_files.append(entry.path)
             continue
-        label = len(class_names)
-        class_names.append(class_dir.name)
-        for entry in _entries(class_dir, root, follow_symlinks):
-            if entry.is_dir():
-                continue
-            if not entry.name.lower().endswith(endings):
-                message = (
-                    f"{entry}: unsupported file type {entry.suffix or '(no extension)'!r}; "
-                    f"expected one of {', '.join(endings)}."
-                )
-                if on_error == "raise":
-                    raise ImageReadError(message)
-                warnings.warn(f"Skipped {message}", UserWarning, stacklevel=2)
-                continue
-            files.append(entry)
-            labels.append(label)
-    if not class_names:
+        real = scan.real_folder(entry, {root})
+        if real is not None:
+            found[entry.name] = list(scan.files(Path(entry.path), {root, real}))
+    if not found:
         raise ValueError(
             f"No class folders in {str(given)!r}: expected one sub-folder per class, each "
             "holding that class's images."
         )
-    if not files:
-        raise ValueError(f"No image files ({', '.join(endings)}) in the class folders of {str(given)!r}.")
+    messages = []
+    if scan.links_out:
+        messages.append(
+            f"Not following {len(scan.links_out)} symbolic link(s) that lead out of {root}: "
+            f"{_listing(scan.links_out)}; pass follow_symlinks=True to read them."
+        )
+    if scan.link_cycles:
+        messages.append(
+            f"Not entering {len(scan.link_cycles)} symbolic link(s) to a folder above them "
+            f"(a cycle): {_listing(scan.link_cycles)}."
+        )
+    empty = [name for name, files in found.items() if not files]
+    ignored = {}
+    if wanted is None:
+        names = [name for name, files in found.items() if files]
+        if empty:
+            messages.append(f"Folders with no files are not classes: {_listing(empty)}.")
+    else:
+        names = wanted
+        ignored = {name: len(files) for name, files in found.items() if files and name not in wanted}
+        if ignored:
+            listed = _listing(f"{name} ({n} files)" for name, n in ignored.items())
+            messages.append(f"Folders of {str(given)!r} not in classes are left out: {listed}.")
+    for message in messages:
+        warnings.warn(message, UserWarning, stacklevel=2)
 
-    images, kept = read_images(
+    files, labels, depths = [], [], []
+    for label, name in enumerate(names):
+        for file, depth in found.get(name, ()):
+            files.append(file)
+            labels.append(label)
+            depths.append(depth)
+    if not files:
+        raise ValueError(
+            f"No files in the class folders of {str(given)!r}"
+            + (f" named in classes ({_listing(names)})." if wanted is not None else ".")
+        )
+    # Every file is tried first; then the bad ones (unreadable folders too) are reported at once.
+    images, kept, read_problems = read_images(
         files,
         color_mode=color_mode,
         image_size=size,
+        resize_mode=resize_mode,
+        fill_value=fill_value,
         max_pixels=max_pixels,
-        on_error=on_error,
+        on_error="skip",
         n_jobs=n_jobs,
+        same_size=False,
     )
-    target = np.asarray(labels, dtype=np.int64)[kept]
+    problems = {**scan.problems, **read_problems}
+    report_bad_files(problems, len(files) + len(scan.problems), on_error)
+    if isinstance(images, list):
+        raise different_sizes_error(images, [str(files[i]) for i in kept])
+    labels = np.asarray(labels, dtype=np.int64)[kept]
+    counts = np.bincount(labels, minlength=len(names))
+    is_nested = (np.asarray(depths)[kept] > 0).astype(float)
+    nested = np.bincount(labels, weights=is_nested, minlength=len(names)).astype(int)
+    all_bad = []
+    if wanted is None and (counts == 0).any():
+        # Folders whose every file was bad (and left out) are not classes either.
+        all_bad = [name for name, count in zip(names, counts) if count == 0]
+        keep = counts > 0
+        labels = (np.cumsum(keep) - 1)[labels]
+        names = [name for name, k in zip(names, keep) if k]
+        counts, nested = counts[keep], nested[keep]
+    elif wanted is not None and (counts == 0).any():
+        missing = [name for name, count in zip(names, counts) if count == 0]
+        warnings.warn(
+            f"Classes with no images in {str(given)!r}: {_listing(missing)}. Their labels stay reserved, "
+            "so labels still mean what they mean in classes (scores on these images stay right).",
+            UserWarning,
+            stacklevel=2,
+        )
+
+    target_names = np.asarray(names)
+    target = target_names[labels] if label_mode == "name" else labels
     if return_X_y:
         return images, target
-    shape = "x".join(map(str, images.shape[1:]))
-    descr = (
-        f"Image folder {str(given)!r}: {len(images)} images of {shape}, "
-        f"{len(class_names)} classes ({', '.join(class_names)})."
-    )
+    lines = [
+        f"Image folder {str(given)!r}: {len(images)} images of {'x'.join(map(str, images.shape[1:]))} "
+        f"uint8 in {len(names)} classes.",
+        *(
+            f"  {name}: {count} images" + (f" ({n} from nested folders)" if n else "")
+            for name, count, n in zip(names, counts, nested)
+        ),
+    ]
+    left_out = []
+    if problems:
+        left_out.append(f"{len(problems)} bad files (in skipped_files):\n{describe_problems(problems)}")
+    if scan.debris:
+        left_out.append(
+            f"{len(scan.debris)} system files or folders ({_listing(p.name for p in scan.debris)})"
+        )
+    if empty:
+        left_out.append(f"{len(empty)} folders with no files ({_listing(empty)})")
+    if all_bad:
+        left_out.append(f"{len(all_bad)} folders with only bad files ({_listing(all_bad)})")
+    if ignored:
+        left_out.append(f"{len(ignored)} folders not in classes ({_listing(ignored)})")
+    if top_level_files:
+        left_out.append(f"{len(top_level_files)} files at the top level")
+    if scan.other_extensions:
+        left_out.append(f"{len(scan.other_extensions)} files with other extensions than {scan.extensions}")
+    if scan.links_out or scan.link_cycles:
+        left_out.append(f"{len(scan.links_out) + len(scan.link_cycles)} symbolic links not followed")
+    if left_out:
+        lines.append("Left out: " + "; ".join(left_out) + ".")
     return Bunch(
         images=images,
         target=target,
-        target_names=np.asarray(class_names),
+        target_names=target_names,
         filenames=np.asarray([str(files[i]) for i in kept]),
-        DESCR=descr,
+        skipped_files=problems,
+        DESCR="\n".join(lines),
     )

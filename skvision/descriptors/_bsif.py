@@ -25,6 +25,7 @@ from sklearn.utils import check_random_state
 
 from .._compat import Interval
 from ._code_histograms import CodeHistogramDescriptor, sign_tolerance
+from ._common import check_odd_size
 
 __all__ = ["BSIF"]
 
@@ -92,9 +93,11 @@ class BSIF(CodeHistogramDescriptor):
         Joblib workers over chunks of images in ``transform``.
     batch_size : int or None, default=None
         Images per chunk (bounds memory); None picks a size from the image area.
-    device : str or None, default=None
-        None or 'numpy' for the numpy path (FFT); 'cpu', 'cuda', 'auto' for
-        torch (one float64 ``conv2d`` with circular padding).
+    device : str, default='cpu'
+        Where the work runs ("GPUs" in docs/scaling.md): ``'cpu'`` runs the
+        numpy path (FFT); ``'cuda'`` and ``'cuda:N'`` run torch (one float64
+        ``conv2d`` with circular padding) on that GPU; ``'auto'`` (or None)
+        takes a CUDA GPU when torch sees one, else the CPU.
     verbose : int, default=0
         Show a progress bar over chunks.
 
@@ -133,7 +136,6 @@ class BSIF(CodeHistogramDescriptor):
         "n_patches": [Interval(Integral, 1, None, closed="left")],
         "random_state": ["random_state"],
     }
-    _supports_torch = True
     _feature_prefix = "bsif"
 
     def __init__(
@@ -147,7 +149,7 @@ class BSIF(CodeHistogramDescriptor):
         channels="gray",
         n_jobs=None,
         batch_size=None,
-        device=None,
+        device="cpu",
         verbose=0,
     ):
         self.n_filters = n_filters
@@ -164,8 +166,7 @@ class BSIF(CodeHistogramDescriptor):
 
     def _check_params(self):
         super()._check_params()
-        if self.filter_size % 2 == 0:
-            raise ValueError(f"filter_size must be an odd integer >= 3; got {self.filter_size!r}.")
+        check_odd_size(self.filter_size, "filter_size")
         if self.n_filters > self.filter_size**2 - 1:
             raise ValueError(
                 f"n_filters={self.n_filters} is too many for filter_size={self.filter_size}: "

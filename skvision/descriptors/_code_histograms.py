@@ -15,10 +15,10 @@ from numbers import Integral
 import numpy as np
 
 from .._compat import Interval, StrOptions
-from .._images import is_integer_like
-from ._base import BaseDescriptor
+from ._base import DEVICE_CONSTRAINT, BaseDescriptor
+from ._common import bin_part, cell_index, check_grid, grid_parts, join_names
 
-__all__ = ["CodeHistogramDescriptor", "cell_histograms", "check_grid", "sign_tolerance"]
+__all__ = ["CodeHistogramDescriptor", "cell_histograms", "sign_tolerance"]
 
 #: Filter responses within this fraction of (largest |pixel| x filter L1 norm) of
 #: zero count as zero. Flat regions then get the same code on every platform and
@@ -26,39 +26,12 @@ __all__ = ["CodeHistogramDescriptor", "cell_histograms", "check_grid", "sign_tol
 _RELATIVE_SIGN_TOLERANCE = 1e-9
 
 
-def check_grid(grid, name="grid"):
-    """Return ``grid`` as a ``(rows, cols)`` pair of positive ints, or raise ValueError.
-
-    Examples
-    --------
-    >>> check_grid(2), check_grid((2, 3))
-    ((2, 2), (2, 3))
-    """
-    pair = (grid, grid) if is_integer_like(grid) else grid
-    if (
-        not isinstance(pair, (tuple, list))
-        or len(pair) != 2
-        or not all(is_integer_like(v) and v >= 1 for v in pair)
-    ):
-        raise ValueError(
-            f"{name} must be a positive int or a pair (rows, cols) of positive ints; got {grid!r}."
-        )
-    return int(pair[0]), int(pair[1])
-
-
-def _cell_index(shape, grid):
-    """(h, w) map of cell numbers; cells split the map as evenly as integers allow."""
-    (h, w), (rows, cols) = shape, grid
-    row_of = np.repeat(np.arange(rows), np.diff(np.arange(rows + 1) * h // rows))
-    col_of = np.repeat(np.arange(cols), np.diff(np.arange(cols + 1) * w // cols))
-    return row_of[:, None] * cols + col_of[None, :]
-
-
 def cell_histograms(codes, n_codes, grid=(1, 1), normalize="l1"):
     """Histograms of integer codes over a grid of cells, for a batch of code maps.
 
-    Cell boundaries are ``floor(i * h / rows)`` (and likewise for columns), so every
-    pixel belongs to exactly one cell and cell sizes differ by at most one pixel.
+    Cells are cut by :func:`skvision.descriptors._common.cell_bounds`: boundaries
+    ``floor(i * h / rows)`` (and likewise for columns), so every pixel belongs to
+    exactly one cell and cell sizes differ by at most one pixel.
 
     Parameters
     ----------
@@ -87,7 +60,7 @@ def cell_histograms(codes, n_codes, grid=(1, 1), normalize="l1"):
     n, h, w = codes.shape
     rows, cols = grid
     n_cells = rows * cols
-    cell_of = _cell_index((h, w), grid)
+    cell_of = cell_index((h, w), grid)
     if isinstance(codes, np.ndarray):
         flat = (np.arange(n)[:, None, None] * n_cells + cell_of) * n_codes + codes
         counts = np.bincount(flat.ravel(), minlength=n * n_cells * n_codes)
@@ -143,13 +116,14 @@ class CodeHistogramDescriptor(BaseDescriptor):
     ``_code_maps(images)``
         float64 ``(n, H, W)`` numpy stack -> int ``(n, H - 2b, W - 2b)`` codes.
     ``_code_maps_torch(images)``
-        The same on a torch tensor (when ``_supports_torch``).
+        The same on a torch tensor (the torch path, ``device``).
     ``_code_names()``
-        Names of the codes (default ``code0``, ``code1``, ...).
+        Names of the codes, one histogram bin each (default ``bin0``, ``bin1``, ...).
     """
 
     _parameter_constraints: dict = {
         **BaseDescriptor._parameter_constraints,
+        "device": DEVICE_CONSTRAINT,
         "grid": [Interval(Integral, 1, None, closed="left"), tuple, list],
         "normalize": [StrOptions({"l1", "l2"}), None],
     }
@@ -174,7 +148,7 @@ class CodeHistogramDescriptor(BaseDescriptor):
         raise NotImplementedError
 
     def _code_names(self):
-        return [f"code{k}" for k in range(self._n_codes())]
+        return [bin_part(k) for k in range(self._n_codes())]
 
     # ------------------------------------------------------- BaseDescriptor hooks
     def _check_params(self):
@@ -198,8 +172,4 @@ class CodeHistogramDescriptor(BaseDescriptor):
         return cell_histograms(codes, self._n_codes(), check_grid(self.grid), self.normalize)
 
     def _plane_feature_names(self):
-        rows, cols = check_grid(self.grid)
-        code_names = self._code_names()
-        if rows * cols == 1:
-            return code_names
-        return [f"cell{r}_{c}_{code}" for r in range(rows) for c in range(cols) for code in code_names]
+        return join_names(grid_parts("cell", *check_grid(self.grid)), self._code_names())

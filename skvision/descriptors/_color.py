@@ -7,15 +7,17 @@ from numbers import Integral
 import numpy as np
 
 from .._compat import Interval, StrOptions
-from .._images import is_integer_like
 from ._base import BaseDescriptor
-from ._code_histograms import check_grid
-from ._glcm import (
-    cell_prefixes,
+from ._common import (
+    bin_part,
+    check_grid,
+    check_positive_ints,
     check_value_range,
     check_values_in_range,
+    grid_parts,
     infer_value_range,
     iter_cells,
+    join_names,
 )
 
 __all__ = ["ColorHistogram", "COLOR_SPACES"]
@@ -63,7 +65,7 @@ def color_moments(pixels):
     """
     mean = pixels.mean(axis=1)
     deviation = pixels - mean[:, None, :]
-    squared = deviation * deviation  # products, not **: numpy's float power is several times slower
+    squared = deviation * deviation  # products, not **: numpy's float power is much slower
     m2 = squared.mean(axis=1)
     m3 = (squared * deviation).mean(axis=1)
     # Relative to the channel's scale, a variance this small is rounding noise.
@@ -108,8 +110,6 @@ class ColorHistogram(BaseDescriptor):
         Parallel jobs over chunks of images (joblib).
     batch_size : int or None, default=None
         Images per chunk; ``None`` sizes chunks by pixel count.
-    device : None, default=None
-        Only the numpy path exists (colour conversion is scikit-image's).
     verbose : int, default=0
         Show a progress bar over chunks.
 
@@ -141,7 +141,7 @@ class ColorHistogram(BaseDescriptor):
     >>> ch.transform(X).shape  # 4**3 joint bins + 3 channels x 3 moments
     (4, 73)
     >>> ch.get_feature_names_out()[[0, -1]].tolist()
-    ['color_hist_0_0_0', 'color_b_skew']
+    ['color_bin0_0_0', 'color_b_skew']
     """
 
     _parameter_constraints: dict = {
@@ -165,7 +165,6 @@ class ColorHistogram(BaseDescriptor):
         grid=(1, 1),
         n_jobs=None,
         batch_size=None,
-        device=None,
         verbose=0,
     ):
         self.color_space = color_space
@@ -176,17 +175,11 @@ class ColorHistogram(BaseDescriptor):
         self.grid = grid
         self.n_jobs = n_jobs
         self.batch_size = batch_size
-        self.device = device
         self.verbose = verbose
 
     # ------------------------------------------------------------------ hooks
     def _bins(self):
-        bins = (self.bins,) * 3 if is_integer_like(self.bins) else tuple(self.bins)
-        if len(bins) != 3 or not all(is_integer_like(b) and b >= 1 for b in bins):
-            raise ValueError(
-                f"bins must be a positive int or three positive ints (one per channel); got {self.bins!r}."
-            )
-        return tuple(int(b) for b in bins)
+        return check_positive_ints(self.bins, "bins", count=3, meaning="(one per channel)")
 
     def _check_params(self):
         self._bins()
@@ -234,7 +227,7 @@ class ColorHistogram(BaseDescriptor):
         _, ranges = COLOR_SPACES[self.color_space]
         bins = self._bins()
         parts = []
-        for _, cell in iter_cells(colors, check_grid(self.grid)):
+        for cell in iter_cells(colors, check_grid(self.grid)):
             n = cell.shape[0]
             pixels = cell.reshape(n, -1, 3)
             n_pixels = pixels.shape[1]
@@ -259,15 +252,10 @@ class ColorHistogram(BaseDescriptor):
         bins = self._bins()
         cell_names = []
         if self.histogram == "joint":
-            cell_names += [
-                f"hist_{i}_{j}_{k}" for i in range(bins[0]) for j in range(bins[1]) for k in range(bins[2])
-            ]
+            cell_names += [bin_part(*index) for index in np.ndindex(*bins)]
         elif self.histogram == "marginal":
-            cell_names += [
-                f"{name}_bin{k}"
-                for name, n_bins in zip(channel_names, bins, strict=True)
-                for k in range(n_bins)
-            ]
+            for name, n_bins in zip(channel_names, bins, strict=True):
+                cell_names += join_names([name], [bin_part(k) for k in range(n_bins)])
         if self.moments:
-            cell_names += [f"{name}_{stat}" for name in channel_names for stat in ("mean", "std", "skew")]
-        return [prefix + name for prefix in cell_prefixes(check_grid(self.grid)) for name in cell_names]
+            cell_names += join_names(channel_names, ["mean", "std", "skew"])
+        return join_names(grid_parts("cell", *check_grid(self.grid)), cell_names)

@@ -20,9 +20,8 @@ from skimage.filters import gabor_kernel
 
 from .._compat import Interval, StrOptions
 from .._images import check_images, is_integer_like
-from ._base import BaseDescriptor
-from ._code_histograms import check_grid
-from ._glcm import cell_prefixes, iter_cells
+from ._base import DEVICE_CONSTRAINT, BaseDescriptor
+from ._common import angle_part, check_grid, frequency_part, grid_parts, iter_cells, join_names
 
 __all__ = ["GaborBank", "gabor"]
 
@@ -225,9 +224,12 @@ class GaborBank(BaseDescriptor):
         Parallel jobs over chunks of images (joblib).
     batch_size : int or None, default=None
         Images per chunk; ``None`` sizes chunks by pixel count.
-    device : str or None, default=None
-        ``None`` / ``'numpy'``: scipy FFTs. ``'cpu'``, ``'cuda'``, ``'auto'``:
-        torch FFTs (float64) on that device, which pays on a GPU for large batches.
+    device : str, default='cpu'
+        Where the work runs ("GPUs" in docs/scaling.md): ``'cpu'`` runs the
+        scipy FFTs; ``'cuda'`` and ``'cuda:N'`` run torch FFTs (float64) on
+        that GPU; ``'auto'`` (or None) takes a CUDA GPU when torch sees one,
+        else the CPU. The outputs agree to float tolerance; the GPU pays for
+        large batches.
     verbose : int, default=0
         Show a progress bar over chunks.
 
@@ -253,11 +255,12 @@ class GaborBank(BaseDescriptor):
     >>> bank.transform(X).shape
     (12, 8)
     >>> bank.get_feature_names_out()[:2].tolist()
-    ['gabor_f0.1_o0_mean', 'gabor_f0.1_o0_var']
+    ['gabor_f0.1_a0_mean', 'gabor_f0.1_a0_var']
     """
 
     _parameter_constraints: dict = {
         **BaseDescriptor._parameter_constraints,
+        "device": DEVICE_CONSTRAINT,
         "frequencies": ["array-like"],
         "orientations": [Interval(Integral, 1, None, closed="left"), "array-like"],
         "bandwidth": [Interval(Real, 0, None, closed="neither")],
@@ -266,7 +269,6 @@ class GaborBank(BaseDescriptor):
         "cval": [Real],
         "grid": [Interval(Integral, 1, None, closed="left"), tuple, list],
     }
-    _supports_torch = True
     _feature_prefix = "gabor"
 
     def __init__(
@@ -281,7 +283,7 @@ class GaborBank(BaseDescriptor):
         channels="gray",
         n_jobs=None,
         batch_size=None,
-        device=None,
+        device="cpu",
         verbose=0,
     ):
         self.frequencies = frequencies
@@ -372,7 +374,7 @@ class GaborBank(BaseDescriptor):
         parts = []
         for real, imag in bank.responses(images):
             magnitude = np.hypot(real, imag)
-            for _, cell in iter_cells(magnitude, grid):
+            for cell in iter_cells(magnitude, grid):
                 parts.append(cell.mean(axis=(1, 2)))
                 parts.append(cell.var(axis=(1, 2)))
         return np.stack(parts, axis=1)
@@ -398,16 +400,13 @@ class GaborBank(BaseDescriptor):
         parts = []
         for real, imag in bank.responses_torch(images):
             magnitude = torch.hypot(real, imag)
-            for _, cell in iter_cells(magnitude, grid):
+            for cell in iter_cells(magnitude, grid):
                 parts.append(cell.mean(dim=(1, 2)))
                 parts.append(cell.var(dim=(1, 2), unbiased=False))
         return torch.stack(parts, dim=1)
 
     def _plane_feature_names(self):
-        filters = [f"f{f:g}_o{np.degrees(t):g}" for f in self._frequencies() for t in self._angles()]
-        return [
-            f"{prefix}{name}_{stat}"
-            for prefix in cell_prefixes(check_grid(self.grid))
-            for name in filters
-            for stat in ("mean", "var")
-        ]
+        filters = join_names(
+            [frequency_part(f) for f in self._frequencies()], [angle_part(t) for t in self._angles()]
+        )
+        return join_names(grid_parts("cell", *check_grid(self.grid)), filters, ["mean", "var"])

@@ -5,15 +5,10 @@ and :func:`skimage.feature.graycoprops` exactly, on a whole batch at once: the
 co-occurrences of every image of a chunk are counted by a single
 :func:`numpy.bincount` per offset over ``(image, i, j)`` codes, instead of one
 Cython loop per image.
-
-This module also holds two helpers shared by the descriptors that cut images
-into a grid of cells or read intensities on a fixed scale (GLCM, GaborBank,
-ColorHistogram).
 """
 
 from __future__ import annotations
 
-import math
 from numbers import Integral
 
 import numpy as np
@@ -21,7 +16,18 @@ import numpy as np
 from .._compat import Interval, StrOptions
 from .._images import check_images, is_integer_like
 from ._base import BaseDescriptor
-from ._code_histograms import check_grid
+from ._common import (
+    angle_part,
+    check_grid,
+    check_non_negative,
+    check_value_range,
+    check_values_in_range,
+    distance_part,
+    grid_parts,
+    infer_value_range,
+    iter_cells,
+    join_names,
+)
 
 __all__ = ["GLCM", "graycomatrix", "graycoprops", "GLCM_PROPERTIES"]
 
@@ -44,83 +50,6 @@ _MATRIX = "matrix"
 
 # Co-occurrence counts held at once, in int64 cells (8 bytes each): 2**24 is 128 MB.
 _MAX_COUNT_CELLS = 2**24
-
-
-# --------------------------------------------------------------------------- shared helpers
-def cell_bounds(length, n_cells):
-    """Integer boundaries that split ``length`` pixels into ``n_cells`` near-equal cells.
-
-    Cell ``k`` spans ``[k * length // n_cells, (k + 1) * length // n_cells)``; every
-    pixel belongs to exactly one cell and cell sizes differ by at most one.
-
-    Examples
-    --------
-    >>> cell_bounds(10, 3)
-    [(0, 3), (3, 6), (6, 10)]
-    """
-    return [(k * length // n_cells, (k + 1) * length // n_cells) for k in range(n_cells)]
-
-
-def iter_cells(images, grid):
-    """Yield ``(name_prefix, cell_stack)`` for a ``(n, H, W[, C])`` batch cut by ``grid``.
-
-    With a single cell the prefix is empty; otherwise it is ``'cell{row}_{col}_'``.
-    """
-    rows, cols = grid
-    for r, (r0, r1) in enumerate(cell_bounds(images.shape[1], rows)):
-        for c, (c0, c1) in enumerate(cell_bounds(images.shape[2], cols)):
-            prefix = "" if rows * cols == 1 else f"cell{r}_{c}_"
-            yield prefix, images[:, r0:r1, c0:c1]
-
-
-def cell_prefixes(grid):
-    """The name prefixes :func:`iter_cells` yields, in the same order."""
-    rows, cols = grid
-    if rows * cols == 1:
-        return [""]
-    return [f"cell{r}_{c}_" for r in range(rows) for c in range(cols)]
-
-
-def infer_value_range(images):
-    """Default intensity scale ``(black, white)`` of a validated batch, from its dtype.
-
-    uint8 (and bool, which arrives as uint8) and other integer dtypes are read on the
-    8-bit scale ``(0, 255)``, uint16 on ``(0, 65535)``, floats on scikit-image's
-    ``(0, 1)``. Values outside the scale are rejected by :func:`check_value_range`
-    rather than clipped, so that a wrong guess is never silent.
-    """
-    if images.dtype == np.uint16:
-        return (0.0, 65535.0)
-    if images.dtype.kind in "ui":
-        return (0.0, 255.0)
-    return (0.0, 1.0)
-
-
-def check_value_range(value_range, name="value_range"):
-    """Validate a ``(black, white)`` pair of finite numbers with ``black < white``."""
-    try:
-        low, high = value_range
-        low, high = float(low), float(high)
-    except (TypeError, ValueError):
-        low = high = math.nan
-    if not (math.isfinite(low) and math.isfinite(high) and low < high):
-        raise ValueError(
-            f"{name} must be None or a pair (black, white) of finite numbers with black < white; "
-            f"got {value_range!r}."
-        )
-    return (low, high)
-
-
-def check_values_in_range(images, value_range, owner, name="value_range"):
-    """Raise a ValueError when ``images`` hold values outside ``value_range``."""
-    low, high = value_range
-    vmin, vmax = float(images.min()), float(images.max())
-    if vmin < low or vmax > high:
-        raise ValueError(
-            f"X has values in [{vmin:g}, {vmax:g}] but {owner} reads intensities on the scale "
-            f"{name}=({low:g}, {high:g}) (black, white). Pass value_range=(black, white) "
-            "matching your images, e.g. (0, 255) for 8-bit values stored as floats."
-        )
 
 
 # --------------------------------------------------------------------------- functional API
@@ -326,8 +255,13 @@ def graycomatrix(images, distances, angles, levels=None, symmetric=False, normed
         levels = 256
     if not (is_integer_like(levels) and levels >= 1):
         raise ValueError(f"levels must be a positive int; got {levels!r}.")
-    if images.min() < 0:
-        raise ValueError(f"graycomatrix needs non-negative grey levels; images has minimum {images.min()}.")
+    check_non_negative(
+        images,
+        "graycomatrix",
+        what="grey levels",
+        why="they index the matrix rows and columns",
+        name="images",
+    )
     if images.max() >= levels:
         raise ValueError(
             f"images has grey level {images.max()} but levels={levels}: values must lie in [0, levels - 1]."
@@ -430,9 +364,6 @@ class GLCM(BaseDescriptor):
         Parallel jobs over chunks of images (joblib).
     batch_size : int or None, default=None
         Images per chunk; ``None`` sizes chunks by pixel count.
-    device : None, default=None
-        Only the numpy path exists: counting is a single bincount per offset
-        and chunk, memory-bound rather than compute-bound.
     verbose : int, default=0
         Show a progress bar over chunks.
 
@@ -491,7 +422,6 @@ class GLCM(BaseDescriptor):
         channels="gray",
         n_jobs=None,
         batch_size=None,
-        device=None,
         verbose=0,
     ):
         self.distances = distances
@@ -506,7 +436,6 @@ class GLCM(BaseDescriptor):
         self.channels = channels
         self.n_jobs = n_jobs
         self.batch_size = batch_size
-        self.device = device
         self.verbose = verbose
 
     # ------------------------------------------------------------------ hooks
@@ -570,7 +499,7 @@ class GLCM(BaseDescriptor):
     def _describe(self, images):
         distances, angles = _check_offsets_params(self.distances, self.angles)
         parts = []
-        for _, cells in iter_cells(images, check_grid(self.grid)):
+        for cells in iter_cells(images, check_grid(self.grid)):
             counts = _cooccurrence(self._quantise(cells), distances, angles, self.levels, self.symmetric)
             P = _normalise(counts)
             n = P.shape[0]
@@ -591,21 +520,15 @@ class GLCM(BaseDescriptor):
 
     def _plane_feature_names(self):
         distances, angles = _check_offsets_params(self.distances, self.angles)
-        d_names = [f"d{d:g}" for d in distances]
-        if self.rotation_average:
-            offset_names = d_names
-        else:
-            offset_names = [f"{d}_a{np.degrees(a):g}" for d in d_names for a in angles]
-        names = []
-        for prefix in cell_prefixes(check_grid(self.grid)):
-            for prop in self.properties:
-                if prop == _MATRIX:
-                    names.extend(
-                        f"{prefix}matrix_{o}_{i}_{j}"
-                        for o in offset_names
-                        for i in range(self.levels)
-                        for j in range(self.levels)
-                    )
-                else:
-                    names.extend(f"{prefix}{prop}_{o}" for o in offset_names)
-        return names
+        offsets = [distance_part(d) for d in distances]
+        if not self.rotation_average:
+            offsets = join_names(offsets, [angle_part(a) for a in angles])
+        levels = range(self.levels)
+        quantities = []
+        for prop in self.properties:
+            if prop == _MATRIX:
+                # Columns run over the offsets, then the matrix entries (i, j).
+                quantities += [f"matrix{i}_{j}_{o}" for o in offsets for i in levels for j in levels]
+            else:
+                quantities += join_names([prop], offsets)
+        return join_names(grid_parts("cell", *check_grid(self.grid)), quantities)

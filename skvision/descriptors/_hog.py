@@ -43,13 +43,14 @@ loop over images or cells. Two details keep it exact and fast:
   bin, including those exactly on an edge;
 * for 8-bit images the gradients are integers in [-255, 255], so orientation bin
   and magnitude come from a lookup table over the 511 x 511 possible gradients,
-  computed once with scikit-image's formulas.
+  computed once with scikit-image's formulas (:mod:`skvision.descriptors._hog_tables`).
 
 For 8-bit images, when numba is installed (the ``fast`` extra), a compiled kernel
 (:mod:`skvision.descriptors._hog_kernels`) replaces the numpy passes from pixels
 to cell histograms: it reads the same tables and adds each cell's votes in the
-same order, so its histograms are bit for bit the numpy path's, 1.3-1.5x sooner.
-``SKVISION_NUMBA=0`` in the environment turns it off.
+same order, so its histograms are bit for bit the numpy path's, in one pass over
+memory instead of several (BENCHMARKS.md has the figures). ``SKVISION_NUMBA=0`` in
+the environment turns it off.
 
 scikit-image sums each cell in single precision (``float``) and we sum in double
 precision, so results differ by about 1e-7 relative (more for very large cells:
@@ -74,9 +75,11 @@ from numbers import Integral
 import numpy as np
 
 from .._compat import Interval, StrOptions, validate_params
-from .._images import check_image_shape, check_images, is_integer_like
+from .._images import check_image_shape, check_images
 from . import _hog_kernels
-from ._base import BaseDescriptor, resolve_descriptor_device
+from ._base import DEVICE_CONSTRAINT, BaseDescriptor, resolve_descriptor_device
+from ._common import check_non_negative, check_positive_ints, grid_parts, join_names, orientation_part
+from ._hog_tables import LUT_RADIUS, bin_edges, uint8_lookup, uint8_magnitude_quarter
 
 __all__ = ["hog", "HOG"]
 
@@ -92,12 +95,10 @@ _CACHE_CHUNK_PIXELS = 2**17
 _NORMALIZE_GROUP_FEATURES = 2**17
 #: Pixels per chunk of the transformer's numpy path when batch_size is None: each
 #: chunk is worked through in cache-sized sub-chunks anyway; 2**20 keeps the peak
-#: memory of a transform near its output's size (7.7 MB for 5,000 28x28 images,
-#: output 3.2 MB) and is ~9 % faster there than 2**18 (fewer, larger block
-#: normalisations and per-chunk calls); larger chunks gain nothing more.
+#: memory of a transform near its output's size, and fewer, larger chunks than
+#: 2**18 pay the block normalisation and per-chunk calls less often (bench_hog.py's
+#: memory and speed rows); larger chunks gain nothing more.
 _TRANSFORM_CHUNK_PIXELS = 2**20
-#: Gradients of 8-bit images lie in [-_LUT_RADIUS, _LUT_RADIUS].
-_LUT_RADIUS = 255
 
 _HOG_PARAMETER_CONSTRAINTS = {
     "orientations": [Interval(Integral, 1, None, closed="left")],
@@ -109,16 +110,6 @@ _HOG_PARAMETER_CONSTRAINTS = {
     "signed": ["boolean"],
     "weighting": [StrOptions({"magnitude", "count"})],
 }
-
-
-def _as_pair(value, name):
-    """``value`` as a pair of positive ints, or a ValueError naming ``name``."""
-    pair = (value, value) if is_integer_like(value) else tuple(value)
-    if len(pair) != 2 or not all(is_integer_like(v) and v >= 1 for v in pair):
-        raise ValueError(
-            f"{name} must be a positive int or a pair of positive ints (rows, columns); got {value!r}."
-        )
-    return int(pair[0]), int(pair[1])
 
 
 class _HOGSpec:
@@ -136,8 +127,8 @@ class _HOGSpec:
         weighting,
     ):
         self.orientations = int(orientations)
-        self.cell = _as_pair(pixels_per_cell, "pixels_per_cell")
-        self.block = _as_pair(cells_per_block, "cells_per_block")
+        self.cell = check_positive_ints(pixels_per_cell, "pixels_per_cell")
+        self.block = check_positive_ints(cells_per_block, "cells_per_block")
         self.block_norm = block_norm
         self.transform_sqrt = bool(transform_sqrt)
         self.gradient = gradient
@@ -170,22 +161,17 @@ class _HOGSpec:
         return n_rows * n_cols * self.block[0] * self.block[1] * self.orientations
 
     def feature_names(self, height, width):
-        # Joined from precomputed parts: large images have hundreds of thousands of names.
-        bins = [f"_o{o}" for o in range(self.orientations)]
-        n_cell_rows, n_cell_cols = self.n_cells(height, width)
+        """``[block{r}_{c}_][cell{r}_{c}_]o{k}``: the cells of the image (``block_norm=None``), or
+        the blocks and the cells within a block, each part only where there is more than one."""
+        bins = [orientation_part(o) for o in range(self.orientations)]
         if self.block_norm is None:
-            cells = [f"cell{r}_{c}" for r in range(n_cell_rows) for c in range(n_cell_cols)]
-            return [cell + b for cell in cells for b in bins]
-        n_block_rows, n_block_cols = self.n_blocks(height, width)
-        blocks = [f"block{r}_{c}_" for r in range(n_block_rows) for c in range(n_block_cols)]
-        in_block = [
-            f"cell{r}_{c}{b}" for r in range(self.block[0]) for c in range(self.block[1]) for b in bins
-        ]
-        return [block + cell for block in blocks for cell in in_block]
+            return join_names(grid_parts("cell", *self.n_cells(height, width)), bins)
+        blocks = grid_parts("block", *self.n_blocks(height, width))
+        return join_names(blocks, grid_parts("cell", *self.block), bins)
 
     def bin_edges(self):
         """Bin edges exactly as scikit-image computes them: ``(180 / n) * i``."""
-        return (self.period / self.orientations) * np.arange(self.orientations + 1, dtype=np.float64)
+        return bin_edges(self.orientations, self.signed)
 
 
 # --------------------------------------------------------------------- gradients
@@ -283,47 +269,6 @@ def _exact_bins(angle, spec):
     return bins
 
 
-@functools.lru_cache(maxsize=1)
-def _uint8_magnitudes():
-    """``(511, 511)`` read-only table: the magnitude ``hypot(g_col, g_row)`` of every
-    integer gradient in [-255, 255]^2, indexed ``[g_row + 255, g_col + 255]``."""
-    values = np.arange(-_LUT_RADIUS, _LUT_RADIUS + 1, dtype=np.float64)
-    magnitude = np.hypot(values[np.newaxis, :], values[:, np.newaxis])
-    magnitude.flags.writeable = False
-    return magnitude
-
-
-@functools.lru_cache(maxsize=1)
-def _uint8_magnitude_quarter():
-    """The ``g_row, g_col >= 0`` quarter of :func:`_uint8_magnitudes`, ``(256, 256)``, contiguous.
-
-    ``hypot`` ignores signs, so it serves every gradient as ``[|g_row|, |g_col|]``
-    (the compiled kernel's table: a quarter of the cache).
-    """
-    return np.ascontiguousarray(_uint8_magnitudes()[_LUT_RADIUS:, _LUT_RADIUS:])
-
-
-@functools.lru_cache(maxsize=16)
-def _uint8_lookup(orientations, signed, weighting):
-    """Bin and magnitude of every integer gradient in [-255, 255]^2, as scikit-image computes them.
-
-    The bins are built in bands of rows so that their temporaries stay small next to the table.
-    """
-    spec = _HOGSpec(orientations, 1, 1, None, False, "central", signed, weighting)
-    values = np.arange(-_LUT_RADIUS, _LUT_RADIUS + 1, dtype=np.float64)
-    side = values.size
-    bins = np.empty((side, side), dtype=np.uint8 if orientations < 255 else np.intp)
-    band = 64
-    for start in range(0, side, band):
-        g_row, g_col = values[start : start + band, np.newaxis], values[np.newaxis, :]
-        angle = np.rad2deg(np.arctan2(g_row, g_col)) % spec.period
-        bins[start : start + band] = np.searchsorted(spec.bin_edges(), angle, side="right") - 1
-    magnitude = _uint8_magnitudes()
-    if weighting == "count":
-        bins[magnitude == 0] = orientations
-    return bins.ravel(), magnitude.ravel()
-
-
 def _lookup_keys(images, rows, cols):
     """Row of each pixel's gradient in the 8-bit lookup table, for ``(n, H, W)`` images.
 
@@ -353,29 +298,29 @@ def _lookup_keys(images, rows, cols):
         padded[:, :, 0] = padded[:, :, 2]
     flat = padded.ravel()
     stride = cols + 2
-    side = 2 * _LUT_RADIUS + 1
+    side = 2 * LUT_RADIUS + 1
     keys = np.empty_like(padded)
     key = keys.ravel()[stride:-stride]
     np.subtract(flat[2 * stride :], flat[: -2 * stride], out=key)
     key *= side
     key += flat[stride + 1 : flat.size - stride + 1]
     key -= flat[stride - 1 : flat.size - stride - 1]
-    key += _LUT_RADIUS * side + _LUT_RADIUS
+    key += LUT_RADIUS * side + LUT_RADIUS
     # Widening to intp (what take wants) also drops the pads.
     return keys[:, 1:-1, 1:-1].astype(np.intp)
 
 
 def _lookup_keys_from_gradients(g_row, g_col):
-    side = 2 * _LUT_RADIUS + 1
+    side = 2 * LUT_RADIUS + 1
     key = g_row.astype(np.intp)
     key *= side
     key += g_col
-    key += _LUT_RADIUS * side + _LUT_RADIUS
+    key += LUT_RADIUS * side + LUT_RADIUS
     return key
 
 
 def _lookup_bins_and_weights(key, spec):
-    lookup_bins, lookup_magnitude = _uint8_lookup(spec.orientations, spec.signed, spec.weighting)
+    lookup_bins, lookup_magnitude = uint8_lookup(spec.orientations, spec.signed, spec.weighting)
     weights = None if spec.weighting == "count" else lookup_magnitude.take(key)
     return lookup_bins.take(key), weights
 
@@ -388,7 +333,7 @@ def _bins_and_weights(g_row, g_col, spec):
     # numpy's rad2deg is x * (180 / pi), bit for bit; the multiplication is much faster.
     angle *= 180 / np.pi
     bins = _exact_bins(_fold_degrees(angle, spec.period), spec)
-    # sqrt(a^2 + b^2) is within one ulp of scikit-image's hypot and ten times faster.
+    # sqrt(a^2 + b^2) is within one ulp of scikit-image's hypot and much cheaper.
     magnitude = np.multiply(g_row, g_row)
     magnitude += g_col * g_col
     np.sqrt(magnitude, out=magnitude)
@@ -434,9 +379,9 @@ def _cell_histograms(images, spec, index_images, out):
     rows, cols = n_cell_rows * spec.cell[0], n_cell_cols * spec.cell[1]
 
     if _uses_compiled_kernel(images, spec):
-        lookup_bins, _ = _uint8_lookup(spec.orientations, spec.signed, spec.weighting)
+        lookup_bins, _ = uint8_lookup(spec.orientations, spec.signed, spec.weighting)
         count = spec.weighting == "count"
-        _hog_kernels.vote_cells(images, spec.cell, lookup_bins, _uint8_magnitude_quarter(), count, out)
+        _hog_kernels.vote_cells(images, spec.cell, lookup_bins, uint8_magnitude_quarter(), count, out)
         return
     integer_gradients = _has_integer_gradients(images, spec)
     if integer_gradients and images.ndim == 3:
@@ -582,11 +527,10 @@ def _hog_batch(images, spec, *, visualize=False):
     return (features, drawings) if visualize else features
 
 
-def _check_sqrt_input(images, spec):
-    if spec.transform_sqrt and images.dtype.kind in "if" and images.min() < 0:
-        raise ValueError(
-            "transform_sqrt=True takes the square root of the image, so pixel values must be "
-            f">= 0; got a minimum of {images.min()}."
+def _check_sqrt_input(images, spec, owner="HOG", name="X"):
+    if spec.transform_sqrt:
+        check_non_negative(
+            images, owner, why="transform_sqrt=True takes the square root of each pixel", name=name
         )
 
 
@@ -722,7 +666,7 @@ def hog(
             "pass grey images (N, H, W)."
         )
     check_image_shape(batch, min_size=spec.min_size(), reason=spec.min_size_reason(), name="images")
-    _check_sqrt_input(batch, spec)
+    _check_sqrt_input(batch, spec, "hog", "images")
     return _hog_batch(batch, spec, visualize=visualize)
 
 
@@ -856,15 +800,18 @@ class HOG(BaseDescriptor):
     n_jobs : int or None, default=None
         Threads over chunks of the batch (joblib); output identical to ``n_jobs=1``.
         The compiled kernel and numpy's large array operations release the GIL,
-        and threads need not copy the images to worker processes (measured 2-5x
-        faster than processes here; joblib's thread pool costs ~12 ms a call, so
-        small batches are fastest with ``n_jobs=1``).
+        and threads need not copy the images to worker processes, so threads beat
+        processes here; starting the thread pool has a fixed cost per call, so
+        small batches are fastest with ``n_jobs=1`` (BENCHMARKS.md has the figures).
         ``joblib.parallel_config(backend=...)`` chooses another backend.
     batch_size : int or None, default=None
         Images per chunk (bounds memory); ``None`` picks a size.
-    device : str or None, default=None
-        ``None`` or ``'numpy'``: the numpy path. ``'cpu'``, ``'cuda'``, ...: the
-        same computation in torch on that device (outputs within 1e-5).
+    device : str, default='cpu'
+        Where the work runs ("GPUs" in docs/scaling.md): ``'cpu'`` runs the
+        numpy path (compiled with numba when installed); ``'cuda'`` and
+        ``'cuda:N'`` run the same computation in torch on that GPU; ``'auto'``
+        (or None) takes a CUDA GPU when torch sees one, else the CPU. The
+        outputs agree within 1e-5.
     verbose : int, default=0
         Show a progress bar over chunks.
 
@@ -899,9 +846,9 @@ class HOG(BaseDescriptor):
     _parameter_constraints: dict = {
         **BaseDescriptor._parameter_constraints,
         **_HOG_PARAMETER_CONSTRAINTS,
+        "device": DEVICE_CONSTRAINT,
         "channels": [StrOptions({"gray", "each", "max"})],
     }
-    _supports_torch = True
     # The numpy path takes the images in their own dtype: 8-bit images use the
     # lookup table, and float32 images keep scikit-image's float32 gradients.
     _describe_dtype = None
@@ -922,7 +869,7 @@ class HOG(BaseDescriptor):
         channels="gray",
         n_jobs=None,
         batch_size=None,
-        device=None,
+        device="cpu",
         verbose=0,
     ):
         self.orientations = orientations
@@ -950,8 +897,9 @@ class HOG(BaseDescriptor):
             self.signed,
             self.weighting,
         )
-        # Validating the parameters costs ~0.3 ms (abstract-class checks), paid per chunk
-        # otherwise: 10 % of a transform of small images. Rebuilt whenever a parameter changes.
+        # Validating the parameters (abstract-class checks) would otherwise be paid per
+        # chunk, a visible share of a transform of small images. Rebuilt whenever a
+        # parameter changes.
         key = repr(params)
         cached = self.__dict__.get("_spec_cache")
         if cached is None or cached[0] != key:
@@ -978,7 +926,7 @@ class HOG(BaseDescriptor):
 
     def _resolved_batch_size(self, n_images, pixels_per_image):
         size = super()._resolved_batch_size(n_images, pixels_per_image)
-        if self.batch_size is None and resolve_descriptor_device(self.device) is None:
+        if self.batch_size is None and resolve_descriptor_device(self) is None:
             size = min(size, max(1, _TRANSFORM_CHUNK_PIXELS // pixels_per_image))
         return size
 

@@ -1,7 +1,8 @@
 """The numba kernels of :mod:`skvision.descriptors._hog_kernels`; imported only where numba is.
 
 ``cache=True`` keeps the machine code on disk (next to this file, or in numba's
-user cache where that is read-only), so later processes skip the ~1 s compile.
+user cache where that is read-only), so later processes skip the compile. The
+tables the kernels read come from the leaf module :mod:`skvision.descriptors._hog_tables`.
 """
 
 from __future__ import annotations
@@ -9,10 +10,9 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from ._hog import _LUT_RADIUS as _RADIUS
-
-#: Side of the flat bin table: gradients lie in [-_RADIUS, _RADIUS].
-_SIDE = 2 * _RADIUS + 1
+# Gradients lie in [-_RADIUS, _RADIUS]; the flat bin table has _SIDE x _SIDE entries.
+from ._hog_tables import LUT_RADIUS as _RADIUS
+from ._hog_tables import LUT_SIDE as _SIDE
 
 
 def _compile_vote_cells(colour):
@@ -21,7 +21,7 @@ def _compile_vote_cells(colour):
     ``colour`` is a constant of the closure, so numba drops the other branch
     before typing: one loop written once, compiled into two kernels as fast as
     hand-written ones. (A shared loop calling a gradient function, or looping
-    over the single channel of a grey image, measured 1.5x to 8x slower.)
+    over the single channel of a grey image, compiles to slower code.)
     """
 
     def vote_cells(images, cell_rows, cell_cols, bins_table, magnitude_quarter, count, out):

@@ -45,8 +45,9 @@ import numpy as np
 
 from .._compat import Interval, StrOptions, validate_params
 from .._images import check_images, is_integer_like, to_grayscale
-from ._base import BaseDescriptor
-from ._code_histograms import _cell_index, cell_histograms, check_grid
+from ._base import DEVICE_CONSTRAINT, BaseDescriptor
+from ._code_histograms import cell_histograms
+from ._common import bin_part, cell_index, check_grid, format_value, grid_parts, join_names
 
 __all__ = ["LBP", "local_binary_pattern"]
 
@@ -60,7 +61,7 @@ _MAX_LUT_P = 16
 # A histogram wider than this per cell is a memory accident, not a descriptor.
 _MAX_BINS_PER_CELL = 2**16
 # Padded pixels per block: 256 KB per float64 working array, so that the
-# arrays one neighbour touches stay in the L2 cache (measured best of 2**14..2**17).
+# arrays one neighbour touches stay in a core's L2 cache.
 _BLOCK_PIXELS = 2**15
 # 'var' bin edges are quantiles of at most this many training values.
 _VAR_FIT_SAMPLES = 2**20
@@ -538,9 +539,11 @@ class LBP(BaseDescriptor):
         Processes for joblib over chunks of images; output identical to ``n_jobs=1``.
     batch_size : int or None, default=None
         Images per chunk (bounds memory); ``None`` picks one from the image size.
-    device : str or None, default=None
-        ``None``/'numpy' for numpy; 'cpu', 'cuda', 'auto' for the torch path,
-        whose output equals numpy's.
+    device : str, default='cpu'
+        Where the work runs ("GPUs" in docs/scaling.md): ``'cpu'`` runs the
+        numpy/numba code; ``'cuda'`` and ``'cuda:N'`` run the torch
+        implementation on that GPU; ``'auto'`` (or None) takes a CUDA GPU when
+        torch sees one, else the CPU. The outputs agree within 1e-5.
     verbose : int, default=0
         Show a progress bar over chunks.
 
@@ -562,8 +565,9 @@ class LBP(BaseDescriptor):
     Notes
     -----
     Features are ordered by scale, then cell (row-major), then label, and
-    named ``lbp_P{P}_R{R}_cell{row}_{col}_bin{label}`` (with a ``c{channel}_``
-    after ``lbp_`` for ``channels='each'``). The smallest image is
+    named ``lbp_cell{row}_{col}_P{P}_R{R}_bin{label}`` after the scheme of
+    :mod:`skvision.descriptors` (a ``c{channel}_`` after ``lbp_`` for
+    ``channels='each'``; no cell part for a single cell). The smallest image is
     ``2 * ceil(R) + 1`` pixels a side for the largest ``R`` (one pixel whose
     neighbours all lie inside), and at least one pixel per cell.
 
@@ -576,11 +580,12 @@ class LBP(BaseDescriptor):
     >>> lbp.transform(X).shape
     (12, 40)
     >>> lbp.get_feature_names_out()[:2].tolist()
-    ['lbp_P8_R1_cell0_0_bin0', 'lbp_P8_R1_cell0_0_bin1']
+    ['lbp_cell0_0_P8_R1_bin0', 'lbp_cell0_0_P8_R1_bin1']
     """
 
     _parameter_constraints: dict = {
         **BaseDescriptor._parameter_constraints,
+        "device": DEVICE_CONSTRAINT,
         "P": [Interval(Integral, 1, _MAX_P, closed="both"), "array-like"],
         "R": [Interval(Real, 0, None, closed="neither"), "array-like"],
         **_LBP_CONSTRAINTS,
@@ -589,7 +594,6 @@ class LBP(BaseDescriptor):
         "n_bins": [Interval(Integral, 2, None, closed="left")],
     }
 
-    _supports_torch = True
     _feature_prefix = "lbp"
     # Planes arrive in their own dtype; the sampler converts block by block.
     _describe_dtype = None
@@ -607,7 +611,7 @@ class LBP(BaseDescriptor):
         channels="gray",
         n_jobs=None,
         batch_size=None,
-        device=None,
+        device="cpu",
         verbose=0,
     ):
         self.P = P
@@ -698,7 +702,7 @@ class LBP(BaseDescriptor):
         n, height, width = images.shape
         grid = check_grid(self.grid)
         n_cells = grid[0] * grid[1]
-        cell_of = _cell_index((height, width), grid)
+        cell_of = cell_index((height, width), grid)
         parts = []
         for k, (P, R) in enumerate(self._scales()):
             rows, cols = _neighbour_offsets(P, R, self.sampling)
@@ -738,14 +742,10 @@ class LBP(BaseDescriptor):
         return torch.cat(parts, dim=1)
 
     def _plane_feature_names(self):
-        rows, cols = check_grid(self.grid)
+        # Columns run over the scales, then the cells, then the labels.
+        cells = grid_parts("cell", *check_grid(self.grid))
         names = []
         for P, R in self._scales():
-            n_labels = _n_labels(P, self.method, self.n_bins)
-            names.extend(
-                f"P{P}_R{R:g}_cell{r}_{c}_bin{b}"
-                for r in range(rows)
-                for c in range(cols)
-                for b in range(n_labels)
-            )
+            labels = [bin_part(b) for b in range(_n_labels(P, self.method, self.n_bins))]
+            names += join_names(cells, [f"P{P}_R{format_value(R)}"], labels)
         return names

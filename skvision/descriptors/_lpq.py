@@ -37,17 +37,13 @@ import numpy as np
 from .._compat import Interval, StrOptions, validate_params
 from .._images import check_images, to_grayscale
 from ._code_histograms import CodeHistogramDescriptor, sign_tolerance
+from ._common import check_odd_size
 
 __all__ = ["LPQ", "local_phase_quantization"]
 
 _N_COEFFICIENTS = 8
 # The authors' tie-breaking diagonal: distinct, almost-one scales of the 8 coefficients.
 _TIE_BREAK = np.array([1.000007, 1.000006, 1.000005, 1.000004, 1.000003, 1.000002, 1.000001, 1.0])
-
-
-def _check_window_size(window_size):
-    if window_size % 2 == 0:
-        raise ValueError(f"window_size must be an odd integer >= 3; got {window_size!r}.")
 
 
 def _window_vectors(window_size, window):
@@ -207,7 +203,7 @@ def local_phase_quantization(images, window_size=7, window="uniform", decorrelat
     >>> local_phase_quantization(images, window_size=5).shape
     (2, 12, 12)
     """
-    _check_window_size(window_size)
+    check_odd_size(window_size, "window_size")
     checked = check_images(
         images, min_size=(window_size, window_size), min_size_reason=f"window_size={window_size}"
     )
@@ -244,9 +240,11 @@ class LPQ(CodeHistogramDescriptor):
         Joblib workers over chunks of images.
     batch_size : int or None, default=None
         Images per chunk (bounds memory); None picks a size from the image area.
-    device : str or None, default=None
-        None or 'numpy' for the numpy path; 'cpu', 'cuda', 'auto' for torch
-        (one float64 ``conv2d`` with the eight whitened kernels).
+    device : str, default='cpu'
+        Where the work runs ("GPUs" in docs/scaling.md): ``'cpu'`` runs the
+        numpy path; ``'cuda'`` and ``'cuda:N'`` run torch (one float64
+        ``conv2d`` with the eight whitened kernels) on that GPU; ``'auto'``
+        (or None) takes a CUDA GPU when torch sees one, else the CPU.
     verbose : int, default=0
         Show a progress bar over chunks.
 
@@ -282,7 +280,6 @@ class LPQ(CodeHistogramDescriptor):
         **CodeHistogramDescriptor._parameter_constraints,
         **_LPQ_CONSTRAINTS,
     }
-    _supports_torch = True
     _feature_prefix = "lpq"
 
     def __init__(
@@ -296,7 +293,7 @@ class LPQ(CodeHistogramDescriptor):
         channels="gray",
         n_jobs=None,
         batch_size=None,
-        device=None,
+        device="cpu",
         verbose=0,
     ):
         self.window_size = window_size
@@ -313,7 +310,7 @@ class LPQ(CodeHistogramDescriptor):
 
     def _check_params(self):
         super()._check_params()
-        _check_window_size(self.window_size)
+        check_odd_size(self.window_size, "window_size")
 
     def _n_codes(self):
         return 2**_N_COEFFICIENTS

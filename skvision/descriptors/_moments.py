@@ -15,17 +15,19 @@ import numpy as np
 from .._compat import Interval
 from .._images import check_images, is_integer_like, to_grayscale
 from ._base import BaseDescriptor
+from ._common import check_non_negative
 
 __all__ = ["HuMoments", "ZernikeMoments", "hu_moments", "zernike_moments", "zernike_indices"]
 
 
-def _check_non_negative(images, owner):
-    minimum = float(images.min())
-    if minimum < 0:
-        raise ValueError(
-            f"{owner} treats each image as a non-negative mass distribution; X has negative "
-            f"values (minimum {minimum:g}). Shift or rescale the images first."
-        )
+def _check_non_negative(images, owner, name="X"):
+    check_non_negative(
+        images,
+        owner,
+        why="each image is a mass distribution",
+        name=name,
+        hint="Shift or rescale the images first.",
+    )
 
 
 # --------------------------------------------------------------------------- Hu
@@ -129,7 +131,7 @@ def hu_moments(images, log_scale=False):
     if not isinstance(log_scale, (bool, np.bool_)):
         raise ValueError(f"log_scale must be a bool; got {log_scale!r}.")
     gray = np.asarray(to_grayscale(images), dtype=np.float64)
-    _check_non_negative(gray, "hu_moments")
+    _check_non_negative(gray, "hu_moments", "images")
     hu = _hu_from_central(_central_moments(gray))
     return _log_scale(hu) if log_scale else hu
 
@@ -155,8 +157,6 @@ class HuMoments(BaseDescriptor):
         Parallel jobs over chunks of images (joblib).
     batch_size : int or None, default=None
         Images per chunk; ``None`` sizes chunks by pixel count.
-    device : None, default=None
-        Only the numpy path exists (a few small contractions per chunk).
     verbose : int, default=0
         Show a progress bar over chunks.
 
@@ -194,12 +194,11 @@ class HuMoments(BaseDescriptor):
     }
     _feature_prefix = "hu"
 
-    def __init__(self, log_scale=True, channels="gray", n_jobs=None, batch_size=None, device=None, verbose=0):
+    def __init__(self, log_scale=True, channels="gray", n_jobs=None, batch_size=None, verbose=0):
         self.log_scale = log_scale
         self.channels = channels
         self.n_jobs = n_jobs
         self.batch_size = batch_size
-        self.device = device
         self.verbose = verbose
 
     def _validate_images(self, X, *, reset):
@@ -335,8 +334,6 @@ class ZernikeMoments(BaseDescriptor):
         Parallel jobs over chunks of images (joblib).
     batch_size : int or None, default=None
         Images per chunk; ``None`` sizes chunks by pixel count.
-    device : None, default=None
-        Only the numpy path exists (one matrix product per chunk).
     verbose : int, default=0
         Show a progress bar over chunks.
 
@@ -372,12 +369,11 @@ class ZernikeMoments(BaseDescriptor):
     }
     _feature_prefix = "zernike"
 
-    def __init__(self, order=8, channels="gray", n_jobs=None, batch_size=None, device=None, verbose=0):
+    def __init__(self, order=8, channels="gray", n_jobs=None, batch_size=None, verbose=0):
         self.order = order
         self.channels = channels
         self.n_jobs = n_jobs
         self.batch_size = batch_size
-        self.device = device
         self.verbose = verbose
 
     def _describe(self, images):

@@ -29,17 +29,15 @@ import numpy as np
 from .._compat import Interval, validate_params
 from .._images import check_images, to_grayscale
 from ._code_histograms import CodeHistogramDescriptor
+from ._common import bin_part, check_non_negative, orientation_part
 
 __all__ = ["WLD", "weber_local_descriptor"]
 
 
-def _check_non_negative(images):
-    lowest = images.min()
-    if lowest < 0:
-        raise ValueError(
-            "WLD needs non-negative intensities (its excitation is a ratio to the centre "
-            f"pixel, Weber's law); got a minimum of {float(lowest)!r}."
-        )
+def _check_non_negative(images, owner="WLD", name="X"):
+    check_non_negative(
+        images, owner, why="its excitation is a ratio to the centre pixel, Weber's law", name=name
+    )
 
 
 def _neighbour_sums(images):
@@ -117,7 +115,7 @@ def weber_local_descriptor(images, alpha=3.0, beta=5.0):
     """
     checked = check_images(images, min_size=(3, 3), min_size_reason="the 3x3 neighbourhood")
     gray = to_grayscale(checked).astype(np.float64, copy=False)
-    _check_non_negative(gray)
+    _check_non_negative(gray, "weber_local_descriptor", "images")
     return _wld_maps(gray, alpha, beta, np)
 
 
@@ -159,8 +157,11 @@ class WLD(CodeHistogramDescriptor):
         Joblib workers over chunks of images.
     batch_size : int or None, default=None
         Images per chunk (bounds memory); None picks a size from the image area.
-    device : str or None, default=None
-        None or 'numpy' for the numpy path; 'cpu', 'cuda', 'auto' for torch.
+    device : str, default='cpu'
+        Where the work runs ("GPUs" in docs/scaling.md): ``'cpu'`` runs the
+        numpy path; ``'cuda'`` and ``'cuda:N'`` run torch on that GPU;
+        ``'auto'`` (or None) takes a CUDA GPU when torch sees one, else the
+        CPU.
     verbose : int, default=0
         Show a progress bar over chunks.
 
@@ -195,7 +196,6 @@ class WLD(CodeHistogramDescriptor):
         "alpha": [Interval(Real, 0, None, closed="neither")],
         "beta": [Interval(Real, 0, None, closed="neither")],
     }
-    _supports_torch = True
     _feature_prefix = "wld"
 
     def __init__(
@@ -210,7 +210,7 @@ class WLD(CodeHistogramDescriptor):
         channels="gray",
         n_jobs=None,
         batch_size=None,
-        device=None,
+        device="cpu",
         verbose=0,
     ):
         self.segments = segments
@@ -237,7 +237,7 @@ class WLD(CodeHistogramDescriptor):
 
     def _code_names(self):
         return [
-            f"seg{m}_ori{t}_bin{s}"
+            f"seg{m}_{orientation_part(t)}_{bin_part(s)}"
             for m in range(self.segments)
             for t in range(self.orientations)
             for s in range(self.segment_bins)

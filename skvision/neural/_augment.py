@@ -3,7 +3,7 @@
 Every transform draws its random parameters per sample and runs on the whole
 batch at once, on the device the batch lives on, so augmentation costs one
 batched kernel call per transform instead of a Python loop over images.
-Mixup is applied by the net itself (see :mod:`skvision.neural._base`) because it
+Mixup is applied by the net itself (see :mod:`skvision.neural._net`) because it
 mixes targets as well as images.
 """
 

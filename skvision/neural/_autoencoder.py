@@ -19,7 +19,8 @@ from skorch.utils import to_tensor
 from torch import nn
 
 from .._compat import Interval, StrOptions, fit_context
-from ._base import COMMON_PARAMETER_CONSTRAINTS, ImageNeuralNet, NeuralImageEstimator
+from ._estimator import COMMON_PARAMETER_CONSTRAINTS, NeuralImageEstimator
+from ._net import ImageNeuralNet
 from ._torch_utils import seeded_torch_rng
 from .modules.autoencoders import ConvAutoencoder, ConvVAE
 
@@ -42,7 +43,7 @@ class AutoencoderNet(ImageNeuralNet):
     ----------
     *args, **kwargs
         Those of skorch's ``NeuralNet`` and of
-        :class:`skvision.neural._base.ImageNetMixin`.
+        :class:`skvision.neural._net.ImageNetMixin`.
     noise : float, default=0.0
         Denoising: standard deviation of the Gaussian noise added to the input
         of the module in training mode only.
@@ -169,7 +170,9 @@ class AutoencoderFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Neu
         Directory where the best parameters are saved during training; a
         later ``fit`` with the same directory resumes from them.
     device : str, torch.device or None, default='auto'
-        ``'auto'`` uses CUDA when available, else the CPU.
+        Where the work runs: ``'auto'`` (or None) a CUDA GPU when torch sees
+        one, else the CPU; ``'cpu'``, ``'cuda'``, ``'cuda:N'``, or ``'mps'``
+        (Apple's GPU). A device torch does not see here is refused in ``fit``.
     precision : {'32', 'bf16', '16-mixed'}, default='32'
         Autocast precision of the forward passes (losses stay float32).
     verbose : int, default=0

@@ -18,12 +18,8 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 from sklearn.utils.validation import check_array, check_consistent_length, check_is_fitted, column_or_1d
 
 from .._compat import Interval, StrOptions, fit_context
-from ._base import (
-    COMMON_PARAMETER_CONSTRAINTS,
-    ImageNeuralNetClassifier,
-    ImageNeuralNetRegressor,
-    NeuralImageEstimator,
-)
+from ._estimator import COMMON_PARAMETER_CONSTRAINTS, NeuralImageEstimator
+from ._net import ImageNeuralNetClassifier, ImageNeuralNetRegressor
 
 __all__ = ["CNNClassifier", "CNNRegressor", "CNNFeatures"]
 
@@ -74,8 +70,10 @@ _TRAINING_TOOLS_DOC = """module : str, nn.Module class, callable or nn.Module, d
         Test-time augmentation: prediction averages the plain prediction with
         ``tta`` randomly augmented copies (the ``augment`` transforms, or
         ``'light'`` when ``augment='none'``). May be changed after fitting.
-    device : str, default='auto'
-        ``'auto'`` (CUDA when available, else CPU), ``'cpu'``, ``'cuda'``, ``'cuda:N'``.
+    device : str, torch.device or None, default='auto'
+        Where the work runs: ``'auto'`` (or None) a CUDA GPU when torch sees
+        one, else the CPU; ``'cpu'``, ``'cuda'``, ``'cuda:N'``, or ``'mps'``
+        (Apple's GPU). A device torch does not see here is refused in ``fit``.
     precision : {'32', 'bf16', '16-mixed'}, default='32'
         Float32, or autocast to bfloat16 / float16 (with loss scaling on CUDA;
         float16 falls back to bfloat16 on the CPU).

@@ -17,8 +17,12 @@ and its weights in one of three ways:
      hub cache (``<torch.hub.get_dir()>/checkpoints``, where timm's and torchvision's
      URL downloads land),
   3. a download through timm / torchvision, unless ``HF_HUB_OFFLINE`` (or
-     ``TIMM_OFFLINE``) is set. Offline, or when the download fails, the error names the
-     file to fetch and the directory to put it in.
+     ``TIMM_OFFLINE``) is set. Before a download from the Hugging Face Hub, one request
+     without retries (the hub client's own metadata call) checks that the Hub answers:
+     without a network, the error comes at once (within the client's 10 s timeout)
+     instead of after the client's retries for flaky connections (about a minute).
+     Offline, or when the download fails, the error names the file to fetch and the
+     directory to put it in.
 
   For an ``nn.Module`` instance, ``'default'`` keeps the weights it has.
 * a path to a local state dict or training checkpoint (``.pth``/``.pt``/``.bin``, read
@@ -520,13 +524,39 @@ def _timm_weight_locations(cfg: dict):
     return None, descriptions
 
 
-def _missing_weights_error(name, descriptions, cause=None):
+def _hub_unreachable(cfg: dict):
+    """Why the Hugging Face Hub holding ``cfg``'s weights cannot be reached, or None when it answers.
+
+    One metadata request without retries (``get_hf_file_metadata(retry_on_errors=False)``,
+    the call ``hf_hub_download`` itself makes first), so that no network means an error at
+    once rather than after the hub client's backoff.
+    """
+    hf_hub_id = cfg.get("hf_hub_id")
+    if not hf_hub_id:
+        return None
+    from huggingface_hub import constants, get_hf_file_metadata, hf_hub_url
+    from huggingface_hub.errors import HfHubHTTPError
+
+    repo, _, revision = hf_hub_id.partition("@")
+    filename = cfg.get("hf_hub_filename") or "model.safetensors"
+    url = hf_hub_url(repo, filename, revision=revision or None, endpoint=constants.ENDPOINT)
+    try:
+        get_hf_file_metadata(url, retry_on_errors=False)
+    except HfHubHTTPError:
+        return None  # the Hub answered (a missing file, say): timm's download takes it from here
+    except Exception as exc:  # connection, DNS, proxy, timeout, offline mode: not reachable
+        return exc
+    return None
+
+
+def _missing_weights_error(name, descriptions, cause=None, unreachable=False):
     where = " or ".join(descriptions) if descriptions else "nowhere: this model has no published weights"
-    reason = (
-        "no network access is allowed (HF_HUB_OFFLINE/TIMM_OFFLINE is set)"
-        if cause is None
-        else f"the download failed ({cause})"
-    )
+    if cause is None:
+        reason = "no network access is allowed (HF_HUB_OFFLINE/TIMM_OFFLINE is set)"
+    elif unreachable:
+        reason = f"the Hugging Face Hub cannot be reached ({type(cause).__name__}: {cause})"
+    else:
+        reason = f"the download failed ({cause})"
     return FileNotFoundError(
         f"Pretrained weights for {name!r} are not on this machine and {reason}. Put {where}; "
         "or pass weights='/path/to/state_dict.pth' (read with torch.load(weights_only=True)), "
@@ -572,6 +602,9 @@ def _resolve_timm(name, weights):
         return module, config, f"cache:{found}"
     if _offline():
         raise _missing_weights_error(name, descriptions)
+    unreachable = _hub_unreachable(cfg)
+    if unreachable is not None:
+        raise _missing_weights_error(name, descriptions, cause=unreachable, unreachable=True)
     try:
         module = timm.create_model(name, pretrained=True)
     except Exception as exc:  # network and hub errors come in many types; all mean "not available"

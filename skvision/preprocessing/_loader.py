@@ -1,17 +1,28 @@
 """Reading image files into uint8 arrays: ImageLoader, and the code load_image_folder shares.
 
-Files are decoded with Pillow (a dependency of matplotlib and torchvision).
-Only PNG, JPEG and TIFF are accepted, identified by their content, not their
-name. The pixel count is read from the header and checked before any pixel is
-decoded, so a decompression bomb is refused without being inflated.
+Files are decoded with Pillow (a dependency of matplotlib and torchvision). Every
+format Pillow reads is accepted (PNG, JPEG, TIFF, BMP, WebP, GIF, ...), identified
+by the file's content, not its name, except EPS, which Pillow renders by running
+Ghostscript, an external program. Animated and multi-page files (GIF, WebP, TIFF)
+give their first frame or page. The pixel count is read from the header and checked
+before any pixel is decoded, so a decompression bomb is refused without being
+inflated, and every pixel is then decoded, so a truncated file is found when it is
+read, not later.
+
+A file that cannot be read is a *bad file*: not an image (a ``.txt``, an empty
+file), truncated or corrupt data, a format that cannot be decoded, an unreadable
+or missing file. ``on_error`` decides what happens to bad files, always after
+every file was tried, so that one error lists them all.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
+import stat
 import warnings
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
 from joblib import Parallel, delayed
@@ -20,36 +31,106 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._compat import Interval, StrOptions, fit_context
 from .._images import check_images, to_grayscale
-from ._transforms import _cast_like, _check_size, _pixel_names, resize_image
+from ._transforms import RESIZE_MODES, _cast_like, _check_size, _ImagesOut, _pixel_names, resize_image
 
-__all__ = ["ImageLoader", "ImageReadError", "read_images", "DEFAULT_MAX_PIXELS", "IMAGE_EXTENSIONS"]
+__all__ = [
+    "ImageLoader",
+    "ImageReadError",
+    "read_image",
+    "read_images",
+    "DEFAULT_MAX_PIXELS",
+    "ON_ERROR",
+]
 
-#: File name endings looked for in image folders.
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
-#: Pillow formats accepted.
-_PIL_FORMATS = ("PNG", "JPEG", "TIFF")
 #: Pillow's own default limit (``PIL.Image.MAX_IMAGE_PIXELS``): about 89 million pixels.
 DEFAULT_MAX_PIXELS = 89_478_485
 COLOR_MODES = ("auto", "gray", "rgb")
+#: What happens to bad files: an error listing them all, a warning listing them, or nothing.
+ON_ERROR = ("raise", "warn", "skip")
+#: Pillow formats never opened: Pillow renders EPS with Ghostscript, an external program.
+_REFUSED_FORMATS = frozenset({"EPS"})
+_COMMON_FORMATS = ("PNG", "JPEG", "TIFF", "BMP", "WEBP", "GIF")
+#: Bad files listed by name in one message; the rest are counted.
+_LISTED_PROBLEMS = 20
+#: The EXIF orientation tag, and its values that swap height and width.
+_EXIF_ORIENTATION = 0x0112
+_EXIF_TRANSPOSED = {5, 6, 7, 8}
 _GRAY_MODES = {"1", "L", "LA", "La", "I", "I;16", "I;16L", "I;16B", "I;16N"}
 _SIXTEEN_BIT_MODES = {"I", "I;16", "I;16L", "I;16B", "I;16N"}
 
 
 class ImageReadError(ValueError):
-    """A file could not be read as an image; the message names the file."""
+    """Files could not be read as images; the message names each with its reason.
+
+    Attributes
+    ----------
+    problems : dict of str -> str
+        Every bad file (path) with the reason it could not be read.
+    """
+
+    def __init__(self, message, problems=None):
+        super().__init__(message)
+        self.problems = dict(problems or {})
+
+
+class _BadFile(Exception):
+    """One file's reason for not being read (internal: becomes an ImageReadError)."""
+
+
+@functools.cache
+def _pil_formats():
+    from PIL import Image
+
+    Image.init()
+    # Pillow tries the formats in this order: the common ones first cost the others nothing.
+    formats = [*_COMMON_FORMATS, *Image.OPEN]
+    return tuple(dict.fromkeys(f for f in formats if f in Image.OPEN and f not in _REFUSED_FORMATS))
+
+
+def describe_problems(problems, limit=_LISTED_PROBLEMS):
+    """``path: reason`` lines for at most ``limit`` bad files, then a count of the others."""
+    lines = [f"  {path}: {reason}" for path, reason in list(problems.items())[:limit]]
+    if len(problems) > limit:
+        lines.append(f"  ... and {len(problems) - limit} more")
+    return "\n".join(lines)
+
+
+def bad_files_error(problems, n_files):
+    """The one :class:`ImageReadError` that lists every bad file of a read."""
+    count = "1 file" if len(problems) == 1 else f"{len(problems)} files"
+    return ImageReadError(
+        f"{count} of {n_files} could not be read as images:\n{describe_problems(problems)}\n"
+        "Pass on_error='warn' (or 'skip', silent) to leave them out.",
+        problems,
+    )
+
+
+def report_bad_files(problems, n_files, on_error, stacklevel=3):
+    """Raise, warn about or accept the bad files of a read, as ``on_error`` says."""
+    if not problems:
+        return
+    if on_error == "raise":
+        raise bad_files_error(problems, n_files)
+    if on_error == "warn":
+        count = "1 file" if len(problems) == 1 else f"{len(problems)} files"
+        warnings.warn(
+            f"Skipped {count} of {n_files} that could not be read as images:\n{describe_problems(problems)}",
+            UserWarning,
+            stacklevel=stacklevel,
+        )
 
 
 def _native_array(image):
     """Decode a Pillow image as uint8: ``(H, W)`` for grey modes, ``(H, W, 3)`` otherwise."""
     mode = image.mode
     if mode in _SIXTEEN_BIT_MODES:
-        # 16-bit grey (Pillow reads 16-bit PNGs as 'I'): 0-65535 scaled to 0-255.
+        # 16-bit grey (Pillow reads 16-bit PNGs as 'I;16' or 'I'): 0-65535 scaled to 0-255.
         values = np.asarray(image, dtype=np.float64)
         return np.clip(np.rint(values / 257.0), 0, 255).astype(np.uint8)
     if mode in _GRAY_MODES:
         return np.asarray(image.convert("L"), dtype=np.uint8)
     if mode == "F":
-        raise ValueError("32-bit floating-point pixels are not supported")
+        raise _BadFile("32-bit floating-point pixels (Pillow mode 'F') are not supported")
     # RGB, RGBA (alpha dropped), palette, CMYK, YCbCr, LAB, ...
     return np.asarray(image.convert("RGB"), dtype=np.uint8)
 
@@ -66,50 +147,88 @@ def _convert(array, color_mode):
 def _opened(path, max_pixels):
     """Open ``path`` with Pillow (header only) after the pixel-count check.
 
-    Every failure inside the ``with`` block, decoding included, becomes an
-    :class:`ImageReadError` that names the file.
+    Every failure inside the ``with`` block, decoding included, becomes a
+    :class:`_BadFile` holding the reason.
     """
     from PIL import Image
 
-    name = os.fspath(path)
+    try:
+        info = os.stat(path)
+    except FileNotFoundError as exc:
+        raise _BadFile("no such file (or a broken symbolic link)") from exc
+    except OSError as exc:  # permission, a link to itself, ...
+        raise _BadFile(f"cannot be read ({exc.strerror or exc})") from exc
+    if stat.S_ISDIR(info.st_mode):
+        raise _BadFile("a folder, not a file")
+    if not stat.S_ISREG(info.st_mode):
+        raise _BadFile("not a regular file (a pipe, socket or device)")
+    if info.st_size == 0:
+        raise _BadFile("empty file (0 bytes)")
     try:
         with warnings.catch_warnings():
             # The explicit max_pixels check below replaces Pillow's warning.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(path, formats=_PIL_FORMATS) as image:
+            with Image.open(path, formats=_pil_formats()) as image:
                 width, height = image.size
                 if max_pixels is not None and width * height > max_pixels:
-                    raise ImageReadError(
-                        f"{name}: image of {width}x{height} = {width * height:,} pixels exceeds "
+                    raise _BadFile(
+                        f"image of {width}x{height} = {width * height:,} pixels exceeds "
                         f"max_pixels={max_pixels:,}; refused as a possible decompression bomb "
-                        "(raise max_pixels if the file is trusted)."
+                        "(raise max_pixels if the file is trusted)"
                     )
                 yield image
-    except ImageReadError:
+    except _BadFile:
         raise
     except Image.DecompressionBombError as exc:
-        raise ImageReadError(f"{name}: refused as a possible decompression bomb ({exc}).") from exc
+        raise _BadFile(f"refused as a possible decompression bomb ({exc})") from exc
     except FileNotFoundError as exc:
-        raise ImageReadError(f"{name}: no such file.") from exc
+        raise _BadFile("no such file (or a broken symbolic link)") from exc
+    except PermissionError as exc:
+        raise _BadFile("permission denied") from exc
     except Image.UnidentifiedImageError as exc:
-        raise ImageReadError(
-            f"{name}: not a PNG, JPEG or TIFF image (unsupported format or corrupt file)."
-        ) from exc
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise ImageReadError(f"{name}: corrupt or unsupported image file ({exc}).") from exc
+        raise _BadFile("not an image, or a corrupt one (Pillow cannot identify its format)") from exc
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise _BadFile(f"truncated or corrupt image data ({exc})") from exc
 
 
-def read_image(path, *, color_mode="auto", image_size=None, max_pixels=DEFAULT_MAX_PIXELS):
-    """Read one PNG, JPEG or TIFF file as a uint8 array.
+def _decode(path, color_mode, image_size, resize_mode, fill_value, max_pixels):
+    from PIL import ImageOps
+
+    with _opened(path, max_pixels) as image:
+        image.load()  # decode every pixel now: a truncated file fails here
+        # Camera JPEGs store their orientation in EXIF; apply it.
+        array = _native_array(ImageOps.exif_transpose(image))
+    array = _convert(array, color_mode)
+    if image_size is not None:
+        array = resize_image(array, image_size, mode=resize_mode, fill_value=fill_value)
+    return array
+
+
+def read_image(
+    path,
+    *,
+    color_mode="auto",
+    image_size=None,
+    resize_mode="stretch",
+    fill_value=0,
+    max_pixels=DEFAULT_MAX_PIXELS,
+):
+    """Read one image file as a uint8 array.
 
     Parameters
     ----------
     path : str or path-like
     color_mode : {'auto', 'gray', 'rgb'}, default='auto'
         'auto' keeps the file's own mode: ``(H, W)`` for grey files, ``(H, W, 3)``
-        for colour ones. 'gray' uses skvision's luminance weights.
+        for colour ones (alpha dropped, palettes expanded). 'gray' uses
+        skvision's luminance weights.
     image_size : tuple of (int, int) or None
         Resize to ``(height, width)`` (bilinear, anti-aliased).
+    resize_mode : {'stretch', 'crop', 'pad'}, default='stretch'
+        How another aspect ratio reaches ``image_size`` (see
+        :class:`~skvision.preprocessing.Resize`'s ``mode``).
+    fill_value : float, default=0
+        The border with ``resize_mode='pad'``.
     max_pixels : int or None
         Largest ``height * width`` accepted, checked before decoding; ``None``
         leaves only Pillow's own limit.
@@ -121,33 +240,50 @@ def read_image(path, *, color_mode="auto", image_size=None, max_pixels=DEFAULT_M
     Raises
     ------
     ImageReadError
-        Missing, corrupt, truncated, unsupported or too large file; the message
-        names it.
+        Missing, empty, corrupt, truncated, unsupported or too large file; the
+        message names it and says why.
     """
-    from PIL import ImageOps
-
-    with _opened(path, max_pixels) as image:
-        # Camera JPEGs store their orientation in EXIF; apply it.
-        array = _native_array(ImageOps.exif_transpose(image))
-    array = _convert(array, color_mode)
-    if image_size is not None:
-        array = resize_image(array, image_size)
-    return array
-
-
-def _read_or_report(path, skip, **options):
     try:
-        return read_image(path, **options), None
-    except ImageReadError as exc:
-        if not skip:
-            raise
+        return _decode(path, color_mode, image_size, resize_mode, fill_value, max_pixels)
+    except _BadFile as exc:
+        name = os.fspath(path)
+        raise ImageReadError(f"{name}: {exc}", {name: str(exc)}) from exc.__cause__
+
+
+def _read_or_report(path, options):
+    try:
+        return _decode(path, **options), None
+    except _BadFile as exc:
         return None, str(exc)
 
 
+def different_sizes_error(arrays, paths):
+    """The ValueError for images of different sizes: the sizes found, most common first, with a file each."""
+    sizes = {}
+    for array, path in zip(arrays, paths):
+        sizes.setdefault(array.shape[:2], []).append(path)
+    common = sorted(sizes.items(), key=lambda item: -len(item[1]))
+    shown = ", ".join(f"{h}x{w} ({len(p)} files, e.g. {p[0]})" for (h, w), p in common[:4])
+    more = f", and {len(common) - 4} other sizes" if len(common) > 4 else ""
+    return ValueError(
+        f"Images have different sizes, {len(common)} sizes (HxW): {shown}{more}; "
+        "pass image_size=(height, width) to resize them on reading."
+    )
+
+
 def read_images(
-    paths, *, color_mode="auto", image_size=None, max_pixels=DEFAULT_MAX_PIXELS, on_error="raise", n_jobs=None
+    paths,
+    *,
+    color_mode="auto",
+    image_size=None,
+    resize_mode="stretch",
+    fill_value=0,
+    max_pixels=DEFAULT_MAX_PIXELS,
+    on_error="raise",
+    n_jobs=None,
+    same_size=True,
 ):
-    """Read files in parallel (joblib) into one uint8 batch.
+    """Read files in parallel (joblib); every file is tried before bad ones are reported.
 
     Parameters
     ----------
@@ -156,45 +292,55 @@ def read_images(
         'auto': grey ``(N, H, W)`` when every file is grey, else ``(N, H, W, 3)``
         with grey files repeated over the three channels.
     image_size : tuple of (int, int) or None
-        Resize every image; without it all files must have one size.
+        Resize every image.
+    resize_mode : {'stretch', 'crop', 'pad'}, default='stretch'
+    fill_value : float, default=0
     max_pixels : int or None
         Per-file pixel limit (see :func:`read_image`).
-    on_error : {'raise', 'skip'}, default='raise'
-        'skip' leaves unreadable files out with a warning naming each.
+    on_error : {'raise', 'warn', 'skip'}, default='raise'
+        Bad files: one :class:`ImageReadError` listing every one with its reason;
+        or left out, with one warning listing them ('warn') or silently ('skip').
     n_jobs : int or None
         joblib workers.
+    same_size : bool, default=True
+        Without ``image_size``, images of different sizes raise a ValueError
+        (True) or come back as a list (False).
 
     Returns
     -------
-    images : ndarray of uint8, shape (n, H, W) or (n, H, W, 3)
+    images : ndarray of uint8, shape (n, H, W) or (n, H, W, 3), or list of arrays
+        A list only when ``same_size=False`` and the sizes differ.
     kept : ndarray of int
-        Indices into ``paths`` of the files read (all of them unless skipped).
+        Indices into ``paths`` of the files read (all of them unless left out).
+    problems : dict of str -> str
+        The bad files left out, with their reasons.
     """
     paths = [os.fspath(p) for p in paths]
-    options = dict(color_mode=color_mode, image_size=image_size, max_pixels=max_pixels)
-    results = Parallel(n_jobs=n_jobs)(
-        delayed(_read_or_report)(path, on_error == "skip", **options) for path in paths
+    options = dict(
+        color_mode=color_mode,
+        image_size=image_size,
+        resize_mode=resize_mode,
+        fill_value=fill_value,
+        max_pixels=max_pixels,
     )
-    arrays, kept = [], []
-    for index, (array, problem) in enumerate(results):
-        if problem is not None:
-            warnings.warn(f"Skipped {problem}", UserWarning, stacklevel=3)
-            continue
-        arrays.append(array)
-        kept.append(index)
-    if not arrays:
-        raise ValueError(f"None of the {len(paths)} files could be read as an image.")
+    results = Parallel(n_jobs=n_jobs)(delayed(_read_or_report)(path, options) for path in paths)
+    problems = {path: problem for path, (_, problem) in zip(paths, results) if problem is not None}
+    if len(problems) == len(paths):
+        raise ImageReadError(
+            f"None of the {len(paths)} files could be read as an image:\n{describe_problems(problems)}",
+            problems,
+        )
+    report_bad_files(problems, len(paths), on_error, stacklevel=4)
+    kept = [index for index, (_, problem) in enumerate(results) if problem is None]
+    arrays = [results[index][0] for index in kept]
     if color_mode == "auto" and any(a.ndim == 3 for a in arrays) and any(a.ndim == 2 for a in arrays):
         arrays = [_convert(a, "rgb") for a in arrays]
-    first = arrays[0].shape[:2]
-    for array, index in zip(arrays, kept):
-        if array.shape[:2] != first:
-            raise ValueError(
-                f"Images have different sizes: {paths[kept[0]]} is {first[0]}x{first[1]} but "
-                f"{paths[index]} is {array.shape[0]}x{array.shape[1]} (HxW); pass "
-                "image_size=(height, width) to resize them on reading."
-            )
-    return np.stack(arrays), np.asarray(kept, dtype=np.intp)
+    kept = np.asarray(kept, dtype=np.intp)
+    if len({a.shape for a in arrays}) > 1:
+        if not same_size:
+            return arrays, kept, problems
+        raise different_sizes_error(arrays, [paths[i] for i in kept])
+    return np.stack(arrays), kept, problems
 
 
 def _check_paths(X):
@@ -216,19 +362,27 @@ def _check_paths(X):
     return paths
 
 
-class ImageLoader(TransformerMixin, BaseEstimator):
+class ImageLoader(_ImagesOut, TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
     """Read image files into a uint8 batch: the first step of a pipeline over paths.
 
-    ``transform`` takes a sequence of PNG, JPEG or TIFF file paths and returns
-    ``(N, H, W)`` or ``(N, H, W, 3)`` uint8 images, read in parallel with joblib.
-    Keeping the paths as ``X`` lets :func:`~sklearn.model_selection.cross_validate`
-    and ``GridSearchCV`` split a data set too large to hold in memory at once.
+    ``transform`` takes a sequence of image file paths (any format Pillow reads:
+    PNG, JPEG, TIFF, BMP, WebP, GIF, ...) and returns ``(N, H, W)`` or
+    ``(N, H, W, 3)`` uint8 images, read in parallel with joblib. Keeping the paths
+    as ``X`` lets :func:`~sklearn.model_selection.cross_validate` and
+    ``GridSearchCV`` split a data set too large to hold in memory at once.
 
     Parameters
     ----------
     image_size : int, tuple of (int, int) or None, default=None
         Resize every image to ``(height, width)`` on reading (bilinear,
-        anti-aliased). Without it, all files must have one size.
+        anti-aliased). Without it, files of one size give one batch and files of
+        different sizes give a *list* of arrays, which
+        :class:`~skvision.preprocessing.Resize` takes as the next step.
+    resize_mode : {'stretch', 'crop', 'pad'}, default='stretch'
+        How an image of another aspect ratio reaches ``image_size``: the
+        ``mode`` of :class:`~skvision.preprocessing.Resize`.
+    fill_value : float, default=0
+        The border's grey level (0-255) with ``resize_mode='pad'``.
     color_mode : {'auto', 'gray', 'rgb'}, default='auto'
         'auto' decides in ``fit`` from the training files' headers: grey when
         every one is grey, else RGB; the same mode is then used on any file.
@@ -236,10 +390,14 @@ class ImageLoader(TransformerMixin, BaseEstimator):
     max_pixels : int or None, default=89_478_485
         Files with more pixels than this are refused before decoding
         (decompression bombs). ``None`` leaves only Pillow's own limit.
-    on_error : {'raise', 'skip'}, default='raise'
-        An unreadable file raises :class:`ImageReadError` naming it, or with
-        'skip' is left out with a warning (``transform`` then returns fewer
-        images than paths, so use 'skip' for exploration, not inside CV).
+    on_error : {'raise', 'warn', 'skip'}, default='raise'
+        Bad files (not an image, empty, truncated, unreadable, too large): every
+        file is tried, then 'raise' raises one :class:`ImageReadError` (a
+        ValueError) that lists every bad file with its reason; 'warn' leaves them
+        out with one warning listing them; 'skip' leaves them out silently. Both
+        record them in ``skipped_files_``. Leaving files out makes ``transform``
+        return fewer images than paths, so use 'warn' or 'skip' to explore, not
+        inside cross-validation.
     n_jobs : int or None, default=None
         joblib workers for reading.
 
@@ -249,6 +407,18 @@ class ImageLoader(TransformerMixin, BaseEstimator):
         Mode used by ``transform``.
     image_size_ : tuple of (int, int) or None
         The validated ``image_size``.
+    image_shape_ : tuple of (int, int) or None
+        ``(height, width)`` of the output: ``image_size_``, or the size every
+        file seen in ``fit`` shares (from the headers); None when they differ.
+    skipped_files_ : dict of str -> str
+        The bad files the latest ``fit`` or ``transform`` left out, with their
+        reasons (empty with ``on_error='raise'``).
+
+    Notes
+    -----
+    ``set_output`` is accepted and ignored: the output is images, never a
+    DataFrame, so that a pipeline set to pandas output hands images to its
+    feature step.
 
     Examples
     --------
@@ -266,9 +436,11 @@ class ImageLoader(TransformerMixin, BaseEstimator):
 
     _parameter_constraints: dict = {
         "image_size": [Integral, tuple, list, None],
+        "resize_mode": [StrOptions(set(RESIZE_MODES))],
+        "fill_value": [Real],
         "color_mode": [StrOptions(set(COLOR_MODES))],
         "max_pixels": [Interval(Integral, 1, None, closed="left"), None],
-        "on_error": [StrOptions({"raise", "skip"})],
+        "on_error": [StrOptions(set(ON_ERROR))],
         "n_jobs": [Integral, None],
     }
 
@@ -276,12 +448,16 @@ class ImageLoader(TransformerMixin, BaseEstimator):
         self,
         *,
         image_size=None,
+        resize_mode="stretch",
+        fill_value=0,
         color_mode="auto",
         max_pixels=DEFAULT_MAX_PIXELS,
         on_error="raise",
         n_jobs=None,
     ):
         self.image_size = image_size
+        self.resize_mode = resize_mode
+        self.fill_value = fill_value
         self.color_mode = color_mode
         self.max_pixels = max_pixels
         self.on_error = on_error
@@ -289,7 +465,7 @@ class ImageLoader(TransformerMixin, BaseEstimator):
 
     @fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
-        """Check the files' headers and fix the colour mode.
+        """Check the files' headers; fix the colour mode and, when the files agree, the size.
 
         Parameters
         ----------
@@ -303,20 +479,20 @@ class ImageLoader(TransformerMixin, BaseEstimator):
         """
         paths = _check_paths(X)
         self.image_size_ = None if self.image_size is None else _check_size(self.image_size)
+        headers = Parallel(n_jobs=self.n_jobs)(delayed(_header)(p, self.max_pixels) for p in paths)
+        problems = {os.fspath(p): h for p, h in zip(paths, headers) if isinstance(h, str)}
+        # Files that fail here are reported again by transform (with the decoding problems).
+        if len(problems) == len(paths) or (problems and self.on_error == "raise"):
+            raise bad_files_error(problems, len(paths))
+        self.skipped_files_ = problems
+        headers = [h for h in headers if not isinstance(h, str)]
         if self.color_mode == "auto":
-            self.color_mode_ = "rgb" if any(self._header_is_color(p) for p in paths) else "gray"
+            self.color_mode_ = "rgb" if any(is_colour for is_colour, _ in headers) else "gray"
         else:
             self.color_mode_ = self.color_mode
+        sizes = {size for _, size in headers}
+        self.image_shape_ = self.image_size_ or (sizes.pop() if len(sizes) == 1 else None)
         return self
-
-    def _header_is_color(self, path):
-        try:
-            with _opened(path, self.max_pixels) as image:
-                return image.mode not in _GRAY_MODES
-        except ImageReadError:
-            if self.on_error == "skip":
-                return False  # transform leaves it out, with its warning
-            raise
 
     def transform(self, X):
         """Read the files.
@@ -328,25 +504,48 @@ class ImageLoader(TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        images : ndarray of uint8, shape (N, H, W) or (N, H, W, 3)
+        images : ndarray of uint8, shape (N, H, W) or (N, H, W, 3), or list of arrays
+            A list of ``(H, W[, 3])`` arrays when ``image_size`` is None and the
+            files have different sizes.
         """
         check_is_fitted(self, "color_mode_")
-        images, _ = read_images(
+        images, _, self.skipped_files_ = read_images(
             _check_paths(X),
             color_mode=self.color_mode_,
             image_size=self.image_size_,
+            resize_mode=self.resize_mode,
+            fill_value=self.fill_value,
             max_pixels=self.max_pixels,
             on_error=self.on_error,
             n_jobs=self.n_jobs,
+            same_size=False,
         )
-        return check_images(images)
+        return images if isinstance(images, list) else check_images(images)
 
     def get_feature_names_out(self, input_features=None):
-        """One name per output pixel when ``image_size`` is set; ``input_features`` is ignored."""
+        """One name per output pixel, ``pixel_<row>_<col>[_c<k>]``; ``input_features`` is ignored.
+
+        Defined when the output has one size: ``image_size`` is set, or every
+        file seen in ``fit`` has one size.
+        """
         check_is_fitted(self, "color_mode_")
-        if self.image_size_ is None:
+        if self.image_shape_ is None:
             raise ValueError(
-                "ImageLoader(image_size=None) has no fixed output size, so no feature names; set image_size."
+                "ImageLoader(image_size=None) read files of different sizes in fit, so its output has no "
+                "fixed size and no feature names; set image_size, or take the names from the step that "
+                "makes features (pipeline[i].get_feature_names_out())."
             )
         channels = (3,) if self.color_mode_ == "rgb" else ()
-        return _pixel_names((*self.image_size_, *channels))
+        return _pixel_names((*self.image_shape_, *channels))
+
+
+def _header(path, max_pixels):
+    """``(is_colour, (height, width))`` from a file's header, or the reason it is a bad file."""
+    try:
+        with _opened(path, max_pixels) as image:
+            width, height = image.size
+            if image.getexif().get(_EXIF_ORIENTATION) in _EXIF_TRANSPOSED:
+                width, height = height, width  # read_image applies the orientation
+            return image.mode not in _GRAY_MODES, (height, width)
+    except _BadFile as exc:
+        return str(exc)

@@ -3,11 +3,17 @@
 Both keep the value scale and the integer dtype of their input, so that a uint8
 batch stays a uint8 batch in 0-255: the neural estimators scale integer images by
 their dtype's maximum, and would misread 0-255 floats.
+
+Both return images whatever ``set_output`` asks for: a table (pandas, polars) has
+no place for an image batch, so these steps opt out of scikit-learn's output
+wrapping and pass images through unchanged; the step that turns images into
+features (a descriptor) returns the DataFrame.
 """
 
 from __future__ import annotations
 
-from numbers import Integral
+import math
+from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
@@ -16,10 +22,44 @@ from sklearn.utils.validation import check_is_fitted
 from .._compat import StrOptions, fit_context
 from .._images import check_images, is_integer_like, to_grayscale
 
-__all__ = ["Grayscale", "Resize", "resize_image"]
+__all__ = ["Grayscale", "Resize", "resize_image", "RESIZE_MODES"]
 
 #: Interpolation names -> spline order of :func:`skimage.transform.resize`.
 INTERPOLATION_ORDERS = {"nearest": 0, "bilinear": 1, "bicubic": 3}
+#: How an image of another aspect ratio reaches the output size.
+RESIZE_MODES = ("stretch", "crop", "pad")
+_SET_OUTPUT_OPTIONS = (None, "default", "pandas", "polars")
+
+
+class _ImagesOut:
+    """Image-to-image steps: ``set_output`` is accepted and leaves the output as images.
+
+    scikit-learn wraps ``transform`` of a transformer that has ``get_feature_names_out``
+    into a DataFrame when ``set_output(transform="pandas")`` (or the global
+    ``transform_output``) asks for one; a 3-D or 4-D image batch cannot be one. The
+    classes using this mixin are declared with ``auto_wrap_output_keys=None``, so
+    scikit-learn does not wrap their ``transform``, and this ``set_output`` lets
+    ``Pipeline.set_output`` configure a whole pipeline: the images pass through
+    unchanged and the feature step after them returns the table.
+    """
+
+    def set_output(self, *, transform=None):
+        """Accept an output configuration; images are returned as they are whatever it says.
+
+        Parameters
+        ----------
+        transform : {'default', 'pandas', 'polars'} or None, default=None
+            Checked, then ignored: images are not tables.
+
+        Returns
+        -------
+        self : estimator
+        """
+        if transform not in _SET_OUTPUT_OPTIONS:
+            raise ValueError(
+                f"transform must be one of 'default', 'pandas', 'polars' or None; got {transform!r}."
+            )
+        return self
 
 
 def _cast_like(values, dtype):
@@ -46,7 +86,71 @@ def _pixel_names(image_shape):
     return np.asarray(names, dtype=object)
 
 
-def resize_image(image, size, *, interpolation="bilinear", anti_aliasing=None):
+def _half_up(value):
+    return int(math.floor(value + 0.5))
+
+
+def crop_box(height, width, size):
+    """The largest centred ``(top, bottom, left, right)`` box of ``size``'s aspect ratio.
+
+    Examples
+    --------
+    >>> crop_box(4, 8, (2, 2))  # a 4x8 image, square output: the middle 4x4
+    (0, 4, 2, 6)
+    """
+    out_h, out_w = size
+    if width * out_h > height * out_w:  # wider than the target: cut left and right
+        new_w = min(width, max(1, _half_up(height * out_w / out_h)))
+        left = (width - new_w) // 2
+        return 0, height, left, left + new_w
+    new_h = min(height, max(1, _half_up(width * out_h / out_w)))
+    top = (height - new_h) // 2
+    return top, top + new_h, 0, width
+
+
+def pad_box(height, width, size):
+    """Where an image scaled to fit inside ``size`` (aspect ratio kept) lands: ``(top, bottom, left, right)``.
+
+    Examples
+    --------
+    >>> pad_box(4, 8, (4, 4))  # a 4x8 image in a 4x4 square: scaled to 2x4, rows 1-2
+    (1, 3, 0, 4)
+    """
+    out_h, out_w = size
+    scale = min(out_h / height, out_w / width)
+    inner_h = min(out_h, max(1, _half_up(height * scale)))
+    inner_w = min(out_w, max(1, _half_up(width * scale)))
+    top, left = (out_h - inner_h) // 2, (out_w - inner_w) // 2
+    return top, top + inner_h, left, left + inner_w
+
+
+def _stretch(image, size, interpolation, anti_aliasing):
+    from skimage.transform import resize
+
+    output_shape = (int(size[0]), int(size[1]), *image.shape[2:])
+    if output_shape == image.shape:
+        return image.copy()
+    resized = resize(
+        image.astype(np.float64, copy=False),
+        output_shape,
+        order=INTERPOLATION_ORDERS[interpolation],
+        anti_aliasing=_resolve_anti_aliasing(anti_aliasing, interpolation),
+        preserve_range=True,
+    )
+    return _cast_like(resized, image.dtype)
+
+
+def _padded(inner, size, box, fill_value, leading=0):
+    """Place ``inner`` (its image axes start at axis ``leading``) at ``box`` in a canvas of ``size``."""
+    shape = (*inner.shape[:leading], *size, *inner.shape[leading + 2 :])
+    canvas = np.full(shape, _cast_like(np.asarray(fill_value, dtype=np.float64), inner.dtype), inner.dtype)
+    top, bottom, left, right = box
+    index = (slice(None),) * leading + (slice(top, bottom), slice(left, right))
+    canvas[index] = inner
+    return canvas
+
+
+def resize_image(image, size, *, mode="stretch", fill_value=0, interpolation="bilinear", anti_aliasing=None):
     """Resize one image with :func:`skimage.transform.resize`.
 
     Parameters
@@ -55,6 +159,13 @@ def resize_image(image, size, *, interpolation="bilinear", anti_aliasing=None):
         One image; integer dtypes keep their dtype (values rounded and clipped).
     size : tuple of (int, int)
         Output ``(height, width)``.
+    mode : {'stretch', 'crop', 'pad'}, default='stretch'
+        'stretch' resizes to ``size`` whatever the aspect ratio; 'crop' first cuts
+        the largest centred box of the output's aspect ratio (:func:`crop_box`);
+        'pad' scales the image to fit inside ``size`` keeping its aspect ratio
+        and fills the rest with ``fill_value`` (letterbox, :func:`pad_box`).
+    fill_value : float, default=0
+        Value of the padding ('pad' only), cast to the image's dtype.
     interpolation : {'nearest', 'bilinear', 'bicubic'}, default='bilinear'
     anti_aliasing : bool or None, default=None
         Gaussian smoothing before downscaling; ``None`` means on, except for
@@ -69,20 +180,24 @@ def resize_image(image, size, *, interpolation="bilinear", anti_aliasing=None):
     >>> import numpy as np
     >>> resize_image(np.full((4, 6), 200, dtype=np.uint8), (2, 3)).tolist()
     [[200, 200, 200], [200, 200, 200]]
+    >>> wide = np.array([[1, 2, 3, 4], [5, 6, 7, 8]], dtype=np.uint8)
+    >>> resize_image(wide, (2, 2), mode="crop").tolist()
+    [[2, 3], [6, 7]]
+    >>> resize_image(wide, (4, 4), mode="pad", fill_value=9).tolist()
+    [[9, 9, 9, 9], [1, 2, 3, 4], [5, 6, 7, 8], [9, 9, 9, 9]]
     """
-    from skimage.transform import resize
-
-    output_shape = (int(size[0]), int(size[1]), *image.shape[2:])
-    if output_shape == image.shape:
-        return image.copy()
-    resized = resize(
-        image.astype(np.float64, copy=False),
-        output_shape,
-        order=INTERPOLATION_ORDERS[interpolation],
-        anti_aliasing=_resolve_anti_aliasing(anti_aliasing, interpolation),
-        preserve_range=True,
-    )
-    return _cast_like(resized, image.dtype)
+    size = (int(size[0]), int(size[1]))
+    height, width = image.shape[:2]
+    if mode == "crop":
+        top, bottom, left, right = crop_box(height, width, size)
+        return _stretch(image[top:bottom, left:right], size, interpolation, anti_aliasing)
+    if mode == "pad":
+        box = pad_box(height, width, size)
+        inner = _stretch(image, (box[1] - box[0], box[3] - box[2]), interpolation, anti_aliasing)
+        return _padded(inner, size, box, fill_value)
+    if mode != "stretch":
+        raise ValueError(f"mode must be one of {RESIZE_MODES}; got {mode!r}.")
+    return _stretch(image, size, interpolation, anti_aliasing)
 
 
 def _resolve_anti_aliasing(anti_aliasing, interpolation):
@@ -106,18 +221,31 @@ def _check_size(size):
     return (int(size[0]), int(size[1]))
 
 
-class Resize(TransformerMixin, BaseEstimator):
+class Resize(_ImagesOut, TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
     """Resize every image to one size, with :func:`skimage.transform.resize`.
 
-    Takes a batch ``(N, H, W[, C])`` or a list of images of *different* sizes
-    (the usual state of images read from disk) and returns one batch of
-    ``size``. Integer images keep their dtype (values rounded and clipped);
+    Takes a batch ``(N, H, W[, C])``, or a list (or 1-D object array) of images
+    of *different* sizes, the usual state of images read from disk
+    (``ImageLoader()`` without ``image_size`` returns one), and returns one batch
+    of ``size``. Integer images keep their dtype (values rounded and clipped);
     float images keep theirs.
 
     Parameters
     ----------
     size : int or tuple of (int, int)
         Output ``(height, width)``; an int gives square images.
+    mode : {'stretch', 'crop', 'pad'}, default='stretch'
+        What happens to an image of another aspect ratio than ``size``:
+
+        - 'stretch': resized to ``size``, the aspect ratio changes;
+        - 'crop': the largest centred box of ``size``'s aspect ratio is cut out,
+          then resized (what is outside the box is lost);
+        - 'pad': resized to fit inside ``size`` with its aspect ratio kept
+          (rounded to whole pixels), centred, and the border filled with
+          ``fill_value`` (letterbox).
+    fill_value : float, default=0
+        The border's value with ``mode='pad'``, cast to the images' dtype
+        (0 is black for uint8 and for floats in [0, 1]).
     interpolation : {'nearest', 'bilinear', 'bicubic'}, default='bilinear'
         Spline order 0, 1 or 3 of :func:`skimage.transform.resize`.
     anti_aliasing : bool or None, default=None
@@ -129,6 +257,12 @@ class Resize(TransformerMixin, BaseEstimator):
     output_size_ : tuple of (int, int)
         The validated ``size``.
 
+    Notes
+    -----
+    ``set_output`` is accepted and ignored: the output is images, never a
+    DataFrame, so that a pipeline set to pandas output hands images to its
+    feature step.
+
     Examples
     --------
     >>> import numpy as np
@@ -137,16 +271,27 @@ class Resize(TransformerMixin, BaseEstimator):
     >>> out = Resize(8).fit_transform(images)
     >>> out.shape, out.dtype, int(out[1].min())
     ((2, 8, 8), dtype('uint8'), 255)
+    >>> wide = np.array([[[10, 20, 30, 40], [50, 60, 70, 80]]], dtype=np.uint8)
+    >>> Resize((2, 2), mode="crop").fit_transform(wide)[0].tolist()
+    [[20, 30], [60, 70]]
+    >>> Resize((4, 4), mode="pad").fit_transform(wide)[0].tolist()
+    [[0, 0, 0, 0], [10, 20, 30, 40], [50, 60, 70, 80], [0, 0, 0, 0]]
     """
 
     _parameter_constraints: dict = {
         "size": [Integral, tuple, list],
+        "mode": [StrOptions(set(RESIZE_MODES))],
+        "fill_value": [Real],
         "interpolation": [StrOptions(set(INTERPOLATION_ORDERS))],
         "anti_aliasing": ["boolean", None],
     }
 
-    def __init__(self, size=(32, 32), *, interpolation="bilinear", anti_aliasing=None):
+    def __init__(
+        self, size=(32, 32), *, mode="stretch", fill_value=0, interpolation="bilinear", anti_aliasing=None
+    ):
         self.size = size
+        self.mode = mode
+        self.fill_value = fill_value
         self.interpolation = interpolation
         self.anti_aliasing = anti_aliasing
 
@@ -186,32 +331,22 @@ class Resize(TransformerMixin, BaseEstimator):
         check_is_fitted(self, "output_size_")
         images = self._images(X)
         if isinstance(images, np.ndarray):
-            # One call over the whole batch: the batch axis keeps its length, so
-            # skimage's interpolation along it lands on the original images exactly.
-            height, width = self.output_size_
-            if images.shape[1:3] == (height, width):
-                return images.copy()
-            from skimage.transform import resize
-
-            resized = resize(
-                images.astype(np.float64, copy=False),
-                (images.shape[0], height, width, *images.shape[3:]),
-                order=INTERPOLATION_ORDERS[self.interpolation],
-                anti_aliasing=_resolve_anti_aliasing(self.anti_aliasing, self.interpolation),
-                anti_aliasing_sigma=self._batch_sigma(images),
-                preserve_range=True,
-                clip=False,
-            )
-            # skimage clips an image to its own value range (bicubic overshoots):
-            # per image here, not to the range of the whole batch.
-            axes = tuple(range(1, images.ndim))
-            low = images.min(axis=axes, keepdims=True)
-            high = images.max(axis=axes, keepdims=True)
-            return _cast_like(np.clip(resized, low, high), images.dtype)
+            # Every image of a batch has one size, so one box serves them all.
+            height, width = images.shape[1:3]
+            if self.mode == "crop":
+                top, bottom, left, right = crop_box(height, width, self.output_size_)
+                return self._resize_batch(images[:, top:bottom, left:right], self.output_size_)
+            if self.mode == "pad":
+                box = pad_box(height, width, self.output_size_)
+                inner = self._resize_batch(images, (box[1] - box[0], box[3] - box[2]))
+                return _padded(inner, self.output_size_, box, self.fill_value, leading=1)
+            return self._resize_batch(images, self.output_size_)
         resized = [
             resize_image(
                 image,
                 self.output_size_,
+                mode=self.mode,
+                fill_value=self.fill_value,
                 interpolation=self.interpolation,
                 anti_aliasing=self.anti_aliasing,
             )
@@ -219,16 +354,42 @@ class Resize(TransformerMixin, BaseEstimator):
         ]
         return check_images(resized)
 
-    def _batch_sigma(self, images):
+    def _resize_batch(self, images, size):
+        # One call over the whole batch: the batch axis keeps its length, so
+        # skimage's interpolation along it lands on the original images exactly.
+        height, width = size
+        if images.shape[1:3] == (height, width):
+            return images.copy()
+        from skimage.transform import resize
+
+        resized = resize(
+            images.astype(np.float64, copy=False),
+            (images.shape[0], height, width, *images.shape[3:]),
+            order=INTERPOLATION_ORDERS[self.interpolation],
+            anti_aliasing=_resolve_anti_aliasing(self.anti_aliasing, self.interpolation),
+            anti_aliasing_sigma=self._batch_sigma(images, size),
+            preserve_range=True,
+            clip=False,
+        )
+        # skimage clips an image to its own value range (bicubic overshoots):
+        # per image here, not to the range of the whole batch.
+        axes = tuple(range(1, images.ndim))
+        low = images.min(axis=axes, keepdims=True)
+        high = images.max(axis=axes, keepdims=True)
+        return _cast_like(np.clip(resized, low, high), images.dtype)
+
+    def _batch_sigma(self, images, size):
         # skimage's default sigma, (factor - 1) / 2 per axis, with no smoothing
         # across the batch axis or the channel axis.
         in_hw = np.asarray(images.shape[1:3], dtype=float)
-        factors = in_hw / np.asarray(self.output_size_, dtype=float)
+        factors = in_hw / np.asarray(size, dtype=float)
         sigma = np.maximum(0.0, (factors - 1) / 2)
         return (0.0, *sigma.tolist(), *([0.0] * (images.ndim - 3)))
 
     def _images(self, X):
         """A validated batch, or a list of validated images when their sizes differ."""
+        if isinstance(X, np.ndarray) and X.dtype == object and X.ndim == 1:
+            X = list(X)  # a 1-D object array of images, as np.asarray(list_of_images, dtype=object)
         if isinstance(X, (list, tuple)) and len(X) > 0:
             shapes = {np.shape(image) for image in X}
             if len(shapes) > 1:
@@ -241,13 +402,14 @@ class Resize(TransformerMixin, BaseEstimator):
         return _pixel_names(self.output_size_)
 
 
-class Grayscale(TransformerMixin, BaseEstimator):
+class Grayscale(_ImagesOut, TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
     """Convert colour images to grey levels (luminance weights of scikit-image).
 
     RGB and RGBA batches ``(N, H, W, 3|4)`` become ``(N, H, W)`` with
     :func:`skvision._images.to_grayscale` (alpha ignored); grey batches pass
     unchanged. Integer images keep their dtype (grey levels rounded), so uint8
-    stays uint8 in 0-255.
+    stays uint8 in 0-255. ``set_output`` is accepted and ignored: the output is
+    images, never a DataFrame.
 
     Attributes
     ----------

@@ -56,7 +56,7 @@ def test_parallel_reading_gives_the_same_result(tmp_path):
 
 def test_resize_and_colour_modes(tmp_path):
     make_folder(tmp_path, sizes=((12, 10), (20, 20), (9, 31)), colour=True)
-    with pytest.raises(ValueError, match=r"0.png is 12x10 but .*1.tif is 20x20"):
+    with pytest.raises(ValueError, match=r"3 sizes \(HxW\): 12x10 \(2 files, e.g. .*cat/0.png\), 20x20"):
         load_image_folder(tmp_path)
     assert load_image_folder(tmp_path, image_size=(8, 6)).images.shape == (6, 8, 6, 3)
     assert load_image_folder(tmp_path, image_size=8, color_mode="gray").images.shape == (6, 8, 8)
@@ -76,18 +76,21 @@ def test_corrupt_file_error_names_it_or_is_skipped(tmp_path):
     (tmp_path / "dog" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\nnonsense")
     with pytest.raises(ImageReadError, match="broken.png"):
         load_image_folder(tmp_path)
-    with pytest.warns(UserWarning, match="Skipped .*broken.png"):
-        data = load_image_folder(tmp_path, on_error="skip")
+    with pytest.warns(UserWarning, match="(?s)Skipped 1 file of 7 .*broken.png"):
+        data = load_image_folder(tmp_path, on_error="warn")
     assert len(data.images) == 6 and not any("broken" in f for f in data.filenames)
+    assert list(data.skipped_files) == [str(tmp_path / "dog" / "broken.png")]
+    assert "1 bad files" in data.DESCR
 
 
-def test_unsupported_file_type_error_names_it_or_is_skipped(tmp_path):
+def test_extensions_select_files_and_leave_the_others_out(tmp_path):
     make_folder(tmp_path)
-    Image.fromarray(np.zeros((4, 4), dtype=np.uint8)).save(tmp_path / "cat" / "anim.gif")
-    with pytest.raises(ValueError, match=r"anim.gif: unsupported file type '.gif'"):
-        load_image_folder(tmp_path)
-    with pytest.warns(UserWarning, match="anim.gif"):
-        assert len(load_image_folder(tmp_path, on_error="skip").images) == 6
+    (tmp_path / "cat" / "notes.txt").write_text("not an image")
+    data = load_image_folder(tmp_path, extensions=(".png", "TIF"))
+    assert len(data.images) == 6 and data.skipped_files == {}
+    assert "1 files with other extensions" in data.DESCR
+    only_png = load_image_folder(tmp_path, extensions=[".PNG"])
+    assert len(only_png.images) == 4
 
 
 def test_decompression_bomb_is_refused(tmp_path):
@@ -110,9 +113,9 @@ def test_symlinks_leading_out_are_not_followed_unless_asked(tmp_path):
     (root / "cat" / "link.png").symlink_to(outside / "x.png")
     (root / "dog" / "inside.png").symlink_to(root / "cat" / "0.png")
 
-    with pytest.warns(UserWarning, match="symbolic link that leads out") as record:
+    with pytest.warns(UserWarning, match=r"Not following 2 symbolic link\(s\) that lead out") as record:
         data = load_image_folder(root)
-    assert len(record) == 2
+    assert len(record) == 1 and "link.png" in str(record[0].message) and "secret" in str(record[0].message)
     assert data.target_names.tolist() == ["cat", "dog"]
     assert len(data.images) == 7  # the link that stays inside the folder is read
     followed = load_image_folder(root, follow_symlinks=True)
@@ -125,8 +128,9 @@ def test_missing_or_empty_folder(tmp_path):
     with pytest.raises(ValueError, match="No class folders"):
         load_image_folder(tmp_path)
     (tmp_path / "empty_class").mkdir()
-    with pytest.raises(ValueError, match="No image files"):
-        load_image_folder(tmp_path)
+    with pytest.raises(ValueError, match="No files in the class folders"):
+        with pytest.warns(UserWarning, match="Folders with no files are not classes: empty_class"):
+            load_image_folder(tmp_path)
 
 
 @pytest.mark.parametrize(
@@ -134,6 +138,10 @@ def test_missing_or_empty_folder(tmp_path):
     [
         ({"color_mode": "cmyk"}, "color_mode"),
         ({"on_error": "ignore"}, "on_error"),
+        ({"label_mode": "categorical"}, "label_mode"),
+        ({"resize_mode": "fit"}, "resize_mode"),
+        ({"classes": ["cat", "cat"]}, "more than once"),
+        ({"classes": []}, "classes is empty"),
         ({"image_size": (0, 3)}, "size"),
     ],
 )
@@ -141,3 +149,69 @@ def test_bad_options(tmp_path, kwargs, match):
     make_folder(tmp_path)
     with pytest.raises(ValueError, match=match):
         load_image_folder(tmp_path, **kwargs)
+
+
+@pytest.mark.parametrize("classes", ["cat", [1, 2], ["cat", ""]])
+def test_classes_of_the_wrong_type(tmp_path, classes):
+    make_folder(tmp_path)
+    with pytest.raises(TypeError, match="classes must"):
+        load_image_folder(tmp_path, classes=classes)
+
+
+def write_digit_folder(root, images, labels):
+    for i, (image, label) in enumerate(zip(images, labels)):
+        folder = root / str(label)
+        folder.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(image).save(folder / f"{i:04d}.png")
+
+
+def test_a_test_folder_missing_a_class_scores_right_with_the_training_classes(tmp_path):
+    """The failure that motivated ``classes=``: a test folder without one class renumbered the
+    labels (sorted folder names), and a model that scores ~0.9 scored ~0.1, silently."""
+    from sklearn.linear_model import LogisticRegression
+
+    from skvision.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    write_digit_folder(tmp_path / "train", X[:500], y[:500])
+    test_images, test_labels = X[500:800], y[500:800]
+    keep = test_labels != 0
+    write_digit_folder(tmp_path / "test", test_images[keep], test_labels[keep])
+
+    train = load_image_folder(tmp_path / "train")
+    model = LogisticRegression(max_iter=1000).fit(
+        train.images.reshape(len(train.images), -1) / 255, train.target
+    )
+    reference = model.score(test_images[keep].reshape(keep.sum(), -1) / 255, test_labels[keep])
+    assert reference > 0.8
+
+    with pytest.warns(
+        UserWarning, match=r"Classes with no images in .*test.*: 0\. Their labels stay reserved"
+    ):
+        test = load_image_folder(tmp_path / "test", classes=train.target_names)
+    assert test.target_names.tolist() == train.target_names.tolist()
+    assert model.score(test.images.reshape(len(test.images), -1) / 255, test.target) == pytest.approx(
+        reference
+    )
+
+    # What happened before: positions of the folders found, shifted by the missing class.
+    shifted = load_image_folder(tmp_path / "test")
+    assert shifted.target_names.tolist() == [str(d) for d in range(1, 10)]
+    assert model.score(shifted.images.reshape(len(shifted.images), -1) / 255, shifted.target) < 0.2
+
+
+def test_class_names_as_labels(tmp_path):
+    make_folder(tmp_path)
+    data = load_image_folder(tmp_path, label_mode="name")
+    assert data.target.tolist() == ["cat"] * 3 + ["dog"] * 3
+    assert data.target_names.tolist() == ["cat", "dog"]
+    images, target = load_image_folder(tmp_path, classes=["dog", "cat"], return_X_y=True)
+    assert target.tolist() == [0, 0, 0, 1, 1, 1]  # positions in the list given: dogs first
+    np.testing.assert_array_equal(images[:3], data.images[3:])
+
+
+def test_a_test_folder_with_an_unknown_class_warns_and_leaves_it_out(tmp_path):
+    make_folder(tmp_path)
+    with pytest.warns(UserWarning, match=r"not in classes are left out: dog \(3 files\)"):
+        data = load_image_folder(tmp_path, classes=["cat"])
+    assert data.target.tolist() == [0, 0, 0] and "1 folders not in classes (dog)" in data.DESCR

@@ -100,7 +100,7 @@ def test_grid_cells_and_rotation_average_and_matrix(real_crops):
     assert features.shape == (3, len(names)) == (3, 6 * (16 + 2))
     # Cells split 64 columns as 21 / 21 / 22; the last cell of the first row:
     cell = real_crops[:, 0:32, 42:64] // 64
-    at = list(names).index("glcm_cell0_2_matrix_d2_0_0")
+    at = list(names).index("glcm_cell0_2_matrix0_0_d2")
     for n in range(3):
         counts = sk_graycomatrix(cell[n], [2], ANGLES, levels=4)  # raw counts: normed=False
         np.testing.assert_allclose(features[n, at : at + 16], counts.mean(axis=3).reshape(16))

@@ -2,6 +2,7 @@
 preprocessing."""
 
 import os
+import time
 
 import numpy as np
 import pytest
@@ -162,6 +163,49 @@ def test_offline_without_cache_names_the_file_and_where_to_put_it(empty_hub_cach
     assert str(hf_cache) in message
     assert "resnet10t_176_c3-f3215ab1.pth" in message and str(checkpoints) in message
     assert "weights=None" in message
+
+
+@pytest.fixture
+def unreachable_hub(empty_hub_caches, monkeypatch):
+    """Network allowed (offline switches unset), but the Hub is a closed port on this machine:
+    nothing can be downloaded, even where a network exists, and no test waits on one."""
+    from huggingface_hub import constants
+
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.delenv("TIMM_OFFLINE", raising=False)
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(constants, "ENDPOINT", "http://127.0.0.1:9")
+    real_create_model = timm.create_model
+
+    def create_model(*args, **kwargs):
+        if kwargs.get("pretrained") and "pretrained_cfg_overlay" not in kwargs:
+            raise AssertionError(f"timm was asked to download {args}")
+        return real_create_model(*args, **kwargs)
+
+    monkeypatch.setattr(timm, "create_model", create_model)
+
+
+def test_no_network_and_no_cache_fails_at_once_with_the_files_to_fetch(unreachable_hub, empty_hub_caches):
+    # Without the check, huggingface_hub's retries took ~51 s for 'resnet18' before the same error;
+    # the fixture's timm.create_model refuses any download.
+    hf_cache, _ = empty_hub_caches
+    start = time.perf_counter()
+    with pytest.raises(FileNotFoundError, match="the Hugging Face Hub cannot be reached") as info:
+        resolve_backbone("resnet10t")
+    elapsed = time.perf_counter() - start
+    assert "'model.safetensors' of the Hugging Face repo 'timm/resnet10t.c3_in1k'" in str(info.value)
+    assert str(hf_cache) in str(info.value) and "weights=None" in str(info.value)
+    assert elapsed < 15, f"{elapsed:.1f} s"
+
+
+def test_no_network_but_cached_weights_load_without_asking_the_hub(
+    unreachable_hub, empty_hub_caches, seeded_resnet10t_state
+):
+    _, checkpoints = empty_hub_caches
+    torch.save(seeded_resnet10t_state, checkpoints / "resnet10t_176_c3-f3215ab1.pth")
+    backbone = resolve_backbone("resnet10t")
+    assert backbone.weights.startswith("cache:")
+    _assert_same_weights(backbone.module, seeded_resnet10t_state)
 
 
 def test_offline_missing_torchvision_weights_name_the_torch_hub_file(empty_hub_caches):

@@ -13,13 +13,9 @@ from torch import nn
 from skvision.datasets import load_digits
 from skvision.neural import CNNClassifier, CNNFeatures, CNNRegressor
 from skvision.neural._augment import build_augmentation
-from skvision.neural._base import (
-    TensorBatchIterator,
-    build_callbacks,
-    embedding_function,
-    module_data_params,
-    resolve_module,
-)
+from skvision.neural._callbacks import build_callbacks
+from skvision.neural._introspection import embedding_function, module_data_params, resolve_module
+from skvision.neural._iterator import TensorBatchIterator
 from skvision.neural.modules import MODULES, ConvNet, LeNet5
 
 TINY = dict(module__filters=4, module__fc_units=(8,), max_epochs=2, batch_size=32, random_state=0)

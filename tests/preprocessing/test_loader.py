@@ -13,8 +13,9 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skvision._images import to_grayscale
 from skvision._testing import expected_failed_checks
-from skvision.preprocessing import ImageLoader
+from skvision.preprocessing import Grayscale, ImageLoader, Resize
 from skvision.preprocessing._loader import ImageReadError, read_image
+from skvision.preprocessing._transforms import resize_image
 
 RNG = np.random.default_rng(0)
 
@@ -97,8 +98,9 @@ def test_resize_on_reading(tmp_path):
 @pytest.mark.parametrize(
     "content, match",
     [
-        (b"not an image at all", "not a PNG, JPEG or TIFF"),
-        (b"GIF89a" + b"\0" * 40, "not a PNG, JPEG or TIFF"),
+        (b"not an image at all", r"not an image, or a corrupt one \(Pillow cannot identify its format\)"),
+        (b"GIF89a" + b"\0" * 40, "not an image, or a corrupt one"),
+        (b"", r"empty file \(0 bytes\)"),
     ],
 )
 def test_unreadable_file_error_names_it(tmp_path, content, match):
@@ -112,14 +114,21 @@ def test_truncated_file_error_names_it(tmp_path):
     path = tmp_path / "cut.png"
     Image.fromarray(RNG.integers(0, 256, (64, 64), dtype=np.uint8)).save(path)
     path.write_bytes(path.read_bytes()[:200])
-    with pytest.raises(ImageReadError, match="cut.png: corrupt"):
+    with pytest.raises(ImageReadError, match="cut.png: truncated or corrupt image data"):
         read_image(path)
 
 
-def test_gif_content_is_unsupported_even_with_a_png_name(tmp_path):
-    Image.fromarray(np.zeros((4, 4), dtype=np.uint8)).save(tmp_path / "x.png", format="GIF")
-    with pytest.raises(ImageReadError, match="x.png: not a PNG, JPEG or TIFF"):
-        read_image(tmp_path / "x.png")
+def test_content_not_the_name_decides_the_format(tmp_path):
+    grey = RNG.integers(0, 256, (4, 5), dtype=np.uint8)
+    Image.fromarray(grey).save(tmp_path / "x.png", format="BMP")
+    np.testing.assert_array_equal(read_image(tmp_path / "x.png"), grey)
+
+
+def test_eps_is_never_opened(tmp_path):
+    # Pillow renders EPS with Ghostscript, an external program: refused whatever is installed.
+    (tmp_path / "x.eps").write_bytes(b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 4 4\n")
+    with pytest.raises(ImageReadError, match="x.eps: not an image"):
+        read_image(tmp_path / "x.eps")
 
 
 def test_decompression_bomb_is_refused_before_decoding(tmp_path):
@@ -181,8 +190,8 @@ def test_loader_sizes_differ_without_image_size(tmp_path):
     Image.fromarray(np.zeros((5, 5), dtype=np.uint8)).save(tmp_path / "a.png")
     Image.fromarray(np.zeros((6, 5), dtype=np.uint8)).save(tmp_path / "b.png")
     paths = [tmp_path / "a.png", tmp_path / "b.png"]
-    with pytest.raises(ValueError, match=r"a.png is 5x5 but .*b.png is 6x5.*image_size"):
-        ImageLoader().fit_transform(paths)
+    images = ImageLoader().fit_transform(paths)
+    assert isinstance(images, list) and [im.shape for im in images] == [(5, 5), (6, 5)]
     assert ImageLoader(image_size=4).fit_transform(paths).shape == (2, 4, 4)
 
 
@@ -192,8 +201,10 @@ def test_loader_skip_option_warns_and_leaves_the_file_out(tmp_path):
     paths = [tmp_path / "a.png", tmp_path / "bad.png"]
     with pytest.raises(ImageReadError, match="bad.png"):
         ImageLoader().fit(paths)
-    with pytest.warns(UserWarning, match="Skipped .*bad.png"):
-        assert ImageLoader(on_error="skip").fit_transform(paths).shape == (1, 5, 5)
+    with pytest.warns(UserWarning, match="(?s)Skipped 1 file of 2 .*bad.png: not an image") as record:
+        loader = ImageLoader(on_error="warn")
+        assert loader.fit_transform(paths).shape == (1, 5, 5)
+    assert len(record) == 1 and list(loader.skipped_files_) == [str(tmp_path / "bad.png")]
 
 
 @pytest.mark.parametrize(
@@ -214,6 +225,91 @@ def test_loader_unfitted_and_feature_names(tmp_path):
     paths, _, _ = write_digits(tmp_path, n=2)
     with pytest.raises(NotFittedError):
         ImageLoader().transform(paths)
-    with pytest.raises(ValueError, match="image_size"):
-        ImageLoader().fit(paths).get_feature_names_out()
+    assert len(ImageLoader().fit(paths).get_feature_names_out()) == 64  # one size: 8x8
     assert len(ImageLoader(image_size=(2, 3)).fit(paths).get_feature_names_out()) == 6
+    Image.fromarray(np.zeros((3, 3), np.uint8)).save(tmp_path / "small.png")
+    with pytest.raises(ValueError, match="different sizes in fit.*set image_size"):
+        ImageLoader().fit([*paths, tmp_path / "small.png"]).get_feature_names_out()
+
+
+def write_mixed_sizes(folder):
+    sizes = [(12, 9), (20, 31), (9, 9), (16, 12)]
+    paths = []
+    for i, size in enumerate(sizes):
+        paths.append(folder / f"{i}.png")
+        Image.fromarray(RNG.integers(0, 256, (*size, 3), dtype=np.uint8)).save(paths[-1])
+    return paths
+
+
+@pytest.mark.parametrize("mode", ["stretch", "crop", "pad"])
+def test_loader_without_image_size_then_resize_in_a_pipeline(tmp_path, mode):
+    paths = write_mixed_sizes(tmp_path)
+    pipe = make_pipeline(ImageLoader(), Resize((8, 8), mode=mode))
+    out = pipe.fit_transform(paths)
+    assert out.shape == (4, 8, 8, 3) and out.dtype == np.uint8
+    # The same as resizing on reading, and as resizing each file's pixels.
+    np.testing.assert_array_equal(out, ImageLoader(image_size=(8, 8), resize_mode=mode).fit_transform(paths))
+    for image, path in zip(out, paths):
+        np.testing.assert_array_equal(image, resize_image(read_image(path), (8, 8), mode=mode))
+
+
+def test_loader_fit_lists_every_unreadable_header(tmp_path):
+    paths, _, _ = write_digits(tmp_path, n=3)
+    for name in ("x.txt", "y.png"):
+        (tmp_path / name).write_bytes(b"nothing")
+    with pytest.raises(
+        ImageReadError, match=r"(?s)2 files of 5 .*x.txt: not an image.*y.png: not an image"
+    ) as info:
+        ImageLoader().fit([*paths, tmp_path / "x.txt", tmp_path / "y.png"])
+    assert sorted(info.value.problems) == [str(tmp_path / "x.txt"), str(tmp_path / "y.png")]
+
+
+def test_loader_skip_is_silent_but_records_the_files(tmp_path):
+    import warnings
+
+    paths, X, _ = write_digits(tmp_path, n=3)
+    (tmp_path / "cut.png").write_bytes((tmp_path / "000.png").read_bytes()[:60])
+    loader = ImageLoader(on_error="skip")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = loader.fit_transform([*paths, tmp_path / "cut.png"])
+    np.testing.assert_array_equal(out, X[:3])
+    assert list(loader.skipped_files_) == [str(tmp_path / "cut.png")]
+
+
+def test_pipeline_from_paths_to_a_dataframe_of_descriptor_features(tmp_path):
+    pd = pytest.importorskip("pandas")
+    from sklearn.preprocessing import StandardScaler
+
+    from skvision.descriptors import HOG, LBP
+
+    paths = write_mixed_sizes(tmp_path)
+    for descriptor in (LBP(), HOG()):
+        pipe = make_pipeline(ImageLoader(), Resize((32, 32)), Grayscale(), descriptor, StandardScaler())
+        expected = pipe.fit_transform(paths)
+        frame = pipe.set_output(transform="pandas").fit_transform(paths)
+        assert isinstance(frame, pd.DataFrame)
+        assert frame.columns.tolist() == pipe[-2].get_feature_names_out().tolist()
+        np.testing.assert_allclose(frame.to_numpy(), expected)
+        # With one size on reading, the pipeline names its columns too.
+        pipe.set_params(imageloader__image_size=(40, 40))
+        assert pipe.fit_transform(paths).columns.tolist() == pipe.get_feature_names_out().tolist()
+
+
+def test_loader_returns_images_under_pandas_output(tmp_path):
+    pytest.importorskip("pandas")
+    from sklearn import config_context
+
+    paths, X, _ = write_digits(tmp_path, n=3)
+    np.testing.assert_array_equal(ImageLoader().set_output(transform="pandas").fit_transform(paths), X)
+    with config_context(transform_output="pandas"):
+        np.testing.assert_array_equal(ImageLoader(image_size=8).fit_transform(paths), X)
+
+
+def test_exif_orientation_is_applied_and_known_from_the_header(tmp_path):
+    image = Image.fromarray(RNG.integers(0, 256, (4, 6, 3), dtype=np.uint8))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 degrees clockwise on display
+    image.save(tmp_path / "r.jpg", exif=exif, quality=95)
+    loader = ImageLoader().fit([tmp_path / "r.jpg"])
+    assert loader.image_shape_ == (6, 4) and loader.transform([tmp_path / "r.jpg"]).shape == (1, 6, 4, 3)

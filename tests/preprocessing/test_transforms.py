@@ -112,3 +112,82 @@ def test_steps_work_in_a_cross_validated_pipeline():
         LogisticRegression(max_iter=500),
     )
     assert cross_val_score(pipe, colour, y[:300], cv=3).mean() > 0.85
+
+
+# ------------------------------------------------------------------ crop and pad
+WIDE = np.arange(1, 25, dtype=np.uint8).reshape(1, 4, 6) * 10  # one 4x6 image, values 10..240
+
+
+def test_crop_cuts_the_centred_box_of_the_output_aspect_ratio():
+    # 4x6 to 2x2: the centred 4x4 box (columns 1-4), then halved.
+    box = WIDE[0, :, 1:5]
+    out = Resize((2, 2), mode="crop").fit_transform(WIDE)
+    np.testing.assert_array_equal(out[0], Resize((2, 2)).fit_transform(box[None])[0])
+    # Same size as the box: the box itself, pixel for pixel.
+    np.testing.assert_array_equal(Resize((4, 4), mode="crop").fit_transform(WIDE)[0], box)
+    tall = WIDE.transpose(0, 2, 1)  # 6x4 to 4x4: rows 1-4
+    np.testing.assert_array_equal(Resize((4, 4), mode="crop").fit_transform(tall)[0], tall[0, 1:5])
+
+
+def test_pad_letterboxes_with_the_fill_value():
+    # 4x6 into 6x6: kept 4x6, one row of fill above and below.
+    out = Resize((6, 6), mode="pad", fill_value=255).fit_transform(WIDE)[0]
+    np.testing.assert_array_equal(out[1:5], WIDE[0])
+    assert (out[0] == 255).all() and (out[5] == 255).all()
+    # 4x6 into 2x6: scaled to 2x3 (skimage's resize of the whole image), columns 1-3.
+    out = Resize((2, 6), mode="pad").fit_transform(WIDE.astype(float))[0]
+    inner = resize(WIDE[0].astype(float), (2, 3), order=1, anti_aliasing=True)
+    np.testing.assert_allclose(out[:, 1:4], inner, atol=1e-12)
+    assert (out[:, [0, 4, 5]] == 0).all()
+
+
+@pytest.mark.parametrize("mode", ["stretch", "crop", "pad"])
+def test_a_batch_and_a_list_of_the_same_images_agree(mode):
+    images = RNG.integers(0, 256, (3, 9, 14, 3), dtype=np.uint8)
+    batch = Resize((5, 5), mode=mode).fit_transform(images)
+    one_by_one = Resize((5, 5), mode=mode).fit_transform([*images, np.zeros((7, 7, 3), np.uint8)])[:3]
+    assert batch.shape == (3, 5, 5, 3) and batch.dtype == np.uint8
+    np.testing.assert_array_equal(batch, one_by_one)
+
+
+def test_stretch_is_skimage_resize_and_stays_the_default():
+    images = RNG.random((2, 9, 14))
+    expected = np.stack([resize(im, (5, 5), order=1, anti_aliasing=True) for im in images])
+    np.testing.assert_allclose(Resize((5, 5)).fit_transform(images), expected, atol=1e-12)
+    assert Resize().mode == "stretch"
+
+
+@pytest.mark.parametrize(
+    "kwargs, match", [({"mode": "fit"}, "mode"), ({"fill_value": "white"}, "fill_value")]
+)
+def test_bad_resize_options_name_the_parameter(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        Resize(4, **kwargs).fit(np.zeros((1, 4, 4)))
+
+
+def test_a_list_or_object_array_of_mixed_sizes_is_resized():
+    images = [np.full((5, 9), 3, np.uint8), np.full((8, 4), 200, np.uint8)]
+    as_objects = np.empty(2, dtype=object)
+    as_objects[:] = images
+    for X in (images, as_objects):
+        out = Resize((4, 4), mode="pad", fill_value=1).fit_transform(X)
+        assert (
+            out.shape == (2, 4, 4) and set(np.unique(out[0])) == {1, 3} and set(np.unique(out[1])) == {1, 200}
+        )
+
+
+# --------------------------------------------------------------- pandas output
+@pytest.mark.parametrize("step", [Resize(4), Resize(4, mode="pad"), Grayscale()], ids=repr)
+def test_image_steps_return_images_under_any_output_configuration(step):
+    pytest.importorskip("pandas")
+    from sklearn import config_context
+
+    images = RNG.integers(0, 256, (2, 6, 6, 3), dtype=np.uint8)
+    expected = step.fit_transform(images)
+    for output in ("default", "pandas"):
+        np.testing.assert_array_equal(step.set_output(transform=output).fit_transform(images), expected)
+        np.testing.assert_array_equal(step.transform(images), expected)
+    with config_context(transform_output="pandas"):
+        np.testing.assert_array_equal(step.fit_transform(images), expected)
+    with pytest.raises(ValueError, match="transform must be one of"):
+        step.set_output(transform="arrow")

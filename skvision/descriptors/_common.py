@@ -1,0 +1,272 @@
+"""Helpers shared by the descriptors: parameter checks, the grid of cells, intensity scales, feature names.
+
+Every descriptor module takes these from here, so that a rule is written once:
+
+* :func:`check_positive_ints`: "a positive int, or a pair (triple) of them" (``grid``,
+  ``pixels_per_cell``, ``cells_per_block``, ``bins``), and :func:`check_grid`;
+* :func:`check_odd_size`: an odd window or filter size;
+* :func:`check_non_negative`: inputs whose values must not be negative;
+* :func:`cell_bounds`, :func:`cell_index`, :func:`iter_cells`: one rule that cuts an
+  image into a grid of cells;
+* :func:`infer_value_range`, :func:`check_value_range`, :func:`check_values_in_range`:
+  the intensity scale of descriptors that quantise intensities;
+* the feature-name parts (:func:`grid_parts`, :func:`join_names` and the spellings
+  :func:`angle_part`, :func:`orientation_part`, :func:`bin_part`, ...) of the scheme
+  documented in :mod:`skvision.descriptors`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .._images import is_integer_like
+
+__all__ = [
+    "angle_part",
+    "bin_part",
+    "cell_bounds",
+    "cell_index",
+    "check_grid",
+    "check_non_negative",
+    "check_odd_size",
+    "check_positive_ints",
+    "check_value_range",
+    "check_values_in_range",
+    "distance_part",
+    "format_value",
+    "frequency_part",
+    "grid_parts",
+    "infer_value_range",
+    "iter_cells",
+    "join_names",
+    "orientation_part",
+]
+
+_COUNT_WORDS = {2: "a pair of", 3: "three"}
+
+
+# --------------------------------------------------------------------------- parameters
+def check_positive_ints(value, name, count=2, meaning="(rows, cols)"):
+    """Return ``value`` as a tuple of ``count`` positive ints, or raise a ValueError naming ``name``.
+
+    A single int stands for ``count`` equal values; a tuple, list or 1-D array must
+    hold exactly ``count`` of them.
+
+    Examples
+    --------
+    >>> check_positive_ints(2, "grid"), check_positive_ints([8, 6], "pixels_per_cell")
+    ((2, 2), (8, 6))
+    >>> check_positive_ints((4, 4, 2), "bins", count=3, meaning="(one per channel)")
+    (4, 4, 2)
+    """
+    values = (value,) * count if is_integer_like(value) else value
+    if (
+        not isinstance(values, (tuple, list, np.ndarray))
+        or np.ndim(values) != 1
+        or len(values) != count
+        or not all(is_integer_like(v) and v >= 1 for v in values)
+    ):
+        raise ValueError(
+            f"{name} must be a positive int or {_COUNT_WORDS.get(count, count)} positive ints "
+            f"{meaning}; got {value!r}."
+        )
+    return tuple(int(v) for v in values)
+
+
+def check_grid(grid, name="grid"):
+    """Return ``grid`` as a ``(rows, cols)`` pair of positive ints, or raise ValueError.
+
+    Examples
+    --------
+    >>> check_grid(2), check_grid((2, 3))
+    ((2, 2), (2, 3))
+    """
+    return check_positive_ints(grid, name)
+
+
+def check_odd_size(value, name):
+    """Raise a ValueError unless ``value`` (an int >= 1, already checked) is odd and at least 3."""
+    if value % 2 == 0 or value < 3:
+        raise ValueError(f"{name} must be an odd integer >= 3; got {value!r}.")
+
+
+def check_non_negative(values, owner, *, why, what="intensities", name="X", hint=""):
+    """Raise a ValueError when ``values`` (a numpy array or torch tensor) holds a negative value.
+
+    The message says who needs non-negative ``what``, ``why``, and the minimum
+    found in ``name``. Unsigned and boolean arrays are not scanned.
+
+    Examples
+    --------
+    >>> check_non_negative(np.array([-0.5, 2.0]), "HuMoments", why="a mass distribution")
+    Traceback (most recent call last):
+    ...
+    ValueError: HuMoments needs non-negative intensities (a mass distribution); X has a minimum of -0.5.
+    """
+    if getattr(getattr(values, "dtype", None), "kind", None) in ("u", "b"):
+        return
+    minimum = float(values.min())
+    if minimum < 0:
+        message = f"{owner} needs non-negative {what} ({why}); {name} has a minimum of {minimum:g}."
+        raise ValueError(f"{message} {hint}" if hint else message)
+
+
+# --------------------------------------------------------------------------- grid of cells
+def cell_bounds(length, n_cells):
+    """Integer boundaries that split ``length`` pixels into ``n_cells`` near-equal cells.
+
+    Cell ``k`` spans ``[k * length // n_cells, (k + 1) * length // n_cells)``; every
+    pixel belongs to exactly one cell and cell sizes differ by at most one.
+
+    Examples
+    --------
+    >>> cell_bounds(10, 3)
+    [(0, 3), (3, 6), (6, 10)]
+    """
+    return [(k * length // n_cells, (k + 1) * length // n_cells) for k in range(n_cells)]
+
+
+def cell_index(shape, grid):
+    """``(h, w)`` int map of each pixel's cell number (row-major), cells cut by :func:`cell_bounds`.
+
+    Examples
+    --------
+    >>> cell_index((3, 4), (2, 2)).tolist()
+    [[0, 0, 1, 1], [2, 2, 3, 3], [2, 2, 3, 3]]
+    """
+    (h, w), (rows, cols) = shape, grid
+    row_sizes = [stop - start for start, stop in cell_bounds(h, rows)]
+    col_sizes = [stop - start for start, stop in cell_bounds(w, cols)]
+    row_of = np.repeat(np.arange(rows), row_sizes)
+    col_of = np.repeat(np.arange(cols), col_sizes)
+    return row_of[:, None] * cols + col_of[None, :]
+
+
+def iter_cells(images, grid):
+    """Yield the ``(n, h, w[, C])`` cell stacks of an ``(n, H, W[, C])`` batch, row-major.
+
+    Cells are cut by :func:`cell_bounds`; numpy arrays and torch tensors alike.
+    """
+    rows, cols = grid
+    for r0, r1 in cell_bounds(images.shape[1], rows):
+        for c0, c1 in cell_bounds(images.shape[2], cols):
+            yield images[:, r0:r1, c0:c1]
+
+
+# --------------------------------------------------------------------------- intensity scale
+def infer_value_range(images):
+    """Default intensity scale ``(black, white)`` of a validated batch, from its dtype.
+
+    uint8 (and bool, which arrives as uint8) and other integer dtypes are read on the
+    8-bit scale ``(0, 255)``, uint16 on ``(0, 65535)``, floats on scikit-image's
+    ``(0, 1)``. Values outside the scale are rejected by :func:`check_values_in_range`
+    rather than clipped, so that a wrong guess is never silent.
+    """
+    if images.dtype == np.uint16:
+        return (0.0, 65535.0)
+    if images.dtype.kind in "ui":
+        return (0.0, 255.0)
+    return (0.0, 1.0)
+
+
+def check_value_range(value_range, name="value_range"):
+    """Validate a ``(black, white)`` pair of finite numbers with ``black < white``."""
+    try:
+        low, high = value_range
+        low, high = float(low), float(high)
+    except (TypeError, ValueError):
+        low = high = math.nan
+    if not (math.isfinite(low) and math.isfinite(high) and low < high):
+        raise ValueError(
+            f"{name} must be None or a pair (black, white) of finite numbers with black < white; "
+            f"got {value_range!r}."
+        )
+    return (low, high)
+
+
+def check_values_in_range(images, value_range, owner, name="value_range"):
+    """Raise a ValueError when ``images`` hold values outside ``value_range``."""
+    low, high = value_range
+    vmin, vmax = float(images.min()), float(images.max())
+    if vmin < low or vmax > high:
+        raise ValueError(
+            f"X has values in [{vmin:g}, {vmax:g}] but {owner} reads intensities on the scale "
+            f"{name}=({low:g}, {high:g}) (black, white). Pass value_range=(black, white) "
+            "matching your images, e.g. (0, 255) for 8-bit values stored as floats."
+        )
+
+
+# --------------------------------------------------------------------------- feature names
+# The scheme is documented in the docstring of skvision.descriptors (and so in docs/api.md).
+def format_value(value):
+    """A parameter value as it appears in a feature name (Python's ``:g`` format).
+
+    Examples
+    --------
+    >>> format_value(1.0), format_value(0.1), format_value(np.degrees(1.0)), format_value(-45)
+    ('1', '0.1', '57.2958', '-45')
+    """
+    return format(value, "g")
+
+
+def angle_part(radians):
+    """Name part of an angle: ``a{degrees}``."""
+    return f"a{format_value(np.degrees(radians))}"
+
+
+def distance_part(pixels):
+    """Name part of a distance in pixels: ``d{pixels}``."""
+    return f"d{format_value(pixels)}"
+
+
+def frequency_part(cycles_per_pixel):
+    """Name part of a spatial frequency: ``f{cycles per pixel}``."""
+    return f"f{format_value(cycles_per_pixel)}"
+
+
+def orientation_part(k):
+    """Name part of orientation bin ``k`` of a histogram: ``o{k}``."""
+    return f"o{k}"
+
+
+def bin_part(*indices):
+    """Name part of a histogram bin: ``bin{k}``, or ``bin{i}_{j}_{k}`` for a joint histogram."""
+    return "bin" + "_".join(str(int(i)) for i in indices)
+
+
+def grid_parts(word, rows, cols):
+    """Name parts ``{word}{r}_{c}`` of a ``rows x cols`` grid, row-major; ``['']`` for a single cell.
+
+    Examples
+    --------
+    >>> grid_parts("cell", 1, 1), grid_parts("cell", 1, 2)
+    ([''], ['cell0_0', 'cell0_1'])
+    """
+    if rows * cols == 1:
+        return [""]
+    return [f"{word}{r}_{c}" for r in range(rows) for c in range(cols)]
+
+
+def join_names(*parts):
+    """Every combination of one part from each list, joined by ``_``, the first list varying slowest.
+
+    Empty parts (a single cell, say) are left out with their separator.
+
+    Examples
+    --------
+    >>> join_names([""], ["f0.1"], ["mean", "var"])
+    ['f0.1_mean', 'f0.1_var']
+    >>> join_names(["cell0_0", "cell0_1"], ["bin0"])
+    ['cell0_0_bin0', 'cell0_1_bin0']
+    """
+    names = [""]
+    for options in parts:
+        if names == [""]:
+            names = list(options)
+        else:
+            # Suffixes built once: a HOG of a large image has over a million names.
+            suffixes = ["_" + b if b else "" for b in options]
+            names = [a + b for a in names for b in suffixes]
+    return names

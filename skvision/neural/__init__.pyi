@@ -1,0 +1,20 @@
+# Type stub of the lazily loaded names (IDEs and type checkers read it; Python never imports it).
+# Generated from _NAMES in __init__.py by `python -m skvision._lazy`; tests check it is current.
+
+from ._autoencoder import AutoencoderFeatures as AutoencoderFeatures
+from ._cnn import CNNClassifier as CNNClassifier
+from ._cnn import CNNFeatures as CNNFeatures
+from ._cnn import CNNRegressor as CNNRegressor
+from ._finetune import BackboneNet as BackboneNet
+from ._pretrained import PretrainedFeatures as PretrainedFeatures
+from .backbones import resolve_backbone as resolve_backbone
+
+__all__ = [
+    "AutoencoderFeatures",
+    "BackboneNet",
+    "CNNClassifier",
+    "CNNFeatures",
+    "CNNRegressor",
+    "PretrainedFeatures",
+    "resolve_backbone",
+]

@@ -1,0 +1,375 @@
+"""The sklearn side of the neural estimators: :class:`NeuralImageEstimator`, their common base.
+
+skorch runs every training loop; :class:`NeuralImageEstimator` is the
+``BaseEstimator`` users hold around it. It stores skorch's routed parameters
+(``module__*``, ``optimizer__*``, ``criterion__*``, ``iterator_train__*``, ...)
+as keyword arguments so ``get_params``, ``set_params``, ``clone`` and
+``GridSearchCV`` reach them, and implements the fit plumbing: image validation
+against the architecture's minimum size, module resolution with
+``in_channels`` / ``input_size`` / ``n_outputs`` injected from the data,
+device and precision, seeding, the callbacks and the net itself. Also here:
+the parameter names and constraints every neural estimator shares
+(:data:`COMMON_PARAMETER_CONSTRAINTS`, :data:`OPTIMIZERS`, :data:`ROUTED_PREFIXES`).
+
+The neural core, top down (each module imports only those below it)::
+
+    _estimator     NeuralImageEstimator: parameters, fit plumbing, prediction in batches
+    _net           ImageNetMixin and the three skorch nets (training and prediction steps)
+    _iterator      TensorBatchIterator (batches of in-memory tensors on the device)
+    _callbacks     build_callbacks and skorch callback subclasses (schedules, checkpoint, resume)
+    _introspection resolve_module, module_data_params, embedding_function, image validation
+
+A new estimator subclasses :class:`NeuralImageEstimator`, lists its parameters in
+``__init__`` (ending with ``**kwargs`` for the routed ones), picks a net class of
+:mod:`._net` and calls ``_prepare_images``, ``_build_net`` and ``_train`` from its
+``fit``; see :mod:`skvision.neural._cnn` for the classifier, regressor and feature
+extractor.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
+
+from .._compat import Interval, StrOptions
+from .._device import ALL_DEVICES
+from .._tags import SkvisionTags
+from ._augment import AUGMENT_PRESETS, build_augmentation, tta_augmentation
+from ._callbacks import LR_SCHEDULES, build_callbacks
+from ._finetune import finetune_net_kwargs
+from ._introspection import module_data_params, module_min_input_size, resolve_module, validate_images_for_net
+from ._iterator import TensorBatchIterator
+from ._torch_utils import (
+    PRECISIONS,
+    images_to_tensor,
+    map_batches,
+    resolve_device,
+    seeded_torch_rng,
+)
+from .modules import MODULES
+
+__all__ = [
+    "ROUTED_PREFIXES",
+    "OPTIMIZERS",
+    "LR_SCHEDULES",
+    "COMMON_PARAMETER_CONSTRAINTS",
+    "NeuralImageEstimator",
+]
+
+#: Keyword-argument prefixes routed to the skorch net (skorch's ``prefix__param``).
+ROUTED_PREFIXES = (
+    "module__",
+    "optimizer__",
+    "criterion__",
+    "iterator_train__",
+    "iterator_valid__",
+    "callbacks__",
+)
+#: Keyword arguments that replace a skorch component as a whole.
+_ROUTED_NAMES = ("iterator_train", "iterator_valid")
+
+#: Optimizer names accepted by ``optimizer=``; a torch optimizer class works too.
+OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
+
+#: Constraints of the parameters every :class:`NeuralImageEstimator` shares.
+COMMON_PARAMETER_CONSTRAINTS = {
+    "module": [str, type, callable, torch.nn.Module],
+    "max_epochs": [Interval(Integral, 0, None, closed="left")],
+    "batch_size": [Interval(Integral, 1, None, closed="left")],
+    "lr": [Interval(Real, 0, None, closed="neither")],
+    "optimizer": [StrOptions(set(OPTIMIZERS)), type],
+    "augment": [StrOptions(set(AUGMENT_PRESETS)), list, tuple, torch.nn.Module, None],
+    "mixup": [Interval(Real, 0, None, closed="left")],
+    "early_stopping": ["boolean"],
+    "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+    "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+    "lr_schedule": [StrOptions(set(LR_SCHEDULES)), None],
+    "checkpoint": [str, os.PathLike, None],
+    "tta": [Interval(Integral, 0, None, closed="left")],
+    "device": [str, torch.device, None],
+    "precision": [StrOptions(set(PRECISIONS))],
+    "verbose": ["verbose"],
+    "random_state": ["random_state"],
+    "callbacks": [list, None],
+}
+
+
+def is_routed_param(name: str) -> bool:
+    """Whether ``name`` is a skorch parameter routed through ``**kwargs``."""
+    return name in _ROUTED_NAMES or name.startswith(ROUTED_PREFIXES)
+
+
+def _net_input(images: np.ndarray) -> torch.Tensor:
+    """Validated channels-last images -> a float32 NCHW tensor on the CPU (uint8 scaled to [0, 1])."""
+    return images_to_tensor(images, device=None, dtype=torch.float32)
+
+
+class NeuralImageEstimator(BaseEstimator):
+    """Base of the sklearn estimators that train a skorch net on images (not for direct use).
+
+    Subclasses define ``__init__`` with their public parameters followed by
+    ``**kwargs``, which must be stored with :meth:`_store_routed_params`. Those
+    keyword arguments are skorch's routed parameters (``module__filters=64``,
+    ``optimizer__weight_decay=1e-4``, ``criterion__...``,
+    ``iterator_train__...``, ``callbacks__...``) and show up in ``get_params``.
+
+    Parameters the helpers read (subclasses should expose them, see
+    :data:`COMMON_PARAMETER_CONSTRAINTS`): ``module``, ``max_epochs``,
+    ``batch_size``, ``lr``, ``optimizer``, ``augment``, ``mixup``,
+    ``early_stopping``, ``validation_fraction``, ``n_iter_no_change``,
+    ``lr_schedule``, ``checkpoint``, ``tta``, ``device``, ``precision``,
+    ``verbose``, ``random_state``, ``callbacks``.
+    """
+
+    #: Registry consulted for ``module`` names.
+    _module_registry = MODULES
+
+    def _store_routed_params(self, kwargs):
+        for key, value in kwargs.items():
+            setattr(self, key, value)
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        net = self.__dict__.get("net_")
+        if "device_" in self.__dict__ and getattr(net, "device", None) is not None:
+            # skorch loads a net pickled on CUDA onto the CPU when no GPU is here (with a
+            # warning); device_ follows, or partial_fit would seed a CUDA generator that
+            # does not exist.
+            self.device_ = str(net.device)
+
+    # -- sklearn parameter protocol, extended to skorch's routed parameters
+    def _keyword_params(self):
+        """Parameters stored from ``**kwargs`` (routed ones; anything else is rejected by fit)."""
+        signature_params = set(self._get_param_names())
+        return {
+            key: value
+            for key, value in vars(self).items()
+            if key not in signature_params and not key.endswith("_") and not key.startswith("_")
+        }
+
+    def _routed_params(self, prefix=None):
+        params = {k: v for k, v in self._keyword_params().items() if is_routed_param(k)}
+        if prefix is None:
+            return params
+        return {k[len(prefix) :]: v for k, v in params.items() if k.startswith(prefix)}
+
+    def get_params(self, deep=True):
+        params = super().get_params(deep=deep)
+        params.update(self._keyword_params())
+        return params
+
+    def set_params(self, **params):
+        signature_params = set(self._get_param_names())
+        keyword = {
+            key: params.pop(key)
+            for key in list(params)
+            if is_routed_param(key) or (key not in signature_params and key in vars(self))
+        }
+        super().set_params(**params)
+        for key, value in keyword.items():
+            setattr(self, key, value)
+        return self
+
+    def _check_unknown_params(self):
+        unknown = sorted(key for key in self._keyword_params() if not is_routed_param(key))
+        if unknown:
+            raise ValueError(
+                f"{type(self).__name__} got unexpected parameter(s) {unknown}; keyword arguments must be "
+                f"skorch routed parameters starting with one of {ROUTED_PREFIXES}."
+            )
+
+    # -- fit plumbing
+    def _module_name(self):
+        if isinstance(self.module, str):
+            return self.module
+        return getattr(self.module, "__name__", type(self.module).__name__)
+
+    def _prepare_images(self, X):
+        """Validate parameters that need no data, then the training images (min size of the module).
+
+        Sets ``image_shape_``, ``n_channels_``, ``device_`` and returns the
+        images as a CPU float tensor (NCHW).
+        """
+        self._check_unknown_params()
+        self._module_factory = resolve_module(self.module, self._module_registry)
+        self.device_ = str(resolve_device(self.device, owner=type(self).__name__))
+        build_augmentation(self.augment)  # an unknown preset fails before any work
+        user_params = self._routed_params("module__")
+        min_size = module_min_input_size(self._module_factory, user_params)
+        reason = None
+        if min_size is not None:
+            shown = ", ".join(f"{k}={v!r}" for k, v in sorted(user_params.items()))
+            reason = f"module={self._module_name()!r}" + (f" with {shown}" if shown else "")
+        images = validate_images_for_net(X, min_size=min_size, min_size_reason=reason)
+        self.image_shape_ = tuple(images.shape[1:])
+        self.n_channels_ = 1 if images.ndim == 3 else images.shape[3]
+        return _net_input(images)
+
+    def _checked_images_for_prediction(self, X) -> np.ndarray:
+        """Validated images of the fitted shape, still numpy (a memmap stays a memmap)."""
+        check_is_fitted(self, "net_")
+        images = validate_images_for_net(X)
+        if tuple(images.shape[1:]) != self.image_shape_:
+            raise ValueError(
+                f"X has images of shape {tuple(images.shape[1:])} but {type(self).__name__} was fitted on "
+                f"images of shape {self.image_shape_}."
+            )
+        return images
+
+    def _images_for_prediction(self, X):
+        """:meth:`_checked_images_for_prediction` as one float NCHW tensor (for training calls)."""
+        return _net_input(self._checked_images_for_prediction(X))
+
+    def _map_image_batches(self, function, images, *, what):
+        """``function(float NCHW tensor) -> ndarray`` over ``images`` in batches of ``batch_size``.
+
+        Only one batch is converted to float at a time, and the device
+        running out of memory halves the batch (:func:`map_batches`).
+        """
+        return map_batches(
+            lambda chunk: function(_net_input(chunk)),
+            images,
+            self.batch_size,
+            what=f"{what} of {type(self).__name__}",
+            verbose=bool(self.verbose),
+            desc=type(self).__name__,
+        )
+
+    def _module_kwargs(self, n_outputs):
+        user_params = self._routed_params("module__")
+        injected = module_data_params(
+            self._module_factory,
+            user_params=user_params,
+            in_channels=self.n_channels_,
+            input_size=self.image_shape_[:2],
+            n_outputs=n_outputs,
+        )
+        module = self._module_factory
+        if isinstance(module, torch.nn.Module):
+            # Never train the parameter object itself: fit must leave params untouched.
+            module = copy.deepcopy(module)
+        return module, {f"module__{k}": v for k, v in injected.items()}
+
+    def _optimizer_class(self):
+        return OPTIMIZERS[self.optimizer] if isinstance(self.optimizer, str) else self.optimizer
+
+    def _train_split(self, stratify):
+        if not self.early_stopping:
+            return None
+        from skorch.dataset import ValidSplit
+
+        seed = self.random_state if isinstance(self.random_state, Integral) else None
+        return ValidSplit(self.validation_fraction, stratified=stratify, random_state=seed)
+
+    def _build_net(
+        self, net_class, *, n_train, n_outputs, criterion, stratify=False, partial=False, **net_kwargs
+    ):
+        """Create the skorch net with the estimator's parameters, callbacks and module.
+
+        ``partial=True`` builds the net of a first ``partial_fit``: no
+        validation split, no schedule, no early stopping and no checkpoint.
+        """
+        module, module_kwargs = self._module_kwargs(n_outputs)
+        train_split = None if partial else self._train_split(stratify)
+        n_fit = n_train if train_split is None else n_train - int(np.ceil(n_train * self.validation_fraction))
+        callbacks = (
+            []
+            if partial
+            else build_callbacks(
+                lr=self.lr,
+                max_epochs=self.max_epochs,
+                steps_per_epoch=max(1, int(np.ceil(n_fit / self.batch_size))),
+                validation=train_split is not None,
+                early_stopping=self.early_stopping,
+                n_iter_no_change=self.n_iter_no_change,
+                lr_schedule=self.lr_schedule,
+                checkpoint=self.checkpoint,
+                restore_rng=self.random_state is not None,  # _train forks torch's generators then
+                verbose=self.verbose,
+            )
+        )
+        callbacks = callbacks + list(self.callbacks or [])
+        routed = self._routed_params()
+        kwargs = dict(
+            module=module,
+            criterion=criterion,
+            optimizer=self._optimizer_class(),
+            lr=self.lr,
+            max_epochs=self.max_epochs,
+            batch_size=self.batch_size,
+            iterator_train=TensorBatchIterator,
+            iterator_valid=TensorBatchIterator,
+            train_split=train_split,
+            callbacks=callbacks,
+            device=self.device_,
+            verbose=int(self.verbose),
+            augmentation=build_augmentation(self.augment),
+            mixup_alpha=float(self.mixup),
+            precision=self.precision,
+            tta=0,
+            tta_augmentation=tta_augmentation(self.augment),
+        )
+        kwargs.update(module_kwargs)
+        kwargs.update(net_kwargs)
+        kwargs.update(routed)
+        kwargs.update(finetune_net_kwargs(module, kwargs))
+        return net_class(**kwargs)
+
+    def _initialize_and_probe(self, net, X_sample, n_outputs):
+        """Initialize the net and run one tiny batch: a module unfit for the data fails before training."""
+        with seeded_torch_rng(self.random_state, self.device_):
+            net.initialize()
+        module = net.module_
+        was_training = module.training
+        module.eval()
+        try:
+            with torch.no_grad():
+                out = module(X_sample[:2].to(self.device_))
+        except RuntimeError as exc:
+            raise ValueError(
+                f"module={self._module_name()!r} cannot process images of shape {self.image_shape_}: {exc}"
+            ) from exc
+        finally:
+            module.train(was_training)
+        out = out[0] if isinstance(out, tuple) else out
+        if out.ndim != 2 or out.shape[1] != n_outputs:
+            raise ValueError(
+                f"module={self._module_name()!r} returns outputs of shape {tuple(out.shape)} but the task "
+                f"needs (batch, {n_outputs}); build it with {n_outputs} outputs (n_outputs) "
+                "or let fit set them."
+            )
+        return net
+
+    def _train(self, net, X_tensor, y_tensor, *, epochs=None):
+        """Run skorch's fit (or partial_fit, ``epochs`` given) under the estimator's random_state."""
+        with seeded_torch_rng(self.random_state, self.device_):
+            if epochs is None:
+                net.partial_fit(X_tensor, y_tensor)
+            else:
+                net.partial_fit(X_tensor, y_tensor, epochs=epochs)
+        self.n_epochs_ = len(net.history)
+        return net
+
+    def _predict_output(self, X, method="predict_proba"):
+        images = self._checked_images_for_prediction(X)
+        self.net_.tta = self.tta
+        predict = getattr(self.net_, method)
+        with seeded_torch_rng(self.random_state, self.net_.device):
+            # One skorch call per batch (the net's own batch_size is at least as large):
+            # memory stays bounded by a batch, and an out-of-memory batch is halved and retried.
+            return self._map_image_batches(predict, images, what=method)
+
+    def __sklearn_tags__(self):
+        tags = SkvisionTags.from_tags(super().__sklearn_tags__(), devices=ALL_DEVICES)
+        tags.requires_fit = True
+        # Images, not a feature table (see skvision._testing).
+        tags.input_tags.three_d_array = True
+        tags.input_tags.allow_nan = False
+        tags.non_deterministic = self.random_state is None
+        return tags

@@ -1,0 +1,99 @@
+"""skvision's skorch callbacks against skorch's own: the atomic checkpoint writes what skorch's writes."""
+
+import json
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from skorch import NeuralNetClassifier
+from skorch.callbacks import Checkpoint
+from torch import nn
+
+from skvision.neural._callbacks import _AtomicCheckpoint
+
+
+def train(checkpoint):
+    """A tiny skorch net trained 2 epochs with ``checkpoint`` (written at each new best train loss)."""
+    torch.manual_seed(0)
+    X = np.random.default_rng(0).normal(size=(16, 4)).astype(np.float32)
+    y = np.arange(16) % 3
+    model = NeuralNetClassifier(
+        nn.Sequential(nn.Linear(4, 3)),
+        criterion=nn.CrossEntropyLoss,
+        optimizer=torch.optim.Adam,
+        max_epochs=2,
+        batch_size=8,
+        train_split=None,
+        callbacks=[("checkpoint", checkpoint)],
+        verbose=0,
+    )
+    return model.fit(X, y)
+
+
+def without_durations(history_rows):
+    """History rows without their timings (the only entries two identical runs differ in)."""
+    return [{key: value for key, value in row.items() if key != "dur"} for row in history_rows]
+
+
+def test_atomic_checkpoint_writes_the_files_of_skorchs_checkpoint(tmp_path):
+    train(Checkpoint(monitor="train_loss_best", dirname=tmp_path / "skorch"))
+    train(_AtomicCheckpoint(monitor="train_loss_best", dirname=tmp_path / "ours"))
+    skorch_files = sorted(p.name for p in (tmp_path / "skorch").iterdir())
+    our_files = sorted(p.name for p in (tmp_path / "ours").iterdir())
+    assert skorch_files == ["criterion.pt", "history.json", "optimizer.pt", "params.pt"]
+    assert our_files == sorted(skorch_files + ["rng.pt"])  # and no .partial left behind
+    for name in ("params.pt", "criterion.pt"):
+        theirs = torch.load(tmp_path / "skorch" / name, weights_only=True)
+        ours = torch.load(tmp_path / "ours" / name, weights_only=True)
+        assert theirs.keys() == ours.keys() and all(torch.equal(theirs[k], ours[k]) for k in theirs)
+    theirs = torch.load(tmp_path / "skorch" / "optimizer.pt", weights_only=True)
+    ours = torch.load(tmp_path / "ours" / "optimizer.pt", weights_only=True)
+    assert theirs["param_groups"] == ours["param_groups"]
+    assert all(
+        torch.equal(theirs["state"][i][key], ours["state"][i][key])
+        for i in theirs["state"]
+        for key in theirs["state"][i]
+    )
+    history = json.loads((tmp_path / "ours" / "history.json").read_text())
+    skorch_history = json.loads((tmp_path / "skorch" / "history.json").read_text())
+    assert without_durations(history) == without_durations(skorch_history) and len(history) == 2
+    assert set(torch.load(tmp_path / "ours" / "rng.pt", weights_only=True)) == {"cpu"}
+
+
+def test_atomic_checkpoint_pickles_the_net_when_asked(tmp_path):
+    net = train(_AtomicCheckpoint(monitor="train_loss_best", dirname=tmp_path, f_pickle="net.pkl"))
+    with open(tmp_path / "net.pkl", "rb") as f:
+        loaded = pickle.load(f)
+    X = np.ones((2, 4), dtype=np.float32)
+    np.testing.assert_array_equal(loaded.predict_proba(X), net.predict_proba(X))
+
+
+def test_a_failed_checkpoint_write_warns_and_keeps_the_previous_file(tmp_path, monkeypatch):
+    checkpoint = _AtomicCheckpoint(monitor="train_loss_best", dirname=tmp_path)
+    net = train(checkpoint)
+    before = (tmp_path / "params.pt").read_bytes()
+    real_save_params = type(net).save_params
+
+    def failing_save_params(self, f_params=None, **kwargs):
+        if f_params is not None:
+            raise OSError("disk full")
+        return real_save_params(self, **kwargs)
+
+    monkeypatch.setattr(type(net), "save_params", failing_save_params)
+    with torch.no_grad():
+        net.module_[0].weight.add_(1.0)  # different weights: a written file would differ
+    with pytest.warns(RuntimeWarning) as caught:
+        checkpoint.save_model(net)
+    # One warning, for the one file that failed; the previous params.pt is whole.
+    assert [str(w.message) for w in caught] == [
+        f"Checkpoint could not save the f_params to {str(tmp_path / 'params.pt')!r}: OSError: disk full"
+    ]
+    assert (tmp_path / "params.pt").read_bytes() == before
+    assert not list(tmp_path.glob("*.partial"))
+    monkeypatch.undo()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the disk recovered: the next save writes params.pt, silently
+        checkpoint.save_model(net)
+    assert (tmp_path / "params.pt").read_bytes() != before
