@@ -179,7 +179,8 @@ def main(argv=None):
     for smoothing in (0.1, 0.0):
         share, counts, real_share = judge_samples(samples, X_all, y_all, label_smoothing=smoothing)
         print(
-            f"| CNNClassifier(label_smoothing={smoothing}) | {real_share:.3f} | {share:.3f} | {counts.tolist()} |"
+            f"| CNNClassifier(label_smoothing={smoothing}) | {real_share:.3f} | {share:.3f} "
+            f"| {counts.tolist()} |"
         )
     print("\n| features + standardised logistic regression | 5-fold accuracy | time |")
     print("|---|---:|---:|")

@@ -20,6 +20,7 @@ from .neural import AutoencoderFeatures as AutoencoderFeatures
 from .neural import CNNClassifier as CNNClassifier
 from .neural import CNNFeatures as CNNFeatures
 from .neural import CNNRegressor as CNNRegressor
+from .neural import GANFeatures as GANFeatures
 from .neural import PretrainedFeatures as PretrainedFeatures
 from .preprocessing import Grayscale as Grayscale
 from .preprocessing import ImageLoader as ImageLoader
@@ -36,6 +37,7 @@ __all__ = [
     "CNNRegressor",
     "ColorHistogram",
     "ComparisonResult",
+    "GANFeatures",
     "GLCM",
     "GaborBank",
     "Grayscale",

@@ -63,7 +63,9 @@ def test_descriptors_preprocessing_and_handcrafted_comparison_run_without_torch(
     assert out.split() == ["['hog',", "'lbp']", "False"]
 
 
-@pytest.mark.parametrize("name", ["CNNClassifier", "AutoencoderFeatures", "PretrainedFeatures"])
+@pytest.mark.parametrize(
+    "name", ["CNNClassifier", "AutoencoderFeatures", "GANFeatures", "PretrainedFeatures"]
+)
 def test_neural_estimator_without_the_extra_names_the_extra(name):
     out = _run_without_torch(
         f"""

@@ -233,6 +233,23 @@ def _build_autoencoder(autoencoder, info):
 
 
 @register_feature_family(
+    "gan",
+    estimator="skvision.neural:GANFeatures",
+    kind="learned",
+    summary="discriminator features of a DCGAN trained without labels (each conv layer max-pooled)",
+)
+def _build_gan(gan, info):
+    # The features settle long before the samples look right, so a comparison trains
+    # fewer epochs than the default's.
+    if info.height * info.width <= 256:
+        # Tiny images (8x8 digits): the default network.
+        return gan(max_epochs=_epochs(info, 30), random_state=info.random_state)
+    # Beyond 16x16 pixels half the default width and fewer epochs keep the run time in
+    # proportion to the other families.
+    return gan(filters=32, max_epochs=_epochs(info, 15), random_state=info.random_state)
+
+
+@register_feature_family(
     "pretrained",
     estimator="skvision.neural:PretrainedFeatures",
     kind="learned",

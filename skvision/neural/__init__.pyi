@@ -6,6 +6,7 @@ from ._cnn import CNNClassifier as CNNClassifier
 from ._cnn import CNNFeatures as CNNFeatures
 from ._cnn import CNNRegressor as CNNRegressor
 from ._finetune import BackboneNet as BackboneNet
+from ._gan import GANFeatures as GANFeatures
 from ._pretrained import PretrainedFeatures as PretrainedFeatures
 from .backbones import resolve_backbone as resolve_backbone
 
@@ -15,6 +16,7 @@ __all__ = [
     "CNNClassifier",
     "CNNFeatures",
     "CNNRegressor",
+    "GANFeatures",
     "PretrainedFeatures",
     "resolve_backbone",
 ]

@@ -25,15 +25,11 @@ from skorch.utils import noop, to_tensor
 from torch import nn
 
 from .._compat import Interval, StrOptions, fit_context
-from ._base import (
-    COMMON_PARAMETER_CONSTRAINTS,
-    ImageNeuralNet,
-    NeuralImageEstimator,
-    TensorBatchIterator,
-    _AtomicCheckpoint,
-    _ResumeFromCheckpoint,
-    validate_images_for_net,
-)
+from ._callbacks import _AtomicCheckpoint, _ResumeFromCheckpoint
+from ._estimator import COMMON_PARAMETER_CONSTRAINTS, NeuralImageEstimator
+from ._introspection import validate_images_for_net
+from ._iterator import TensorBatchIterator
+from ._net import ImageNeuralNet
 from ._torch_utils import map_batches, seeded_torch_rng
 from .modules.gan import DCGAN
 
@@ -81,7 +77,7 @@ class GANNet(ImageNeuralNet):
     ----------
     *args, **kwargs
         Those of skorch's ``NeuralNet`` and of
-        :class:`skvision.neural._base.ImageNetMixin`.
+        :class:`skvision.neural._net.ImageNetMixin`.
     label_smoothing : float, default=0.1
         One-sided label smoothing: the discriminator's target for real images
         is ``1 - label_smoothing``; for generated ones it stays 0.

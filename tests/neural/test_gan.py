@@ -117,7 +117,7 @@ def _plain_torch_step(gan, real, z, label_smoothing, lr=2e-4, betas=(0.5, 0.999)
     g_loss = bce(generated_logits, torch.ones_like(generated_logits))
     g_loss.backward()
     opt_g.step()
-    return float(d_loss), float(g_loss)
+    return float(d_loss.detach()), float(g_loss.detach())
 
 
 def test_one_training_step_is_the_plain_torch_dcgan_step(fitted, digits):

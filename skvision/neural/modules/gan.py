@@ -27,7 +27,6 @@ from __future__ import annotations
 import math
 from numbers import Integral
 
-import torch
 from torch import nn
 
 __all__ = ["DCGAN", "DCGANDiscriminator", "DCGANGenerator", "dcgan_filters"]
