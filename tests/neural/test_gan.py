@@ -442,6 +442,7 @@ def test_bad_parameters_are_rejected_in_fit(digits, params, message):
 
 
 # ----------------------------------------------------------------------------- the default recipe
+@pytest.mark.slow
 def test_a_short_default_training_does_not_collapse(digits):
     """The default recipe, shortened (digits, the default network, 40 epochs): the samples vary, and a
     classifier of real digits sees many different digits in them."""
