@@ -98,14 +98,21 @@ def test_modules_reject_too_small_images_with_the_minimum():
 
 
 # ----------------------------------------------------------------------------- training step
-def _plain_torch_step(gan, real, z, label_smoothing, lr=2e-4, betas=(0.5, 0.999)):
-    """One DCGAN iteration written out by hand: the reference for GANNet.train_step."""
+def _plain_torch_step(gan, real, label_smoothing, sigma, lr=2e-4, betas=(0.5, 0.999)):
+    """One DCGAN iteration written out by hand: the reference for GANNet.train_step.
+
+    Draws from torch's generator in this order: z, then the instance noise of the real batch, of
+    the generated batch in the discriminator's step and of the generated batch in the generator's.
+    """
     bce = nn.functional.binary_cross_entropy_with_logits
     opt_d = torch.optim.Adam(gan.discriminator.parameters(), lr=lr, betas=betas)
     opt_g = torch.optim.Adam(gan.generator.parameters(), lr=lr, betas=betas)
     gan.train()
+    z = torch.randn(len(real), gan.latent_dim)
     fake = gan.generator(z)
-    real_logits, fake_logits = gan.discriminator(real), gan.discriminator(fake.detach())
+    noisy_real = real + sigma * torch.randn_like(real)
+    noisy_fake = fake.detach() + sigma * torch.randn_like(fake)
+    real_logits, fake_logits = gan.discriminator(noisy_real), gan.discriminator(noisy_fake)
     d_loss = bce(real_logits, torch.full_like(real_logits, 1 - label_smoothing)) + bce(
         fake_logits, torch.zeros_like(fake_logits)
     )
@@ -113,7 +120,7 @@ def _plain_torch_step(gan, real, z, label_smoothing, lr=2e-4, betas=(0.5, 0.999)
     d_loss.backward()
     opt_d.step()
     opt_g.zero_grad()
-    generated_logits = gan.discriminator(fake)
+    generated_logits = gan.discriminator(fake + sigma * torch.randn_like(fake))
     g_loss = bce(generated_logits, torch.ones_like(generated_logits))
     g_loss.backward()
     opt_g.step()
@@ -130,10 +137,13 @@ def test_one_training_step_is_the_plain_torch_dcgan_step(fitted, digits):
     history_rows = len(net.history)
     net.history.new_epoch()
     net.history.new_batch()
+    # The fixture trained 2 of 2 epochs: this third epoch is past the end of the schedule; a longer
+    # max_epochs puts the noise at 0.2 * (1 - 2 / 8) = 0.15.
+    net.max_epochs = 8
+    assert net.noise_level() == pytest.approx(0.15)
     step = net.train_step((real, None))
     torch.manual_seed(11)
-    z = torch.randn(32, reference.latent_dim)
-    d_loss, g_loss = _plain_torch_step(reference, real, z, label_smoothing=0.1)
+    d_loss, g_loss = _plain_torch_step(reference, real, label_smoothing=0.1, sigma=0.15)
     assert float(step["loss"]) == pytest.approx(d_loss, rel=1e-5)
     assert net.history[-1, "batches", -1, "train_generator_loss"] == pytest.approx(g_loss, rel=1e-5)
     assert len(net.history) == history_rows + 1
@@ -159,6 +169,21 @@ def test_losses_are_the_minimax_terms_with_one_sided_label_smoothing(fitted):
     assert float(without.discriminator_loss(logits_real, logits_fake)) == pytest.approx(
         float(expected_plain), rel=1e-6
     )
+
+
+def test_instance_noise_fades_linearly_to_zero_over_the_epochs():
+    net = (
+        GANFeatures(**{**TINY, "instance_noise": 0.5, "max_epochs": 4})
+        .fit(np.zeros((4, 8, 8), np.uint8))
+        .net_
+    )
+    levels = []
+    for epochs in range(1, 6):
+        net.history = type(net.history)()
+        for _ in range(epochs):
+            net.history.new_epoch()
+        levels.append(net.noise_level())
+    assert levels == pytest.approx([0.5, 0.375, 0.25, 0.125, 0.0])
 
 
 def test_history_records_both_losses_and_the_discriminators_opinions(fitted):
