@@ -514,7 +514,9 @@ def test_default_samples_are_digits_a_cnn_labels_with_confidence():
     X, y = load_digits(return_X_y=True)
     train = np.random.default_rng(0).permutation(len(X))[:1437]
     gan = GANFeatures(device="cpu", random_state=0).fit(X[train])
-    judge = CNNClassifier(device="cpu", random_state=0).fit(X, y)
+    # Without label smoothing: the default (0.1) caps the judge's confidence near 0.91, where even
+    # real digits often stay under the 0.9 threshold (BENCHMARKS.md has both judges).
+    judge = CNNClassifier(label_smoothing=0.0, device="cpu", random_state=0).fit(X, y)
     probabilities = judge.predict_proba(gan.sample(1000, random_state=0))
     confident = probabilities.max(axis=1) > 0.9
     labels = probabilities.argmax(axis=1)[confident]
