@@ -107,6 +107,8 @@ class BSIF(CodeHistogramDescriptor):
         The learned filters; ``filters_[i]`` sets bit ``i``.
     ica_ : FastICA
         The fitted ICA model (its ``components_`` are the flattened filters).
+    input_scale_ : ImageScale
+        Value scale of the images seen in ``fit`` (see :mod:`skvision._images`).
     image_shape_ : tuple
         Shape of one image seen in ``fit``.
     n_channels_ : int
