@@ -342,7 +342,7 @@ def check_scale(scale: ImageScale, *, owner: str, fitted: ImageScale | None = No
             f"{scale._range()}: cast 16-bit data to np.uint16 (read as 0-65535), or pass floats in [0, 1]."
         )
     if kind in ("uint8", "uint16", "int", "unit"):
-        if fitted is not None and not fitted.follows_rule:
+        if kind != "unit" and fitted is not None and not fitted.follows_rule:
             raise ImageScaleError(
                 f"{owner} was fitted on {fitted}, outside the [0, 1] of float images and so taken as "
                 f"given, but X is {scale}, read as intensities in [0, 1]: pass X in fit's units "
