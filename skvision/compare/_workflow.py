@@ -248,6 +248,8 @@ def _cross_validate_one(name, pipeline, X, y, splits, scoring, n_jobs, precomput
         embedding_indices=embedding_indices,
         estimators=list(scores["estimator"]),
         training_history=_training_history(scores["estimator"][0]),
+        n_train=np.array([len(train) for train, _ in splits]),
+        n_test=np.array([len(test) for _, test in splits]),
     )
 
 
@@ -287,6 +289,8 @@ def _cross_validate_precomputed(name, pipeline, X, y, splits, scoring, n_jobs):
         embedding_indices=tests[0],
         estimators=[Pipeline([("features", transformer), ("estimator", e)]) for e in scores["estimator"]],
         training_history=_training_history(transformer),
+        n_train=np.array([len(train) for train, _ in splits]),
+        n_test=np.array([len(test) for _, test in splits]),
     )
 
 
