@@ -8,6 +8,7 @@ the earlier report, and nothing else.
 from __future__ import annotations
 
 import os
+import re
 
 import numpy as np
 import pytest
@@ -118,6 +119,27 @@ def test_a_reused_out_loses_the_earlier_reports_files_and_keeps_the_users(tmp_pa
     assert REPORT_FILES[:2] == ("report.md", "results.csv")
 
 
+def test_several_data_sets_check_out_and_folder_options_before_any_work(tmp_path, no_work, capsys):
+    status, _, err = _run(["compare", "--dataset", "digits,faces", "--out", "/proc/x/y", *_QUICK], capsys)
+    _one_line_error(status, err)
+    assert "argument --out: cannot write the report to '/proc/x/y'" in err
+    status, _, err = _run(
+        ["compare", "--dataset", "digits,faces", "--on-error", "skip", "--out", str(tmp_path), *_QUICK],
+        capsys,
+    )
+    _one_line_error(status, err)
+    assert "apply to image folders, not bundled data sets" in err
+
+
+def test_a_reused_out_of_several_data_sets_loses_the_ranking_files(tmp_path):
+    for name in ("report.md", "report.html", "ranks.csv", "critical_difference.png", "mine.csv"):
+        (tmp_path / name).write_text("old")
+    (tmp_path / "digits").mkdir()  # a data set's sub-report: cleaned by its own run, not here
+    removed = sorted(path.name for path in remove_stale_report(tmp_path))
+    assert removed == ["critical_difference.png", "ranks.csv", "report.html", "report.md"]
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["digits", "mine.csv"]
+
+
 def test_remove_stale_report_leaves_a_folder_without_a_report_alone(tmp_path):
     (tmp_path / "scores.png").write_text("a user's own file")
     assert remove_stale_report(tmp_path) == []
@@ -194,14 +216,17 @@ def test_classes_printed_reported_and_loaded_agree(tmp_path, capsys):
     (data / ".DS_Store").write_bytes(b"\x00")
     out = tmp_path / "o"
     argv = ["compare", "--dataset", str(data), "--out", str(out), "--features", "pixels", "--cv", "2"]
-    status, printed, err = _run([*argv, "--embedding", "none", "--device", "cpu"], capsys)
+    status, printed, err = _run([*argv, "--embedding", "none", "--device", "auto"], capsys)
     assert status == 0, err
     loaded = load_image_folder(data)
     assert loaded.target_names.tolist() == ["c0", "c1"]
     assert "12 images of 16x16, 2 classes" in printed
     report = (out / "report.md").read_text()
     assert "in 2 classes (c0, c1)" in report and "__MACOSX" not in report.split("## Scores")[1]
-    assert "device: cpu" in report
+    # The device the run used, not the option's 'auto'.
+    from skvision._device import resolve_device
+
+    assert re.search(rf"device: {resolve_device('auto')}\b", report) and "device: auto" not in report
     assert "warning: Folders with no files are not classes: empty" in err
 
 
