@@ -499,7 +499,7 @@ def _run_compare_datasets(args, datasets):
         )
     device = _resolve_device(args.device)
     out = Path(args.out)
-    _check_out(out)
+    created = _check_out(out)
     stale = remove_stale_report(out)
     if stale and not args.quiet:
         print(f"(removed {len(stale)} files of an earlier report from {out})", flush=True)
@@ -516,7 +516,12 @@ def _run_compare_datasets(args, datasets):
         sub.out = str(out / folder)
         if not args.quiet:
             print(f"\n== {label} ==", flush=True)
-        results[label] = _compare_one(sub)
+        try:
+            results[label] = _compare_one(sub)
+        except _UsageError:
+            if created and not any(out.iterdir()):
+                out.rmdir()  # made by this run, still empty: no trace of a run that did not start
+            raise
         reports[label] = f"{folder}/report.md"
     multi = MultiDatasetResult(results, reports)
     print(f"\nOver {len(datasets)} data sets ({multi.scoring}, rank on each; 1 = best):\n")

@@ -131,6 +131,14 @@ def test_several_data_sets_check_out_and_folder_options_before_any_work(tmp_path
     assert "apply to image folders, not bundled data sets" in err
 
 
+def test_several_data_sets_refused_on_the_first_leave_no_empty_folder(tmp_path, capsys):
+    out = tmp_path / "new" / "report"
+    argv = ["compare", "--dataset", "digits,faces", "--out", str(out), "--max-samples", "5", *_QUICK]
+    status, _, err = _run(argv, capsys)
+    _one_line_error(status, err)
+    assert "argument --max-samples" in err and not out.exists()
+
+
 def test_a_reused_out_of_several_data_sets_loses_the_ranking_files(tmp_path):
     for name in ("report.md", "report.html", "ranks.csv", "critical_difference.png", "mine.csv"):
         (tmp_path / name).write_text("old")
