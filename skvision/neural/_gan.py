@@ -25,6 +25,7 @@ from skorch.utils import noop, to_tensor
 from torch import nn
 
 from .._compat import Interval, StrOptions, fit_context
+from .._images import intensity_white
 from ._callbacks import _AtomicCheckpoint, _ResumeFromCheckpoint
 from ._estimator import COMMON_PARAMETER_CONSTRAINTS, NeuralImageEstimator
 from ._introspection import validate_images_for_net
@@ -225,11 +226,12 @@ class GANFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralImage
 
     Images follow the skvision contract (:func:`skvision._images.check_images`):
     ``(N, H, W)`` or ``(N, H, W, C)`` channels-last, 1, 3 or 4 channels, at
-    least 8x8 for the default architecture. Integer images are scaled by their
-    dtype's maximum (uint8 / 255); the network sees every image mapped
-    linearly to [-1, 1] (the ``tanh`` scale) from the value range
-    ``data_range_``: [0, 1] for unsigned integer images and floating images
-    inside it, the training images' minimum and maximum otherwise.
+    least 8x8 for the default architecture. Values are read by skvision's
+    value-scale rule (:mod:`skvision._images`: uint8 and other integers / 255,
+    uint16 / 65535, floats as intensities in [0, 1]); the network sees every
+    image mapped linearly to [-1, 1] (the ``tanh`` scale) from the value range
+    ``data_range_``: [0, 1] for integer images and floating images inside it,
+    the training images' minimum and maximum otherwise.
 
     Parameters
     ----------
@@ -307,7 +309,7 @@ class GANFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralImage
     n_features_out_ : int
     data_range_ : tuple of float
         ``(low, high)``: the values mapped to -1 and 1 on the network's scale
-        (after integer images are scaled by their dtype's maximum).
+        (after integer images are read as intensities by the value-scale rule).
     input_dtype_ : numpy.dtype
         dtype of the training images (that of ``sample``'s output).
     image_shape_ : tuple
@@ -456,11 +458,8 @@ class GANFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralImage
         return callbacks + list(self.callbacks or [])
 
     def _value_range(self, dtype, tensor):
-        if dtype.kind == "u":
-            return 0.0, 1.0
-        if dtype.kind == "i":
-            info = np.iinfo(dtype)
-            return float(info.min) / float(info.max), 1.0
+        if dtype.kind in "ui":
+            return 0.0, 1.0  # the value-scale rule: black 0, white intensity_white(dtype)
         low, high = float(tensor.min()), float(tensor.max())
         if low >= 0 and high <= 1:
             return 0.0, 1.0
@@ -610,8 +609,8 @@ class GANFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralImage
         values = (generated.clamp(-1, 1) + 1.0) * ((high - low) / 2.0) + low
         images = values.permute(0, 2, 3, 1).reshape(len(values), *self.image_shape_).double().numpy()
         if self.input_dtype_.kind in "ui":
-            info = np.iinfo(self.input_dtype_)
-            return np.clip(np.rint(images * info.max), info.min, info.max).astype(self.input_dtype_)
+            white = intensity_white(self.input_dtype_)
+            return np.clip(np.rint(images * white), 0, white).astype(self.input_dtype_)
         return images.astype(self.input_dtype_)
 
     def sample(self, n_samples=1, random_state=None):
