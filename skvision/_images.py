@@ -59,7 +59,7 @@ What each estimator does with the scale
   with ``value_range='image'``;
 * **intensities on [0, 1]**: ``GaborBank``, ``ZernikeMoments``,
   ``HuMoments``, and the neural estimators (``CNNClassifier``,
-  ``CNNRegressor``, ``CNNFeatures``, ``AutoencoderFeatures``);
+  ``CNNRegressor``, ``CNNFeatures``, ``AutoencoderFeatures``, ``GANFeatures``);
   ``PretrainedFeatures`` further refuses floats outside [0, 1], in ``fit`` as in
   ``transform``, since its backbone's normalisation starts from [0, 1];
 * **intensities on the 8-bit scale 0-255** (the scale of their constants):
