@@ -105,3 +105,21 @@ def test_a_device_that_is_not_here_stops_the_build():
         pytest.skip("a GPU is present")
     with pytest.raises(ValueError, match="device='cuda' was requested but torch sees no CUDA device"):
         build_feature_sets(["hog"], DatasetInfo(image_shape=(32, 32), n_samples=10, device="cuda"))
+
+
+def test_the_gan_family_is_sized_like_the_autoencoder_and_describes_digits():
+    digits = DatasetInfo(image_shape=(8, 8), n_samples=100, device="cpu")
+    larger = DatasetInfo(image_shape=(32, 32, 3), n_samples=100, device="cpu")
+    fast = DatasetInfo(image_shape=(8, 8), n_samples=100, device="cpu", fast=True)
+    built = {}
+    for name, info in (("digits", digits), ("larger", larger), ("fast", fast)):
+        (gan,) = build_feature_sets(["gan"], info)
+        (autoencoder,) = build_feature_sets(["autoencoder"], info)
+        assert gan.kind == "learned" and type(gan.transformer).__name__ == "GANFeatures"
+        assert gan.transformer.max_epochs == autoencoder.transformer.max_epochs, name
+        built[name] = gan.transformer
+    assert built["digits"].max_epochs == 30 and built["digits"].filters is None
+    assert built["larger"].max_epochs == 15 and built["larger"].filters == 32
+    X, y = load_digits(return_X_y=True)
+    features = built["fast"].set_params(max_epochs=1, filters=4).fit_transform(X[:64])
+    assert features.shape == (64, built["fast"].n_features_out_) and np.isfinite(features).all()
