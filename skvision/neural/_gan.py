@@ -242,7 +242,7 @@ class GANFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralImage
         generator mirrors them); each stage halves the height and width. An
         int is the width of the first stage, doubled at each following stage,
         with as many stages as halvings bring the smaller image side to at
-        most 4 pixels (at least 2); ``None`` means 32 for images up to 16
+        most 4 pixels (at least 3); ``None`` means 32 for images up to 16
         pixels a side and 64 above (the paper's width).
     feature_layers : 'all' or sequence of int, default='all'
         Discriminator stages whose activations ``transform`` returns (0 is the
@@ -336,7 +336,7 @@ class GANFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralImage
     >>> gan = GANFeatures(filters=8, latent_dim=10, max_epochs=1, device="cpu", random_state=0)
     >>> features = gan.fit_transform(X[:100])
     >>> features.shape, gan.feature_shapes_
-    ((100, 160), [(8, 4, 4), (16, 2, 2)])
+    ((100, 224), [(8, 4, 4), (16, 2, 2), (32, 1, 1)])
     >>> images = gan.sample(3, random_state=0)
     >>> images.shape, images.dtype
     ((3, 8, 8), dtype('uint8'))
