@@ -33,8 +33,11 @@ def _save(figure, path):
     return path.name
 
 
-def write_report(result, out_dir: Path, *, embedding="tsne", title="skvision feature comparison", notes=()):
+def write_report(
+    result, out_dir: Path, *, embedding="tsne", title="skvision feature comparison", notes=(), progress=None
+):
     """Write the report of a :class:`~skvision.compare.ComparisonResult` (see its ``write_report``)."""
+    stage = progress or (lambda message: None)
     check_matplotlib("ComparisonResult.write_report")
     if embedding not in ("tsne", "pca", None):
         raise ValueError(f"embedding must be 'tsne', 'pca' or None; got {embedding!r}.")
@@ -44,12 +47,15 @@ def write_report(result, out_dir: Path, *, embedding="tsne", title="skvision fea
     lines += ["", "## Scores", "", result.to_markdown(), ""]
     if result.skipped:
         lines += ["Left out:", ""] + [f"- **{name}**: {why}" for name, why in result.skipped.items()] + [""]
+    if result.tuning:
+        lines += ["## Tuned settings", "", result.tuning_markdown(), ""]
     result.to_csv(out_dir / "results.csv")
     if not result.results:
         path = out_dir / "report.md"
         path.write_text("\n".join(lines + ["No feature set ran."]) + "\n")
         return path
 
+    stage("writing the figures: scores")
     figure, ax = _figure((7, 1.6 + 0.42 * len(result.results)))
     result.plot_scores(ax=ax)
     lines += [f"![scores]({_save(figure, out_dir / 'scores.png')})", ""]
@@ -64,6 +70,7 @@ def write_report(result, out_dir: Path, *, embedding="tsne", title="skvision fea
             f"{r.n_features} features; {result.scoring} per fold: " + ", ".join(f"{s:.3f}" for s in r.scores),
             "",
         ]
+        stage(f"writing the figures: {name}")
         if result.task == "classification":
             side = 4.5 if not n_classes or n_classes <= 10 else 0.45 * n_classes
             figure, ax = _figure((side, side))
@@ -74,6 +81,7 @@ def write_report(result, out_dir: Path, *, embedding="tsne", title="skvision fea
             result.plot_prediction_error(name, ax=ax)
             lines.append(f"![predictions of {name}]({_save(figure, out_dir / f'predictions_{slug}.png')})")
         if embedding is not None and len(r.embedding) >= 3:
+            stage(f"{'t-SNE' if embedding == 'tsne' else 'PCA'} map of {name} ({len(r.embedding)} points)")
             figure, ax = _figure((5.5, 4.5))
             result.plot_embedding(name, ax=ax, method=embedding)
             lines.append(f"![feature map of {name}]({_save(figure, out_dir / f'embedding_{slug}.png')})")
