@@ -208,10 +208,12 @@ def _build_wld(wld, info):
     estimator="skvision.descriptors:BSIF",
     kind="handcrafted",
     summary="binarised statistical image features: 8 ICA filters learned in fit",
-    space=lambda info: {
-        "n_filters": [6, 8, 10],
-        "filter_size": [3, 5] if min(info.height, info.width) < 16 else [5, 7, 9],
-    },
+    # A 3x3 filter has 8 degrees of freedom: at most 8 filters.
+    space=lambda info: (
+        [{"filter_size": [3], "n_filters": [6, 8]}, {"filter_size": [5], "n_filters": [6, 8, 10]}]
+        if min(info.height, info.width) < 16
+        else {"filter_size": [5, 7, 9], "n_filters": [6, 8, 10]}
+    ),
 )
 def _build_bsif(bsif, info):
     size = 3 if min(info.height, info.width) < 16 else 7

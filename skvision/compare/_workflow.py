@@ -457,7 +457,7 @@ def _warm_up(pipeline, X, y, classification):
         elif last == "early_stopping" and value is True:
             quiet[key] = False
         elif last == "verbose" and isinstance(value, (bool, int, np.integer)):
-            quiet[key] = 0
+            quiet[key] = False if isinstance(value, bool) else 0
     warm.set_params(**quiet)
     indices = _warm_sample(y, classification, WARMUP_IMAGES)
     with warnings.catch_warnings(), contextlib.redirect_stdout(sys.stderr):
