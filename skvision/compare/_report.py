@@ -50,6 +50,7 @@ def write_report(
     if result.tuning:
         lines += ["## Tuned settings", "", result.tuning_markdown(), ""]
     result.to_csv(out_dir / "results.csv")
+    result.to_fold_csv(out_dir / "fold-scores.csv")
     if not result.results:
         path = out_dir / "report.md"
         path.write_text("\n".join(lines + ["No feature set ran."]) + "\n")

@@ -28,7 +28,8 @@ class FeatureResult:
     ----------
     name : str
     n_features : int
-        Width of the feature vectors.
+        Width of the feature vectors (of the first split: with tuning, of the
+        setting chosen there).
     scores : ndarray of shape (n_splits,)
         Test score per (repeat, fold).
     fit_times : ndarray of shape (n_splits,)
@@ -318,6 +319,44 @@ class ComparisonResult:
         lines = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] * 2 + ["---:"] * 4) + "|"]
         lines += ["| " + " | ".join(row) + " |" for row in body]
         return "\n".join(lines)
+
+    def fold_rows(self):
+        """Every split's score as a list of dicts: one per (feature set, repeat, fold), in run order.
+
+        Keys: ``feature set``, ``kind``, ``repeat``, ``fold`` (both from 1),
+        ``n_train``, ``n_test``, the score (named after the scoring), ``fit s``
+        and, with tuning, ``chosen settings`` and ``inner score``.
+        """
+        rows = []
+        for name, r in self.results.items():
+            settings = self.chosen_settings(name)
+            for i, score in enumerate(r.scores):
+                row = {
+                    "feature set": name,
+                    "kind": self.kinds.get(name, ""),
+                    "repeat": int(r.repeat_index[i]) + 1,
+                    "fold": int(r.fold_index[i]) + 1,
+                    "n_train": None if r.n_train is None else int(r.n_train[i]),
+                    "n_test": None if r.n_test is None else int(r.n_test[i]),
+                    self.scoring: float(score),
+                    "fit s": float(r.fit_times[i]),
+                }
+                if settings:
+                    row["chosen settings"] = ", ".join(f"{k}={v!r}" for k, v in settings[i][2].items())
+                    row["inner score"] = float(r.tune_scores[i]) if r.tune_scores is not None else math.nan
+                rows.append(row)
+        return rows
+
+    def to_fold_csv(self, path):
+        """Write :meth:`fold_rows` (every split's score, for statistics elsewhere) as CSV."""
+        import csv
+
+        rows = self.fold_rows()
+        fields = list(dict.fromkeys(key for row in rows for key in row)) or ["feature set"]
+        with open(path, "w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=fields)
+            writer.writeheader()
+            writer.writerows(rows)
 
     def to_csv(self, path):
         """Write the table (unformatted numbers) as CSV."""

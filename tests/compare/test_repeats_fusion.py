@@ -144,3 +144,19 @@ def test_fused_spaces_combine_the_parts():
 def test_command_line_fusion_runs_the_parts_too():
     assert _feature_names("hog+cnn,lbp") == ["hog", "cnn", "hog+cnn", "lbp"]
     assert _feature_names("lbp, lbp+hog ,hog") == ["lbp", "hog", "lbp+hog"]
+
+
+def test_every_splits_score_is_in_the_fold_table(digits, tmp_path):
+    X, y = digits
+    result = compare_features(
+        X, y, {"pixels": FunctionTransformer(flatten)}, estimator="logreg", cv=3, repeats=2
+    )
+    rows = result.fold_rows()
+    assert [(row["repeat"], row["fold"]) for row in rows] == [(1, 1), (1, 2), (1, 3), (2, 1), (2, 2), (2, 3)]
+    assert [row["accuracy"] for row in rows] == result.results["pixels"].scores.tolist()
+    assert all(row["n_train"] + row["n_test"] == len(X) for row in rows)
+    result.to_fold_csv(tmp_path / "f.csv")
+    lines = (tmp_path / "f.csv").read_text().splitlines()
+    assert lines[0] == "feature set,kind,repeat,fold,n_train,n_test,accuracy,fit s" and len(lines) == 7
+    report = result.write_report(tmp_path / "report", embedding=None)
+    assert (report.parent / "fold-scores.csv").read_text().splitlines()[1:] == lines[1:]
