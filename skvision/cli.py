@@ -437,7 +437,10 @@ def main(argv=None):
         print(f"{command}: error: {exc} (see '{command} --help')", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("\nskvision: interrupted", file=sys.stderr)
+        hint = ""
+        if args.command == "compare" and (Path(args.out) / "folds").is_dir():
+            hint = f"; the finished folds are stored in {Path(args.out) / 'folds'}: add --resume to go on"
+        print(f"\nskvision: interrupted{hint}", file=sys.stderr)
         return 130
 
 

@@ -181,6 +181,21 @@ def test_tuned_repeated_fused_comparison_from_the_command_line(tmp_path, capsys)
     assert len(list((tmp_path / "folds").rglob("*.pkl"))) == 3 * 4
 
 
+def test_an_interrupted_compare_says_how_to_resume(tmp_path, capsys, monkeypatch):
+    import skvision.compare
+
+    def interrupted(*args, store, **kwargs):
+        store.mkdir(parents=True)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(skvision.compare, "compare_features", interrupted)
+    assert main(["compare", "--dataset", "faces", "--features", "hog", "--out", str(tmp_path)]) == 130
+    err = capsys.readouterr().err
+    assert err.rstrip().endswith(
+        f"interrupted; the finished folds are stored in {tmp_path / 'folds'}: add --resume to go on"
+    )
+
+
 def write_image_folder(root, n_per_class=8):
     from skvision.datasets import load_textures
 

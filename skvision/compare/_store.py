@@ -89,7 +89,8 @@ class FoldStore:
         self._kept = {}  # feature sets stored by an earlier run but not in this one: kept for a later run
         manifest = self._read_manifest()
         if not resume:
-            if manifest is not None:
+            if manifest is not None and manifest.get("families"):
+                say(f"the splits an earlier run stored in {self.folder} are discarded (--resume keeps them)")
                 self._clear()
         elif manifest is None:
             say(f"--resume: nothing stored in {self.folder} yet; starting afresh")
