@@ -58,10 +58,13 @@ __all__ = ["compare_features"]
 #: Worker processes are started for a feature set's remaining splits only when spreading them over the
 #: workers saves at least this many seconds (estimated from the first split, run in the main process):
 #: starting a worker, importing what the pipeline needs there and sending it the data costs seconds.
-PARALLEL_MIN_SAVING = 6.0
+PARALLEL_MIN_SAVING = 10.0
 
 #: Images of the untimed warm-up fit.
 WARMUP_IMAGES = 64
+
+#: Fingerprints of the pipelines warmed up in this process (a worker warms each one up once).
+_WARMED = set()
 
 
 def _splits(cv, y, task, random_state, repeats):
@@ -575,7 +578,7 @@ def _run_feature_set(feature_set, space, ctx):
         else:
             ctx.progress.say(f"{name}: the other {len(rest)} splits in {workers} processes")
             jobs = Parallel(n_jobs=workers, return_as="generator_unordered")(
-                delayed(_run_split)(i, job, data, ctx.y, *ctx.splits[i], **arguments) for i in rest
+                delayed(_run_split_in_worker)(i, job, data, ctx.y, *ctx.splits[i], **arguments) for i in rest
             )
             for record, fitted_pipeline in jobs:
                 finish(record["index"], record, fitted_pipeline, False)
@@ -583,6 +586,15 @@ def _run_feature_set(feature_set, space, ctx):
     result.warmup_seconds, result.n_resumed, result.parallel = warmup_seconds, n_resumed, workers
     ctx.progress.finished(result, ctx.scoring)
     return result
+
+
+def _run_split_in_worker(index, pipeline, X, y, train, test, **kwargs):
+    """:func:`_run_split` in a worker process, after that process's own untimed warm-up of ``pipeline``."""
+    key = fingerprint(pipeline)
+    if key not in _WARMED:
+        _warm_up(pipeline, X, y, kwargs["classification"])
+        _WARMED.add(key)
+    return _run_split(index, pipeline, X, y, train, test, **kwargs)
 
 
 def _run_split(
