@@ -526,10 +526,12 @@ def _run_feature_set(feature_set, space, ctx):
             job = Pipeline(
                 [("features", FunctionTransformer()), ("estimator", pipeline.named_steps["estimator"])]
             )
-            if space:
-                space = [
-                    g for g in _prefixed(space, "") if not any(k.startswith("features__") for k in g)
-                ] or None
+            if space:  # described once: only the estimator's settings can be searched
+                grids = [
+                    {k: v for k, v in g.items() if not k.startswith("features__")}
+                    for g in _prefixed(space, "")
+                ]
+                space = [g for g in grids if g] or None
         ctx.progress.timing_starts()
         arguments = dict(
             scorer=ctx.scorer,

@@ -152,3 +152,15 @@ def test_bad_tuning_arguments(digits):
         compare_features(X, y, features, tune=True, tune_cv=1)
     with pytest.raises(ValueError, match="must name a parameter of the 'features' or 'estimator' step"):
         compare_features(X, y, features, cv=2, tune={"pixels": {"C": [1, 2]}})
+
+
+def test_a_precomputed_set_tunes_its_estimator_only(digits):
+    X, y = digits
+    CountingFlatten.log.clear()
+    space = {"features__scale": [1.0, 2.0], "estimator__logisticregression__C": [0.01, 1.0]}
+    result = compare_features(
+        X, y, {"once": CountingFlatten()}, estimator="logreg", cv=3, precompute=["once"], tune={"once": space}
+    )
+    assert all(set(p) == {"estimator__logisticregression__C"} for p in result.results["once"].best_params)
+    # Described once (after the warm-up), whatever the search.
+    assert [n for method, n, _ in CountingFlatten.log if method == "transform" and n > 64] == [len(X)]
