@@ -326,6 +326,7 @@ def compare_features(
         for feature_set in running:
             name = feature_set.name
             space = None if spaces is None else spaces.get(name)
+            context.left = len(splits)
             try:
                 results[name] = _run_feature_set(feature_set, space, context)
             except Exception as exc:  # noqa: BLE001 - with on_error='skip' any failure is recorded, not raised
