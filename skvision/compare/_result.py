@@ -59,12 +59,12 @@ class FeatureResult:
         Per-epoch entries (losses, validation scores) of the network trained in
         the first fold, for the training curves; ``None`` when no network was
         trained.
-    repeat_index, fold_index : ndarray of int, shape (n_splits,)
-        The repeat and the fold (both from 0) of each split. Default: one
-        repeat, folds in order.
     n_train, n_test : ndarray of int, shape (n_splits,) or None
         Training and test images of each split (the corrected resampled t-test
         needs their ratio). Default: from ``fold_test_indices`` when given.
+    repeat_index, fold_index : ndarray of int, shape (n_splits,)
+        The repeat and the fold (both from 0) of each split. Default: one
+        repeat, folds in order.
     fold_test_indices, fold_predictions : list of ndarray or None
         Test indices and out-of-fold predictions of every split, all repeats
         (``y_pred`` holds the first repeat's only). Default: cut from
@@ -100,10 +100,10 @@ class FeatureResult:
     embedding_indices: np.ndarray
     estimators: list = field(repr=False)
     training_history: list | None = field(default=None, repr=False)
-    repeat_index: np.ndarray | None = field(default=None, repr=False)
-    fold_index: np.ndarray | None = field(default=None, repr=False)
     n_train: np.ndarray | None = field(default=None, repr=False)
     n_test: np.ndarray | None = field(default=None, repr=False)
+    repeat_index: np.ndarray | None = field(default=None, repr=False)
+    fold_index: np.ndarray | None = field(default=None, repr=False)
     fold_test_indices: list | None = field(default=None, repr=False)
     fold_predictions: list | None = field(default=None, repr=False)
     best_params: list | None = field(default=None, repr=False)
