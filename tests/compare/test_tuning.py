@@ -117,6 +117,7 @@ def test_tune_true_uses_the_families_spaces_and_the_classifiers_c(digits):
     assert untuned.tuning is None and untuned.results["hog"].best_params is None
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # BSIF's ICA on 12 noise images
 def test_every_built_in_space_builds_working_transformers():
     """Each setting of each handcrafted family's space describes small and larger images."""
     rng = np.random.default_rng(0)
