@@ -73,26 +73,30 @@ def parse_table(stdout):
     return rows
 
 
+def parse_progress(stderr):
+    """({family: seconds of its timed folds}, [families whose folds went to worker processes])."""
+    elapsed, parallel = {}, []
+    for line in stderr.splitlines():
+        match = re.match(r"^(\S+): fold \d+/\d+.*; ([\d.]+) (s|min) elapsed", line)
+        if match:
+            elapsed[match.group(1)] = float(match.group(2)) * (60 if match.group(3) == "min" else 1)
+        match = re.match(r"^(\S+): the other \d+ splits in (\d+) processes", line)
+        if match:
+            parallel.append(match.group(1))
+    return elapsed, parallel
+
+
 def run(dataset, n_jobs, extra, pythonpath):
     with tempfile.TemporaryDirectory() as out:
-        command = [
-            sys.executable,
-            "-m",
-            "skvision",
-            "compare",
-            "--dataset",
-            str(dataset),
-            "--n-jobs",
-            str(n_jobs),
-        ]
-        command += ["--out", out, "--quiet", *extra]
+        command = [sys.executable, "-m", "skvision", "compare", "--dataset", str(dataset)]
+        command += ["--n-jobs", str(n_jobs), "--out", out, *extra]
         env = {**os.environ, "PYTHONPATH": str(pythonpath)}
         start = time.perf_counter()
         completed = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
         seconds = time.perf_counter() - start
     if completed.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} failed:\n{completed.stderr[-3000:]}")
-    return seconds, parse_table(completed.stdout)
+    return seconds, parse_table(completed.stdout), parse_progress(completed.stderr)
 
 
 def main():
@@ -119,6 +123,7 @@ def main():
     ]
     print(" | ".join(header))
     print(" | ".join("---" for _ in header))
+    details = []
     with tempfile.TemporaryDirectory() as data_dir:
         for workload in args.workloads.split(","):
             if workload == "digits":
@@ -131,13 +136,13 @@ def main():
                 extra += ["--features", args.features]
             for label, checkout in checkouts:
                 times = {1: [], 2: []}
-                tables = {}
+                tables, progress = {}, {}
                 for repeat in range(args.repeats):
                     for n_jobs in (1, 2) if repeat % 2 == 0 else (2, 1):
-                        seconds, tables[n_jobs] = run(dataset, n_jobs, extra, checkout)
+                        seconds, tables[n_jobs], progress[n_jobs] = run(dataset, n_jobs, extra, checkout)
                         times[n_jobs].append(seconds)
                 one, two = statistics.median(times[1]), statistics.median(times[2])
-                agree = all(tables[1][f][0] == tables[2].get(f, (None,))[0] for f in tables[1])
+                differ = [f for f in tables[1] if tables[1][f][0] != tables[2].get(f, (None,))[0]]
                 ratios = {
                     f: tables[2][f][1] / tables[1][f][1]
                     for f in tables[1]
@@ -147,9 +152,21 @@ def main():
                 hog = f" (hog {ratios['hog']:.2f})" if "hog" in ratios else ""
                 print(
                     f"{label} | {workload} | {one:.1f} | {two:.1f} | {one / two:.2f}x | "
-                    f"{'yes' if agree else 'NO'} | {spread}{hog}",
+                    f"{'yes' if not differ else 'no: ' + ', '.join(differ)} | {spread}{hog}",
                     flush=True,
                 )
+                (elapsed_1, _), (elapsed_2, parallel) = progress[1], progress[2]
+                for family in parallel:
+                    if family in elapsed_1 and family in elapsed_2:
+                        one_job, two_jobs = elapsed_1[family], elapsed_2[family]
+                        details.append(
+                            f"{label} {workload} {family}: folds in 2 processes, {one_job:.1f} s -> "
+                            f"{two_jobs:.1f} s ({one_job / two_jobs:.2f}x)"
+                        )
+
+    if details:
+        print("\nfamilies whose folds went to worker processes (their timed folds, the last repeat):")
+        print("\n".join(details))
 
 
 if __name__ == "__main__":
