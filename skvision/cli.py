@@ -96,8 +96,10 @@ def build_parser():
         description=textwrap.fill(
             "Cross-validate each feature family (features -> classifier) on the same folds, print a "
             "table (feature set, dimensions, CV accuracy mean and std - R^2 for a regression target - "
-            "fit time per fold, transform throughput) and write a Markdown report with figures: score "
-            "bars, confusion matrices, a t-SNE map of each feature space and the misclassified images.",
+            "fit time per fold, transform throughput, and whether each is significantly worse than the "
+            "best) and write a report, report.md and a self-contained report.html, with figures: score "
+            "bars, confusion matrices, a t-SNE map of each feature space, the misclassified images and a "
+            "per-class table. Several data sets (--dataset a,b,c) are also ranked together.",
             width=78,
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -115,7 +117,8 @@ def build_parser():
         metavar="NAME|PATH",
         help=(
             f"a bundled data set ({', '.join(DATASETS)}) or a folder with one sub-folder of "
-            "PNG/JPEG/TIFF images per class (default: digits)"
+            "PNG/JPEG/TIFF images per class (default: digits); several, comma-separated, compare the "
+            "families on each and rank them over all (Friedman test, critical-difference diagram)"
         ),
     )
     compare.add_argument(
@@ -208,7 +211,7 @@ def build_parser():
         "--out",
         default="skvision-report",
         metavar="DIR",
-        help="folder for report.md, results.csv and the figures (default: skvision-report)",
+        help="folder for report.md, report.html, results.csv and the figures (default: skvision-report)",
     )
     compare.add_argument(
         "--max-samples",
@@ -311,6 +314,14 @@ def _resolve_device(device):
 
 
 def _run_compare(args):
+    datasets = _dataset_names(args.dataset)
+    if len(datasets) > 1:
+        return _run_compare_datasets(args, datasets)
+    return 0 if _compare_one(args).results else 1
+
+
+def _compare_one(args):
+    """Compare the families on the data set of ``args``: print the table, write the report; the result."""
     from .compare import FEATURE_FAMILIES, DatasetInfo, build_feature_sets, compare_features
 
     started = time.perf_counter()
@@ -389,7 +400,73 @@ def _run_compare(args):
         progress=talk.stage,
     )
     print(f"\nReport: {report} ({time.perf_counter() - started:.0f} s in all)")
-    return 0 if result.results else 1
+    return result
+
+
+# ------------------------------------------------------------- several data sets (--dataset a,b,c)
+def _dataset_names(text):
+    """The data sets of ``--dataset``: one name or folder, or several separated by commas."""
+    if "," not in text or Path(text).is_dir():
+        return [text]
+    names = [name.strip() for name in text.split(",")]
+    if not all(names):
+        raise _UsageError(f"argument --dataset: empty name in {text!r}")
+    if len(set(names)) < len(names):
+        raise _UsageError(f"argument --dataset: a data set is named twice in {text!r}")
+    return names
+
+
+def _run_compare_datasets(args, datasets):
+    """Compare the families on each data set (a report in a sub-folder each), then rank them over all."""
+    import copy
+
+    from .compare import MultiDatasetResult
+    from .datasets import DATASETS
+
+    started = time.perf_counter()
+    for dataset in datasets:
+        if dataset not in DATASETS and not Path(dataset).is_dir():
+            raise _UsageError(
+                f"argument --dataset: {dataset!r} is neither a bundled data set ({', '.join(DATASETS)}) "
+                "nor an existing folder"
+            )
+    folders = [d for d in datasets if d not in DATASETS]
+    if not folders and (args.image_size is not None or args.color_mode != "auto"):
+        raise _UsageError("--image-size and --color-mode apply to image folders, not bundled data sets")
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise _UsageError(f"argument --out: {str(out)!r} exists and is not a folder")
+    labels = [d if d in DATASETS else Path(d).name or d for d in datasets]
+    if len(set(labels)) < len(labels):  # two folders of one name: their paths tell them apart
+        labels = list(datasets)
+    results, reports = {}, {}
+    for dataset, label in zip(datasets, labels):
+        sub = copy.copy(args)
+        sub.dataset = dataset
+        if dataset in DATASETS:  # --image-size and --color-mode are for the folders
+            sub.image_size, sub.color_mode = None, "auto"
+        folder = re.sub(r"[^A-Za-z0-9_.-]+", "_", label).strip("._") or "dataset"
+        sub.out = str(out / folder)
+        if not args.quiet:
+            print(f"\n== {label} ==", flush=True)
+        results[label] = _compare_one(sub)
+        reports[label] = f"{folder}/report.md"
+    multi = MultiDatasetResult(results, reports)
+    print(f"\nOver {len(datasets)} data sets ({multi.scoring}, rank on each; 1 = best):\n")
+    print(multi)
+    if multi.can_test():
+        print("\n" + textwrap.fill(multi.friedman_text(), width=110))
+    report = multi.write_report(
+        out,
+        title=f"skvision compare: {', '.join(labels)}",
+        notes=[
+            f"{args.cv}-fold stratified CV (seed {args.seed}) on each data set; "
+            f"classifier: {args.classifier}",
+            f"command: skvision {' '.join(sys.argv[1:]) if sys.argv[1:] else 'compare'}",
+        ],
+    )
+    print(f"\nReport: {report} ({time.perf_counter() - started:.0f} s in all)")
+    return 0 if all(r.results for r in results.values()) else 1
 
 
 def _feature_names(text):

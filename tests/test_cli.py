@@ -266,3 +266,37 @@ def test_demo_on_digits_shows_every_family_with_its_score(tmp_path, capsys):
     assert scores["cnn"] >= 0.98 and scores["hog"] >= 0.95 and scores["lbp"] >= 0.95
     report = (tmp_path / "report.md").read_text()
     assert all(f"## {name}" in report for name in expected)
+
+
+def test_compare_over_several_datasets_ranks_the_families(tmp_path, capsys):
+    out = tmp_path / "out"
+    argv = ["compare", "--dataset", "digits,faces", "--features", "pixels,hog,lbp", "--cv", "2"]
+    argv += ["--max-samples", "40", "--embedding", "none", "--device", "cpu", "--out", str(out)]
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "== digits ==" in printed and "== faces ==" in printed
+    ranks = printed[printed.index("Over 2 data sets") :]
+    assert ranks.splitlines()[2].split()[:4] == ["feature", "set", "average", "rank"]
+    assert {line.split()[0] for line in ranks.splitlines()[4:7]} == {"pixels", "hog", "lbp"}
+    assert "Friedman test over 2 data sets and 3 feature sets" in ranks
+    for folder in ("digits", "faces"):
+        assert "## Scores" in (out / folder / "report.md").read_text()
+        assert (out / folder / "report.html").exists()
+    report = (out / "report.md").read_text()
+    assert "- [digits](digits/report.md): best" in report and "![critical difference diagram]" in report
+    assert 'href="faces/report.html"' in (out / "report.html").read_text()
+    assert (out / "critical_difference.png").exists() and (out / "ranks.csv").exists()
+
+
+@pytest.mark.parametrize(
+    "dataset, message",
+    [
+        ("digits,nowhere", "'nowhere' is neither a bundled data set"),
+        ("digits,digits", "a data set is named twice"),
+        ("digits,", "empty name"),
+    ],
+)
+def test_bad_list_of_datasets_exits_2_with_one_line(dataset, message, capsys):
+    assert main(["compare", "--dataset", dataset]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err

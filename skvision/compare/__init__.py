@@ -21,7 +21,10 @@ The package, in the order the data flows::
     _builtin.py     the built-in families and their size heuristics (registered on import)
     _workflow.py    compare_features: feature sets -> cross-validation -> ComparisonResult
     _result.py      FeatureResult, ComparisonResult: the table and the pictures
+    _stats.py       corrected resampled t-test, Holm, Friedman/Nemenyi, per-class scores
+    _multi.py       MultiDatasetResult: several data sets, average ranks, CD diagram
     _report.py      write_report: report.md, results.csv and figures, read from the result
+    _html.py        report.html: the same, self-contained, sortable
 """
 
 from . import _builtin  # noqa: F401 - registers the built-in families
@@ -34,7 +37,20 @@ from ._families import (
     build_feature_sets,
     register_feature_family,
 )
+from ._multi import MultiDatasetResult
 from ._result import ComparisonResult, FeatureResult
+from ._stats import (
+    FriedmanResult,
+    PairwiseTests,
+    PerClassScores,
+    TTestResult,
+    corrected_ttest,
+    friedman_test,
+    holm,
+    nemenyi_critical_difference,
+    pairwise_tests,
+    per_class_scores,
+)
 from ._workflow import compare_features
 
 __all__ = [
@@ -49,4 +65,15 @@ __all__ = [
     "register_feature_family",
     "build_feature_sets",
     "make_estimator",
+    "MultiDatasetResult",
+    "corrected_ttest",
+    "holm",
+    "pairwise_tests",
+    "PairwiseTests",
+    "TTestResult",
+    "friedman_test",
+    "FriedmanResult",
+    "nemenyi_critical_difference",
+    "per_class_scores",
+    "PerClassScores",
 ]

@@ -60,8 +60,10 @@ class FeatureResult:
         the first fold, for the training curves; ``None`` when no network was
         trained.
     n_train, n_test : ndarray of int, shape (n_splits,) or None
-        Training and test images of each split (the corrected resampled t-test
-        needs their ratio). Default: from ``fold_test_indices`` when given.
+        Training and test set sizes of each split, in the order of ``scores``
+        (the corrected resampled t-test needs their ratio). Default: ``n_test``
+        from ``fold_test_indices`` when given; ``None`` when not recorded, and
+        then the statistics infer them from ``y_true`` and the number of images.
     repeat_index, fold_index : ndarray of int, shape (n_splits,)
         The repeat and the fold (both from 0) of each split. Default: one
         repeat, folds in order.
@@ -226,6 +228,10 @@ class ComparisonResult:
     def rows(self):
         """The table as a list of dicts (one per feature set), best score first."""
         rows = []
+        try:
+            tests = self.significance()
+        except ValueError:  # feature sets scored on different splits: no test, no marks
+            tests = None
         for name, r in self.results.items():
             rows.append(
                 {
@@ -236,6 +242,8 @@ class ComparisonResult:
                     f"{self.scoring} std": float(np.std(r.scores)),
                     "fit s": float(np.mean(r.fit_times)),
                     "images/s": r.throughput,
+                    "p vs best (Holm)": math.nan if tests is None else tests.vs_best(name),
+                    "vs best": "" if tests is None else tests.mark(name),
                 }
             )
         return sorted(rows, key=lambda row: -row[f"{self.scoring} mean"])
@@ -284,7 +292,8 @@ class ComparisonResult:
     def _table_cells(self):
         header = ["feature set", "kind", "dims", self.scoring, "fit s / fold", "transform images/s"]
         body = []
-        for row in self.rows():
+        rows = self.rows()
+        for row in rows:
             body.append(
                 [
                     row["feature set"],
@@ -295,6 +304,14 @@ class ComparisonResult:
                     _format_rate(row["images/s"]),
                 ]
             )
+        if len(body) > 1 and rows[0]["vs best"]:  # significance marks (_stats.py): best, n.s., worse + p
+            from ._stats import format_p
+
+            header.append("vs best")
+            for cells, row in zip(body, rows):
+                p = row["p vs best (Holm)"]
+                mark = {"best": "best", "tie": "n.s.", "worse": "worse"}[row["vs best"]]
+                cells.append(mark if mark == "best" else f"{mark} (p {format_p(p).replace('< ', '<')})")
         return header, body
 
     def __str__(self):
@@ -304,7 +321,7 @@ class ComparisonResult:
 
         def fmt(cells):
             padded = (c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths)))
-            return "  ".join(padded)
+            return "  ".join(padded).rstrip()
 
         lines = [fmt(header), "  ".join("-" * w for w in widths), *map(fmt, body)]
         lines += [f"(skipped {name}: {why})" for name, why in self.skipped.items()]
@@ -316,7 +333,8 @@ class ComparisonResult:
     def to_markdown(self):
         """The table as Markdown."""
         header, body = self._table_cells()
-        lines = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] * 2 + ["---:"] * 4) + "|"]
+        align = ["---"] * 2 + ["---:"] * 4 + ["---"] * (len(header) - 6)
+        lines = ["| " + " | ".join(header) + " |", "|" + "|".join(align) + "|"]
         lines += ["| " + " | ".join(row) + " |" for row in body]
         return "\n".join(lines)
 
@@ -412,7 +430,10 @@ class ComparisonResult:
             r.y_true, r.y_pred, labels=labels, display_labels=display_labels, ax=ax, **kwargs
         )
         display.ax_.set_title(f"{name}: out-of-fold predictions")
-        return display
+        from ..plotting._confusion import readable_confusion_matrix
+
+        # Readable labels, unless the caller chose their rotation.
+        return readable_confusion_matrix(display, rotate=False if "xticks_rotation" in kwargs else None)
 
     def plot_prediction_error(self, name, ax=None):
         """sklearn's PredictionErrorDisplay (predicted against true) for a regression target."""
@@ -461,10 +482,37 @@ class ComparisonResult:
             ax=ax,
         )
 
+    # ------------------------------------------------------------ statistics
+    def significance(self, alpha=0.05):
+        """Every pair of feature sets tested on the same splits: corrected t-test, Holm-adjusted.
+
+        See :func:`skvision.compare.pairwise_tests`; ``None`` with fewer than two
+        feature sets.
+        """
+        from ._stats import pairwise_tests
+
+        return pairwise_tests(self, alpha=alpha)
+
+    def per_class(self):
+        """Per-class precision and recall of each feature set, and the winner of each class.
+
+        See :func:`skvision.compare.per_class_scores`; ``None`` for a regression.
+        """
+        from ._stats import per_class_scores
+
+        return per_class_scores(self)
+
     def write_report(
-        self, out_dir, *, embedding="tsne", title="skvision feature comparison", notes=(), progress=None
+        self,
+        out_dir,
+        *,
+        embedding="tsne",
+        title="skvision feature comparison",
+        notes=(),
+        html=True,
+        progress=None,
     ):
-        """Write ``report.md``, ``results.csv`` and the PNG figures to ``out_dir``.
+        """Write ``report.md``, ``report.html``, ``results.csv`` and the PNG figures to ``out_dir``.
 
         Parameters
         ----------
@@ -475,6 +523,10 @@ class ComparisonResult:
         title : str
         notes : sequence of str
             Lines printed under the title (data set, options...).
+        html : bool, default=True
+            Also write ``report.html``: the same tables and figures in one
+            self-contained page (figures embedded, no network), with a sortable
+            score table and each feature set's figures in tabs.
         progress : callable or None
             ``progress(message)`` is called as each stage of the report starts
             (the figures, each t-SNE map, ...); ``skvision compare`` prints them.
@@ -487,5 +539,5 @@ class ComparisonResult:
         from ._report import write_report
 
         return write_report(
-            self, Path(out_dir), embedding=embedding, title=title, notes=notes, progress=progress
+            self, Path(out_dir), embedding=embedding, title=title, notes=notes, html=html, progress=progress
         )
