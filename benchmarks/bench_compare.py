@@ -63,7 +63,10 @@ def parse_table(stdout):
     """{family: (score text, transform images/s)} from the printed table."""
     rows = {}
     for line in stdout.splitlines():
-        match = re.match(r"^(\S+)\s+(\S+)\s+(\d+)\s+([\d.]+ ± [\d.]+)\s+([\d.]+)\s+([\d,.]+|inf)$", line)
+        # ... fit s / fold, transform images/s [, vs best: "best", "n.s. (p 0.12)", "worse (p <0.001)"]
+        match = re.match(
+            r"^(\S+)\s+(\S+)\s+(\d+)\s+([\d.]+ ± [\d.]+)\s+([\d.]+)\s+([\d,.]+|inf)(?:\s{2,}\S.*)?$", line
+        )
         if match:
             rate = match.group(6)
             rows[match.group(1)] = (

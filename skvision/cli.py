@@ -460,8 +460,10 @@ def _run_compare_datasets(args, datasets):
         out,
         title=f"skvision compare: {', '.join(labels)}",
         notes=[
-            f"{args.cv}-fold stratified CV (seed {args.seed}) on each data set; "
-            f"classifier: {args.classifier}",
+            f"{args.cv}-fold stratified CV"
+            + (f" repeated {args.repeats} times" if args.repeats > 1 else "")
+            + f" (seed {args.seed}) on each data set; classifier: {args.classifier}"
+            + ("; tuned in nested folds" if args.tune else ""),
             f"command: skvision {' '.join(sys.argv[1:]) if sys.argv[1:] else 'compare'}",
         ],
     )
@@ -515,8 +517,12 @@ def main(argv=None):
         return 2
     except KeyboardInterrupt:
         hint = ""
-        if args.command == "compare" and (Path(args.out) / "folds").is_dir():
-            hint = f"; the finished folds are stored in {Path(args.out) / 'folds'}: add --resume to go on"
+        if args.command == "compare":
+            stores = [Path(args.out) / "folds", *sorted(Path(args.out).glob("*/folds"))]
+            stores = [store for store in stores if store.is_dir()]
+            if stores:
+                where = stores[0] if len(stores) == 1 else f"{Path(args.out)}/*/folds"
+                hint = f"; the finished folds are stored in {where}: add --resume to go on"
         print(f"\nskvision: interrupted{hint}", file=sys.stderr)
         return 130
 
