@@ -288,6 +288,23 @@ def test_compare_over_several_datasets_ranks_the_families(tmp_path, capsys):
     assert (out / "critical_difference.png").exists() and (out / "ranks.csv").exists()
 
 
+def test_several_datasets_repeat_and_resume_per_dataset(tmp_path, capsys):
+    out = tmp_path / "out"
+    argv = ["compare", "--dataset", "digits,faces", "--features", "pixels,hog", "--cv", "2", "--repeats", "2"]
+    argv += ["--max-samples", "40", "--embedding", "none", "--device", "cpu", "--out", str(out)]
+    assert main(argv) == 0
+    first = capsys.readouterr()
+    for folder in ("digits", "faces"):
+        assert len(list((out / folder / "folds").rglob("*.pkl"))) == 2 * 4  # 2 families x 2 repeats x 2 folds
+        assert "same 4 splits" in (out / folder / "report.md").read_text()  # the t-test over every repeat
+    assert "2-fold stratified CV repeated 2 times" in (out / "report.md").read_text()
+    assert main([*argv, "--resume"]) == 0
+    resumed = capsys.readouterr()
+    assert resumed.err.count("stored by an earlier run") == 2 * 2 * 4  # data sets x families x splits
+    ranks = first.out[first.out.index("Over 2 data sets") :].split("\n\nReport:")[0]
+    assert resumed.out[resumed.out.index("Over 2 data sets") :].split("\n\nReport:")[0] == ranks
+
+
 @pytest.mark.parametrize(
     "dataset, message",
     [
