@@ -94,7 +94,7 @@ class BSIF(CodeHistogramDescriptor):
     batch_size : int or None, default=None
         Images per chunk (bounds memory); None picks a size from the image area.
     device : str, default='cpu'
-        Where the work runs (see :mod:`skvision._device`): ``'cpu'`` runs the
+        Where the work runs ("GPUs" in docs/scaling.md): ``'cpu'`` runs the
         numpy path (FFT); ``'cuda'`` and ``'cuda:N'`` run torch (one float64
         ``conv2d`` with circular padding) on that GPU; ``'auto'`` (or None)
         takes a CUDA GPU when torch sees one, else the CPU.

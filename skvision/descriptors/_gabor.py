@@ -225,7 +225,7 @@ class GaborBank(BaseDescriptor):
     batch_size : int or None, default=None
         Images per chunk; ``None`` sizes chunks by pixel count.
     device : str, default='cpu'
-        Where the work runs (see :mod:`skvision._device`): ``'cpu'`` runs the
+        Where the work runs ("GPUs" in docs/scaling.md): ``'cpu'`` runs the
         scipy FFTs; ``'cuda'`` and ``'cuda:N'`` run torch FFTs (float64) on
         that GPU; ``'auto'`` (or None) takes a CUDA GPU when torch sees one,
         else the CPU. The outputs agree to float tolerance; the GPU pays for

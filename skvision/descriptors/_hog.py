@@ -807,7 +807,7 @@ class HOG(BaseDescriptor):
     batch_size : int or None, default=None
         Images per chunk (bounds memory); ``None`` picks a size.
     device : str, default='cpu'
-        Where the work runs (see :mod:`skvision._device`): ``'cpu'`` runs the
+        Where the work runs ("GPUs" in docs/scaling.md): ``'cpu'`` runs the
         numpy path (compiled with numba when installed); ``'cuda'`` and
         ``'cuda:N'`` run the same computation in torch on that GPU; ``'auto'``
         (or None) takes a CUDA GPU when torch sees one, else the CPU. The

@@ -540,7 +540,7 @@ class LBP(BaseDescriptor):
     batch_size : int or None, default=None
         Images per chunk (bounds memory); ``None`` picks one from the image size.
     device : str, default='cpu'
-        Where the work runs (see :mod:`skvision._device`): ``'cpu'`` runs the
+        Where the work runs ("GPUs" in docs/scaling.md): ``'cpu'`` runs the
         numpy/numba code; ``'cuda'`` and ``'cuda:N'`` run the torch
         implementation on that GPU; ``'auto'`` (or None) takes a CUDA GPU when
         torch sees one, else the CPU. The outputs agree within 1e-5.

@@ -158,7 +158,7 @@ class WLD(CodeHistogramDescriptor):
     batch_size : int or None, default=None
         Images per chunk (bounds memory); None picks a size from the image area.
     device : str, default='cpu'
-        Where the work runs (see :mod:`skvision._device`): ``'cpu'`` runs the
+        Where the work runs ("GPUs" in docs/scaling.md): ``'cpu'`` runs the
         numpy path; ``'cuda'`` and ``'cuda:N'`` run torch on that GPU;
         ``'auto'`` (or None) takes a CUDA GPU when torch sees one, else the
         CPU.
