@@ -119,6 +119,8 @@ def test_the_gan_family_is_sized_like_the_autoencoder_and_describes_digits():
         assert gan.transformer.max_epochs == autoencoder.transformer.max_epochs, name
         built[name] = gan.transformer
     assert built["digits"].max_epochs == 30 and built["digits"].filters is None
+    (gan,) = build_feature_sets(["gan"], digits)
+    assert set(gan.space) == {"lr", "pool_grid"} and gan.transformer.pool_grid in gan.space["pool_grid"]
     assert built["larger"].max_epochs == 15 and built["larger"].filters == 32
     X, y = load_digits(return_X_y=True)
     features = built["fast"].set_params(max_epochs=1, filters=4).fit_transform(X[:64])
