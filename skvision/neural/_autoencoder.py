@@ -157,10 +157,10 @@ class AutoencoderFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Neu
         returning the reconstruction (for a VAE ``(reconstruction, mu, logvar)``).
     max_epochs : int or 'auto', default='auto'
         Epochs of training (fewer when early stopping ends it). ``'auto'``:
-        as many as show the network about 50,000 images, at least 5 and at
-        most 40 (40 for up to 1,250 training images, e.g. the digits; 5 from
-        10,000 on), so that the training time grows with the data no faster
-        than one pass over it.
+        as many as show the network about 60,000 images, at least 5 and at
+        most 40 (40 for up to 1,500 training images after the validation
+        split, e.g. the digits; 5 from 12,000 on), so that the training time
+        grows with the data no faster than one pass over it.
     batch_size : int, default=64
     lr : float, default=3e-3
         Learning rate (Adam's; batch normalisation in the built-in module
@@ -267,8 +267,8 @@ class AutoencoderFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Neu
     # is the image, so the base nets' mixup does not apply: kept off.
     mixup = 0.0
 
-    #: ``max_epochs='auto'``: about 50,000 images shown, 5 to 40 epochs.
-    _auto_epochs = (50_000, 5, 40)
+    #: ``max_epochs='auto'``: about 60,000 images shown, 5 to 40 epochs.
+    _auto_epochs = (60_000, 5, 40)
 
     def __init__(
         self,
