@@ -37,8 +37,8 @@ each epoch (10,000 images made from digits the training set never saw).
 
 Run::
 
-    .venv/bin/python benchmarks/bench_training.py                 # ~12 min on 2 quiet cores
-    .venv/bin/python benchmarks/bench_training.py --fit-60k       # + up to 15 min
+    .venv/bin/python benchmarks/bench_training.py                 # ~12 min on 2 cores
+    .venv/bin/python benchmarks/bench_training.py --fit-60k       # + ~4 min (5 epochs of 60,000)
     .venv/bin/python benchmarks/bench_training.py --workloads 28x28:5000 --repeats 1 --no-defaults  # smoke
     .venv/bin/python benchmarks/bench_training.py --device cuda
 """
