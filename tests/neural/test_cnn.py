@@ -131,7 +131,8 @@ def test_classifier_string_labels_proba_and_score(digits):
 
 def test_classifier_learns_digits(digits):
     X, y = load_digits(return_X_y=True)
-    clf = CNNClassifier(module__filters=8, max_epochs=10, random_state=0).fit(X[:600], y[:600])
+    # The default width (16 filters): with 8, 10 epochs land at 0.89-0.90 depending on the thread count.
+    clf = CNNClassifier(max_epochs=10, random_state=0).fit(X[:600], y[:600])
     assert clf.score(X[600:900], y[600:900]) >= 0.9
 
 
