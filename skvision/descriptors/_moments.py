@@ -162,6 +162,8 @@ class HuMoments(BaseDescriptor):
 
     Attributes
     ----------
+    input_scale_ : ImageScale
+        Value scale of the images seen in ``fit`` (see :mod:`skvision._images`).
     image_shape_ : tuple
         Shape of one image seen in ``fit``.
     n_channels_ : int
@@ -193,6 +195,10 @@ class HuMoments(BaseDescriptor):
         "log_scale": ["boolean"],
     }
     _feature_prefix = "hu"
+
+    def _working_white(self):
+        # Intensities on [0, 1] (the value-scale rule of skvision._images): uint8 is read as X / 255.
+        return 1.0
 
     def __init__(self, log_scale=True, channels="gray", n_jobs=None, batch_size=None, verbose=0):
         self.log_scale = log_scale
@@ -339,6 +345,8 @@ class ZernikeMoments(BaseDescriptor):
 
     Attributes
     ----------
+    input_scale_ : ImageScale
+        Value scale of the images seen in ``fit`` (see :mod:`skvision._images`).
     image_shape_ : tuple
         Shape of one image seen in ``fit``.
     n_channels_ : int
@@ -368,6 +376,10 @@ class ZernikeMoments(BaseDescriptor):
         "order": [Interval(Integral, 0, None, closed="left")],
     }
     _feature_prefix = "zernike"
+
+    def _working_white(self):
+        # Intensities on [0, 1] (the value-scale rule of skvision._images): uint8 is read as X / 255.
+        return 1.0
 
     def __init__(self, order=8, channels="gray", n_jobs=None, batch_size=None, verbose=0):
         self.order = order
