@@ -36,8 +36,11 @@ _TRAINING_TOOLS_DOC = """module : str, nn.Module class, callable or nn.Module, d
         :class:`~skvision.neural.BackboneNet` with a new head, trained head
         first, then unfrozen at a lower learning rate (``module__weights``,
         ``module__freeze``, ``module__head_epochs``, ``module__backbone_lr``).
-    max_epochs : int, default=20
-        Training epochs.
+    max_epochs : int or 'auto', default='auto'
+        Training epochs. ``'auto'``: as many as show the network about 30,000
+        images, at least 5 and at most 20: 20 up to 1,500 training images (the
+        digits), 8 for 4,000, 5 from 6,000 on, so that a fit on 60,000 images
+        costs 5 epochs rather than 20. ``max_epochs_`` holds the number used.
     batch_size : int, default=64
         Images per optimizer step.
     lr : float, default=3e-3
@@ -109,7 +112,7 @@ class _SupervisedCNN(NeuralImageEstimator):
         self,
         module="convnet",
         *,
-        max_epochs=20,
+        max_epochs="auto",
         batch_size=64,
         lr=3e-3,
         optimizer="adamw",
@@ -304,8 +307,10 @@ class CNNClassifier(ClassifierMixin, _SupervisedCNN):
     n_outputs_ : int
         Number of classes.
     n_epochs_ : int
-        Epochs in the history (fewer than ``max_epochs`` after early stopping
+        Epochs in the history (fewer than ``max_epochs_`` after early stopping
         or an interruption).
+    max_epochs_ : int
+        The epoch budget of the fit: ``max_epochs``, or the number ``'auto'`` chose.
     input_scale_ : ImageScale
         Value scale of the images seen in ``fit`` (see :mod:`skvision._images`).
     image_shape_ : tuple
@@ -335,7 +340,7 @@ class CNNClassifier(ClassifierMixin, _SupervisedCNN):
         self,
         module="convnet",
         *,
-        max_epochs=20,
+        max_epochs="auto",
         batch_size=64,
         lr=3e-3,
         optimizer="adamw",
@@ -553,6 +558,8 @@ class CNNRegressor(RegressorMixin, _SupervisedCNN):
         Number of target columns.
     n_epochs_ : int
         Epochs in the history.
+    max_epochs_ : int
+        The epoch budget of the fit: ``max_epochs``, or the number ``'auto'`` chose.
     input_scale_ : ImageScale
         Value scale of the images seen in ``fit`` (see :mod:`skvision._images`).
     image_shape_ : tuple
@@ -581,7 +588,7 @@ class CNNRegressor(RegressorMixin, _SupervisedCNN):
         self,
         module="convnet",
         *,
-        max_epochs=20,
+        max_epochs="auto",
         batch_size=64,
         lr=3e-3,
         optimizer="adamw",
@@ -731,7 +738,7 @@ class CNNFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralImage
         module="convnet",
         *,
         task="auto",
-        max_epochs=20,
+        max_epochs="auto",
         batch_size=64,
         lr=3e-3,
         optimizer="adamw",

@@ -29,6 +29,7 @@ extractor.
 from __future__ import annotations
 
 import copy
+import math
 import os
 from numbers import Integral, Real
 
@@ -81,7 +82,7 @@ OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch
 #: Constraints of the parameters every :class:`NeuralImageEstimator` shares.
 COMMON_PARAMETER_CONSTRAINTS = {
     "module": [str, type, callable, torch.nn.Module],
-    "max_epochs": [Interval(Integral, 0, None, closed="left")],
+    "max_epochs": [Interval(Integral, 0, None, closed="left"), StrOptions({"auto"})],
     "batch_size": [Interval(Integral, 1, None, closed="left")],
     "lr": [Interval(Real, 0, None, closed="neither")],
     "optimizer": [StrOptions(set(OPTIMIZERS)), type],
@@ -99,6 +100,23 @@ COMMON_PARAMETER_CONSTRAINTS = {
     "random_state": ["random_state"],
     "callbacks": [list, None],
 }
+
+
+def auto_max_epochs(n_fit: int, images: int, low: int, high: int) -> int:
+    """The epochs of ``max_epochs='auto'``: enough to show about ``images`` images, within [low, high].
+
+    Small sets get ``high`` epochs; from ``images / high`` images on, fewer epochs
+    keep the training time in proportion to one pass over the data, never fewer
+    than ``low``.
+
+    Examples
+    --------
+    >>> auto_max_epochs(1_437, images=30_000, low=5, high=20), auto_max_epochs(60_000, 30_000, 5, 20)
+    (20, 5)
+    >>> auto_max_epochs(4_000, images=30_000, low=5, high=20)
+    8
+    """
+    return int(min(high, max(low, math.ceil(images / max(1, n_fit)))))
 
 
 def is_routed_param(name: str) -> bool:
@@ -130,6 +148,9 @@ class NeuralImageEstimator(BaseEstimator):
 
     #: Registry consulted for ``module`` names.
     _module_registry = MODULES
+
+    #: ``max_epochs='auto'``: (images shown, fewest epochs, most epochs), see :func:`auto_max_epochs`.
+    _auto_epochs = (30_000, 5, 20)
 
     def _store_routed_params(self, kwargs):
         for key, value in kwargs.items():
@@ -330,12 +351,16 @@ class NeuralImageEstimator(BaseEstimator):
         module, module_kwargs = self._module_kwargs(n_outputs)
         train_split = None if partial else self._train_split(stratify)
         n_fit = n_train if train_split is None else n_train - int(np.ceil(n_train * self.validation_fraction))
+        if self.max_epochs == "auto":
+            self.max_epochs_ = auto_max_epochs(n_fit, *self._auto_epochs)
+        else:
+            self.max_epochs_ = int(self.max_epochs)
         callbacks = (
             []
             if partial
             else build_callbacks(
                 lr=self.lr,
-                max_epochs=self.max_epochs,
+                max_epochs=self.max_epochs_,
                 steps_per_epoch=max(1, int(np.ceil(n_fit / self.batch_size))),
                 validation=train_split is not None,
                 early_stopping=self.early_stopping,
@@ -353,7 +378,7 @@ class NeuralImageEstimator(BaseEstimator):
             criterion=criterion,
             optimizer=self._optimizer_class(),
             lr=self.lr,
-            max_epochs=self.max_epochs,
+            max_epochs=self.max_epochs_,
             batch_size=self.batch_size,
             iterator_train=TensorBatchIterator,
             iterator_valid=TensorBatchIterator,
