@@ -523,3 +523,13 @@ def test_default_samples_are_digits_a_cnn_labels_with_confidence():
     print(f"confident: {confident.mean():.3f}, per class {np.bincount(labels, minlength=10).tolist()}")
     assert confident.mean() >= 0.6
     assert set(labels) == set(range(10))
+
+
+def test_auto_epochs_follow_the_image_budget(digits, monkeypatch):
+    # 'auto' shows about _auto_epochs[0] images: 96 images with a budget of 200 -> ceil(200 / 96) = 3 epochs.
+    X, _ = digits
+    monkeypatch.setattr(GANFeatures, "_auto_epochs", (200, 1, 5))
+    gan = GANFeatures(**{**TINY, "max_epochs": "auto"}).fit(X[:96])
+    assert gan.max_epochs_ == 3
+    assert len(gan.net_.history) == 3
+    assert GANFeatures(**TINY).fit(X[:64]).max_epochs_ == 1
