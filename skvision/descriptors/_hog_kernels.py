@@ -12,24 +12,11 @@ in :mod:`skvision.descriptors._hog_numba`, imported on first use.
 
 from __future__ import annotations
 
-import functools
-import os
-
 import numpy as np
 
+from ._numba import numba_available
 
-def numba_available():
-    """Whether the compiled kernel runs: numba importable and not disabled by ``SKVISION_NUMBA=0``."""
-    return os.environ.get("SKVISION_NUMBA", "1") != "0" and _numba_importable()
-
-
-@functools.cache
-def _numba_importable():
-    try:
-        import numba  # noqa: F401
-    except ImportError:
-        return False
-    return True
+__all__ = ["numba_available", "vote_cells"]
 
 
 def vote_cells(images, cell, bins_table, magnitude_quarter, count, out):

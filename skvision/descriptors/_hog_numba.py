@@ -1,8 +1,8 @@
 """The numba kernels of :mod:`skvision.descriptors._hog_kernels`; imported only where numba is.
 
-``cache=True`` keeps the machine code on disk (next to this file, or in numba's
-user cache where that is read-only), so later processes skip the compile. The
-tables the kernels read come from the leaf module :mod:`skvision.descriptors._hog_tables`.
+They compile with :func:`skvision.descriptors._numba.compile_kernel` (machine code
+cached on disk, ``nogil``). The tables the kernels read come from the leaf module
+:mod:`skvision.descriptors._hog_tables`.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import numpy as np
 # Gradients lie in [-_RADIUS, _RADIUS]; the flat bin table has _SIDE x _SIDE entries.
 from ._hog_tables import LUT_RADIUS as _RADIUS
 from ._hog_tables import LUT_SIDE as _SIDE
+from ._numba import compile_kernel
 
 
 def _compile_vote_cells(colour):
@@ -77,10 +78,7 @@ def _compile_vote_cells(colour):
                     for b in range(n_bins):
                         out[i, cell_row, cell_col, b] = histogram[b] / area
 
-    try:
-        return numba.njit(cache=True, nogil=True)(vote_cells)
-    except RuntimeError:  # "cannot cache function": no writable cache directory at all
-        return numba.njit(nogil=True)(vote_cells)
+    return compile_kernel(vote_cells, numba)
 
 
 vote_cells_gray = _compile_vote_cells(colour=False)

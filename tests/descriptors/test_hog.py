@@ -20,7 +20,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from skvision import HOG
 from skvision._testing import expected_failed_checks
 from skvision.datasets import load_faces
-from skvision.descriptors import _hog_kernels, hog
+from skvision.descriptors import _hog_kernels, _numba, hog
 from skvision.descriptors._hog import BLOCK_NORMS, _sobel_gradients
 from skvision.descriptors._hog_tables import uint8_lookup, uint8_magnitude_quarter
 
@@ -214,7 +214,7 @@ def test_skvision_numba_0_turns_the_compiled_kernel_off(monkeypatch):
     monkeypatch.setenv("SKVISION_NUMBA", "0")
     assert not _hog_kernels.numba_available()
     monkeypatch.setenv("SKVISION_NUMBA", "1")
-    assert _hog_kernels.numba_available() == (_hog_kernels._numba_importable())
+    assert _hog_kernels.numba_available() == (_numba._numba_importable())
 
 
 def test_real_images_equal_skimage(route):
