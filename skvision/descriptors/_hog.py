@@ -502,14 +502,36 @@ def _visualize(histograms, spec, height, width):
 
 
 # ------------------------------------------------------------------ batch core
-def _hog_batch(images, spec, *, visualize=False):
-    """HOG features (and optionally images) of a validated ``(n, H, W[, C])`` batch."""
+def _hog_batch(images, spec, *, visualize=False, out=None):
+    """HOG features (and optionally images) of a validated ``(n, H, W[, C])`` batch.
+
+    ``out``: an ``(n, F)`` float64 array to write the features into (else a new one).
+    """
     n_images, height, width = images.shape[:3]
     n_cell_rows, n_cell_cols = spec.n_cells(height, width)
     n_features = spec.n_features(height, width)
-    features = np.empty((n_images, n_features), dtype=np.float64)
+    features = np.empty((n_images, n_features), dtype=np.float64) if out is None else out
     drawings = np.empty((n_images, height, width), dtype=np.float64) if visualize else None
-    if _uses_compiled_kernel(images, spec):
+    compiled = _uses_compiled_kernel(images, spec)
+    if compiled and not visualize and _hog_kernels.normalization_matches_numpy():
+        # One pass per image from the pixels to the normalised blocks, written where they belong.
+        target = features if features.flags.c_contiguous else np.empty(features.shape)
+        lookup_bins, _ = uint8_lookup(spec.orientations, spec.signed, spec.weighting)
+        _hog_kernels.features(
+            images,
+            spec.cell,
+            spec.block,
+            spec.orientations,
+            spec.block_norm,
+            lookup_bins,
+            uint8_magnitude_quarter(),
+            spec.weighting == "count",
+            target,
+        )
+        if target is not features:
+            features[...] = target
+        return features
+    if compiled:
         # The compiled kernel keeps its work in registers: one call per normalisation group.
         step = max(1, _NORMALIZE_GROUP_FEATURES // n_features)
     else:

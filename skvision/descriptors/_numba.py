@@ -29,17 +29,20 @@ def _numba_importable():
     return True
 
 
-def compile_kernel(function, numba):
+def compile_kernel(function, numba, inline=False):
     """``numba.njit(cache=True, nogil=True)`` of ``function``, compiled in memory where no cache is writable.
 
     ``cache=True`` keeps the machine code on disk (next to the module, or in numba's
     user cache where that is read-only), so later processes skip the compile;
     numba raises "cannot cache function" where no cache directory is writable at
     all, and the kernel then compiles in memory instead. ``nogil`` lets threads of
-    one process run kernels side by side (``n_jobs``). ``numba`` is passed in by
-    the caller (the module that imports it), so that tests can patch it there.
+    one process run kernels side by side (``n_jobs``). ``inline=True`` marks a
+    small helper that numba pastes into its callers (a call per pixel otherwise
+    costs more than the pixel's work). ``numba`` is passed in by the caller (the
+    module that imports it), so that tests can patch it there.
     """
+    options = {"nogil": True, "inline": "always"} if inline else {"nogil": True}
     try:
-        return numba.njit(cache=True, nogil=True)(function)
+        return numba.njit(cache=True, **options)(function)
     except RuntimeError:  # "cannot cache function": no writable cache directory at all
-        return numba.njit(nogil=True)(function)
+        return numba.njit(**options)(function)

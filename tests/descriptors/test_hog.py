@@ -158,11 +158,16 @@ def test_compiled_kernel_is_bit_identical_to_the_numpy_path(rng, monkeypatch, pa
     if not _hog_kernels.numba_available():
         pytest.skip("numba is not installed (the 'fast' extra)")
     colour = rng.integers(0, 256, size=(6, 29, 26, 3), dtype=np.uint8)
+    # Rows of cells of 64 pixels or more are voted row by row, shorter ones cell by cell.
+    wide = rng.integers(0, 256, size=(3, 27, 131, 3), dtype=np.uint8)
     inputs = {
         "uint8": colour[..., 0],
         "int8": (colour[..., 1].astype(np.int16) - 128).astype(np.int8),
         "colour": colour,
         "strided": colour[:, ::-1, 1:, 1],
+        "wide": wide[..., 0],
+        "wide colour": wide,
+        "wide int8": (wide[..., 2].astype(np.int16) - 128).astype(np.int8),
     }
     if params.get("pixels_per_cell") == (1, 1):
         inputs.update({"one row": colour[:, :1, :, 0], "one column": colour[:, :, :1, 2]})
@@ -173,6 +178,28 @@ def test_compiled_kernel_is_bit_identical_to_the_numpy_path(rng, monkeypatch, pa
         with_numpy = hog(images, channel_axis=channel_axis, **params)
         monkeypatch.delenv("SKVISION_NUMBA")
         np.testing.assert_array_equal(compiled, with_numpy, err_msg=f"{name}: {params}")
+
+
+def test_compiled_block_normalisation_reproduces_numpy_or_steps_aside(rng, monkeypatch):
+    # The kernel normalises blocks with numpy's own reductions, reproduced (pairwise sums for
+    # L1, einsum's two-lane sums of products for L2); the self-check holds on this numpy. Where
+    # it would not (another numpy build), numpy normalises the kernel's cell histograms: the
+    # same features either way.
+    if not _hog_kernels.numba_available():
+        pytest.skip("numba is not installed (the 'fast' extra)")
+    assert _hog_kernels.normalization_matches_numpy()
+    images = rng.integers(0, 256, size=(4, 40, 72), dtype=np.uint8)
+    for block_norm in BLOCK_NORMS:
+        params = dict(pixels_per_cell=(4, 6), cells_per_block=(3, 4), orientations=11, block_norm=block_norm)
+        in_kernel = hog(images, **params)
+        with monkeypatch.context() as patched:
+            patched.setattr(_hog_kernels, "normalization_matches_numpy", lambda: False)
+            stepped_aside = hog(images, **params)
+        monkeypatch.setenv("SKVISION_NUMBA", "0")
+        with_numpy = hog(images, **params)
+        monkeypatch.delenv("SKVISION_NUMBA")
+        np.testing.assert_array_equal(in_kernel, with_numpy, err_msg=block_norm)
+        np.testing.assert_array_equal(stepped_aside, with_numpy, err_msg=block_norm)
 
 
 def test_compiled_kernel_reads_memmapped_images(rng, tmp_path):
@@ -201,7 +228,7 @@ def test_kernel_compiles_without_a_writable_cache(rng, monkeypatch):
         return real_njit(*args, **kwargs)
 
     monkeypatch.setattr(_hog_numba.numba, "njit", njit_without_cache)
-    kernel = _hog_numba._compile_vote_cells(colour=False)
+    kernel, _ = _hog_numba._compile_vote_cells(colour=False)
     images = rng.integers(0, 256, size=(3, 16, 16), dtype=np.uint8)
     bins, _ = uint8_lookup(9, False, "magnitude")
     histograms = np.empty((3, 2, 2, 9))
