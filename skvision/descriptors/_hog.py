@@ -952,6 +952,11 @@ class HOG(BaseDescriptor):
     def _describe(self, images):
         return _hog_batch(images, self._spec())
 
+    def _describe_into(self, images, out):
+        spec = self._spec()
+        self._check_width(spec.n_features(*images.shape[1:3]), out.shape[1])
+        _hog_batch(images, spec, out=out)
+
     def _describe_torch(self, images):
         return _hog_torch(images, self._spec())
 
