@@ -30,6 +30,9 @@ _NAMES.update(
         # Comparison workflow.
         "compare_features": "skvision.compare",
         "ComparisonResult": "skvision.compare",
+        # Estimator tags: sklearn's, plus the kinds of device and statelessness.
+        "get_tags": "skvision._tags",
+        "SkvisionTags": "skvision._tags",
     }
 )
 

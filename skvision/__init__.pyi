@@ -1,6 +1,8 @@
 # Type stub of the lazily loaded names (IDEs and type checkers read it; Python never imports it).
 # Generated from _NAMES in __init__.py by `python -m skvision._lazy`; tests check it is current.
 
+from ._tags import SkvisionTags as SkvisionTags
+from ._tags import get_tags as get_tags
 from .compare import ComparisonResult as ComparisonResult
 from .compare import compare_features as compare_features
 from .descriptors import BSIF as BSIF
@@ -44,8 +46,10 @@ __all__ = [
     "LPQ",
     "PretrainedFeatures",
     "Resize",
+    "SkvisionTags",
     "WLD",
     "ZernikeMoments",
     "__version__",
     "compare_features",
+    "get_tags",
 ]

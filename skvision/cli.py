@@ -16,8 +16,6 @@ from pathlib import Path
 
 __all__ = ["main", "build_parser"]
 
-_DEVICE_PATTERN = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
-
 
 class _Parser(argparse.ArgumentParser):
     """argparse, but an error is one line on stderr (no usage block) and exit status 2."""
@@ -63,9 +61,12 @@ def _image_size(text):
 
 
 def _device(text):
-    if not _DEVICE_PATTERN.match(text):
-        raise argparse.ArgumentTypeError(f"expected auto, cpu, cuda or cuda:N, got {text!r}")
-    return text
+    from ._device import DEVICE_CHOICES, parse_device
+
+    try:
+        return parse_device(text, option="--device")
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected {', '.join(DEVICE_CHOICES)}, got {text!r}") from None
 
 
 def _family_list():
@@ -94,8 +95,10 @@ def build_parser():
         description=textwrap.fill(
             "Cross-validate each feature family (features -> classifier) on the same folds, print a "
             "table (feature set, dimensions, CV accuracy mean and std - R^2 for a regression target - "
-            "fit time per fold, transform throughput) and write a Markdown report with figures: score "
-            "bars, confusion matrices, a t-SNE map of each feature space and the misclassified images.",
+            "fit time per fold, transform throughput, and whether each is significantly worse than the "
+            "best) and write a report, report.md and a self-contained report.html, with figures: score "
+            "bars, confusion matrices, a t-SNE map of each feature space, the misclassified images and a "
+            "per-class table. Several data sets (--dataset a,b,c) are also ranked together.",
             width=78,
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -112,7 +115,8 @@ def build_parser():
         metavar="NAME|PATH",
         help=(
             f"a bundled data set ({', '.join(DATASETS)}) or a folder with one sub-folder of "
-            "PNG/JPEG/TIFF images per class (default: digits)"
+            "PNG/JPEG/TIFF images per class (default: digits); several, comma-separated, compare the "
+            "families on each and rank them over all (Friedman test, critical-difference diagram)"
         ),
     )
     compare.add_argument(
@@ -151,8 +155,9 @@ def build_parser():
         type=_device,
         default="auto",
         metavar="DEVICE",
-        help="torch device of the learned features: auto (CUDA when available), cpu, cuda, "
-        "cuda:N (default: auto)",
+        help="where the work runs: auto (a CUDA GPU when torch sees one, else the CPU), cpu, cuda, "
+        "cuda:N, or mps (Apple's GPU, for the learned features; the descriptors then run on the CPU). "
+        "On a GPU the learned features and the descriptors with a torch path use it (default: auto)",
     )
     compare.add_argument(
         "--seed",
@@ -164,7 +169,7 @@ def build_parser():
         "--out",
         default="skvision-report",
         metavar="DIR",
-        help="folder for report.md, results.csv and the figures (default: skvision-report)",
+        help="folder for report.md, report.html, results.csv and the figures (default: skvision-report)",
     )
     compare.add_argument(
         "--max-samples",
@@ -247,15 +252,25 @@ def _load_data(args):
     return X, y, data
 
 
-def _check_device(device):
-    if device.startswith("cuda"):
-        import torch
+def _resolve_device(device):
+    """The device the run uses (``'cpu'``, ``'cuda:N'``, ``'mps'``), by skvision's one rule."""
+    from ._device import resolve_device
 
-        if not torch.cuda.is_available():
-            raise _UsageError(f"argument --device: {device!r} was requested but torch sees no CUDA device")
+    try:
+        return resolve_device(device, option="--device")
+    except ValueError as exc:
+        raise _UsageError(f"argument --device: {exc}") from None
 
 
 def _run_compare(args):
+    datasets = _dataset_names(args.dataset)
+    if len(datasets) > 1:
+        return _run_compare_datasets(args, datasets)
+    return 0 if _compare_one(args).results else 1
+
+
+def _compare_one(args):
+    """Compare the families on the data set of ``args``: print the table, write the report; the result."""
     from .compare import FEATURE_FAMILIES, DatasetInfo, build_feature_sets, compare_features
 
     started = time.perf_counter()
@@ -268,39 +283,39 @@ def _run_compare(args):
                 f"argument --features: unknown feature family {', '.join(map(repr, unknown)) or '(none)'}; "
                 f"choose among {_family_list()}"
             )
-    _check_device(args.device)
+    device = _resolve_device(args.device)
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise _UsageError(f"argument --out: {str(out)!r} exists and is not a folder")
     X, y, data = _load_data(args)
-    info = DatasetInfo.from_data(X, y, device=args.device, random_state=args.seed, fast=args.fast)
-    features, notes = build_feature_sets(names, info)
-    if not features:
+    info = DatasetInfo.from_data(X, y, device=device, random_state=args.seed, fast=args.fast)
+    feature_sets = build_feature_sets(names, info)
+    running = [s.name for s in feature_sets if s.available]
+    if not running:
         raise _UsageError(
-            "no feature family can run on this data: " + "; ".join(f"{k} {v}" for k, v in notes.items())
+            "no feature family can run on this data: "
+            + "; ".join(f"{s.name} {s.skipped}" for s in feature_sets)
         )
     say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, flush=True))
     shape = "x".join(map(str, X.shape[1:]))
     say(
         f"{args.dataset}: {len(X)} images of {shape}, {len(set(y.tolist()))} classes; "
-        f"{args.cv}-fold CV of {', '.join(features)} -> {args.classifier}"
+        f"{args.cv}-fold CV of {', '.join(running)} -> {args.classifier}"
     )
-    for name, why in notes.items():
-        say(f"  (leaving out {name}: {why})")
+    for feature_set in feature_sets:
+        if not feature_set.available:
+            say(f"  (leaving out {feature_set.name}: {feature_set.skipped})")
 
     result = compare_features(
         X,
         y,
-        features,
+        feature_sets,
         estimator=args.classifier,
         cv=args.cv,
         n_jobs=args.n_jobs,
         random_state=args.seed,
         on_error="skip",
         target_names=data.target_names,
-        skipped=notes,
-        precompute=[name for name in features if FEATURE_FAMILIES[name].stateless],
-        kinds={name: FEATURE_FAMILIES[name].kind for name in features},
         verbose=0 if args.quiet else 1,
     )
     print()
@@ -312,12 +327,78 @@ def _run_compare(args):
         notes=[
             data.DESCR,
             f"{len(X)} images of {shape}; {args.cv}-fold stratified CV (seed {args.seed}); "
-            f"classifier: {args.classifier}; device: {args.device}{'; fast mode' if args.fast else ''}",
+            f"classifier: {args.classifier}; device: {device}{'; fast mode' if args.fast else ''}",
             f"command: skvision {' '.join(sys.argv[1:]) if sys.argv[1:] else 'compare'}",
         ],
     )
     print(f"\nReport: {report} ({time.perf_counter() - started:.0f} s in all)")
-    return 0 if result.results else 1
+    return result
+
+
+# ------------------------------------------------------------- several data sets (--dataset a,b,c)
+def _dataset_names(text):
+    """The data sets of ``--dataset``: one name or folder, or several separated by commas."""
+    if "," not in text or Path(text).is_dir():
+        return [text]
+    names = [name.strip() for name in text.split(",")]
+    if not all(names):
+        raise _UsageError(f"argument --dataset: empty name in {text!r}")
+    if len(set(names)) < len(names):
+        raise _UsageError(f"argument --dataset: a data set is named twice in {text!r}")
+    return names
+
+
+def _run_compare_datasets(args, datasets):
+    """Compare the families on each data set (a report in a sub-folder each), then rank them over all."""
+    import copy
+
+    from .compare import MultiDatasetResult
+    from .datasets import DATASETS
+
+    started = time.perf_counter()
+    for dataset in datasets:
+        if dataset not in DATASETS and not Path(dataset).is_dir():
+            raise _UsageError(
+                f"argument --dataset: {dataset!r} is neither a bundled data set ({', '.join(DATASETS)}) "
+                "nor an existing folder"
+            )
+    folders = [d for d in datasets if d not in DATASETS]
+    if not folders and (args.image_size is not None or args.color_mode != "auto"):
+        raise _UsageError("--image-size and --color-mode apply to image folders, not bundled data sets")
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise _UsageError(f"argument --out: {str(out)!r} exists and is not a folder")
+    labels = [d if d in DATASETS else Path(d).name or d for d in datasets]
+    if len(set(labels)) < len(labels):  # two folders of one name: their paths tell them apart
+        labels = list(datasets)
+    results, reports = {}, {}
+    for dataset, label in zip(datasets, labels):
+        sub = copy.copy(args)
+        sub.dataset = dataset
+        if dataset in DATASETS:  # --image-size and --color-mode are for the folders
+            sub.image_size, sub.color_mode = None, "auto"
+        folder = re.sub(r"[^A-Za-z0-9_.-]+", "_", label).strip("._") or "dataset"
+        sub.out = str(out / folder)
+        if not args.quiet:
+            print(f"\n== {label} ==", flush=True)
+        results[label] = _compare_one(sub)
+        reports[label] = f"{folder}/report.md"
+    multi = MultiDatasetResult(results, reports)
+    print(f"\nOver {len(datasets)} data sets ({multi.scoring}, rank on each; 1 = best):\n")
+    print(multi)
+    if multi.can_test():
+        print("\n" + textwrap.fill(multi.friedman_text(), width=110))
+    report = multi.write_report(
+        out,
+        title=f"skvision compare: {', '.join(labels)}",
+        notes=[
+            f"{args.cv}-fold stratified CV (seed {args.seed}) on each data set; "
+            f"classifier: {args.classifier}",
+            f"command: skvision {' '.join(sys.argv[1:]) if sys.argv[1:] else 'compare'}",
+        ],
+    )
+    print(f"\nReport: {report} ({time.perf_counter() - started:.0f} s in all)")
+    return 0 if all(r.results for r in results.values()) else 1
 
 
 def _run_features():

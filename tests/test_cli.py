@@ -70,7 +70,20 @@ def test_cuda_request_without_a_gpu_is_a_bad_argument(capsys):
     if torch.cuda.is_available():
         pytest.skip("a GPU is present")
     assert main(["compare", "--device", "cuda"]) == 2
-    assert "torch sees no CUDA device" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "argument --device: --device cuda was requested but torch sees no CUDA device" in err
+    assert "Use --device cpu or --device auto" in err
+
+
+def test_mps_request_without_apples_gpu_is_a_bad_argument(capsys):
+    import torch
+
+    if torch.backends.mps.is_available():
+        pytest.skip("Apple's GPU is present")
+    assert main(["compare", "--device", "mps"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "argument --device: --device mps asks for Apple's GPU" in err
 
 
 def test_console_command_reports_a_bad_argument_without_traceback():
@@ -152,6 +165,10 @@ def test_compare_on_an_image_folder(tmp_path, capsys):
     assert main([*argv, "--image-size", "24x24"]) == 0
     printed = capsys.readouterr().out
     assert "\nlbp " in printed and "\ncolor " in printed
+    import torch
+
+    used = "cuda:0" if torch.cuda.is_available() else "cpu"
+    assert f"device: {used}" in (tmp_path / "out" / "report.md").read_text(), "the device used, not 'auto'"
     assert (tmp_path / "out" / "errors_lbp.png").exists() or "0 of" in (
         tmp_path / "out" / "report.md"
     ).read_text()
@@ -183,3 +200,37 @@ def test_demo_on_digits_shows_every_family_with_its_score(tmp_path, capsys):
     assert scores["cnn"] >= 0.98 and scores["hog"] >= 0.95 and scores["lbp"] >= 0.95
     report = (tmp_path / "report.md").read_text()
     assert all(f"## {name}" in report for name in expected)
+
+
+def test_compare_over_several_datasets_ranks_the_families(tmp_path, capsys):
+    out = tmp_path / "out"
+    argv = ["compare", "--dataset", "digits,faces", "--features", "pixels,hog,lbp", "--cv", "2"]
+    argv += ["--max-samples", "40", "--embedding", "none", "--device", "cpu", "--out", str(out)]
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "== digits ==" in printed and "== faces ==" in printed
+    ranks = printed[printed.index("Over 2 data sets") :]
+    assert ranks.splitlines()[2].split()[:4] == ["feature", "set", "average", "rank"]
+    assert {line.split()[0] for line in ranks.splitlines()[4:7]} == {"pixels", "hog", "lbp"}
+    assert "Friedman test over 2 data sets and 3 feature sets" in ranks
+    for folder in ("digits", "faces"):
+        assert "## Scores" in (out / folder / "report.md").read_text()
+        assert (out / folder / "report.html").exists()
+    report = (out / "report.md").read_text()
+    assert "- [digits](digits/report.md): best" in report and "![critical difference diagram]" in report
+    assert 'href="faces/report.html"' in (out / "report.html").read_text()
+    assert (out / "critical_difference.png").exists() and (out / "ranks.csv").exists()
+
+
+@pytest.mark.parametrize(
+    "dataset, message",
+    [
+        ("digits,nowhere", "'nowhere' is neither a bundled data set"),
+        ("digits,digits", "a data set is named twice"),
+        ("digits,", "empty name"),
+    ],
+)
+def test_bad_list_of_datasets_exits_2_with_one_line(dataset, message, capsys):
+    assert main(["compare", "--dataset", dataset]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err

@@ -33,8 +33,8 @@ def test_descriptors_and_a_handcrafted_comparison_never_load_torch():
         X, y = load_textures(return_X_y=True)
         X, y = X[::3], y[::3]
         names = ["pixels", "lbp", "hog", "glcm", "lpq"]
-        features, notes = build_feature_sets(names, DatasetInfo.from_data(X, y, device="cpu"))
-        result = skvision.compare_features(X, y, features, estimator="logreg", cv=3)
+        feature_sets = build_feature_sets(names, DatasetInfo.from_data(X, y, device="cpu"))
+        result = skvision.compare_features(X, y, feature_sets, estimator="logreg", cv=3)
         for name, r in result.results.items():
             print(name, round(float(r.scores.mean()), 2))
         print("torch loaded:", "torch" in sys.modules)
@@ -53,9 +53,9 @@ def test_learned_families_are_left_out_with_the_extra_named():
     from skvision.datasets import load_digits
 
     X, y = load_digits(return_X_y=True)
-    features, notes = build_feature_sets(["lbp", "cnn"], DatasetInfo.from_data(X, y, device="cpu"))
-    assert list(features) == ["lbp"]
-    assert "not available in this installation" in notes["cnn"]
+    lbp, cnn = build_feature_sets(["lbp", "cnn"], DatasetInfo.from_data(X, y, device="cpu"))
+    assert lbp.available and not cnn.available
+    assert "not available in this installation" in cnn.skipped
     with pytest.raises(ImportError, match=r"pip install 'skvision\[neural\]'"):
         import skvision
 

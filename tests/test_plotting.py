@@ -204,3 +204,114 @@ def test_hog_display_draws_lines_along_the_edges_for_small_cells():
     dx, dy = np.abs(strongest[0] - strongest[1])
     # Along the edge: vertical, up to bin 0's mid-orientation of 10 degrees.
     np.testing.assert_allclose(np.degrees(np.arctan2(dx, dy)), 10.0)
+
+
+def label_boxes(figure, labels):
+    renderer = figure.canvas.get_renderer()
+    return [label.get_window_extent(renderer) for label in labels if label.get_text()]
+
+
+def rotated_labels_apart(figure, ax, labels):
+    """Whether turned x labels (all at one angle) clear each other: parallel strips of text, side by side.
+
+    Their anchors are ``dx`` pixels apart along the axis, so the strips are ``dx sin(angle)`` apart across
+    the text: they do not overlap when that is at least the height of the text.
+    """
+    renderer = figure.canvas.get_renderer()
+    angle = labels[0].get_rotation()
+    heights = []
+    for label in labels:
+        label.set_rotation(0)
+        heights.append(label.get_window_extent(renderer).height)
+        label.set_rotation(angle)
+    xs = [ax.transData.transform((x, 0))[0] for x in ax.get_xticks()]
+    return all(
+        (b - a) * np.sin(np.radians(angle)) >= max(h0, h1)
+        for a, b, h0, h1 in zip(xs, xs[1:], heights, heights[1:])
+    )
+
+
+@pytest.mark.parametrize("n_classes", [3, 10, 25])
+def test_confusion_matrix_labels_do_not_overlap(n_classes):
+    """Long class names, as many as the figure holds: no two x labels touch, all stay inside the figure."""
+    from sklearn.metrics import ConfusionMatrixDisplay
+
+    from skvision.plotting._confusion import confusion_figsize, readable_confusion_matrix
+
+    names = [f"class name {i}" for i in range(n_classes)]
+    rng = np.random.default_rng(0)
+    y_true = np.repeat(np.arange(n_classes), 4)
+    y_pred = np.where(rng.random(len(y_true)) < 0.8, y_true, rng.integers(0, n_classes, len(y_true)))
+    figure, ax = plt.subplots(figsize=confusion_figsize(names))
+    display = ConfusionMatrixDisplay.from_predictions(
+        y_true, y_pred, display_labels=names, ax=ax, colorbar=False
+    )
+    readable_confusion_matrix(display)
+    figure.tight_layout()
+    figure.canvas.draw()
+    for labels in (ax.get_xticklabels(), ax.get_yticklabels()):
+        boxes = label_boxes(figure, labels)
+        assert len(boxes) == n_classes
+        if labels[0].get_rotation() not in (0, 360):
+            assert rotated_labels_apart(figure, ax, labels)
+        else:
+            for a, b in zip(boxes, boxes[1:]):
+                assert not a.overlaps(b), f"labels overlap: {a} {b}"
+        whole = figure.bbox
+        assert all(
+            box.x0 >= whole.x0 - 1 and box.y0 >= whole.y0 - 1 and box.x1 <= whole.x1 + 1 for box in boxes
+        )
+    if n_classes == 25:
+        assert all(label.get_rotation() == 90 for label in ax.get_xticklabels())
+
+
+def test_confusion_matrix_of_a_comparison_keeps_short_labels_flat_and_long_ones_readable():
+    from skvision import compare_features
+
+    X, y = load_digits(return_X_y=True)
+    result = compare_features(
+        X[:120], y[:120], {"pixels": FunctionTransformer(flatten)}, estimator="logreg", cv=2
+    )
+    display = result.plot_confusion_matrix("pixels")
+    assert all(label.get_rotation() == 0 for label in display.ax_.get_xticklabels()), "digits fit flat"
+    result.target_names = np.array([f"handwritten digit {d}" for d in range(10)])
+    display = result.plot_confusion_matrix("pixels")
+    assert all(label.get_rotation() == 45 for label in display.ax_.get_xticklabels())
+    display = result.plot_confusion_matrix("pixels", xticks_rotation=30)
+    assert all(label.get_rotation() == 30 for label in display.ax_.get_xticklabels()), (
+        "the caller's choice stays"
+    )
+
+
+def test_embedding_map_states_how_many_points_it_shows():
+    features = np.random.default_rng(0).random((60, 5))
+    display = EmbeddingDisplay.from_features(features, np.arange(60) % 3, method="pca")
+    assert display.count_text_.get_text() == "60 points"
+    display = EmbeddingDisplay.from_features(features, method="pca", max_samples=25)
+    assert display.count_text_.get_text() == "25 of 60 points (random subset)"
+    assert display.count_text_ in display.ax_.texts
+
+
+def test_critical_difference_display_draws_demsars_groups():
+    from skvision.plotting import CriticalDifferenceDisplay
+    from skvision.plotting._critical_difference import nemenyi_groups
+
+    names = ["C4.5", "C4.5+m", "C4.5+cf", "C4.5+m+cf"]
+    ranks = [3.143, 2.000, 2.893, 1.964]
+    # Demšar's Figure 1: at alpha = 0.10 (CD = 1.12) C4.5+cf joins both groups.
+    display = CriticalDifferenceDisplay(names=names, average_ranks=ranks, critical_difference=1.12).plot()
+    assert display.groups_ == [["C4.5+m+cf", "C4.5+m", "C4.5+cf"], ["C4.5+cf", "C4.5"]]
+    texts = [t.get_text() for t in display.ax_.texts]
+    assert "CD = 1.12" in texts and "C4.5+m+cf (1.96)" in texts and "C4.5 (3.14)" in texts
+    # Rank 1 on the left by default; on the right on request, as in the paper.
+    ticks = {t.get_text(): t.get_position()[0] for t in display.ax_.texts if t.get_text() in "1234"}
+    assert ticks["1"] < ticks["4"]
+    flipped = CriticalDifferenceDisplay(names=names, average_ranks=ranks, critical_difference=1.12).plot(
+        best_on_right=True
+    )
+    ticks = {t.get_text(): t.get_position()[0] for t in flipped.ax_.texts if t.get_text() in "1234"}
+    assert ticks["1"] > ticks["4"]
+    assert nemenyi_groups([1, 2, 3, 4], 0.5) == []
+    assert nemenyi_groups([1, 1.2, 3, 3.1], 0.5) == [[0, 1], [2, 3]]
+    with pytest.raises(ValueError, match="at least 2 methods"):
+        CriticalDifferenceDisplay(names=["a"], average_ranks=[1], critical_difference=1).plot()

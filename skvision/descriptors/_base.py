@@ -11,7 +11,7 @@ images; this base class does everything around it, once, for all of them:
 * chunking over the batch (``batch_size``), parallelism over chunks
   (``n_jobs``, see "Parallelism" below), a tqdm bar (``verbose``), writing into
   a preallocated output,
-* the optional torch path (``device``),
+* the optional torch path (``device``, resolved by :mod:`skvision._device`),
 * ``get_feature_names_out``.
 
 Subclass hooks
@@ -26,7 +26,11 @@ Subclass hooks
     The numpy computation on a float64 ``(n, H, W)`` stack (in the planes' own
     dtype when the subclass sets ``_describe_dtype = None``).
 ``_describe_torch(self, images) -> Tensor (n, F)``
-    The torch computation on a ``(n, H, W)`` tensor (only if ``_supports_torch``).
+    Optional: the torch computation on a float64 ``(n, H, W)`` tensor. A
+    descriptor that implements it has the ``devices`` tag ``('cpu', 'cuda')``
+    and takes a ``device`` parameter (declare it in ``__init__`` and in
+    ``_parameter_constraints`` with :data:`DEVICE_CONSTRAINT`); one that does
+    not runs on the CPU and takes no ``device``.
 ``_plane_feature_names(self) -> list[str]``
     Names of the ``F`` features of one plane, given ``self.image_shape_``.
 ``_describe_into(self, images, out)``
@@ -67,6 +71,8 @@ per-descriptor costs, thresholds and strategies.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import math
 import os
 import threading
@@ -80,9 +86,11 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from .._compat import Interval, StrOptions, fit_context
+from .._device import resolve_device
 from .._images import check_images, to_grayscale
+from .._tags import SkvisionTags
 
-__all__ = ["BaseDescriptor", "resolve_descriptor_device"]
+__all__ = ["BaseDescriptor", "DEVICE_CONSTRAINT", "resolve_descriptor_device", "torch_path_on_cpu"]
 
 # Pixels per chunk when batch_size is None: ~8 M float64 pixels is ~64 MB per
 # working copy, small enough to stay in cache-friendly territory for the
@@ -158,36 +166,72 @@ def _configured_backend():
     return backend
 
 
-def resolve_descriptor_device(device):
-    """Map a descriptor's ``device`` parameter to ``None`` (numpy) or a ``torch.device``.
+#: ``_parameter_constraints`` entry of the ``device`` of a descriptor with a torch path.
+DEVICE_CONSTRAINT = [str, None]
 
-    ``None`` and ``'numpy'`` select the numpy path. ``'auto'`` selects CUDA when
-    torch sees a GPU and numpy otherwise. Any other string is handed to
-    :class:`torch.device` (``'cpu'``, ``'cuda'``, ``'cuda:1'``, ...).
+#: Kinds of device a descriptor's torch path runs on: float64 throughout, which Apple's MPS lacks.
+_TORCH_DEVICES = ("cpu", "cuda")
+_NO_MPS = "descriptors compute in float64, which Apple's MPS GPUs do not support"
+
+_torch_on_cpu = contextvars.ContextVar("skvision_descriptor_torch_on_cpu", default=False)
+
+
+@contextlib.contextmanager
+def torch_path_on_cpu():
+    """Run descriptors' torch path on the CPU inside the block (for tests and benchmarks).
+
+    ``device='cpu'`` runs a descriptor's fastest CPU code (numpy/numba); this
+    block makes it run the torch implementation on the CPU instead, so that the
+    two can be compared on any machine. Not a device: the output is the same
+    to float tolerance either way.
 
     Examples
     --------
-    >>> resolve_descriptor_device(None) is None
+    >>> import numpy as np
+    >>> from skvision import LBP
+    >>> images = np.random.default_rng(0).integers(0, 256, (2, 16, 16), dtype=np.uint8)
+    >>> lbp = LBP().fit(images)
+    >>> with torch_path_on_cpu():
+    ...     on_torch = lbp.transform(images)
+    >>> bool(np.allclose(on_torch, lbp.transform(images)))
     True
-    >>> str(resolve_descriptor_device("cpu"))
-    'cpu'
     """
-    if device is None or device == "numpy":
+    token = _torch_on_cpu.set(True)
+    try:
+        yield
+    finally:
+        _torch_on_cpu.reset(token)
+
+
+def resolve_descriptor_device(descriptor):
+    """The torch device ``descriptor`` computes on, or ``None`` for its numpy/numba path.
+
+    ``device`` follows :mod:`skvision._device`: ``'cpu'`` is the numpy/numba
+    path (the torch path under :func:`torch_path_on_cpu`), ``'auto'``/``None``
+    a CUDA GPU when torch sees one, ``'cuda'``/``'cuda:N'`` that GPU. A
+    descriptor without a torch path always gets ``None``.
+
+    Raises
+    ------
+    ValueError
+        A value the descriptor cannot honour (see :func:`skvision._device.resolve_device`).
+
+    Examples
+    --------
+    >>> from skvision import HOG
+    >>> resolve_descriptor_device(HOG()) is None
+    True
+    """
+    devices = descriptor.__sklearn_tags__().devices
+    if devices == ("cpu",):
+        return None
+    name = type(descriptor).__name__
+    resolved = resolve_device(descriptor.device, devices=devices, owner=name, reason=_NO_MPS)
+    if resolved == "cpu" and not _torch_on_cpu.get():
         return None
     import torch  # deferred: descriptor users who never ask for a device do not pay for torch
 
-    if device == "auto":
-        return torch.device("cuda") if torch.cuda.is_available() else None
-    try:
-        resolved = torch.device(device)
-    except (RuntimeError, TypeError) as exc:
-        raise ValueError(
-            f"device={device!r} is not a valid device; expected None, 'numpy', 'auto', "
-            "'cpu', 'cuda' or 'cuda:N'."
-        ) from exc
-    if resolved.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device={device!r} was requested but torch sees no CUDA device.")
-    return resolved
+    return torch.device(resolved)
 
 
 class BaseDescriptor(TransformerMixin, BaseEstimator):
@@ -197,12 +241,9 @@ class BaseDescriptor(TransformerMixin, BaseEstimator):
         "channels": [StrOptions({"gray", "each"})],
         "n_jobs": [Integral, None],
         "batch_size": [Interval(Integral, 1, None, closed="left"), None],
-        "device": [str, None],
         "verbose": ["verbose"],
     }
 
-    #: Whether ``_describe_torch`` is implemented.
-    _supports_torch = False
     #: dtype ``_describe`` receives; ``None`` passes planes as they come, for
     #: descriptors that convert block by block instead of a full float64 copy.
     _describe_dtype = np.float64
@@ -249,7 +290,10 @@ class BaseDescriptor(TransformerMixin, BaseEstimator):
 
     # ------------------------------------------------------------- sklearn API
     def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
+        has_torch = type(self)._describe_torch is not BaseDescriptor._describe_torch
+        tags = SkvisionTags.from_tags(
+            super().__sklearn_tags__(), devices=_TORCH_DEVICES if has_torch else ("cpu",)
+        )
         tags.requires_fit = True
         tags.transformer_tags.preserves_dtype = ["float64"]
         # Images, not a feature table: sklearn's 2-D checks cannot apply as-is; the
@@ -275,7 +319,7 @@ class BaseDescriptor(TransformerMixin, BaseEstimator):
             The fitted descriptor.
         """
         self._check_params()
-        resolve_descriptor_device(self.device)  # fail early on a bad device string
+        resolve_descriptor_device(self)  # a device it cannot honour is refused here, by name
         images = self._validate_images(X, reset=True)
         self._fit_images(images)
         self.n_features_out_ = len(self.get_feature_names_out())
@@ -424,9 +468,7 @@ class BaseDescriptor(TransformerMixin, BaseEstimator):
         return range(0, n_images, batch), batch
 
     def _transform_in_chunks(self, images):
-        device = resolve_descriptor_device(self.device)
-        if device is not None and not self._supports_torch:
-            raise ValueError(f"{type(self).__name__} has no torch implementation; use device=None (numpy).")
+        device = resolve_descriptor_device(self)
         n_images = images.shape[0]
         how, n_jobs = self._parallel_plan(images, device)
         starts, batch = self._chunk_starts(images, how, n_jobs)

@@ -108,8 +108,6 @@ class BagOfVisualWords(BaseDescriptor):
         images in ``transform``.
     batch_size : int or None, default=None
         Images per chunk in ``transform``.
-    device : None or 'numpy', default=None
-        Only the numpy path exists (detection runs in scikit-image).
     verbose : int, default=0
         Show a progress bar over chunks in ``transform``.
 
@@ -177,7 +175,6 @@ class BagOfVisualWords(BaseDescriptor):
         channels="gray",
         n_jobs=None,
         batch_size=None,
-        device=None,
         verbose=0,
     ):
         self.detector = detector
@@ -189,7 +186,6 @@ class BagOfVisualWords(BaseDescriptor):
         self.channels = channels
         self.n_jobs = n_jobs
         self.batch_size = batch_size
-        self.device = device
         self.verbose = verbose
 
     # ------------------------------------------------------------------ params

@@ -93,9 +93,11 @@ class BSIF(CodeHistogramDescriptor):
         Joblib workers over chunks of images in ``transform``.
     batch_size : int or None, default=None
         Images per chunk (bounds memory); None picks a size from the image area.
-    device : str or None, default=None
-        None or 'numpy' for the numpy path (FFT); 'cpu', 'cuda', 'auto' for
-        torch (one float64 ``conv2d`` with circular padding).
+    device : str, default='cpu'
+        Where the work runs ("GPUs" in docs/scaling.md): ``'cpu'`` runs the
+        numpy path (FFT); ``'cuda'`` and ``'cuda:N'`` run torch (one float64
+        ``conv2d`` with circular padding) on that GPU; ``'auto'`` (or None)
+        takes a CUDA GPU when torch sees one, else the CPU.
     verbose : int, default=0
         Show a progress bar over chunks.
 
@@ -134,7 +136,6 @@ class BSIF(CodeHistogramDescriptor):
         "n_patches": [Interval(Integral, 1, None, closed="left")],
         "random_state": ["random_state"],
     }
-    _supports_torch = True
     _feature_prefix = "bsif"
 
     def __init__(
@@ -148,7 +149,7 @@ class BSIF(CodeHistogramDescriptor):
         channels="gray",
         n_jobs=None,
         batch_size=None,
-        device=None,
+        device="cpu",
         verbose=0,
     ):
         self.n_filters = n_filters

@@ -15,7 +15,7 @@ from numbers import Integral
 import numpy as np
 
 from .._compat import Interval, StrOptions
-from ._base import BaseDescriptor
+from ._base import DEVICE_CONSTRAINT, BaseDescriptor
 from ._common import bin_part, cell_index, check_grid, grid_parts, join_names
 
 __all__ = ["CodeHistogramDescriptor", "cell_histograms", "sign_tolerance"]
@@ -116,13 +116,14 @@ class CodeHistogramDescriptor(BaseDescriptor):
     ``_code_maps(images)``
         float64 ``(n, H, W)`` numpy stack -> int ``(n, H - 2b, W - 2b)`` codes.
     ``_code_maps_torch(images)``
-        The same on a torch tensor (when ``_supports_torch``).
+        The same on a torch tensor (the torch path, ``device``).
     ``_code_names()``
         Names of the codes, one histogram bin each (default ``bin0``, ``bin1``, ...).
     """
 
     _parameter_constraints: dict = {
         **BaseDescriptor._parameter_constraints,
+        "device": DEVICE_CONSTRAINT,
         "grid": [Interval(Integral, 1, None, closed="left"), tuple, list],
         "normalize": [StrOptions({"l1", "l2"}), None],
     }

@@ -110,8 +110,6 @@ class ColorHistogram(BaseDescriptor):
         Parallel jobs over chunks of images (joblib).
     batch_size : int or None, default=None
         Images per chunk; ``None`` sizes chunks by pixel count.
-    device : None, default=None
-        Only the numpy path exists (colour conversion is scikit-image's).
     verbose : int, default=0
         Show a progress bar over chunks.
 
@@ -167,7 +165,6 @@ class ColorHistogram(BaseDescriptor):
         grid=(1, 1),
         n_jobs=None,
         batch_size=None,
-        device=None,
         verbose=0,
     ):
         self.color_space = color_space
@@ -178,7 +175,6 @@ class ColorHistogram(BaseDescriptor):
         self.grid = grid
         self.n_jobs = n_jobs
         self.batch_size = batch_size
-        self.device = device
         self.verbose = verbose
 
     # ------------------------------------------------------------------ hooks

@@ -20,7 +20,7 @@ from skimage.filters import gabor_kernel
 
 from .._compat import Interval, StrOptions
 from .._images import check_images, is_integer_like
-from ._base import BaseDescriptor
+from ._base import DEVICE_CONSTRAINT, BaseDescriptor
 from ._common import angle_part, check_grid, frequency_part, grid_parts, iter_cells, join_names
 
 __all__ = ["GaborBank", "gabor"]
@@ -224,9 +224,12 @@ class GaborBank(BaseDescriptor):
         Parallel jobs over chunks of images (joblib).
     batch_size : int or None, default=None
         Images per chunk; ``None`` sizes chunks by pixel count.
-    device : str or None, default=None
-        ``None`` / ``'numpy'``: scipy FFTs. ``'cpu'``, ``'cuda'``, ``'auto'``:
-        torch FFTs (float64) on that device, which pays on a GPU for large batches.
+    device : str, default='cpu'
+        Where the work runs ("GPUs" in docs/scaling.md): ``'cpu'`` runs the
+        scipy FFTs; ``'cuda'`` and ``'cuda:N'`` run torch FFTs (float64) on
+        that GPU; ``'auto'`` (or None) takes a CUDA GPU when torch sees one,
+        else the CPU. The outputs agree to float tolerance; the GPU pays for
+        large batches.
     verbose : int, default=0
         Show a progress bar over chunks.
 
@@ -257,6 +260,7 @@ class GaborBank(BaseDescriptor):
 
     _parameter_constraints: dict = {
         **BaseDescriptor._parameter_constraints,
+        "device": DEVICE_CONSTRAINT,
         "frequencies": ["array-like"],
         "orientations": [Interval(Integral, 1, None, closed="left"), "array-like"],
         "bandwidth": [Interval(Real, 0, None, closed="neither")],
@@ -265,7 +269,6 @@ class GaborBank(BaseDescriptor):
         "cval": [Real],
         "grid": [Interval(Integral, 1, None, closed="left"), tuple, list],
     }
-    _supports_torch = True
     _feature_prefix = "gabor"
 
     def __init__(
@@ -280,7 +283,7 @@ class GaborBank(BaseDescriptor):
         channels="gray",
         n_jobs=None,
         batch_size=None,
-        device=None,
+        device="cpu",
         verbose=0,
     ):
         self.frequencies = frequencies

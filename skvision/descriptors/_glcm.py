@@ -364,9 +364,6 @@ class GLCM(BaseDescriptor):
         Parallel jobs over chunks of images (joblib).
     batch_size : int or None, default=None
         Images per chunk; ``None`` sizes chunks by pixel count.
-    device : None, default=None
-        Only the numpy path exists: counting is a single bincount per offset
-        and chunk, memory-bound rather than compute-bound.
     verbose : int, default=0
         Show a progress bar over chunks.
 
@@ -425,7 +422,6 @@ class GLCM(BaseDescriptor):
         channels="gray",
         n_jobs=None,
         batch_size=None,
-        device=None,
         verbose=0,
     ):
         self.distances = distances
@@ -440,7 +436,6 @@ class GLCM(BaseDescriptor):
         self.channels = channels
         self.n_jobs = n_jobs
         self.batch_size = batch_size
-        self.device = device
         self.verbose = verbose
 
     # ------------------------------------------------------------------ hooks

@@ -77,7 +77,7 @@ import numpy as np
 from .._compat import Interval, StrOptions, validate_params
 from .._images import check_image_shape, check_images
 from . import _hog_kernels
-from ._base import BaseDescriptor, resolve_descriptor_device
+from ._base import DEVICE_CONSTRAINT, BaseDescriptor, resolve_descriptor_device
 from ._common import check_non_negative, check_positive_ints, grid_parts, join_names, orientation_part
 from ._hog_tables import LUT_RADIUS, bin_edges, uint8_lookup, uint8_magnitude_quarter
 
@@ -828,9 +828,12 @@ class HOG(BaseDescriptor):
         ``joblib.parallel_config(backend=...)`` chooses another backend.
     batch_size : int or None, default=None
         Images per chunk (bounds memory); ``None`` picks a size.
-    device : str or None, default=None
-        ``None`` or ``'numpy'``: the numpy path. ``'cpu'``, ``'cuda'``, ...: the
-        same computation in torch on that device (outputs within 1e-5).
+    device : str, default='cpu'
+        Where the work runs ("GPUs" in docs/scaling.md): ``'cpu'`` runs the
+        numpy path (compiled with numba when installed); ``'cuda'`` and
+        ``'cuda:N'`` run the same computation in torch on that GPU; ``'auto'``
+        (or None) takes a CUDA GPU when torch sees one, else the CPU. The
+        outputs agree within 1e-5.
     verbose : int, default=0
         Show a progress bar over chunks.
 
@@ -865,9 +868,9 @@ class HOG(BaseDescriptor):
     _parameter_constraints: dict = {
         **BaseDescriptor._parameter_constraints,
         **_HOG_PARAMETER_CONSTRAINTS,
+        "device": DEVICE_CONSTRAINT,
         "channels": [StrOptions({"gray", "each", "max"})],
     }
-    _supports_torch = True
     # The numpy path takes the images in their own dtype: 8-bit images use the
     # lookup table, and float32 images keep scikit-image's float32 gradients.
     _describe_dtype = None
@@ -888,7 +891,7 @@ class HOG(BaseDescriptor):
         channels="gray",
         n_jobs=None,
         batch_size=None,
-        device=None,
+        device="cpu",
         verbose=0,
     ):
         self.orientations = orientations
@@ -945,7 +948,7 @@ class HOG(BaseDescriptor):
 
     def _resolved_batch_size(self, n_images, pixels_per_image):
         size = super()._resolved_batch_size(n_images, pixels_per_image)
-        if self.batch_size is None and resolve_descriptor_device(self.device) is None:
+        if self.batch_size is None and resolve_descriptor_device(self) is None:
             size = min(size, max(1, _TRANSFORM_CHUNK_PIXELS // pixels_per_image))
         return size
 

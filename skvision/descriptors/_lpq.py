@@ -240,9 +240,11 @@ class LPQ(CodeHistogramDescriptor):
         Joblib workers over chunks of images.
     batch_size : int or None, default=None
         Images per chunk (bounds memory); None picks a size from the image area.
-    device : str or None, default=None
-        None or 'numpy' for the numpy path; 'cpu', 'cuda', 'auto' for torch
-        (one float64 ``conv2d`` with the eight whitened kernels).
+    device : str, default='cpu'
+        Where the work runs ("GPUs" in docs/scaling.md): ``'cpu'`` runs the
+        numpy path; ``'cuda'`` and ``'cuda:N'`` run torch (one float64
+        ``conv2d`` with the eight whitened kernels) on that GPU; ``'auto'``
+        (or None) takes a CUDA GPU when torch sees one, else the CPU.
     verbose : int, default=0
         Show a progress bar over chunks.
 
@@ -278,7 +280,6 @@ class LPQ(CodeHistogramDescriptor):
         **CodeHistogramDescriptor._parameter_constraints,
         **_LPQ_CONSTRAINTS,
     }
-    _supports_torch = True
     _feature_prefix = "lpq"
 
     def __init__(
@@ -292,7 +293,7 @@ class LPQ(CodeHistogramDescriptor):
         channels="gray",
         n_jobs=None,
         batch_size=None,
-        device=None,
+        device="cpu",
         verbose=0,
     ):
         self.window_size = window_size

@@ -157,8 +157,6 @@ class HuMoments(BaseDescriptor):
         Parallel jobs over chunks of images (joblib).
     batch_size : int or None, default=None
         Images per chunk; ``None`` sizes chunks by pixel count.
-    device : None, default=None
-        Only the numpy path exists (a few small contractions per chunk).
     verbose : int, default=0
         Show a progress bar over chunks.
 
@@ -196,12 +194,11 @@ class HuMoments(BaseDescriptor):
     }
     _feature_prefix = "hu"
 
-    def __init__(self, log_scale=True, channels="gray", n_jobs=None, batch_size=None, device=None, verbose=0):
+    def __init__(self, log_scale=True, channels="gray", n_jobs=None, batch_size=None, verbose=0):
         self.log_scale = log_scale
         self.channels = channels
         self.n_jobs = n_jobs
         self.batch_size = batch_size
-        self.device = device
         self.verbose = verbose
 
     def _validate_images(self, X, *, reset):
@@ -337,8 +334,6 @@ class ZernikeMoments(BaseDescriptor):
         Parallel jobs over chunks of images (joblib).
     batch_size : int or None, default=None
         Images per chunk; ``None`` sizes chunks by pixel count.
-    device : None, default=None
-        Only the numpy path exists (one matrix product per chunk).
     verbose : int, default=0
         Show a progress bar over chunks.
 
@@ -374,12 +369,11 @@ class ZernikeMoments(BaseDescriptor):
     }
     _feature_prefix = "zernike"
 
-    def __init__(self, order=8, channels="gray", n_jobs=None, batch_size=None, device=None, verbose=0):
+    def __init__(self, order=8, channels="gray", n_jobs=None, batch_size=None, verbose=0):
         self.order = order
         self.channels = channels
         self.n_jobs = n_jobs
         self.batch_size = batch_size
-        self.device = device
         self.verbose = verbose
 
     def _describe(self, images):

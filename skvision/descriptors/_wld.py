@@ -157,8 +157,11 @@ class WLD(CodeHistogramDescriptor):
         Joblib workers over chunks of images.
     batch_size : int or None, default=None
         Images per chunk (bounds memory); None picks a size from the image area.
-    device : str or None, default=None
-        None or 'numpy' for the numpy path; 'cpu', 'cuda', 'auto' for torch.
+    device : str, default='cpu'
+        Where the work runs ("GPUs" in docs/scaling.md): ``'cpu'`` runs the
+        numpy path; ``'cuda'`` and ``'cuda:N'`` run torch on that GPU;
+        ``'auto'`` (or None) takes a CUDA GPU when torch sees one, else the
+        CPU.
     verbose : int, default=0
         Show a progress bar over chunks.
 
@@ -193,7 +196,6 @@ class WLD(CodeHistogramDescriptor):
         "alpha": [Interval(Real, 0, None, closed="neither")],
         "beta": [Interval(Real, 0, None, closed="neither")],
     }
-    _supports_torch = True
     _feature_prefix = "wld"
 
     def __init__(
@@ -208,7 +210,7 @@ class WLD(CodeHistogramDescriptor):
         channels="gray",
         n_jobs=None,
         batch_size=None,
-        device=None,
+        device="cpu",
         verbose=0,
     ):
         self.segments = segments

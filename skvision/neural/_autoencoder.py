@@ -170,7 +170,9 @@ class AutoencoderFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Neu
         Directory where the best parameters are saved during training; a
         later ``fit`` with the same directory resumes from them.
     device : str, torch.device or None, default='auto'
-        ``'auto'`` uses CUDA when available, else the CPU.
+        Where the work runs: ``'auto'`` (or None) a CUDA GPU when torch sees
+        one, else the CPU; ``'cpu'``, ``'cuda'``, ``'cuda:N'``, or ``'mps'``
+        (Apple's GPU). A device torch does not see here is refused in ``fit``.
     precision : {'32', 'bf16', '16-mixed'}, default='32'
         Autocast precision of the forward passes (losses stay float32).
     verbose : int, default=0

@@ -70,8 +70,10 @@ _TRAINING_TOOLS_DOC = """module : str, nn.Module class, callable or nn.Module, d
         Test-time augmentation: prediction averages the plain prediction with
         ``tta`` randomly augmented copies (the ``augment`` transforms, or
         ``'light'`` when ``augment='none'``). May be changed after fitting.
-    device : str, default='auto'
-        ``'auto'`` (CUDA when available, else CPU), ``'cpu'``, ``'cuda'``, ``'cuda:N'``.
+    device : str, torch.device or None, default='auto'
+        Where the work runs: ``'auto'`` (or None) a CUDA GPU when torch sees
+        one, else the CPU; ``'cpu'``, ``'cuda'``, ``'cuda:N'``, or ``'mps'``
+        (Apple's GPU). A device torch does not see here is refused in ``fit``.
     precision : {'32', 'bf16', '16-mixed'}, default='32'
         Float32, or autocast to bfloat16 / float16 (with loss scaling on CUDA;
         float16 falls back to bfloat16 on the CPU).

@@ -38,6 +38,8 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from .._compat import Interval, StrOptions
+from .._device import ALL_DEVICES
+from .._tags import SkvisionTags
 from ._augment import AUGMENT_PRESETS, build_augmentation, tta_augmentation
 from ._callbacks import LR_SCHEDULES, build_callbacks
 from ._finetune import finetune_net_kwargs
@@ -196,7 +198,7 @@ class NeuralImageEstimator(BaseEstimator):
         """
         self._check_unknown_params()
         self._module_factory = resolve_module(self.module, self._module_registry)
-        self.device_ = str(resolve_device(self.device))
+        self.device_ = str(resolve_device(self.device, owner=type(self).__name__))
         build_augmentation(self.augment)  # an unknown preset fails before any work
         user_params = self._routed_params("module__")
         min_size = module_min_input_size(self._module_factory, user_params)
@@ -364,7 +366,7 @@ class NeuralImageEstimator(BaseEstimator):
             return self._map_image_batches(predict, images, what=method)
 
     def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
+        tags = SkvisionTags.from_tags(super().__sklearn_tags__(), devices=ALL_DEVICES)
         tags.requires_fit = True
         # Images, not a feature table (see skvision._testing).
         tags.input_tags.three_d_array = True

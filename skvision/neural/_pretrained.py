@@ -14,7 +14,9 @@ from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
 from .._compat import Interval, StrOptions, fit_context
+from .._device import ALL_DEVICES
 from .._images import check_images
+from .._tags import SkvisionTags
 from ._torch_utils import (
     PRECISIONS,
     autocast,
@@ -104,8 +106,10 @@ class PretrainedFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
         Size images are resized to; ``None`` uses the pretrained configuration's.
     batch_size : int, default=32
         Images per forward pass (bounds memory).
-    device : str, default='auto'
-        ``'auto'`` (CUDA when available), ``'cpu'``, ``'cuda'``, ``'cuda:N'``.
+    device : str, torch.device or None, default='auto'
+        Where the work runs: ``'auto'`` (or None) a CUDA GPU when torch sees
+        one, else the CPU; ``'cpu'``, ``'cuda'``, ``'cuda:N'``, or ``'mps'``
+        (Apple's GPU). A device torch does not see here is refused in ``fit``.
     precision : {'32', 'bf16', '16-mixed'}, default='32'
         Autocast precision of the forward pass.
     verbose : int, default=0
@@ -197,7 +201,8 @@ class PretrainedFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
         self.random_state = random_state
 
     def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
+        # Frozen: fit loads the backbone and learns nothing from the images.
+        tags = SkvisionTags.from_tags(super().__sklearn_tags__(), devices=ALL_DEVICES, stateless=True)
         tags.requires_fit = True
         tags.input_tags.three_d_array = True
         tags.input_tags.allow_nan = False
@@ -226,7 +231,7 @@ class PretrainedFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
         """
         check_images(X)
         input_size = self._check_input_size()
-        device = resolve_device(self.device)
+        device = resolve_device(self.device, owner=type(self).__name__)
         with seeded_torch_rng(self.random_state):  # the initialisation of weights=None
             resolved = resolve_backbone(self.backbone, self.weights)
         self.config_ = resolved.config

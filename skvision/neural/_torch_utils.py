@@ -8,6 +8,9 @@ import warnings
 import numpy as np
 import torch
 
+from .._device import ALL_DEVICES
+from .._device import resolve_device as _resolve_device
+
 __all__ = [
     "resolve_device",
     "images_to_tensor",
@@ -22,30 +25,20 @@ __all__ = [
 PRECISIONS = ("32", "bf16", "16-mixed")
 
 
-def resolve_device(device) -> torch.device:
-    """Turn a ``device`` parameter into a :class:`torch.device`.
+def resolve_device(device, owner=None) -> torch.device:
+    """Turn a neural estimator's ``device`` parameter into the :class:`torch.device` it runs on.
 
-    ``'auto'`` (and ``None``) pick CUDA when torch sees a GPU, else the CPU.
+    The rule is skvision's one (:func:`skvision._device.resolve_device`): ``'auto'``
+    (and ``None``) pick CUDA when torch sees a GPU, else the CPU; ``'cpu'``,
+    ``'cuda'``, ``'cuda:N'``, ``'mps'`` and torch.device objects name a device,
+    refused with a ValueError (starting with ``owner``) when torch does not see it.
 
     Examples
     --------
     >>> resolve_device("cpu")
     device(type='cpu')
     """
-    if device is None or device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if isinstance(device, torch.device):
-        resolved = device
-    else:
-        try:
-            resolved = torch.device(device)
-        except (RuntimeError, TypeError) as exc:
-            raise ValueError(
-                f"device={device!r} is not a valid device; expected 'auto', 'cpu', 'cuda' or 'cuda:N'."
-            ) from exc
-    if resolved.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device={device!r} was requested but torch sees no CUDA device.")
-    return resolved
+    return torch.device(_resolve_device(device, devices=ALL_DEVICES, owner=owner))
 
 
 def images_to_tensor(images: np.ndarray, device=None, dtype=torch.float32) -> torch.Tensor:

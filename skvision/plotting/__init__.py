@@ -13,6 +13,7 @@ ImportError that says how to install it.
 from .._lazy import attach
 
 _NAMES = {
+    "CriticalDifferenceDisplay": "skvision.plotting._critical_difference",
     "EmbeddingDisplay": "skvision.plotting._embedding",
     "ImageGridDisplay": "skvision.plotting._grid",
     "TrainingCurveDisplay": "skvision.plotting._training",

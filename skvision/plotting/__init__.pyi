@@ -1,6 +1,7 @@
 # Type stub of the lazily loaded names (IDEs and type checkers read it; Python never imports it).
 # Generated from _NAMES in __init__.py by `python -m skvision._lazy`; tests check it is current.
 
+from ._critical_difference import CriticalDifferenceDisplay as CriticalDifferenceDisplay
 from ._descriptors import HOGDisplay as HOGDisplay
 from ._descriptors import LBPDisplay as LBPDisplay
 from ._embedding import EmbeddingDisplay as EmbeddingDisplay
@@ -9,6 +10,7 @@ from ._scores import ScoresDisplay as ScoresDisplay
 from ._training import TrainingCurveDisplay as TrainingCurveDisplay
 
 __all__ = [
+    "CriticalDifferenceDisplay",
     "EmbeddingDisplay",
     "HOGDisplay",
     "ImageGridDisplay",

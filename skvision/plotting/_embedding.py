@@ -73,12 +73,17 @@ class EmbeddingDisplay:
     target_names : sequence of str or None
         Legend names, ``target_names[label]`` for integer labels.
     title : str or None
+    n_total : int or None
+        Number of samples the points were drawn from, when they are a random
+        subset (stated on the map).
 
     Attributes
     ----------
     ax_ : matplotlib Axes
     figure_ : matplotlib Figure
     scatter_ : PathCollection
+    count_text_ : matplotlib Text
+        How many points the map shows, written in its corner.
 
     Examples
     --------
@@ -92,16 +97,17 @@ class EmbeddingDisplay:
     >>> X, y = load_digits(return_X_y=True)
     >>> flat = make_pipeline(FunctionTransformer(lambda a: a.reshape(len(a), -1)), PCA(8)).fit(X)
     >>> display = EmbeddingDisplay.from_estimator(flat, X[:200], y[:200], method="pca")
-    >>> display.embedding.shape
-    (200, 2)
+    >>> display.embedding.shape, display.count_text_.get_text()
+    ((200, 2), '200 points')
     """
 
-    def __init__(self, *, embedding, y=None, method="tsne", target_names=None, title=None):
+    def __init__(self, *, embedding, y=None, method="tsne", target_names=None, title=None, n_total=None):
         self.embedding = np.asarray(embedding)
         self.y = None if y is None else np.asarray(y)
         self.method = method
         self.target_names = target_names
         self.title = title
+        self.n_total = n_total
 
     @classmethod
     def from_features(
@@ -136,14 +142,18 @@ class EmbeddingDisplay:
         """
         features = np.asarray(features)
         y = None if y is None else np.asarray(y)
+        n_total = None
         if max_samples is not None and len(features) > max_samples:
+            n_total = len(features)
             keep = np.sort(
                 np.random.default_rng(random_state).choice(len(features), max_samples, replace=False)
             )
             features = features[keep]
             y = None if y is None else y[keep]
         embedding = embed_2d(features, method=method, random_state=random_state)
-        display = cls(embedding=embedding, y=y, method=method, target_names=target_names, title=title)
+        display = cls(
+            embedding=embedding, y=y, method=method, target_names=target_names, title=title, n_total=n_total
+        )
         return display.plot(ax=ax)
 
     @classmethod
@@ -189,6 +199,18 @@ class EmbeddingDisplay:
         ax.set_yticks([])
         if self.title:
             ax.set_title(self.title)
+        n = len(self.embedding)
+        count = f"{n} points" if self.n_total is None else f"{n} of {self.n_total} points (random subset)"
+        self.count_text_ = ax.text(
+            0.99,
+            0.01,
+            count,
+            transform=ax.transAxes,
+            ha="right",
+            va="bottom",
+            fontsize=8,
+            bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 1.5},
+        )
         self.ax_, self.figure_ = ax, figure
         return self
 

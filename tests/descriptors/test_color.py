@@ -135,7 +135,6 @@ def test_n_jobs_clone_pickle_and_names(patches):
         ({"histogram": None, "moments": False}, "histogram=None and moments=False"),
         ({"value_range": (1, 1)}, "value_range"),
         ({"grid": -1}, "grid"),
-        ({"device": "cpu"}, "torch"),
     ],
 )
 def test_invalid_parameters_name_the_parameter(params, match):

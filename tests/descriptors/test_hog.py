@@ -21,6 +21,7 @@ from skvision import HOG
 from skvision._testing import expected_failed_checks
 from skvision.datasets import load_faces
 from skvision.descriptors import _hog_kernels, _numba, hog
+from skvision.descriptors._base import torch_path_on_cpu
 from skvision.descriptors._hog import BLOCK_NORMS, _sobel_gradients
 from skvision.descriptors._hog_tables import uint8_lookup, uint8_magnitude_quarter
 
@@ -406,22 +407,29 @@ def test_n_jobs_runs_threads_unless_joblib_is_told_otherwise(rng, monkeypatch):
 
     from joblib import parallel_config
 
+    from skvision.descriptors import _base
+
     images = rng.integers(0, 256, size=(40, 32, 32), dtype=np.uint8)
     calls = []
-    original = HOG._transform_chunk
+    original = HOG._describe_into
 
-    def recording(self, chunk, device):
+    def recording(self, chunk, out):
         # Only threads of this process can append to this list.
         calls.append((os.getpid(), threading.get_ident()))
-        return original(self, chunk, device)
+        return original(self, chunk, out)
 
-    # Pickled by name for worker processes, which then run the unpatched method.
-    recording.__name__ = recording.__qualname__ = "_transform_chunk"
-    monkeypatch.setattr(HOG, "_transform_chunk", recording)
+    monkeypatch.setattr(HOG, "_describe_into", recording)
     descriptor = HOG(pixels_per_cell=8, cells_per_block=2, batch_size=5, n_jobs=2).fit(images)
     expected = hog(images, pixels_per_cell=8, cells_per_block=2)
+    # This little work runs serially (a second thread would cost more than it brings)...
+    np.testing.assert_array_equal(descriptor.transform(images), expected)
+    assert len(calls) == 8 and {ident for _, ident in calls} == {threading.get_ident()}
+    calls.clear()
+    # ...and on this process's pool of threads once there is enough of it.
+    monkeypatch.setattr(_base, "_MIN_PARALLEL_SECONDS", {"threads": 0.0, "processes": 0.0})
     np.testing.assert_array_equal(descriptor.transform(images), expected)
     assert len(calls) == 8 and {pid for pid, _ in calls} == {os.getpid()}
+    assert threading.get_ident() not in {ident for _, ident in calls}
     calls.clear()
     with parallel_config(backend="loky"):
         np.testing.assert_array_equal(descriptor.transform(images), expected)
@@ -444,7 +452,8 @@ def test_torch_cpu_equals_numpy(rng, params):
     colour = rng.integers(0, 256, size=(5, 30, 26, 3), dtype=np.uint8)
     for images in (colour, colour[..., 1], colour / 7.0):
         numpy_features = HOG(**params).fit(images).transform(images)
-        torch_features = HOG(device="cpu", **params).fit(images).transform(images)
+        with torch_path_on_cpu():
+            torch_features = HOG(**params).fit(images).transform(images)
         np.testing.assert_allclose(torch_features, numpy_features, rtol=0, atol=1e-5)
 
 
@@ -458,7 +467,8 @@ def test_torch_path_bins_pixels_on_bin_edges_like_numpy(rng):
         for signed in (False, True):
             params = dict(orientations=orientations, pixels_per_cell=1, block_norm=None, signed=signed)
             numpy_features = HOG(**params).fit(images).transform(images)
-            torch_features = HOG(device="cpu", **params).fit(images).transform(images)
+            with torch_path_on_cpu():
+                torch_features = HOG(**params).fit(images).transform(images)
             np.testing.assert_allclose(torch_features, numpy_features, rtol=0, atol=1e-12)
 
 

@@ -190,8 +190,6 @@ def test_n_jobs_clone_pickle_and_names(estimator, shapes_and_photos):
         (ZernikeMoments(order=-1), "order"),
         (ZernikeMoments(order=2.5), "order"),
         (HuMoments(log_scale="yes"), "log_scale"),
-        (HuMoments(device="tpu"), "device"),
-        (HuMoments(device="cpu"), "torch"),
     ],
 )
 def test_invalid_parameters_name_the_parameter(estimator, match):

@@ -1,6 +1,4 @@
-import matplotlib
-
-matplotlib.use("Agg")
+"""compare_features: the cross-validation of every feature set, on the same folds."""
 
 import numpy as np
 import pytest
@@ -11,13 +9,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 from skvision import compare_features
-from skvision.compare import (
-    FEATURE_FAMILIES,
-    DatasetInfo,
-    build_feature_sets,
-    make_estimator,
-    register_feature_family,
-)
+from skvision.compare import FeatureSet
 from skvision.datasets import load_digits, load_faces
 
 
@@ -27,31 +19,6 @@ def flatten(images):
 
 def failing(images):
     raise RuntimeError("this transformer always fails")
-
-
-@pytest.fixture(scope="module")
-def digits():
-    X, y = load_digits(return_X_y=True)
-    return X[:240], y[:240]
-
-
-@pytest.fixture(scope="module")
-def two_sets(digits):
-    X, y = digits
-    features = {
-        "pixels": FunctionTransformer(flatten),
-        "pca8": make_pipeline(FunctionTransformer(flatten), PCA(8)),
-    }
-    return compare_features(
-        X,
-        y,
-        features,
-        estimator="logreg",
-        cv=3,
-        random_state=0,
-        target_names=[str(d) for d in range(10)],
-        kinds={"pixels": "baseline"},
-    )
 
 
 def test_scores_and_predictions_match_sklearn_on_the_same_folds(digits, two_sets):
@@ -81,40 +48,6 @@ def test_result_holds_held_out_features_and_fitted_pipelines(digits, two_sets):
     np.testing.assert_array_equal(first_fold, r.embedding_indices)
     np.testing.assert_allclose(r.embedding, r.estimators[0].named_steps["features"].transform(X[first_fold]))
     assert r.throughput > 0 and r.n_transformed == len(X)
-
-
-def test_result_prints_as_a_table(two_sets, tmp_path):
-    text = str(two_sets)
-    header = text.splitlines()[0]
-    for column in ("feature set", "dims", "accuracy", "fit s", "images/s"):
-        assert column in header
-    rows = two_sets.rows()
-    assert rows[0]["accuracy mean"] >= rows[1]["accuracy mean"] and two_sets.best() == rows[0]["feature set"]
-    mean = np.mean(two_sets.results["pixels"].scores)
-    assert f"{mean:.3f}" in text and "baseline" in text
-    assert two_sets.to_markdown().count("\n") == 3
-    two_sets.to_csv(tmp_path / "r.csv")
-    assert (tmp_path / "r.csv").read_text().splitlines()[0].startswith("feature set,kind,dims,accuracy mean")
-
-
-def test_confusion_matrix_is_sklearns_on_out_of_fold_predictions(two_sets):
-    from sklearn.metrics import confusion_matrix
-
-    display = two_sets.plot_confusion_matrix("pixels")
-    r = two_sets.results["pixels"]
-    np.testing.assert_array_equal(display.confusion_matrix, confusion_matrix(r.y_true, r.y_pred))
-    assert display.confusion_matrix.sum() == len(r.y_true)
-
-
-def test_report_is_written_with_its_figures(two_sets, tmp_path):
-    report = two_sets.write_report(tmp_path / "out", embedding="pca", notes=["a note"])
-    text = report.read_text()
-    assert "| pixels |" in text and "- a note" in text
-    images = [line.split("](")[1].rstrip(")") for line in text.splitlines() if line.startswith("![")]
-    assert {"scores.png", "confusion_pixels.png", "embedding_pca8.png", "errors_pixels.png"} <= set(images)
-    for name in images:
-        assert (tmp_path / "out" / name).stat().st_size > 1000
-    assert (tmp_path / "out" / "results.csv").exists()
 
 
 def test_regression_target_is_scored_with_r2():
@@ -160,47 +93,6 @@ def test_bad_arguments(digits, kwargs, match):
         compare_features(X, arguments.pop("y"), features, **arguments)
 
 
-def test_named_estimators():
-    assert make_estimator("rf", "regression").__class__.__name__ == "RandomForestRegressor"
-    assert make_estimator("knn").steps[-1][1].__class__.__name__ == "KNeighborsClassifier"
-
-
-def test_registry_notes_families_that_are_missing_or_do_not_apply():
-    @register_feature_family(
-        "future",
-        estimator="skvision.descriptors._not_written_yet:Future",
-        kind="handcrafted",
-        summary="not there",
-    )
-    def _future(cls, info):  # pragma: no cover - never built
-        return cls()
-
-    try:
-        info = DatasetInfo(image_shape=(8, 8), n_samples=10)
-        features, notes = build_feature_sets(["pixels", "future", "color"], info)
-    finally:
-        del FEATURE_FAMILIES["future"]
-    assert list(features) == ["pixels"]
-    assert notes["future"].startswith("not available in this installation")
-    assert "colour" in notes["color"]
-    with pytest.raises(ValueError, match="Unknown feature set.*'nope'"):
-        build_feature_sets(["nope"], info)
-
-
-def test_every_available_family_describes_small_images():
-    X, y = load_digits(return_X_y=True)
-    X, y = X[:60], y[:60]
-    info = DatasetInfo.from_data(X, y, device="cpu", fast=True)
-    features, notes = build_feature_sets(None, info)
-    learned = {name for name, family in FEATURE_FAMILIES.items() if family.kind == "learned"}
-    assert {"pixels", "lbp", "hog"} <= set(features)
-    for name, transformer in features.items():
-        if name in learned:
-            continue  # trained in tests/test_cli.py and the slow demo test
-        out = transformer.fit_transform(X, y)
-        assert out.shape[0] == len(X) and out.ndim == 2 and np.isfinite(out).all(), name
-
-
 def test_precomputed_features_give_the_scores_of_the_full_pipeline(digits):
     X, y = digits
     result = compare_features(
@@ -219,3 +111,41 @@ def test_precomputed_features_give_the_scores_of_the_full_pipeline(digits):
     np.testing.assert_array_equal(once.estimators[1].predict(X[:5]), full.estimators[1].predict(X[:5]))
     with pytest.raises(ValueError, match="precompute names"):
         compare_features(X, y, {"a": FunctionTransformer(flatten)}, precompute=["b"])
+
+
+def test_feature_sets_carry_their_kind_precompute_and_reason(digits):
+    X, y = digits
+    sets = [
+        FeatureSet("full", FunctionTransformer(flatten), kind="baseline"),
+        FeatureSet("gone", kind="learned", skipped="not available in this installation"),
+        FeatureSet("once", FunctionTransformer(flatten), kind="handcrafted", precompute=True),
+    ]
+    result = compare_features(X, y, sets, estimator="logreg", cv=3, skipped={"other": "left out by hand"})
+    assert list(result.results) == ["full", "once"]
+    assert result.skipped == {"other": "left out by hand", "gone": "not available in this installation"}
+    assert result.kinds["full"] == "baseline" and result.kinds["once"] == "handcrafted"
+    # Precomputed: described once (every image in one go), same scores as the full pipeline.
+    assert result.results["once"].n_transformed == len(X)
+    np.testing.assert_allclose(result.results["once"].scores, result.results["full"].scores)
+    with pytest.raises(ValueError, match="FeatureSet objects carry their own"):
+        compare_features(X, y, sets, precompute=["once"])
+    with pytest.raises(ValueError, match="No feature set can run: gone not available"):
+        compare_features(X, y, [sets[1]])
+    with pytest.raises(ValueError, match="list of FeatureSet"):
+        compare_features(X, y, [FunctionTransformer(flatten)])
+
+
+def test_the_first_folds_training_history_is_recorded():
+    from skvision import CNNFeatures
+
+    X, y = load_digits(return_X_y=True)
+    cnn = CNNFeatures(
+        max_epochs=2, module__filters=4, module__fc_units=(8,), batch_size=32, random_state=0, device="cpu"
+    )
+    result = compare_features(X[:90], y[:90], {"cnn": cnn, "pixels": FunctionTransformer(flatten)}, cv=2)
+    history = result.results["cnn"].training_history
+    expected = result.results["cnn"].estimators[0].named_steps["features"].estimator_.net_.history
+    assert [row["epoch"] for row in history] == [1, 2]
+    assert [row["train_loss"] for row in history] == [row["train_loss"] for row in expected]
+    assert all("batches" not in row for row in history)
+    assert result.results["pixels"].training_history is None

@@ -1,0 +1,257 @@
+"""The family registry: how to build each feature set of a comparison for a given data set.
+
+A :class:`FeatureFamily` names the estimator it needs and a ``build`` function
+that chooses defaults from a :class:`DatasetInfo`. :func:`build_feature_sets`
+turns family names into :class:`FeatureSet` objects, which
+:func:`~skvision.compare.compare_features` takes as they are: the transformer,
+its kind, whether to describe every image once (the transformer's ``stateless``
+tag), or why the family was left out.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from .._device import resolve_device
+from .._tags import get_tags
+from ._estimators import task_of
+
+__all__ = [
+    "DatasetInfo",
+    "FeatureFamily",
+    "FeatureSet",
+    "FEATURE_FAMILIES",
+    "register_feature_family",
+    "build_feature_sets",
+]
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """What a feature family may look at to choose its defaults.
+
+    Attributes
+    ----------
+    image_shape : tuple
+        ``(H, W)`` or ``(H, W, C)`` of the images.
+    n_samples : int
+    task : {'classification', 'regression'}
+    n_classes : int or None
+    device : str
+        Where the comparison runs (``'auto'``, ``'cpu'``, ``'cuda'``,
+        ``'cuda:N'``, ``'mps'``: skvision's one device rule). Every feature
+        transformer whose torch path can run there (its ``devices`` tag) gets it;
+        the others run on the CPU.
+    random_state : int or None
+    fast : bool
+        Smaller networks and fewer epochs (smoke tests, docs).
+    """
+
+    image_shape: tuple
+    n_samples: int
+    task: str = "classification"
+    n_classes: int | None = None
+    device: str = "auto"
+    random_state: int | None = 0
+    fast: bool = False
+
+    @property
+    def height(self):
+        return self.image_shape[0]
+
+    @property
+    def width(self):
+        return self.image_shape[1]
+
+    @property
+    def n_channels(self):
+        return 1 if len(self.image_shape) == 2 else self.image_shape[2]
+
+    @classmethod
+    def from_data(cls, X, y, **kwargs):
+        """Describe the images ``X`` and target ``y``."""
+        X = np.asarray(X)
+        task = task_of(y)
+        n_classes = len(np.unique(y)) if task == "classification" else None
+        return cls(image_shape=tuple(X.shape[1:]), n_samples=len(X), task=task, n_classes=n_classes, **kwargs)
+
+
+@dataclass(frozen=True)
+class FeatureFamily:
+    """One entry of the registry: how to build a feature set for a data set.
+
+    Attributes
+    ----------
+    name : str
+        The name used by ``skvision compare --features``.
+    estimator : str
+        ``"module:Class"`` of the estimator the family needs; the family is left
+        out with a note when it is not importable.
+    kind : {'baseline', 'handcrafted', 'learned'}
+    summary : str
+        One line for ``--help`` and the report.
+    build : callable
+        ``build(estimator_class, info) -> transformer``.
+    requires : callable or None
+        ``requires(info) -> str or None``: why the family does not apply to this
+        data set, or ``None`` when it does.
+    """
+
+    name: str
+    estimator: str
+    kind: str
+    summary: str
+    build: Callable
+    requires: Callable | None = None
+
+    def load_estimator(self):
+        """Import the estimator class; raise ImportError when it is not available."""
+        module_name, _, attribute = self.estimator.partition(":")
+        module = importlib.import_module(module_name)
+        try:
+            return getattr(module, attribute)
+        except AttributeError:
+            raise ImportError(f"{module_name} has no {attribute}") from None
+
+
+@dataclass(frozen=True)
+class FeatureSet:
+    """One feature set of a comparison: a named transformer, or why it is left out.
+
+    Attributes
+    ----------
+    name : str
+    transformer : transformer or None
+        Unfitted (cloned for each fold); ``None`` when the set is left out.
+    kind : str, default=''
+        'baseline', 'handcrafted', 'learned', ... (shown in the table).
+    precompute : bool, default=False
+        Fit once and describe every image once, then cross-validate the final
+        estimator alone on those features (same scores, less work): for
+        transformers whose ``fit`` learns nothing from the images.
+    skipped : str or None, default=None
+        Why the set is left out; ``None`` when it runs.
+
+    Examples
+    --------
+    >>> from skvision import HOG
+    >>> FeatureSet.from_transformer("hog", HOG(), kind="handcrafted")
+    FeatureSet(name='hog', transformer=HOG(), kind='handcrafted', precompute=False, skipped=None)
+    """
+
+    name: str
+    transformer: object = None
+    kind: str = ""
+    precompute: bool = False
+    skipped: str | None = None
+
+    @classmethod
+    def from_transformer(cls, name, transformer, kind=""):
+        """The set of ``transformer``, precomputed when its ``stateless`` tag says fit learns nothing."""
+        return cls(name, transformer, kind, precompute=get_tags(transformer).stateless)
+
+    @property
+    def available(self):
+        """Whether the set runs (it is not left out)."""
+        return self.skipped is None
+
+
+#: Registered feature families, in the order the command runs them.
+FEATURE_FAMILIES: dict[str, FeatureFamily] = {}
+
+
+def register_feature_family(name, *, estimator, kind, summary, requires=None):
+    """Decorator adding ``build(estimator_class, info)`` to :data:`FEATURE_FAMILIES`.
+
+    ``build`` chooses the transformer's parameters for the data set; it need not
+    pass a device: :func:`build_feature_sets` gives ``info.device`` to every
+    transformer whose torch path can run there.
+
+    Examples
+    --------
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import FunctionTransformer
+    >>> @register_feature_family("mean_grey", estimator="skvision.preprocessing:Grayscale",
+    ...                          kind="baseline", summary="mean grey level")
+    ... def _mean_grey(grayscale, info):
+    ...     return make_pipeline(grayscale(), FunctionTransformer(lambda a: a.mean(axis=(1, 2))[:, None]))
+    >>> "mean_grey" in FEATURE_FAMILIES
+    True
+    >>> del FEATURE_FAMILIES["mean_grey"]
+    """
+
+    def decorator(build):
+        FEATURE_FAMILIES[name] = FeatureFamily(name, estimator, kind, summary, build, requires)
+        return build
+
+    return decorator
+
+
+def _placed(transformer, device):
+    """``transformer`` on ``device`` when its torch path can run there (its ``devices`` tag)."""
+    tags = get_tags(transformer)
+    if device.split(":")[0] in tags.devices and "device" in transformer.get_params(deep=False):
+        transformer.set_params(device=device)
+    return transformer
+
+
+def build_feature_sets(names, info):
+    """Build the feature sets of the families ``names`` for a data set.
+
+    Parameters
+    ----------
+    names : list of str or None
+        Registered family names; ``None`` means every registered family.
+    info : DatasetInfo
+
+    Returns
+    -------
+    feature_sets : list of FeatureSet
+        One per name, in order: the ones that run with their transformer (on
+        ``info.device`` where its torch path can run there; described once when
+        its ``stateless`` tag says fit learns nothing), the others with the
+        reason they are left out (the family does not apply to the data, or its
+        estimator is not installed).
+
+    Raises
+    ------
+    ValueError
+        An unknown family name, or a device that is not available here.
+
+    Examples
+    --------
+    >>> sets = build_feature_sets(["hog", "color"], DatasetInfo(image_shape=(32, 32), n_samples=100))
+    >>> [(s.name, s.available) for s in sets]
+    [('hog', True), ('color', False)]
+    >>> sets[1].skipped
+    'does not apply: colour histograms need colour images; these are grey'
+    """
+    if names is None:
+        names = list(FEATURE_FAMILIES)
+    unknown = [n for n in names if n not in FEATURE_FAMILIES]
+    if unknown:
+        raise ValueError(
+            f"Unknown feature set(s) {', '.join(map(repr, unknown))}; expected some of "
+            f"{', '.join(FEATURE_FAMILIES)}."
+        )
+    device = resolve_device(info.device)
+    sets = []
+    for name in names:
+        family = FEATURE_FAMILIES[name]
+        reason = family.requires(info) if family.requires is not None else None
+        if reason:
+            sets.append(FeatureSet(name, kind=family.kind, skipped=f"does not apply: {reason}"))
+            continue
+        try:
+            estimator_class = family.load_estimator()
+        except ImportError as exc:
+            why = f"not available in this installation ({family.estimator.split(':')[1]}: {exc})"
+            sets.append(FeatureSet(name, kind=family.kind, skipped=why))
+            continue
+        transformer = _placed(family.build(estimator_class, info), device)
+        sets.append(FeatureSet.from_transformer(name, transformer, kind=family.kind))
+    return sets

@@ -1,0 +1,222 @@
+"""Write a comparison to a folder: report.md, report.html, results.csv and the figures.
+
+The builder reads the :class:`~skvision.compare.ComparisonResult` and nothing
+else: what a picture needs (predictions, held-out features, the training
+history of a network) the workflow recorded in the result. ``report.html``
+(``_html.py``) holds the same tables and figures in one self-contained page.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from ..plotting._base import check_matplotlib
+from ._stats import ALPHA
+
+__all__ = ["write_report"]
+
+
+def _slug(name):
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
+
+
+def _figure(size):
+    # A bare Figure (no pyplot): nothing is shown, nothing leaks between figures.
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=size, dpi=110)
+    return figure, figure.subplots()
+
+
+def _save(figure, path):
+    figure.tight_layout()
+    figure.savefig(path)
+    return path.name
+
+
+def significance_lines(tests):
+    """Markdown lines that say how the "vs best" column was computed, and the pairwise p-values."""
+    if tests is None:
+        return []
+    return [
+        f"*vs best*: {significance_text(tests)} Not significantly worse than the best: "
+        f"{', '.join(tests.tied_with_best)}.",
+        "",
+        "<details><summary>Every pair (Holm-adjusted p-values)</summary>",
+        "",
+        tests.to_markdown(),
+        "",
+        "</details>",
+        "",
+    ]
+
+
+def significance_text(tests):
+    """How the "vs best" column was computed, in one paragraph (plain text)."""
+    n = tests.n_splits
+    text = (
+        f"Nadeau & Bengio's corrected resampled t-test of each feature set against the best on the same {n} "
+        f"splits (variance factor 1/{n} + n_test/n_train = 1/{n} + {tests.test_train_ratio:.3g}), p-values "
+        f"Holm-adjusted over the {len(tests.names) * (len(tests.names) - 1) // 2} pairs; n.s.: not "
+        f"significantly worse than the best at alpha = {tests.alpha:g} (which is not proof of a tie)."
+    )
+    if n < 10:
+        text += (
+            f" With {n} splits the test has little power: only large differences count as significant "
+            "(--repeats adds splits)."
+        )
+    return text
+
+
+def per_class_lines(per_class):
+    """The per-class section of report.md."""
+    if per_class is None:
+        return []
+    wins = per_class.wins()
+    summary = ", ".join(f"{name} {count}" for name, count in sorted(wins.items(), key=lambda kv: -kv[1]))
+    return [
+        "## Per class",
+        "",
+        "Precision / recall of each feature set on each class, from the out-of-fold predictions; the "
+        f"winner of a class has the highest F1 there. Classes won (ties count for each): {summary}.",
+        "",
+        per_class.to_markdown(),
+        "",
+    ]
+
+
+def write_report(
+    result, out_dir: Path, *, embedding="tsne", title="skvision feature comparison", notes=(), html=True
+):
+    """Write the report of a :class:`~skvision.compare.ComparisonResult` (see its ``write_report``)."""
+    check_matplotlib("ComparisonResult.write_report")
+    if embedding not in ("tsne", "pca", None):
+        raise ValueError(f"embedding must be 'tsne', 'pca' or None; got {embedding!r}.")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        tests = result.significance(ALPHA) if len(result.results) > 1 else None
+    except ValueError:  # feature sets scored on different splits: nothing to test
+        tests = None
+    per_class = result.per_class()
+    lines = [f"# {title}", ""]
+    lines += [f"- {note}" for note in notes]
+    lines += ["", "## Scores", "", result.to_markdown(), ""]
+    lines += significance_lines(tests)
+    if result.skipped:
+        lines += ["Left out:", ""] + [f"- **{name}**: {why}" for name, why in result.skipped.items()] + [""]
+    result.to_csv(out_dir / "results.csv")
+    figures = {}
+    if not result.results:
+        path = out_dir / "report.md"
+        path.write_text("\n".join(lines + ["No feature set ran."]) + "\n")
+        if html:
+            from ._html import write_comparison_html
+
+            write_comparison_html(result, out_dir, title=title, notes=notes, figures=figures, tests=tests)
+        return path
+
+    figure, ax = _figure((7, 1.6 + 0.42 * len(result.results)))
+    result.plot_scores(ax=ax)
+    scores_png = _save(figure, out_dir / "scores.png")
+    lines += [f"![scores]({scores_png})", ""]
+    lines += per_class_lines(per_class)
+
+    for row in result.rows():
+        name = row["feature set"]
+        slug = _slug(name)
+        shown = figures[name] = []
+        lines += [f"## {name}", ""]
+        r = result.results[name]
+        lines += [
+            f"{r.n_features} features; {result.scoring} per fold: " + ", ".join(f"{s:.3f}" for s in r.scores),
+            "",
+        ]
+        if result.task == "classification":
+            figure, ax = _figure(_confusion_size(result, r))
+            result.plot_confusion_matrix(name, ax=ax)
+            png = _save(figure, out_dir / f"confusion_{slug}.png")
+            lines.append(f"![confusion matrix of {name}]({png})")
+            shown.append(("Confusion matrix", png, "Out-of-fold predictions of every held-out image."))
+        else:
+            figure, ax = _figure((4.5, 4.5))
+            result.plot_prediction_error(name, ax=ax)
+            png = _save(figure, out_dir / f"predictions_{slug}.png")
+            lines.append(f"![predictions of {name}]({png})")
+            shown.append(("Predictions", png, "Out-of-fold predictions against the true target."))
+        if embedding is not None and len(r.embedding) >= 3:
+            figure, ax = _figure((5.5, 4.5))
+            result.plot_embedding(name, ax=ax, method=embedding)
+            png = _save(figure, out_dir / f"embedding_{slug}.png")
+            lines.append(f"![feature map of {name}]({png})")
+            method = "t-SNE" if embedding == "tsne" else "PCA"
+            shown.append(
+                (
+                    "Feature map",
+                    png,
+                    f"{method} map of the features of the {min(len(r.embedding), 1000)} held-out images "
+                    "of the first fold (one fitted feature space).",
+                )
+            )
+        if result.task == "classification" and _has_images(result.X):
+            n_errors = int((r.y_true != r.y_pred).sum())
+            n_shown = min(n_errors, 24)
+            cols = max(1, min(8, n_shown))
+            rows = max(1, -(-n_shown // cols))
+            figure, ax = _figure((1.3 * cols + 0.4, 1.45 * rows + 0.6))
+            result.plot_errors(name, ax=ax)
+            png = _save(figure, out_dir / f"errors_{slug}.png")
+            lines.append(f"![misclassified by {name}]({png})")
+            summary = f"{n_errors} of {len(r.y_true)} held-out images misclassified."
+            lines += ["", summary]
+            more = f" ({n_shown} shown, true -> predicted)" if n_errors else ""
+            shown.append(("Misclassified", png, summary[:-1] + more + "."))
+        if r.training_history:
+            figure, ax = _figure((6, 3.8))
+            _training_curves(r.training_history, name, ax)
+            png = _save(figure, out_dir / f"training_{slug}.png")
+            lines.append("")
+            lines.append(f"![training curves of {name}]({png})")
+            shown.append(("Training curves", png, "Per-epoch losses and scores of the network of fold 1."))
+        lines.append("")
+    path = out_dir / "report.md"
+    path.write_text("\n".join(lines) + "\n")
+    if html:
+        from ._html import write_comparison_html
+
+        write_comparison_html(
+            result,
+            out_dir,
+            title=title,
+            notes=notes,
+            figures=figures,
+            tests=tests,
+            per_class=per_class,
+            scores_png=scores_png,
+        )
+    return path
+
+
+def _confusion_size(result, r):
+    import numpy as np
+
+    from ..plotting._confusion import confusion_figsize
+
+    labels = np.unique(np.concatenate([r.y_true, r.y_pred]))
+    names = result._display_labels()
+    if names is not None and np.issubdtype(labels.dtype, np.integer) and labels.max() < len(names):
+        return confusion_figsize([names[i] for i in labels])
+    return confusion_figsize([str(label) for label in labels])
+
+
+def _has_images(X):
+    import numpy as np
+
+    return isinstance(X, np.ndarray) and X.ndim in (3, 4)
+
+
+def _training_curves(history, name, ax):
+    """Draw the first fold's training history."""
+    from ..plotting import TrainingCurveDisplay
+
+    return TrainingCurveDisplay.from_history(history, title=f"{name}: training (fold 1)", ax=ax)

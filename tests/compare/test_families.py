@@ -1,0 +1,107 @@
+"""The family registry, the built-in families and the feature sets they build."""
+
+import numpy as np
+import pytest
+
+from skvision import GLCM, HOG, PretrainedFeatures
+from skvision.compare import (
+    FEATURE_FAMILIES,
+    DatasetInfo,
+    FeatureSet,
+    build_feature_sets,
+    make_estimator,
+    register_feature_family,
+)
+from skvision.datasets import load_digits
+
+
+def test_named_estimators():
+    assert make_estimator("rf", "regression").__class__.__name__ == "RandomForestRegressor"
+    assert make_estimator("knn").steps[-1][1].__class__.__name__ == "KNeighborsClassifier"
+
+
+def test_registry_notes_families_that_are_missing_or_do_not_apply():
+    @register_feature_family(
+        "future",
+        estimator="skvision.descriptors._not_written_yet:Future",
+        kind="handcrafted",
+        summary="not there",
+    )
+    def _future(cls, info):  # pragma: no cover - never built
+        return cls()
+
+    try:
+        info = DatasetInfo(image_shape=(8, 8), n_samples=10, device="cpu")
+        sets = build_feature_sets(["pixels", "future", "color"], info)
+    finally:
+        del FEATURE_FAMILIES["future"]
+    assert [s.name for s in sets] == ["pixels", "future", "color"]
+    pixels, future, color = sets
+    assert pixels.available and pixels.kind == "baseline" and pixels.transformer is not None
+    assert not future.available and future.transformer is None and future.kind == "handcrafted"
+    assert future.skipped.startswith("not available in this installation")
+    assert "colour" in color.skipped
+    with pytest.raises(ValueError, match="Unknown feature set.*'nope'"):
+        build_feature_sets(["nope"], info)
+
+
+def test_every_available_family_describes_small_images():
+    X, y = load_digits(return_X_y=True)
+    X, y = X[:60], y[:60]
+    info = DatasetInfo.from_data(X, y, device="cpu", fast=True)
+    sets = {s.name: s for s in build_feature_sets(None, info)}
+    assert {"pixels", "lbp", "hog"} <= {name for name, s in sets.items() if s.available}
+    for name, feature_set in sets.items():
+        if not feature_set.available or feature_set.kind == "learned":
+            continue  # learned families are trained in tests/test_cli.py and the slow demo test
+        out = feature_set.transformer.fit_transform(X, y)
+        assert out.shape[0] == len(X) and out.ndim == 2 and np.isfinite(out).all(), name
+
+
+def test_precompute_follows_the_stateless_tag():
+    frozen = PretrainedFeatures("resnet10t", weights=None, input_size=32, device="cpu")
+    assert FeatureSet.from_transformer("pretrained", frozen).precompute
+    assert not FeatureSet.from_transformer("hog", HOG()).precompute
+    info = DatasetInfo(image_shape=(32, 32, 3), n_samples=10, device="cpu")
+    sets = {s.name: s for s in build_feature_sets(["pretrained", "cnn", "hog"], info)}
+    assert not sets["cnn"].precompute and not sets["hog"].precompute
+    if sets["pretrained"].available:  # with the packaged weights installed
+        assert sets["pretrained"].precompute
+
+
+@pytest.fixture
+def one_gpu(monkeypatch):
+    torch = pytest.importorskip("torch")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    monkeypatch.setattr(torch.cuda, "current_device", lambda: 0)
+
+
+@pytest.mark.parametrize(
+    "device, descriptors, networks",
+    [
+        ("auto", "cuda:0", "cuda:0"),
+        ("cuda", "cuda:0", "cuda:0"),
+        ("cpu", "cpu", "cpu"),
+        ("mps", "cpu", "mps"),
+    ],
+)
+def test_the_device_goes_to_every_torch_path_that_can_run_there(
+    one_gpu, monkeypatch, device, descriptors, networks
+):
+    from skvision import _device
+
+    monkeypatch.setattr(_device, "_mps_available", lambda torch: True)
+    info = DatasetInfo(image_shape=(32, 32), n_samples=10, device=device)
+    sets = {s.name: s.transformer for s in build_feature_sets(["lbp", "hog", "glcm", "cnn", "pixels"], info)}
+    assert sets["lbp"].device == sets["hog"].device == descriptors
+    assert sets["cnn"].device == networks
+    assert isinstance(sets["glcm"], GLCM) and "device" not in sets["glcm"].get_params()
+
+
+def test_a_device_that_is_not_here_stops_the_build():
+    torch = pytest.importorskip("torch")
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present")
+    with pytest.raises(ValueError, match="device='cuda' was requested but torch sees no CUDA device"):
+        build_feature_sets(["hog"], DatasetInfo(image_shape=(32, 32), n_samples=10, device="cuda"))

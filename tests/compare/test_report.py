@@ -1,0 +1,119 @@
+"""The report: report.md, results.csv and the figures, built from the result alone."""
+
+import dataclasses
+
+import numpy as np
+
+from skvision.compare import ComparisonResult
+
+
+def test_report_is_written_with_its_figures(two_sets, tmp_path):
+    report = two_sets.write_report(tmp_path / "out", embedding="pca", notes=["a note"])
+    text = report.read_text()
+    assert "| pixels |" in text and "- a note" in text
+    images = [line.split("](")[1].rstrip(")") for line in text.splitlines() if line.startswith("![")]
+    assert {"scores.png", "confusion_pixels.png", "embedding_pca8.png", "errors_pixels.png"} <= set(images)
+    for name in images:
+        assert (tmp_path / "out" / name).stat().st_size > 1000
+    assert (tmp_path / "out" / "results.csv").exists()
+    assert not any(name.startswith("training_") for name in images), "no network was trained"
+
+
+def test_training_curves_come_from_the_recorded_history_not_the_fitted_models(two_sets, tmp_path):
+    """The report reads the result only: a history recorded there is drawn, with no fitted model at hand."""
+    history = [
+        {"epoch": 1, "train_loss": 1.0, "valid_loss": 1.2, "dur": 0.1},
+        {"epoch": 2, "train_loss": 0.5, "valid_loss": 0.9, "dur": 0.1},
+    ]
+    pixels = dataclasses.replace(two_sets.results["pixels"], estimators=[], training_history=history)
+    result = ComparisonResult(
+        {"pixels": pixels},
+        skipped={"cnn": "not available in this installation"},
+        task=two_sets.task,
+        scoring=two_sets.scoring,
+        X=two_sets.X,
+        target_names=two_sets.target_names,
+    )
+    text = result.write_report(tmp_path, embedding=None).read_text()
+    assert "![training curves of pixels](training_pixels.png)" in text
+    assert (tmp_path / "training_pixels.png").stat().st_size > 1000
+    assert "- **cnn**: not available in this installation" in text
+
+
+def test_an_empty_comparison_still_writes_its_table(tmp_path):
+    result = ComparisonResult(
+        {},
+        skipped={"hog": "failed: ValueError"},
+        task="classification",
+        scoring="accuracy",
+        X=np.zeros((2, 8, 8)),
+    )
+    text = result.write_report(tmp_path).read_text()
+    assert text.rstrip().endswith("No feature set ran.") and "**hog**" in text
+    assert (tmp_path / "results.csv").read_text().startswith("feature set")
+
+
+def test_html_report_is_self_contained_with_every_figure(two_sets, tmp_path):
+    import re
+
+    report = two_sets.write_report(tmp_path, embedding="pca", title="digits <check>")
+    markdown = report.read_text()
+    page = (tmp_path / "report.html").read_text()
+    figures = [line for line in markdown.splitlines() if line.startswith("![")]
+    images = re.findall(r'<img src="([^"]*)"', page)
+    assert len(images) == len(figures) and all(src.startswith("data:image/png;base64,") for src in images)
+    links = re.findall(r'(?:src|href)="([^"]*)"', page)
+    assert all(link.startswith(("data:", "#")) for link in links), "nothing loaded from elsewhere"
+    assert "<script src" not in page and "http" not in page and "@import" not in page
+    assert "<title>digits &lt;check&gt;</title>" in page, "text is escaped"
+    assert '<table class="sortable">' in page and 'href="#fs-pixels"' in page and 'id="fs-pca8"' in page
+    assert page.count('class="tab-panel"') == len(figures) - 1  # every figure but the score bars is in a tab
+
+
+def test_markdown_report_marks_significance_and_the_per_class_view(two_sets, tmp_path):
+    text = two_sets.write_report(tmp_path, embedding=None).read_text()
+    tests = two_sets.significance()
+    assert "| vs best |" in text.splitlines()[5]
+    assert f"| {tests.best} |" in text and "best |" in text
+    assert "Nadeau & Bengio's corrected resampled t-test" in text and "Holm-adjusted over the 1 pairs" in text
+    assert "## Per class" in text and "| class | n | pixels P / R | pca8 P / R | best F1 |" in text
+    per_class = two_sets.per_class()
+    assert per_class.to_markdown() in text
+
+
+def test_html_report_can_be_left_out(two_sets, tmp_path):
+    two_sets.write_report(tmp_path, embedding=None, html=False)
+    assert (tmp_path / "report.md").exists() and not (tmp_path / "report.html").exists()
+
+
+def test_regression_report_has_predictions_and_no_per_class_view(digits, tmp_path):
+    from sklearn.preprocessing import FunctionTransformer
+
+    from skvision import compare_features
+
+    from .conftest import flatten
+
+    X, y = digits
+    target = y + 0.1 * X.reshape(len(X), -1).mean(axis=1)
+    features = {
+        "pixels": FunctionTransformer(flatten),
+        "means": FunctionTransformer(lambda a: a.mean(axis=2)),
+    }
+    result = compare_features(X, target, features, estimator="logreg", cv=3)
+    text = result.write_report(tmp_path, embedding=None).read_text()
+    assert result.scoring == "r2" and "## Per class" not in text and "vs best" in text
+    page = (tmp_path / "report.html").read_text()
+    assert ">Predictions</button>" in page and "Per class" not in page
+
+
+def test_feature_sets_on_different_splits_get_no_marks(two_sets, tmp_path):
+    short = dataclasses.replace(two_sets.results["pca8"], scores=two_sets.results["pca8"].scores[:2])
+    result = ComparisonResult(
+        {"pixels": two_sets.results["pixels"], "pca8": short},
+        skipped={},
+        task=two_sets.task,
+        scoring=two_sets.scoring,
+        X=two_sets.X,
+    )
+    assert "vs best" not in str(result).splitlines()[0]
+    assert "vs best" not in result.write_report(tmp_path, embedding=None).read_text()
