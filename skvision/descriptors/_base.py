@@ -104,7 +104,7 @@ _AUTO_CHUNK_PIXELS = 2**23
 #: chunks and their features between processes (and ~1 s to start the workers, once per
 #: process). Measured with benchmarks/bench_parallel.py (BENCHMARKS.md, "Parallel"), with
 #: margin for machines faster than the one measured.
-_MIN_PARALLEL_SECONDS = {"threads": 0.006, "processes": 0.4}
+_MIN_PARALLEL_SECONDS = {"threads": 0.01, "processes": 0.4}
 #: Chunks per worker above this much estimated work (a chunk finishing late leaves a core idle).
 _CHUNKS_PER_WORKER = 4
 _BALANCE_ABOVE_SECONDS = 0.2

@@ -137,6 +137,7 @@ class BSIF(CodeHistogramDescriptor):
         "random_state": ["random_state"],
     }
     _feature_prefix = "bsif"
+    _PIXEL_COST_NS = 50.0
 
     def __init__(
         self,

@@ -154,6 +154,7 @@ class ColorHistogram(BaseDescriptor):
         "grid": [Interval(Integral, 1, None, closed="left"), tuple, list],
     }
     _feature_prefix = "color"
+    _PIXEL_COST_NS = 300.0
 
     def __init__(
         self,

@@ -270,6 +270,8 @@ class GaborBank(BaseDescriptor):
         "grid": [Interval(Integral, 1, None, closed="left"), tuple, list],
     }
     _feature_prefix = "gabor"
+    # Per filter of the bank (the default bank has 16); FFTs of small images cost more per pixel.
+    _PIXEL_COST_NS = 50.0
 
     def __init__(
         self,
@@ -340,6 +342,9 @@ class GaborBank(BaseDescriptor):
 
     def _min_image_size(self):
         return check_grid(self.grid)
+
+    def _pixel_cost_ns(self):
+        return self._PIXEL_COST_NS * len(self._frequencies()) * len(self._angles())
 
     def _min_image_size_reason(self):
         return f"grid={self.grid!r} (at least one pixel per cell)"

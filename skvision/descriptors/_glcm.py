@@ -407,6 +407,7 @@ class GLCM(BaseDescriptor):
         "grid": [Interval(Integral, 1, None, closed="left"), tuple, list],
     }
     _feature_prefix = "glcm"
+    _PIXEL_COST_NS = 15.0
 
     def __init__(
         self,

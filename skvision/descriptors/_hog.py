@@ -875,6 +875,7 @@ class HOG(BaseDescriptor):
     # lookup table, and float32 images keep scikit-image's float32 gradients.
     _describe_dtype = None
     _feature_prefix = "hog"
+    _PIXEL_COST_NS = 4.0
     _parallel_prefer = "threads"
 
     def __init__(

@@ -598,6 +598,8 @@ class LBP(BaseDescriptor):
     }
 
     _feature_prefix = "lbp"
+    # Compiled kernel, P=8, one scale; scaled by the sum of P over the scales.
+    _PIXEL_COST_NS = 4.0
     # Planes arrive in their own dtype; the sampler converts block by block.
     _describe_dtype = None
 
@@ -670,6 +672,9 @@ class LBP(BaseDescriptor):
         side = self._neighbourhood_side()
         rows, cols = check_grid(self.grid)
         return (max(side, rows), max(side, cols))
+
+    def _pixel_cost_ns(self):
+        return self._PIXEL_COST_NS * sum(P for P, _ in self._scales()) / 8
 
     def _min_image_size_reason(self):
         side = self._neighbourhood_side()

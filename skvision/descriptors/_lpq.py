@@ -281,6 +281,7 @@ class LPQ(CodeHistogramDescriptor):
         **_LPQ_CONSTRAINTS,
     }
     _feature_prefix = "lpq"
+    _PIXEL_COST_NS = 150.0
 
     def __init__(
         self,

@@ -193,6 +193,7 @@ class HuMoments(BaseDescriptor):
         "log_scale": ["boolean"],
     }
     _feature_prefix = "hu"
+    _PIXEL_COST_NS = 5.0
 
     def __init__(self, log_scale=True, channels="gray", n_jobs=None, batch_size=None, verbose=0):
         self.log_scale = log_scale
@@ -368,6 +369,7 @@ class ZernikeMoments(BaseDescriptor):
         "order": [Interval(Integral, 0, None, closed="left")],
     }
     _feature_prefix = "zernike"
+    _PIXEL_COST_NS = 7.0
 
     def __init__(self, order=8, channels="gray", n_jobs=None, batch_size=None, verbose=0):
         self.order = order

@@ -197,6 +197,7 @@ class WLD(CodeHistogramDescriptor):
         "beta": [Interval(Real, 0, None, closed="neither")],
     }
     _feature_prefix = "wld"
+    _PIXEL_COST_NS = 70.0
 
     def __init__(
         self,
