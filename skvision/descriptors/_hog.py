@@ -820,12 +820,10 @@ class HOG(BaseDescriptor):
         channel where it is largest (scikit-image's ``channel_axis=-1`` rule, over
         all channels, alpha included).
     n_jobs : int or None, default=None
-        Threads over chunks of the batch (joblib); output identical to ``n_jobs=1``.
-        The compiled kernel and numpy's large array operations release the GIL,
-        and threads need not copy the images to worker processes, so threads beat
-        processes here; starting the thread pool has a fixed cost per call, so
-        small batches are fastest with ``n_jobs=1`` (BENCHMARKS.md has the figures).
-        ``joblib.parallel_config(backend=...)`` chooses another backend.
+        Threads over chunks of images in ``transform`` (``None``: 1 unless inside
+        ``joblib.parallel_config``); work too small to gain from a second core
+        runs in one thread, and ``joblib.parallel_config(backend=...)`` sends the
+        chunks to that backend. The output is identical whatever ``n_jobs``.
     batch_size : int or None, default=None
         Images per chunk (bounds memory); ``None`` picks a size.
     device : str, default='cpu'

@@ -539,7 +539,10 @@ class LBP(BaseDescriptor):
         Describe the luminance, or each channel separately and concatenate.
         'var' bin edges are shared by the channels.
     n_jobs : int or None, default=None
-        Processes for joblib over chunks of images; output identical to ``n_jobs=1``.
+        Threads over chunks of images in ``transform`` (``None``: 1 unless inside
+        ``joblib.parallel_config``); work too small to gain from a second core
+        runs in one thread, and ``joblib.parallel_config(backend=...)`` sends the
+        chunks to that backend. The output is identical whatever ``n_jobs``.
     batch_size : int or None, default=None
         Images per chunk (bounds memory); ``None`` picks one from the image size.
     device : str, default='cpu'
