@@ -30,6 +30,10 @@ _NAMES.update(
         # Comparison workflow.
         "compare_features": "skvision.compare",
         "ComparisonResult": "skvision.compare",
+        # The value-scale rule of the image contract: what a scale mismatch raises or warns.
+        "ImageScale": "skvision._images",
+        "ImageScaleError": "skvision._images",
+        "ImageScaleWarning": "skvision._images",
         # Estimator tags: sklearn's, plus the kinds of device and statelessness.
         "get_tags": "skvision._tags",
         "SkvisionTags": "skvision._tags",

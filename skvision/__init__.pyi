@@ -1,6 +1,9 @@
 # Type stub of the lazily loaded names (IDEs and type checkers read it; Python never imports it).
 # Generated from _NAMES in __init__.py by `python -m skvision._lazy`; tests check it is current.
 
+from ._images import ImageScale as ImageScale
+from ._images import ImageScaleError as ImageScaleError
+from ._images import ImageScaleWarning as ImageScaleWarning
 from ._tags import SkvisionTags as SkvisionTags
 from ._tags import get_tags as get_tags
 from .compare import ComparisonResult as ComparisonResult
@@ -42,6 +45,9 @@ __all__ = [
     "HOG",
     "HuMoments",
     "ImageLoader",
+    "ImageScale",
+    "ImageScaleError",
+    "ImageScaleWarning",
     "LBP",
     "LPQ",
     "PretrainedFeatures",

@@ -6,25 +6,97 @@ Accepted input
 * or a list / tuple of equally sized ``(H, W)`` or ``(H, W, C)`` arrays,
 * of any boolean, integer or floating dtype.
 
-Value ranges are taken as given: ``uint8`` images are 0-255, floats are whatever
-the caller passes (no rescaling happens here). Estimators that need a fixed range
-(the neural ones) document and apply their own scaling.
-
 Everything else raises a :class:`ValueError` or :class:`TypeError` whose message
 says what was expected and what came.
+
+Value scales
+------------
+One rule says what a pixel value means, for every estimator. It is read from
+the dtype, so that telling scales apart costs nothing for 8- and 16-bit images:
+
+==========================================  ==================  ===============
+dtype                                       black .. white      intensity
+==========================================  ==================  ===============
+``uint8``                                   0 .. 255            ``x / 255``
+``uint16``                                  0 .. 65535          ``x / 65535``
+``bool``                                    False .. True       0 or 1
+other integers (``int8`` .. ``int64``,      0 .. 255 (8-bit     ``x / 255``
+``uint32``, ``uint64``)                     grey levels)
+floats                                      0.0 .. 1.0          ``x``
+==========================================  ==================  ===============
+
+``check_images`` turns booleans into ``uint8`` 0 / 255 (``True`` is white).
+Floats outside [0, 1] follow no scale: an estimator whose output depends on the
+intensities takes them as given (its features are then in those units), and
+insists that later data comes in the same units. Telling the scales apart
+needs each float batch's minimum and maximum, which :func:`check_images`
+computes anyway (they are its NaN / infinity check); integer dtypes other than
+8- and 16-bit are scanned once per call too (their values must be 0-255).
+
+Every estimator records the scale its training images had in ``fit``, as
+``input_scale_`` (an :class:`ImageScale`). An estimator whose output depends
+on the intensities then checks every later batch against it
+(:func:`check_scale`):
+
+* the same intensities in another dtype are read alike: ``X / 255`` (float in
+  [0, 1]) and ``X`` (uint8) give the same features and predictions, to float
+  tolerance;
+* a batch that breaks the rule, or is on another scale than ``fit`` saw, raises
+  :class:`ImageScaleError` (a ValueError) saying what to do: float images with
+  values in [0, 255] after a uint8 ``fit``, integers after a ``fit`` on floats
+  outside [0, 1], ``int64`` images with values above 255;
+* a batch that merely looks odd gets an :class:`ImageScaleWarning`: floats a
+  little outside [0, 1] (between -0.5 and 1.5; clip them), or floats whose
+  largest magnitude is more than 50 times off the one ``fit`` saw.
+
+What each estimator does with the scale
+~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+
+* **invariant to it**, never checked, same features for any scale:
+  ``LBP`` (codes: every method but ``'var'``), ``HOG`` with block
+  normalisation (to its ``eps = 1e-5``), ``LPQ`` and ``BSIF`` (signs of filter
+  responses), ``BagOfVisualWords`` (each image stretched to [0, 1]), ``GLCM``
+  with ``value_range='image'``;
+* **intensities on [0, 1]**: ``GaborBank``, ``ZernikeMoments``,
+  ``HuMoments``, and the neural estimators (``CNNClassifier``,
+  ``CNNRegressor``, ``CNNFeatures``, ``AutoencoderFeatures``);
+  ``PretrainedFeatures`` further refuses floats outside [0, 1], in ``fit`` as in
+  ``transform``, since its backbone's normalisation starts from [0, 1];
+* **intensities on the 8-bit scale 0-255** (the scale of their constants):
+  ``WLD`` (``beta``), ``LBP(method='var')`` (its variances), ``HOG`` with
+  ``block_norm=None`` (unnormalised histograms), ``GLCM`` and
+  ``ColorHistogram`` with ``value_range=None`` (quantisation);
+* **the caller's scale**: ``GLCM`` and ``ColorHistogram`` with an explicit
+  ``value_range=(black, white)``, which refuse values outside it;
+* **passed through**: ``Grayscale`` and ``Resize`` keep the dtype and the
+  values' scale (they record ``input_scale_`` and check nothing).
+
+The functional forms (:func:`skvision.descriptors.gabor`,
+:func:`~skvision.descriptors.hu_moments`, ...) follow scikit-image and use
+the values as given.
 """
 
 from __future__ import annotations
 
 import numbers
+import warnings
+from dataclasses import dataclass
 
 import numpy as np
 
 __all__ = [
     "check_images",
     "check_image_shape",
+    "check_scale",
+    "image_scale",
+    "intensity_white",
+    "merge_scales",
     "to_grayscale",
+    "to_working_scale",
     "LUMINANCE_WEIGHTS",
+    "ImageScale",
+    "ImageScaleError",
+    "ImageScaleWarning",
     "ImageShapeError",
 ]
 
@@ -40,6 +112,289 @@ class ImageShapeError(ValueError):
 
     A subclass of :class:`ValueError`, so ``except ValueError`` catches it.
     """
+
+
+class ImageScaleError(ValueError):
+    """Raised when images break the value-scale rule, or come on another scale than ``fit`` saw.
+
+    A subclass of :class:`ValueError`; the message says what the estimator
+    expected, what came, and how to convert the images (see :mod:`skvision._images`).
+    """
+
+
+class ImageScaleWarning(UserWarning):
+    """Warned when images look like they are on another value scale than the rule or ``fit`` says.
+
+    Raised for the doubtful cases, where the images may still be right: floats a
+    little outside [0, 1], or values far larger or smaller than those seen in ``fit``.
+    Turn it into an error with ``warnings.simplefilter("error", ImageScaleWarning)``.
+    """
+
+
+#: Floats this far outside [0, 1] are still [0, 1] intensities gone astray (rounding,
+#: interpolation overshoot): a warning, not another scale.
+_UNIT_SLACK = 0.5
+#: Rounding that does not count as leaving [0, 1].
+_UNIT_TOLERANCE = 1e-6
+#: Largest magnitudes further apart than this, between fit and a later batch, look like two scales.
+_PEAK_RATIO = 50.0
+
+
+@dataclass(frozen=True)
+class ImageScale:
+    """The value scale of a batch of images, as the rule reads it (see :mod:`skvision._images`).
+
+    Estimators keep the one of their training images as ``input_scale_``.
+
+    Attributes
+    ----------
+    dtype : str
+        The batch's dtype after :func:`check_images` (booleans are uint8).
+    low, high : float or None
+        Smallest and largest value, for floats and for integer dtypes other than
+        uint8 / uint16; ``None`` where the dtype alone sets the scale (no scan).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> image_scale(np.zeros((1, 4, 4), dtype=np.uint8))
+    ImageScale(dtype='uint8', low=None, high=None)
+    >>> str(image_scale(np.full((1, 4, 4), 200.0, dtype=np.float32)))
+    'float32 images with values in [200, 200]'
+    >>> image_scale(np.ones((1, 4, 4))).kind, image_scale(np.ones((1, 4, 4))).white
+    ('unit', 1.0)
+    """
+
+    dtype: str
+    low: float | None = None
+    high: float | None = None
+
+    @property
+    def kind(self) -> str:
+        """``'uint8'``, ``'uint16'``, ``'int'`` (other integers, 8-bit values), ``'unit'``
+        (floats in [0, 1]) or ``'float'`` (floats outside [0, 1], taken as given)."""
+        dtype = np.dtype(self.dtype)
+        if dtype.kind in "ui":
+            return dtype.name if dtype.name in ("uint8", "uint16") else "int"
+        if -_UNIT_TOLERANCE <= self.low and self.high <= 1 + _UNIT_TOLERANCE:
+            return "unit"
+        return "float"
+
+    @property
+    def white(self) -> float:
+        """The value read as white: 255 (8-bit and other integers), 65535 (uint16), 1.0 (floats)."""
+        return intensity_white(self.dtype)
+
+    @property
+    def follows_rule(self) -> bool:
+        """Whether the values are intensities by the rule: integers, or floats near [0, 1]."""
+        if self.kind == "float":
+            return -_UNIT_SLACK <= self.low and self.high <= 1 + _UNIT_SLACK
+        return True
+
+    def _range(self):
+        return f"[{self.low:g}, {self.high:g}]"
+
+    def __str__(self):
+        kind = self.kind
+        if kind == "uint8":
+            return "uint8 images (0-255)"
+        if kind == "uint16":
+            return "uint16 images (0-65535)"
+        return f"{self.dtype} images with values in {self._range()}"
+
+
+def intensity_white(dtype) -> float:
+    """The value the rule reads as white for ``dtype`` (after :func:`check_images`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> [intensity_white(dtype) for dtype in (np.uint8, np.uint16, np.int64, np.float32)]
+    [255.0, 65535.0, 255.0, 1.0]
+    """
+    dtype = np.dtype(dtype)
+    if dtype == np.uint16:
+        return 65535.0
+    if dtype.kind in "uib":
+        return 255.0
+    return 1.0
+
+
+def image_scale(images, *, _low=None, _high=None) -> ImageScale:
+    """The :class:`ImageScale` of a validated batch (from :func:`check_images`).
+
+    uint8 and uint16 batches are not scanned; floats and other integers are (their
+    minimum and maximum, one pass each). Prefer ``check_images(X, return_scale=True)``,
+    which reuses the range of its NaN check for floats.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> str(image_scale(np.arange(4, dtype=np.int64).reshape(1, 2, 2)))
+    'int64 images with values in [0, 3]'
+    """
+    dtype = images.dtype
+    if dtype in (np.uint8, np.uint16):
+        return ImageScale(dtype.name)
+    if _low is None:
+        _low, _high = images.min(), images.max()
+    return ImageScale(dtype.name, float(_low), float(_high))
+
+
+def merge_scales(scales) -> ImageScale:
+    """The :class:`ImageScale` of several batches (the images of a ragged list) taken together.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> str(merge_scales([image_scale(np.zeros((1, 2, 2))), image_scale(np.full((1, 3, 3), 0.5))]))
+    'float64 images with values in [0, 0.5]'
+    """
+    scales = list(scales)
+    dtype = np.result_type(*[np.dtype(scale.dtype) for scale in scales]).name
+    lows = [scale.low for scale in scales if scale.low is not None]
+    highs = [scale.high for scale in scales if scale.high is not None]
+    if dtype in ("uint8", "uint16") or not lows:
+        return ImageScale(dtype)
+    if len(lows) < len(scales):  # some 8- or 16-bit images were not scanned: their nominal range
+        nominal = max(intensity_white(scale.dtype) for scale in scales if scale.low is None)
+        lows, highs = [*lows, 0.0], [*highs, nominal]
+    return ImageScale(dtype, float(min(lows)), float(max(highs)))
+
+
+def to_working_scale(images, dtype, working_white):
+    """``images`` (values of ``dtype``) read by the rule, in units where white is ``working_white``.
+
+    Returns ``images`` itself when nothing changes (``working_white`` None, or equal
+    to the dtype's white), else a float64 array: ``images / (white / working_white)``
+    (so that uint8 images on a [0, 1] working scale are exactly ``X / 255``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> to_working_scale(np.array([0, 51, 255], dtype=np.uint8), np.uint8, 1.0).tolist()
+    [0.0, 0.2, 1.0]
+    >>> to_working_scale(np.array([0.0, 0.2, 1.0]), float, 255.0).tolist()
+    [0.0, 51.0, 255.0]
+    """
+    if working_white is None:
+        return images
+    divisor = intensity_white(dtype) / float(working_white)
+    if divisor == 1.0:
+        return images
+    return np.asarray(images, dtype=np.float64) / divisor
+
+
+def _fix_for(scale: ImageScale, target: ImageScale | None) -> str:
+    """How to bring images on ``scale`` to ``target`` (or to the rule's [0, 1] floats)."""
+    if scale.low < -_UNIT_SLACK:
+        return "scale X the way the training images were (floats are read as intensities in [0, 1])"
+    high = max(abs(scale.low), abs(scale.high))
+    divisor = "255" if high <= 255 else ("65535" if high <= 65535 else "its white level")
+    if target is None or target.kind == "unit" or target.kind == "float":
+        return f"pass X / {divisor} (floats are read as intensities in [0, 1])"
+    return f"pass X.astype(np.{target.dtype}) or X / {divisor}"
+
+
+def check_scale(scale: ImageScale, *, owner: str, fitted: ImageScale | None = None, unit_only=False):
+    """Check a batch's value scale against the rule and, when given, the scale ``fit`` saw.
+
+    For estimators whose output depends on the intensities (see :mod:`skvision._images`).
+
+    Parameters
+    ----------
+    scale : ImageScale
+        The batch's scale (``check_images(X, return_scale=True)``).
+    owner : str
+        The estimator's name, for the messages.
+    fitted : ImageScale or None
+        The training images' scale (``input_scale_``); ``None`` in ``fit``.
+    unit_only : bool, default=False
+        Refuse floats outside [0, 1] (estimators defined on [0, 1] intensities only).
+
+    Raises
+    ------
+    ImageScaleError
+        Integers other than 8- and 16-bit outside 0-255; floats far outside [0, 1]
+        after a fit on intensities (or with ``unit_only``); integers after a fit on
+        floats outside [0, 1].
+
+    Warns
+    -----
+    ImageScaleWarning
+        Floats a little outside [0, 1], or values whose magnitude is far from fit's.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> fitted = image_scale(np.zeros((1, 4, 4), dtype=np.uint8))
+    >>> check_scale(image_scale(np.ones((1, 4, 4)) / 2), owner="GaborBank", fitted=fitted)
+    >>> check_scale(image_scale(np.full((1, 4, 4), 200.0)), owner="GaborBank", fitted=fitted)
+    Traceback (most recent call last):
+    ...
+    skvision._images.ImageScaleError: GaborBank was fitted on uint8 images (0-255) but X is ... X / 255.
+    """
+    kind = scale.kind
+    if kind == "int" and (scale.low < 0 or scale.high > 255):
+        raise ImageScaleError(
+            f"{owner} reads {scale.dtype} images as 8-bit grey levels (0-255), but X has values in "
+            f"{scale._range()}: cast 16-bit data to np.uint16 (read as 0-65535), or pass floats in [0, 1]."
+        )
+    if kind in ("uint8", "uint16", "int", "unit"):
+        if kind != "unit" and fitted is not None and not fitted.follows_rule:
+            raise ImageScaleError(
+                f"{owner} was fitted on {fitted}, outside the [0, 1] of float images and so taken as "
+                f"given, but X is {scale}, read as intensities in [0, 1]: pass X in fit's units "
+                f"(X.astype(np.{fitted.dtype}) if X holds the same values), or fit on images in [0, 1]."
+            )
+        if fitted is not None and kind == "unit" and fitted.kind == "float":
+            _warn_if_peaks_differ(scale, fitted, owner)
+        return
+    # Floats outside [0, 1].
+    if not scale.follows_rule:
+        if unit_only:
+            raise ImageScaleError(
+                f"{owner} reads float images as intensities in [0, 1], but X is {scale}: "
+                f"{_fix_for(scale, None)}."
+            )
+        if fitted is not None and fitted.follows_rule:
+            raise ImageScaleError(
+                f"{owner} was fitted on {fitted} but X is {scale}: {_fix_for(scale, fitted)}."
+            )
+        if fitted is not None:
+            _warn_if_peaks_differ(scale, fitted, owner)
+        return
+    # A little outside [0, 1].
+    if fitted is None and not unit_only:
+        return
+    if fitted is not None and fitted.kind == "float":
+        if not fitted.follows_rule:
+            _warn_if_peaks_differ(scale, fitted, owner)
+        return
+    warnings.warn(
+        f"X is {scale}, a little outside the [0, 1] of float images, which {owner} reads as intensities"
+        + (f" (fit saw {fitted})" if fitted is not None else "")
+        + ": clip them (np.clip(X, 0, 1)) or check how they were scaled.",
+        ImageScaleWarning,
+        stacklevel=3,
+    )
+
+
+def _warn_if_peaks_differ(scale, fitted, owner):
+    peak = max(abs(scale.low), abs(scale.high))
+    fitted_peak = max(abs(fitted.low), abs(fitted.high)) if fitted.low is not None else fitted.white
+    if peak == 0 or fitted_peak == 0:
+        return
+    ratio = max(peak / fitted_peak, fitted_peak / peak)
+    if ratio > _PEAK_RATIO:
+        warnings.warn(
+            f"X is {scale} but {owner} was fitted on {fitted}: values {ratio:.0f} times "
+            f"{'larger' if peak > fitted_peak else 'smaller'} look like another scale. Bring X to "
+            "fit's units (the same dtype and range).",
+            ImageScaleWarning,
+            stacklevel=4,
+        )
 
 
 def _describe(X) -> str:
@@ -88,7 +443,8 @@ def check_images(
     min_size=None,
     min_size_reason: str | None = None,
     copy: bool = False,
-) -> np.ndarray:
+    return_scale: bool = False,
+):
     """Validate a batch of images and return it as a numpy array.
 
     Parameters
@@ -105,12 +461,17 @@ def check_images(
         What sets ``min_size`` (for example ``"P=8, R=3"``); quoted in the error.
     copy : bool, default=False
         Force a copy of the data.
+    return_scale : bool, default=False
+        Also return the batch's :class:`ImageScale` (the range of a float batch
+        comes from the NaN check, so no second pass).
 
     Returns
     -------
     images : ndarray of shape (N, H, W) or (N, H, W, C)
-        Same dtype as the input, except booleans which become ``uint8``.
-        A ``(N, H, W, 1)`` batch is returned as ``(N, H, W)``.
+        Same dtype as the input, except booleans which become ``uint8`` 0 / 255
+        (``True`` is white). A ``(N, H, W, 1)`` batch is returned as ``(N, H, W)``.
+    scale : ImageScale
+        Only with ``return_scale=True``.
 
     Raises
     ------
@@ -157,12 +518,13 @@ def check_images(
             raise TypeError(f"{name} must be a numpy array or a list of arrays; got {type(X).__name__}.")
 
     kind = X.dtype.kind
+    low = high = None
     if kind == "c":
         raise ValueError(
             f"Complex data not supported: {name} has dtype {X.dtype}; images must be real-valued."
         )
     if kind == "b":
-        X = X.astype(np.uint8)
+        X = X.astype(np.uint8) * np.uint8(255)
     elif kind not in "uif":
         raise TypeError(
             f"{name} must have a boolean, integer or floating dtype; got dtype {X.dtype}. "
@@ -173,10 +535,16 @@ def check_images(
             )
         )
 
-    if kind == "f" and not np.isfinite(X).all():
-        n_bad = int(np.size(X) - np.count_nonzero(np.isfinite(X)))
-        what = "NaN" if np.isnan(X).any() else "infinite"
-        raise ValueError(f"{name} contains {what} values ({n_bad} non-finite pixels); images must be finite.")
+    if kind == "f" and X.size:
+        # The range is the NaN check (NaN and infinities reach the minimum or maximum) and the
+        # value scale at once: two reductions, no temporary array.
+        low, high = X.min(), X.max()
+        if not (np.isfinite(low) and np.isfinite(high)):
+            n_bad = int(np.size(X) - np.count_nonzero(np.isfinite(X)))
+            what = "NaN" if np.isnan(X).any() else "infinite"
+            raise ValueError(
+                f"{name} contains {what} values ({n_bad} non-finite pixels); images must be finite."
+            )
 
     if X.ndim not in (3, 4):
         hint = ""
@@ -208,6 +576,8 @@ def check_images(
 
     if copy:
         X = np.array(X, copy=True)
+    if return_scale:
+        return X, image_scale(X, _low=low, _high=high)
     return X
 
 

@@ -8,6 +8,7 @@ families. Argument errors print one line and exit with status 2.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 import textwrap
@@ -26,6 +27,24 @@ class _Parser(argparse.ArgumentParser):
 
 class _UsageError(Exception):
     """An argument that parsed but does not make sense; reported like argparse's errors."""
+
+
+#: The Python words of skvision's messages, and the options that say the same on the command line.
+_CLI_WORDS = (
+    (re.compile(r"pass image_size=\(height, width\)"), "pass --image-size HxW"),
+    (re.compile(r"image_size=\(height, width\)"), "--image-size HxW"),
+    (re.compile(r"on_error='(raise|warn|skip)'"), r"--on-error \1"),
+    (re.compile(r"\(or 'skip', silent\)"), "(or skip, silent)"),
+    (re.compile(r"in classes\b"), "in --classes"),
+)
+
+
+def _cli_message(exc) -> str:
+    """An exception's message in the words of the command line, on one line."""
+    text = str(exc)
+    for pattern, words in _CLI_WORDS:
+        text = pattern.sub(words, text)
+    return "; ".join(part.strip() for part in text.splitlines() if part.strip())
 
 
 def _positive_int(minimum):
@@ -169,7 +188,9 @@ def build_parser():
         "--out",
         default="skvision-report",
         metavar="DIR",
-        help="folder for report.md, report.html, results.csv and the figures (default: skvision-report)",
+        help="folder for report.md, report.html, results.csv and the figures, created if needed and "
+        "checked before any work; the files of an earlier report there are replaced, other files are "
+        "left alone (default: skvision-report)",
     )
     compare.add_argument(
         "--max-samples",
@@ -184,6 +205,20 @@ def build_parser():
         default=None,
         metavar="HxW",
         help="resize a folder's images on reading, e.g. 64x64 (required when their sizes differ)",
+    )
+    compare.add_argument(
+        "--on-error",
+        default="raise",
+        choices=["raise", "warn", "skip"],
+        help="files of a folder that cannot be read as images: raise (stop, naming every bad file), "
+        "warn (leave them out and list them) or skip (leave them out silently) (default: raise)",
+    )
+    compare.add_argument(
+        "--classes",
+        default=None,
+        metavar="LIST",
+        help="comma-separated class folders of an image folder, in label order; other folders are "
+        "left out (default: every folder that holds images)",
     )
     compare.add_argument(
         "--color-mode",
@@ -213,15 +248,64 @@ def build_parser():
     return parser
 
 
+def _read_folder(args):
+    """``load_image_folder`` with the command's options; its warnings printed as one line each."""
+    import warnings
+
+    from .datasets import load_image_folder
+
+    classes = None
+    if args.classes is not None:
+        classes = [name.strip() for name in args.classes.split(",") if name.strip()]
+        if len(classes) < 2:
+            raise _UsageError(
+                f"argument --classes: name at least 2 class folders, comma-separated; got {args.classes!r}"
+            )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            data = load_image_folder(
+                args.dataset,
+                classes=classes,
+                image_size=args.image_size,
+                color_mode=args.color_mode,
+                on_error=args.on_error,
+            )
+        except (OSError, ValueError, TypeError) as exc:
+            raise _UsageError(f"argument --dataset: {_cli_message(exc)}") from None
+    for caught_warning in caught:
+        if issubclass(caught_warning.category, UserWarning):
+            print(f"skvision compare: warning: {_cli_message(caught_warning.message)}", file=sys.stderr)
+        else:
+            warnings.warn_explicit(
+                caught_warning.message,
+                caught_warning.category,
+                caught_warning.filename,
+                caught_warning.lineno,
+            )
+    if classes is not None:
+        empty = [name for label, name in enumerate(classes) if not (data.target == label).any()]
+        if empty:
+            raise _UsageError(
+                f"argument --classes: no images of {', '.join(map(repr, empty))} in {args.dataset!r}; "
+                "every class compared needs images"
+            )
+    return data
+
+
 def _load_data(args):
     import numpy as np
     from sklearn.model_selection import train_test_split
 
-    from .datasets import DATASETS, load_dataset, load_image_folder
+    from .datasets import DATASETS, load_dataset
 
     if args.dataset in DATASETS:
-        if args.image_size is not None or args.color_mode != "auto":
-            raise _UsageError("--image-size and --color-mode apply to image folders, not bundled data sets")
+        folder_options = (args.image_size, args.classes, None if args.color_mode == "auto" else 1)
+        if any(option is not None for option in folder_options) or args.on_error != "raise":
+            raise _UsageError(
+                "--image-size, --color-mode, --classes and --on-error apply to image folders, "
+                "not bundled data sets"
+            )
         data = load_dataset(args.dataset)
     else:
         if not Path(args.dataset).is_dir():
@@ -229,14 +313,31 @@ def _load_data(args):
                 f"argument --dataset: {args.dataset!r} is neither a bundled data set "
                 f"({', '.join(DATASETS)}) nor an existing folder"
             )
-        try:
-            data = load_image_folder(args.dataset, image_size=args.image_size, color_mode=args.color_mode)
-        except (OSError, ValueError) as exc:
-            raise _UsageError(f"argument --dataset: {exc}") from None
-        if len(data.target_names) < 2:
-            raise _UsageError(f"argument --dataset: {args.dataset!r} holds a single class; need at least 2")
+        data = _read_folder(args)
+        present = np.unique(data.target)
+        if len(present) < 2:
+            only = ", ".join(repr(str(data.target_names[label])) for label in present)
+            raise _UsageError(
+                f"argument --dataset: {args.dataset!r} holds images of a single class ({only}); a comparison "
+                "needs at least 2 classes, one sub-folder of images each"
+            )
     X, y = data.images, data.target
+    n_classes = len(np.unique(y))
+    smallest = int(np.unique(y, return_counts=True)[1].min())
+    if smallest < args.cv:
+        raise _UsageError(
+            f"argument --cv: {args.cv} folds need at least {args.cv} images of every class; the smallest "
+            f"class has {smallest} (lower --cv)"
+        )
     if args.max_samples is not None and args.max_samples < len(y):
+        if not n_classes <= args.max_samples <= len(y) - n_classes:
+            raise _UsageError(
+                f"argument --max-samples: a stratified subset of {args.max_samples} of the {len(y)} images "
+                f"must hold at least one image of each of the {n_classes} classes and leave one of each out: "
+                f"pass a number from {n_classes} to {len(y) - n_classes}"
+                + (f" (at least {n_classes * args.cv} for --cv {args.cv})" if args.cv > 1 else "")
+                + ", or leave --max-samples out to use every image"
+            )
         try:
             X, _, y, _ = train_test_split(
                 X, y, train_size=args.max_samples, stratify=y, random_state=args.seed
@@ -247,9 +348,25 @@ def _load_data(args):
     if smallest < args.cv:
         raise _UsageError(
             f"argument --cv: {args.cv} folds need at least {args.cv} images of every class; the smallest "
-            f"class has {smallest}"
+            f"class has {smallest}" + " (lower --cv, or raise --max-samples)"
         )
     return X, y, data
+
+
+def _check_out(out):
+    """Make sure ``--out`` is a folder this run can write to, before any work; True if it was created."""
+    if out.exists() and not out.is_dir():
+        raise _UsageError(f"argument --out: {str(out)!r} exists and is not a folder")
+    created = not out.exists()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / f".skvision-write-test-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise _UsageError(f"argument --out: cannot write the report to {str(out)!r}: {reason}") from None
+    return created
 
 
 def _resolve_device(device):
@@ -272,6 +389,7 @@ def _run_compare(args):
 def _compare_one(args):
     """Compare the families on the data set of ``args``: print the table, write the report; the result."""
     from .compare import FEATURE_FAMILIES, DatasetInfo, build_feature_sets, compare_features
+    from .compare._report import remove_stale_report
 
     started = time.perf_counter()
     names = None
@@ -285,9 +403,14 @@ def _compare_one(args):
             )
     device = _resolve_device(args.device)
     out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise _UsageError(f"argument --out: {str(out)!r} exists and is not a folder")
-    X, y, data = _load_data(args)
+    created = _check_out(out)
+    try:
+        X, y, data = _load_data(args)
+    except _UsageError:
+        if created:
+            out.rmdir()  # made by this run, still empty: leave no trace of a run that did not start
+        raise
+    stale = remove_stale_report(out)
     info = DatasetInfo.from_data(X, y, device=device, random_state=args.seed, fast=args.fast)
     feature_sets = build_feature_sets(names, info)
     running = [s.name for s in feature_sets if s.available]
@@ -298,10 +421,13 @@ def _compare_one(args):
         )
     say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, flush=True))
     shape = "x".join(map(str, X.shape[1:]))
+    classes = [str(data.target_names[label]) for label in sorted(set(y.tolist()))]
     say(
-        f"{args.dataset}: {len(X)} images of {shape}, {len(set(y.tolist()))} classes; "
+        f"{args.dataset}: {len(X)} images of {shape}, {len(classes)} classes; "
         f"{args.cv}-fold CV of {', '.join(running)} -> {args.classifier}"
     )
+    if stale:
+        say(f"  (removed {len(stale)} files of an earlier report from {out})")
     for feature_set in feature_sets:
         if not feature_set.available:
             say(f"  (leaving out {feature_set.name}: {feature_set.skipped})")
@@ -326,7 +452,8 @@ def _compare_one(args):
         title=f"skvision compare: {Path(args.dataset).name if Path(args.dataset).is_dir() else args.dataset}",
         notes=[
             data.DESCR,
-            f"{len(X)} images of {shape}; {args.cv}-fold stratified CV (seed {args.seed}); "
+            f"{len(X)} images of {shape} in {len(classes)} classes ({', '.join(classes)}); "
+            f"{args.cv}-fold stratified CV (seed {args.seed}); "
             f"classifier: {args.classifier}; device: {device}{'; fast mode' if args.fast else ''}",
             f"command: skvision {' '.join(sys.argv[1:]) if sys.argv[1:] else 'compare'}",
         ],
@@ -353,6 +480,7 @@ def _run_compare_datasets(args, datasets):
     import copy
 
     from .compare import MultiDatasetResult
+    from .compare._report import remove_stale_report
     from .datasets import DATASETS
 
     started = time.perf_counter()
@@ -363,11 +491,18 @@ def _run_compare_datasets(args, datasets):
                 "nor an existing folder"
             )
     folders = [d for d in datasets if d not in DATASETS]
-    if not folders and (args.image_size is not None or args.color_mode != "auto"):
-        raise _UsageError("--image-size and --color-mode apply to image folders, not bundled data sets")
+    folder_options = (args.image_size, args.classes, None if args.color_mode == "auto" else 1)
+    if not folders and (any(option is not None for option in folder_options) or args.on_error != "raise"):
+        raise _UsageError(
+            "--image-size, --color-mode, --classes and --on-error apply to image folders, "
+            "not bundled data sets"
+        )
+    device = _resolve_device(args.device)
     out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise _UsageError(f"argument --out: {str(out)!r} exists and is not a folder")
+    created = _check_out(out)
+    stale = remove_stale_report(out)
+    if stale and not args.quiet:
+        print(f"(removed {len(stale)} files of an earlier report from {out})", flush=True)
     labels = [d if d in DATASETS else Path(d).name or d for d in datasets]
     if len(set(labels)) < len(labels):  # two folders of one name: their paths tell them apart
         labels = list(datasets)
@@ -375,13 +510,18 @@ def _run_compare_datasets(args, datasets):
     for dataset, label in zip(datasets, labels):
         sub = copy.copy(args)
         sub.dataset = dataset
-        if dataset in DATASETS:  # --image-size and --color-mode are for the folders
-            sub.image_size, sub.color_mode = None, "auto"
+        if dataset in DATASETS:  # the folder options are for the folders
+            sub.image_size, sub.color_mode, sub.classes, sub.on_error = None, "auto", None, "raise"
         folder = re.sub(r"[^A-Za-z0-9_.-]+", "_", label).strip("._") or "dataset"
         sub.out = str(out / folder)
         if not args.quiet:
             print(f"\n== {label} ==", flush=True)
-        results[label] = _compare_one(sub)
+        try:
+            results[label] = _compare_one(sub)
+        except _UsageError:
+            if created and not any(out.iterdir()):
+                out.rmdir()  # made by this run, still empty: no trace of a run that did not start
+            raise
         reports[label] = f"{folder}/report.md"
     multi = MultiDatasetResult(results, reports)
     print(f"\nOver {len(datasets)} data sets ({multi.scoring}, rank on each; 1 = best):\n")
@@ -393,7 +533,7 @@ def _run_compare_datasets(args, datasets):
         title=f"skvision compare: {', '.join(labels)}",
         notes=[
             f"{args.cv}-fold stratified CV (seed {args.seed}) on each data set; "
-            f"classifier: {args.classifier}",
+            f"classifier: {args.classifier}; device: {device}",
             f"command: skvision {' '.join(sys.argv[1:]) if sys.argv[1:] else 'compare'}",
         ],
     )

@@ -23,11 +23,11 @@ def test_accepts_numeric_dtypes_unchanged(dtype):
     np.testing.assert_array_equal(out, X)
 
 
-def test_bool_becomes_uint8():
+def test_bool_becomes_uint8_with_true_white():
     X = np.zeros((1, 3, 3), dtype=bool)
     X[0, 1, 1] = True
     out = check_images(X)
-    assert out.dtype == np.uint8 and out[0, 1, 1] == 1 and out.sum() == 1
+    assert out.dtype == np.uint8 and out[0, 1, 1] == 255 and out.sum() == 255
 
 
 def test_list_of_images_is_stacked():

@@ -14,7 +14,42 @@ from pathlib import Path
 from ..plotting._base import check_matplotlib
 from ._stats import ALPHA
 
-__all__ = ["write_report"]
+__all__ = ["write_report", "remove_stale_report", "REPORT_FILES"]
+
+#: Every file ``write_report`` writes matches one of these patterns (a test keeps them in step).
+REPORT_FILES = (
+    "report.md",
+    "results.csv",
+    "report.html",
+    "ranks.csv",
+    "critical_difference.png",
+    "scores.png",
+    "confusion_*.png",
+    "predictions_*.png",
+    "embedding_*.png",
+    "errors_*.png",
+    "training_*.png",
+)
+
+
+def remove_stale_report(out_dir):
+    """Delete the files of an earlier report in ``out_dir``, and only those; return their paths.
+
+    A folder is taken for a report folder when it holds ``report.md``,
+    ``results.csv`` or ``ranks.csv`` (several data sets); then every file
+    matching :data:`REPORT_FILES` goes, so that no figure of an earlier run (of
+    a feature set not run this time) lingers next to the new report. Other files are never touched.
+    """
+    out_dir = Path(out_dir)
+    if not any((out_dir / name).is_file() for name in ("report.md", "results.csv", "ranks.csv")):
+        return []
+    removed = []
+    for pattern in REPORT_FILES:
+        for path in sorted(out_dir.glob(pattern)):
+            if path.is_file() or path.is_symlink():
+                path.unlink()
+                removed.append(path)
+    return removed
 
 
 def _slug(name):

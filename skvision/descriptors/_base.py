@@ -40,6 +40,12 @@ Subclass hooks
     Single-process nanoseconds per pixel of one plane, for the parameters set:
     the workload estimate of ``n_jobs`` (see below). Class attribute
     ``_PIXEL_COST_NS`` by default.
+``_working_white(self) -> float | None``
+    The value scale the descriptor computes on (see :mod:`skvision._images`):
+    ``None`` (the default) for descriptors whose output does not depend on it,
+    which pass planes as they come and check nothing; else the value of white
+    (1.0, or 255.0 for constants on the 8-bit scale): planes arrive read by the
+    rule on that scale, and every batch's scale is checked against ``fit``'s.
 
 Parallelism
 -----------
@@ -87,7 +93,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._compat import Interval, StrOptions, fit_context
 from .._device import resolve_device
-from .._images import check_images, to_grayscale
+from .._images import check_images, check_scale, to_grayscale, to_working_scale
 from .._tags import SkvisionTags
 
 __all__ = ["BaseDescriptor", "DEVICE_CONSTRAINT", "resolve_descriptor_device", "torch_path_on_cpu"]
@@ -288,6 +294,10 @@ class BaseDescriptor(TransformerMixin, BaseEstimator):
     def _pixel_cost_ns(self):
         return self._PIXEL_COST_NS
 
+    def _working_white(self):
+        """White on the scale ``_describe`` computes on; ``None``: the output ignores the scale."""
+        return None
+
     # ------------------------------------------------------------- sklearn API
     def __sklearn_tags__(self):
         has_torch = type(self)._describe_torch is not BaseDescriptor._describe_torch
@@ -362,12 +372,22 @@ class BaseDescriptor(TransformerMixin, BaseEstimator):
 
     # --------------------------------------------------------------- internals
     def _validate_images(self, X, *, reset):
-        images = check_images(
+        reads_intensities = self._working_white() is not None
+        # The scale is recorded in fit, and checked later where the output depends on it (a
+        # descriptor that ignores it pays nothing at transform).
+        need_scale = reset or reads_intensities
+        checked = check_images(
             X,
             min_size=self._min_image_size(),
             min_size_reason=self._min_image_size_reason(),
+            return_scale=need_scale,
         )
+        images, scale = checked if need_scale else (checked, None)
+        if reads_intensities:
+            fitted = None if reset else getattr(self, "input_scale_", None)
+            check_scale(scale, owner=type(self).__name__, fitted=fitted)
         if reset:
+            self.input_scale_ = scale
             self.image_shape_ = tuple(images.shape[1:])
             self.n_channels_ = 1 if images.ndim == 3 else images.shape[3]
         elif tuple(images.shape[1:]) != self.image_shape_:
@@ -384,12 +404,13 @@ class BaseDescriptor(TransformerMixin, BaseEstimator):
         return [""]
 
     def _planes(self, images):
-        """Yield ``(prefix, plane)`` pairs: the single-channel stacks to describe."""
+        """Yield ``(prefix, plane)`` pairs: the single-channel stacks to describe, on the working scale."""
+        white = self._working_white()
         if self.channels == "each" and images.ndim == 4:
             for c in range(images.shape[3]):
-                yield f"c{c}_", images[..., c]
+                yield f"c{c}_", to_working_scale(images[..., c], images.dtype, white)
         else:
-            yield "", to_grayscale(images)
+            yield "", to_working_scale(to_grayscale(images), images.dtype, white)
 
     def _resolved_batch_size(self, n_images, pixels_per_image):
         if self.batch_size is not None:

@@ -122,6 +122,8 @@ class BagOfVisualWords(BaseDescriptor):
         The fitted clustering.
     n_descriptors_fit_ : int
         Descriptors found in the training images (before sampling).
+    input_scale_ : ImageScale
+        Value scale of the images seen in ``fit`` (see :mod:`skvision._images`).
     image_shape_ : tuple
         Shape of one image seen in ``fit``.
     n_channels_ : int

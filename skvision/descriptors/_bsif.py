@@ -24,6 +24,7 @@ from sklearn.decomposition import FastICA
 from sklearn.utils import check_random_state
 
 from .._compat import Interval
+from .._images import to_working_scale
 from ._code_histograms import CodeHistogramDescriptor, sign_tolerance
 from ._common import check_odd_size
 
@@ -110,6 +111,8 @@ class BSIF(CodeHistogramDescriptor):
         The learned filters; ``filters_[i]`` sets bit ``i``.
     ica_ : FastICA
         The fitted ICA model (its ``components_`` are the flattened filters).
+    input_scale_ : ImageScale
+        Value scale of the images seen in ``fit`` (see :mod:`skvision._images`).
     image_shape_ : tuple
         Shape of one image seen in ``fit``.
     n_channels_ : int
@@ -184,7 +187,14 @@ class BSIF(CodeHistogramDescriptor):
             )
 
     def _fit_images(self, images):
-        planes = np.concatenate([plane.astype(np.float64, copy=False) for _, plane in self._planes(images)])
+        # Learned on intensities in [0, 1] (the value-scale rule of skvision._images), so that a fit on
+        # uint8 X and one on X / 255 learn the same filters; the codes themselves ignore the scale.
+        planes = np.concatenate(
+            [
+                to_working_scale(plane, images.dtype, 1.0).astype(np.float64, copy=False)
+                for _, plane in self._planes(images)
+            ]
+        )
         patches = _sample_patches(planes, self.filter_size, self.n_patches, self.random_state)
         patches -= patches.mean(axis=1, keepdims=True)
         centred = patches - patches.mean(axis=0)

@@ -7,6 +7,7 @@ from numbers import Integral
 import numpy as np
 
 from .._compat import Interval, StrOptions
+from .._images import to_working_scale
 from ._base import BaseDescriptor
 from ._common import (
     bin_part,
@@ -118,6 +119,8 @@ class ColorHistogram(BaseDescriptor):
 
     Attributes
     ----------
+    input_scale_ : ImageScale
+        Value scale of the images seen in ``fit`` (see :mod:`skvision._images`).
     image_shape_ : tuple
         Shape of one image seen in ``fit``.
     n_channels_ : int
@@ -209,8 +212,19 @@ class ColorHistogram(BaseDescriptor):
                 "axis=-1) for a histogram of intensities."
             )
         if not reset:
-            check_values_in_range(images, self.value_range_, type(self).__name__)
+            # value_range=None reads X on its own dtype's scale (then on value_range_'s, see _planes).
+            value_range = infer_value_range(images) if self.value_range is None else self.value_range_
+            check_values_in_range(images, value_range, type(self).__name__)
         return images
+
+    def _working_white(self):
+        # value_range=None: values read by the rule (skvision._images), on the scale of the training
+        # images (value_range_), so that X / 255 after a uint8 fit bins like X. An explicit
+        # value_range is the caller's scale: nothing to convert.
+        if self.value_range is not None:
+            return None
+        fitted = self.__dict__.get("value_range_")
+        return fitted[1] if isinstance(fitted, tuple) else 1.0
 
     def _fit_images(self, images):
         self.value_range_ = (
@@ -219,7 +233,7 @@ class ColorHistogram(BaseDescriptor):
         check_values_in_range(images, self.value_range_, type(self).__name__)
 
     def _planes(self, images):
-        yield "", images[..., :3]
+        yield "", to_working_scale(images[..., :3], images.dtype, self._working_white())
 
     def _plane_prefixes(self):
         return [""]

@@ -21,7 +21,7 @@ import math
 
 import numpy as np
 
-from .._images import is_integer_like
+from .._images import intensity_white, is_integer_like
 
 __all__ = [
     "angle_part",
@@ -159,16 +159,13 @@ def iter_cells(images, grid):
 def infer_value_range(images):
     """Default intensity scale ``(black, white)`` of a validated batch, from its dtype.
 
-    uint8 (and bool, which arrives as uint8) and other integer dtypes are read on the
-    8-bit scale ``(0, 255)``, uint16 on ``(0, 65535)``, floats on scikit-image's
-    ``(0, 1)``. Values outside the scale are rejected by :func:`check_values_in_range`
-    rather than clipped, so that a wrong guess is never silent.
+    The value-scale rule of :mod:`skvision._images`: uint8 (and bool, which arrives as
+    uint8 0 / 255) and other integer dtypes are read on the 8-bit scale ``(0, 255)``,
+    uint16 on ``(0, 65535)``, floats on scikit-image's ``(0, 1)``. Values outside the
+    scale are rejected by :func:`check_values_in_range` rather than clipped, so that a
+    wrong guess is never silent.
     """
-    if images.dtype == np.uint16:
-        return (0.0, 65535.0)
-    if images.dtype.kind in "ui":
-        return (0.0, 255.0)
-    return (0.0, 1.0)
+    return (0.0, intensity_white(images.dtype))
 
 
 def check_value_range(value_range, name="value_range"):

@@ -198,7 +198,10 @@ class GaborBank(BaseDescriptor):
     magnitude ``sqrt(real**2 + imag**2)`` of each response is summarised, in
     each cell of a ``grid``, by its mean and its (population) variance. The
     responses equal :func:`skimage.filters.gabor` with the same ``mode`` and
-    ``cval`` on the float image.
+    ``cval`` on the image's intensities in [0, 1], read by the value-scale
+    rule of :mod:`skvision._images` (uint8 ``X`` and float ``X / 255`` give the
+    same features; float 0-255 after a uint8 ``fit`` raises
+    :class:`~skvision._images.ImageScaleError`).
 
     Parameters
     ----------
@@ -215,7 +218,7 @@ class GaborBank(BaseDescriptor):
     mode : {'reflect', 'mirror', 'nearest', 'wrap', 'constant'}, default='reflect'
         Border handling, as in :func:`scipy.ndimage.convolve`.
     cval : float, default=0
-        Fill value for ``mode='constant'``.
+        Fill value for ``mode='constant'``, an intensity on [0, 1].
     grid : int or (int, int), default=(1, 1)
         Cells (rows, cols) in which the statistics are taken.
     channels : {'gray', 'each'}, default='gray'
@@ -238,6 +241,8 @@ class GaborBank(BaseDescriptor):
 
     Attributes
     ----------
+    input_scale_ : ImageScale
+        Value scale of the images seen in ``fit`` (see :mod:`skvision._images`).
     image_shape_ : tuple
         Shape of one image seen in ``fit``.
     n_channels_ : int
@@ -275,6 +280,10 @@ class GaborBank(BaseDescriptor):
     _feature_prefix = "gabor"
     # Per filter of the bank (the default bank has 16); FFTs of small images cost more per pixel.
     _PIXEL_COST_NS = 50.0
+
+    def _working_white(self):
+        # Intensities on [0, 1] (the value-scale rule of skvision._images): uint8 is read as X / 255.
+        return 1.0
 
     def __init__(
         self,

@@ -372,6 +372,8 @@ class GLCM(BaseDescriptor):
 
     Attributes
     ----------
+    input_scale_ : ImageScale
+        Value scale of the images seen in ``fit`` (see :mod:`skvision._images`).
     image_shape_ : tuple
         Shape of one image seen in ``fit``.
     n_channels_ : int
@@ -484,8 +486,19 @@ class GLCM(BaseDescriptor):
     def _validate_images(self, X, *, reset):
         images = super()._validate_images(X, reset=reset)
         if not reset and self.value_range_ != "image":
-            check_values_in_range(images, self.value_range_, type(self).__name__)
+            # value_range=None reads X on its own dtype's scale (then on value_range_'s, see _planes).
+            value_range = infer_value_range(images) if self.value_range is None else self.value_range_
+            check_values_in_range(images, value_range, type(self).__name__)
         return images
+
+    def _working_white(self):
+        # value_range=None: values read by the rule (skvision._images), on the scale of the training
+        # images (value_range_), so that X / 255 after a uint8 fit quantises like X. An explicit
+        # value_range is the caller's scale, and 'image' stretches each image: nothing to convert.
+        if self.value_range is not None:
+            return None
+        fitted = self.__dict__.get("value_range_")
+        return fitted[1] if isinstance(fitted, tuple) else 1.0
 
     def _quantise(self, cells):
         levels = self.levels

@@ -75,7 +75,7 @@ from numbers import Integral
 import numpy as np
 
 from .._compat import Interval, StrOptions, validate_params
-from .._images import check_image_shape, check_images
+from .._images import check_image_shape, check_images, to_working_scale
 from . import _hog_kernels
 from ._base import DEVICE_CONSTRAINT, BaseDescriptor, resolve_descriptor_device
 from ._common import check_non_negative, check_positive_ints, grid_parts, join_names, orientation_part
@@ -805,7 +805,10 @@ class HOG(BaseDescriptor):
     cells_per_block : int or (int, int), default=(3, 3)
         Block size in cells.
     block_norm : {'L1', 'L1-sqrt', 'L2', 'L2-Hys'} or None, default='L2-Hys'
-        Block normalisation; ``None`` concatenates the cell histograms.
+        Block normalisation; ``None`` concatenates the cell histograms. With
+        normalisation the features do not depend on the value scale (up to
+        ``eps``); without, intensities are read on the 8-bit scale by the
+        value-scale rule of :mod:`skvision._images`.
     transform_sqrt : bool, default=False
         Square root of the images first (pixels must be >= 0).
     gradient : {'central', 'sobel'}, default='central'
@@ -837,6 +840,8 @@ class HOG(BaseDescriptor):
 
     Attributes
     ----------
+    input_scale_ : ImageScale
+        Value scale of the images seen in ``fit`` (see :mod:`skvision._images`).
     image_shape_ : tuple of int
         Shape of one image seen in ``fit``.
     n_channels_ : int
@@ -875,6 +880,11 @@ class HOG(BaseDescriptor):
     _feature_prefix = "hog"
     _PIXEL_COST_NS = 4.0
     _parallel_prefer = "threads"
+
+    def _working_white(self):
+        # Block normalisation divides out the value scale (up to eps); unnormalised histograms
+        # are on the 8-bit scale whatever the dtype (skvision._images), so uint8 keeps its lookup table.
+        return 255.0 if self.block_norm is None else None
 
     def __init__(
         self,
@@ -941,7 +951,7 @@ class HOG(BaseDescriptor):
     def _planes(self, images):
         if self.channels == "max":
             # All channels together: the max-gradient rule needs every channel at once.
-            yield "", images
+            yield "", to_working_scale(images, images.dtype, self._working_white())
         else:
             yield from super()._planes(images)
 

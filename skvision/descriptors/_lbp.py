@@ -534,7 +534,9 @@ class LBP(BaseDescriptor):
     n_bins : int >= 2, default=16
         Bins of the 'var' histograms; their edges are quantiles of the training
         variances learned in ``fit`` (a zero variance, NaN in the code map,
-        counts in the lowest bin).
+        counts in the lowest bin). Variances are of intensities on the 8-bit
+        scale, read by the value-scale rule of :mod:`skvision._images`, so that
+        uint8 ``X`` and float ``X / 255`` agree.
     channels : {'gray', 'each'}, default='gray'
         Describe the luminance, or each channel separately and concatenate.
         'var' bin edges are shared by the channels.
@@ -555,6 +557,8 @@ class LBP(BaseDescriptor):
 
     Attributes
     ----------
+    input_scale_ : ImageScale
+        Value scale of the images seen in ``fit`` (see :mod:`skvision._images`).
     image_shape_ : tuple
         Shape of one image seen in ``fit``.
     n_channels_ : int
@@ -605,6 +609,11 @@ class LBP(BaseDescriptor):
     _PIXEL_COST_NS = 4.0
     # Planes arrive in their own dtype; the sampler converts block by block.
     _describe_dtype = None
+
+    def _working_white(self):
+        # Codes compare a pixel with its neighbours: any value scale gives the same codes. The
+        # variances of 'var' are on the 8-bit scale, whatever the dtype (skvision._images).
+        return 255.0 if self.method == "var" else None
 
     def __init__(
         self,

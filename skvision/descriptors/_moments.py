@@ -165,6 +165,8 @@ class HuMoments(BaseDescriptor):
 
     Attributes
     ----------
+    input_scale_ : ImageScale
+        Value scale of the images seen in ``fit`` (see :mod:`skvision._images`).
     image_shape_ : tuple
         Shape of one image seen in ``fit``.
     n_channels_ : int
@@ -197,6 +199,10 @@ class HuMoments(BaseDescriptor):
     }
     _feature_prefix = "hu"
     _PIXEL_COST_NS = 5.0
+
+    def _working_white(self):
+        # Intensities on [0, 1] (the value-scale rule of skvision._images): uint8 is read as X / 255.
+        return 1.0
 
     def __init__(self, log_scale=True, channels="gray", n_jobs=None, batch_size=None, verbose=0):
         self.log_scale = log_scale
@@ -346,6 +352,8 @@ class ZernikeMoments(BaseDescriptor):
 
     Attributes
     ----------
+    input_scale_ : ImageScale
+        Value scale of the images seen in ``fit`` (see :mod:`skvision._images`).
     image_shape_ : tuple
         Shape of one image seen in ``fit``.
     n_channels_ : int
@@ -376,6 +384,10 @@ class ZernikeMoments(BaseDescriptor):
     }
     _feature_prefix = "zernike"
     _PIXEL_COST_NS = 7.0
+
+    def _working_white(self):
+        # Intensities on [0, 1] (the value-scale rule of skvision._images): uint8 is read as X / 255.
+        return 1.0
 
     def __init__(self, order=8, channels="gray", n_jobs=None, batch_size=None, verbose=0):
         self.order = order

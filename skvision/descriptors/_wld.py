@@ -144,9 +144,10 @@ class WLD(CodeHistogramDescriptor):
     alpha : float > 0, default=3.0
         Magnifier of the Weber ratio.
     beta : float > 0, default=5.0
-        Added to the centre pixel, in the units of the images (grey levels
-        0-255 for uint8; scale it down for float images on [0, 1]). Intensities
-        must be non-negative.
+        Added to the centre pixel, on the 8-bit grey-level scale 0-255 whatever
+        the dtype: images are read by the value-scale rule of
+        :mod:`skvision._images` (uint8 ``X`` and float ``X / 255`` give the same
+        codes). Intensities must be non-negative.
     grid : int or (int, int), default=(1, 1)
         Cells along the rows and columns of the ``(H - 2) x (W - 2)`` code map.
     normalize : {'l1', 'l2'} or None, default='l1'
@@ -170,6 +171,8 @@ class WLD(CodeHistogramDescriptor):
 
     Attributes
     ----------
+    input_scale_ : ImageScale
+        Value scale of the images seen in ``fit`` (see :mod:`skvision._images`).
     image_shape_ : tuple
         Shape of one image seen in ``fit``.
     n_channels_ : int
@@ -201,6 +204,10 @@ class WLD(CodeHistogramDescriptor):
     }
     _feature_prefix = "wld"
     _PIXEL_COST_NS = 70.0
+
+    def _working_white(self):
+        # beta is on the 8-bit grey-level scale (Li, Gong & Yuan): every dtype is read on 0-255.
+        return 255.0
 
     def __init__(
         self,

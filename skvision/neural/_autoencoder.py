@@ -193,6 +193,8 @@ class AutoencoderFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Neu
         The trained skorch net (``net_.history`` holds the losses per epoch).
     latent_dim_ : int
         Width of the code.
+    input_scale_ : ImageScale
+        Value scale of the images seen in ``fit`` (see :mod:`skvision._images`).
     image_shape_ : tuple
         Shape of one training image, ``(H, W)`` or ``(H, W, C)``.
     n_channels_ : int

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from numbers import Real
 
 import numpy as np
@@ -168,6 +169,8 @@ class _SupervisedCNN(NeuralImageEstimator):
 
     # -- fitting
     def _new_net(self, X_tensor, y_tensor, *, partial=False):
+        if not partial:
+            self._check_validation_split(y_tensor.numpy() if self._stratify else None, len(X_tensor))
         n_outputs = self.n_outputs_
         criterion, criterion_kwargs = self._criterion(y_tensor)
         net = self._build_net(
@@ -188,7 +191,10 @@ class _SupervisedCNN(NeuralImageEstimator):
         Parameters
         ----------
         X : array-like of shape (N, H, W) or (N, H, W, C), or list of arrays
-            Training images (uint8 are scaled to [0, 1], floats used as given).
+            Training images, read by the value-scale rule of :mod:`skvision._images`
+            (uint8 / 255, uint16 / 65535; floats as given). Later batches must be on
+            the same scale (``input_scale_``): float 0-255 after a uint8 fit raises
+            :class:`~skvision._images.ImageScaleError`.
         y : array-like of shape (N,) (or (N, n_targets) for the regressor)
             Targets.
 
@@ -247,6 +253,28 @@ class _SupervisedCNN(NeuralImageEstimator):
         return tags
 
 
+def _warn_unseen_labels(y, classes, owner):
+    """Warn when ``y`` holds labels outside ``classes`` (they can only be predicted wrong)."""
+    y = np.asarray(y)
+    if y.ndim != 1 or y.size == 0:
+        return
+    try:
+        unseen = np.setdiff1d(y, classes)
+    except TypeError:  # labels of types that do not compare: sklearn's score reports them
+        return
+    if unseen.size:
+        n = int(np.isin(y, unseen).sum())
+        shown = ", ".join(map(repr, unseen[:10].tolist())) + (", ..." if unseen.size > 10 else "")
+        warnings.warn(
+            f"y holds labels never seen in fit: {shown} ({n} of {y.size} samples); {owner} predicts only "
+            f"the {len(classes)} classes of fit, so these count as errors. If the images come from another "
+            "folder than the training images, load it with classes=train.target_names so that labels mean "
+            "the same in both.",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
 @_document
 class CNNClassifier(ClassifierMixin, _SupervisedCNN):
     """Convolutional network image classifier, trained by skorch.
@@ -278,6 +306,8 @@ class CNNClassifier(ClassifierMixin, _SupervisedCNN):
     n_epochs_ : int
         Epochs in the history (fewer than ``max_epochs`` after early stopping
         or an interruption).
+    input_scale_ : ImageScale
+        Value scale of the images seen in ``fit`` (see :mod:`skvision._images`).
     image_shape_ : tuple
         ``(H, W)`` or ``(H, W, C)`` of the training images.
     n_channels_ : int
@@ -483,6 +513,22 @@ class CNNClassifier(ClassifierMixin, _SupervisedCNN):
         proba = self.predict_proba(X)
         return self.classes_[proba.argmax(axis=1)]
 
+    def score(self, X, y, sample_weight=None):
+        """Mean accuracy of :meth:`predict` on ``X`` against ``y`` (as sklearn's classifiers).
+
+        Labels of ``y`` never seen in ``fit`` can only count as errors: a
+        ``UserWarning`` names them. Two image folders loaded apart number their
+        classes apart; load the test folder with ``classes=train.target_names``
+        (:func:`skvision.datasets.load_image_folder`) so that labels agree.
+
+        Returns
+        -------
+        score : float
+        """
+        check_is_fitted(self, "net_")
+        _warn_unseen_labels(y, self.classes_, type(self).__name__)
+        return super().score(X, y, sample_weight=sample_weight)
+
 
 @_document
 class CNNRegressor(RegressorMixin, _SupervisedCNN):
@@ -507,6 +553,8 @@ class CNNRegressor(RegressorMixin, _SupervisedCNN):
         Number of target columns.
     n_epochs_ : int
         Epochs in the history.
+    input_scale_ : ImageScale
+        Value scale of the images seen in ``fit`` (see :mod:`skvision._images`).
     image_shape_ : tuple
     n_channels_ : int
     device_ : str
@@ -654,6 +702,8 @@ class CNNFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralImage
     ----------
     estimator_ : CNNClassifier or CNNRegressor
         The trained network.
+    input_scale_ : ImageScale
+        Value scale of the images seen in ``fit`` (see :mod:`skvision._images`).
     embedding_dim_ : int
         Width of the embedding (``n_features_out_``).
     n_features_out_ : int
@@ -770,6 +820,7 @@ class CNNFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralImage
             estimator = CNNRegressor(**params)
         self.estimator_ = estimator.fit(X, y)
         self.image_shape_ = estimator.image_shape_
+        self.input_scale_ = estimator.input_scale_
         channels, (height, width) = estimator.n_channels_, estimator.image_shape_[:2]
         probe = torch.zeros((1, channels, height, width))
         self.embedding_dim_ = int(estimator.net_.forward_embedding(probe).shape[1])

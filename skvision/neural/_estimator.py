@@ -39,6 +39,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._compat import Interval, StrOptions
 from .._device import ALL_DEVICES
+from .._images import check_scale
 from .._tags import SkvisionTags
 from ._augment import AUGMENT_PRESETS, build_augmentation, tta_augmentation
 from ._callbacks import LR_SCHEDULES, build_callbacks
@@ -193,8 +194,9 @@ class NeuralImageEstimator(BaseEstimator):
     def _prepare_images(self, X):
         """Validate parameters that need no data, then the training images (min size of the module).
 
-        Sets ``image_shape_``, ``n_channels_``, ``device_`` and returns the
-        images as a CPU float tensor (NCHW).
+        Sets ``image_shape_``, ``n_channels_``, ``device_``, ``input_scale_`` (the
+        value scale, see :mod:`skvision._images`) and returns the images as a CPU
+        float tensor (NCHW) of intensities in [0, 1] (for images that follow the rule).
         """
         self._check_unknown_params()
         self._module_factory = resolve_module(self.module, self._module_registry)
@@ -206,7 +208,11 @@ class NeuralImageEstimator(BaseEstimator):
         if min_size is not None:
             shown = ", ".join(f"{k}={v!r}" for k, v in sorted(user_params.items()))
             reason = f"module={self._module_name()!r}" + (f" with {shown}" if shown else "")
-        images = validate_images_for_net(X, min_size=min_size, min_size_reason=reason)
+        images, scale = validate_images_for_net(
+            X, min_size=min_size, min_size_reason=reason, return_scale=True
+        )
+        check_scale(scale, owner=type(self).__name__)
+        self.input_scale_ = scale
         self.image_shape_ = tuple(images.shape[1:])
         self.n_channels_ = 1 if images.ndim == 3 else images.shape[3]
         return _net_input(images)
@@ -214,7 +220,9 @@ class NeuralImageEstimator(BaseEstimator):
     def _checked_images_for_prediction(self, X) -> np.ndarray:
         """Validated images of the fitted shape, still numpy (a memmap stays a memmap)."""
         check_is_fitted(self, "net_")
-        images = validate_images_for_net(X)
+        images, scale = validate_images_for_net(X, return_scale=True)
+        # A batch on another value scale than fit's gives wrong predictions silently: refuse it.
+        check_scale(scale, owner=type(self).__name__, fitted=getattr(self, "input_scale_", None))
         if tuple(images.shape[1:]) != self.image_shape_:
             raise ValueError(
                 f"X has images of shape {tuple(images.shape[1:])} but {type(self).__name__} was fitted on "
@@ -266,6 +274,50 @@ class NeuralImageEstimator(BaseEstimator):
 
         seed = self.random_state if isinstance(self.random_state, Integral) else None
         return ValidSplit(self.validation_fraction, stratified=stratify, random_state=seed)
+
+    def _check_validation_split(self, y_encoded, n_train):
+        """With ``early_stopping``: the validation split must be possible, or say why in our words.
+
+        ``y_encoded`` (labels 0..K-1) for a stratified split (classifiers), else ``None``.
+        The split is skorch's ``ValidSplit``: ``ceil(validation_fraction * n)`` held out.
+        """
+        if not self.early_stopping:
+            return
+        fraction = self.validation_fraction
+        n_valid = int(np.ceil(n_train * fraction))
+        fix = "or set early_stopping=False"
+        if y_encoded is None:
+            if n_train - n_valid < 1:
+                raise ValueError(
+                    f"early_stopping=True holds out validation_fraction={fraction} of the {n_train} training "
+                    f"images ({n_valid}), leaving none to train on: lower validation_fraction, train on more "
+                    f"images, {fix}."
+                )
+            return
+        counts = np.bincount(y_encoded)
+        n_classes = int((counts > 0).sum())
+        single = np.flatnonzero(counts == 1)
+        if single.size:
+            labels = getattr(self, "classes_", np.arange(len(counts)))[single]
+            shown = ", ".join(map(repr, labels[:10].tolist())) + (", ..." if single.size > 10 else "")
+            raise ValueError(
+                f"early_stopping=True holds out a stratified validation_fraction={fraction} of the training "
+                f"images, which needs at least 2 images of every class; {single.size} class(es) have one "
+                f"({shown}): train on more images, {fix}."
+            )
+        if n_valid < n_classes or n_train - n_valid < n_classes:
+            smallest = n_classes / n_train
+            raise ValueError(
+                f"early_stopping=True holds out validation_fraction={fraction} of the {n_train} training "
+                f"images, {n_valid} images, but a stratified split needs at least one image of each of the "
+                f"{n_classes} classes on both sides: "
+                + (
+                    f"raise validation_fraction to at least {smallest:.3g} ({n_classes} images), "
+                    if n_train >= 2 * n_classes
+                    else f"train on at least {2 * n_classes} images, "
+                )
+                + f"{fix}."
+            )
 
     def _build_net(
         self, net_class, *, n_train, n_outputs, criterion, stratify=False, partial=False, **net_kwargs

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import inspect
 
-import numpy as np
 import torch
 
 from .._images import check_images
@@ -30,12 +29,13 @@ __all__ = [
 ]
 
 
-def validate_images_for_net(X, *, min_size=None, min_size_reason=None, name="X") -> np.ndarray:
+def validate_images_for_net(X, *, min_size=None, min_size_reason=None, name="X", return_scale=False):
     """Validate a batch of images for a neural estimator (:func:`skvision._images.check_images`).
 
     Channels-last ``(N, H, W)`` or ``(N, H, W, C)`` batches with 1, 3 or 4
     channels; channels-first input is rejected with a hint rather than read as
-    a wrong image size.
+    a wrong image size. ``return_scale=True`` also returns the batch's
+    :class:`~skvision._images.ImageScale`.
 
     Examples
     --------
@@ -43,7 +43,9 @@ def validate_images_for_net(X, *, min_size=None, min_size_reason=None, name="X")
     >>> validate_images_for_net(np.zeros((2, 8, 8, 3), dtype=np.uint8)).shape
     (2, 8, 8, 3)
     """
-    return check_images(X, name=name, min_size=min_size, min_size_reason=min_size_reason)
+    return check_images(
+        X, name=name, min_size=min_size, min_size_reason=min_size_reason, return_scale=return_scale
+    )
 
 
 def resolve_module(module, registry=None):

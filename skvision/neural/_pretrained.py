@@ -15,7 +15,7 @@ from torch import nn
 
 from .._compat import Interval, StrOptions, fit_context
 from .._device import ALL_DEVICES
-from .._images import check_images
+from .._images import check_images, check_scale
 from .._tags import SkvisionTags
 from ._torch_utils import (
     PRECISIONS,
@@ -129,6 +129,8 @@ class PretrainedFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
         Preprocessing read from the backbone's pretrained configuration.
     weights_ : str
         Where the weights came from (``'packaged:...'``, ``'cache:...'``, ``'file:...'``, ``'random'``).
+    input_scale_ : ImageScale
+        The value scale of the images seen in ``fit`` (see :mod:`skvision._images`).
     input_size_ : tuple of (int, int)
     device_ : torch.device
     n_features_out_ : int
@@ -136,10 +138,13 @@ class PretrainedFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
 
     Notes
     -----
-    Input rule: images follow :func:`skvision._images.check_images`; integer images
-    are scaled by their dtype's maximum (uint8 -> [0, 1]), float images must already
-    be in [0, 1]. Grey images (1 channel) are repeated to RGB, RGBA images lose their
-    alpha channel, and any other channel count is a ValueError. Images of any size
+    Input rule: images follow :func:`skvision._images.check_images` and its value-scale
+    rule; integer images are read on [0, 1] (uint8 / 255, uint16 / 65535), float images
+    must already be in [0, 1]: floats far outside it raise
+    :class:`~skvision._images.ImageScaleError`, a little outside an
+    :class:`~skvision._images.ImageScaleWarning`. Grey images (1 channel) are repeated
+    to RGB, RGBA images lose their alpha channel, and any other channel count is a
+    ValueError. Images of any size
     are resized whole to ``input_size`` (no centre crop), with the configuration's
     interpolation, antialiased when shrinking.
 
@@ -229,7 +234,9 @@ class PretrainedFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
         -------
         self : object
         """
-        check_images(X)
+        _, scale = check_images(X, return_scale=True)
+        check_scale(scale, owner=type(self).__name__, unit_only=True)
+        self.input_scale_ = scale
         input_size = self._check_input_size()
         device = resolve_device(self.device, owner=type(self).__name__)
         with seeded_torch_rng(self.random_state):  # the initialisation of weights=None
@@ -312,7 +319,9 @@ class PretrainedFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
         embeddings : ndarray of shape (N, n_features_out_), dtype float32
         """
         check_is_fitted(self, "module_")
-        images = check_images(X)
+        images, scale = check_images(X, return_scale=True)
+        # The backbone's normalisation starts from [0, 1]: the rule, whatever fit saw.
+        check_scale(scale, owner=type(self).__name__, unit_only=True)
         # Batches of batch_size images: bounded memory, and out-of-memory batches are halved and retried.
         return map_batches(
             self._embed_batch,

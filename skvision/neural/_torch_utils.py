@@ -10,6 +10,7 @@ import torch
 
 from .._device import ALL_DEVICES
 from .._device import resolve_device as _resolve_device
+from .._images import intensity_white
 
 __all__ = [
     "resolve_device",
@@ -44,9 +45,10 @@ def resolve_device(device, owner=None) -> torch.device:
 def images_to_tensor(images: np.ndarray, device=None, dtype=torch.float32) -> torch.Tensor:
     """Validated channels-last images -> an NCHW float tensor.
 
-    Unsigned and signed integer images are scaled by their dtype's maximum
-    (uint8 -> [0, 1]); floating images are taken as given. Boolean images
-    arrive here as uint8 0/1 (see ``check_images``) and are kept as 0/1.
+    Images are read by the value-scale rule of :mod:`skvision._images`: integer
+    images are divided by their white level (uint8 and other integers 255,
+    uint16 65535), so that they land on [0, 1]; floating images are taken as
+    given. Boolean images arrive here as uint8 0 / 255 (see ``check_images``).
 
     Parameters
     ----------
@@ -71,7 +73,7 @@ def images_to_tensor(images: np.ndarray, device=None, dtype=torch.float32) -> to
         # so copy this batch (callers pass one batch at a time).
         array = array.copy()
     if array.dtype.kind in "ui":
-        scale = float(np.iinfo(array.dtype).max)
+        scale = intensity_white(array.dtype)
         tensor = torch.from_numpy(array).to(device=device, dtype=dtype)
         if scale > 1:
             tensor = tensor / scale

@@ -1,8 +1,9 @@
 """Image-to-image pipeline steps: Grayscale and Resize.
 
 Both keep the value scale and the integer dtype of their input, so that a uint8
-batch stays a uint8 batch in 0-255: the neural estimators scale integer images by
-their dtype's maximum, and would misread 0-255 floats.
+batch stays a uint8 batch in 0-255: the value-scale rule of :mod:`skvision._images`
+reads integer images by their dtype, and would refuse 0-255 floats after a uint8
+fit. Both record the scale they saw as ``input_scale_``.
 
 Both return images whatever ``set_output`` asks for: a table (pandas, polars) has
 no place for an image batch, so these steps opt out of scikit-learn's output
@@ -20,7 +21,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from .._compat import StrOptions, fit_context
-from .._images import check_images, is_integer_like, to_grayscale
+from .._images import check_images, image_scale, is_integer_like, merge_scales, to_grayscale
 
 __all__ = ["Grayscale", "Resize", "resize_image", "RESIZE_MODES"]
 
@@ -256,6 +257,9 @@ class Resize(_ImagesOut, TransformerMixin, BaseEstimator, auto_wrap_output_keys=
     ----------
     output_size_ : tuple of (int, int)
         The validated ``size``.
+    input_scale_ : ImageScale
+        Value scale of the images seen in ``fit`` (see :mod:`skvision._images`);
+        the output keeps it.
 
     Notes
     -----
@@ -314,7 +318,12 @@ class Resize(_ImagesOut, TransformerMixin, BaseEstimator, auto_wrap_output_keys=
         self : Resize
         """
         self.output_size_ = _check_size(self.size)
-        self._images(X)
+        images = self._images(X)
+        self.input_scale_ = (
+            merge_scales([image_scale(image[np.newaxis]) for image in images])
+            if isinstance(images, list)
+            else image_scale(images)
+        )
         return self
 
     def transform(self, X):
@@ -415,6 +424,9 @@ class Grayscale(_ImagesOut, TransformerMixin, BaseEstimator, auto_wrap_output_ke
     ----------
     n_channels_in_ : int
         Channels of the images seen in ``fit`` (1 for grey).
+    input_scale_ : ImageScale
+        Value scale of the images seen in ``fit`` (see :mod:`skvision._images`);
+        the output keeps it.
 
     Examples
     --------
@@ -446,7 +458,7 @@ class Grayscale(_ImagesOut, TransformerMixin, BaseEstimator, auto_wrap_output_ke
         -------
         self : Grayscale
         """
-        images = check_images(X)
+        images, self.input_scale_ = check_images(X, return_scale=True)
         self.n_channels_in_ = 1 if images.ndim == 3 else images.shape[3]
         self.image_shape_ = images.shape[1:3]
         return self

@@ -30,7 +30,8 @@ def fitted(textures):
 
 
 def test_filters_are_fastica_on_mean_free_patches(textures, fitted):
-    patches = _sample_patches(textures.astype(np.float64), 5, 3000, random_state=0)
+    # Learned on intensities in [0, 1] (uint8 / 255, the value-scale rule of skvision._images).
+    patches = _sample_patches(textures / 255.0, 5, 3000, random_state=0)
     patches -= patches.mean(axis=1, keepdims=True)
     ica = FastICA(n_components=6, whiten="unit-variance", max_iter=1000, random_state=0).fit(patches)
     np.testing.assert_allclose(fitted.filters_.reshape(6, -1), ica.components_, atol=1e-12)

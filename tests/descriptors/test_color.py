@@ -10,6 +10,7 @@ from skimage.color import rgb2hsv, rgb2lab
 from sklearn.base import clone
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
+from skvision._images import ImageScaleError
 from skvision._testing import expected_failed_checks
 from skvision.descriptors import ColorHistogram
 from skvision.descriptors._color import COLOR_SPACES
@@ -97,7 +98,8 @@ def test_value_range_from_dtype_and_rgba(patches):
     np.testing.assert_array_equal(
         ColorHistogram(color_space="hsv", bins=6).fit_transform(rgba), uint8.transform(patches)
     )
-    with pytest.raises(ValueError, match=r"value_range=\(0, 1\)"):
+    # Floats in 0-255 after a fit on [0, 1] floats are another scale (skvision._images).
+    with pytest.raises(ImageScaleError, match=r"values in \[0, 255\]: pass X / 255"):
         floats.transform(patches.astype(np.float64))
 
 

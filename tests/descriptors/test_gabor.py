@@ -86,10 +86,11 @@ def test_orientations_as_angles_and_uint8_input(crops):
     as_uint8 = crops[:2].astype(np.uint8)
     bank = GaborBank(frequencies=[0.2], orientations=[0.0, 1.0]).fit(as_uint8)
     features = bank.transform(as_uint8)
-    # Computed on the float image: skimage would truncate responses to uint8 given uint8 input.
+    # uint8 is read as intensities on [0, 1] (the value-scale rule of skvision._images), and
+    # computed in float: skimage would truncate responses to uint8 given uint8 input.
     for n in range(2):
         np.testing.assert_allclose(
-            features[n], reference_bank(crops[n], [0.2], [0.0, 1.0], (1, 1)), rtol=1e-8
+            features[n], reference_bank(crops[n] / 255, [0.2], [0.0, 1.0], (1, 1)), rtol=1e-8
         )
     assert bank.get_feature_names_out()[2] == "gabor_f0.2_a57.2958_mean"
 
@@ -120,7 +121,7 @@ def test_colour_images_each_channel():
     for c in range(3):
         np.testing.assert_allclose(
             features[0, 2 * c : 2 * c + 2],
-            reference_bank(astronaut[0, ..., c].astype(float), [0.2], [0], (1, 1)),
+            reference_bank(astronaut[0, ..., c] / 255, [0.2], [0], (1, 1)),
         )
 
 

@@ -10,6 +10,7 @@ from skimage.feature import graycoprops as sk_graycoprops
 from sklearn.base import clone
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
+from skvision._images import ImageScaleError, ImageScaleWarning
 from skvision._testing import expected_failed_checks
 from skvision.descriptors import GLCM, graycomatrix, graycoprops
 from skvision.descriptors._glcm import GLCM_PROPERTIES, pixel_offsets
@@ -133,8 +134,13 @@ def test_value_range_is_inferred_from_dtype(real_crops):
 
 def test_values_outside_the_value_range_raise(real_crops):
     glcm = GLCM().fit(real_crops / 255.0)
-    with pytest.raises(ValueError, match=r"values in \[7, 225\].*value_range=\(0, 1\)"):
+    # Floats in 0-255 after a fit on [0, 1] floats: another scale (skvision._images).
+    with pytest.raises(ImageScaleError, match=r"values in \[7, 225\]: pass X / 255"):
         glcm.transform(real_crops.astype(np.float64))
+    overshoot = real_crops / 255.0
+    overshoot[0, 0, 0] = 1.2  # a little outside (0, 1): a warning from the rule, refused by GLCM
+    with pytest.warns(ImageScaleWarning), pytest.raises(ValueError, match=r"1.2\].*value_range=\(0, 1\)"):
+        glcm.transform(overshoot)
     with pytest.raises(ValueError, match="value_range"):
         GLCM().fit(real_crops.astype(np.float64))  # floats read on (0, 1)
 

@@ -94,7 +94,8 @@ def test_equals_skimage_for_dtypes_and_ragged_sizes(rng, dtype, shape):
     other = dict(orientations=7, pixels_per_cell=(5, 3), cells_per_block=(2, 1), block_norm="L1")
     for params in (dict(), other):
         params = {"pixels_per_cell": (4, 4), "cells_per_block": (2, 2), **params}
-        expected = reference(images.astype(np.uint8) if dtype is bool else images, **params)
+        # Booleans are uint8 0 / 255 (True is white, skvision._images).
+        expected = reference(images.astype(np.uint8) * 255 if dtype is bool else images, **params)
         np.testing.assert_allclose(hog(images, **params), expected, rtol=RTOL, atol=0)
 
 

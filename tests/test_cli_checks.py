@@ -1,0 +1,254 @@
+"""`skvision compare` checks its arguments before it works, and says what is wrong in its own words.
+
+Every refusal is one line on stderr with exit status 2, before any fitting; a folder's classes are
+counted the same on stdout, in the report and in the loaded data; a reused --out loses the files of
+the earlier report, and nothing else.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from skvision.cli import main
+from skvision.compare._report import REPORT_FILES, remove_stale_report
+
+
+def _run(argv, capsys):
+    try:
+        status = main(argv)
+    except SystemExit as exc:
+        status = exc.code
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+def _one_line_error(status, err):
+    """Exit status 2 and one error line (after one line per warning of the folder reader)."""
+    assert status == 2, err
+    lines = err.splitlines()
+    assert err.endswith("\n") and lines[-1].startswith("skvision compare: error:") and "Traceback" not in err
+    assert all(line.startswith("skvision compare: warning:") for line in lines[:-1]), err
+
+
+def _write_folder(root, classes=("a", "b"), n=6, size=(16, 16), seed=0):
+    """A folder of small grey PNGs, ``n`` per class, each class a different mean brightness."""
+    rng = np.random.default_rng(seed)
+    for k, name in enumerate(classes):
+        folder = root / name
+        folder.mkdir(parents=True, exist_ok=True)
+        for i in range(n):
+            image = np.clip(rng.normal(60 + 120 * k, 30, size), 0, 255).astype(np.uint8)
+            Image.fromarray(image).save(folder / f"{i}.png")
+    return root
+
+
+_QUICK = ["--features", "pixels", "--cv", "2", "--embedding", "none", "--device", "cpu", "--quiet"]
+
+
+@pytest.fixture
+def no_work(monkeypatch):
+    """Fail the test if the command gets as far as loading data or comparing."""
+    import skvision.compare
+    import skvision.datasets
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the command started working before checking its arguments")
+
+    monkeypatch.setattr(skvision.datasets, "load_dataset", refuse)
+    monkeypatch.setattr(skvision.datasets, "load_image_folder", refuse)
+    monkeypatch.setattr(skvision.compare, "compare_features", refuse)
+
+
+# ------------------------------------------------------------------ --out
+def test_an_out_folder_that_cannot_be_made_is_refused_before_any_work(no_work, capsys):
+    status, _, err = _run(["compare", "--out", "/proc/x/y", *_QUICK], capsys)
+    _one_line_error(status, err)
+    assert "argument --out: cannot write the report to '/proc/x/y'" in err
+
+
+def test_an_out_that_is_a_file_is_refused(tmp_path, no_work, capsys):
+    (tmp_path / "report").write_text("mine")
+    status, _, err = _run(["compare", "--out", str(tmp_path / "report"), *_QUICK], capsys)
+    _one_line_error(status, err)
+    assert "exists and is not a folder" in err and (tmp_path / "report").read_text() == "mine"
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="needs a non-root POSIX user")
+def test_a_read_only_out_folder_is_refused(tmp_path, no_work, capsys):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o555)
+    try:
+        status, _, err = _run(["compare", "--out", str(locked / "report"), *_QUICK], capsys)
+    finally:
+        locked.chmod(0o755)
+    _one_line_error(status, err)
+    assert "argument --out: cannot write the report" in err
+
+
+def test_a_run_refused_after_the_out_check_leaves_no_empty_folder(tmp_path, capsys):
+    out = tmp_path / "new" / "report"
+    status, _, err = _run(["compare", "--out", str(out), "--max-samples", "5", *_QUICK], capsys)
+    _one_line_error(status, err)
+    assert not out.exists()
+
+
+def test_a_reused_out_loses_the_earlier_reports_files_and_keeps_the_users(tmp_path, capsys):
+    out = tmp_path / "report"
+    out.mkdir()
+    stale = ["report.md", "results.csv", "scores.png", "confusion_gone.png", "embedding_gone.png"]
+    mine = ["notes.txt", "photo.png", "my-results.csv"]
+    for name in stale + mine:
+        (out / name).write_text("old")
+    data = _write_folder(tmp_path / "data")
+    status, out_text, err = _run(["compare", "--dataset", str(data), "--out", str(out), *_QUICK], capsys)
+    assert status == 0, err
+    written = sorted(p.name for p in out.iterdir())
+    assert "confusion_gone.png" not in written and "embedding_gone.png" not in written
+    for name in mine:
+        assert (out / name).read_text() == "old", name
+    assert (out / "report.md").read_text() != "old" and (out / "results.csv").read_text() != "old"
+    # Every file the report wrote is one remove_stale_report knows, so a later run can clean it.
+    ours = [name for name in written if name not in mine]
+    assert remove_stale_report(out) and sorted(p.name for p in out.iterdir()) == sorted(mine), ours
+    assert REPORT_FILES[:2] == ("report.md", "results.csv")
+
+
+def test_several_data_sets_check_out_and_folder_options_before_any_work(tmp_path, no_work, capsys):
+    status, _, err = _run(["compare", "--dataset", "digits,faces", "--out", "/proc/x/y", *_QUICK], capsys)
+    _one_line_error(status, err)
+    assert "argument --out: cannot write the report to '/proc/x/y'" in err
+    status, _, err = _run(
+        ["compare", "--dataset", "digits,faces", "--on-error", "skip", "--out", str(tmp_path), *_QUICK],
+        capsys,
+    )
+    _one_line_error(status, err)
+    assert "apply to image folders, not bundled data sets" in err
+
+
+def test_several_data_sets_refused_on_the_first_leave_no_empty_folder(tmp_path, capsys):
+    out = tmp_path / "new" / "report"
+    argv = ["compare", "--dataset", "digits,faces", "--out", str(out), "--max-samples", "5", *_QUICK]
+    status, _, err = _run(argv, capsys)
+    _one_line_error(status, err)
+    assert "argument --max-samples" in err and not out.exists()
+
+
+def test_a_reused_out_of_several_data_sets_loses_the_ranking_files(tmp_path):
+    for name in ("report.md", "report.html", "ranks.csv", "critical_difference.png", "mine.csv"):
+        (tmp_path / name).write_text("old")
+    (tmp_path / "digits").mkdir()  # a data set's sub-report: cleaned by its own run, not here
+    removed = sorted(path.name for path in remove_stale_report(tmp_path))
+    assert removed == ["critical_difference.png", "ranks.csv", "report.html", "report.md"]
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["digits", "mine.csv"]
+
+
+def test_remove_stale_report_leaves_a_folder_without_a_report_alone(tmp_path):
+    (tmp_path / "scores.png").write_text("a user's own file")
+    assert remove_stale_report(tmp_path) == []
+    assert (tmp_path / "scores.png").exists()
+
+
+# ------------------------------------------------------------------ arguments in CLI words
+def test_max_samples_below_the_number_of_classes_says_so_in_cli_words(no_work, monkeypatch, capsys):
+    import skvision.datasets
+
+    monkeypatch.undo()  # the digits are loaded (the check needs the classes), nothing is fitted
+    import skvision.compare
+
+    monkeypatch.setattr(skvision.compare, "compare_features", lambda *a, **k: pytest.fail("compared"))
+    status, _, err = _run(["compare", "--max-samples", "5", *_QUICK], capsys)
+    _one_line_error(status, err)
+    assert "argument --max-samples: a stratified subset of 5 of the 1797 images" in err
+    assert "10 classes" in err and "pass a number from 10 to 1787" in err
+    assert "train_size" not in err and "test_size" not in err
+    assert skvision.datasets.load_dataset  # still the real one
+
+
+def test_mixed_sizes_ask_for_image_size_in_cli_words(tmp_path, capsys):
+    data = _write_folder(tmp_path / "data", n=3)
+    _write_folder(tmp_path / "data", classes=("b",), n=2, size=(20, 12), seed=1)
+    status, _, err = _run(["compare", "--dataset", str(data), "--out", str(tmp_path / "o"), *_QUICK], capsys)
+    _one_line_error(status, err)
+    assert "different sizes" in err and "pass --image-size HxW" in err and "image_size=(" not in err
+
+
+def test_bad_files_are_listed_at_once_and_on_error_decides(tmp_path, capsys):
+    data = _write_folder(tmp_path / "data")
+    (data / "a" / "notes.txt").write_text("not an image")
+    (data / "b" / "empty.png").write_bytes(b"")
+    argv = ["compare", "--dataset", str(data), "--out", str(tmp_path / "o"), *_QUICK]
+    status, _, err = _run(argv, capsys)
+    _one_line_error(status, err)
+    assert "notes.txt" in err and "empty.png" in err and "--on-error warn" in err and "on_error=" not in err
+
+    status, printed, err = _run([*argv, "--on-error", "warn"], capsys)
+    assert status == 0, err
+    assert err.startswith("skvision compare: warning: Skipped 2 files") and "notes.txt" in err
+    assert err.count("\n") == 1, "one line per warning"
+
+    status, _, err = _run([*argv, "--on-error", "skip"], capsys)
+    assert status == 0 and err == ""
+
+
+def test_folder_options_on_a_bundled_data_set_are_refused(no_work, capsys):
+    for option in (["--on-error", "skip"], ["--classes", "a,b"]):
+        status, _, err = _run(["compare", *option, *_QUICK], capsys)
+        _one_line_error(status, err)
+        assert "apply to image folders, not bundled data sets" in err
+
+
+# ------------------------------------------------------------------ classes
+def test_a_folder_that_leaves_one_class_is_a_cli_error(tmp_path, capsys):
+    data = _write_folder(tmp_path / "data", classes=("only",))
+    (data / "empty").mkdir()
+    (data / "__MACOSX").mkdir()
+    status, _, err = _run(["compare", "--dataset", str(data), "--out", str(tmp_path / "o"), *_QUICK], capsys)
+    _one_line_error(status, err)
+    assert "holds images of a single class ('only')" in err
+    assert "number of classes has to be greater than one" not in err
+
+
+def test_classes_printed_reported_and_loaded_agree(tmp_path, capsys):
+    from skvision.datasets import load_image_folder
+
+    data = _write_folder(tmp_path / "data", classes=("c0", "c1"))
+    (data / "__MACOSX" / "c0").mkdir(parents=True)
+    (data / "__MACOSX" / "c0" / "._0.png").write_bytes(b"\x00\x05")
+    (data / "empty").mkdir()
+    (data / ".DS_Store").write_bytes(b"\x00")
+    out = tmp_path / "o"
+    argv = ["compare", "--dataset", str(data), "--out", str(out), "--features", "pixels", "--cv", "2"]
+    status, printed, err = _run([*argv, "--embedding", "none", "--device", "auto"], capsys)
+    assert status == 0, err
+    with pytest.warns(UserWarning, match="Folders with no files are not classes: empty"):
+        loaded = load_image_folder(data)
+    assert loaded.target_names.tolist() == ["c0", "c1"]
+    assert "12 images of 16x16, 2 classes" in printed
+    report = (out / "report.md").read_text()
+    assert "in 2 classes (c0, c1)" in report and "__MACOSX" not in report.split("## Scores")[1]
+    # The device the run used, not the option's 'auto'.
+    from skvision._device import resolve_device
+
+    assert re.search(rf"device: {resolve_device('auto')}\b", report) and "device: auto" not in report
+    assert "warning: Folders with no files are not classes: empty" in err
+
+
+def test_classes_option_picks_folders_and_refuses_a_class_without_images(tmp_path, capsys):
+    data = _write_folder(tmp_path / "data", classes=("a", "b", "c"))
+    out = tmp_path / "o"
+    argv = ["compare", "--dataset", str(data), "--out", str(out), "--embedding", "none", "--device", "cpu"]
+    status, printed, err = _run([*argv, "--features", "pixels", "--cv", "2", "--classes", "c,a"], capsys)
+    assert status == 0, err
+    assert "12 images of 16x16, 2 classes" in printed
+    assert "in 2 classes (c, a)" in (out / "report.md").read_text()
+    assert "not in --classes are left out: b (6 files)" in err
+
+    status, _, err = _run([*argv, "--features", "pixels", "--classes", "a,zebra"], capsys)
+    _one_line_error(status, err)
+    assert "argument --classes: no images of 'zebra'" in err
