@@ -146,6 +146,15 @@ def test_descriptor_output_does_not_depend_on_the_thread_pool(fitted_descriptors
     assert not changed, "threads changed " + "; ".join(changed)
 
 
+def test_n_jobs_none_takes_the_configured_backends_workers(fitted_descriptors):
+    # n_jobs=None inside parallel_config(backend=..., n_jobs=2): two workers of that backend.
+    descriptor, X, expected = fitted_descriptors["LBP", "float"]
+    descriptor = copy.deepcopy(descriptor).set_params(n_jobs=None)
+    with parallel_config(backend="threading", n_jobs=2):
+        assert descriptor._parallel_plan(X, None) == ("joblib", None)
+        np.testing.assert_array_equal(descriptor.transform(X), expected)
+
+
 def test_small_work_runs_serially_whatever_n_jobs(fitted_descriptors):
     # The tests' batches are far below the thresholds: n_jobs=2 must not start anything.
     for (name, _), (descriptor, X, _) in fitted_descriptors.items():

@@ -482,7 +482,8 @@ class BaseDescriptor(TransformerMixin, BaseEstimator):
         n_images = images.shape[0]
         batch = self._resolved_batch_size(n_images, images.shape[1] * images.shape[2])
         if self.batch_size is None and how != "serial":
-            chunks = n_workers
+            # n_jobs=None under a configured backend: the backend's own number of workers.
+            chunks = effective_n_jobs(n_workers)
             if self._estimated_seconds(images) > _BALANCE_ABOVE_SECONDS:
                 chunks *= _CHUNKS_PER_WORKER
             batch = max(1, min(batch, math.ceil(n_images / chunks)))

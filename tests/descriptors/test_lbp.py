@@ -156,6 +156,8 @@ def test_compiled_kernels_are_bit_identical_to_the_numpy_path(P, R, sampling, mo
             with_numpy = local_binary_pattern(images, P, R, method, sampling=sampling)
             monkeypatch.delenv("SKVISION_NUMBA")
             np.testing.assert_array_equal(compiled, with_numpy, err_msg=f"maps of {name}: {method}")
+        if name == "int8":
+            continue  # the function reads them; LBP refuses negative pixels (the value-scale rule)
         for method, normalize, grid in itertools.product(methods, ["l1", "l2", "none"], [(1, 1), (2, 3)]):
             lbp = LBP(P, R, method=method, sampling=sampling, normalize=normalize, grid=grid, n_bins=5)
             lbp.fit(images)
