@@ -8,6 +8,7 @@ families. Argument errors print one line and exit with status 2.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
 import sys
@@ -125,7 +126,8 @@ def build_parser():
             "examples:\n"
             "  skvision compare --dataset digits --out skvision-report\n"
             "  skvision compare --dataset faces --features lbp,hog,pretrained --classifier logreg\n"
-            "  skvision compare --dataset path/to/images --image-size 64x64 --cv 3 --n-jobs 2"
+            "  skvision compare --dataset path/to/images --image-size 64x64 --cv 3 --n-jobs 2\n"
+            "  skvision compare --dataset faces --features lbp,hog,lbp+hog --tune --repeats 5 --resume"
         ),
     )
     compare.add_argument(
@@ -143,7 +145,8 @@ def build_parser():
         default=None,
         metavar="LIST",
         help=(
-            f"comma-separated feature families among: {_family_list()} "
+            f"comma-separated feature families among: {_family_list()}; join families with '+' to fuse "
+            "them (hog+cnn: their features concatenated, each standardised; the parts run too) "
             "(default: every family that applies to the data and is installed)"
         ),
     )
@@ -163,11 +166,50 @@ def build_parser():
         help="number of cross-validation folds, shuffled and stratified (default: 5)",
     )
     compare.add_argument(
+        "--repeats",
+        type=_positive_int(1),
+        default=1,
+        metavar="R",
+        help="repeated k-fold: R different shuffles of the --cv folds, the same for every family; the "
+        "report keeps every (repeat, fold) score (default: 1)",
+    )
+    compare.add_argument(
+        "--tune",
+        action="store_true",
+        help="choose each family's settings (its search space, e.g. LBP's P/R/method/grid, and the "
+        "classifier's C) by an inner cross-validation inside every outer fold; the report shows the "
+        "settings chosen per fold",
+    )
+    compare.add_argument(
+        "--tune-budget",
+        type=_positive_int(1),
+        default=None,
+        metavar="N",
+        help="with --tune: at most N candidate settings per family, the whole grid when it is smaller, "
+        "else a random sample of it (default: 10)",
+    )
+    compare.add_argument(
+        "--tune-cv",
+        type=_positive_int(2),
+        default=None,
+        metavar="N",
+        help="with --tune: inner cross-validation folds (default: 3)",
+    )
+    compare.add_argument(
+        "--resume",
+        action="store_true",
+        help="read back the folds an interrupted run of the same command stored in --out (every "
+        "finished fold is stored there as it completes) and compute only the others; a changed "
+        "data set or setting starts afresh, with a message",
+    )
+    compare.add_argument(
         "--n-jobs",
         type=_n_jobs,
         default=None,
         metavar="N",
-        help="folds cross-validated in parallel (joblib; -1: all cores; default: 1)",
+        help="up to N worker processes (-1: all cores) for the folds of a family, when its first fold "
+        "shows they repay starting them; quick families run in one process, so more jobs never make "
+        "the run much slower. The transform rate is measured in one process (default: 1)",
     )
     compare.add_argument(
         "--device",
@@ -237,7 +279,16 @@ def build_parser():
         action="store_true",
         help="fewer epochs and smaller inputs for the learned features (a quick look, lower scores)",
     )
-    compare.add_argument("--quiet", action="store_true", help="print only the final table")
+    talk = compare.add_mutually_exclusive_group()
+    talk.add_argument(
+        "--quiet", action="store_true", help="print only the final table (and the report's path)"
+    )
+    talk.add_argument(
+        "--verbose",
+        action="store_true",
+        help="also show the learned families' training, epoch by epoch (progress goes to stderr, the "
+        "table to stdout)",
+    )
 
     commands.add_parser(
         "features",
@@ -394,13 +445,15 @@ def _compare_one(args):
     started = time.perf_counter()
     names = None
     if args.features is not None:
-        names = [n.strip() for n in args.features.split(",") if n.strip()]
-        unknown = [n for n in names if n not in FEATURE_FAMILIES]
+        names = _feature_names(args.features)
+        unknown = [p for n in names for p in n.split("+") if p not in FEATURE_FAMILIES]
         if unknown or not names:
             raise _UsageError(
                 f"argument --features: unknown feature family {', '.join(map(repr, unknown)) or '(none)'}; "
                 f"choose among {_family_list()}"
             )
+    if not args.tune and (args.tune_budget is not None or args.tune_cv is not None):
+        raise _UsageError("--tune-budget and --tune-cv apply with --tune")
     device = _resolve_device(args.device)
     out = Path(args.out)
     created = _check_out(out)
@@ -419,33 +472,47 @@ def _compare_one(args):
             "no feature family can run on this data: "
             + "; ".join(f"{s.name} {s.skipped}" for s in feature_sets)
         )
-    say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, flush=True))
+    from .compare._progress import Progress
+
+    # Progress and notes go to stderr; stdout holds the table and the report's path only.
+    talk = Progress(verbose=0 if args.quiet else 1)
     shape = "x".join(map(str, X.shape[1:]))
     classes = [str(data.target_names[label]) for label in sorted(set(y.tolist()))]
-    say(
+    cv_words = f"{args.cv}-fold CV" + (f" repeated {args.repeats} times" if args.repeats > 1 else "")
+    talk.say(
         f"{args.dataset}: {len(X)} images of {shape}, {len(classes)} classes; "
-        f"{args.cv}-fold CV of {', '.join(running)} -> {args.classifier}"
+        f"{cv_words} of {', '.join(running)} -> {args.classifier}{', tuned' if args.tune else ''}"
     )
     if stale:
-        say(f"  (removed {len(stale)} files of an earlier report from {out})")
+        talk.say(f"  (removed {len(stale)} files of an earlier report from {out})")
     for feature_set in feature_sets:
         if not feature_set.available:
-            say(f"  (leaving out {feature_set.name}: {feature_set.skipped})")
+            talk.say(f"  (leaving out {feature_set.name}: {feature_set.skipped})")
 
-    result = compare_features(
-        X,
-        y,
-        feature_sets,
-        estimator=args.classifier,
-        cv=args.cv,
-        n_jobs=args.n_jobs,
-        random_state=args.seed,
-        on_error="skip",
-        target_names=data.target_names,
-        verbose=0 if args.quiet else 1,
-    )
-    print()
-    print(result)
+    tune_budget = args.tune_budget if args.tune_budget is not None else 10
+    tune_cv = args.tune_cv if args.tune_cv is not None else 3
+    with contextlib.redirect_stdout(sys.stderr):  # whatever the work prints is progress, not the table
+        result = compare_features(
+            X,
+            y,
+            feature_sets,
+            estimator=args.classifier,
+            cv=args.cv,
+            n_jobs=args.n_jobs,
+            random_state=args.seed,
+            on_error="skip",
+            target_names=data.target_names,
+            verbose=0 if args.quiet else 2 if args.verbose else 1,
+            repeats=args.repeats,
+            tune=args.tune,
+            tune_budget=tune_budget,
+            tune_cv=tune_cv,
+            store=out / "folds",
+            resume=args.resume,
+        )
+    print(result, flush=True)
+    talk.stage(f"writing the report to {out}")
+    settings = f"; tuned ({tune_budget} candidates, {tune_cv} inner folds)" if args.tune else ""
     report = result.write_report(
         out,
         embedding=None if args.embedding == "none" else args.embedding,
@@ -453,10 +520,11 @@ def _compare_one(args):
         notes=[
             data.DESCR,
             f"{len(X)} images of {shape} in {len(classes)} classes ({', '.join(classes)}); "
-            f"{args.cv}-fold stratified CV (seed {args.seed}); "
-            f"classifier: {args.classifier}; device: {device}{'; fast mode' if args.fast else ''}",
+            f"{cv_words}, stratified (seed {args.seed}); "
+            f"classifier: {args.classifier}{settings}; device: {device}{'; fast mode' if args.fast else ''}",
             f"command: skvision {' '.join(sys.argv[1:]) if sys.argv[1:] else 'compare'}",
         ],
+        progress=talk.stage,
     )
     print(f"\nReport: {report} ({time.perf_counter() - started:.0f} s in all)")
     return result
@@ -532,13 +600,32 @@ def _run_compare_datasets(args, datasets):
         out,
         title=f"skvision compare: {', '.join(labels)}",
         notes=[
-            f"{args.cv}-fold stratified CV (seed {args.seed}) on each data set; "
-            f"classifier: {args.classifier}; device: {device}",
+            f"{args.cv}-fold stratified CV"
+            + (f" repeated {args.repeats} times" if args.repeats > 1 else "")
+            + f" (seed {args.seed}) on each data set; classifier: {args.classifier}"
+            + ("; tuned in nested folds" if args.tune else "")
+            + f"; device: {device}",
             f"command: skvision {' '.join(sys.argv[1:]) if sys.argv[1:] else 'compare'}",
         ],
     )
     print(f"\nReport: {report} ({time.perf_counter() - started:.0f} s in all)")
     return 0 if all(r.results for r in results.values()) else 1
+
+
+def _feature_names(text):
+    """The feature sets of ``--features``, each fused set's parts first (hog+cnn runs hog and cnn too)."""
+    names = []
+    for name in (n.strip() for n in text.split(",")):
+        if not name:
+            continue
+        parts = [p.strip() for p in name.split("+")]
+        for part in parts if len(parts) > 1 else []:
+            if part and part not in names:
+                names.append(part)
+        name = "+".join(parts)
+        if name not in names:
+            names.append(name)
+    return names
 
 
 def _run_features():
@@ -570,7 +657,14 @@ def main(argv=None):
         print(f"{command}: error: {exc} (see '{command} --help')", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("\nskvision: interrupted", file=sys.stderr)
+        hint = ""
+        if args.command == "compare":
+            stores = [Path(args.out) / "folds", *sorted(Path(args.out).glob("*/folds"))]
+            stores = [store for store in stores if store.is_dir()]
+            if stores:
+                where = stores[0] if len(stores) == 1 else f"{Path(args.out)}/*/folds"
+                hint = f"; the finished folds are stored in {where}: add --resume to go on"
+        print(f"\nskvision: interrupted{hint}", file=sys.stderr)
         return 130
 
 

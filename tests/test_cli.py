@@ -49,6 +49,12 @@ def test_help_explains_every_option(capsys):
         (["compare", "--image-size", "32x32"], "apply to image folders"),
         (["compare", "--max-samples", "20", "--cv", "5"], "at least 5 images of every class"),
         (["compare", "--bogus"], "unrecognized arguments: --bogus"),
+        (["compare", "--repeats", "0"], "argument --repeats: must be at least 1"),
+        (["compare", "--tune", "--tune-budget", "0"], "argument --tune-budget: must be at least 1"),
+        (["compare", "--tune", "--tune-cv", "1"], "argument --tune-cv: must be at least 2"),
+        (["compare", "--tune-budget", "5"], "--tune-budget and --tune-cv apply with --tune"),
+        (["compare", "--quiet", "--verbose"], "argument --verbose: not allowed with argument --quiet"),
+        (["compare", "--features", "hog+sift"], "unknown feature family 'sift'"),
         (["frobnicate"], "invalid choice: 'frobnicate'"),
         ([], "choose a command"),
     ],
@@ -128,6 +134,66 @@ def test_compare_on_a_bundled_dataset_prints_the_table_and_writes_the_report(tmp
     assert "## cnn" in report and "training_cnn.png" in report
     hog_accuracy = float(table.split("\nhog ")[1].split("±")[0].split()[-1])
     assert hog_accuracy > 0.9
+
+
+def test_stdout_holds_the_table_and_stderr_the_progress(tmp_path, capsys):
+    argv = ["compare", "--dataset", "faces", "--features", "pixels,hog", "--cv", "2", "--embedding", "pca"]
+    assert main([*argv, "--out", str(tmp_path)]) == 0
+    out, err = capsys.readouterr()
+    table, report = out.split("\n\nReport: ")
+    lines = table.splitlines()
+    assert lines[0].startswith("feature set") and set(lines[1]) == {"-", " "}
+    assert sorted(line.split()[0] for line in lines[2:]) == ["hog", "pixels"]
+    assert report.startswith(str(tmp_path / "report.md")) and report.count("\n") == 1
+    assert "faces: 200 images of 25x25" in err
+    for line in ("pixels: fold 1/2: accuracy", "hog: fold 2/2: accuracy", "hog: accuracy"):
+        assert line in err
+    for stage in ("writing the report to", "writing the figures: scores", "PCA map of hog (100 points)"):
+        assert stage in err
+    assert "epoch" not in err
+    assert main([*argv, "--out", str(tmp_path), "--quiet"]) == 0
+    quiet = capsys.readouterr()
+    assert quiet.err == "" and quiet.out.split("\n\nReport: ")[0].splitlines()[0].startswith("feature set")
+
+
+def test_verbose_adds_the_networks_epochs_on_stderr(tmp_path, capsys):
+    argv = ["compare", "--dataset", "faces", "--features", "cnn", "--cv", "2", "--fast", "--device", "cpu"]
+    assert main([*argv, "--embedding", "none", "--out", str(tmp_path), "--verbose"]) == 0
+    out, err = capsys.readouterr()
+    assert out.startswith("feature set") and "epoch" not in out and "train_loss" not in out
+    assert "train_loss" in err and "cnn: fold 2/2: accuracy" in err
+
+
+def test_tuned_repeated_fused_comparison_from_the_command_line(tmp_path, capsys):
+    argv = ["compare", "--dataset", "faces", "--features", "lbp+hog", "--cv", "2", "--repeats", "2"]
+    argv += ["--tune", "--tune-budget", "2", "--tune-cv", "2", "--embedding", "none", "--out", str(tmp_path)]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert sorted(line.split()[0] for line in out.split("\n\nReport")[0].splitlines()[2:]) == [
+        "hog",
+        "lbp",
+        "lbp+hog",
+    ]
+    assert "fused" in out
+    report = (tmp_path / "report.md").read_text()
+    assert "## Tuned settings" in report and "| lbp+hog | 2 | 2 |" in report and "C=" in report
+    assert "2-fold CV repeated 2 times" in report
+    assert len(list((tmp_path / "folds").rglob("*.pkl"))) == 3 * 4
+
+
+def test_an_interrupted_compare_says_how_to_resume(tmp_path, capsys, monkeypatch):
+    import skvision.compare
+
+    def interrupted(*args, store, **kwargs):
+        store.mkdir(parents=True)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(skvision.compare, "compare_features", interrupted)
+    assert main(["compare", "--dataset", "faces", "--features", "hog", "--out", str(tmp_path)]) == 130
+    err = capsys.readouterr().err
+    assert err.rstrip().endswith(
+        f"interrupted; the finished folds are stored in {tmp_path / 'folds'}: add --resume to go on"
+    )
 
 
 def write_image_folder(root, n_per_class=8):
@@ -220,6 +286,23 @@ def test_compare_over_several_datasets_ranks_the_families(tmp_path, capsys):
     assert "- [digits](digits/report.md): best" in report and "![critical difference diagram]" in report
     assert 'href="faces/report.html"' in (out / "report.html").read_text()
     assert (out / "critical_difference.png").exists() and (out / "ranks.csv").exists()
+
+
+def test_several_datasets_repeat_and_resume_per_dataset(tmp_path, capsys):
+    out = tmp_path / "out"
+    argv = ["compare", "--dataset", "digits,faces", "--features", "pixels,hog", "--cv", "2", "--repeats", "2"]
+    argv += ["--max-samples", "40", "--embedding", "none", "--device", "cpu", "--out", str(out)]
+    assert main(argv) == 0
+    first = capsys.readouterr()
+    for folder in ("digits", "faces"):
+        assert len(list((out / folder / "folds").rglob("*.pkl"))) == 2 * 4  # 2 families x 2 repeats x 2 folds
+        assert "same 4 splits" in (out / folder / "report.md").read_text()  # the t-test over every repeat
+    assert "2-fold stratified CV repeated 2 times" in (out / "report.md").read_text()
+    assert main([*argv, "--resume"]) == 0
+    resumed = capsys.readouterr()
+    assert resumed.err.count("stored by an earlier run") == 2 * 2 * 4  # data sets x families x splits
+    ranks = first.out[first.out.index("Over 2 data sets") :].split("\n\nReport:")[0]
+    assert resumed.out[resumed.out.index("Over 2 data sets") :].split("\n\nReport:")[0] == ranks
 
 
 @pytest.mark.parametrize(

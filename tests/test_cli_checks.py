@@ -115,7 +115,10 @@ def test_a_reused_out_loses_the_earlier_reports_files_and_keeps_the_users(tmp_pa
     assert (out / "report.md").read_text() != "old" and (out / "results.csv").read_text() != "old"
     # Every file the report wrote is one remove_stale_report knows, so a later run can clean it.
     ours = [name for name in written if name not in mine]
-    assert remove_stale_report(out) and sorted(p.name for p in out.iterdir()) == sorted(mine), ours
+    assert remove_stale_report(out)
+    # What is left: the user's files, and the fold store (--resume's; a run without --resume clears it).
+    assert sorted(p.name for p in out.iterdir()) == sorted([*mine, "folds"]), ours
+    assert (out / "folds").is_dir()
     assert REPORT_FILES[:2] == ("report.md", "results.csv")
 
 
@@ -229,7 +232,7 @@ def test_classes_printed_reported_and_loaded_agree(tmp_path, capsys):
     with pytest.warns(UserWarning, match="Folders with no files are not classes: empty"):
         loaded = load_image_folder(data)
     assert loaded.target_names.tolist() == ["c0", "c1"]
-    assert "12 images of 16x16, 2 classes" in printed
+    assert "12 images of 16x16, 2 classes" in err  # the run's header is progress: stderr
     report = (out / "report.md").read_text()
     assert "in 2 classes (c0, c1)" in report and "__MACOSX" not in report.split("## Scores")[1]
     # The device the run used, not the option's 'auto'.
@@ -245,7 +248,7 @@ def test_classes_option_picks_folders_and_refuses_a_class_without_images(tmp_pat
     argv = ["compare", "--dataset", str(data), "--out", str(out), "--embedding", "none", "--device", "cpu"]
     status, printed, err = _run([*argv, "--features", "pixels", "--cv", "2", "--classes", "c,a"], capsys)
     assert status == 0, err
-    assert "12 images of 16x16, 2 classes" in printed
+    assert "12 images of 16x16, 2 classes" in err  # the run's header is progress: stderr
     assert "in 2 classes (c, a)" in (out / "report.md").read_text()
     assert "not in --classes are left out: b (6 files)" in err
 

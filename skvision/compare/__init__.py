@@ -1,9 +1,9 @@
 """Compare feature sets side by side: the job behind ``skvision compare``.
 
 :func:`compare_features` cross-validates one pipeline per feature set,
-``features -> estimator``, on the same folds, with
-:func:`sklearn.model_selection.cross_validate`, and returns a
-:class:`ComparisonResult` that prints as a table and draws the pictures.
+``features -> estimator``, on the same folds (optionally repeated, tuned in
+nested folds, fused, resumable), and returns a :class:`ComparisonResult` that
+prints as a table, tests the differences and draws the pictures.
 
 Feature families known to the command live in a registry
 (:data:`FEATURE_FAMILIES`): each entry names the estimator it needs and builds a

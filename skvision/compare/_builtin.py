@@ -4,6 +4,11 @@ Each builder chooses parameters from the :class:`~skvision.compare.DatasetInfo`
 (image size, task, ``fast``); :func:`~skvision.compare.build_feature_sets`
 places the transformers on the comparison's device where their torch path can
 run there, so builders do not pass one.
+
+Next to each builder, the family's search space for ``skvision compare --tune``
+(``space=`` of the registration): a few values around the default of each
+parameter that matters, sized to the images. The final estimator's own setting
+(the SVC's ``C``, ...) is added by the comparison (``ESTIMATOR_SPACES``).
 """
 
 from __future__ import annotations
@@ -65,11 +70,24 @@ def _build_pixels(resize, info):
     return make_pipeline(Grayscale(), resize(side), FunctionTransformer(_flatten_images))
 
 
+def _lbp_space(info):
+    """P, R, method and grid: 16 settings on small images, 24 beyond 16 px."""
+    if min(info.height, info.width) < 16:
+        return {"P": [4, 8], "R": [1, 2], "method": ["default", "uniform"], "grid": [(2, 2), (4, 4)]}
+    cells = _cells_per_side(info, 6)
+    grids = sorted({(max(1, cells // 2),) * 2, (cells, cells)})
+    return [
+        {"P": [8], "R": [1, 2, 3], "method": ["uniform", "default"], "grid": grids},
+        {"P": [16], "R": [2, 3], "method": ["uniform"], "grid": grids},
+    ]
+
+
 @register_feature_family(
     "lbp",
     estimator="skvision.descriptors:LBP",
     kind="handcrafted",
     summary="local binary pattern histograms over a grid of cells (4-neighbour codes on images under 16 px)",
+    space=_lbp_space,
 )
 def _build_lbp(lbp, info):
     if min(info.height, info.width) < 16:
@@ -81,11 +99,23 @@ def _build_lbp(lbp, info):
     return lbp(P=8, R=1, method="uniform", grid=(cells, cells))
 
 
+def _hog_space(info):
+    """Cell size (half, once and twice the default's) and 6, 9 or 12 orientations."""
+    side = min(info.height, info.width)
+    default = int(np.clip(side // 5, 2, 16))
+    cells = sorted({c for c in (default // 2, default, 2 * default) if 2 <= c <= side})
+    return [
+        {"pixels_per_cell": [c], "cells_per_block": [2 if side // c >= 2 else 1], "orientations": [6, 9, 12]}
+        for c in cells
+    ]
+
+
 @register_feature_family(
     "hog",
     estimator="skvision.descriptors:HOG",
     kind="handcrafted",
     summary="histograms of oriented gradients, cells sized to the images, 2x2-cell blocks",
+    space=_hog_space,
 )
 def _build_hog(hog, info):
     side = min(info.height, info.width)
@@ -99,6 +129,7 @@ def _build_hog(hog, info):
     estimator="skvision.descriptors:GLCM",
     kind="handcrafted",
     summary="grey-level co-occurrence (Haralick) properties at distances 1 and 2",
+    space=lambda info: {"distances": [(1,), (1, 2), (1, 2, 4)], "levels": [8, 16, 32]},
 )
 def _build_glcm(glcm, info):
     return glcm(distances=(1, 2), levels=16)
@@ -119,9 +150,14 @@ def _build_hu(hu, info):
     estimator="skvision.descriptors:ZernikeMoments",
     kind="handcrafted",
     summary="Zernike moment magnitudes up to order 8",
+    space=lambda info: {"order": [6, 8, 10, 12]},
 )
 def _build_zernike(zernike, info):
     return zernike(order=8)
+
+
+def _grid_space(info, min_cell, max_cells):
+    return [(c, c) for c in range(1, _cells_per_side(info, min_cell, max_cells=max_cells) + 1)]
 
 
 @register_feature_family(
@@ -129,6 +165,7 @@ def _build_zernike(zernike, info):
     estimator="skvision.descriptors:GaborBank",
     kind="handcrafted",
     summary="Gabor filter bank (4 frequencies x 4 orientations): response statistics per cell",
+    space=lambda info: {"orientations": [4, 6, 8], "grid": _grid_space(info, 8, 2)},
 )
 def _build_gabor(gabor, info):
     cells = _cells_per_side(info, 8, max_cells=2)
@@ -143,6 +180,10 @@ def _build_gabor(gabor, info):
     estimator="skvision.descriptors:LPQ",
     kind="handcrafted",
     summary="local phase quantisation: blur-insensitive phase codes histogrammed per cell",
+    space=lambda info: {
+        "window_size": [w for w in (3, 5, 7, 9) if w <= max(3, min(info.height, info.width) // 2)],
+        "grid": _grid_space(info, 8, 2),
+    },
 )
 def _build_lpq(lpq, info):
     window = 3 if min(info.height, info.width) < 16 else 7
@@ -155,6 +196,7 @@ def _build_lpq(lpq, info):
     estimator="skvision.descriptors:WLD",
     kind="handcrafted",
     summary="Weber local descriptor: excitation x orientation histograms",
+    space=lambda info: {"grid": _grid_space(info, 8, 3)},
 )
 def _build_wld(wld, info):
     cells = _cells_per_side(info, 8, max_cells=2)
@@ -166,6 +208,12 @@ def _build_wld(wld, info):
     estimator="skvision.descriptors:BSIF",
     kind="handcrafted",
     summary="binarised statistical image features: 8 ICA filters learned in fit",
+    # A 3x3 filter has 8 degrees of freedom: at most 8 filters.
+    space=lambda info: (
+        [{"filter_size": [3], "n_filters": [6, 8]}, {"filter_size": [5], "n_filters": [6, 8, 10]}]
+        if min(info.height, info.width) < 16
+        else {"filter_size": [5, 7, 9], "n_filters": [6, 8, 10]}
+    ),
 )
 def _build_bsif(bsif, info):
     size = 3 if min(info.height, info.width) < 16 else 7
@@ -178,6 +226,7 @@ def _build_bsif(bsif, info):
     kind="handcrafted",
     summary="joint HSV colour histogram and colour moments",
     requires=_colour_only,
+    space=lambda info: {"bins": [4, 6, 8]},
 )
 def _build_color(color, info):
     return color(color_space="hsv", bins=8)
@@ -189,6 +238,7 @@ def _build_color(color, info):
     kind="handcrafted",
     summary="bag of visual words over dense DAISY descriptors (codebook of 64 words)",
     requires=_min_side(32),
+    space=lambda info: {"n_words": [32, 64, 128]},
 )
 def _build_bovw(bovw, info):
     return bovw(detector="daisy", n_words=64, random_state=info.random_state)
@@ -198,11 +248,18 @@ def _epochs(info, full):
     return max(2, full // 6) if info.fast else full
 
 
+def _cnn_space(info):
+    """The learning rate and the number of epochs (half, once and twice the default's)."""
+    epochs = _epochs(info, 8)
+    return {"lr": [1e-3, 3e-3, 1e-2], "max_epochs": sorted({max(1, epochs // 2), epochs, 2 * epochs})}
+
+
 @register_feature_family(
     "cnn",
     estimator="skvision.neural:CNNFeatures",
     kind="learned",
     summary="penultimate-layer embedding of a CNN trained on the task (skorch)",
+    space=_cnn_space,
 )
 def _build_cnn(cnn_features, info):
     small = min(info.height, info.width) < 64
@@ -217,6 +274,7 @@ def _build_cnn(cnn_features, info):
     estimator="skvision.neural:AutoencoderFeatures",
     kind="learned",
     summary="latent code of a convolutional autoencoder trained without labels",
+    space=lambda info: {"lr": [1e-3, 3e-3], "latent_dim": [16, 32, 64]},
 )
 def _build_autoencoder(autoencoder, info):
     if info.height * info.width <= 256:

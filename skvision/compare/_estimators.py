@@ -6,7 +6,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.multiclass import type_of_target
 
-__all__ = ["ESTIMATORS", "make_estimator", "task_of"]
+__all__ = ["ESTIMATORS", "ESTIMATOR_SPACES", "make_estimator", "estimator_space", "task_of"]
 
 
 def _svc(task, random_state):
@@ -42,6 +42,34 @@ ESTIMATORS = {
     "knn": (_knn, "standardised features -> 5 nearest neighbours"),
     "rf": (_rf, "random forest of 200 trees"),
 }
+
+
+#: What ``compare_features(tune=True)`` searches for each named estimator: (classification grid,
+#: regression grid), parameter names of the model itself (the scaler in front is not tuned).
+ESTIMATOR_SPACES = {
+    "svc": ({"C": [0.1, 1.0, 10.0, 100.0]}, {"C": [0.1, 1.0, 10.0, 100.0]}),
+    "logreg": ({"C": [0.01, 0.1, 1.0, 10.0]}, {"alpha": [0.1, 1.0, 10.0, 100.0]}),
+    "knn": ({"n_neighbors": [1, 3, 5, 9, 15]}, {"n_neighbors": [1, 3, 5, 9, 15]}),
+    "rf": ({"max_features": ["sqrt", 0.3, 1.0]}, {"max_features": ["sqrt", 0.3, 1.0]}),
+}
+
+
+def estimator_space(name, task="classification"):
+    """The search space of the named estimator, as parameter names of :func:`make_estimator`'s result.
+
+    Examples
+    --------
+    >>> estimator_space("svc")
+    {'svc__C': [0.1, 1.0, 10.0, 100.0]}
+    >>> estimator_space("rf", "regression")
+    {'max_features': ['sqrt', 0.3, 1.0]}
+    """
+    if name not in ESTIMATOR_SPACES:
+        raise ValueError(f"Unknown estimator {name!r}; expected one of {sorted(ESTIMATOR_SPACES)}.")
+    grid = ESTIMATOR_SPACES[name][0 if task == "classification" else 1]
+    model = make_estimator(name, task)
+    prefix = f"{model.steps[-1][0]}__" if hasattr(model, "steps") else ""
+    return {prefix + key: list(values) for key, values in grid.items()}
 
 
 def make_estimator(name="svc", task="classification", random_state=None):

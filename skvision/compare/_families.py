@@ -11,6 +11,7 @@ tag), or why the family was left out.
 from __future__ import annotations
 
 import importlib
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -27,6 +28,7 @@ __all__ = [
     "FEATURE_FAMILIES",
     "register_feature_family",
     "build_feature_sets",
+    "fused_parts",
 ]
 
 
@@ -99,6 +101,13 @@ class FeatureFamily:
     requires : callable or None
         ``requires(info) -> str or None``: why the family does not apply to this
         data set, or ``None`` when it does.
+    space : callable or None
+        ``space(info) -> dict or list of dicts``: the family's search space for
+        ``compare_features(tune=True)`` / ``skvision compare --tune``, as the
+        transformer's parameter names mapped to lists of values (a list of such
+        dicts for alternatives, as in :class:`~sklearn.model_selection.ParameterGrid`);
+        ``None`` when the family has nothing to tune (the classifier's own
+        settings are tuned all the same).
     """
 
     name: str
@@ -107,6 +116,7 @@ class FeatureFamily:
     summary: str
     build: Callable
     requires: Callable | None = None
+    space: Callable | None = None
 
     def load_estimator(self):
         """Import the estimator class; raise ImportError when it is not available."""
@@ -135,12 +145,20 @@ class FeatureSet:
         transformers whose ``fit`` learns nothing from the images.
     skipped : str or None, default=None
         Why the set is left out; ``None`` when it runs.
+    space : dict, list of dict or None, default=None
+        What ``compare_features(tune=True)`` searches for this set: the
+        transformer's parameter names (no prefix) mapped to lists of values, or
+        a list of such dicts. ``None``: only the final estimator is tuned.
+    parts : tuple of str, default=()
+        For a fused set (kind ``'fused'``): the names of the feature sets it
+        concatenates.
 
     Examples
     --------
     >>> from skvision import HOG
-    >>> FeatureSet.from_transformer("hog", HOG(), kind="handcrafted")
-    FeatureSet(name='hog', transformer=HOG(), kind='handcrafted', precompute=False, skipped=None)
+    >>> FeatureSet.from_transformer("hog", HOG(), kind="handcrafted")  # doctest: +NORMALIZE_WHITESPACE
+    FeatureSet(name='hog', transformer=HOG(), kind='handcrafted', precompute=False, skipped=None,
+               space=None, parts=())
     """
 
     name: str
@@ -148,11 +166,44 @@ class FeatureSet:
     kind: str = ""
     precompute: bool = False
     skipped: str | None = None
+    space: dict | list | None = None
+    parts: tuple = ()
 
     @classmethod
-    def from_transformer(cls, name, transformer, kind=""):
+    def from_transformer(cls, name, transformer, kind="", space=None):
         """The set of ``transformer``, precomputed when its ``stateless`` tag says fit learns nothing."""
-        return cls(name, transformer, kind, precompute=get_tags(transformer).stateless)
+        return cls(name, transformer, kind, precompute=get_tags(transformer).stateless, space=space)
+
+    @classmethod
+    def fuse(cls, name, sets):
+        """The fused set concatenating the feature sets ``sets``, each standardised.
+
+        The transformer is a :class:`~sklearn.pipeline.FeatureUnion` of one
+        ``Pipeline([("features", transformer), ("scale", StandardScaler())])``
+        per part, named after the part; the search space is the product of the
+        parts' spaces (``'<part>__features__<parameter>'``). A part that is left
+        out leaves the fused set out, with its reason.
+
+        Examples
+        --------
+        >>> from skvision import HOG, LBP
+        >>> fused = FeatureSet.fuse("lbp+hog", [FeatureSet("lbp", LBP()), FeatureSet("hog", HOG())])
+        >>> fused.kind, fused.parts, [name for name, _ in fused.transformer.transformer_list]
+        ('fused', ('lbp', 'hog'), ['lbp', 'hog'])
+        """
+        from sklearn.pipeline import FeatureUnion, Pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        sets = list(sets)
+        parts = tuple(s.name for s in sets)
+        for part in sets:
+            if not part.available:
+                return cls(name, kind="fused", skipped=f"its part {part.name} {part.skipped}", parts=parts)
+        union = FeatureUnion(
+            [(s.name, Pipeline([("features", s.transformer), ("scale", StandardScaler())])) for s in sets]
+        )
+        spaces = [_prefixed(s.space, f"{s.name}__features__") for s in sets if s.space]
+        return cls(name, union, "fused", precompute=False, space=_product(spaces), parts=parts)
 
     @property
     def available(self):
@@ -160,16 +211,47 @@ class FeatureSet:
         return self.skipped is None
 
 
+def _as_grids(space):
+    return [space] if isinstance(space, dict) else list(space)
+
+
+def _prefixed(space, prefix):
+    """``space`` (a dict or a list of dicts) with ``prefix`` before every parameter name."""
+    return [{prefix + key: values for key, values in grid.items()} for grid in _as_grids(space)]
+
+
+def _product(spaces):
+    """The search space trying every combination of ``spaces`` (each a list of dicts), or None."""
+    if not spaces:
+        return None
+    grids = [
+        dict(itertools.chain.from_iterable(g.items() for g in combo)) for combo in itertools.product(*spaces)
+    ]
+    return grids[0] if len(grids) == 1 else grids
+
+
+def fused_parts(name):
+    """The family names of a fused feature-set name (``'hog+cnn'`` -> ``['hog', 'cnn']``), or ``[name]``.
+
+    Examples
+    --------
+    >>> fused_parts("hog+cnn"), fused_parts("lbp")
+    (['hog', 'cnn'], ['lbp'])
+    """
+    return [part.strip() for part in name.split("+")]
+
+
 #: Registered feature families, in the order the command runs them.
 FEATURE_FAMILIES: dict[str, FeatureFamily] = {}
 
 
-def register_feature_family(name, *, estimator, kind, summary, requires=None):
+def register_feature_family(name, *, estimator, kind, summary, requires=None, space=None):
     """Decorator adding ``build(estimator_class, info)`` to :data:`FEATURE_FAMILIES`.
 
     ``build`` chooses the transformer's parameters for the data set; it need not
     pass a device: :func:`build_feature_sets` gives ``info.device`` to every
-    transformer whose torch path can run there.
+    transformer whose torch path can run there. ``space(info)``, when given, is
+    the family's search space for tuning (see :class:`FeatureFamily`).
 
     Examples
     --------
@@ -184,8 +266,11 @@ def register_feature_family(name, *, estimator, kind, summary, requires=None):
     >>> del FEATURE_FAMILIES["mean_grey"]
     """
 
+    if "+" in name or "," in name:
+        raise ValueError(f"A family name cannot hold '+' or ','; got {name!r}.")
+
     def decorator(build):
-        FEATURE_FAMILIES[name] = FeatureFamily(name, estimator, kind, summary, build, requires)
+        FEATURE_FAMILIES[name] = FeatureFamily(name, estimator, kind, summary, build, requires, space)
         return build
 
     return decorator
@@ -205,7 +290,9 @@ def build_feature_sets(names, info):
     Parameters
     ----------
     names : list of str or None
-        Registered family names; ``None`` means every registered family.
+        Registered family names, or fused names such as ``'hog+cnn'`` (the
+        families' features concatenated, each standardised: see
+        :meth:`FeatureSet.fuse`); ``None`` means every registered family.
     info : DatasetInfo
 
     Returns
@@ -213,9 +300,9 @@ def build_feature_sets(names, info):
     feature_sets : list of FeatureSet
         One per name, in order: the ones that run with their transformer (on
         ``info.device`` where its torch path can run there; described once when
-        its ``stateless`` tag says fit learns nothing), the others with the
-        reason they are left out (the family does not apply to the data, or its
-        estimator is not installed).
+        its ``stateless`` tag says fit learns nothing) and their search space,
+        the others with the reason they are left out (the family does not apply
+        to the data, or its estimator is not installed).
 
     Raises
     ------
@@ -229,29 +316,39 @@ def build_feature_sets(names, info):
     [('hog', True), ('color', False)]
     >>> sets[1].skipped
     'does not apply: colour histograms need colour images; these are grey'
+    >>> fused = build_feature_sets(["lbp+hog"], DatasetInfo(image_shape=(32, 32), n_samples=100))[0]
+    >>> fused.kind, fused.parts
+    ('fused', ('lbp', 'hog'))
     """
     if names is None:
         names = list(FEATURE_FAMILIES)
-    unknown = [n for n in names if n not in FEATURE_FAMILIES]
+    unknown = [part for n in names for part in fused_parts(n) if part not in FEATURE_FAMILIES]
     if unknown:
         raise ValueError(
             f"Unknown feature set(s) {', '.join(map(repr, unknown))}; expected some of "
-            f"{', '.join(FEATURE_FAMILIES)}."
+            f"{', '.join(FEATURE_FAMILIES)} (or several joined by '+' to fuse them)."
         )
     device = resolve_device(info.device)
     sets = []
     for name in names:
-        family = FEATURE_FAMILIES[name]
-        reason = family.requires(info) if family.requires is not None else None
-        if reason:
-            sets.append(FeatureSet(name, kind=family.kind, skipped=f"does not apply: {reason}"))
-            continue
-        try:
-            estimator_class = family.load_estimator()
-        except ImportError as exc:
-            why = f"not available in this installation ({family.estimator.split(':')[1]}: {exc})"
-            sets.append(FeatureSet(name, kind=family.kind, skipped=why))
-            continue
-        transformer = _placed(family.build(estimator_class, info), device)
-        sets.append(FeatureSet.from_transformer(name, transformer, kind=family.kind))
+        parts = fused_parts(name)
+        if len(parts) == 1:
+            sets.append(_build_one(name, info, device))
+        else:
+            sets.append(FeatureSet.fuse("+".join(parts), [_build_one(part, info, device) for part in parts]))
     return sets
+
+
+def _build_one(name, info, device):
+    family = FEATURE_FAMILIES[name]
+    reason = family.requires(info) if family.requires is not None else None
+    if reason:
+        return FeatureSet(name, kind=family.kind, skipped=f"does not apply: {reason}")
+    try:
+        estimator_class = family.load_estimator()
+    except ImportError as exc:
+        why = f"not available in this installation ({family.estimator.split(':')[1]}: {exc})"
+        return FeatureSet(name, kind=family.kind, skipped=why)
+    transformer = _placed(family.build(estimator_class, info), device)
+    space = family.space(info) if family.space is not None else None
+    return FeatureSet.from_transformer(name, transformer, kind=family.kind, space=space)

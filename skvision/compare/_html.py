@@ -191,6 +191,28 @@ def _score_table(result, tests):
     return table(header, rows, numeric=numeric, html_cells=html_cells)
 
 
+def _tuning_section(result):
+    """The settings the inner search chose in every outer split (``--tune``), as a sortable table."""
+    rows = []
+    for name, r in result.results.items():
+        inner = r.tune_scores if r.tune_scores is not None else np.full(len(r.scores), np.nan)
+        for (repeat, fold, params), score in zip(result.chosen_settings(name), inner):
+            shown = ", ".join(f"{k}={v!r}" for k, v in params.items()) or "(nothing to tune)"
+            rows.append(
+                [name, (repeat + 1, repeat + 1), (fold + 1, fold + 1), shown, (f"{score:.3f}", score)]
+            )
+    return (
+        "<h2>Tuned settings</h2><p>"
+        + escape(
+            f"Each family's settings were chosen on the training images of every outer split by an inner "
+            f"{result.tuning['cv']}-fold search over at most {result.tuning['budget']} candidates (the whole "
+            "grid when it is smaller, a random sample of it otherwise)."
+        )
+        + "</p>"
+        + table(["feature set", "repeat", "fold", "chosen settings", "inner score"], rows, numeric=(1, 2, 4))
+    )
+
+
 def _rate(rate):
     if not math.isfinite(rate):
         return "inf"
@@ -249,7 +271,7 @@ def write_comparison_html(result, out_dir, *, title, notes, figures, tests, per_
     if result.results:
         parts.append(
             "<p>Click a column header to sort; click a feature set for its figures. Scores are means and "
-            "standard deviations over the folds.</p>"
+            "standard deviations over the splits (every repeat and fold).</p>"
         )
         parts.append(_score_table(result, tests))
     if tests is not None:
@@ -271,6 +293,8 @@ def write_comparison_html(result, out_dir, *, title, notes, figures, tests, per_
         )
     if not result.results:
         parts.append("<p>No feature set ran.</p>")
+    if getattr(result, "tuning", None):
+        parts.append(_tuning_section(result))
     if scores_png:
         parts.append(f"<figure>{image(out_dir / scores_png, 'scores')}</figure>")
     if per_class is not None:

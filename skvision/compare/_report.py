@@ -20,6 +20,7 @@ __all__ = ["write_report", "remove_stale_report", "REPORT_FILES"]
 REPORT_FILES = (
     "report.md",
     "results.csv",
+    "fold-scores.csv",
     "report.html",
     "ranks.csv",
     "critical_difference.png",
@@ -122,9 +123,17 @@ def per_class_lines(per_class):
 
 
 def write_report(
-    result, out_dir: Path, *, embedding="tsne", title="skvision feature comparison", notes=(), html=True
+    result,
+    out_dir: Path,
+    *,
+    embedding="tsne",
+    title="skvision feature comparison",
+    notes=(),
+    html=True,
+    progress=None,
 ):
     """Write the report of a :class:`~skvision.compare.ComparisonResult` (see its ``write_report``)."""
+    stage = progress or (lambda message: None)
     check_matplotlib("ComparisonResult.write_report")
     if embedding not in ("tsne", "pca", None):
         raise ValueError(f"embedding must be 'tsne', 'pca' or None; got {embedding!r}.")
@@ -140,7 +149,10 @@ def write_report(
     lines += significance_lines(tests)
     if result.skipped:
         lines += ["Left out:", ""] + [f"- **{name}**: {why}" for name, why in result.skipped.items()] + [""]
+    if result.tuning:
+        lines += ["## Tuned settings", "", result.tuning_markdown(), ""]
     result.to_csv(out_dir / "results.csv")
+    result.to_fold_csv(out_dir / "fold-scores.csv")
     figures = {}
     if not result.results:
         path = out_dir / "report.md"
@@ -151,6 +163,7 @@ def write_report(
             write_comparison_html(result, out_dir, title=title, notes=notes, figures=figures, tests=tests)
         return path
 
+    stage("writing the figures: scores")
     figure, ax = _figure((7, 1.6 + 0.42 * len(result.results)))
     result.plot_scores(ax=ax)
     scores_png = _save(figure, out_dir / "scores.png")
@@ -167,6 +180,7 @@ def write_report(
             f"{r.n_features} features; {result.scoring} per fold: " + ", ".join(f"{s:.3f}" for s in r.scores),
             "",
         ]
+        stage(f"writing the figures: {name}")
         if result.task == "classification":
             figure, ax = _figure(_confusion_size(result, r))
             result.plot_confusion_matrix(name, ax=ax)
@@ -180,6 +194,7 @@ def write_report(
             lines.append(f"![predictions of {name}]({png})")
             shown.append(("Predictions", png, "Out-of-fold predictions against the true target."))
         if embedding is not None and len(r.embedding) >= 3:
+            stage(f"{'t-SNE' if embedding == 'tsne' else 'PCA'} map of {name} ({len(r.embedding)} points)")
             figure, ax = _figure((5.5, 4.5))
             result.plot_embedding(name, ax=ax, method=embedding)
             png = _save(figure, out_dir / f"embedding_{slug}.png")
@@ -219,6 +234,7 @@ def write_report(
     if html:
         from ._html import write_comparison_html
 
+        stage("writing report.html")
         write_comparison_html(
             result,
             out_dir,

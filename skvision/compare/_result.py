@@ -19,21 +19,33 @@ __all__ = ["FeatureResult", "ComparisonResult"]
 class FeatureResult:
     """The cross-validation of one feature set.
 
+    A comparison runs ``n_splits = n_repeats * n_folds`` train/test splits (one
+    repeat unless ``repeats`` asks for more), repeat after repeat; the arrays
+    of length ``n_splits`` below follow that order, and ``repeat_index`` /
+    ``fold_index`` say which (repeat, fold) each entry is.
+
     Attributes
     ----------
     name : str
     n_features : int
-        Width of the feature vectors.
-    scores : ndarray of shape (n_folds,)
-        Test score per fold.
-    fit_times : ndarray of shape (n_folds,)
-        Seconds to fit the whole pipeline per fold.
+        Width of the feature vectors (of the first split: with tuning, of the
+        setting chosen there).
+    scores : ndarray of shape (n_splits,)
+        Test score per (repeat, fold).
+    fit_times : ndarray of shape (n_splits,)
+        Seconds to fit the whole pipeline per split (with tuning: the refit of
+        the chosen settings on the split's training images; the search itself
+        is in ``tune_seconds``).
     transform_seconds : float
-        Seconds spent computing the features of every test fold.
+        Seconds spent computing the features of the test images counted in
+        ``n_transformed``, always measured in the main process, one split at
+        a time (splits run in worker processes are not counted), so that the
+        rate compares across feature sets and ``n_jobs``.
     n_transformed : int
         Test images described in that time.
     y_true, y_pred : ndarray
-        Targets and out-of-fold predictions, fold after fold.
+        Targets and out-of-fold predictions of the first repeat, fold after
+        fold (every image once with k-fold splits).
     test_indices : ndarray
         Index in ``X`` of each entry of ``y_true``.
     embedding : ndarray of shape (n_fold0, n_features)
@@ -41,15 +53,40 @@ class FeatureResult:
     embedding_indices : ndarray
         Their indices in ``X``.
     estimators : list
-        The fitted pipeline of each fold.
+        The fitted pipeline of each split; ``None`` for a split read back from
+        the store of an earlier run (``compare_features(resume=True)``).
     training_history : list of dict or None
         Per-epoch entries (losses, validation scores) of the network trained in
         the first fold, for the training curves; ``None`` when no network was
         trained.
-    n_train, n_test : ndarray of shape (n_folds,) or None
+    n_train, n_test : ndarray of int, shape (n_splits,) or None
         Training and test set sizes of each split, in the order of ``scores``
-        (the corrected t-test needs their ratio); ``None`` when not recorded,
-        and then inferred from ``y_true`` and the number of images.
+        (the corrected resampled t-test needs their ratio). Default: ``n_test``
+        from ``fold_test_indices`` when given; ``None`` when not recorded, and
+        then the statistics infer them from ``y_true`` and the number of images.
+    repeat_index, fold_index : ndarray of int, shape (n_splits,)
+        The repeat and the fold (both from 0) of each split. Default: one
+        repeat, folds in order.
+    fold_test_indices, fold_predictions : list of ndarray or None
+        Test indices and out-of-fold predictions of every split, all repeats
+        (``y_pred`` holds the first repeat's only). Default: cut from
+        ``test_indices`` / ``y_pred`` by ``n_test``.
+    best_params : list of dict or None
+        With tuning: the settings chosen by the inner search for each split,
+        as parameter names of ``Pipeline([("features", ...), ("estimator",
+        ...)])`` (``'features__P'``, ``'estimator__svc__C'``); ``None`` without.
+    tune_scores : ndarray of shape (n_splits,) or None
+        With tuning: the inner cross-validation score of the chosen settings.
+    tune_seconds : ndarray of shape (n_splits,) or None
+        With tuning: seconds the inner search took per split.
+    warmup_seconds : float
+        Seconds of the untimed warm-up (a tiny fit before the timed splits, so
+        that imports, compilation and lazy set-up stay out of the timings).
+    n_resumed : int
+        Splits read back from the store of an earlier run.
+    parallel : int
+        Worker processes the splits after the first ran in (1: all in the main
+        process; see ``compare_features(n_jobs=...)``).
     """
 
     name: str
@@ -67,11 +104,58 @@ class FeatureResult:
     training_history: list | None = field(default=None, repr=False)
     n_train: np.ndarray | None = field(default=None, repr=False)
     n_test: np.ndarray | None = field(default=None, repr=False)
+    repeat_index: np.ndarray | None = field(default=None, repr=False)
+    fold_index: np.ndarray | None = field(default=None, repr=False)
+    fold_test_indices: list | None = field(default=None, repr=False)
+    fold_predictions: list | None = field(default=None, repr=False)
+    best_params: list | None = field(default=None, repr=False)
+    tune_scores: np.ndarray | None = field(default=None, repr=False)
+    tune_seconds: np.ndarray | None = field(default=None, repr=False)
+    warmup_seconds: float = field(default=0.0, repr=False)
+    n_resumed: int = field(default=0, repr=False)
+    parallel: int = field(default=1, repr=False)
+
+    def __post_init__(self):
+        n_splits = len(self.scores)
+        if self.repeat_index is None:
+            self.repeat_index = np.zeros(n_splits, dtype=int)
+        if self.fold_index is None:
+            self.fold_index = np.arange(n_splits)
+        if self.n_test is None and self.fold_test_indices is not None:
+            self.n_test = np.array([len(t) for t in self.fold_test_indices])
+        if (
+            self.fold_test_indices is None
+            and self.n_test is not None
+            and len(self.test_indices) == sum(self.n_test)
+        ):
+            bounds = np.cumsum(self.n_test)[:-1]
+            self.fold_test_indices = np.split(np.asarray(self.test_indices), bounds)
+            self.fold_predictions = np.split(np.asarray(self.y_pred), bounds)
+
+    @property
+    def n_repeats(self):
+        """Number of repeats of the k-fold split."""
+        return int(np.max(self.repeat_index)) + 1 if len(self.repeat_index) else 0
+
+    @property
+    def score_matrix(self):
+        """The scores as an array of shape (n_repeats, n_folds): repeat r, fold k at ``[r, k]``."""
+        matrix = np.full((self.n_repeats, int(np.max(self.fold_index)) + 1), np.nan)
+        matrix[self.repeat_index, self.fold_index] = self.scores
+        return matrix
 
     @property
     def throughput(self):
         """Test images described per second."""
         return self.n_transformed / self.transform_seconds if self.transform_seconds > 0 else math.inf
+
+
+def _short_param(key):
+    """'features__P' -> 'P'; 'estimator__svc__C' -> 'C'; a fused set's part: 'hog: orientations'."""
+    parts = key.split("__")
+    if parts[0] == "features" and len(parts) >= 4 and parts[2] == "features":
+        return f"{parts[1]}: {'__'.join(parts[3:])}"  # a fused set's part
+    return parts[-1]
 
 
 def _format_rate(rate):
@@ -100,10 +184,32 @@ class ComparisonResult:
     X : array-like
         The images compared (the misclassified-image grids show them).
     kinds : dict of str -> str
-        Kind of each feature set ('handcrafted', 'learned', 'baseline'), for the table.
+        Kind of each feature set ('handcrafted', 'learned', 'baseline', 'fused'), for the table.
+    parts : dict of str -> tuple of str
+        The parts of each fused feature set (``{'hog+cnn': ('hog', 'cnn')}``).
+    n_repeats, n_folds : int
+        The repeated k-fold: every feature set met the same ``n_repeats *
+        n_folds`` splits.
+    tuning : dict or None
+        With tuning: ``{'budget': candidates per feature set, 'cv': inner
+        folds, 'spaces': {name: search space}}``; ``None`` without.
     """
 
-    def __init__(self, results, *, skipped, task, scoring, X, target_names=None, kinds=None):
+    def __init__(
+        self,
+        results,
+        *,
+        skipped,
+        task,
+        scoring,
+        X,
+        target_names=None,
+        kinds=None,
+        parts=None,
+        n_repeats=1,
+        n_folds=None,
+        tuning=None,
+    ):
         self.results = results
         self.skipped = skipped
         self.task = task
@@ -111,6 +217,12 @@ class ComparisonResult:
         self.X = X
         self.target_names = target_names
         self.kinds = kinds or {}
+        self.parts = parts or {}
+        self.n_repeats = n_repeats
+        if n_folds is None:
+            n_folds = len(next(iter(results.values())).scores) // n_repeats if results else 0
+        self.n_folds = n_folds
+        self.tuning = tuning
 
     # ---------------------------------------------------------------- table
     def rows(self):
@@ -139,6 +251,43 @@ class ComparisonResult:
     def best(self):
         """Name of the feature set with the highest mean score."""
         return self.rows()[0]["feature set"]
+
+    def chosen_settings(self, name):
+        """The settings the inner search chose for ``name``: one ``(repeat, fold, dict)`` per split.
+
+        The dict's keys drop the pipeline's step prefixes (``'features__P'``
+        is ``'P'``, ``'estimator__svc__C'`` is ``'C'``, a fused set's
+        ``'hog__features__orientations'`` is ``'hog: orientations'``). Empty
+        without tuning.
+        """
+        r = self.results[name]
+        if r.best_params is None:
+            return []
+        return [
+            (int(rep), int(fold), {_short_param(k): v for k, v in params.items()})
+            for rep, fold, params in zip(r.repeat_index, r.fold_index, r.best_params)
+        ]
+
+    def tuning_markdown(self):
+        """The chosen settings per feature set and outer fold, as Markdown ('' without tuning)."""
+        if not self.tuning:
+            return ""
+        lines = [
+            f"Each family's settings were chosen on the training images of every outer fold by an "
+            f"inner {self.tuning['cv']}-fold search over at most {self.tuning['budget']} candidates "
+            f"(the whole grid when it is smaller, a random sample of it otherwise).",
+            "",
+            "| feature set | repeat | fold | chosen settings | inner score |",
+            "|---|---:|---:|---|---:|",
+        ]
+        for name, r in self.results.items():
+            if r.best_params is None:
+                continue
+            inner = r.tune_scores if r.tune_scores is not None else np.full(len(r.scores), np.nan)
+            for (rep, fold, params), score in zip(self.chosen_settings(name), inner):
+                shown = ", ".join(f"{k}={v!r}" for k, v in params.items()) or "(nothing to tune)"
+                lines.append(f"| {name} | {rep + 1} | {fold + 1} | {shown} | {score:.3f} |")
+        return "\n".join(lines)
 
     def _table_cells(self):
         header = ["feature set", "kind", "dims", self.scoring, "fit s / fold", "transform images/s"]
@@ -188,6 +337,44 @@ class ComparisonResult:
         lines = ["| " + " | ".join(header) + " |", "|" + "|".join(align) + "|"]
         lines += ["| " + " | ".join(row) + " |" for row in body]
         return "\n".join(lines)
+
+    def fold_rows(self):
+        """Every split's score as a list of dicts: one per (feature set, repeat, fold), in run order.
+
+        Keys: ``feature set``, ``kind``, ``repeat``, ``fold`` (both from 1),
+        ``n_train``, ``n_test``, the score (named after the scoring), ``fit s``
+        and, with tuning, ``chosen settings`` and ``inner score``.
+        """
+        rows = []
+        for name, r in self.results.items():
+            settings = self.chosen_settings(name)
+            for i, score in enumerate(r.scores):
+                row = {
+                    "feature set": name,
+                    "kind": self.kinds.get(name, ""),
+                    "repeat": int(r.repeat_index[i]) + 1,
+                    "fold": int(r.fold_index[i]) + 1,
+                    "n_train": None if r.n_train is None else int(r.n_train[i]),
+                    "n_test": None if r.n_test is None else int(r.n_test[i]),
+                    self.scoring: float(score),
+                    "fit s": float(r.fit_times[i]),
+                }
+                if settings:
+                    row["chosen settings"] = ", ".join(f"{k}={v!r}" for k, v in settings[i][2].items())
+                    row["inner score"] = float(r.tune_scores[i]) if r.tune_scores is not None else math.nan
+                rows.append(row)
+        return rows
+
+    def to_fold_csv(self, path):
+        """Write :meth:`fold_rows` (every split's score, for statistics elsewhere) as CSV."""
+        import csv
+
+        rows = self.fold_rows()
+        fields = list(dict.fromkeys(key for row in rows for key in row)) or ["feature set"]
+        with open(path, "w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=fields)
+            writer.writeheader()
+            writer.writerows(rows)
 
     def to_csv(self, path):
         """Write the table (unformatted numbers) as CSV."""
@@ -316,7 +503,14 @@ class ComparisonResult:
         return per_class_scores(self)
 
     def write_report(
-        self, out_dir, *, embedding="tsne", title="skvision feature comparison", notes=(), html=True
+        self,
+        out_dir,
+        *,
+        embedding="tsne",
+        title="skvision feature comparison",
+        notes=(),
+        html=True,
+        progress=None,
     ):
         """Write ``report.md``, ``report.html``, ``results.csv`` and the PNG figures to ``out_dir``.
 
@@ -333,6 +527,9 @@ class ComparisonResult:
             Also write ``report.html``: the same tables and figures in one
             self-contained page (figures embedded, no network), with a sortable
             score table and each feature set's figures in tabs.
+        progress : callable or None
+            ``progress(message)`` is called as each stage of the report starts
+            (the figures, each t-SNE map, ...); ``skvision compare`` prints them.
 
         Returns
         -------
@@ -341,4 +538,6 @@ class ComparisonResult:
         """
         from ._report import write_report
 
-        return write_report(self, Path(out_dir), embedding=embedding, title=title, notes=notes, html=html)
+        return write_report(
+            self, Path(out_dir), embedding=embedding, title=title, notes=notes, html=html, progress=progress
+        )

@@ -185,9 +185,11 @@ def _splits_ratio(result, names):
         n_train, n_test = getattr(r, "n_train", None), getattr(r, "n_test", None)
         if n_train is not None and n_test is not None:
             return float(np.mean(np.asarray(n_test, dtype=float) / np.asarray(n_train, dtype=float)))
-    # Not recorded: each split tests len(y_true) / J images and trains on the rest of X.
+    # Not recorded: each split tests len(y_true) / k images (y_true holds one repeat of the k folds) and
+    # trains on the rest of X.
     r = result.results[names[0]]
-    n_test = len(r.y_true) / np.size(r.scores)
+    n_repeats = getattr(r, "n_repeats", 1) or 1
+    n_test = len(r.y_true) * n_repeats / np.size(r.scores)
     n_total = len(result.X)
     if not 0 < n_test < n_total:
         raise ValueError("Cannot tell the training and test set sizes of this comparison's splits.")
@@ -563,10 +565,34 @@ class PerClassScores:
         return "\n".join(lines)
 
 
+def _pooled_predictions(r):
+    """Targets and out-of-fold predictions of every split of a FeatureResult, and the repeats pooled.
+
+    With repeated k-fold every repeat predicts every image once; the first
+    repeat's ``y_true`` gives the target of each image. Without the per-split
+    record (or when the first repeat does not cover the images tested later),
+    the first repeat alone.
+    """
+    fold_predictions = getattr(r, "fold_predictions", None)
+    fold_tests = getattr(r, "fold_test_indices", None)
+    repeats = int(getattr(r, "n_repeats", 1) or 1)
+    if repeats <= 1 or fold_predictions is None or fold_tests is None:
+        return r.y_true, r.y_pred, 1
+    tested = np.concatenate([np.asarray(t) for t in fold_tests])
+    known = np.asarray(r.test_indices)
+    if not np.isin(tested, known).all():
+        return r.y_true, r.y_pred, 1
+    order = np.argsort(known, kind="stable")
+    where = order[np.searchsorted(known, tested, sorter=order)]
+    y_true = np.asarray(r.y_true)[where]
+    return y_true, np.concatenate([np.asarray(p) for p in fold_predictions]), repeats
+
+
 def per_class_scores(result):
     """Per-class precision, recall and F1 of each feature set of a classification comparison.
 
-    From the out-of-fold predictions, pooled over the folds (and repeats), with
+    From the out-of-fold predictions, pooled over the folds (and the repeats of a
+    repeated k-fold: every image counts once per repeat), with
     :func:`sklearn.metrics.precision_recall_fscore_support`; a class never
     predicted has precision 0. The winner of a class is the feature set with the
     highest F1 there (the harmonic mean of precision and recall).
@@ -590,11 +616,12 @@ def per_class_scores(result):
     support = None
     for name in names:
         r = result.results[name]
-        p, rc, f, s = precision_recall_fscore_support(r.y_true, r.y_pred, labels=classes, zero_division=0.0)
+        y_true, y_pred, repeats = _pooled_predictions(r)
+        p, rc, f, s = precision_recall_fscore_support(y_true, y_pred, labels=classes, zero_division=0.0)
         precision.append(p)
         recall.append(rc)
         f1.append(f)
-        support = s if support is None else support
+        support = s // repeats if support is None else support
     target_names = result.target_names
     integer = np.issubdtype(classes.dtype, np.integer)
     if target_names is not None and integer and classes.min() >= 0 and classes.max() < len(target_names):

@@ -3,38 +3,97 @@
 It takes :class:`~skvision.compare.FeatureSet` objects (from
 :func:`~skvision.compare.build_feature_sets`) or a plain dict of transformers,
 and records in a :class:`~skvision.compare.ComparisonResult` everything the
-table, the pictures and the report need.
+table, the pictures, the statistics and the report need.
+
+How a feature set runs (:func:`_run_feature_set`):
+
+1. Splits stored by an earlier run are read back (``store=``, ``resume=True``).
+2. Warm-up, untimed: the pipeline is fitted on a few images, so that imports,
+   numba compilation and lazy set-up (loading weights) are not counted in the
+   first timed fold, whatever order the feature sets run in.
+3. A precomputed set (its ``stateless`` tag) describes every image once, timed,
+   in the main process.
+4. The first split runs in the main process. The others run there too, or in
+   ``n_jobs`` worker processes when the time the first one took says that the
+   work left is large enough to repay starting them (:func:`_workers`). The
+   transform rate is measured on the splits run in the main process only, so
+   that it does not depend on ``n_jobs``.
+5. Each split: with tuning, an inner search on its training images
+   (:func:`~skvision.compare._tuning.inner_search`), then the fit of the chosen
+   setting (timed), the description of the test images (timed), the
+   predictions and the score. It is stored as soon as it finishes.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
 import time
+import warnings
 
 import numpy as np
+from joblib import Parallel, delayed, effective_n_jobs
 from sklearn.base import clone, is_classifier
-from sklearn.model_selection import KFold, StratifiedKFold, check_cv, cross_validate
+from sklearn.metrics import check_scoring
+from sklearn.model_selection import (
+    KFold,
+    RepeatedKFold,
+    RepeatedStratifiedKFold,
+    StratifiedKFold,
+    check_cv,
+)
 from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer
 
-from ._estimators import make_estimator, task_of
-from ._families import FeatureSet
+from ._estimators import ESTIMATORS, estimator_space, make_estimator, task_of
+from ._families import FeatureSet, _prefixed, _product
+from ._progress import Progress
 from ._result import ComparisonResult, FeatureResult
+from ._store import FoldStore, fingerprint
+from ._tuning import inner_search
 
 __all__ = ["compare_features"]
 
+#: Worker processes are started for a feature set's remaining splits only when spreading them over the
+#: workers saves at least this many seconds (estimated from the first split, run in the main process):
+#: starting a worker, importing what the pipeline needs there and sending it the data costs seconds.
+PARALLEL_MIN_SAVING = 10.0
 
-def _splits(cv, X, y, task, random_state):
+#: Images of the untimed warm-up fit.
+WARMUP_IMAGES = 64
+
+#: Fingerprints of the pipelines warmed up in this process (a worker warms each one up once).
+_WARMED = set()
+
+
+def _splits(cv, y, task, random_state, repeats):
+    """The (train, test) splits, their (repeat, fold) ids, the number of repeats and of folds."""
+    classification = task == "classification"
     if isinstance(cv, (int, np.integer)):
         if cv < 2:
             raise ValueError(f"cv must be at least 2 folds; got {cv}.")
-        splitter = (
-            StratifiedKFold(cv, shuffle=True, random_state=random_state)
-            if task == "classification"
-            else KFold(cv, shuffle=True, random_state=random_state)
-        )
+        if repeats == 1:
+            splitter = (StratifiedKFold if classification else KFold)(
+                cv, shuffle=True, random_state=random_state
+            )
+        else:
+            splitter = (RepeatedStratifiedKFold if classification else RepeatedKFold)(
+                n_splits=cv, n_repeats=repeats, random_state=random_state
+            )
     else:
-        splitter = check_cv(cv, y, classifier=task == "classification")
+        if repeats != 1:
+            raise ValueError(
+                "repeats applies to an integer cv; for a splitter of your own pass a repeated one "
+                f"(RepeatedStratifiedKFold, say) with repeats=1; got cv={cv!r} and repeats={repeats}."
+            )
+        splitter = check_cv(cv, y, classifier=classification)
+        repeats = int(getattr(splitter, "n_repeats", 1))
     # Materialised once, so that every feature set meets exactly the same folds.
-    return list(splitter.split(np.zeros(len(y)), y))
+    splits = list(splitter.split(np.zeros(len(y)), y))
+    n_folds = max(1, len(splits) // repeats)
+    ids = [(i // n_folds, i % n_folds) for i in range(len(splits))]
+    return splits, ids, repeats, n_folds
 
 
 def _take(X, indices):
@@ -59,15 +118,22 @@ def compare_features(
     kinds=None,
     skipped=None,
     verbose=0,
+    repeats=1,
+    tune=False,
+    tune_budget=10,
+    tune_cv=3,
+    store=None,
+    resume=False,
 ):
     """Cross-validate ``features -> estimator`` for every feature set, on the same folds.
 
     Each feature set becomes the pipeline ``Pipeline([("features", transformer),
-    ("estimator", estimator)])``, scored with
-    :func:`sklearn.model_selection.cross_validate` (``return_estimator=True``).
-    The fitted pipelines then describe their own test fold once more, which
-    gives the out-of-fold predictions (confusion matrices, error grids), the
-    transform throughput, and held-out features for the embedding maps.
+    ("estimator", estimator)])``, fitted on the training images of each split
+    and scored on its test images, as
+    :func:`sklearn.model_selection.cross_validate` would (same folds, same
+    scores). The fitted pipeline describes its test images once, which gives
+    the score, the out-of-fold predictions (confusion matrices, error grids),
+    the transform throughput, and held-out features for the embedding maps.
 
     Parameters
     ----------
@@ -78,7 +144,8 @@ def compare_features(
     features : dict of str -> transformer, or list of FeatureSet
         Name -> unfitted transformer (cloned for each fold); or the feature
         sets of :func:`~skvision.compare.build_feature_sets`, which carry their
-        kind, whether to precompute, and why a set is left out.
+        kind, whether to precompute, their search space, and why a set is left
+        out.
     estimator : estimator, str or None, default=None
         The final estimator, or a name from :data:`ESTIMATORS` ('svc', 'logreg',
         'knn', 'rf'). ``None`` is 'svc': standardised features -> RBF SVC (SVR for
@@ -90,16 +157,22 @@ def compare_features(
         Any sklearn scorer name; ``None`` is 'accuracy' for classes and 'r2' for
         a regression target.
     n_jobs : int or None, default=None
-        Folds run in parallel by ``cross_validate``.
+        At most this many worker processes (joblib; -1: every core) for the
+        splits of a feature set. The first split of each set runs in the main
+        process; the others go to workers only when its duration says they
+        repay starting them (about ``PARALLEL_MIN_SAVING`` seconds saved), so
+        ``n_jobs`` never makes a comparison much slower, and quick feature sets
+        run in one process. Sets placed on a GPU run in the main process.
     random_state : int or None, default=0
-        Seed of the folds and of the named estimators.
+        Seed of the folds, of the inner search and of the named estimators.
     precompute : collection of str, default=()
         With a dict of transformers: the feature sets whose ``fit`` learns
         nothing from the images (a frozen pretrained backbone, say): fitted
         once, they describe every image once, and the estimator alone is
         cross-validated on those features. The scores are those of the full
         pipeline; the fit time of a fold counts the description of its training
-        images. A :class:`~skvision.compare.FeatureSet` says it itself.
+        images. A :class:`~skvision.compare.FeatureSet` says it itself. With
+        tuning, only the estimator's settings are searched for such a set.
     on_error : {'raise', 'skip'}, default='raise'
         A feature set whose cross-validation fails either stops the comparison
         or is recorded in ``skipped`` with its error message.
@@ -111,7 +184,41 @@ def compare_features(
     skipped : dict of str -> str or None
         Feature sets already left out by the caller, with reasons (shown in the table).
     verbose : int, default=0
-        1 prints one line per feature set as it finishes.
+        0: silent. 1: a line on stderr per feature set and split (score, mean
+        so far, time spent, time left) and per feature set, with a tqdm bar when
+        stderr is a terminal. 2: also the learned families' epoch-by-epoch
+        progress (skorch's), on stderr.
+    repeats : int, default=1
+        Repeated k-fold: ``repeats`` different shuffles of the ``cv`` folds
+        (:class:`~sklearn.model_selection.RepeatedStratifiedKFold`, or
+        :class:`~sklearn.model_selection.RepeatedKFold` for a regression target),
+        the same for every feature set. The result keeps the score of every
+        (repeat, fold).
+    tune : bool or dict, default=False
+        ``True``: choose each feature set's settings inside every outer fold,
+        by an inner ``tune_cv``-fold search of its training images over the
+        set's search space (:attr:`FeatureSet.space`, declared next to each
+        built-in family) and the named estimator's (``C`` of the SVC, ...).
+        A dict maps feature-set names to search spaces of their own, as
+        parameter names of the pipeline (``{'hog': {'features__orientations':
+        [6, 9], 'estimator__svc__C': [1, 10]}}``); sets it does not name are not
+        tuned. The chosen settings of every split are in the result.
+    tune_budget : int, default=10
+        At most this many candidate settings per feature set: the whole grid
+        when it is smaller, else a seeded random sample of it.
+    tune_cv : int, default=3
+        Inner folds of the search.
+    store : path-like or None, default=None
+        A folder where each finished split is written as it completes (see
+        ``resume``); ``None`` stores nothing.
+    resume : bool, default=False
+        Read back the splits ``store`` holds from an earlier run of the same
+        comparison and compute only the others: an interrupted run, run again
+        with ``resume=True``, gives the same scores as an uninterrupted one. The
+        stored splits are used only when the images, targets, folds, estimator,
+        scoring, tuning settings, seed and skvision's version are the same (and
+        a feature set's own parameters, per set); otherwise they are computed
+        afresh, with a message.
 
     Returns
     -------
@@ -133,47 +240,103 @@ def compare_features(
     (['pca10', 'pixels'], 'accuracy', 10)
     >>> bool(result.results["pixels"].scores.mean() > 0.85)
     True
+
+    Repeated, and tuned (the PCA's width and the regression's ``C``):
+
+    >>> space = {"features__pca__n_components": [5, 20], "estimator__logisticregression__C": [0.1, 1]}
+    >>> result = compare_features(X[:300], y[:300], {"pca": make_pipeline(flat, PCA())},
+    ...                           estimator="logreg", cv=3, repeats=2, tune={"pca": space})
+    >>> result.results["pca"].score_matrix.shape
+    (2, 3)
+    >>> sorted(result.chosen_settings("pca")[0][2])
+    ['C', 'n_components']
     """
     feature_sets = _as_feature_sets(features, precompute, kinds)
     if on_error not in ("raise", "skip"):
         raise ValueError(f"on_error must be 'raise' or 'skip'; got {on_error!r}.")
+    for name, value, minimum in (
+        ("repeats", repeats, 1),
+        ("tune_budget", tune_budget, 1),
+        ("tune_cv", tune_cv, 2),
+    ):
+        if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < minimum:
+            raise ValueError(f"{name} must be an integer of at least {minimum}; got {value!r}.")
+    if resume and store is None:
+        raise ValueError("resume=True reads the splits stored in store; pass store=<folder>.")
     y = np.asarray(y)
     if len(y) != len(X):
         raise ValueError(f"X has {len(X)} images but y has {len(y)} entries.")
     task = task_of(y)
+    estimator_name = None
     if estimator is None or isinstance(estimator, str):
-        estimator = make_estimator(estimator or "svc", task, random_state)
+        estimator_name = estimator or "svc"
+    if estimator_name is not None:
+        estimator = make_estimator(estimator_name, task, random_state)
     if task == "classification" and not is_classifier(estimator):
         raise ValueError(f"y holds class labels but the estimator {estimator!r} is not a classifier.")
     scoring = scoring or ("accuracy" if task == "classification" else "r2")
-    splits = _splits(cv, X, y, task, random_state)
+    scorer = check_scoring(estimator, scoring=scoring)
+    splits, split_ids, n_repeats, n_folds = _splits(cv, y, task, random_state, repeats)
+    spaces = _search_spaces(tune, feature_sets, estimator_name, task)
     skipped = dict(skipped or {})
     skipped.update((s.name, s.skipped) for s in feature_sets if not s.available)
+    running = [s for s in feature_sets if s.available]
 
+    progress = Progress(verbose, total=len(running) * len(splits))
+    fold_store = None
+    if store is not None:
+        from .. import __version__
+
+        components = {
+            "data": fingerprint((X, y)),
+            "folds": fingerprint(splits),
+            "estimator": fingerprint(estimator),
+            "scoring": repr(scoring),
+            "tuning": fingerprint((tune_budget, tune_cv)) if spaces is not None else "none",
+            "seed": repr(random_state),
+            "version": __version__,
+        }
+        families = {
+            s.name: fingerprint((s.transformer, s.precompute, None if spaces is None else spaces.get(s.name)))
+            for s in running
+        }
+        fold_store = FoldStore(store, components, families, resume=resume, say=progress.say)
+
+    context = _Context(
+        X=X,
+        y=y,
+        estimator=estimator,
+        splits=splits,
+        split_ids=split_ids,
+        n_repeats=n_repeats,
+        n_folds=n_folds,
+        scorer=scorer,
+        scoring=scoring,
+        n_jobs=n_jobs,
+        random_state=random_state,
+        classification=task == "classification",
+        tune_budget=tune_budget,
+        tune_cv=tune_cv,
+        store=fold_store,
+        progress=progress,
+        verbose=verbose,
+    )
     results = {}
-    for feature_set in feature_sets:
-        if not feature_set.available:
-            continue
-        name = feature_set.name
-        pipeline = Pipeline([("features", clone(feature_set.transformer)), ("estimator", clone(estimator))])
-        try:
-            result = _cross_validate_one(
-                name, pipeline, X, y, splits, scoring, n_jobs, feature_set.precompute
-            )
-        except Exception as exc:  # noqa: BLE001 - with on_error='skip' any failure is recorded, not raised
-            if on_error == "raise":
-                raise
-            skipped[name] = f"failed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-            if verbose:
-                print(f"{name}: {skipped[name]}", flush=True)
-            continue
-        results[name] = result
-        if verbose:
-            print(
-                f"{name}: {scoring} {result.scores.mean():.3f} ± {result.scores.std():.3f}, "
-                f"{result.n_features} dims, fit {result.fit_times.mean():.2f} s/fold",
-                flush=True,
-            )
+    try:
+        for feature_set in running:
+            name = feature_set.name
+            space = None if spaces is None else spaces.get(name)
+            context.left = len(splits)
+            try:
+                results[name] = _run_feature_set(feature_set, space, context)
+            except Exception as exc:  # noqa: BLE001 - with on_error='skip' any failure is recorded, not raised
+                if on_error == "raise":
+                    raise
+                first_line = str(exc).splitlines()[0] if str(exc) else ""
+                skipped[name] = f"failed: {type(exc).__name__}: {first_line}"
+                progress.failed(name, skipped[name], n_left=context.left)
+    finally:
+        progress.close()
     return ComparisonResult(
         results,
         skipped=skipped,
@@ -182,7 +345,43 @@ def compare_features(
         X=X,
         target_names=None if target_names is None else np.asarray(target_names),
         kinds={s.name: s.kind for s in feature_sets if s.kind},
+        parts={s.name: tuple(s.parts) for s in feature_sets if s.parts},
+        n_repeats=n_repeats,
+        n_folds=n_folds,
+        tuning=None
+        if spaces is None
+        else {"budget": tune_budget, "cv": tune_cv, "spaces": {n: sp for n, sp in spaces.items() if sp}},
     )
+
+
+def _search_spaces(tune, feature_sets, estimator_name, task):
+    """name -> search space as pipeline parameters (or None: nothing to tune); None without tuning."""
+    if tune is False or tune is None:
+        return None
+    names = [s.name for s in feature_sets]
+    if isinstance(tune, dict):
+        unknown = sorted(set(tune) - set(names))
+        if unknown:
+            raise ValueError(f"tune names feature sets that are not in features: {unknown}.")
+        return {name: tune.get(name) or None for name in names}
+    if tune is not True:
+        raise ValueError(f"tune must be True, False or a dict of feature set -> search space; got {tune!r}.")
+    estimator_grid = (
+        _prefixed(estimator_space(estimator_name, task), "estimator__")
+        if estimator_name in ESTIMATORS
+        else []
+    )
+    spaces = {}
+    for feature_set in feature_sets:
+        grids = (
+            []
+            if feature_set.precompute or not feature_set.space
+            else [_prefixed(feature_set.space, "features__")]
+        )
+        if estimator_grid:
+            grids.append(estimator_grid)
+        spaces[feature_set.name] = _product(grids)
+    return spaces
 
 
 def _as_feature_sets(features, precompute, kinds):
@@ -214,83 +413,291 @@ def _as_feature_sets(features, precompute, kinds):
     return sets
 
 
-def _cross_validate_one(name, pipeline, X, y, splits, scoring, n_jobs, precompute):
-    if precompute:
-        return _cross_validate_precomputed(name, pipeline, X, y, splits, scoring, n_jobs)
-    scores = cross_validate(
-        pipeline, X, y, cv=splits, scoring=scoring, n_jobs=n_jobs, return_estimator=True, error_score="raise"
+class _Context:
+    """What every feature set of one comparison shares (folds, scorer, store, progress, ...)."""
+
+    def __init__(self, **kwargs):
+        self.__dict__.update(kwargs)
+        self.left = 0  # splits of the running feature set not finished yet (for the bar on a failure)
+
+
+def _neural_verbose(transformer):
+    """``transformer`` with skorch's epoch progress on, for every network in it (``verbose=2``)."""
+    from .._tags import get_tags
+
+    params = transformer.get_params(deep=True)
+    changes = {}
+    for key in params:
+        owner = params[key.rsplit("__", 1)[0]] if "__" in key else transformer
+        if key.endswith("verbose") and get_tags(owner).torch_support and hasattr(owner, "max_epochs"):
+            changes[key] = 1
+    return transformer.set_params(**changes) if changes else transformer
+
+
+def _warm_sample(y, classification, n):
+    """Indices of ``n`` images for the warm-up: each class in turn (the first of each, the second...)."""
+    if not classification:
+        return np.arange(min(n, len(y)))
+    order = np.argsort(y, kind="stable")
+    labels, starts = np.unique(y[order], return_index=True)
+    counts = np.diff(np.append(starts, len(y)))
+    picked = []
+    for rank in range(int(counts.max())):
+        picked += [order[s + rank] for s, c in zip(starts, counts) if rank < c]
+        if len(picked) >= n:
+            break
+    return np.sort(np.asarray(picked[:n]))
+
+
+def _warm_up(pipeline, X, y, classification):
+    """Fit a copy of ``pipeline`` on a few images, untimed (one epoch for networks, no output)."""
+    warm = clone(pipeline)
+    params = warm.get_params(deep=True)
+    quiet = {}
+    for key, value in params.items():
+        last = key.rsplit("__", 1)[-1]
+        if last == "max_epochs" and isinstance(value, (int, np.integer)):
+            quiet[key] = 1
+        elif last == "early_stopping" and value is True:
+            quiet[key] = False
+        elif last == "verbose" and isinstance(value, (bool, int, np.integer)):
+            quiet[key] = False if isinstance(value, bool) else 0
+    warm.set_params(**quiet)
+    indices = _warm_sample(y, classification, WARMUP_IMAGES)
+    with warnings.catch_warnings(), contextlib.redirect_stdout(sys.stderr):
+        warnings.simplefilter("ignore")
+        try:
+            warm.fit(_take(X, indices), y[indices])
+            warm.predict(_take(X, indices[:8]))
+        except Exception:  # noqa: BLE001, S110 - a warm-up that fails warms up what it reached
+            pass
+
+
+def _on_gpu(pipeline):
+    return any(
+        key.rsplit("__", 1)[-1] == "device" and isinstance(value, str) and value.startswith(("cuda", "mps"))
+        for key, value in pipeline.get_params(deep=True).items()
     )
-    y_true, y_pred, test_indices = [], [], []
-    transform_seconds, n_transformed = 0.0, 0
-    embedding = embedding_indices = None
-    for fitted, (_, test) in zip(scores["estimator"], splits):
+
+
+def _workers(n_jobs, n_left, seconds_per_split, on_gpu):
+    """Worker processes for the ``n_left`` splits after the first, or 1 to run them in the main process."""
+    if not n_left or n_jobs is None or on_gpu:
+        return 1
+    workers = min(effective_n_jobs(n_jobs), n_left)
+    if workers <= 1:
+        return 1
+    saved = seconds_per_split * n_left * (1 - 1 / workers)
+    return workers if saved >= PARALLEL_MIN_SAVING else 1
+
+
+def _run_feature_set(feature_set, space, ctx):
+    name = feature_set.name
+    pipeline = Pipeline([("features", clone(feature_set.transformer)), ("estimator", clone(ctx.estimator))])
+    if ctx.verbose >= 2:
+        _neural_verbose(pipeline.named_steps["features"])
+    n_splits = len(ctx.splits)
+    records, fitted = [None] * n_splits, [None] * n_splits
+    ctx.progress.start(name, n_splits)
+    stored = ctx.store.load(name) if ctx.store is not None else {}
+    ctx.left = n_splits
+    for i, split_id in enumerate(ctx.split_ids):
+        if split_id in stored:
+            records[i] = stored[split_id]
+            ctx.progress.split_done(
+                name, *split_id, ctx.n_repeats, ctx.n_folds, records[i]["score"], ctx.scoring, stored=True
+            )
+            ctx.left -= 1
+    n_resumed = n_splits - ctx.left
+    ctx.progress.resumed(n_resumed)
+    todo = [i for i in range(n_splits) if records[i] is None]
+    warmup_seconds, workers = 0.0, 1
+    if todo:
+        start = time.perf_counter()
+        _warm_up(pipeline, ctx.X, ctx.y, ctx.classification)
+        warmup_seconds = time.perf_counter() - start
+        data, per_image, transformer = ctx.X, None, None
+        job = pipeline
+        if feature_set.precompute:
+            # Described once, timed, in this process; then the estimator alone meets the folds.
+            transformer = pipeline.named_steps["features"].fit(ctx.X, ctx.y)
+            start = time.perf_counter()
+            data = np.asarray(transformer.transform(ctx.X), dtype=np.float64)
+            per_image = (time.perf_counter() - start) / len(ctx.y)
+            job = Pipeline(
+                [("features", FunctionTransformer()), ("estimator", pipeline.named_steps["estimator"])]
+            )
+            if space:  # described once: only the estimator's settings can be searched
+                grids = [
+                    {k: v for k, v in g.items() if not k.startswith("features__")}
+                    for g in _prefixed(space, "")
+                ]
+                space = [g for g in grids if g] or None
+        ctx.progress.timing_starts()
+        arguments = dict(
+            scorer=ctx.scorer,
+            space=space,
+            tune_cv=ctx.tune_cv,
+            tune_budget=ctx.tune_budget,
+            random_state=ctx.random_state,
+            classification=ctx.classification,
+            redirect=ctx.verbose >= 2,
+        )
+
+        def finish(i, record, fitted_pipeline, in_main):
+            record["measured_in_main"] = in_main
+            if per_image is not None:
+                record["fit_time"] += per_image * record["n_train"]
+                record["transform_seconds"] = per_image * record["n_test"]
+                record["measured_in_main"] = True
+                record["n_features"] = data.shape[1]
+                fitted_pipeline = Pipeline(
+                    [("features", transformer), ("estimator", fitted_pipeline.named_steps["estimator"])]
+                )
+            record["repeat"], record["fold"] = ctx.split_ids[i]
+            records[i], fitted[i] = record, fitted_pipeline
+            if ctx.store is not None:
+                ctx.store.save(name, {k: v for k, v in record.items() if k != "seconds"})
+            ctx.left -= 1
+            ctx.progress.split_done(
+                name,
+                *ctx.split_ids[i],
+                ctx.n_repeats,
+                ctx.n_folds,
+                record["score"],
+                ctx.scoring,
+                workers=workers,
+            )
+
+        first = todo[0]
+        record, fitted_pipeline = _run_split(first, job, data, ctx.y, *ctx.splits[first], **arguments)
+        finish(first, record, fitted_pipeline, True)
+        rest = todo[1:]
+        workers = _workers(ctx.n_jobs, len(rest), record["seconds"], _on_gpu(pipeline))
+        if workers == 1:
+            for i in rest:
+                record, fitted_pipeline = _run_split(i, job, data, ctx.y, *ctx.splits[i], **arguments)
+                finish(i, record, fitted_pipeline, True)
+        else:
+            ctx.progress.say(f"{name}: the other {len(rest)} splits in {workers} processes")
+            jobs = Parallel(n_jobs=workers, return_as="generator_unordered")(
+                delayed(_run_split_in_worker)(i, job, data, ctx.y, *ctx.splits[i], **arguments) for i in rest
+            )
+            for record, fitted_pipeline in jobs:
+                finish(record["index"], record, fitted_pipeline, False)
+    result = _assemble(name, records, fitted, ctx)
+    result.warmup_seconds, result.n_resumed, result.parallel = warmup_seconds, n_resumed, workers
+    ctx.progress.finished(result, ctx.scoring)
+    return result
+
+
+def _run_split_in_worker(index, pipeline, X, y, train, test, **kwargs):
+    """:func:`_run_split` in a worker process, after that process's own untimed warm-up of ``pipeline``."""
+    key = fingerprint(pipeline)
+    if key not in _WARMED:
+        _warm_up(pipeline, X, y, kwargs["classification"])
+        _WARMED.add(key)
+    return _run_split(index, pipeline, X, y, train, test, **kwargs)
+
+
+def _run_split(
+    index,
+    pipeline,
+    X,
+    y,
+    train,
+    test,
+    *,
+    scorer,
+    space,
+    tune_cv,
+    tune_budget,
+    random_state,
+    classification,
+    redirect,
+):
+    """One split: [inner search,] fit, describe the test images, predict, score. Runs in any process."""
+    started = time.perf_counter()
+    output = contextlib.redirect_stdout(sys.stderr) if redirect else contextlib.nullcontext()
+    with output:
+        X_train, y_train = _take(X, train), y[train]
+        best, tune_score, tune_seconds = None, np.nan, np.nan
+        pipeline = clone(pipeline)
+        if space is not None:
+            start = time.perf_counter()
+            best, tune_score, _ = inner_search(
+                pipeline,
+                space,
+                X_train,
+                y_train,
+                scorer=scorer,
+                cv=tune_cv,
+                budget=tune_budget,
+                random_state=random_state,
+                classification=classification,
+            )
+            tune_seconds = time.perf_counter() - start
+            pipeline.set_params(**best)
+        start = time.perf_counter()
+        pipeline.fit(X_train, y_train)
+        fit_time = time.perf_counter() - start
         X_test = _take(X, test)
         start = time.perf_counter()
-        described = fitted.named_steps["features"].transform(X_test)
-        transform_seconds += time.perf_counter() - start
-        n_transformed += len(test)
-        y_pred.append(fitted.named_steps["estimator"].predict(described))
-        y_true.append(y[test])
-        test_indices.append(test)
-        if embedding is None:
-            embedding, embedding_indices = np.asarray(described, dtype=np.float64), np.asarray(test)
-    return FeatureResult(
-        name=name,
-        n_features=int(embedding.shape[1]),
-        scores=np.asarray(scores["test_score"], dtype=float),
-        fit_times=np.asarray(scores["fit_time"], dtype=float),
-        transform_seconds=transform_seconds,
-        n_transformed=n_transformed,
-        y_true=np.concatenate(y_true),
-        y_pred=np.concatenate(y_pred),
-        test_indices=np.concatenate(test_indices),
-        embedding=embedding,
-        embedding_indices=embedding_indices,
-        estimators=list(scores["estimator"]),
-        training_history=_training_history(scores["estimator"][0]),
-        n_train=np.array([len(train) for train, _ in splits]),
-        n_test=np.array([len(test) for _, test in splits]),
-    )
+        described = pipeline.named_steps["features"].transform(X_test)
+        transform_seconds = time.perf_counter() - start
+        final = pipeline.named_steps["estimator"]
+        y_pred = np.asarray(final.predict(described))
+        score = float(scorer(final, described, y[test]))
+    first = index == 0
+    record = {
+        "index": index,
+        "score": score,
+        "fit_time": fit_time,
+        "transform_seconds": transform_seconds,
+        "n_train": len(train),
+        "n_test": len(test),
+        "n_features": int(np.shape(described)[1]),
+        "y_pred": y_pred,
+        "best_params": best,
+        "tune_score": tune_score,
+        "tune_seconds": tune_seconds,
+        "embedding": np.asarray(described, dtype=np.float64) if first else None,
+        "training_history": _training_history(pipeline) if first else None,
+        "pid": os.getpid(),
+        "seconds": time.perf_counter() - started,
+    }
+    return record, pipeline
 
 
-def _cross_validate_precomputed(name, pipeline, X, y, splits, scoring, n_jobs):
-    transformer = pipeline.named_steps["features"].fit(X, y)
-    # One image first, so that lazy set-up (loading weights, say) is not timed as throughput.
-    transformer.transform(_take(X, [0]))
-    start = time.perf_counter()
-    described = np.asarray(transformer.transform(X), dtype=np.float64)
-    transform_seconds = time.perf_counter() - start
-    scores = cross_validate(
-        pipeline.named_steps["estimator"],
-        described,
-        y,
-        cv=splits,
-        scoring=scoring,
-        n_jobs=n_jobs,
-        return_estimator=True,
-        error_score="raise",
-    )
-    per_image = transform_seconds / len(y)
-    fit_times = [t + per_image * len(train) for t, (train, _) in zip(scores["fit_time"], splits)]
-    tests = [np.asarray(test) for _, test in splits]
+def _assemble(name, records, fitted, ctx):
+    """The FeatureResult of one feature set from the records of its splits."""
+    tests = [np.asarray(test) for _, test in ctx.splits]
+    first_repeat = [i for i, (repeat, _) in enumerate(ctx.split_ids) if repeat == 0]
+    timed = [r for r in records if r.get("measured_in_main", True)]
+    tuned = any(r["best_params"] is not None for r in records)
     return FeatureResult(
         name=name,
-        n_features=int(described.shape[1]),
-        scores=np.asarray(scores["test_score"], dtype=float),
-        fit_times=np.asarray(fit_times, dtype=float),
-        transform_seconds=transform_seconds,
-        n_transformed=len(y),
-        y_true=np.concatenate([y[test] for test in tests]),
-        y_pred=np.concatenate(
-            [fitted.predict(described[t]) for fitted, t in zip(scores["estimator"], tests)]
-        ),
-        test_indices=np.concatenate(tests),
-        embedding=described[tests[0]],
+        n_features=int(records[0]["n_features"]),
+        scores=np.array([r["score"] for r in records], dtype=float),
+        fit_times=np.array([r["fit_time"] for r in records], dtype=float),
+        transform_seconds=float(sum(r["transform_seconds"] for r in timed)),
+        n_transformed=int(sum(r["n_test"] for r in timed)),
+        y_true=np.concatenate([ctx.y[tests[i]] for i in first_repeat]),
+        y_pred=np.concatenate([records[i]["y_pred"] for i in first_repeat]),
+        test_indices=np.concatenate([tests[i] for i in first_repeat]),
+        embedding=records[0]["embedding"],
         embedding_indices=tests[0],
-        estimators=[Pipeline([("features", transformer), ("estimator", e)]) for e in scores["estimator"]],
-        training_history=_training_history(transformer),
-        n_train=np.array([len(train) for train, _ in splits]),
-        n_test=np.array([len(test) for _, test in splits]),
+        estimators=fitted,
+        training_history=records[0]["training_history"],
+        repeat_index=np.array([repeat for repeat, _ in ctx.split_ids]),
+        fold_index=np.array([fold for _, fold in ctx.split_ids]),
+        n_train=np.array([r["n_train"] for r in records]),
+        n_test=np.array([r["n_test"] for r in records]),
+        fold_test_indices=tests,
+        fold_predictions=[r["y_pred"] for r in records],
+        best_params=[r["best_params"] or {} for r in records] if tuned else None,
+        tune_scores=np.array([r["tune_score"] for r in records], dtype=float) if tuned else None,
+        tune_seconds=np.array([r["tune_seconds"] for r in records], dtype=float) if tuned else None,
     )
 
 

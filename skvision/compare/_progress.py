@@ -1,0 +1,135 @@
+"""What a comparison says while it runs: one line per feature set and split, on stderr.
+
+:class:`Progress` prints, at ``verbose >= 1``, a line as each (feature set,
+repeat, fold) finishes (its score, the mean so far, the time spent and an
+estimate of the time left for that feature set), a line per feature set, and a
+line per stage of the report; on a terminal a tqdm bar over every split sits
+under the lines. Everything goes to ``sys.stderr``, so that the table printed
+on stdout can be piped.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+__all__ = ["Progress"]
+
+
+def _duration(seconds):
+    if seconds < 60:
+        return f"{seconds:.1f} s" if seconds < 10 else f"{seconds:.0f} s"
+    minutes, seconds = divmod(round(seconds), 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+class Progress:
+    """Progress lines of a comparison (see the module's docstring).
+
+    Parameters
+    ----------
+    verbose : int
+        0 says nothing; 1 and more print the lines.
+    total : int
+        Splits to run in all (every feature set's), for the bar.
+    stream : file or None
+        Where the lines go; ``None`` is ``sys.stderr`` at the time of each line.
+    bar : bool or None
+        Draw a tqdm bar; ``None`` draws one when ``stream`` is a terminal.
+    """
+
+    def __init__(self, verbose=1, total=0, stream=None, bar=None):
+        self.verbose = verbose
+        self.stream = stream
+        self.started = time.perf_counter()
+        self.done = 0
+        self.total = total
+        self._bar = None
+        self._family = None
+        if verbose and total:
+            isatty = getattr(self._stream, "isatty", lambda: False)
+            if bar or (bar is None and isatty()):
+                from tqdm.auto import tqdm
+
+                self._bar = tqdm(
+                    total=total, file=self._stream, unit="split", leave=False, dynamic_ncols=True
+                )
+
+    @property
+    def _stream(self):
+        return self.stream if self.stream is not None else sys.stderr
+
+    def say(self, message):
+        """Print ``message`` (above the bar when there is one)."""
+        if not self.verbose:
+            return
+        if self._bar is not None:
+            self._bar.write(message, file=self._stream)
+        else:
+            print(message, file=self._stream, flush=True)
+
+    # ------------------------------------------------------------ feature sets
+    def start(self, name, n_splits, n_done=0):
+        """Feature set ``name`` starts: ``n_splits`` splits, ``n_done`` of them already stored."""
+        self._family = {"name": name, "n": n_splits, "done": n_done, "scores": [], "started": None}
+        if self._bar is not None:
+            self._bar.set_description(name)
+
+    def timing_starts(self):
+        """The timed splits start (after the warm-up): the ETA counts from here."""
+        if self._family is not None:
+            self._family["started"] = time.perf_counter()
+
+    def split_done(self, name, repeat, fold, n_repeats, n_folds, score, scoring, *, stored=False, workers=1):
+        """One split finished (or was read back from the store, ``stored=True``)."""
+        family = self._family
+        family["done"] += 1
+        family["scores"].append(score)
+        self.done += 1
+        if self._bar is not None:
+            self._bar.update(1)
+        mean = sum(family["scores"]) / len(family["scores"])
+        where = f"fold {fold + 1}/{n_folds}" + (
+            f" of repeat {repeat + 1}/{n_repeats}" if n_repeats > 1 else ""
+        )
+        line = f"{name}: {where}: {scoring} {score:.3f} (mean {mean:.3f})"
+        if stored:
+            line += "; stored by an earlier run"
+        else:
+            elapsed = time.perf_counter() - (family["started"] or self.started)
+            computed = family["done"] - family.get("resumed", 0)
+            left = family["n"] - family["done"]
+            eta = elapsed / max(computed, 1) * left / max(1, min(workers, left or 1))
+            line += f"; {_duration(elapsed)} elapsed" + (f", about {_duration(eta)} left" if left else "")
+        self.say(line)
+
+    def resumed(self, n):
+        """``n`` splits of the current feature set are read back from the store."""
+        self._family["resumed"] = self._family.get("resumed", 0) + n
+
+    def finished(self, result, scoring):
+        """Feature set done: its mean score, width and fit time."""
+        extra = f", {result.n_resumed} split(s) from an earlier run" if result.n_resumed else ""
+        self.say(
+            f"{result.name}: {scoring} {result.scores.mean():.3f} ± {result.scores.std():.3f}, "
+            f"{result.n_features} dims, fit {result.fit_times.mean():.2f} s/fold{extra}"
+        )
+
+    def failed(self, name, why, n_left=0):
+        """Feature set left out after an error; its remaining splits count as done for the bar."""
+        if self._bar is not None and n_left:
+            self._bar.update(n_left)
+        self.done += n_left
+        self.say(f"{name}: {why}")
+
+    def stage(self, message):
+        """A stage of the work after the splits (the report's figures, its HTML...)."""
+        self.say(f"{message} ...")
+
+    def close(self):
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None

@@ -1,0 +1,164 @@
+"""Resumable comparisons: every finished (feature set, repeat, fold) is written to a folder as it completes.
+
+The folder holds ``manifest.json`` (what the stored splits were computed from)
+and one pickle per split, ``<feature set>/r<repeat>-f<fold>.pkl``. Each file is
+written to a temporary name and renamed (an atomic replace), so a process
+killed at any moment leaves whole files only.
+
+A run with ``resume=True`` reads back the splits whose fingerprint matches its
+own and computes the others. The fingerprint holds a hash of the images and
+targets, of the folds, of the final estimator, of the scoring, of the tuning
+settings, the seed and skvision's version (the manifest keeps them apart, so
+that a mismatch says what changed), and a hash per feature set of its
+transformer's parameters: a changed feature set recomputes its own splits only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import re
+import shutil
+from pathlib import Path
+
+import joblib
+
+__all__ = ["FoldStore", "fingerprint"]
+
+_MANIFEST = "manifest.json"
+_FORMAT = 1
+
+#: Names of the fingerprint's parts, as the messages show them.
+_LABELS = {
+    "data": "the images or targets",
+    "folds": "the cross-validation folds (--cv, --repeats, --seed)",
+    "estimator": "the final estimator (--classifier)",
+    "scoring": "the scoring",
+    "tuning": "the tuning settings (--tune, --tune-budget, --tune-cv)",
+    "seed": "the seed",
+    "version": "skvision's version",
+}
+
+
+def fingerprint(value):
+    """A hash of ``value``, the same in every process (joblib's); of its repr when it cannot be pickled."""
+    try:
+        return joblib.hash(value)
+    except Exception:  # noqa: BLE001 - a lambda, a local class: fall back on the repr
+        return joblib.hash(repr(value))
+
+
+def _slug(name):
+    return re.sub(r"[^A-Za-z0-9_.+-]+", "_", name)
+
+
+def _atomic_write(path, data):
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+class FoldStore:
+    """The splits of a comparison stored in ``folder`` (see the module's docstring).
+
+    Parameters
+    ----------
+    folder : path-like
+        Created if needed.
+    components : dict of str -> str
+        The run's fingerprint, part by part (``'data'``, ``'folds'``, ...).
+    families : dict of str -> str
+        The fingerprint of each feature set.
+    resume : bool
+        Read back the stored splits that match; ``False`` starts afresh (the
+        splits of an earlier run in ``folder`` are deleted).
+    say : callable
+        ``say(message)`` for what happens to the stored splits.
+    """
+
+    def __init__(self, folder, components, families, *, resume, say=print):
+        self.folder = Path(folder)
+        self.components = dict(components)
+        self.families = dict(families)
+        self.say = say
+        self.valid = {}  # feature set -> whether its stored splits may be read back
+        self._kept = {}  # feature sets stored by an earlier run but not in this one: kept for a later run
+        manifest = self._read_manifest()
+        if not resume:
+            if manifest is not None and manifest.get("families"):
+                say(f"the splits an earlier run stored in {self.folder} are discarded (--resume keeps them)")
+                self._clear()
+        elif manifest is None:
+            say(f"--resume: nothing stored in {self.folder} yet; starting afresh")
+        else:
+            changed = [
+                key
+                for key in sorted(set(manifest.get("components", {})) | set(self.components))
+                if manifest.get("components", {}).get(key) != self.components.get(key)
+            ]
+            if manifest.get("format") != _FORMAT:
+                changed = changed or ["version"]
+            if changed:
+                what = ", ".join(_LABELS.get(key, key) for key in changed)
+                say(
+                    f"--resume: the splits stored in {self.folder} were computed with other settings "
+                    f"(changed: {what}); starting afresh"
+                )
+                self._clear()
+            else:
+                stored = manifest.get("families", {})
+                for name, key in self.families.items():
+                    if name in stored and stored[name] != key:
+                        say(f"--resume: {name} changed since its splits were stored; computing them again")
+                        shutil.rmtree(self.folder / _slug(name), ignore_errors=True)
+                    else:
+                        self.valid[name] = name in stored
+                self._kept = {name: key for name, key in stored.items() if name not in self.families}
+        self._write_manifest()
+
+    def _read_manifest(self):
+        try:
+            return json.loads((self.folder / _MANIFEST).read_text())
+        except (OSError, ValueError):
+            return None
+
+    def _clear(self):
+        """Delete what an earlier run stored (its manifest and split folders), nothing else."""
+        manifest = self._read_manifest() or {}
+        for name in manifest.get("families", {}):
+            shutil.rmtree(self.folder / _slug(name), ignore_errors=True)
+        (self.folder / _MANIFEST).unlink(missing_ok=True)
+
+    def _write_manifest(self):
+        self.folder.mkdir(parents=True, exist_ok=True)
+        families = {**self._kept, **self.families}
+        manifest = {"format": _FORMAT, "components": self.components, "families": families}
+        _atomic_write(self.folder / _MANIFEST, json.dumps(manifest, indent=1, sort_keys=True).encode())
+
+    def _path(self, name, repeat, fold):
+        return self.folder / _slug(name) / f"r{repeat}-f{fold}.pkl"
+
+    def load(self, name):
+        """The stored splits of ``name``: ``{(repeat, fold): record}`` (empty unless resuming a match)."""
+        if not self.valid.get(name):
+            return {}
+        records = {}
+        for path in sorted((self.folder / _slug(name)).glob("r*-f*.pkl")):
+            try:
+                record = pickle.loads(path.read_bytes())
+            except Exception:  # noqa: BLE001 - a damaged file is computed again
+                continue
+            if record.get("key") == self.families[name]:
+                records[(record["repeat"], record["fold"])] = record
+        return records
+
+    def save(self, name, record):
+        """Store one finished split of ``name`` (atomically)."""
+        record = dict(record, key=self.families[name])
+        path = self._path(name, record["repeat"], record["fold"])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _atomic_write(path, pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL))
