@@ -12,8 +12,10 @@ against ``skimage.feature.local_binary_pattern`` + ``np.histogram`` image by
 image. Both outputs are checked equal (exact counts), and skvision's ``n_jobs=2``
 output equal to its single-process one.
 
-"Single process" is one process, one thread; "n_jobs=2" runs two worker
-processes over chunks of the batch (joblib) for both. Figures are medians of
+"Single process" is one process, one thread; "n_jobs=2" is skvision's ``n_jobs=2``
+(two threads over chunks of the batch, or one thread when the work is too small to
+split: see "Parallelism" in skvision/descriptors/_base.py) and, for the scikit-image
+loop, two worker processes over halves of the batch (joblib). Figures are medians of
 several repeats; ratios compare rows measured in the same run. The peak memory
 of ``LBP().transform`` on (a) is measured with tracemalloc (numpy allocations)
 against the target: at most twice the input plus the output.

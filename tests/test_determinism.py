@@ -127,6 +127,40 @@ def test_descriptor_output_does_not_depend_on_n_jobs_or_the_backend(backend, fit
     assert not changed, f"backend={backend!r} changed " + "; ".join(changed)
 
 
+def test_descriptor_output_does_not_depend_on_the_thread_pool(fitted_descriptors, monkeypatch):
+    # Without a configured backend, n_jobs runs chunks on this process's threads once the
+    # work is large enough (the tests' batches are not: the threshold is lowered to 0), each
+    # chunk writing into its rows of the output; no chunk may see another's.
+    from skvision.descriptors import _base
+
+    monkeypatch.setattr(_base, "_MIN_PARALLEL_SECONDS", {"threads": 0.0, "processes": 0.0})
+    changed = []
+    for (name, dtype), (descriptor, X, expected) in fitted_descriptors.items():
+        for batch_size in BATCH_SIZES:
+            descriptor = copy.deepcopy(descriptor).set_params(n_jobs=2, batch_size=batch_size)
+            assert descriptor._parallel_plan(X, None) == ("threads", 2)
+            got = descriptor.transform(X)
+            assert got.dtype == expected.dtype and got.shape == expected.shape
+            if not np.array_equal(got, expected, equal_nan=True):
+                changed.append(f"{name} on {dtype} images, batch_size={batch_size}")
+    assert not changed, "threads changed " + "; ".join(changed)
+
+
+def test_n_jobs_none_takes_the_configured_backends_workers(fitted_descriptors):
+    # n_jobs=None inside parallel_config(backend=..., n_jobs=2): two workers of that backend.
+    descriptor, X, expected = fitted_descriptors["LBP", "float"]
+    descriptor = copy.deepcopy(descriptor).set_params(n_jobs=None)
+    with parallel_config(backend="threading", n_jobs=2):
+        assert descriptor._parallel_plan(X, None) == ("joblib", None)
+        np.testing.assert_array_equal(descriptor.transform(X), expected)
+
+
+def test_small_work_runs_serially_whatever_n_jobs(fitted_descriptors):
+    # The tests' batches are far below the thresholds: n_jobs=2 must not start anything.
+    for (name, _), (descriptor, X, _) in fitted_descriptors.items():
+        assert copy.deepcopy(descriptor).set_params(n_jobs=2)._parallel_plan(X, None) == ("serial", 1), name
+
+
 # The functions behind the transformers: an image's result may not depend on the other
 # images of the batch. Odd sizes and float pixels, so that a BLAS product over the whole
 # batch (whose summation order follows the matrix shape) would show in the last bits.

@@ -49,11 +49,16 @@ def _killing_descriptor(X, **attributes):
 
 
 def test_killed_loky_worker_raises_a_clear_error():
+    from joblib import parallel_config
     from joblib.externals.loky.process_executor import TerminatedWorkerError
 
     X = np.random.default_rng(0).integers(0, 256, (40, 16, 16), dtype=np.uint8)
     descriptor = _killing_descriptor(X)
-    with pytest.raises(TerminatedWorkerError, match="unexpectedly terminated"):
+    # Worker processes: n_jobs alone runs threads (or, for this little work, one thread).
+    with (
+        pytest.raises(TerminatedWorkerError, match="unexpectedly terminated"),
+        parallel_config(backend="loky"),
+    ):
         descriptor.transform(X)
     # The estimator is still usable in-process afterwards.
     assert descriptor.set_params(n_jobs=1).transform(X).shape == (40, 10)

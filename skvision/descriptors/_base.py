@@ -8,8 +8,9 @@ images; this base class does everything around it, once, for all of them:
 * the image-input contract (:func:`skvision._images.check_images`) and the
   rule that ``transform`` gets images of the size seen in ``fit``,
 * channel handling (``channels='gray'`` luminance or ``'each'`` channel),
-* chunking over the batch (``batch_size``), joblib parallelism over chunks
-  (``n_jobs``), a tqdm bar (``verbose``), writing into a preallocated output,
+* chunking over the batch (``batch_size``), parallelism over chunks
+  (``n_jobs``, see "Parallelism" below), a tqdm bar (``verbose``), writing into
+  a preallocated output,
 * the optional torch path (``device``, resolved by :mod:`skvision._device`),
 * ``get_feature_names_out``.
 
@@ -32,12 +33,46 @@ Subclass hooks
     not runs on the CPU and takes no ``device``.
 ``_plane_feature_names(self) -> list[str]``
     Names of the ``F`` features of one plane, given ``self.image_shape_``.
+``_describe_into(self, images, out)``
+    Optional: ``_describe`` writing into ``out`` (an ``(n, F)`` view of the
+    transform's output) instead of returning a new array.
+``_pixel_cost_ns(self) -> float``
+    Single-process nanoseconds per pixel of one plane, for the parameters set:
+    the workload estimate of ``n_jobs`` (see below). Class attribute
+    ``_PIXEL_COST_NS`` by default.
 ``_working_white(self) -> float | None``
     The value scale the descriptor computes on (see :mod:`skvision._images`):
     ``None`` (the default) for descriptors whose output does not depend on it,
     which pass planes as they come and check nothing; else the value of white
     (1.0, or 255.0 for constants on the 8-bit scale): planes arrive read by the
     rule on that scale, and every batch's scale is checked against ``fit``'s.
+
+Parallelism
+-----------
+``n_jobs`` means what it means in scikit-learn (``None`` is 1 unless inside
+``joblib.parallel_config(n_jobs=...)``; -1 is every core), and it never makes a
+transform slower than one process:
+
+* the serial work is estimated from the workload (images x pixels x planes x
+  the descriptor's measured cost per pixel, ``_pixel_cost_ns``); below
+  ``_MIN_PARALLEL_SECONDS`` of it for the descriptor's strategy, the transform
+  runs in one thread whatever ``n_jobs`` says: starting workers and moving
+  chunks would cost more than a second core brings;
+* above it, each descriptor runs its chunks the way that scales for it
+  (``_parallel_prefer``): ``"threads"`` of this process for work that releases
+  the GIL (numba kernels compiled ``nogil``, large numpy and scipy.fft calls),
+  on a pool started once per process (joblib's threading backend starts a
+  pool per call, ~10-30 ms), each chunk writing into its rows of the output;
+  or ``"processes"`` (joblib's default, loky) for work that holds the GIL (many
+  small Python-level calls);
+* a backend chosen with ``joblib.parallel_config(backend=...)`` is always
+  honoured: the chunks go through joblib to that backend (a dask cluster, say),
+  small workloads included.
+
+The output is bit-identical whatever ``n_jobs``, ``batch_size`` and backend
+(tests/test_determinism.py): chunks are described independently and written
+into their rows. BENCHMARKS.md ("Parallel") has the measurements behind the
+per-descriptor costs, thresholds and strategies.
 """
 
 from __future__ import annotations
@@ -45,10 +80,14 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import math
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from numbers import Integral
 
 import numpy as np
 from joblib import Parallel, delayed, effective_n_jobs
+from joblib.parallel import get_active_backend
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
@@ -63,6 +102,75 @@ __all__ = ["BaseDescriptor", "DEVICE_CONSTRAINT", "resolve_descriptor_device", "
 # working copy, small enough to stay in cache-friendly territory for the
 # vectorised code and to bound memory on large batches.
 _AUTO_CHUNK_PIXELS = 2**23
+
+#: Estimated single-process seconds of work below which ``n_jobs > 1`` runs in one thread,
+#: per strategy. Threads: a pool task costs ~0.1 ms, and two threads on two cores share the
+#: memory bandwidth and the caches, so a split gains only on a few milliseconds of work.
+#: Processes: joblib's loky pool costs ~10-15 ms per call once started, plus copying the
+#: chunks and their features between processes (and ~1 s to start the workers, once per
+#: process). Measured with benchmarks/bench_parallel.py (BENCHMARKS.md, "Parallel"), with
+#: margin for machines faster than the one measured.
+_MIN_PARALLEL_SECONDS = {"threads": 0.01, "processes": 0.4}
+#: Chunks per worker above this much estimated work (a chunk finishing late leaves a core idle).
+_CHUNKS_PER_WORKER = 4
+_BALANCE_ABOVE_SECONDS = 0.2
+
+
+class _ThreadPool:
+    """One pool of worker threads per process, started on first use and grown on demand.
+
+    A pool thread never hands work to the pool (a descriptor called from inside a chunk
+    runs serially), so a chunk cannot wait for a thread that waits for it.
+    """
+
+    _lock = threading.Lock()
+    _executor = None
+    _size = 0
+    _local = threading.local()
+
+    @classmethod
+    def get(cls, n_workers):
+        with cls._lock:
+            if cls._executor is None or cls._size < n_workers:
+                if cls._executor is not None:
+                    cls._executor.shutdown(wait=False)
+                cls._executor = ThreadPoolExecutor(
+                    n_workers, thread_name_prefix="skvision-descriptor", initializer=cls._mark_worker
+                )
+                cls._size = n_workers
+            return cls._executor
+
+    @classmethod
+    def _mark_worker(cls):
+        cls._local.worker = True
+
+    @classmethod
+    def in_worker(cls):
+        return getattr(cls._local, "worker", False)
+
+    @classmethod
+    def forget(cls):
+        # A forked child has the pool object but none of its threads.
+        cls._executor, cls._size = None, 0
+        cls._lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_ThreadPool.forget)
+
+
+def _configured_backend():
+    """The joblib backend a caller chose with ``joblib.parallel_config(backend=...)``, else None.
+
+    joblib builds its default backend afresh at every call, and returns a configured one
+    as is. The backends joblib itself sets for calls nested in its workers
+    (``nesting_level > 0``) are not a caller's choice and count as none.
+    """
+    backend, _ = get_active_backend()
+    if get_active_backend()[0] is not backend or (getattr(backend, "nesting_level", 0) or 0) > 0:
+        return None
+    return backend
+
 
 #: ``_parameter_constraints`` entry of the ``device`` of a descriptor with a torch path.
 DEVICE_CONSTRAINT = [str, None]
@@ -147,9 +255,13 @@ class BaseDescriptor(TransformerMixin, BaseEstimator):
     _describe_dtype = np.float64
     #: Short lowercase prefix of feature names (``"lbp"``, ``"hog"``, ...).
     _feature_prefix = "feature"
-    #: joblib's ``prefer`` for ``n_jobs``: ``None`` (worker processes) or ``"threads"``
-    #: for descriptors whose work releases the GIL; ``joblib.parallel_config`` overrides it.
-    _parallel_prefer = None
+    #: How ``n_jobs`` runs chunks (see "Parallelism" in the module notes): ``"threads"`` for
+    #: work that releases the GIL, ``"processes"`` for work that holds it. Also joblib's
+    #: ``prefer`` hint when a backend is configured (which then decides).
+    _parallel_prefer = "threads"
+    #: Single-process nanoseconds per pixel of one plane at the default parameters (the
+    #: reference machine of BENCHMARKS.md); ``_pixel_cost_ns`` may scale it with parameters.
+    _PIXEL_COST_NS = 100.0
 
     # ------------------------------------------------------------------ hooks
     def _check_params(self):
@@ -172,6 +284,15 @@ class BaseDescriptor(TransformerMixin, BaseEstimator):
 
     def _plane_feature_names(self):  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def _describe_into(self, images, out):
+        """``out[...] = self._describe(images)``; descriptors that can write in place override."""
+        block = self._describe(images)
+        self._check_width(block.shape[1], out.shape[1])
+        out[...] = block
+
+    def _pixel_cost_ns(self):
+        return self._PIXEL_COST_NS
 
     def _working_white(self):
         """White on the scale ``_describe`` computes on; ``None``: the output ignores the scale."""
@@ -315,11 +436,64 @@ class BaseDescriptor(TransformerMixin, BaseEstimator):
                 parts.append(self._describe_torch(tensor).double().cpu().numpy())
         return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
 
+    def _transform_chunk_into(self, images, out):
+        """The numpy path of ``_transform_chunk``, each plane written into its columns of ``out``."""
+        planes = list(self._planes(images))
+        width = out.shape[1] // len(planes)
+        for k, (_, plane) in enumerate(planes):
+            if self._describe_dtype is not None:
+                plane = plane.astype(self._describe_dtype, copy=False)
+            self._describe_into(plane, out[:, k * width : (k + 1) * width])
+
+    def _check_width(self, got, expected, per_plane=True):
+        """Raise when a chunk's features (per plane, or in all) are not as many as fitted."""
+        if got != expected:
+            n_planes = len(self._plane_prefixes()) if per_plane else 1
+            raise ValueError(
+                f"{type(self).__name__} now gives {got * n_planes} features per image but was fitted to "
+                f"give {expected * n_planes}: a parameter changed after fit (set_params); fit it again."
+            )
+
+    def _estimated_seconds(self, images):
+        """Single-process seconds of work the batch is estimated to take (see "Parallelism")."""
+        n_images, height, width = images.shape[:3]
+        n_planes = len(self._plane_prefixes())
+        return n_images * height * width * n_planes * self._pixel_cost_ns() * 1e-9
+
+    def _parallel_plan(self, images, device):
+        """``(how, n_jobs)``: how the chunks run: ``'serial'``, ``'threads'`` (this process's pool of
+        ``n_jobs`` threads) or ``'joblib'`` (``Parallel(n_jobs)``: a configured backend or loky)."""
+        # One process cannot share a CUDA context with forked workers, and a GPU is
+        # already parallel: the torch path runs its chunks in this process.
+        n_jobs = 1 if device is not None else self.n_jobs
+        n_workers = effective_n_jobs(n_jobs)
+        if n_workers == 1 or _ThreadPool.in_worker():
+            return "serial", 1
+        if _configured_backend() is not None:
+            return "joblib", n_jobs
+        prefer = "threads" if self._parallel_prefer == "threads" else "processes"
+        if self._estimated_seconds(images) < _MIN_PARALLEL_SECONDS[prefer]:
+            return "serial", 1
+        return ("threads" if prefer == "threads" else "joblib"), n_workers
+
+    def _chunk_starts(self, images, how, n_workers):
+        """Start of each chunk: ``batch_size`` images, else the descriptor's size, and with workers
+        at least one chunk each, several for large work (so that none waits for the last)."""
+        n_images = images.shape[0]
+        batch = self._resolved_batch_size(n_images, images.shape[1] * images.shape[2])
+        if self.batch_size is None and how != "serial":
+            # n_jobs=None under a configured backend: the backend's own number of workers.
+            chunks = effective_n_jobs(n_workers)
+            if self._estimated_seconds(images) > _BALANCE_ABOVE_SECONDS:
+                chunks *= _CHUNKS_PER_WORKER
+            batch = max(1, min(batch, math.ceil(n_images / chunks)))
+        return range(0, n_images, batch), batch
+
     def _transform_in_chunks(self, images):
         device = resolve_descriptor_device(self)
         n_images = images.shape[0]
-        batch = self._resolved_batch_size(n_images, images.shape[1] * images.shape[2])
-        starts = range(0, n_images, batch)
+        how, n_jobs = self._parallel_plan(images, device)
+        starts, batch = self._chunk_starts(images, how, n_jobs)
         out = np.empty((n_images, self.n_features_out_), dtype=np.float64)
 
         progress = None
@@ -328,22 +502,23 @@ class BaseDescriptor(TransformerMixin, BaseEstimator):
 
             progress = tqdm(total=len(starts), desc=type(self).__name__, unit="chunk")
 
-        # One process cannot share a CUDA context with forked workers, and a GPU is
-        # already parallel: the torch path runs its chunks in this process.
-        n_jobs = 1 if device is not None else self.n_jobs
-        if effective_n_jobs(n_jobs) == 1:
-            results = (self._transform_chunk(images[s : s + batch], device) for s in starts)
-        else:
+        def into(start):
+            self._transform_chunk_into(images[start : start + batch], out[start : start + batch])
+
+        if how == "joblib":
             results = Parallel(n_jobs=n_jobs, return_as="generator", prefer=self._parallel_prefer)(
                 delayed(self._transform_chunk)(images[s : s + batch], None) for s in starts
             )
+        elif how == "threads":
+            results = _ThreadPool.get(n_jobs).map(into, starts)
+        elif device is not None:
+            results = (self._transform_chunk(images[s : s + batch], device) for s in starts)
+        else:
+            results = map(into, starts)
         for start, block in zip(starts, results):
-            if block.shape[1] != out.shape[1]:
-                raise ValueError(
-                    f"{type(self).__name__} now gives {block.shape[1]} features per image but was fitted to "
-                    f"give {out.shape[1]}: a parameter changed after fit (set_params); fit it again."
-                )
-            out[start : start + block.shape[0]] = block
+            if block is not None:
+                self._check_width(block.shape[1], out.shape[1], per_plane=False)
+                out[start : start + block.shape[0]] = block
             if progress is not None:
                 progress.update(1)
         if progress is not None:

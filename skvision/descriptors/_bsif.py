@@ -91,7 +91,10 @@ class BSIF(CodeHistogramDescriptor):
         Describe the luminance, or each channel separately (one filter set
         learned from all channels, histograms concatenated).
     n_jobs : int or None, default=None
-        Joblib workers over chunks of images in ``transform``.
+        Threads over chunks of images in ``transform`` (``None``: 1 unless inside
+        ``joblib.parallel_config``); work too small to gain from a second core
+        runs in one thread, and ``joblib.parallel_config(backend=...)`` sends the
+        chunks to that backend. The output is identical whatever ``n_jobs``.
     batch_size : int or None, default=None
         Images per chunk (bounds memory); None picks a size from the image area.
     device : str, default='cpu'
@@ -140,6 +143,7 @@ class BSIF(CodeHistogramDescriptor):
         "random_state": ["random_state"],
     }
     _feature_prefix = "bsif"
+    _PIXEL_COST_NS = 50.0
 
     def __init__(
         self,

@@ -108,7 +108,10 @@ class ColorHistogram(BaseDescriptor):
     grid : int or (int, int), default=(1, 1)
         Cells (rows, cols) described separately (a spatial colour layout).
     n_jobs : int or None, default=None
-        Parallel jobs over chunks of images (joblib).
+        Threads over chunks of images in ``transform`` (``None``: 1 unless inside
+        ``joblib.parallel_config``); work too small to gain from a second core
+        runs in one thread, and ``joblib.parallel_config(backend=...)`` sends the
+        chunks to that backend. The output is identical whatever ``n_jobs``.
     batch_size : int or None, default=None
         Images per chunk; ``None`` sizes chunks by pixel count.
     verbose : int, default=0
@@ -157,6 +160,7 @@ class ColorHistogram(BaseDescriptor):
         "grid": [Interval(Integral, 1, None, closed="left"), tuple, list],
     }
     _feature_prefix = "color"
+    _PIXEL_COST_NS = 300.0
 
     def __init__(
         self,

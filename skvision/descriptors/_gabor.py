@@ -224,7 +224,10 @@ class GaborBank(BaseDescriptor):
     channels : {'gray', 'each'}, default='gray'
         Describe luminance, or each channel of colour images separately.
     n_jobs : int or None, default=None
-        Parallel jobs over chunks of images (joblib).
+        Threads over chunks of images in ``transform`` (``None``: 1 unless inside
+        ``joblib.parallel_config``); work too small to gain from a second core
+        runs in one thread, and ``joblib.parallel_config(backend=...)`` sends the
+        chunks to that backend. The output is identical whatever ``n_jobs``.
     batch_size : int or None, default=None
         Images per chunk; ``None`` sizes chunks by pixel count.
     device : str, default='cpu'
@@ -275,6 +278,8 @@ class GaborBank(BaseDescriptor):
         "grid": [Interval(Integral, 1, None, closed="left"), tuple, list],
     }
     _feature_prefix = "gabor"
+    # Per filter of the bank (the default bank has 16); FFTs of small images cost more per pixel.
+    _PIXEL_COST_NS = 50.0
 
     def _working_white(self):
         # Intensities on [0, 1] (the value-scale rule of skvision._images): uint8 is read as X / 255.
@@ -349,6 +354,9 @@ class GaborBank(BaseDescriptor):
 
     def _min_image_size(self):
         return check_grid(self.grid)
+
+    def _pixel_cost_ns(self):
+        return self._PIXEL_COST_NS * len(self._frequencies()) * len(self._angles())
 
     def _min_image_size_reason(self):
         return f"grid={self.grid!r} (at least one pixel per cell)"

@@ -361,7 +361,10 @@ class GLCM(BaseDescriptor):
     channels : {'gray', 'each'}, default='gray'
         Describe luminance, or each channel of colour images separately.
     n_jobs : int or None, default=None
-        Parallel jobs over chunks of images (joblib).
+        Threads over chunks of images in ``transform`` (``None``: 1 unless inside
+        ``joblib.parallel_config``); work too small to gain from a second core
+        runs in one thread, and ``joblib.parallel_config(backend=...)`` sends the
+        chunks to that backend. The output is identical whatever ``n_jobs``.
     batch_size : int or None, default=None
         Images per chunk; ``None`` sizes chunks by pixel count.
     verbose : int, default=0
@@ -409,6 +412,7 @@ class GLCM(BaseDescriptor):
         "grid": [Interval(Integral, 1, None, closed="left"), tuple, list],
     }
     _feature_prefix = "glcm"
+    _PIXEL_COST_NS = 15.0
 
     def __init__(
         self,

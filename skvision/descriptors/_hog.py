@@ -502,14 +502,36 @@ def _visualize(histograms, spec, height, width):
 
 
 # ------------------------------------------------------------------ batch core
-def _hog_batch(images, spec, *, visualize=False):
-    """HOG features (and optionally images) of a validated ``(n, H, W[, C])`` batch."""
+def _hog_batch(images, spec, *, visualize=False, out=None):
+    """HOG features (and optionally images) of a validated ``(n, H, W[, C])`` batch.
+
+    ``out``: an ``(n, F)`` float64 array to write the features into (else a new one).
+    """
     n_images, height, width = images.shape[:3]
     n_cell_rows, n_cell_cols = spec.n_cells(height, width)
     n_features = spec.n_features(height, width)
-    features = np.empty((n_images, n_features), dtype=np.float64)
+    features = np.empty((n_images, n_features), dtype=np.float64) if out is None else out
     drawings = np.empty((n_images, height, width), dtype=np.float64) if visualize else None
-    if _uses_compiled_kernel(images, spec):
+    compiled = _uses_compiled_kernel(images, spec)
+    if compiled and not visualize and _hog_kernels.normalization_matches_numpy():
+        # One pass per image from the pixels to the normalised blocks, written where they belong.
+        target = features if features.flags.c_contiguous else np.empty(features.shape)
+        lookup_bins, _ = uint8_lookup(spec.orientations, spec.signed, spec.weighting)
+        _hog_kernels.features(
+            images,
+            spec.cell,
+            spec.block,
+            spec.orientations,
+            spec.block_norm,
+            lookup_bins,
+            uint8_magnitude_quarter(),
+            spec.weighting == "count",
+            target,
+        )
+        if target is not features:
+            features[...] = target
+        return features
+    if compiled:
         # The compiled kernel keeps its work in registers: one call per normalisation group.
         step = max(1, _NORMALIZE_GROUP_FEATURES // n_features)
     else:
@@ -801,12 +823,10 @@ class HOG(BaseDescriptor):
         channel where it is largest (scikit-image's ``channel_axis=-1`` rule, over
         all channels, alpha included).
     n_jobs : int or None, default=None
-        Threads over chunks of the batch (joblib); output identical to ``n_jobs=1``.
-        The compiled kernel and numpy's large array operations release the GIL,
-        and threads need not copy the images to worker processes, so threads beat
-        processes here; starting the thread pool has a fixed cost per call, so
-        small batches are fastest with ``n_jobs=1`` (BENCHMARKS.md has the figures).
-        ``joblib.parallel_config(backend=...)`` chooses another backend.
+        Threads over chunks of images in ``transform`` (``None``: 1 unless inside
+        ``joblib.parallel_config``); work too small to gain from a second core
+        runs in one thread, and ``joblib.parallel_config(backend=...)`` sends the
+        chunks to that backend. The output is identical whatever ``n_jobs``.
     batch_size : int or None, default=None
         Images per chunk (bounds memory); ``None`` picks a size.
     device : str, default='cpu'
@@ -858,6 +878,7 @@ class HOG(BaseDescriptor):
     # lookup table, and float32 images keep scikit-image's float32 gradients.
     _describe_dtype = None
     _feature_prefix = "hog"
+    _PIXEL_COST_NS = 4.0
     _parallel_prefer = "threads"
 
     def _working_white(self):
@@ -942,6 +963,11 @@ class HOG(BaseDescriptor):
 
     def _describe(self, images):
         return _hog_batch(images, self._spec())
+
+    def _describe_into(self, images, out):
+        spec = self._spec()
+        self._check_width(spec.n_features(*images.shape[1:3]), out.shape[1])
+        _hog_batch(images, spec, out=out)
 
     def _describe_torch(self, images):
         return _hog_torch(images, self._spec())

@@ -45,6 +45,7 @@ import numpy as np
 
 from .._compat import Interval, StrOptions, validate_params
 from .._images import check_images, is_integer_like, to_grayscale
+from . import _lbp_kernels
 from ._base import DEVICE_CONSTRAINT, BaseDescriptor
 from ._code_histograms import cell_histograms
 from ._common import bin_part, cell_index, check_grid, format_value, grid_parts, join_names
@@ -490,6 +491,8 @@ def local_binary_pattern(images, P, R, method="default", sampling="circular"):
     side = 2 * _border(rows, cols) + 1
     images = check_images(images, min_size=(side, side), min_size_reason=f"P={P}, R={R:g}")
     images = to_grayscale(images)
+    if _lbp_kernels.numba_available():
+        return _lbp_kernels.label_maps(images, rows, cols, method)
     out = np.empty(images.shape, dtype=np.float64)
     kind = "var" if method == "var" else "codes"
     for start, stop, row_start, row_stop, maps in _iter_maps(images, rows, cols, kind):
@@ -538,7 +541,10 @@ class LBP(BaseDescriptor):
         Describe the luminance, or each channel separately and concatenate.
         'var' bin edges are shared by the channels.
     n_jobs : int or None, default=None
-        Processes for joblib over chunks of images; output identical to ``n_jobs=1``.
+        Threads over chunks of images in ``transform`` (``None``: 1 unless inside
+        ``joblib.parallel_config``); work too small to gain from a second core
+        runs in one thread, and ``joblib.parallel_config(backend=...)`` sends the
+        chunks to that backend. The output is identical whatever ``n_jobs``.
     batch_size : int or None, default=None
         Images per chunk (bounds memory); ``None`` picks one from the image size.
     device : str, default='cpu'
@@ -599,6 +605,8 @@ class LBP(BaseDescriptor):
     }
 
     _feature_prefix = "lbp"
+    # Compiled kernel, P=8, one scale; scaled by the sum of P over the scales.
+    _PIXEL_COST_NS = 4.0
     # Planes arrive in their own dtype; the sampler converts block by block.
     _describe_dtype = None
 
@@ -677,6 +685,9 @@ class LBP(BaseDescriptor):
         rows, cols = check_grid(self.grid)
         return (max(side, rows), max(side, cols))
 
+    def _pixel_cost_ns(self):
+        return self._PIXEL_COST_NS * sum(P for P, _ in self._scales()) / 8
+
     def _min_image_size_reason(self):
         side = self._neighbourhood_side()
         return f"P={self.P!r}, R={self.R!r} (a {side}x{side} neighbourhood) and grid={self.grid!r}"
@@ -708,6 +719,8 @@ class LBP(BaseDescriptor):
 
     # ---------------------------------------------------------------- describe
     def _describe(self, images):
+        if _lbp_kernels.numba_available():
+            return self._describe_compiled(images)
         n, height, width = images.shape
         grid = check_grid(self.grid)
         n_cells = grid[0] * grid[1]
@@ -735,6 +748,20 @@ class LBP(BaseDescriptor):
                 flat = (bin_of[:m] + labels).ravel()
                 counts[start:stop] += np.bincount(flat, minlength=m * n_cells * n_labels).reshape(m, -1)
             parts.append(_normalized(counts.reshape(n, n_cells, n_labels), self._normalization()))
+        return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
+
+    def _describe_compiled(self, images):
+        grid = check_grid(self.grid)
+        parts = []
+        for k, (P, R) in enumerate(self._scales()):
+            rows, cols = _neighbour_offsets(P, R, self.sampling)
+            edges = self.var_bin_edges_[k] if self.method == "var" else None
+            n_labels = _n_labels(P, self.method, self.n_bins)
+            parts.append(
+                _lbp_kernels.histograms(
+                    images, rows, cols, self.method, edges, grid, self._normalization(), n_labels
+                )
+            )
         return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
 
     def _describe_torch(self, images):

@@ -237,7 +237,10 @@ class LPQ(CodeHistogramDescriptor):
     channels : {'gray', 'each'}, default='gray'
         Describe the luminance, or each channel separately (concatenated).
     n_jobs : int or None, default=None
-        Joblib workers over chunks of images.
+        Threads over chunks of images in ``transform`` (``None``: 1 unless inside
+        ``joblib.parallel_config``); work too small to gain from a second core
+        runs in one thread, and ``joblib.parallel_config(backend=...)`` sends the
+        chunks to that backend. The output is identical whatever ``n_jobs``.
     batch_size : int or None, default=None
         Images per chunk (bounds memory); None picks a size from the image area.
     device : str, default='cpu'
@@ -283,6 +286,7 @@ class LPQ(CodeHistogramDescriptor):
         **_LPQ_CONSTRAINTS,
     }
     _feature_prefix = "lpq"
+    _PIXEL_COST_NS = 150.0
 
     def __init__(
         self,

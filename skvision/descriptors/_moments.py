@@ -154,7 +154,10 @@ class HuMoments(BaseDescriptor):
     channels : {'gray', 'each'}, default='gray'
         Describe luminance, or each channel of colour images separately.
     n_jobs : int or None, default=None
-        Parallel jobs over chunks of images (joblib).
+        Threads over chunks of images in ``transform`` (``None``: 1 unless inside
+        ``joblib.parallel_config``); work too small to gain from a second core
+        runs in one thread, and ``joblib.parallel_config(backend=...)`` sends the
+        chunks to that backend. The output is identical whatever ``n_jobs``.
     batch_size : int or None, default=None
         Images per chunk; ``None`` sizes chunks by pixel count.
     verbose : int, default=0
@@ -195,6 +198,7 @@ class HuMoments(BaseDescriptor):
         "log_scale": ["boolean"],
     }
     _feature_prefix = "hu"
+    _PIXEL_COST_NS = 5.0
 
     def _working_white(self):
         # Intensities on [0, 1] (the value-scale rule of skvision._images): uint8 is read as X / 255.
@@ -337,7 +341,10 @@ class ZernikeMoments(BaseDescriptor):
     channels : {'gray', 'each'}, default='gray'
         Describe luminance, or each channel of colour images separately.
     n_jobs : int or None, default=None
-        Parallel jobs over chunks of images (joblib).
+        Threads over chunks of images in ``transform`` (``None``: 1 unless inside
+        ``joblib.parallel_config``); work too small to gain from a second core
+        runs in one thread, and ``joblib.parallel_config(backend=...)`` sends the
+        chunks to that backend. The output is identical whatever ``n_jobs``.
     batch_size : int or None, default=None
         Images per chunk; ``None`` sizes chunks by pixel count.
     verbose : int, default=0
@@ -376,6 +383,7 @@ class ZernikeMoments(BaseDescriptor):
         "order": [Interval(Integral, 0, None, closed="left")],
     }
     _feature_prefix = "zernike"
+    _PIXEL_COST_NS = 7.0
 
     def _working_white(self):
         # Intensities on [0, 1] (the value-scale rule of skvision._images): uint8 is read as X / 255.

@@ -155,7 +155,10 @@ class WLD(CodeHistogramDescriptor):
     channels : {'gray', 'each'}, default='gray'
         Describe the luminance, or each channel separately (concatenated).
     n_jobs : int or None, default=None
-        Joblib workers over chunks of images.
+        Threads over chunks of images in ``transform`` (``None``: 1 unless inside
+        ``joblib.parallel_config``); work too small to gain from a second core
+        runs in one thread, and ``joblib.parallel_config(backend=...)`` sends the
+        chunks to that backend. The output is identical whatever ``n_jobs``.
     batch_size : int or None, default=None
         Images per chunk (bounds memory); None picks a size from the image area.
     device : str, default='cpu'
@@ -200,6 +203,7 @@ class WLD(CodeHistogramDescriptor):
         "beta": [Interval(Real, 0, None, closed="neither")],
     }
     _feature_prefix = "wld"
+    _PIXEL_COST_NS = 70.0
 
     def _working_white(self):
         # beta is on the 8-bit grey-level scale (Li, Gong & Yuan): every dtype is read on 0-255.

@@ -93,7 +93,14 @@ def test_auto_takes_the_gpu_torch_sees(monkeypatch):
         seen.append(device)
         return np.zeros((len(images), self.n_features_out_))
 
-    with mock.patch.object(BaseDescriptor, "_transform_chunk", fake_chunk):
+    def fake_chunk_into(self, images, out):  # the CPU path writes into the output instead
+        seen.append(None)
+        out[...] = 0
+
+    with (
+        mock.patch.object(BaseDescriptor, "_transform_chunk", fake_chunk),
+        mock.patch.object(BaseDescriptor, "_transform_chunk_into", fake_chunk_into),
+    ):
         skvision.WLD(device="auto").fit(IMAGES).transform(IMAGES)
         skvision.WLD(device="cpu").fit(IMAGES).transform(IMAGES)
     assert seen == [torch.device("cuda:0"), None]

@@ -20,7 +20,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from skvision import HOG
 from skvision._testing import expected_failed_checks
 from skvision.datasets import load_faces
-from skvision.descriptors import _hog_kernels, hog
+from skvision.descriptors import _hog_kernels, _numba, hog
 from skvision.descriptors._base import torch_path_on_cpu
 from skvision.descriptors._hog import BLOCK_NORMS, _sobel_gradients
 from skvision.descriptors._hog_tables import uint8_lookup, uint8_magnitude_quarter
@@ -160,11 +160,16 @@ def test_compiled_kernel_is_bit_identical_to_the_numpy_path(rng, monkeypatch, pa
     if not _hog_kernels.numba_available():
         pytest.skip("numba is not installed (the 'fast' extra)")
     colour = rng.integers(0, 256, size=(6, 29, 26, 3), dtype=np.uint8)
+    # Rows of cells of 64 pixels or more are voted row by row, shorter ones cell by cell.
+    wide = rng.integers(0, 256, size=(3, 27, 131, 3), dtype=np.uint8)
     inputs = {
         "uint8": colour[..., 0],
         "int8": (colour[..., 1].astype(np.int16) - 128).astype(np.int8),
         "colour": colour,
         "strided": colour[:, ::-1, 1:, 1],
+        "wide": wide[..., 0],
+        "wide colour": wide,
+        "wide int8": (wide[..., 2].astype(np.int16) - 128).astype(np.int8),
     }
     if params.get("pixels_per_cell") == (1, 1):
         inputs.update({"one row": colour[:, :1, :, 0], "one column": colour[:, :, :1, 2]})
@@ -175,6 +180,28 @@ def test_compiled_kernel_is_bit_identical_to_the_numpy_path(rng, monkeypatch, pa
         with_numpy = hog(images, channel_axis=channel_axis, **params)
         monkeypatch.delenv("SKVISION_NUMBA")
         np.testing.assert_array_equal(compiled, with_numpy, err_msg=f"{name}: {params}")
+
+
+def test_compiled_block_normalisation_reproduces_numpy_or_steps_aside(rng, monkeypatch):
+    # The kernel normalises blocks with numpy's own reductions, reproduced (pairwise sums for
+    # L1, einsum's two-lane sums of products for L2); the self-check holds on this numpy. Where
+    # it would not (another numpy build), numpy normalises the kernel's cell histograms: the
+    # same features either way.
+    if not _hog_kernels.numba_available():
+        pytest.skip("numba is not installed (the 'fast' extra)")
+    assert _hog_kernels.normalization_matches_numpy()
+    images = rng.integers(0, 256, size=(4, 40, 72), dtype=np.uint8)
+    for block_norm in BLOCK_NORMS:
+        params = dict(pixels_per_cell=(4, 6), cells_per_block=(3, 4), orientations=11, block_norm=block_norm)
+        in_kernel = hog(images, **params)
+        with monkeypatch.context() as patched:
+            patched.setattr(_hog_kernels, "normalization_matches_numpy", lambda: False)
+            stepped_aside = hog(images, **params)
+        monkeypatch.setenv("SKVISION_NUMBA", "0")
+        with_numpy = hog(images, **params)
+        monkeypatch.delenv("SKVISION_NUMBA")
+        np.testing.assert_array_equal(in_kernel, with_numpy, err_msg=block_norm)
+        np.testing.assert_array_equal(stepped_aside, with_numpy, err_msg=block_norm)
 
 
 def test_compiled_kernel_reads_memmapped_images(rng, tmp_path):
@@ -203,7 +230,7 @@ def test_kernel_compiles_without_a_writable_cache(rng, monkeypatch):
         return real_njit(*args, **kwargs)
 
     monkeypatch.setattr(_hog_numba.numba, "njit", njit_without_cache)
-    kernel = _hog_numba._compile_vote_cells(colour=False)
+    kernel, _ = _hog_numba._compile_vote_cells(colour=False)
     images = rng.integers(0, 256, size=(3, 16, 16), dtype=np.uint8)
     bins, _ = uint8_lookup(9, False, "magnitude")
     histograms = np.empty((3, 2, 2, 9))
@@ -216,7 +243,7 @@ def test_skvision_numba_0_turns_the_compiled_kernel_off(monkeypatch):
     monkeypatch.setenv("SKVISION_NUMBA", "0")
     assert not _hog_kernels.numba_available()
     monkeypatch.setenv("SKVISION_NUMBA", "1")
-    assert _hog_kernels.numba_available() == (_hog_kernels._numba_importable())
+    assert _hog_kernels.numba_available() == (_numba._numba_importable())
 
 
 def test_real_images_equal_skimage(route):
@@ -381,22 +408,29 @@ def test_n_jobs_runs_threads_unless_joblib_is_told_otherwise(rng, monkeypatch):
 
     from joblib import parallel_config
 
+    from skvision.descriptors import _base
+
     images = rng.integers(0, 256, size=(40, 32, 32), dtype=np.uint8)
     calls = []
-    original = HOG._transform_chunk
+    original = HOG._describe_into
 
-    def recording(self, chunk, device):
+    def recording(self, chunk, out):
         # Only threads of this process can append to this list.
         calls.append((os.getpid(), threading.get_ident()))
-        return original(self, chunk, device)
+        return original(self, chunk, out)
 
-    # Pickled by name for worker processes, which then run the unpatched method.
-    recording.__name__ = recording.__qualname__ = "_transform_chunk"
-    monkeypatch.setattr(HOG, "_transform_chunk", recording)
+    monkeypatch.setattr(HOG, "_describe_into", recording)
     descriptor = HOG(pixels_per_cell=8, cells_per_block=2, batch_size=5, n_jobs=2).fit(images)
     expected = hog(images, pixels_per_cell=8, cells_per_block=2)
+    # This little work runs serially (a second thread would cost more than it brings)...
+    np.testing.assert_array_equal(descriptor.transform(images), expected)
+    assert len(calls) == 8 and {ident for _, ident in calls} == {threading.get_ident()}
+    calls.clear()
+    # ...and on this process's pool of threads once there is enough of it.
+    monkeypatch.setattr(_base, "_MIN_PARALLEL_SECONDS", {"threads": 0.0, "processes": 0.0})
     np.testing.assert_array_equal(descriptor.transform(images), expected)
     assert len(calls) == 8 and {pid for pid, _ in calls} == {os.getpid()}
+    assert threading.get_ident() not in {ident for _, ident in calls}
     calls.clear()
     with parallel_config(backend="loky"):
         np.testing.assert_array_equal(descriptor.transform(images), expected)

@@ -24,7 +24,7 @@ from skvision import LBP
 from skvision._images import ImageShapeError
 from skvision._testing import expected_failed_checks
 from skvision.datasets import load_textures
-from skvision.descriptors import local_binary_pattern
+from skvision.descriptors import _lbp_kernels, _numba, local_binary_pattern
 from skvision.descriptors._base import torch_path_on_cpu
 
 METHODS = ["default", "ror", "uniform", "nri_uniform", "var"]
@@ -45,6 +45,24 @@ def assert_same_lbp(ours, expected):
     """Integer labels identical; 'var' values equal to float rounding, NaN where skimage has NaN."""
     np.testing.assert_array_equal(np.isnan(ours), np.isnan(expected))
     np.testing.assert_allclose(ours, expected, rtol=1e-12, atol=1e-9, equal_nan=True)
+
+
+@pytest.fixture(params=["numpy", "compiled rows", "compiled lanes"])
+def route(request, monkeypatch):
+    """Run a test through the numpy path and through the compiled (numba) kernels, in each layout.
+
+    The kernels run images narrower than ``_LANES_BELOW_WIDTH`` with the batch's images as
+    the vectorised loop ("lanes"), wider ones row by row ("rows"); both layouts are forced
+    here on the tests' small images. Every route must equal scikit-image.
+    """
+    if request.param == "numpy":
+        monkeypatch.setenv("SKVISION_NUMBA", "0")
+        return request.param
+    monkeypatch.delenv("SKVISION_NUMBA", raising=False)
+    if not _numba.numba_available():
+        pytest.skip("numba is not installed (the 'fast' extra): only the numpy path runs")
+    monkeypatch.setattr(_lbp_kernels, "_LANES_BELOW_WIDTH", 0 if request.param == "compiled rows" else 10**6)
+    return request.param
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +95,7 @@ def textures():
 
 # ---------------------------------------------------------------------------- functional API
 @pytest.mark.parametrize("P, R", list(itertools.product([4, 8, 16, 24], [1, 1.5, 2, 3])))
-def test_equals_skimage_on_random_and_real_images(P, R, random_batches, real_crops):
+def test_equals_skimage_on_random_and_real_images(P, R, random_batches, real_crops, route):
     for method in METHODS:
         for batch in [*random_batches, real_crops]:
             ours = local_binary_pattern(batch, P, R, method=method)
@@ -87,7 +105,7 @@ def test_equals_skimage_on_random_and_real_images(P, R, random_batches, real_cro
 
 
 @pytest.mark.parametrize("P, R", [(1, 1), (2, 1), (3, 1.3), (17, 2.7), (12, 0.5)])
-def test_equals_skimage_on_unusual_parameters(P, R, random_batches):
+def test_equals_skimage_on_unusual_parameters(P, R, random_batches, route):
     for method in METHODS:
         for batch in random_batches:
             ours = local_binary_pattern(batch, P, R, method=method)
@@ -95,12 +113,94 @@ def test_equals_skimage_on_unusual_parameters(P, R, random_batches):
                 assert_same_lbp(ours[k], skimage_lbp(image, P, R, method))
 
 
-def test_integer_methods_are_bit_exact(random_batches):
+def test_integer_methods_are_bit_exact(random_batches, route):
     batch = random_batches[1]
     for method in ["default", "ror", "uniform", "nri_uniform"]:
         ours = local_binary_pattern(batch, 8, 1.5, method=method)
         expected = np.stack([skimage_lbp(image, 8, 1.5, method) for image in batch])
         np.testing.assert_array_equal(ours, expected)
+
+
+@pytest.mark.parametrize(
+    "P, R, sampling",
+    [(8, 1, "circular"), (8, 1, "square"), (16, 2, "circular"), (12, 1.5, "circular"), (24, 3, "circular")],
+)
+def test_compiled_kernels_are_bit_identical_to_the_numpy_path(P, R, sampling, monkeypatch, tmp_path):
+    # Not just close: equal, code maps and histograms, for every method, in both layouts, for
+    # every input dtype (uint8 and float64 read as they are, the others converted), strided and
+    # memmapped input, images narrower and wider than the lanes threshold, tall and narrow ones.
+    if not _numba.numba_available():
+        pytest.skip("numba is not installed (the 'fast' extra)")
+    rng = np.random.default_rng(P)
+    wide = rng.integers(0, 256, size=(3, 23, 70), dtype=np.uint8)
+    wide[:, :5, :7] = 9  # flat patches: ties between samples and centres
+    path = tmp_path / "images.npy"
+    np.save(path, wide[:, :, 5:40])
+    inputs = {
+        "uint8 wide": wide,
+        "uint8 narrow": wide[:, :, 5:40],
+        "tall narrow": np.ascontiguousarray(wide.transpose(0, 2, 1)),
+        "strided": wide[:, ::-1, ::2],
+        "memmap": np.load(path, mmap_mode="r"),
+        "float64": wide / 255.0,
+        "float32": (wide / 7.0).astype(np.float32),
+        "uint16": wide.astype(np.uint16) * 257,
+        "int8": (wide.astype(np.int16) - 128).astype(np.int8),
+        "bool": wide > 100,
+    }
+    methods = [m for m in METHODS if not (m == "default" and P > 16) and not (m == "ror" and P > 20)]
+    for name, images in inputs.items():
+        for method in METHODS:
+            compiled = local_binary_pattern(images, P, R, method, sampling=sampling)
+            monkeypatch.setenv("SKVISION_NUMBA", "0")
+            with_numpy = local_binary_pattern(images, P, R, method, sampling=sampling)
+            monkeypatch.delenv("SKVISION_NUMBA")
+            np.testing.assert_array_equal(compiled, with_numpy, err_msg=f"maps of {name}: {method}")
+        if name == "int8":
+            continue  # the function reads them; LBP refuses negative pixels (the value-scale rule)
+        for method, normalize, grid in itertools.product(methods, ["l1", "l2", "none"], [(1, 1), (2, 3)]):
+            lbp = LBP(P, R, method=method, sampling=sampling, normalize=normalize, grid=grid, n_bins=5)
+            lbp.fit(images)
+            compiled = lbp.transform(images)
+            monkeypatch.setenv("SKVISION_NUMBA", "0")
+            with_numpy = lbp.transform(images)
+            monkeypatch.delenv("SKVISION_NUMBA")
+            np.testing.assert_array_equal(
+                compiled, with_numpy, err_msg=f"{name}: {method}, {normalize}, {grid}"
+            )
+
+
+def test_the_two_layouts_of_the_kernels_agree(monkeypatch):
+    if not _numba.numba_available():
+        pytest.skip("numba is not installed (the 'fast' extra)")
+    images = np.random.default_rng(1).integers(0, 256, size=(300, 20, 30), dtype=np.uint8)
+    lbp = LBP(P=[8, 16], R=[1, 2.5], method="nri_uniform", grid=(3, 2)).fit(images)
+    lanes = lbp.transform(images)  # several blocks of images, the last one partial
+    lanes_maps = local_binary_pattern(images, 16, 2.5, "var")
+    monkeypatch.setattr(_lbp_kernels, "_LANES_BELOW_WIDTH", 0)
+    np.testing.assert_array_equal(lbp.transform(images), lanes)
+    np.testing.assert_array_equal(local_binary_pattern(images, 16, 2.5, "var"), lanes_maps)
+
+
+def test_kernels_compile_without_a_writable_cache(monkeypatch):
+    # numba raises "cannot cache function" where no cache directory is writable: the kernels
+    # then compile in memory instead of failing LBP.
+    if not _numba.numba_available():
+        pytest.skip("numba is not installed (the 'fast' extra)")
+    import numba
+
+    real_njit = numba.njit
+    calls = []
+
+    def njit_without_cache(*args, cache=False, **kwargs):
+        calls.append(cache)
+        if cache:
+            raise RuntimeError("cannot cache function 'kernel': no locator available")
+        return real_njit(*args, **kwargs)
+
+    monkeypatch.setattr(numba, "njit", njit_without_cache)
+    kernel = _numba.compile_kernel(lambda x: x + 1, numba)
+    assert kernel(41) == 42 and calls == [True, False]
 
 
 @pytest.mark.parametrize("block_pixels", [150, 2000])
@@ -120,7 +220,7 @@ def test_blocks_and_row_bands_do_not_change_results(block_pixels, real_crops, mo
     np.testing.assert_array_equal(lbp.transform(real_crops), expected_counts)
 
 
-def test_colour_images_are_described_by_their_luminance():
+def test_colour_images_are_described_by_their_luminance(route):
     rgb = skimage.data.astronaut()[None, :32, :32]
     grey = rgb.astype(np.float64) @ np.array([0.2125, 0.7154, 0.0721])
     np.testing.assert_array_equal(
@@ -151,7 +251,7 @@ def patch_with_code(code):
     return patch
 
 
-def test_square_operator_on_the_course_example():
+def test_square_operator_on_the_course_example(route):
     codes = {m: local_binary_pattern(SLIDE_PATCH[None], 8, 1, m, sampling="square")[0, 1, 1] for m in METHODS}
     assert codes["default"] == SLIDE_CODE == 230
     # 11100110 has four 0/1 transitions around the circle: not uniform -> P + 1.
@@ -184,7 +284,7 @@ def test_square_ror_groups_the_course_rotation_example():
     assert labels[117] == 0b01010111
 
 
-def test_square_operator_equals_a_plain_loop_including_borders():
+def test_square_operator_equals_a_plain_loop_including_borders(route):
     rng = np.random.default_rng(3)
     images = rng.integers(0, 4, size=(3, 7, 9)).astype(np.uint8)
     codes = local_binary_pattern(images, 8, 1, sampling="square")
@@ -306,14 +406,14 @@ def test_bins_per_cell(method, P, n_labels):
 
 @pytest.mark.parametrize("method", ["default", "uniform", "nri_uniform"])
 @pytest.mark.parametrize("grid", [(1, 1), (2, 3)])
-def test_histograms_equal_skimage_counts(method, grid, real_crops):
+def test_histograms_equal_skimage_counts(method, grid, real_crops, route):
     n_labels = {"default": 256, "uniform": 10, "nri_uniform": 59}[method]
     lbp = LBP(P=8, R=1.5, method=method, grid=grid, normalize="none").fit(real_crops)
     expected = skimage_histograms(real_crops, 8, 1.5, method, n_labels, grid)
     np.testing.assert_array_equal(lbp.transform(real_crops), expected)
 
 
-def test_ror_histograms_number_rotation_classes_compactly(real_crops):
+def test_ror_histograms_number_rotation_classes_compactly(real_crops, route):
     classes = rotation_classes(8)
     lbp = LBP(P=8, R=1, method="ror", normalize="none").fit(real_crops)
     expected = [
@@ -323,7 +423,7 @@ def test_ror_histograms_number_rotation_classes_compactly(real_crops):
     np.testing.assert_array_equal(lbp.transform(real_crops), expected)
 
 
-def test_ror_beyond_lookup_tables_equals_skimage(textures):
+def test_ror_beyond_lookup_tables_equals_skimage(textures, route):
     images = textures[0][:3]
     lbp = LBP(P=17, R=2, method="ror", normalize="none").fit(images)
     features = lbp.transform(images)
@@ -337,7 +437,7 @@ def test_ror_beyond_lookup_tables_equals_skimage(textures):
             np.testing.assert_array_equal(lbp.transform(images), features)
 
 
-def test_normalisation(real_crops):
+def test_normalisation(real_crops, route):
     raw = LBP(grid=(2, 2), normalize="none").fit_transform(real_crops).reshape(3, 4, 10)
     assert np.array_equal(raw, LBP(grid=(2, 2), normalize=None).fit_transform(real_crops).reshape(3, 4, 10))
     np.testing.assert_array_equal(raw.sum(axis=2), np.full((3, 4), 24 * 24))
@@ -348,7 +448,7 @@ def test_normalisation(real_crops):
     np.testing.assert_allclose(l2, raw / np.linalg.norm(raw, axis=2, keepdims=True))
 
 
-def test_scales_concatenate_single_scales(real_crops):
+def test_scales_concatenate_single_scales(real_crops, route):
     multi = LBP(P=[8, 16], R=[1, 2], grid=(2, 1)).fit(real_crops)
     parts = [LBP(P=p, R=r, grid=(2, 1)).fit(real_crops).transform(real_crops) for p, r in [(8, 1), (16, 2)]]
     np.testing.assert_array_equal(multi.transform(real_crops), np.hstack(parts))
@@ -361,7 +461,7 @@ def test_scales_concatenate_single_scales(real_crops):
     assert broadcast.get_feature_names_out()[-1] == "lbp_P16_R2_bin17"
 
 
-def test_var_bin_edges_are_learned_in_fit(real_crops):
+def test_var_bin_edges_are_learned_in_fit(real_crops, route):
     train, test = real_crops[:2], real_crops[1:]
     lbp = LBP(P=8, R=1, method="var", n_bins=5, normalize="none").fit(train)
     var = np.concatenate([np.nan_to_num(skimage_lbp(image, 8, 1, "var"), nan=0.0).ravel() for image in train])
@@ -378,7 +478,7 @@ def test_var_bin_edges_are_learned_in_fit(real_crops):
     assert LBP().fit(train).var_bin_edges_ is None
 
 
-def test_channels_each(real_crops):
+def test_channels_each(real_crops, route):
     rgb = skimage.data.astronaut()[None, :30, :30].repeat(2, axis=0)
     rgb[1] = rgb[1, ::-1]
     lbp = LBP(P=8, R=1, channels="each").fit(rgb)
@@ -390,7 +490,7 @@ def test_channels_each(real_crops):
     assert grey.n_features_out_ == 10
 
 
-def test_n_jobs_and_batch_size_do_not_change_output(textures):
+def test_n_jobs_and_batch_size_do_not_change_output(textures, route):
     X = textures[0]
     expected = LBP(P=[8, 16], R=[1, 2], method="nri_uniform", grid=2).fit(X).transform(X)
     for params in [{"n_jobs": 2}, {"batch_size": 1}, {"batch_size": 7}, {"n_jobs": 2, "batch_size": 5}]:
@@ -403,7 +503,7 @@ def test_n_jobs_and_batch_size_do_not_change_output(textures):
     [{"method": m, "sampling": s} for m in METHODS for s in ("circular", "square")]
     + [{"P": [4, 24], "R": [1.5, 3], "method": "uniform"}, {"P": 24, "R": 3, "method": "nri_uniform"}],
 )
-def test_torch_cpu_path_equals_numpy(params, textures):
+def test_torch_cpu_path_equals_numpy(params, textures, route):
     pytest.importorskip("torch")
     X = textures[0][:9]
     lbp = LBP(grid=(2, 3), **params).fit(X)
