@@ -21,23 +21,11 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from skimage.util import montage  # noqa: E402
 from sklearn.model_selection import train_test_split  # noqa: E402
 
 from skvision import AutoencoderFeatures  # noqa: E402
 from skvision.datasets import load_digits  # noqa: E402
-
-
-def tile(images, n_rows, n_cols, gap=1):
-    """Arrange ``n_rows * n_cols`` grey images in one array, separated by ``gap`` pixels of value 0."""
-    height, width = images.shape[1:3]
-    grid = np.zeros((n_rows * (height + gap) - gap, n_cols * (width + gap) - gap))
-    for index, image in enumerate(images[: n_rows * n_cols]):
-        row, col = divmod(index, n_cols)
-        grid[
-            row * (height + gap) : row * (height + gap) + height,
-            col * (width + gap) : col * (width + gap) + width,
-        ] = image
-    return grid
 
 
 def main(argv=None):
@@ -72,9 +60,13 @@ def main(argv=None):
 
     # gray_r: ink (1) is black, background and gaps (0) white.
     fig, (left, right) = plt.subplots(1, 2, figsize=(9, 4.8))
-    left.imshow(tile(generated, 8, 8), cmap="gray_r", vmin=0, vmax=1)
+    left.imshow(
+        montage(generated[:64], grid_shape=(8, 8), padding_width=1, fill=0), cmap="gray_r", vmin=0, vmax=1
+    )
     left.set_title("decoded from the prior N(0, I)")
-    right.imshow(tile(pairs, 8, 8), cmap="gray_r", vmin=0, vmax=1)
+    right.imshow(
+        montage(pairs[:64], grid_shape=(8, 8), padding_width=1, fill=0), cmap="gray_r", vmin=0, vmax=1
+    )
     right.set_title("held-out digit | reconstruction")
     for ax in (left, right):
         ax.set_axis_off()
