@@ -418,12 +418,13 @@ def _assert_at_least_as_good_as_pca(measures):
 
 @pytest.mark.slow
 def test_digits_code_beats_pca_of_the_same_width():
-    # The defaults (denoising, batch norm, max_epochs='auto': 40 epochs here); their fit time
+    # The defaults (denoising with noise 0.3, batch norm, a cosine learning rate, max_epochs='auto':
+    # 60 epochs here); their fit time
     # (<= 30 s on 2 cores) is measured in benchmarks/bench_training.py.
     autoencoder = AutoencoderFeatures(device="cpu", random_state=0)
     measures = _pca_and_autoencoder_measures(autoencoder, latent_dim=16)
     print(measures, f"{autoencoder.n_epochs_} epochs")
-    assert autoencoder.kind == "denoising" and autoencoder.max_epochs_ == 40
+    assert autoencoder.kind == "denoising" and autoencoder.max_epochs_ == 60
     _assert_at_least_as_good_as_pca(measures)
 
 
