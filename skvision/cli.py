@@ -207,9 +207,10 @@ def build_parser():
         type=_n_jobs,
         default=None,
         metavar="N",
-        help="up to N worker processes (-1: all cores) for the folds of a family, when its first fold "
-        "shows they repay starting them; quick families run in one process, so more jobs never make "
-        "the run much slower. The transform rate is measured in one process (default: 1)",
+        help="N processes in all (-1: all cores): the main one runs each family's first fold and "
+        "N-1 workers take the other folds of every family; the workers start only when the folds "
+        "waiting for them repay starting them, so quick comparisons run in one process. The "
+        "transform rates are measured again in one process at the end (default: 1)",
     )
     compare.add_argument(
         "--device",

@@ -48,7 +48,8 @@ class Progress:
         self.done = 0
         self.total = total
         self._bar = None
-        self._family = None
+        self._families = {}  # name -> its counts: splits of several feature sets can finish in turn
+        self._family = None  # the feature set started last
         if verbose and total:
             isatty = getattr(self._stream, "isatty", lambda: False)
             if bar or (bar is None and isatty()):
@@ -75,6 +76,7 @@ class Progress:
     def start(self, name, n_splits, n_done=0):
         """Feature set ``name`` starts: ``n_splits`` splits, ``n_done`` of them already stored."""
         self._family = {"name": name, "n": n_splits, "done": n_done, "scores": [], "started": None}
+        self._families[name] = self._family
         if self._bar is not None:
             self._bar.set_description(name)
 
@@ -85,7 +87,7 @@ class Progress:
 
     def split_done(self, name, repeat, fold, n_repeats, n_folds, score, scoring, *, stored=False, workers=1):
         """One split finished (or was read back from the store, ``stored=True``)."""
-        family = self._family
+        family = self._families.get(name, self._family)
         family["done"] += 1
         family["scores"].append(score)
         self.done += 1

@@ -33,7 +33,6 @@ import time
 import warnings
 
 import numpy as np
-from joblib import Parallel, delayed, effective_n_jobs
 from sklearn.base import clone, is_classifier
 from sklearn.metrics import check_scoring
 from sklearn.model_selection import (
@@ -50,15 +49,16 @@ from ._estimators import ESTIMATORS, estimator_space, make_estimator, task_of
 from ._families import FeatureSet, _prefixed, _product
 from ._progress import Progress
 from ._result import ComparisonResult, FeatureResult
+from ._scheduler import SplitScheduler, SplitTask
 from ._store import FoldStore, fingerprint
 from ._tuning import inner_search
 
 __all__ = ["compare_features"]
 
-#: Worker processes are started for a feature set's remaining splits only when spreading them over the
-#: workers saves at least this many seconds (estimated from the first split, run in the main process):
-#: starting a worker, importing what the pipeline needs there and sending it the data costs seconds.
-PARALLEL_MIN_SAVING = 10.0
+#: Worker processes are started only once the queued splits add up to this many seconds (each
+#: estimated by its feature set's first split, run in the main process): starting a worker, importing
+#: what the pipelines need there and sending it the data costs seconds.
+PARALLEL_MIN_SAVING = 8.0
 
 #: Images of the untimed warm-up fit.
 WARMUP_IMAGES = 64
@@ -157,12 +157,17 @@ def compare_features(
         Any sklearn scorer name; ``None`` is 'accuracy' for classes and 'r2' for
         a regression target.
     n_jobs : int or None, default=None
-        At most this many worker processes (joblib; -1: every core) for the
-        splits of a feature set. The first split of each set runs in the main
-        process; the others go to workers only when its duration says they
-        repay starting them (about ``PARALLEL_MIN_SAVING`` seconds saved), so
-        ``n_jobs`` never makes a comparison much slower, and quick feature sets
-        run in one process. Sets placed on a GPU run in the main process.
+        Processes in all (joblib's convention; -1: every core). The main
+        process runs the first split of each feature set, timed, and queues the
+        others; ``n_jobs - 1`` worker processes take queued splits of any
+        feature set while the main process goes on, and it takes queued splits
+        too once every set has started (see :mod:`skvision.compare._scheduler`).
+        Workers start only when the queued work is worth starting them (about
+        ``PARALLEL_MIN_SAVING`` seconds of it), so quick comparisons run in one
+        process. Sets placed on a GPU run in the main process. After a parallel
+        run the transform of each set's first test fold is timed again in the
+        main process, with no worker running, so the transform rates do not
+        depend on ``n_jobs``.
     random_state : int or None, default=0
         Seed of the folds, of the inner search and of the named estimators.
     precompute : collection of str, default=()
@@ -321,22 +326,66 @@ def compare_features(
         progress=progress,
         verbose=verbose,
     )
-    results = {}
+    runs = {}
+    scheduler = SplitScheduler(n_jobs, worker_function=_run_split_in_worker, start_cost=PARALLEL_MIN_SAVING)
+
+    def fail(name, exc):
+        if on_error == "raise":
+            raise exc
+        first_line = str(exc).splitlines()[0] if str(exc) else ""
+        skipped[name] = f"failed: {type(exc).__name__}: {first_line}"
+        scheduler.drop(name)
+        run = runs.pop(name, None)
+        progress.failed(name, skipped[name], n_left=run.left if run is not None else len(splits))
+
+    def collect(block=False):
+        for task, outcome, error in scheduler.outcomes(block=block):
+            if task.family not in runs:
+                continue
+            if error is not None:
+                fail(task.family, error)
+            else:
+                runs[task.family].finish(*outcome, scheduler)
+
+    def drain():
+        """Run queued splits here (and collect the workers') until none is left."""
+        while scheduler.busy():
+            task = scheduler.take_for_main()
+            if task is None:
+                collect(block=True)
+                continue
+            try:
+                outcome = _run_split(*task.args, **task.kwargs)
+            except Exception as exc:  # noqa: BLE001 - as above
+                fail(task.family, exc)
+            else:
+                if task.family in runs:
+                    runs[task.family].finish(*outcome, scheduler)
+            collect()
+
+    aborted = True
     try:
         for feature_set in running:
             name = feature_set.name
-            space = None if spaces is None else spaces.get(name)
-            context.left = len(splits)
+            runs[name] = _FamilyRun(feature_set, None if spaces is None else spaces.get(name), context)
             try:
-                results[name] = _run_feature_set(feature_set, space, context)
+                runs[name].begin(scheduler)
             except Exception as exc:  # noqa: BLE001 - with on_error='skip' any failure is recorded, not raised
-                if on_error == "raise":
-                    raise
-                first_line = str(exc).splitlines()[0] if str(exc) else ""
-                skipped[name] = f"failed: {type(exc).__name__}: {first_line}"
-                progress.failed(name, skipped[name], n_left=context.left)
+                fail(name, exc)
+            collect()
+            if not scheduler.n_workers:
+                drain()  # one process: each feature set's splits one after the other
+        drain()  # every feature set has started: the main process takes queued splits too
+        aborted = False
     finally:
+        parallel = scheduler.started
+        scheduler.close(abort=aborted)
+        if parallel and not aborted:
+            progress.stage("timing the transforms again in one process")
+            for run in runs.values():
+                run.retime()
         progress.close()
+    results = {name: run.result for name, run in runs.items() if run.result is not None}
     return ComparisonResult(
         results,
         skipped=skipped,
@@ -418,7 +467,6 @@ class _Context:
 
     def __init__(self, **kwargs):
         self.__dict__.update(kwargs)
-        self.left = 0  # splits of the running feature set not finished yet (for the bar on a failure)
 
 
 def _neural_verbose(transformer):
@@ -480,50 +528,57 @@ def _on_gpu(pipeline):
     )
 
 
-def _workers(n_jobs, n_left, seconds_per_split, on_gpu):
-    """Worker processes for the ``n_left`` splits after the first, or 1 to run them in the main process."""
-    if not n_left or n_jobs is None or on_gpu:
-        return 1
-    workers = min(effective_n_jobs(n_jobs), n_left)
-    if workers <= 1:
-        return 1
-    saved = seconds_per_split * n_left * (1 - 1 / workers)
-    return workers if saved >= PARALLEL_MIN_SAVING else 1
+class _FamilyRun:
+    """The splits of one feature set, wherever they run; its result once the last one is in."""
 
+    def __init__(self, feature_set, space, ctx):
+        self.name = feature_set.name
+        self.feature_set, self.space, self.ctx = feature_set, space, ctx
+        n_splits = len(ctx.splits)
+        self.records, self.fitted = [None] * n_splits, [None] * n_splits
+        self.left = n_splits
+        self.warmup_seconds, self.n_resumed = 0.0, 0
+        self.per_image = self.transformer = self.data = None
+        self.result = None
 
-def _run_feature_set(feature_set, space, ctx):
-    name = feature_set.name
-    pipeline = Pipeline([("features", clone(feature_set.transformer)), ("estimator", clone(ctx.estimator))])
-    if ctx.verbose >= 2:
-        _neural_verbose(pipeline.named_steps["features"])
-    n_splits = len(ctx.splits)
-    records, fitted = [None] * n_splits, [None] * n_splits
-    ctx.progress.start(name, n_splits)
-    stored = ctx.store.load(name) if ctx.store is not None else {}
-    ctx.left = n_splits
-    for i, split_id in enumerate(ctx.split_ids):
-        if split_id in stored:
-            records[i] = stored[split_id]
-            ctx.progress.split_done(
-                name, *split_id, ctx.n_repeats, ctx.n_folds, records[i]["score"], ctx.scoring, stored=True
-            )
-            ctx.left -= 1
-    n_resumed = n_splits - ctx.left
-    ctx.progress.resumed(n_resumed)
-    todo = [i for i in range(n_splits) if records[i] is None]
-    warmup_seconds, workers = 0.0, 1
-    if todo:
+    def begin(self, scheduler):
+        """Read stored splits back, warm up, [describe once,] run the first split here, queue the rest."""
+        ctx, name = self.ctx, self.name
+        pipeline = Pipeline(
+            [("features", clone(self.feature_set.transformer)), ("estimator", clone(ctx.estimator))]
+        )
+        if ctx.verbose >= 2:
+            _neural_verbose(pipeline.named_steps["features"])
+        ctx.progress.start(name, len(self.records))
+        stored = ctx.store.load(name) if ctx.store is not None else {}
+        for i, split_id in enumerate(ctx.split_ids):
+            if split_id in stored:
+                self.records[i] = stored[split_id]
+                ctx.progress.split_done(
+                    name,
+                    *split_id,
+                    ctx.n_repeats,
+                    ctx.n_folds,
+                    self.records[i]["score"],
+                    ctx.scoring,
+                    stored=True,
+                )
+                self.left -= 1
+        self.n_resumed = len(self.records) - self.left
+        ctx.progress.resumed(self.n_resumed)
+        todo = [i for i in range(len(self.records)) if self.records[i] is None]
+        if not todo:
+            return self._complete()
         start = time.perf_counter()
         _warm_up(pipeline, ctx.X, ctx.y, ctx.classification)
-        warmup_seconds = time.perf_counter() - start
-        data, per_image, transformer = ctx.X, None, None
-        job = pipeline
-        if feature_set.precompute:
+        self.warmup_seconds = time.perf_counter() - start
+        self.data, job, space = ctx.X, pipeline, self.space
+        if self.feature_set.precompute:
             # Described once, timed, in this process; then the estimator alone meets the folds.
-            transformer = pipeline.named_steps["features"].fit(ctx.X, ctx.y)
+            self.transformer = pipeline.named_steps["features"].fit(ctx.X, ctx.y)
             start = time.perf_counter()
-            data = np.asarray(transformer.transform(ctx.X), dtype=np.float64)
-            per_image = (time.perf_counter() - start) / len(ctx.y)
+            self.data = np.asarray(self.transformer.transform(ctx.X), dtype=np.float64)
+            self.per_image = (time.perf_counter() - start) / len(ctx.y)
             job = Pipeline(
                 [("features", FunctionTransformer()), ("estimator", pipeline.named_steps["estimator"])]
             )
@@ -543,52 +598,69 @@ def _run_feature_set(feature_set, space, ctx):
             classification=ctx.classification,
             redirect=ctx.verbose >= 2,
         )
-
-        def finish(i, record, fitted_pipeline, in_main):
-            record["measured_in_main"] = in_main
-            if per_image is not None:
-                record["fit_time"] += per_image * record["n_train"]
-                record["transform_seconds"] = per_image * record["n_test"]
-                record["measured_in_main"] = True
-                record["n_features"] = data.shape[1]
-                fitted_pipeline = Pipeline(
-                    [("features", transformer), ("estimator", fitted_pipeline.named_steps["estimator"])]
-                )
-            record["repeat"], record["fold"] = ctx.split_ids[i]
-            records[i], fitted[i] = record, fitted_pipeline
-            if ctx.store is not None:
-                ctx.store.save(name, {k: v for k, v in record.items() if k != "seconds"})
-            ctx.left -= 1
-            ctx.progress.split_done(
-                name,
-                *ctx.split_ids[i],
-                ctx.n_repeats,
-                ctx.n_folds,
-                record["score"],
-                ctx.scoring,
-                workers=workers,
-            )
-
         first = todo[0]
-        record, fitted_pipeline = _run_split(first, job, data, ctx.y, *ctx.splits[first], **arguments)
-        finish(first, record, fitted_pipeline, True)
-        rest = todo[1:]
-        workers = _workers(ctx.n_jobs, len(rest), record["seconds"], _on_gpu(pipeline))
-        if workers == 1:
-            for i in rest:
-                record, fitted_pipeline = _run_split(i, job, data, ctx.y, *ctx.splits[i], **arguments)
-                finish(i, record, fitted_pipeline, True)
-        else:
-            ctx.progress.say(f"{name}: the other {len(rest)} splits in {workers} processes")
-            jobs = Parallel(n_jobs=workers, return_as="generator_unordered")(
-                delayed(_run_split_in_worker)(i, job, data, ctx.y, *ctx.splits[i], **arguments) for i in rest
+        self.finish(*_run_split(first, job, self.data, ctx.y, *ctx.splits[first], **arguments), scheduler)
+        estimate = self.records[first]["seconds"]
+        for i in todo[1:]:
+            task = SplitTask(
+                name, i, (i, job, self.data, ctx.y, *ctx.splits[i]), arguments, estimate, _on_gpu(pipeline)
             )
-            for record, fitted_pipeline in jobs:
-                finish(record["index"], record, fitted_pipeline, False)
-    result = _assemble(name, records, fitted, ctx)
-    result.warmup_seconds, result.n_resumed, result.parallel = warmup_seconds, n_resumed, workers
-    ctx.progress.finished(result, ctx.scoring)
-    return result
+            scheduler.add(task)
+        return None
+
+    def finish(self, record, fitted_pipeline, scheduler):
+        """Record a finished split (from any process); the result once it is the last."""
+        ctx, i = self.ctx, record["index"]
+        record["measured_in_main"] = record["pid"] == os.getpid()
+        if self.per_image is not None:
+            record["fit_time"] += self.per_image * record["n_train"]
+            record["transform_seconds"] = self.per_image * record["n_test"]
+            record["measured_in_main"] = True
+            record["n_features"] = self.data.shape[1]
+            fitted_pipeline = Pipeline(
+                [("features", self.transformer), ("estimator", fitted_pipeline.named_steps["estimator"])]
+            )
+        record["repeat"], record["fold"] = ctx.split_ids[i]
+        self.records[i], self.fitted[i] = record, fitted_pipeline
+        if ctx.store is not None:
+            ctx.store.save(self.name, {k: v for k, v in record.items() if k != "seconds"})
+        self.left -= 1
+        ctx.progress.split_done(
+            self.name,
+            *ctx.split_ids[i],
+            ctx.n_repeats,
+            ctx.n_folds,
+            record["score"],
+            ctx.scoring,
+            workers=scheduler.processes if scheduler.started else 1,
+        )
+        return self._complete() if not self.left else None
+
+    def _complete(self):
+        self.result = _assemble(self.name, self.records, self.fitted, self.ctx)
+        pids = {r["pid"] for r in self.records if "pid" in r}
+        self.result.warmup_seconds, self.result.n_resumed = self.warmup_seconds, self.n_resumed
+        self.result.parallel = max(1, len(pids))
+        self.ctx.progress.finished(self.result, self.ctx.scoring)
+        return self.result
+
+    def retime(self):
+        """Time the description of the first test fold again, here, with no worker running.
+
+        The splits of a parallel run are timed while other processes compete
+        for the cores; this gives the transform rate of a quiet process, as a
+        run in one process measures it.
+        """
+        first = next((i for i, f in enumerate(self.fitted) if f is not None), None)
+        if first is None or self.result is None:
+            return
+        test = self.ctx.splits[first][1]
+        images = _take(self.ctx.X, test)
+        features = self.fitted[first].named_steps["features"]
+        start = time.perf_counter()
+        features.transform(images)
+        self.result.transform_seconds = time.perf_counter() - start
+        self.result.n_transformed = len(test)
 
 
 def _run_split_in_worker(index, pipeline, X, y, train, test, **kwargs):

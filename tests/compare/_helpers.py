@@ -85,3 +85,18 @@ def register_hanging_family():
             kind="baseline",
             summary="flattened grey levels that can hang on request (tests)",
         )(lambda hanging, info: hanging())
+
+
+class FailsInWorkers(TransformerMixin, BaseEstimator):
+    """Flattened grey levels in the process that created it; ``fit`` raises in any other process."""
+
+    def __init__(self, home=None):
+        self.home = home
+
+    def fit(self, X, y=None):
+        if self.home is not None and os.getpid() != self.home:
+            raise RuntimeError("this transformer fails in a worker process")
+        return self
+
+    def transform(self, X):
+        return flatten(X)

@@ -9,9 +9,10 @@ from sklearn.preprocessing import FunctionTransformer
 from skvision import compare_features
 from skvision.compare import _workflow
 from skvision.compare._progress import Progress
-from skvision.compare._workflow import WARMUP_IMAGES, _warm_sample, _workers
+from skvision.compare._scheduler import SplitScheduler, SplitTask
+from skvision.compare._workflow import WARMUP_IMAGES, _warm_sample
 
-from ._helpers import LazySetup, flatten
+from ._helpers import FailsInWorkers, LazySetup, flatten
 
 
 @pytest.mark.parametrize("order", [("lazy", "pixels"), ("pixels", "lazy")])
@@ -69,15 +70,92 @@ def test_a_terminal_gets_a_bar():
     assert "hog: fold 1/2: accuracy 0.900" in text and "split" in text and "1/2" in text
 
 
-def test_workers_only_where_the_work_repays_them(monkeypatch):
-    monkeypatch.setattr(_workflow, "PARALLEL_MIN_SAVING", 6.0)
-    assert _workers(None, 4, 100.0, False) == 1
-    assert _workers(1, 4, 100.0, False) == 1
-    assert _workers(2, 4, 0.5, False) == 1, "4 quick folds: one process"
-    assert _workers(2, 4, 10.0, False) == 2
-    assert _workers(2, 4, 10.0, True) == 1, "a GPU: one process"
-    assert _workers(4, 1, 100.0, False) == 1
-    assert _workers(-1, 4, 100.0, False) >= 1
+class _InlineExecutor:
+    """Stands in for the worker pool: keeps the submitted calls, finishes them when told."""
+
+    def __init__(self):
+        self.submitted = []
+
+    def submit(self, function, *args, **kwargs):
+        from concurrent.futures import Future
+
+        future = Future()
+        future.set_running_or_notify_cancel()
+        self.submitted.append((future, function, args))
+        return future
+
+    def run_next(self):
+        future, function, args = self.submitted.pop(0)
+        try:
+            future.set_result(function(*args))
+        except Exception as exc:  # noqa: BLE001 - handed back as the pool would
+            future.set_exception(exc)
+
+
+def _scheduler(n_jobs, start_cost, monkeypatch):
+    scheduler = SplitScheduler(n_jobs, worker_function=lambda name: name.upper(), start_cost=start_cost)
+    pool = _InlineExecutor()
+
+    def start():
+        scheduler._executor, scheduler.started = pool, True
+
+    monkeypatch.setattr(scheduler, "_start", start)
+    return scheduler, pool
+
+
+def _task(family, index, estimate, main_only=False):
+    return SplitTask(family, index, (f"{family}{index}",), {}, estimate, main_only)
+
+
+def test_processes_follow_n_jobs():
+    assert SplitScheduler(None, worker_function=print, start_cost=1).n_workers == 0
+    assert SplitScheduler(1, worker_function=print, start_cost=1).n_workers == 0
+    assert SplitScheduler(2, worker_function=print, start_cost=1).n_workers == 1
+    assert SplitScheduler(-1, worker_function=print, start_cost=1).processes >= 1
+
+
+def test_workers_start_only_once_the_queue_repays_them(monkeypatch):
+    scheduler, pool = _scheduler(2, 6.0, monkeypatch)
+    for i in range(4):
+        scheduler.add(_task("pixels", i, 0.5))
+    assert not scheduler.started and not pool.submitted, "2 s of quick splits: one process"
+    scheduler.add(_task("cnn", 1, 10.0))
+    assert scheduler.started
+    assert [args for _, _, args in pool.submitted] == [("cnn1",)], "the longest split goes first"
+    pool.run_next()  # the worker finishes it and takes the next longest at once
+    assert [t.family for t, _, _ in [(o[0], o[1], o[2]) for o in scheduler.outcomes()]] == ["cnn"]
+    assert len(pool.submitted) == 1
+    assert scheduler.take_for_main().family == "pixels"
+
+
+def test_gpu_splits_stay_in_the_main_process(monkeypatch):
+    scheduler, pool = _scheduler(2, 0.0, monkeypatch)
+    scheduler.add(_task("cnn", 1, 100.0, main_only=True))
+    assert not pool.submitted
+    assert scheduler.take_for_main().index == 1 and not scheduler.busy()
+
+
+def test_a_dropped_family_gives_back_nothing(monkeypatch):
+    scheduler, pool = _scheduler(2, 0.0, monkeypatch)
+    scheduler.add(_task("hog", 1, 5.0))  # to the worker
+    scheduler.add(_task("hog", 2, 5.0))  # queued
+    scheduler.add(_task("lbp", 1, 1.0))
+    scheduler.drop("hog")
+    pool.run_next()  # the running hog split finishes: ignored; lbp goes to the worker
+    assert scheduler.outcomes() == []
+    pool.run_next()
+    (task, result, error), *rest = scheduler.outcomes(block=True)
+    assert (task.family, result, error, rest) == ("lbp", "LBP1", None, [])
+    assert not scheduler.busy()
+
+
+def test_a_failing_split_comes_back_as_its_error(monkeypatch):
+    scheduler, pool = _scheduler(2, 0.0, monkeypatch)
+    scheduler.worker_function = lambda name: 1 / 0
+    scheduler.add(_task("glcm", 1, 1.0))
+    pool.run_next()
+    ((task, result, error),) = scheduler.outcomes()
+    assert task.family == "glcm" and result is None and isinstance(error, ZeroDivisionError)
 
 
 def test_folds_in_worker_processes_score_as_in_one_and_time_the_transform_in_one(digits, monkeypatch):
@@ -91,5 +169,28 @@ def test_folds_in_worker_processes_score_as_in_one_and_time_the_transform_in_one
     assert p.parallel == 2
     np.testing.assert_array_equal(p.scores, s.scores)
     np.testing.assert_array_equal(p.y_pred, s.y_pred)
-    # The transform rate counts the split run in the main process only.
+    # After a parallel run the first test fold is described again in the main process, alone.
     assert p.n_transformed == len(p.fold_test_indices[0]) and s.n_transformed == len(X)
+
+
+def test_workers_take_the_folds_of_every_family_and_a_failing_one_is_left_out(digits, monkeypatch):
+    import os
+
+    X, y = digits
+    features = {  # fragile first: the worker takes its second fold as soon as it is queued
+        "fragile": FailsInWorkers(home=os.getpid()),
+        "pixels": FunctionTransformer(flatten),
+        "twice": FunctionTransformer(lambda a: 2 * flatten(a)),
+    }
+    serial = compare_features(X, y, features, estimator="logreg", cv=4)
+    assert not serial.skipped and all(r.parallel == 1 for r in serial.results.values())
+    monkeypatch.setattr(_workflow, "PARALLEL_MIN_SAVING", 0.0)
+    parallel = compare_features(X, y, features, estimator="logreg", cv=4, n_jobs=2, on_error="skip")
+    assert "RuntimeError: this transformer fails in a worker process" in parallel.skipped["fragile"]
+    assert sorted(parallel.results) == ["pixels", "twice"]
+    for name, result in parallel.results.items():
+        np.testing.assert_array_equal(result.scores, serial.results[name].scores)
+        assert result.n_transformed == len(result.fold_test_indices[0]) and result.transform_seconds > 0
+    assert max(r.parallel for r in parallel.results.values()) == 2, "a worker ran some folds"
+    with pytest.raises(RuntimeError, match="fails in a worker"):
+        compare_features(X, y, features, estimator="logreg", cv=4, n_jobs=2)

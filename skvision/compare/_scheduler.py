@@ -1,0 +1,193 @@
+"""Where the splits of a comparison run: the main process, and worker processes when ``n_jobs > 1``.
+
+The splits of every feature set go into one queue. The main process runs the
+first split of each feature set itself (timed on a warm process: that gives
+the estimate of the others), then queues the others; with ``n_jobs = k``,
+``k - 1`` worker processes take queued splits while the main process goes on
+to the next feature set, and once every feature set has started the main
+process takes queued splits too. So ``k`` processes stay busy from the first
+feature set to the last, instead of one feature set at a time waiting for its
+slowest split, and the workers are started once per comparison (joblib's
+reusable loky executor: imports and each pipeline's warm-up are paid once per
+worker).
+
+Workers are started only when the queued work is worth it: starting one
+(spawning, importing skvision and torch, sending the data) costs seconds,
+so the queue must hold at least ``start_cost`` seconds of estimated work
+first; a comparison of quick feature sets runs in one process. Splits on a GPU
+run in the main process only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import queue
+import sys
+import threading
+from dataclasses import dataclass
+
+from joblib import cpu_count, effective_n_jobs
+
+__all__ = ["SplitScheduler", "SplitTask"]
+
+
+@dataclass
+class SplitTask:
+    """One split of one feature set, ready to run anywhere (see ``_workflow._run_split``)."""
+
+    family: str
+    index: int
+    args: tuple
+    kwargs: dict
+    estimate: float
+    main_only: bool = False
+
+
+class SplitScheduler:
+    """A queue of :class:`SplitTask` shared by the main process and ``n_jobs - 1`` workers.
+
+    Parameters
+    ----------
+    n_jobs : int or None
+        Processes in all, the main one included (joblib's convention: -1 is
+        every core); ``None`` or 1 runs everything in the main process.
+    worker_function : callable
+        Module-level function a worker runs as ``worker_function(*task.args,
+        **task.kwargs)``.
+    start_cost : float
+        Seconds of queued work (by the tasks' estimates) below which no worker
+        is started.
+
+    Examples
+    --------
+    >>> scheduler = SplitScheduler(None, worker_function=print, start_cost=5.0)
+    >>> scheduler.add(SplitTask("pixels", 1, ("split", 1), {}, estimate=0.1))
+    >>> scheduler.n_workers, scheduler.take_for_main().index, scheduler.busy()
+    (0, 1, False)
+    """
+
+    def __init__(self, n_jobs, *, worker_function, start_cost):
+        processes = 1 if n_jobs is None else effective_n_jobs(n_jobs)
+        self.n_workers = max(0, processes - 1)
+        self.processes = processes
+        self.worker_function = worker_function
+        self.start_cost = start_cost
+        self.started = False
+        self._executor = None
+        self._pending = []
+        self._in_flight = {}
+        self._outcomes = queue.SimpleQueue()
+        self._dropped = set()
+        # Re-entrant: a future that is already done runs its callback at once, inside _feed.
+        self._lock = threading.RLock()
+        self._threads = None
+
+    # ------------------------------------------------------------------ queue
+    def add(self, task):
+        """Queue ``task``; idle workers take it at once (starting them if the queue is worth it)."""
+        with self._lock:
+            self._pending.append(task)
+            self._feed()
+
+    def take_for_main(self):
+        """The queued task with the longest estimate (the main process runs it), or None."""
+        with self._lock:
+            if not self._pending:
+                return None
+            task = max(self._pending, key=lambda t: t.estimate)
+            self._pending.remove(task)
+            return task
+
+    def busy(self):
+        """Whether tasks are queued, running in a worker, or finished but not collected."""
+        with self._lock:
+            return bool(self._pending or self._in_flight or not self._outcomes.empty())
+
+    def outcomes(self, block=False):
+        """Finished worker tasks as ``(task, result, error)``; ``block``: wait for one at least."""
+        finished = []
+        if block:
+            finished.append(self._outcomes.get())
+        while True:
+            try:
+                finished.append(self._outcomes.get_nowait())
+            except queue.Empty:
+                break
+        return [item for item in finished if item[0].family not in self._dropped]
+
+    def drop(self, family):
+        """Forget ``family``: its queued tasks are removed and its running ones' results ignored."""
+        with self._lock:
+            self._dropped.add(family)
+            self._pending = [t for t in self._pending if t.family != family]
+            # The splits workers hold run to their end: cancelling a future loky holds makes it
+            # fail later, when it sets the future's result.
+
+    # ---------------------------------------------------------------- workers
+    def _feed(self):
+        """Hand queued tasks to idle workers, longest first (called with the lock held)."""
+        if not self.n_workers:
+            return
+        if not self.started:
+            if sum(t.estimate for t in self._pending if not t.main_only) < self.start_cost:
+                return
+            self._start()
+        while len(self._in_flight) < self.n_workers:
+            movable = [t for t in self._pending if not t.main_only]
+            if not movable:
+                return
+            task = max(movable, key=lambda t: t.estimate)
+            self._pending.remove(task)
+            future = self._executor.submit(self.worker_function, *task.args, **task.kwargs)
+            self._in_flight[future] = task
+            future.add_done_callback(self._finished)
+
+    def _start(self):
+        from joblib.executor import get_memmapping_executor
+
+        # Each process gets its share of the cores for its own thread pools (BLAS, OpenMP,
+        # torch), as joblib's loky backend does: k processes of all the cores each would fight.
+        threads = str(max(1, cpu_count() // self.processes))
+        env = {
+            name: threads
+            for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
+        }
+        self._executor = get_memmapping_executor(self.n_workers, env=env)
+        self.started = True
+        self._limit_main_threads(int(threads))
+
+    def _limit_main_threads(self, threads):
+        """The main process's share of the cores while workers run (restored by :meth:`close`)."""
+        from threadpoolctl import threadpool_limits
+
+        self._threads = [threadpool_limits(limits=threads)]
+        torch = sys.modules.get("torch")
+        if torch is not None:
+            previous = torch.get_num_threads()
+            torch.set_num_threads(threads)
+            self._threads.append(lambda: torch.set_num_threads(previous))
+
+    def _finished(self, future):
+        with self._lock:
+            task = self._in_flight.pop(future, None)
+            if task is None:
+                return
+            error = future.exception()
+            self._outcomes.put((task, None if error else future.result(), error))
+            self._feed()
+
+    def close(self, abort=False):
+        """Restore the main process's threads; ``abort``: cancel queued work and stop the workers."""
+        if abort and self._executor is not None:
+            with self._lock:
+                self._pending.clear()
+            # An interrupted comparison should not leave workers training splits nobody will read.
+            with contextlib.suppress(Exception):
+                self._executor.terminate(kill_workers=True)
+            self._executor, self.started = None, False
+        for restore in reversed(self._threads or []):
+            if callable(restore):
+                restore()
+            else:
+                restore.restore_original_limits()
+        self._threads = None
