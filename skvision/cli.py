@@ -516,6 +516,7 @@ def _compare_one(args):
     settings = f"; tuned ({tune_budget} candidates, {tune_cv} inner folds)" if args.tune else ""
     report = result.write_report(
         out,
+        n_jobs=args.n_jobs,
         embedding=None if args.embedding == "none" else args.embedding,
         title=f"skvision compare: {Path(args.dataset).name if Path(args.dataset).is_dir() else args.dataset}",
         notes=[

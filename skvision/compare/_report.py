@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from joblib import effective_n_jobs
+
 from ..plotting._base import check_matplotlib
 from ._stats import ALPHA
 
@@ -131,6 +133,7 @@ def write_report(
     notes=(),
     html=True,
     progress=None,
+    n_jobs=None,
 ):
     """Write the report of a :class:`~skvision.compare.ComparisonResult` (see its ``write_report``)."""
     stage = progress or (lambda message: None)
@@ -170,6 +173,7 @@ def write_report(
     lines += [f"![scores]({scores_png})", ""]
     lines += per_class_lines(per_class)
 
+    maps = _feature_maps(result, embedding, n_jobs, stage)
     for row in result.rows():
         name = row["feature set"]
         slug = _slug(name)
@@ -194,9 +198,14 @@ def write_report(
             lines.append(f"![predictions of {name}]({png})")
             shown.append(("Predictions", png, "Out-of-fold predictions against the true target."))
         if embedding is not None and len(r.embedding) >= 3:
-            stage(f"{'t-SNE' if embedding == 'tsne' else 'PCA'} map of {name} ({len(r.embedding)} points)")
             figure, ax = _figure((5.5, 4.5))
-            result.plot_embedding(name, ax=ax, method=embedding)
+            if name in maps:
+                maps[name].plot(ax=ax)
+            else:
+                stage(
+                    f"{'t-SNE' if embedding == 'tsne' else 'PCA'} map of {name} ({len(r.embedding)} points)"
+                )
+                result.plot_embedding(name, ax=ax, method=embedding)
             png = _save(figure, out_dir / f"embedding_{slug}.png")
             lines.append(f"![feature map of {name}]({png})")
             method = "t-SNE" if embedding == "tsne" else "PCA"
@@ -246,6 +255,38 @@ def write_report(
             scores_png=scores_png,
         )
     return path
+
+
+def _feature_maps(result, embedding, n_jobs, stage):
+    """{name: EmbeddingDisplay not drawn yet}, computed in ``n_jobs`` processes; {} for one process."""
+    names = [name for name, r in result.results.items() if len(r.embedding) >= 3]
+    if embedding is None or n_jobs is None or effective_n_jobs(n_jobs) < 2 or len(names) < 2:
+        return {}
+    from joblib import Parallel, delayed
+
+    method = "t-SNE" if embedding == "tsne" else "PCA"
+    stage(
+        f"{method} maps of {len(names)} feature sets in {min(effective_n_jobs(n_jobs), len(names))} processes"
+    )
+    displays = Parallel(n_jobs=n_jobs)(
+        delayed(_feature_map)(result.results[name], result.target_names, name, embedding) for name in names
+    )
+    return dict(zip(names, displays))
+
+
+def _feature_map(r, target_names, name, method):
+    from ..plotting import EmbeddingDisplay
+
+    # The first fold comes first in y_true (as in ComparisonResult.plot_embedding).
+    return EmbeddingDisplay.from_features(
+        r.embedding,
+        r.y_true[: len(r.embedding_indices)],
+        method=method,
+        random_state=0,
+        target_names=target_names,
+        title=f"{name} ({method})",
+        ax=False,
+    )
 
 
 def _confusion_size(result, r):

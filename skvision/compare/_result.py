@@ -450,7 +450,10 @@ class ComparisonResult:
         return display
 
     def plot_embedding(self, name, ax=None, method="tsne", random_state=0):
-        """t-SNE (or PCA) map of the held-out features of the first fold, coloured by target."""
+        """t-SNE (or PCA) map of the held-out features of the first fold, coloured by target.
+
+        ``ax=False`` computes the map without drawing it (``display.plot()`` draws it).
+        """
         from ..plotting import EmbeddingDisplay
 
         r = self.results[name]
@@ -511,6 +514,7 @@ class ComparisonResult:
         notes=(),
         html=True,
         progress=None,
+        n_jobs=None,
     ):
         """Write ``report.md``, ``report.html``, ``results.csv`` and the PNG figures to ``out_dir``.
 
@@ -530,6 +534,9 @@ class ComparisonResult:
         progress : callable or None
             ``progress(message)`` is called as each stage of the report starts
             (the figures, each t-SNE map, ...); ``skvision compare`` prints them.
+        n_jobs : int or None, default=None
+            Processes that compute the feature maps (t-SNE takes about a second
+            per feature set), through joblib; ``None``: one.
 
         Returns
         -------
@@ -539,5 +546,12 @@ class ComparisonResult:
         from ._report import write_report
 
         return write_report(
-            self, Path(out_dir), embedding=embedding, title=title, notes=notes, html=html, progress=progress
+            self,
+            Path(out_dir),
+            embedding=embedding,
+            title=title,
+            notes=notes,
+            html=html,
+            progress=progress,
+            n_jobs=n_jobs,
         )

@@ -43,6 +43,15 @@ class SplitTask:
     main_only: bool = False
 
 
+def _import_modules(names):
+    """A worker's start: import ``names`` (ones that cannot be imported are left to the task)."""
+    import importlib
+
+    for name in names:
+        with contextlib.suppress(ImportError):
+            importlib.import_module(name)
+
+
 class SplitScheduler:
     """A queue of :class:`SplitTask` shared by the main process and ``n_jobs - 1`` workers.
 
@@ -57,6 +66,11 @@ class SplitScheduler:
     start_cost : float
         Seconds of queued work (by the tasks' estimates) below which no worker
         is started.
+    modules : sequence of str, default=()
+        Modules each worker imports as it starts (those of the pipelines): the
+        imports are paid once, and loky's leak check, which restarts a worker
+        whose memory grew by 300 MB since its first task, does not restart a
+        worker that imports torch in its second.
 
     Examples
     --------
@@ -66,12 +80,13 @@ class SplitScheduler:
     (0, 1, False)
     """
 
-    def __init__(self, n_jobs, *, worker_function, start_cost):
+    def __init__(self, n_jobs, *, worker_function, start_cost, modules=()):
         processes = 1 if n_jobs is None else effective_n_jobs(n_jobs)
         self.n_workers = max(0, processes - 1)
         self.processes = processes
         self.worker_function = worker_function
         self.start_cost = start_cost
+        self.modules = tuple(modules)
         self.started = False
         self._executor = None
         self._pending = []
@@ -152,7 +167,9 @@ class SplitScheduler:
             name: threads
             for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
         }
-        self._executor = get_memmapping_executor(self.n_workers, env=env)
+        self._executor = get_memmapping_executor(
+            self.n_workers, env=env, initializer=_import_modules, initargs=(self.modules,)
+        )
         self.started = True
         self._limit_main_threads(int(threads))
 

@@ -327,7 +327,12 @@ def compare_features(
         verbose=verbose,
     )
     runs = {}
-    scheduler = SplitScheduler(n_jobs, worker_function=_run_split_in_worker, start_cost=PARALLEL_MIN_SAVING)
+    scheduler = SplitScheduler(
+        n_jobs,
+        worker_function=_run_split_in_worker,
+        start_cost=PARALLEL_MIN_SAVING,
+        modules=sorted({type(s.transformer).__module__ for s in running} | {type(estimator).__module__}),
+    )
 
     def fail(name, exc):
         if on_error == "raise":
@@ -644,23 +649,29 @@ class _FamilyRun:
         self.ctx.progress.finished(self.result, self.ctx.scoring)
         return self.result
 
-    def retime(self):
-        """Time the description of the first test fold again, here, with no worker running.
+    def retime(self, min_seconds=0.5):
+        """Time the description of the test folds again, here, with no worker running.
 
         The splits of a parallel run are timed while other processes compete
         for the cores; this gives the transform rate of a quiet process, as a
-        run in one process measures it.
+        run in one process measures it: fold after fold with each split's
+        fitted features, until ``min_seconds`` are measured or every fold is.
         """
-        first = next((i for i, f in enumerate(self.fitted) if f is not None), None)
-        if first is None or self.result is None:
+        if self.result is None:
             return
-        test = self.ctx.splits[first][1]
-        images = _take(self.ctx.X, test)
-        features = self.fitted[first].named_steps["features"]
-        start = time.perf_counter()
-        features.transform(images)
-        self.result.transform_seconds = time.perf_counter() - start
-        self.result.n_transformed = len(test)
+        seconds, n_images = 0.0, 0
+        for fitted, (_, test) in zip(self.fitted, self.ctx.splits):
+            if fitted is None:  # read back from an earlier run
+                continue
+            images = _take(self.ctx.X, test)
+            start = time.perf_counter()
+            fitted.named_steps["features"].transform(images)
+            seconds += time.perf_counter() - start
+            n_images += len(test)
+            if seconds >= min_seconds:
+                break
+        if n_images:
+            self.result.transform_seconds, self.result.n_transformed = seconds, n_images
 
 
 def _run_split_in_worker(index, pipeline, X, y, train, test, **kwargs):

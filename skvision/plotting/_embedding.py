@@ -134,7 +134,10 @@ class EmbeddingDisplay:
         random_state : int or None, default=0
         target_names : sequence of str or None
         title : str or None
-        ax : matplotlib Axes or None
+        ax : matplotlib Axes, None or False
+            Where to draw; ``None``: a new figure; ``False``: compute the map
+            only (no matplotlib: for a worker process), and draw it later with
+            ``display.plot()``.
 
         Returns
         -------
@@ -154,7 +157,7 @@ class EmbeddingDisplay:
         display = cls(
             embedding=embedding, y=y, method=method, target_names=target_names, title=title, n_total=n_total
         )
-        return display.plot(ax=ax)
+        return display if ax is False else display.plot(ax=ax)
 
     @classmethod
     def from_estimator(cls, estimator, X, y=None, **kwargs):

@@ -117,3 +117,19 @@ def test_feature_sets_on_different_splits_get_no_marks(two_sets, tmp_path):
     )
     assert "vs best" not in str(result).splitlines()[0]
     assert "vs best" not in result.write_report(tmp_path, embedding=None).read_text()
+
+
+def test_feature_maps_computed_in_worker_processes_are_those_of_one(two_sets, tmp_path):
+    from skvision.compare._report import _feature_maps
+
+    stages = []
+    maps = _feature_maps(two_sets, "tsne", 2, stages.append)
+    assert sorted(maps) == ["pca8", "pixels"] and stages == ["t-SNE maps of 2 feature sets in 2 processes"]
+    for name, display in maps.items():
+        here = two_sets.plot_embedding(name, ax=False)
+        np.testing.assert_array_equal(display.embedding, here.embedding)
+        assert display.title == here.title and not hasattr(display, "ax_")
+    assert _feature_maps(two_sets, "tsne", None, stages.append) == {}, "one process: maps drawn one by one"
+    report = two_sets.write_report(tmp_path / "out", n_jobs=2, html=False)
+    assert "![feature map of pca8](embedding_pca8.png)" in report.read_text()
+    assert (tmp_path / "out" / "embedding_pca8.png").stat().st_size > 1000
