@@ -264,29 +264,30 @@ def _feature_maps(result, embedding, n_jobs, stage):
         return {}
     from joblib import Parallel, delayed
 
+    from ..plotting import EmbeddingDisplay
+
     method = "t-SNE" if embedding == "tsne" else "PCA"
     stage(
         f"{method} maps of {len(names)} feature sets in {min(effective_n_jobs(n_jobs), len(names))} processes"
     )
+    # Only the features and targets travel to the workers, not the results with their fitted models.
+    # The first fold comes first in y_true (as in ComparisonResult.plot_embedding).
+    first_fold = {
+        name: result.results[name].y_true[: len(result.results[name].embedding_indices)] for name in names
+    }
     displays = Parallel(n_jobs=n_jobs)(
-        delayed(_feature_map)(result.results[name], result.target_names, name, embedding) for name in names
+        delayed(EmbeddingDisplay.from_features)(
+            result.results[name].embedding,
+            first_fold[name],
+            method=embedding,
+            random_state=0,
+            target_names=result.target_names,
+            title=f"{name} ({embedding})",
+            ax=False,
+        )
+        for name in names
     )
     return dict(zip(names, displays))
-
-
-def _feature_map(r, target_names, name, method):
-    from ..plotting import EmbeddingDisplay
-
-    # The first fold comes first in y_true (as in ComparisonResult.plot_embedding).
-    return EmbeddingDisplay.from_features(
-        r.embedding,
-        r.y_true[: len(r.embedding_indices)],
-        method=method,
-        random_state=0,
-        target_names=target_names,
-        title=f"{name} ({method})",
-        ax=False,
-    )
 
 
 def _confusion_size(result, r):

@@ -38,9 +38,11 @@ class FeatureResult:
         is in ``tune_seconds``).
     transform_seconds : float
         Seconds spent computing the features of the test images counted in
-        ``n_transformed``, always measured in the main process, one split at
-        a time (splits run in worker processes are not counted), so that the
-        rate compares across feature sets and ``n_jobs``.
+        ``n_transformed``: once every split has run, the pipeline fitted on
+        the first split (in the main process) describes its test fold again,
+        once per split or until half a second is measured, with no worker
+        process running, so that the rate compares across feature sets,
+        their order and ``n_jobs``.
     n_transformed : int
         Test images described in that time.
     y_true, y_pred : ndarray

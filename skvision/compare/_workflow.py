@@ -383,12 +383,11 @@ def compare_features(
         drain()  # every feature set has started: the main process takes queued splits too
         aborted = False
     finally:
-        parallel = scheduler.started
         scheduler.close(abort=aborted)
-        if parallel and not aborted:
-            progress.stage("timing the transforms again in one process")
+        if not aborted:
+            progress.stage("timing the transforms")
             for run in runs.values():
-                run.retime()
+                run.time_transform()
         progress.close()
     results = {name: run.result for name, run in runs.items() if run.result is not None}
     return ComparisonResult(
@@ -649,29 +648,40 @@ class _FamilyRun:
         self.ctx.progress.finished(self.result, self.ctx.scoring)
         return self.result
 
-    def retime(self, min_seconds=0.5):
-        """Time the description of the test folds again, here, with no worker running.
+    def time_transform(self, min_seconds=0.5):
+        """The transform rate: the first test fold described again, here, once every split has run.
 
-        The splits of a parallel run are timed while other processes compete
-        for the cores; this gives the transform rate of a quiet process, as a
-        run in one process measures it: fold after fold with each split's
-        fitted features, until ``min_seconds`` are measured or every fold is.
+        Measured the same way whatever ``n_jobs`` and the order of the feature
+        sets: in the main process with no worker running, by the pipeline
+        fitted here on the first split, as many times as there are splits or
+        until ``min_seconds`` are measured. (During the splits other processes
+        may share the cores; a pipeline fitted in a worker would pay set-up
+        here on its first call.) A set described once (``precompute``) keeps
+        the rate of that description: describing again is what it avoids.
+        The rate is stored with the split, for a resumed run to read back.
         """
-        if self.result is None:
+        if self.result is None or self.per_image is not None:
             return
+        here = [
+            i for i, r in enumerate(self.records) if self.fitted[i] is not None and r.get("measured_in_main")
+        ]
+        if not here:
+            return
+        features = self.fitted[here[0]].named_steps["features"]
+        images = _take(self.ctx.X, self.ctx.splits[here[0]][1])
         seconds, n_images = 0.0, 0
-        for fitted, (_, test) in zip(self.fitted, self.ctx.splits):
-            if fitted is None:  # read back from an earlier run
-                continue
-            images = _take(self.ctx.X, test)
+        for _ in range(len(self.records)):
             start = time.perf_counter()
-            fitted.named_steps["features"].transform(images)
+            features.transform(images)
             seconds += time.perf_counter() - start
-            n_images += len(test)
+            n_images += len(images)
             if seconds >= min_seconds:
                 break
-        if n_images:
-            self.result.transform_seconds, self.result.n_transformed = seconds, n_images
+        self.result.transform_seconds, self.result.n_transformed = seconds, n_images
+        record = self.records[here[0]]
+        record["rate"] = (seconds, n_images)
+        if self.ctx.store is not None:
+            self.ctx.store.save(self.name, {k: v for k, v in record.items() if k != "seconds"})
 
 
 def _run_split_in_worker(index, pipeline, X, y, train, test, **kwargs):
@@ -757,14 +767,15 @@ def _assemble(name, records, fitted, ctx):
     tests = [np.asarray(test) for _, test in ctx.splits]
     first_repeat = [i for i, (repeat, _) in enumerate(ctx.split_ids) if repeat == 0]
     timed = [r for r in records if r.get("measured_in_main", True)]
+    rate = next((r["rate"] for r in records if "rate" in r), None)  # FamilyRun.time_transform's
     tuned = any(r["best_params"] is not None for r in records)
     return FeatureResult(
         name=name,
         n_features=int(records[0]["n_features"]),
         scores=np.array([r["score"] for r in records], dtype=float),
         fit_times=np.array([r["fit_time"] for r in records], dtype=float),
-        transform_seconds=float(sum(r["transform_seconds"] for r in timed)),
-        n_transformed=int(sum(r["n_test"] for r in timed)),
+        transform_seconds=float(rate[0] if rate else sum(r["transform_seconds"] for r in timed)),
+        n_transformed=int(rate[1] if rate else sum(r["n_test"] for r in timed)),
         y_true=np.concatenate([ctx.y[tests[i]] for i in first_repeat]),
         y_pred=np.concatenate([records[i]["y_pred"] for i in first_repeat]),
         test_indices=np.concatenate([tests[i] for i in first_repeat]),
