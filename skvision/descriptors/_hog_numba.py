@@ -13,6 +13,9 @@ numpy path's reductions operation for operation: numpy's pairwise summation for
 the L1 norms (``ndarray.sum``) and its einsum's two-lane sum of products for the
 L2 norms; :func:`skvision.descriptors._hog_kernels.normalization_matches_numpy`
 checks that against the installed numpy before the kernel is trusted with it.
+The normalisation reads and writes flat arrays at unsigned offsets: no array view
+per block and no negative-index test per value, which on 512x512 images (1.2
+features per pixel) cost as much as the arithmetic.
 """
 
 from __future__ import annotations
@@ -223,62 +226,70 @@ NORM_L1_SQRT = 2
 NORM_L2 = 3
 NORM_L2_HYS = 4
 
+# The normalisation works on flat arrays at offsets, in unsigned integers (``_U*``: the
+# constants it adds to them). numba reads a negative signed index from the end, a test
+# and a select on every access that also stops the loops from vectorising; an unsigned
+# index has no such case. And offsets instead of a view per block: each view costs a
+# reference count, more than a block of 81 values takes to normalise.
+_U0, _U1, _U2, _U3, _U4, _U5, _U6, _U7, _U8 = (np.uint64(k) for k in range(9))
+_U128 = np.uint64(128)
 
-def _pairwise_leaf(values):
-    """numpy's pairwise summation of up to 128 values: plain below 8, else eight accumulators."""
-    n = len(values)
-    if n < 8:
+
+def _pairwise_leaf(values, start, n):
+    """numpy's pairwise summation of ``values[start : start + n]``, ``n <= 128`` (unsigned):
+    plain below 8, else eight accumulators."""
+    if n < _U8:
         total = 0.0
         for i in range(n):
-            total += values[i]
+            total += values[start + i]
         return total
-    r0, r1, r2, r3 = values[0], values[1], values[2], values[3]
-    r4, r5, r6, r7 = values[4], values[5], values[6], values[7]
-    i = 8
-    while i < n - n % 8:
-        p = i
+    p = start
+    r0, r1, r2, r3 = values[p], values[p + _U1], values[p + _U2], values[p + _U3]
+    r4, r5, r6, r7 = values[p + _U4], values[p + _U5], values[p + _U6], values[p + _U7]
+    i = _U8
+    while i < n - n % _U8:
+        p = start + i
         r0 += values[p]
-        r1 += values[p + 1]
-        r2 += values[p + 2]
-        r3 += values[p + 3]
-        r4 += values[p + 4]
-        r5 += values[p + 5]
-        r6 += values[p + 6]
-        r7 += values[p + 7]
-        i += 8
+        r1 += values[p + _U1]
+        r2 += values[p + _U2]
+        r3 += values[p + _U3]
+        r4 += values[p + _U4]
+        r5 += values[p + _U5]
+        r6 += values[p + _U6]
+        r7 += values[p + _U7]
+        i += _U8
     total = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
     while i < n:
-        total += values[i]
-        i += 1
+        total += values[start + i]
+        i += _U1
     return total
 
 
 pairwise_leaf = compile_kernel(_pairwise_leaf, numba)
 
 
-def _pairwise_sum(values):
-    """numpy's pairwise summation of ``values`` (``ndarray.sum`` of float64, contiguous):
-    up to 128 values in a leaf, longer runs split in halves (multiples of 8) whose sums are
-    added. The halving is numpy's recursion, walked with an explicit stack (numba cannot cache
-    recursive functions)."""
-    n = len(values)
-    if n <= 128:
-        return pairwise_leaf(values)
-    starts = np.empty(64, dtype=np.int64)
-    lengths = np.empty(64, dtype=np.int64)
+def _pairwise_sum(values, start, n):
+    """numpy's pairwise summation of ``values[start : start + n]`` (``ndarray.sum`` of
+    float64, contiguous; unsigned ``start`` and ``n``): up to 128 values in a leaf, longer
+    runs split in halves (multiples of 8) whose sums are added. The halving is numpy's
+    recursion, walked with an explicit stack (numba cannot cache recursive functions)."""
+    if n <= _U128:
+        return pairwise_leaf(values, start, n)
+    starts = np.empty(64, dtype=np.uint64)
+    lengths = np.empty(64, dtype=np.uint64)
     stages = np.zeros(64, dtype=np.int64)  # 0: new; 1: left half summed; 2: both summed
     partial = np.empty(64)
     top = 0
-    starts[0], lengths[0] = 0, n
+    starts[0], lengths[0] = start, n
     result = 0.0
     while top >= 0:
         m = lengths[top]
-        if m <= 128:
-            result = pairwise_leaf(values[starts[top] : starts[top] + m])
+        if m <= _U128:
+            result = pairwise_leaf(values, starts[top], m)
             top -= 1
             continue
-        half = m // 2
-        half -= half % 8
+        half = m // _U2
+        half -= half % _U8
         if stages[top] == 0:
             stages[top] = 1
             top += 1
@@ -297,130 +308,136 @@ def _pairwise_sum(values):
 pairwise_sum = compile_kernel(_pairwise_sum, numba)
 
 
-def _sum_of_squares(values):
-    """numpy's ``einsum('ijk,ijk->ij')`` of contiguous ``values`` with itself: two lanes
-    (even and odd elements), eight values per step added last-pair-first, then a lane per
-    remaining pair, then the two lanes."""
-    n = len(values)
+def _square_step(lane, a, p, first):
+    """One step of a lane of ``sum_of_squares``: the squares of ``a[p + first + 6]``,
+    ``+ 4``, ``+ 2``, ``+ 0`` added in that order."""
+    q = p + first
+    v6, v4, v2, v0 = a[q + _U6], a[q + _U4], a[q + _U2], a[q]
+    return (((lane + v6 * v6) + v4 * v4) + v2 * v2) + v0 * v0
+
+
+square_step = compile_kernel(_square_step, numba, inline=True)
+
+
+def _sum_of_squares(a, o, n):
+    """numpy's ``einsum('ijk,ijk->ij')`` of ``a[o : o + n]`` with itself (unsigned ``o``,
+    ``n``): two lanes (even and odd elements), eight values per step added last-pair-first,
+    then a lane per remaining pair, then the two lanes."""
     lane0 = 0.0
     lane1 = 0.0
-    i = 0
-    while n - i >= 8:
-        p = i
-        lane0 = (
-            ((lane0 + values[p + 6] * values[p + 6]) + values[p + 4] * values[p + 4])
-            + values[p + 2] * values[p + 2]
-        ) + values[p] * values[p]
-        lane1 = (
-            ((lane1 + values[p + 7] * values[p + 7]) + values[p + 5] * values[p + 5])
-            + values[p + 3] * values[p + 3]
-        ) + values[p + 1] * values[p + 1]
-        i += 8
+    i = _U0
+    while n - i >= _U8:
+        lane0 = square_step(lane0, a, o + i, _U0)
+        lane1 = square_step(lane1, a, o + i, _U1)
+        i += _U8
     while i < n:
-        p = i
-        lane0 = lane0 + values[p] * values[p]
-        if i + 1 < n:
-            lane1 = lane1 + values[p + 1] * values[p + 1]
-        i += 2
+        p = o + i
+        lane0 = lane0 + a[p] * a[p]
+        if i + _U1 < n:
+            lane1 = lane1 + a[p + _U1] * a[p + _U1]
+        i += _U2
     return lane0 + lane1
 
 
-sum_of_squares = compile_kernel(_sum_of_squares, numba)
+sum_of_squares = compile_kernel(_sum_of_squares, numba, inline=True)
 
 
-def _sums_of_squares_4(a, b, c, d):
-    """``sum_of_squares`` of four blocks of one length at once: eight independent chains of
-    additions instead of two, each block's own order unchanged."""
-    n = len(a)
+def _sums_of_squares_4(a, o, n):
+    """``sum_of_squares`` of the four blocks of ``n`` values from ``a[o]`` at once: eight
+    independent chains of additions instead of two, each block's own order unchanged."""
+    ob, oc, od = o + n, o + _U2 * n, o + _U3 * n
     a0 = a1 = b0 = b1 = c0 = c1 = d0 = d1 = 0.0
-    i = 0
-    while n - i >= 8:
-        a0 = (((a0 + a[i + 6] * a[i + 6]) + a[i + 4] * a[i + 4]) + a[i + 2] * a[i + 2]) + a[i] * a[i]
-        a1 = (((a1 + a[i + 7] * a[i + 7]) + a[i + 5] * a[i + 5]) + a[i + 3] * a[i + 3]) + a[i + 1] * a[i + 1]
-        b0 = (((b0 + b[i + 6] * b[i + 6]) + b[i + 4] * b[i + 4]) + b[i + 2] * b[i + 2]) + b[i] * b[i]
-        b1 = (((b1 + b[i + 7] * b[i + 7]) + b[i + 5] * b[i + 5]) + b[i + 3] * b[i + 3]) + b[i + 1] * b[i + 1]
-        c0 = (((c0 + c[i + 6] * c[i + 6]) + c[i + 4] * c[i + 4]) + c[i + 2] * c[i + 2]) + c[i] * c[i]
-        c1 = (((c1 + c[i + 7] * c[i + 7]) + c[i + 5] * c[i + 5]) + c[i + 3] * c[i + 3]) + c[i + 1] * c[i + 1]
-        d0 = (((d0 + d[i + 6] * d[i + 6]) + d[i + 4] * d[i + 4]) + d[i + 2] * d[i + 2]) + d[i] * d[i]
-        d1 = (((d1 + d[i + 7] * d[i + 7]) + d[i + 5] * d[i + 5]) + d[i + 3] * d[i + 3]) + d[i + 1] * d[i + 1]
-        i += 8
+    i = _U0
+    while n - i >= _U8:
+        a0 = square_step(a0, a, o + i, _U0)
+        a1 = square_step(a1, a, o + i, _U1)
+        b0 = square_step(b0, a, ob + i, _U0)
+        b1 = square_step(b1, a, ob + i, _U1)
+        c0 = square_step(c0, a, oc + i, _U0)
+        c1 = square_step(c1, a, oc + i, _U1)
+        d0 = square_step(d0, a, od + i, _U0)
+        d1 = square_step(d1, a, od + i, _U1)
+        i += _U8
     while i < n:
-        a0 = a0 + a[i] * a[i]
-        b0 = b0 + b[i] * b[i]
-        c0 = c0 + c[i] * c[i]
-        d0 = d0 + d[i] * d[i]
-        if i + 1 < n:
-            a1 = a1 + a[i + 1] * a[i + 1]
-            b1 = b1 + b[i + 1] * b[i + 1]
-            c1 = c1 + c[i + 1] * c[i + 1]
-            d1 = d1 + d[i + 1] * d[i + 1]
-        i += 2
+        a0 = a0 + a[o + i] * a[o + i]
+        b0 = b0 + a[ob + i] * a[ob + i]
+        c0 = c0 + a[oc + i] * a[oc + i]
+        d0 = d0 + a[od + i] * a[od + i]
+        if i + _U1 < n:
+            j = i + _U1
+            a1 = a1 + a[o + j] * a[o + j]
+            b1 = b1 + a[ob + j] * a[ob + j]
+            c1 = c1 + a[oc + j] * a[oc + j]
+            d1 = d1 + a[od + j] * a[od + j]
+        i += _U2
     return a0 + a1, b0 + b1, c0 + c1, d0 + d1
 
 
-sums_of_squares_4 = compile_kernel(_sums_of_squares_4, numba)
+sums_of_squares_4 = compile_kernel(_sums_of_squares_4, numba, inline=True)
 
 
-def _l2_norms(blocks, norms, eps2):
-    """``sqrt(sum_of_squares + eps2)`` of each row of ``blocks`` (2-D, C-ordered) into ``norms``."""
-    n_blocks = blocks.shape[0]
-    k = 0
-    while k + 4 <= n_blocks:
-        s0, s1, s2, s3 = sums_of_squares_4(blocks[k], blocks[k + 1], blocks[k + 2], blocks[k + 3])
+def _l2_norms(a, start, n_blocks, size, norms, eps2):
+    """``sqrt(sum_of_squares + eps2)`` of each of the ``n_blocks`` blocks of ``size`` values
+    from ``a[start]`` into ``norms`` (all unsigned)."""
+    k = _U0
+    while k + _U4 <= n_blocks:
+        s0, s1, s2, s3 = sums_of_squares_4(a, start + k * size, size)
         norms[k] = math.sqrt(s0 + eps2)
-        norms[k + 1] = math.sqrt(s1 + eps2)
-        norms[k + 2] = math.sqrt(s2 + eps2)
-        norms[k + 3] = math.sqrt(s3 + eps2)
-        k += 4
+        norms[k + _U1] = math.sqrt(s1 + eps2)
+        norms[k + _U2] = math.sqrt(s2 + eps2)
+        norms[k + _U3] = math.sqrt(s3 + eps2)
+        k += _U4
     while k < n_blocks:
-        norms[k] = math.sqrt(sum_of_squares(blocks[k]) + eps2)
-        k += 1
+        norms[k] = math.sqrt(sum_of_squares(a, start + k * size, size) + eps2)
+        k += _U1
 
 
 l2_norms = compile_kernel(_l2_norms, numba)
 
 
-def _normalize_blocks(blocks, norm, eps, eps2, clip, norms):
-    """The numpy path's ``_normalize_blocks`` of each row of ``blocks`` (2-D, C-ordered), in place.
+def _normalize_blocks(a, start, n_blocks, size, norm, eps, eps2, clip, norms):
+    """The numpy path's ``_normalize_blocks`` of the ``n_blocks`` blocks of ``size`` values
+    from ``a[start]`` (a flat array; unsigned offsets), in place.
 
-    ``norms`` is scratch space, one value per row. Each block is divided by its norm
-    (a division, as numpy does, not a multiplication by the reciprocal).
+    ``norms`` is scratch space, one value per block. Each block is divided by its
+    norm (a division, as numpy does, not a multiplication by the reciprocal).
     """
-    n_blocks = blocks.shape[0]
     if norm == NORM_L1 or norm == NORM_L1_SQRT:
         for k in range(n_blocks):
-            block = blocks[k]
-            total = pairwise_sum(block) + eps
-            for j in range(len(block)):
-                block[j] /= total
+            o = start + k * size
+            total = pairwise_sum(a, o, size) + eps
+            for j in range(size):
+                a[o + j] /= total
             if norm == NORM_L1_SQRT:
-                for j in range(len(block)):
-                    block[j] = math.sqrt(block[j])
+                for j in range(size):
+                    a[o + j] = math.sqrt(a[o + j])
         return
-    l2_norms(blocks, norms, eps2)
+    l2_norms(a, start, n_blocks, size, norms, eps2)
     for k in range(n_blocks):
-        block = blocks[k]
+        o = start + k * size
         total = norms[k]
-        for j in range(len(block)):
-            block[j] /= total
         if norm == NORM_L2_HYS:
-            for j in range(len(block)):
-                block[j] = min(block[j], clip)
+            for j in range(size):
+                a[o + j] = min(a[o + j] / total, clip)
+        else:
+            for j in range(size):
+                a[o + j] /= total
     if norm == NORM_L2_HYS:
-        l2_norms(blocks, norms, eps2)
+        l2_norms(a, start, n_blocks, size, norms, eps2)
         for k in range(n_blocks):
-            block = blocks[k]
+            o = start + k * size
             total = norms[k]
-            for j in range(len(block)):
-                block[j] /= total
+            for j in range(size):
+                a[o + j] /= total
 
 
 normalize_blocks = compile_kernel(_normalize_blocks, numba)
 
 
 def _block_norms(blocks, norm, eps, eps2, clip):
-    """``normalize_blocks`` of a C-ordered 2-D array, in place (the self-check's entry)."""
-    normalize_blocks(blocks, norm, eps, eps2, clip, np.empty(blocks.shape[0]))
+    """``normalize_blocks`` of the rows of a C-ordered 2-D array, in place (the self-check's entry)."""
+    n_blocks, size = np.uint64(blocks.shape[0]), np.uint64(blocks.shape[1])
+    normalize_blocks(blocks.ravel(), _U0, n_blocks, size, norm, eps, eps2, clip, np.empty(blocks.shape[0]))
 
 
 block_norms = compile_kernel(_block_norms, numba)
@@ -447,7 +464,7 @@ def _compile_features(colour):
     ):
         """HOG features of integer images into ``out`` ``(n, F)``: the cell histograms of
         ``vote_cells``, then scikit-image's blocks (block row, block column, cell row, cell
-        column, orientation), each normalised by ``normalize_block``; or, for ``NORM_NONE``,
+        column, orientation), each normalised by ``normalize_blocks``; or, for ``NORM_NONE``,
         the cell histograms (cell row, cell column, orientation)."""
         height, width = images.shape[1], images.shape[2]
         n_cell_rows, n_cell_cols = height // cell_rows, width // cell_cols
@@ -458,11 +475,14 @@ def _compile_features(colour):
         sums = np.zeros(n_cell_cols * slots)
         area = cell_rows * cell_cols
         cells = np.empty(n_cell_rows * n_cell_cols * n_bins)
-        block_size = block_rows * block_cols * n_bins
-        run = block_cols * n_bins  # a block's cells in one row of cells: contiguous in ``cells``
-        n_block_rows = max(0, n_cell_rows - block_rows + 1)
-        n_block_cols = max(0, n_cell_cols - block_cols + 1)
-        norms = np.empty(n_block_cols)
+        # The block layout in unsigned integers, like normalize_blocks' offsets.
+        block_size = np.uint64(block_rows * block_cols * n_bins)
+        run = np.uint64(block_cols * n_bins)  # a block's cells in one row of cells: contiguous in ``cells``
+        n_block_rows = np.uint64(max(0, n_cell_rows - block_rows + 1))
+        n_block_cols = np.uint64(max(0, n_cell_cols - block_cols + 1))
+        u_block_rows, u_cell_cols, u_bins = np.uint64(block_rows), np.uint64(n_cell_cols), np.uint64(n_bins)
+        u_slots = np.uint64(slots)
+        norms = np.empty(max(0, n_cell_cols - block_cols + 1))
         for i in range(images.shape[0]):
             image = images[i]
             histograms = cells if norm != NORM_NONE else out[i]
@@ -481,26 +501,25 @@ def _compile_features(colour):
                     count,
                     sums,
                 )
-                first = cell_row * n_cell_cols * n_bins
-                for cell_col in range(n_cell_cols):
-                    for b in range(n_bins):
-                        histograms[first + cell_col * n_bins + b] = sums[cell_col * slots + b] / area
+                first = np.uint64(cell_row) * u_cell_cols * u_bins
+                for cell_col in range(u_cell_cols):
+                    for b in range(u_bins):
+                        histograms[first + cell_col * u_bins + b] = sums[cell_col * u_slots + b] / area
             if norm == NORM_NONE:
                 continue
-            # One row of blocks at a time: laid out, then normalised in the cache.
-            blocks = out[i].reshape(n_block_rows, n_block_cols, block_size)
+            # One row of blocks at a time: laid out in ``out``, then normalised there while
+            # it is in the cache.
+            target = out[i]
             for block_row in range(n_block_rows):
-                row_of_blocks = blocks[block_row]
-                flat = row_of_blocks.ravel()
-                f = 0
+                row_start = block_row * n_block_cols * block_size
+                f = row_start
                 for block_col in range(n_block_cols):
-                    for rr in range(block_rows):
-                        source = cells[((block_row + rr) * n_cell_cols + block_col) * n_bins :]
-                        target = flat[f:]
+                    for rr in range(u_block_rows):
+                        source = ((block_row + rr) * u_cell_cols + block_col) * u_bins
                         for j in range(run):
-                            target[j] = source[j]
+                            target[f + j] = cells[source + j]
                         f += run
-                normalize_blocks(row_of_blocks, norm, eps, eps2, clip, norms)
+                normalize_blocks(target, row_start, n_block_cols, block_size, norm, eps, eps2, clip, norms)
 
     return compile_kernel(features, numba)
 

@@ -204,6 +204,40 @@ def test_compiled_block_normalisation_reproduces_numpy_or_steps_aside(rng, monke
         np.testing.assert_array_equal(stepped_aside, with_numpy, err_msg=block_norm)
 
 
+@pytest.mark.parametrize("block_norm", BLOCK_NORMS)
+def test_compiled_normalisation_is_bit_identical_on_many_images(rng, monkeypatch, block_norm):
+    # The kernel reproduces numpy's norms operation for operation on flat arrays at
+    # offsets: equal, not close, on many images and layouts. Rows of blocks not a multiple
+    # of the four normed together, blocks longer than numpy's 128-value pairwise leaf,
+    # 512-pixel rows, flat patches (a norm of eps alone), hard edges (L2-Hys clips).
+    if not _hog_kernels.numba_available():
+        pytest.skip("numba is not installed (the 'fast' extra)")
+    assert _hog_kernels.normalization_matches_numpy()  # else numpy normalises, and this tests nothing
+    noise = rng.integers(0, 256, size=(24, 61, 67), dtype=np.uint8)
+    noise[::3, 20:45] = noise[::3, 20:21]  # flat rows: zero row gradients over whole cells
+    noise[1::3, :, ::2] = 0  # 0/255 stripes: strong edges, clipped blocks
+    noise[1::3, :, 1::2] = 255
+    wide = rng.integers(0, 256, size=(2, 64, 512), dtype=np.uint8)
+    colour = rng.integers(0, 256, size=(6, 45, 50, 3), dtype=np.uint8)
+    cases = [
+        (noise, {}),
+        (noise, dict(pixels_per_cell=(3, 5), cells_per_block=(2, 3), orientations=7)),
+        (noise, dict(pixels_per_cell=(4, 4), cells_per_block=(4, 4), orientations=12)),  # 192 per block
+        (noise, dict(pixels_per_cell=(2, 2), cells_per_block=(1, 1), orientations=1)),
+        (noise, dict(pixels_per_cell=(6, 6), cells_per_block=(3, 3), weighting="count", signed=True)),
+        (wide, {}),
+        (wide[:, :40], dict(cells_per_block=(2, 2))),
+        (colour, dict(channel_axis=-1)),
+        ((noise.astype(np.int16) - 128).astype(np.int8), dict(pixels_per_cell=(5, 5), cells_per_block=2)),
+    ]
+    for images, params in cases:
+        compiled = hog(images, block_norm=block_norm, **params)
+        monkeypatch.setenv("SKVISION_NUMBA", "0")
+        with_numpy = hog(images, block_norm=block_norm, **params)
+        monkeypatch.delenv("SKVISION_NUMBA")
+        np.testing.assert_array_equal(compiled, with_numpy, err_msg=f"{images.shape}: {params}")
+
+
 def test_compiled_kernel_reads_memmapped_images(rng, tmp_path):
     if not _hog_kernels.numba_available():
         pytest.skip("numba is not installed (the 'fast' extra)")
