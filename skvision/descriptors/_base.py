@@ -262,6 +262,12 @@ class BaseDescriptor(TransformerMixin, BaseEstimator):
     #: Single-process nanoseconds per pixel of one plane at the default parameters (the
     #: reference machine of BENCHMARKS.md); ``_pixel_cost_ns`` may scale it with parameters.
     _PIXEL_COST_NS = 100.0
+    #: Pixels per chunk when ``batch_size`` is None (see ``_AUTO_CHUNK_PIXELS``); a descriptor whose
+    #: numpy path makes many full-size temporaries per chunk runs faster on smaller chunks.
+    _chunk_pixels = _AUTO_CHUNK_PIXELS
+    #: Images smaller than this many pixels run serially even with ``n_jobs > 1`` and much work:
+    #: for a numpy path bound by memory traffic and per-call overhead two threads lose there.
+    _min_thread_image_pixels = 0
 
     # ------------------------------------------------------------------ hooks
     def _check_params(self):
@@ -415,7 +421,7 @@ class BaseDescriptor(TransformerMixin, BaseEstimator):
     def _resolved_batch_size(self, n_images, pixels_per_image):
         if self.batch_size is not None:
             return int(self.batch_size)
-        size = max(1, _AUTO_CHUNK_PIXELS // max(1, pixels_per_image))
+        size = max(1, self._chunk_pixels // max(1, pixels_per_image))
         n_workers = effective_n_jobs(self.n_jobs)
         if n_workers > 1:
             # Give every worker work: at least one chunk each.
@@ -473,6 +479,8 @@ class BaseDescriptor(TransformerMixin, BaseEstimator):
             return "joblib", n_jobs
         prefer = "threads" if self._parallel_prefer == "threads" else "processes"
         if self._estimated_seconds(images) < _MIN_PARALLEL_SECONDS[prefer]:
+            return "serial", 1
+        if prefer == "threads" and images.shape[1] * images.shape[2] < self._min_thread_image_pixels:
             return "serial", 1
         return ("threads" if prefer == "threads" else "joblib"), n_workers
 
