@@ -24,6 +24,7 @@ import contextlib
 import queue
 import sys
 import threading
+import warnings
 from dataclasses import dataclass
 
 from joblib import cpu_count, effective_n_jobs
@@ -121,8 +122,10 @@ class SplitScheduler:
     def outcomes(self, block=False):
         """Finished worker tasks as ``(task, result, error)``; ``block``: wait for one at least."""
         finished = []
-        if block:
-            finished.append(self._outcomes.get())
+        while block and not finished:
+            # In short waits: a Ctrl-C reaches the main thread between them.
+            with contextlib.suppress(queue.Empty):
+                finished.append(self._outcomes.get(timeout=0.2))
         while True:
             try:
                 finished.append(self._outcomes.get_nowait())
@@ -152,8 +155,18 @@ class SplitScheduler:
             if not movable:
                 return
             task = max(movable, key=lambda t: t.estimate)
+            try:
+                future = self._executor.submit(self.worker_function, *task.args, **task.kwargs)
+            except Exception as exc:  # noqa: BLE001 - a broken pool (a worker killed, say): go on here
+                warnings.warn(
+                    f"worker processes unavailable ({type(exc).__name__}: {exc}); the remaining "
+                    "splits run in the main process",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
+                self.n_workers = 0
+                return
             self._pending.remove(task)
-            future = self._executor.submit(self.worker_function, *task.args, **task.kwargs)
             self._in_flight[future] = task
             future.add_done_callback(self._finished)
 

@@ -194,3 +194,18 @@ def test_workers_take_the_folds_of_every_family_and_a_failing_one_is_left_out(di
         assert result.n_transformed == 4 * len(result.fold_test_indices[0]) and result.transform_seconds > 0
     with pytest.raises(RuntimeError, match="fails in a worker"):
         compare_features(X, y, features, estimator="logreg", cv=4, n_jobs=2)
+
+
+def test_a_broken_pool_leaves_the_splits_to_the_main_process(monkeypatch):
+    scheduler, pool = _scheduler(2, 0.0, monkeypatch)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("A worker process was terminated abruptly")
+
+    pool.submit = broken
+    with pytest.warns(RuntimeWarning, match="remaining splits run in the main process"):
+        scheduler.add(_task("gabor", 1, 5.0))
+    assert scheduler.n_workers == 0 and scheduler.busy()
+    scheduler.add(_task("gabor", 2, 5.0))
+    assert [scheduler.take_for_main().index, scheduler.take_for_main().index] == [1, 2]
+    assert not scheduler.busy()
