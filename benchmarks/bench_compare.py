@@ -76,19 +76,6 @@ def parse_table(stdout):
     return rows
 
 
-def parse_progress(stderr):
-    """({family: seconds of its timed folds}, [families whose folds went to worker processes])."""
-    elapsed, parallel = {}, []
-    for line in stderr.splitlines():
-        match = re.match(r"^(\S+): fold \d+/\d+.*; ([\d.]+) (s|min) elapsed", line)
-        if match:
-            elapsed[match.group(1)] = float(match.group(2)) * (60 if match.group(3) == "min" else 1)
-        match = re.match(r"^(\S+): the other \d+ splits in (\d+) processes", line)
-        if match:
-            parallel.append(match.group(1))
-    return elapsed, parallel
-
-
 def run(dataset, n_jobs, extra, pythonpath):
     with tempfile.TemporaryDirectory() as out:
         command = [sys.executable, "-m", "skvision", "compare", "--dataset", str(dataset)]
@@ -99,7 +86,7 @@ def run(dataset, n_jobs, extra, pythonpath):
         seconds = time.perf_counter() - start
     if completed.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} failed:\n{completed.stderr[-3000:]}")
-    return seconds, parse_table(completed.stdout), parse_progress(completed.stderr)
+    return seconds, parse_table(completed.stdout)
 
 
 def main():
@@ -139,10 +126,10 @@ def main():
                 extra += ["--features", args.features]
             for label, checkout in checkouts:
                 times = {1: [], 2: []}
-                tables, progress = {}, {}
+                tables = {}
                 for repeat in range(args.repeats):
                     for n_jobs in (1, 2) if repeat % 2 == 0 else (2, 1):
-                        seconds, tables[n_jobs], progress[n_jobs] = run(dataset, n_jobs, extra, checkout)
+                        seconds, tables[n_jobs] = run(dataset, n_jobs, extra, checkout)
                         times[n_jobs].append(seconds)
                 one, two = statistics.median(times[1]), statistics.median(times[2])
                 differ = [f for f in tables[1] if tables[1][f][0] != tables[2].get(f, (None,))[0]]
@@ -158,17 +145,16 @@ def main():
                     f"{'yes' if not differ else 'no: ' + ', '.join(differ)} | {spread}{hog}",
                     flush=True,
                 )
-                (elapsed_1, _), (elapsed_2, parallel) = progress[1], progress[2]
-                for family in parallel:
-                    if family in elapsed_1 and family in elapsed_2:
-                        one_job, two_jobs = elapsed_1[family], elapsed_2[family]
-                        details.append(
-                            f"{label} {workload} {family}: folds in 2 processes, {one_job:.1f} s -> "
-                            f"{two_jobs:.1f} s ({one_job / two_jobs:.2f}x)"
-                        )
+                details.append(
+                    f"{label} {workload}: "
+                    + ", ".join(
+                        f"{f} {tables[1][f][1]:,.0f} -> {tables[2][f][1]:,.0f} ({ratio:.2f}x)"
+                        for f, ratio in ratios.items()
+                    )
+                )
 
     if details:
-        print("\nfamilies whose folds went to worker processes (their timed folds, the last repeat):")
+        print("\ntransform images/s per family, --n-jobs 1 -> --n-jobs 2 (the last repeat):")
         print("\n".join(details))
 
 

@@ -14,7 +14,8 @@ Workloads (uint8 grey images, default parameters of each descriptor):
 
 Each row times ``transform`` with ``n_jobs=1`` and with ``n_jobs=2`` (the same
 fitted descriptor, the outputs checked bit-identical) and gives medians of
-``--repeats`` runs; rows whose single-process run takes over ``--heavy`` seconds
+``--repeats`` runs (after an untimed call of each; the two take turns within a
+repeat); rows whose single-process run takes over ``--heavy`` seconds
 are timed ``--heavy-repeats`` times (1 by default), and rows whose one-process time,
 extrapolated from the smaller row, exceeds ``--max-seconds`` (150 by default: GaborBank
 on 100,000 28x28, ~7 minutes for both runs) are skipped, so that the default run stays
@@ -67,12 +68,16 @@ def measure(name, images, repeats, heavy, heavy_repeats):
     descriptor.set_params(n_jobs=1).transform(images[:8])  # compile numba kernels, build tables
     one = clone_with(descriptor, n_jobs=1)
     two = clone_with(descriptor, n_jobs=2)
+    # Untimed first calls of both (first touch of the output's pages, pools, caches), then the two
+    # take turns within each repeat, so that a drift of the machine's speed falls on both alike.
     first, expected = seconds(lambda: one.transform(images))
     if first > heavy:
-        repeats = heavy_repeats
-    serial = [first] + [seconds(lambda: one.transform(images))[0] for _ in range(repeats - 1)]
-    parallel = []
+        repeats = heavy_repeats  # seconds of work: the first call's set-up is lost in them
+    else:
+        two.transform(images)
+    serial, parallel = [], []
     for _ in range(repeats):
+        serial.append(seconds(lambda: one.transform(images))[0])
         elapsed, got = seconds(lambda: two.transform(images))
         parallel.append(elapsed)
         if not np.array_equal(got, expected, equal_nan=True):

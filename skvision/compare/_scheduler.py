@@ -48,6 +48,13 @@ def _import_modules(names):
     """A worker's start: import ``names`` (ones that cannot be imported are left to the task)."""
     import importlib
 
+    # loky restarts a worker whose memory grew by 300 MB since its first task, taken for a leak: a
+    # network trained in a split and torch's allocator caches grow that much, and a restart costs
+    # the imports and every pipeline's warm-up again. (A private setting: left as it is if renamed.)
+    with contextlib.suppress(ImportError, AttributeError):
+        from joblib.externals.loky import process_executor
+
+        process_executor._MAX_MEMORY_LEAK_SIZE = max(process_executor._MAX_MEMORY_LEAK_SIZE, 2**31)
     for name in names:
         with contextlib.suppress(ImportError):
             importlib.import_module(name)
@@ -170,12 +177,25 @@ class SplitScheduler:
             self._in_flight[future] = task
             future.add_done_callback(self._finished)
 
-    def _start(self):
+    def _threads_each(self):
+        return max(1, cpu_count() // self.processes)
+
+    def prestart(self):
+        """Spawn the workers now, in the background, without giving them work yet.
+
+        A worker spends its first seconds importing skvision, the pipelines'
+        modules and torch; spawned while the main process runs the first
+        feature sets, it is ready when the queue first repays it, on a core
+        the main process leaves idle meanwhile. Nothing else changes until a
+        task is handed over (the main process keeps all its threads).
+        """
+        if not self.n_workers or self._executor is not None:
+            return
         from joblib.executor import get_memmapping_executor
 
         # Each process gets its share of the cores for its own thread pools (BLAS, OpenMP,
         # torch), as joblib's loky backend does: k processes of all the cores each would fight.
-        threads = str(max(1, cpu_count() // self.processes))
+        threads = str(self._threads_each())
         env = {
             name: threads
             for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
@@ -183,8 +203,13 @@ class SplitScheduler:
         self._executor = get_memmapping_executor(
             self.n_workers, env=env, initializer=_import_modules, initargs=(self.modules,)
         )
+        for _ in range(self.n_workers):  # loky spawns a worker on its first task
+            self._executor.submit(int)
+
+    def _start(self):
+        self.prestart()
         self.started = True
-        self._limit_main_threads(int(threads))
+        self._limit_main_threads(self._threads_each())
 
     def _limit_main_threads(self, threads):
         """The main process's share of the cores while workers run (restored by :meth:`close`)."""

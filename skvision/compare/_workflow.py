@@ -55,9 +55,10 @@ from ._tuning import inner_search
 
 __all__ = ["compare_features"]
 
-#: Worker processes are started only once the queued splits add up to this many seconds (each
-#: estimated by its feature set's first split, run in the main process): starting a worker, importing
-#: what the pipelines need there and sending it the data costs seconds.
+#: Worker processes take queued splits only once these add up to this many seconds (each estimated
+#: by its feature set's first split, run in the main process). The workers are spawned at the start
+#: and import what the pipelines need meanwhile, on a core the main process leaves idle; what a split
+#: handed to one still costs is sending it the data and its first, untimed fit of that pipeline.
 PARALLEL_MIN_SAVING = 8.0
 
 #: Images of the untimed warm-up fit.
@@ -370,6 +371,7 @@ def compare_features(
 
     aborted = True
     try:
+        scheduler.prestart()
         for feature_set in running:
             name = feature_set.name
             runs[name] = _FamilyRun(feature_set, None if spaces is None else spaces.get(name), context)
@@ -387,7 +389,7 @@ def compare_features(
         if not aborted:
             progress.stage("timing the transforms")
             for run in runs.values():
-                run.time_transform()
+                run.time_transform(after_workers=scheduler.started)
         progress.close()
     results = {name: run.result for name, run in runs.items() if run.result is not None}
     return ComparisonResult(
@@ -648,19 +650,21 @@ class _FamilyRun:
         self.ctx.progress.finished(self.result, self.ctx.scoring)
         return self.result
 
-    def time_transform(self, min_seconds=0.5):
+    def time_transform(self, after_workers=False, min_seconds=0.1, max_calls=100):
         """The transform rate: the first test fold described again, here, once every split has run.
 
         Measured the same way whatever ``n_jobs`` and the order of the feature
         sets: in the main process with no worker running, by the pipeline
-        fitted here on the first split, as many times as there are splits or
-        until ``min_seconds`` are measured. (During the splits other processes
-        may share the cores; a pipeline fitted in a worker would pay set-up
-        here on its first call.) A set described once (``precompute``) keeps
-        the rate of that description: describing again is what it avoids.
-        The rate is stored with the split, for a resumed run to read back.
+        fitted here on the first split, repeated until ``min_seconds`` are
+        measured (at most ``max_calls`` times). During the splits other
+        processes may share the cores, and a pipeline fitted in a worker
+        would pay set-up here on its first call. A set described once
+        (``precompute``) keeps the rate of that description, which ran in
+        this process, unless workers were running then (``after_workers``):
+        describing again is what it avoids. The rate is stored with the
+        split, for a resumed run to read back.
         """
-        if self.result is None or self.per_image is not None:
+        if self.result is None or (self.per_image is not None and not after_workers):
             return
         here = [
             i for i, r in enumerate(self.records) if self.fitted[i] is not None and r.get("measured_in_main")
@@ -670,7 +674,7 @@ class _FamilyRun:
         features = self.fitted[here[0]].named_steps["features"]
         images = _take(self.ctx.X, self.ctx.splits[here[0]][1])
         seconds, n_images = 0.0, 0
-        for _ in range(len(self.records)):
+        for _ in range(max_calls):
             start = time.perf_counter()
             features.transform(images)
             seconds += time.perf_counter() - start

@@ -169,9 +169,11 @@ def test_folds_in_worker_processes_score_as_in_one_and_time_the_transform_in_one
     assert p.parallel == 2
     np.testing.assert_array_equal(p.scores, s.scores)
     np.testing.assert_array_equal(p.y_pred, s.y_pred)
-    # After a parallel run the first test fold is described again in the main process, alone, once per
-    # split (quick here: less than the half second that would end the timing).
-    assert p.n_transformed == s.n_transformed == 3 * len(p.fold_test_indices[0])
+    # Once the splits have run the first test fold is described again in the main process, alone, in
+    # both runs: repeated until 0.1 s are measured (at most 100 times).
+    for result in (p, s):
+        n_calls, rest = divmod(result.n_transformed, len(result.fold_test_indices[0]))
+        assert rest == 0 and 1 <= n_calls <= 100 and (n_calls == 100 or result.transform_seconds >= 0.1)
 
 
 def test_workers_take_the_folds_of_every_family_and_a_failing_one_is_left_out(digits, monkeypatch):
@@ -191,7 +193,7 @@ def test_workers_take_the_folds_of_every_family_and_a_failing_one_is_left_out(di
     assert sorted(parallel.results) == ["pixels", "twice"]
     for name, result in parallel.results.items():
         np.testing.assert_array_equal(result.scores, serial.results[name].scores)
-        assert result.n_transformed == 4 * len(result.fold_test_indices[0]) and result.transform_seconds > 0
+        assert result.n_transformed % len(result.fold_test_indices[0]) == 0 and result.transform_seconds > 0
     with pytest.raises(RuntimeError, match="fails in a worker"):
         compare_features(X, y, features, estimator="logreg", cv=4, n_jobs=2)
 

@@ -47,7 +47,8 @@ def test_result_holds_held_out_features_and_fitted_pipelines(digits, two_sets):
     first_fold = r.test_indices[: len(r.embedding_indices)]
     np.testing.assert_array_equal(first_fold, r.embedding_indices)
     np.testing.assert_allclose(r.embedding, r.estimators[0].named_steps["features"].transform(X[first_fold]))
-    assert r.throughput > 0 and r.n_transformed == len(X)
+    # The rate: the first test fold described again once the splits have run (0.1 s or 100 times).
+    assert r.throughput > 0 and r.n_transformed % len(r.embedding_indices) == 0
 
 
 def test_regression_target_is_scored_with_r2():
