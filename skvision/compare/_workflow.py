@@ -27,6 +27,7 @@ How a feature set runs (:func:`_run_feature_set`):
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import sys
 import time
@@ -388,8 +389,15 @@ def compare_features(
         scheduler.close(abort=aborted)
         if not aborted:
             progress.stage("timing the transforms")
-            for run in runs.values():
-                run.time_transform(after_workers=scheduler.started)
+            # As timeit does: a collection of the garbage the fits left (networks, their
+            # histories) would land in whichever family is being timed.
+            gc.collect()
+            gc.disable()
+            try:
+                for run in runs.values():
+                    run.time_transform(after_workers=scheduler.started)
+            finally:
+                gc.enable()
         progress.close()
     results = {name: run.result for name, run in runs.items() if run.result is not None}
     return ComparisonResult(
