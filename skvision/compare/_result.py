@@ -40,9 +40,11 @@ class FeatureResult:
         Seconds spent computing the features of the test images counted in
         ``n_transformed``: once every split has run, the pipeline fitted on
         the first split (in the main process) describes its test fold again,
-        once per split or until half a second is measured, with no worker
-        process running, so that the rate compares across feature sets,
-        their order and ``n_jobs``.
+        for a tenth of a second or at most 100 times, with no worker process
+        running and the garbage collector off, so that the rate compares
+        across feature sets, their order and ``n_jobs``. A set described once
+        for all splits (``precompute``) keeps the rate of that description
+        when no worker ran meanwhile.
     n_transformed : int
         Test images described in that time.
     y_true, y_pred : ndarray
@@ -87,8 +89,8 @@ class FeatureResult:
     n_resumed : int
         Splits read back from the store of an earlier run.
     parallel : int
-        Worker processes the splits after the first ran in (1: all in the main
-        process; see ``compare_features(n_jobs=...)``).
+        Processes its splits ran in, the main one included (1: all in the
+        main process; see ``compare_features(n_jobs=...)``).
     """
 
     name: str
