@@ -14,6 +14,7 @@ from pathlib import Path
 from joblib import effective_n_jobs
 
 from ..plotting._base import check_matplotlib
+from ._scheduler import check_n_jobs
 from ._stats import ALPHA
 
 __all__ = ["write_report", "remove_stale_report", "REPORT_FILES"]
@@ -138,6 +139,7 @@ def write_report(
     """Write the report of a :class:`~skvision.compare.ComparisonResult` (see its ``write_report``)."""
     stage = progress or (lambda message: None)
     check_matplotlib("ComparisonResult.write_report")
+    n_jobs = check_n_jobs(n_jobs)
     if embedding not in ("tsne", "pca", None):
         raise ValueError(f"embedding must be 'tsne', 'pca' or None; got {embedding!r}.")
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -27,9 +27,10 @@ import threading
 import warnings
 from dataclasses import dataclass
 
+import numpy as np
 from joblib import cpu_count, effective_n_jobs
 
-__all__ = ["SplitScheduler", "SplitTask"]
+__all__ = ["SplitScheduler", "SplitTask", "check_n_jobs"]
 
 
 @dataclass
@@ -42,6 +43,17 @@ class SplitTask:
     kwargs: dict
     estimate: float
     main_only: bool = False
+
+
+def check_n_jobs(n_jobs):
+    """``n_jobs`` as joblib takes it (None, or a nonzero int), or a clear error."""
+    if n_jobs is None:
+        return None
+    if not isinstance(n_jobs, (int, np.integer)) or isinstance(n_jobs, bool):
+        raise TypeError(f"n_jobs must be None or an int (-1: every core); got {n_jobs!r}.")
+    if n_jobs == 0:
+        raise ValueError("n_jobs must be None, a positive int or a negative one (-1: every core); got 0.")
+    return int(n_jobs)
 
 
 def _import_modules(names):
@@ -89,6 +101,7 @@ class SplitScheduler:
     """
 
     def __init__(self, n_jobs, *, worker_function, start_cost, modules=()):
+        n_jobs = check_n_jobs(n_jobs)
         processes = 1 if n_jobs is None else effective_n_jobs(n_jobs)
         self.n_workers = max(0, processes - 1)
         self.processes = processes

@@ -50,7 +50,7 @@ from ._estimators import ESTIMATORS, estimator_space, make_estimator, task_of
 from ._families import FeatureSet, _prefixed, _product
 from ._progress import Progress
 from ._result import ComparisonResult, FeatureResult
-from ._scheduler import SplitScheduler, SplitTask
+from ._scheduler import SplitScheduler, SplitTask, check_n_jobs
 from ._store import FoldStore, fingerprint
 from ._tuning import inner_search
 
@@ -166,10 +166,10 @@ def compare_features(
         too once every set has started (see :mod:`skvision.compare._scheduler`).
         Workers start only when the queued work is worth starting them (about
         ``PARALLEL_MIN_SAVING`` seconds of it), so quick comparisons run in one
-        process. Sets placed on a GPU run in the main process. After a parallel
-        run the transform of each set's first test fold is timed again in the
-        main process, with no worker running, so the transform rates do not
-        depend on ``n_jobs``.
+        process. Sets placed on a GPU run in the main process. Once every
+        split has run, each set's first test fold is described again in the
+        main process, with no worker running, for the transform rate, so the
+        rates do not depend on ``n_jobs``.
     random_state : int or None, default=0
         Seed of the folds, of the inner search and of the named estimators.
     precompute : collection of str, default=()
@@ -268,6 +268,7 @@ def compare_features(
     ):
         if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < minimum:
             raise ValueError(f"{name} must be an integer of at least {minimum}; got {value!r}.")
+    n_jobs = check_n_jobs(n_jobs)
     if resume and store is None:
         raise ValueError("resume=True reads the splits stored in store; pass store=<folder>.")
     y = np.asarray(y)

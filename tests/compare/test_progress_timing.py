@@ -211,3 +211,19 @@ def test_a_broken_pool_leaves_the_splits_to_the_main_process(monkeypatch):
     scheduler.add(_task("gabor", 2, 5.0))
     assert [scheduler.take_for_main().index, scheduler.take_for_main().index] == [1, 2]
     assert not scheduler.busy()
+
+
+@pytest.mark.parametrize(
+    ("n_jobs", "error", "match"),
+    [
+        ("two", TypeError, "n_jobs must be None or an int"),
+        (2.5, TypeError, "got 2.5"),
+        (0, ValueError, "got 0"),
+    ],
+)
+def test_a_wrong_n_jobs_is_refused_by_name(two_sets, tmp_path, n_jobs, error, match):
+    with pytest.raises(error, match=match):
+        SplitScheduler(n_jobs, worker_function=print, start_cost=1)
+    with pytest.raises(error, match=match):
+        two_sets.write_report(tmp_path / "out", n_jobs=n_jobs, html=False)
+    assert not (tmp_path / "out").exists() or not (tmp_path / "out" / "report.md").exists()
