@@ -255,16 +255,23 @@ def test_refitting_one_seeded_estimator_repeats_itself(name):
         assert np.array_equal(first[method], second[method]), f"{name}.{method} differs after a refit"
 
 
-def test_lpq_runs_small_images_serially_and_large_ones_on_threads(monkeypatch):
+@pytest.mark.parametrize("compiled", [False, True])
+def test_lpq_plan_follows_its_route(compiled, monkeypatch):
     # LPQ's numpy path is bound by memory traffic: on 28x28 images two threads lost (0.8x), on
-    # 512x512 they gain (benchmarks/bench_parallel.py); its chunks are cache-sized.
-    from skvision.descriptors import _base
+    # 512x512 they gain (benchmarks/bench_parallel.py); its chunks are cache-sized. The compiled
+    # kernel keeps its sums in small buffers and releases the GIL: threads at any size.
+    from skvision.descriptors import _base, _numba
 
+    if compiled and not _numba.numba_available():
+        pytest.skip("numba is not installed (the 'fast' extra)")
+    monkeypatch.setenv("SKVISION_NUMBA", "1" if compiled else "0")
     monkeypatch.setattr(_base, "_MIN_PARALLEL_SECONDS", {"threads": 0.0, "processes": 0.0})
     small = np.zeros((4000, 28, 28), dtype=np.uint8)
     large = np.zeros((4, 128, 128), dtype=np.uint8)
     lpq = descriptors.LPQ(n_jobs=2).fit(small[:1])
-    assert lpq._parallel_plan(small, None) == ("serial", 1)
+    assert lpq._parallel_plan(small, None) == (("threads", 2) if compiled else ("serial", 1))
     assert lpq._parallel_plan(large, None) == ("threads", 2)
-    assert lpq._chunk_starts(small, "serial", 1)[1] == 2**16 // (28 * 28)
+    chunk = (_base._AUTO_CHUNK_PIXELS if compiled else 2**16) // (28 * 28)
+    assert lpq._chunk_starts(small, "serial", 1)[1] == min(chunk, len(small) // 2)  # a chunk per worker
+    assert lpq._pixel_cost_ns() == (40.0 if compiled else 150.0)
     assert descriptors.LBP(n_jobs=2).fit(small[:1])._parallel_plan(small, None) == ("threads", 2)

@@ -18,7 +18,7 @@ from .._compat import Interval, StrOptions
 from ._base import DEVICE_CONSTRAINT, BaseDescriptor
 from ._common import bin_part, cell_index, check_grid, grid_parts, join_names
 
-__all__ = ["CodeHistogramDescriptor", "cell_histograms", "sign_tolerance"]
+__all__ = ["CodeHistogramDescriptor", "cell_histograms", "normalized_histograms", "sign_tolerance"]
 
 #: Filter responses within this fraction of (largest |pixel| x filter L1 norm) of
 #: zero count as zero. Flat regions then get the same code on every platform and
@@ -65,7 +65,6 @@ def cell_histograms(codes, n_codes, grid=(1, 1), normalize="l1"):
         flat = (np.arange(n)[:, None, None] * n_cells + cell_of) * n_codes + codes
         counts = np.bincount(flat.ravel(), minlength=n * n_cells * n_codes)
         hist = counts.reshape(n, n_cells, n_codes).astype(np.float64)
-        xp_sqrt, xp_sum = np.sqrt, np.sum
     else:
         import torch
 
@@ -74,12 +73,29 @@ def cell_histograms(codes, n_codes, grid=(1, 1), normalize="l1"):
         flat = (image_of * n_cells + cell_of) * n_codes + codes.long()
         counts = torch.bincount(flat.reshape(-1), minlength=n * n_cells * n_codes)
         hist = counts.reshape(n, n_cells, n_codes).double()
+    return normalized_histograms(hist, normalize)
+
+
+def normalized_histograms(counts, normalize):
+    """Flattened per-cell histograms from float64 counts ``(N, n_cells, n_codes)`` (numpy or torch).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> normalized_histograms(np.array([[[1.0, 3.0], [2.0, 0.0]]]), "l1")
+    array([[0.25, 0.75, 1.  , 0.  ]])
+    """
+    if isinstance(counts, np.ndarray):
+        xp_sqrt, xp_sum = np.sqrt, np.sum
+    else:
+        import torch
+
         xp_sqrt, xp_sum = torch.sqrt, torch.sum
     if normalize == "l1":
-        hist = hist / xp_sum(hist, -1, keepdims=True)
+        counts = counts / xp_sum(counts, -1, keepdims=True)
     elif normalize == "l2":
-        hist = hist / xp_sqrt(xp_sum(hist * hist, -1, keepdims=True))
-    return hist.reshape(n, n_cells * n_codes)
+        counts = counts / xp_sqrt(xp_sum(counts * counts, -1, keepdims=True))
+    return counts.reshape(counts.shape[0], -1)
 
 
 def sign_tolerance(images, kernel_l1_norm):

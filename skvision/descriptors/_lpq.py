@@ -26,6 +26,13 @@ convolution over the 'valid' part of the image (the code map is
 ``(H - w + 1) x (W - w + 1)``), and bit ``j`` of the code is the sign of
 coefficient ``j`` in the order Re F1, Im F1, Re F2, Im F2, Re F3, Im F3, Re F4,
 Im F4 (F1 along the columns ``x``, F2 along the rows ``y``).
+
+Where numba is installed (the ``fast`` extra) and not turned off with
+``SKVISION_NUMBA=0``, a compiled kernel (:mod:`._lpq_numba`) makes the codes of
+each image in one pass, counting them per cell as it goes; it repeats this
+module's float64 sums in their order (the 8x8 mixing included, which is why
+:func:`_mix` is an ordered sum and not a BLAS product), so both routes give the
+same codes bit for bit, about 3-4x faster and splitting over ``n_jobs`` threads.
 """
 
 from __future__ import annotations
@@ -36,8 +43,15 @@ import numpy as np
 
 from .._compat import Interval, StrOptions, validate_params
 from .._images import check_images, to_grayscale
-from ._code_histograms import CodeHistogramDescriptor, sign_tolerance
-from ._common import check_odd_size
+from ._base import BaseDescriptor
+from ._code_histograms import (
+    _RELATIVE_SIGN_TOLERANCE,
+    CodeHistogramDescriptor,
+    normalized_histograms,
+    sign_tolerance,
+)
+from ._common import cell_index, check_grid, check_odd_size
+from ._numba import numba_available
 
 __all__ = ["LPQ", "local_phase_quantization"]
 
@@ -125,6 +139,23 @@ def _convolve_valid(images, kernel, axis):
     return out
 
 
+def _mix(mixing, raw):
+    """``mixing @ raw`` over the first axis, each row summed left to right.
+
+    Not a BLAS ``tensordot``: its summation order (and use of fused multiply-adds)
+    depends on the BLAS build and the CPU, and the compiled kernel
+    (:mod:`._lpq_numba`) reproduces this order exactly.
+    """
+    out = np.empty_like(raw)
+    term = np.empty_like(raw[0])
+    for row in range(_N_COEFFICIENTS):
+        np.multiply(mixing[row, 0], raw[0], out=out[row])
+        for col in range(1, _N_COEFFICIENTS):
+            np.multiply(mixing[row, col], raw[col], out=term)
+            out[row] += term
+    return out
+
+
 def _codes_from_coefficients(coefficients, tolerance):
     """Pack ``coefficients[j] > tolerance`` into bit ``j`` of a uint8 code."""
     codes = np.zeros(coefficients.shape[1:], dtype=np.uint8)
@@ -136,6 +167,14 @@ def _codes_from_coefficients(coefficients, tolerance):
 def _lpq_codes(images, window_size, window, decorrelate, rho):
     """LPQ codes of a float64 ``(n, H, W)`` stack (parameters already validated)."""
     (w0, c, s), mixing, mixed_kernels = _lpq_model(window_size, window, decorrelate, rho)
+    l1_norm = np.abs(mixed_kernels).sum(axis=(1, 2)).max()
+    if numba_available():
+        from ._lpq_numba import lpq_codes_into
+
+        n, height, width = images.shape
+        codes = np.empty((n, height - window_size + 1, width - window_size + 1), dtype=np.uint8)
+        lpq_codes_into(images, w0, c, s, mixing, _tolerance_factor(l1_norm), codes)
+        return codes
     by_row = {name: _convolve_valid(images, v, axis=1) for name, v in (("0", w0), ("c", c), ("s", s))}
 
     def separable(row, col):
@@ -146,9 +185,26 @@ def _lpq_codes(images, window_size, window, decorrelate, rho):
     ycxc, ysxs = separable("c", c), separable("s", s)
     ycxs, ysxc = separable("c", s), separable("s", c)
     raw = np.stack([y0xc, -y0xs, ycx0, -ysx0, ycxc - ysxs, -(ycxs + ysxc), ycxc + ysxs, ycxs - ysxc])
-    coefficients = np.tensordot(mixing, raw, axes=1)
-    l1_norm = np.abs(mixed_kernels).sum(axis=(1, 2)).max()
+    coefficients = _mix(mixing, raw)
     return _codes_from_coefficients(coefficients, sign_tolerance(images, l1_norm))
+
+
+def _tolerance_factor(l1_norm):
+    """What ``sign_tolerance`` multiplies an image's largest ``|pixel|`` by (the same float product)."""
+    return l1_norm * _RELATIVE_SIGN_TOLERANCE
+
+
+def _lpq_counts(images, window_size, window, decorrelate, rho, grid):
+    """Per-cell code counts ``(n, n_cells, 256)`` of a float64 stack, by the compiled kernel."""
+    from ._lpq_numba import lpq_counts_into
+
+    (w0, c, s), mixing, mixed_kernels = _lpq_model(window_size, window, decorrelate, rho)
+    l1_norm = np.abs(mixed_kernels).sum(axis=(1, 2)).max()
+    n, height, width = images.shape
+    cell_of = cell_index((height - window_size + 1, width - window_size + 1), grid)
+    counts = np.zeros((n, grid[0] * grid[1], 2**_N_COEFFICIENTS))
+    lpq_counts_into(images, w0, c, s, mixing, _tolerance_factor(l1_norm), cell_of, counts)
+    return counts
 
 
 def _lpq_codes_torch(images, window_size, window, decorrelate, rho):
@@ -245,14 +301,16 @@ class LPQ(CodeHistogramDescriptor):
     n_jobs : int or None, default=None
         Threads over chunks of images in ``transform`` (``None``: 1 unless inside
         ``joblib.parallel_config``); work too small to gain from a second core
-        runs in one thread, and ``joblib.parallel_config(backend=...)`` sends the
+        runs in one thread, as do images under 128x128 without numba (the numpy
+        path's two threads lose there), and ``joblib.parallel_config(backend=...)`` sends the
         chunks to that backend. The output is identical whatever ``n_jobs``.
     batch_size : int or None, default=None
         Images per chunk (bounds memory); None picks a size from the image area.
     device : str, default='cpu'
         Where the work runs ("GPUs" in docs/scaling.md): ``'cpu'`` runs the
-        numpy path; ``'cuda'`` and ``'cuda:N'`` run torch (one float64
-        ``conv2d`` with the eight whitened kernels) on that GPU; ``'auto'``
+        numpy path (compiled with numba when installed, the same codes);
+        ``'cuda'`` and ``'cuda:N'`` run torch (one float64 ``conv2d`` with the
+        eight whitened kernels) on that GPU; ``'auto'``
         (or None) takes a CUDA GPU when torch sees one, else the CPU.
     verbose : int, default=0
         Show a progress bar over chunks.
@@ -292,7 +350,6 @@ class LPQ(CodeHistogramDescriptor):
         **_LPQ_CONSTRAINTS,
     }
     _feature_prefix = "lpq"
-    _PIXEL_COST_NS = 150.0
 
     def __init__(
         self,
@@ -333,12 +390,33 @@ class LPQ(CodeHistogramDescriptor):
     def _own_size_reason(self):
         return f"window_size={self.window_size}"
 
-    # About 40 float64 temporaries of the chunk's size per chunk: on chunks of 2**16 pixels they
-    # stay in the caches, 4-5x faster than on 2**23 (100,000 28x28 images: 4.3 s instead of 21 s,
-    # benchmarks/bench_parallel.py). Two threads then share the caches and the GIL and lose on
-    # small images (0.8x at 28x28) but gain on large ones (1.44x at 512x512).
-    _chunk_pixels = 2**16
-    _min_thread_image_pixels = 128 * 128
+    # The numpy path makes about 40 float64 temporaries of the chunk's size per chunk: on chunks of
+    # 2**16 pixels they stay in the caches, 4-5x faster than on 2**23 (100,000 28x28 images: 4.3 s
+    # instead of 21 s, benchmarks/bench_parallel.py). Two threads then share the caches and the GIL
+    # and lose on small images (0.8x at 28x28) but gain on large ones (1.44x at 512x512). The
+    # compiled kernel keeps one output row's sums in small buffers and releases the GIL: it takes
+    # the default chunks and splits any work worth a thread.
+    _PIXEL_COST_NS = 150.0
+    _COMPILED_PIXEL_COST_NS = 40.0
+
+    @property
+    def _chunk_pixels(self):
+        return BaseDescriptor._chunk_pixels if numba_available() else 2**16
+
+    @property
+    def _min_thread_image_pixels(self):
+        return 0 if numba_available() else 128 * 128
+
+    def _pixel_cost_ns(self):
+        return self._COMPILED_PIXEL_COST_NS if numba_available() else self._PIXEL_COST_NS
+
+    def _describe(self, images):
+        if not numba_available():
+            return super()._describe(images)
+        # The compiled kernel counts the codes per cell as it makes them (the same codes).
+        grid = check_grid(self.grid)
+        counts = _lpq_counts(images, self.window_size, self.window, self.decorrelate, self.rho, grid)
+        return normalized_histograms(counts, self.normalize)
 
     def _code_maps(self, images):
         return _lpq_codes(images, self.window_size, self.window, self.decorrelate, self.rho)

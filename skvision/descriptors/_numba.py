@@ -4,7 +4,7 @@ A descriptor with a compiled kernel runs it when :func:`numba_available` says so
 numba importable and not turned off by the environment variable
 ``SKVISION_NUMBA=0`` (read at every call, so tests and benchmarks can compare the
 two routes in one process). This module does not import numba itself; the kernel
-modules (``_hog_numba``, ``_lbp_numba``) do, and are imported only on first use.
+modules (``_hog_numba``, ``_lbp_numba``, ``_lpq_numba``) do, and are imported only on first use.
 """
 
 from __future__ import annotations

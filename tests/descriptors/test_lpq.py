@@ -12,8 +12,28 @@ from sklearn.base import clone
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skvision._testing import expected_failed_checks
-from skvision.descriptors import LPQ, local_phase_quantization
+from skvision.descriptors import LPQ, _numba, local_phase_quantization
 from skvision.descriptors._base import torch_path_on_cpu
+
+
+@pytest.fixture(params=["numpy", "compiled"])
+def route(request, monkeypatch):
+    """Run a test through the numpy path and through the compiled (numba) kernel."""
+    if request.param == "numpy":
+        monkeypatch.setenv("SKVISION_NUMBA", "0")
+        return request.param
+    monkeypatch.delenv("SKVISION_NUMBA", raising=False)
+    if not _numba.numba_available():
+        pytest.skip("numba is not installed (the 'fast' extra): only the numpy path runs")
+    return request.param
+
+
+def both_routes(monkeypatch, function, *args, **kwargs):
+    """``function(*args, **kwargs)`` through the numpy path and through the compiled kernel."""
+    monkeypatch.setenv("SKVISION_NUMBA", "0")
+    numpy_result = function(*args, **kwargs)
+    monkeypatch.delenv("SKVISION_NUMBA")
+    return numpy_result, function(*args, **kwargs)
 
 
 def reference_codes(image, window_size, window="uniform", decorrelate=False, rho=0.9):
@@ -69,6 +89,7 @@ def reference_codes(image, window_size, window="uniform", decorrelate=False, rho
 
 
 # ----------------------------------------------------------------- the code maps
+@pytest.mark.usefixtures("route")
 def test_impulse_codes_by_hand():
     # A unit impulse at offset p from the centre gives F(u) = exp(+2 pi i u.p) at the centre.
     impulse = np.zeros((1, 3, 3))
@@ -85,12 +106,14 @@ def test_impulse_codes_by_hand():
     assert local_phase_quantization(below, window_size=3, decorrelate=False)[0, 0, 0] == 0b10101001
 
 
+@pytest.mark.usefixtures("route")
 def test_flat_images_give_code_zero_whatever_their_level():
     flats = np.stack([np.full((9, 9), v) for v in (0.0, 1.0, 200.0, 1e6)])
     for window in ("uniform", "gaussian"):
         assert not local_phase_quantization(flats, window_size=5, window=window).any()
 
 
+@pytest.mark.usefixtures("route")
 @pytest.mark.parametrize("window", ["uniform", "gaussian"])
 @pytest.mark.parametrize("decorrelate", [False, True])
 @pytest.mark.parametrize("window_size", [3, 5])
@@ -102,6 +125,7 @@ def test_codes_equal_the_plain_loop_definition(window, decorrelate, window_size)
     np.testing.assert_array_equal(got, expected)
 
 
+@pytest.mark.usefixtures("route")
 def test_blur_changes_lpq_codes_far_less_than_lbp_codes():
     image = skimage.data.camera()[100:196, 100:196]
 
@@ -127,7 +151,53 @@ def test_blur_changes_lpq_codes_far_less_than_lbp_codes():
     assert np.abs(lpq_hist[0] - lpq_hist[1]).sum() < 0.5 * np.abs(lbp_hist[0] - lbp_hist[1]).sum()
 
 
+def _code_test_images():
+    rng = np.random.default_rng(7)
+    ramp = np.tile(np.arange(30.0), (2, 30, 1))
+    checker = (np.indices((2, 24, 24)).sum(axis=0) % 2) * 255.0
+    return {
+        "uint8 noise": rng.integers(0, 256, (40, 28, 28)).astype(np.float64),
+        "camera": skimage.data.camera()[::4, ::4][None].astype(np.float64),
+        "flat": np.full((2, 16, 16), 7.0),
+        "ramp": ramp,  # responses that are exactly zero for some frequencies
+        "transposed ramp": ramp.transpose(0, 2, 1),
+        "checkerboard": checker,
+        "unit floats": rng.random((10, 19, 33)),
+        "negative": rng.normal(size=(5, 20, 20)) * 1e-3,
+        "strided": rng.random((3, 40, 40))[:, ::2, 1::2],  # not contiguous
+    }
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{}, {"window_size": 3}, {"window_size": 5, "rho": 0.5}, {"window": "gaussian"}, {"decorrelate": False}],
+    ids=str,
+)
+def test_compiled_codes_are_bit_identical_to_the_numpy_path(params, monkeypatch):
+    if not _numba.numba_available():
+        pytest.skip("numba is not installed (the 'fast' extra)")
+    for name, images in _code_test_images().items():
+        numpy_codes, compiled_codes = both_routes(monkeypatch, local_phase_quantization, images, **params)
+        assert compiled_codes.dtype == np.uint8
+        np.testing.assert_array_equal(compiled_codes, numpy_codes, err_msg=name)
+        # Not a trivially constant map: the test images exercise many codes.
+        if name in ("uint8 noise", "camera"):
+            assert len(np.unique(compiled_codes)) > 100
+
+
+@pytest.mark.parametrize("normalize", ["l1", "l2", None])
+def test_compiled_histograms_are_bit_identical_to_the_numpy_path(normalize, monkeypatch):
+    if not _numba.numba_available():
+        pytest.skip("numba is not installed (the 'fast' extra)")
+    rgb = np.random.default_rng(3).integers(0, 256, (6, 23, 31, 3), dtype=np.uint8)
+    for params in ({"grid": (2, 3)}, {"grid": 1, "channels": "each", "window_size": 5}):
+        lpq = LPQ(normalize=normalize, **params).fit(rgb)
+        numpy_features, compiled_features = both_routes(monkeypatch, lpq.transform, rgb)
+        np.testing.assert_array_equal(compiled_features, numpy_features)
+
+
 # ------------------------------------------------------------------ transformer
+@pytest.mark.usefixtures("route")
 def test_histograms_per_cell_shape_sum_and_content():
     images = np.random.default_rng(1).integers(0, 256, (3, 21, 20), dtype=np.uint8)
     lpq = LPQ(window_size=5, grid=(2, 3)).fit(images)
@@ -146,6 +216,7 @@ def test_histograms_per_cell_shape_sum_and_content():
     np.testing.assert_allclose(np.linalg.norm(LPQ(normalize="l2").fit_transform(images), axis=1), 1.0)
 
 
+@pytest.mark.usefixtures("route")
 def test_channels_each_describes_every_channel():
     rgb = np.random.default_rng(2).integers(0, 256, (2, 12, 12, 3), dtype=np.uint8)
     features = LPQ(window_size=3, channels="each").fit_transform(rgb)
@@ -154,6 +225,7 @@ def test_channels_each_describes_every_channel():
         np.testing.assert_array_equal(features[:, c * 256 : (c + 1) * 256], one_channel)
 
 
+@pytest.mark.usefixtures("route")
 def test_torch_path_parallel_chunks_clone_and_pickle_agree():
     images = skimage.data.brick()[:120, :120].reshape(4, 30, 120).copy()
     lpq = LPQ(window="gaussian", grid=2).fit(images)
