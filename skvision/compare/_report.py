@@ -9,12 +9,13 @@ history of a network) the workflow recorded in the result. ``report.html``
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 
 from joblib import effective_n_jobs
 
 from ..plotting._base import check_matplotlib
-from ._scheduler import check_n_jobs
+from ._scheduler import SplitScheduler, SplitTask, check_n_jobs
 from ._stats import ALPHA
 
 __all__ = ["write_report", "remove_stale_report", "REPORT_FILES"]
@@ -175,71 +176,9 @@ def write_report(
     lines += [f"![scores]({scores_png})", ""]
     lines += per_class_lines(per_class)
 
-    maps = _feature_maps(result, embedding, n_jobs, stage)
-    for row in result.rows():
-        name = row["feature set"]
-        slug = _slug(name)
-        shown = figures[name] = []
-        lines += [f"## {name}", ""]
-        r = result.results[name]
-        lines += [
-            f"{r.n_features} features; {result.scoring} per fold: " + ", ".join(f"{s:.3f}" for s in r.scores),
-            "",
-        ]
-        stage(f"writing the figures: {name}")
-        if result.task == "classification":
-            figure, ax = _figure(_confusion_size(result, r))
-            result.plot_confusion_matrix(name, ax=ax)
-            png = _save(figure, out_dir / f"confusion_{slug}.png")
-            lines.append(f"![confusion matrix of {name}]({png})")
-            shown.append(("Confusion matrix", png, "Out-of-fold predictions of every held-out image."))
-        else:
-            figure, ax = _figure((4.5, 4.5))
-            result.plot_prediction_error(name, ax=ax)
-            png = _save(figure, out_dir / f"predictions_{slug}.png")
-            lines.append(f"![predictions of {name}]({png})")
-            shown.append(("Predictions", png, "Out-of-fold predictions against the true target."))
-        if embedding is not None and len(r.embedding) >= 3:
-            figure, ax = _figure((5.5, 4.5))
-            if name in maps:
-                maps[name].plot(ax=ax)
-            else:
-                stage(
-                    f"{'t-SNE' if embedding == 'tsne' else 'PCA'} map of {name} ({len(r.embedding)} points)"
-                )
-                result.plot_embedding(name, ax=ax, method=embedding)
-            png = _save(figure, out_dir / f"embedding_{slug}.png")
-            lines.append(f"![feature map of {name}]({png})")
-            method = "t-SNE" if embedding == "tsne" else "PCA"
-            shown.append(
-                (
-                    "Feature map",
-                    png,
-                    f"{method} map of the features of the {min(len(r.embedding), 1000)} held-out images "
-                    "of the first fold (one fitted feature space).",
-                )
-            )
-        if result.task == "classification" and _has_images(result.X):
-            n_errors = int((r.y_true != r.y_pred).sum())
-            n_shown = min(n_errors, 24)
-            cols = max(1, min(8, n_shown))
-            rows = max(1, -(-n_shown // cols))
-            figure, ax = _figure((1.3 * cols + 0.4, 1.45 * rows + 0.6))
-            result.plot_errors(name, ax=ax)
-            png = _save(figure, out_dir / f"errors_{slug}.png")
-            lines.append(f"![misclassified by {name}]({png})")
-            summary = f"{n_errors} of {len(r.y_true)} held-out images misclassified."
-            lines += ["", summary]
-            more = f" ({n_shown} shown, true -> predicted)" if n_errors else ""
-            shown.append(("Misclassified", png, summary[:-1] + more + "."))
-        if r.training_history:
-            figure, ax = _figure((6, 3.8))
-            _training_curves(r.training_history, name, ax)
-            png = _save(figure, out_dir / f"training_{slug}.png")
-            lines.append("")
-            lines.append(f"![training curves of {name}]({png})")
-            shown.append(("Training curves", png, "Per-epoch losses and scores of the network of fold 1."))
-        lines.append("")
+    for name, (section, shown) in _family_sections(result, out_dir, embedding, n_jobs, stage):
+        lines += section
+        figures[name] = shown
     path = out_dir / "report.md"
     path.write_text("\n".join(lines) + "\n")
     if html:
@@ -259,37 +198,125 @@ def write_report(
     return path
 
 
-def _feature_maps(result, embedding, n_jobs, stage):
-    """{name: EmbeddingDisplay not drawn yet}, computed in ``n_jobs`` processes; {} for one process."""
-    names = [name for name, r in result.results.items() if len(r.embedding) >= 3]
-    if embedding is None or n_jobs is None or effective_n_jobs(n_jobs) < 2 or len(names) < 2:
-        return {}
-    from joblib import Parallel, delayed
+def _family_sections(result, out_dir, embedding, n_jobs, stage):
+    """``(name, (markdown lines, figures shown))`` of each feature set, in the table's order.
 
-    from ..plotting import EmbeddingDisplay
+    With ``n_jobs`` >= 2 each feature set's figures (its t-SNE map above all) are
+    drawn and saved in one of ``n_jobs`` processes. Only a copy of the result
+    holding that feature set, without its fitted models, travels there (the
+    images too, memory-mapped by joblib when large).
+    """
+    names = [row["feature set"] for row in result.rows()]
+    if n_jobs is None or effective_n_jobs(n_jobs) < 2 or len(names) < 2:
+        for name in names:
+            yield name, _family_section(result, name, out_dir, embedding, stage)
+        return
+    # The comparison's worker processes, still alive, take the feature sets (main process too).
+    scheduler = SplitScheduler(n_jobs, worker_function=_family_section, start_cost=0.0, modules=None)
+    processes = min(scheduler.processes, len(names))
+    stage(f"writing the figures of {len(names)} feature sets in {processes} processes")
+    sections = {}
+    try:
+        for i, name in enumerate(names):
+            r = result.results[name]
+            # The t-SNE map dominates: its cost grows with the points mapped.
+            estimate = 1.0 + (len(r.embedding) if embedding is not None else 0)
+            args = (_one_feature_set(result, name), name, out_dir, embedding)
+            scheduler.add(SplitTask(name, i, args, {}, estimate))
+        while scheduler.busy():
+            task = scheduler.take_for_main()
+            if task is not None:
+                finished = [(task, _family_section(*task.args), None)]
+            else:
+                finished = scheduler.outcomes(block=True)
+            for task, section, error in finished:
+                if error is not None:
+                    raise error
+                sections[task.family] = section
+                stage(f"wrote the figures: {task.family}")
+    finally:
+        scheduler.close(abort=len(sections) < len(names))
+    for name in names:
+        yield name, sections[name]
 
-    method = "t-SNE" if embedding == "tsne" else "PCA"
-    stage(
-        f"{method} maps of {len(names)} feature sets in {min(effective_n_jobs(n_jobs), len(names))} processes"
+
+def _one_feature_set(result, name):
+    """A copy of ``result`` with only feature set ``name``, and none of its fitted models."""
+    from ._result import ComparisonResult
+
+    return ComparisonResult(
+        {name: replace(result.results[name], estimators=[])},
+        skipped={},
+        task=result.task,
+        scoring=result.scoring,
+        X=result.X,
+        target_names=result.target_names,
+        kinds={name: result.kinds.get(name)} if name in result.kinds else None,
+        n_repeats=result.n_repeats,
+        n_folds=result.n_folds,
     )
-    # Only the features and targets travel to the workers, not the results with their fitted models.
-    # The first fold comes first in y_true (as in ComparisonResult.plot_embedding).
-    first_fold = {
-        name: result.results[name].y_true[: len(result.results[name].embedding_indices)] for name in names
-    }
-    displays = Parallel(n_jobs=n_jobs)(
-        delayed(EmbeddingDisplay.from_features)(
-            result.results[name].embedding,
-            first_fold[name],
-            method=embedding,
-            random_state=0,
-            target_names=result.target_names,
-            title=f"{name} ({embedding})",
-            ax=False,
+
+
+def _family_section(result, name, out_dir, embedding, stage=None):
+    """Draw and save the figures of feature set ``name``; return its markdown lines and figures shown."""
+    stage = stage or (lambda message: None)
+    slug = _slug(name)
+    lines, shown = [f"## {name}", ""], []
+    r = result.results[name]
+    lines += [
+        f"{r.n_features} features; {result.scoring} per fold: " + ", ".join(f"{s:.3f}" for s in r.scores),
+        "",
+    ]
+    stage(f"writing the figures: {name}")
+    if result.task == "classification":
+        figure, ax = _figure(_confusion_size(result, r))
+        result.plot_confusion_matrix(name, ax=ax)
+        png = _save(figure, out_dir / f"confusion_{slug}.png")
+        lines.append(f"![confusion matrix of {name}]({png})")
+        shown.append(("Confusion matrix", png, "Out-of-fold predictions of every held-out image."))
+    else:
+        figure, ax = _figure((4.5, 4.5))
+        result.plot_prediction_error(name, ax=ax)
+        png = _save(figure, out_dir / f"predictions_{slug}.png")
+        lines.append(f"![predictions of {name}]({png})")
+        shown.append(("Predictions", png, "Out-of-fold predictions against the true target."))
+    if embedding is not None and len(r.embedding) >= 3:
+        figure, ax = _figure((5.5, 4.5))
+        stage(f"{'t-SNE' if embedding == 'tsne' else 'PCA'} map of {name} ({len(r.embedding)} points)")
+        result.plot_embedding(name, ax=ax, method=embedding)
+        png = _save(figure, out_dir / f"embedding_{slug}.png")
+        lines.append(f"![feature map of {name}]({png})")
+        method = "t-SNE" if embedding == "tsne" else "PCA"
+        shown.append(
+            (
+                "Feature map",
+                png,
+                f"{method} map of the features of the {min(len(r.embedding), 1000)} held-out images "
+                "of the first fold (one fitted feature space).",
+            )
         )
-        for name in names
-    )
-    return dict(zip(names, displays))
+    if result.task == "classification" and _has_images(result.X):
+        n_errors = int((r.y_true != r.y_pred).sum())
+        n_shown = min(n_errors, 24)
+        cols = max(1, min(8, n_shown))
+        rows = max(1, -(-n_shown // cols))
+        figure, ax = _figure((1.3 * cols + 0.4, 1.45 * rows + 0.6))
+        result.plot_errors(name, ax=ax)
+        png = _save(figure, out_dir / f"errors_{slug}.png")
+        lines.append(f"![misclassified by {name}]({png})")
+        summary = f"{n_errors} of {len(r.y_true)} held-out images misclassified."
+        lines += ["", summary]
+        more = f" ({n_shown} shown, true -> predicted)" if n_errors else ""
+        shown.append(("Misclassified", png, summary[:-1] + more + "."))
+    if r.training_history:
+        figure, ax = _figure((6, 3.8))
+        _training_curves(r.training_history, name, ax)
+        png = _save(figure, out_dir / f"training_{slug}.png")
+        lines.append("")
+        lines.append(f"![training curves of {name}]({png})")
+        shown.append(("Training curves", png, "Per-epoch losses and scores of the network of fold 1."))
+    lines.append("")
+    return lines, shown
 
 
 def _confusion_size(result, r):

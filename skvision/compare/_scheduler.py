@@ -86,11 +86,14 @@ class SplitScheduler:
     start_cost : float
         Seconds of queued work (by the tasks' estimates) below which no worker
         is started.
-    modules : sequence of str, default=()
+    modules : sequence of str or None, default=()
         Modules each worker imports as it starts (those of the pipelines): the
         imports are paid once, and loky's leak check, which restarts a worker
         whose memory grew by 300 MB since its first task, does not restart a
-        worker that imports torch in its second.
+        worker that imports torch in its second. ``None``: those of the last
+        scheduler of this process, so that its workers, still alive, take the
+        new tasks (loky starts new workers when the initializer's arguments
+        change, seconds per worker).
 
     Examples
     --------
@@ -100,6 +103,9 @@ class SplitScheduler:
     (0, 1, False)
     """
 
+    #: The modules of the last scheduler's workers (see ``modules=None``).
+    _last_modules = ()
+
     def __init__(self, n_jobs, *, worker_function, start_cost, modules=()):
         n_jobs = check_n_jobs(n_jobs)
         processes = 1 if n_jobs is None else effective_n_jobs(n_jobs)
@@ -107,7 +113,7 @@ class SplitScheduler:
         self.processes = processes
         self.worker_function = worker_function
         self.start_cost = start_cost
-        self.modules = tuple(modules)
+        self.modules = SplitScheduler._last_modules if modules is None else tuple(modules)
         self.started = False
         self._executor = None
         self._pending = []
@@ -216,6 +222,7 @@ class SplitScheduler:
         self._executor = get_memmapping_executor(
             self.n_workers, env=env, initializer=_import_modules, initargs=(self.modules,)
         )
+        SplitScheduler._last_modules = self.modules
         for _ in range(self.n_workers):  # loky spawns a worker on its first task
             self._executor.submit(int)
 

@@ -9,6 +9,7 @@ modules (``_hog_numba``, ``_lbp_numba``, ``_lpq_numba``) do, and are imported on
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 
@@ -43,6 +44,44 @@ def compile_kernel(function, numba, inline=False):
     """
     options = {"nogil": True, "inline": "always"} if inline else {"nogil": True}
     try:
-        return numba.njit(cache=True, **options)(function)
+        kernel = numba.njit(cache=True, **options)(function)
     except RuntimeError:  # "cannot cache function": no writable cache directory at all
         return numba.njit(**options)(function)
+    _name_kernel(kernel, function)
+    return kernel
+
+
+def _closure_key(function):
+    """What a closure kernel's cells hold, the same in every process; None if a cell cannot say."""
+    parts = []
+    for cell in function.__closure__ or ():
+        value = cell.cell_contents
+        if value is None or isinstance(value, (bool, int, float, str)):
+            parts.append(repr(value))
+        elif getattr(value, "_skvision_uuid", None) is not None:  # a kernel named here
+            parts.append(value._skvision_uuid)
+        else:
+            return None
+    return ",".join(parts)
+
+
+def _name_kernel(kernel, function):
+    """Give a kernel a uuid that is the same in every process.
+
+    numba's on-disk cache keys a closure (a kernel made by a factory, like
+    HOG's gray and colour variants) by its cells pickled; a cell holding
+    another kernel pickles that kernel, its uuid and the kernels its code
+    calls, each uuid drawn at random in each process by numba. Every process
+    then missed the cache, compiled the kernel again (HOG's: 3-5 s) and added
+    one more file to the cache (25 after 25 runs). Named here from the
+    module, qualified name and cells, the key is the same in every process and
+    the cache is hit. (``_set_uuid`` is numba's private API; where it is
+    missing a kernel keeps numba's random uuid, as before.)
+    """
+    key = _closure_key(function)
+    if key is None:
+        return
+    uuid = f"skvision:{function.__module__}.{function.__qualname__}({key})"
+    with contextlib.suppress(AttributeError, AssertionError):
+        kernel._set_uuid(uuid)
+        kernel._skvision_uuid = uuid

@@ -213,6 +213,26 @@ def test_a_broken_pool_leaves_the_splits_to_the_main_process(monkeypatch):
     assert not scheduler.busy()
 
 
+def test_a_later_scheduler_reuses_the_running_workers(monkeypatch):
+    # loky keeps a pool only while the initializer's arguments stay the same: the report's figures
+    # (modules=None) must ask for the comparison's modules, or its workers are spawned again.
+    import joblib.executor
+
+    calls = []
+
+    def executor(n_workers, **kwargs):
+        calls.append(kwargs)
+        return _InlineExecutor()
+
+    monkeypatch.setattr(joblib.executor, "get_memmapping_executor", executor)
+    monkeypatch.setattr(SplitScheduler, "_last_modules", ())
+    SplitScheduler(2, worker_function=print, start_cost=0, modules=("json", "csv")).prestart()
+    later = SplitScheduler(2, worker_function=print, start_cost=0, modules=None)
+    assert later.modules == ("json", "csv")
+    later.prestart()
+    assert calls[0] == calls[1] and calls[1]["initargs"] == (("json", "csv"),)
+
+
 @pytest.mark.parametrize(
     ("n_jobs", "error", "match"),
     [

@@ -119,17 +119,22 @@ def test_feature_sets_on_different_splits_get_no_marks(two_sets, tmp_path):
     assert "vs best" not in result.write_report(tmp_path, embedding=None).read_text()
 
 
-def test_feature_maps_computed_in_worker_processes_are_those_of_one(two_sets, tmp_path):
-    from skvision.compare._report import _feature_maps
+def test_figures_drawn_in_worker_processes_make_the_same_report(two_sets, tmp_path):
+    serial_stages, parallel_stages = [], []
+    serial = two_sets.write_report(tmp_path / "one", html=False, progress=serial_stages.append)
+    parallel = two_sets.write_report(tmp_path / "two", n_jobs=2, html=False, progress=parallel_stages.append)
+    assert parallel.read_text() == serial.read_text()
+    serial_files = sorted(path.name for path in (tmp_path / "one").iterdir())
+    assert sorted(path.name for path in (tmp_path / "two").iterdir()) == serial_files
+    assert "embedding_pca8.png" in serial_files and "errors_pixels.png" in serial_files
+    for name in serial_files:
+        assert (tmp_path / "two" / name).stat().st_size > 100
+    assert "t-SNE map of pca8 (80 points)" in serial_stages
+    assert parallel_stages[1] == "writing the figures of 2 feature sets in 2 processes"
+    assert sorted(parallel_stages[2:]) == ["wrote the figures: pca8", "wrote the figures: pixels"]
+    # Only a copy without fitted models travels to a worker.
+    from skvision.compare._report import _one_feature_set
 
-    stages = []
-    maps = _feature_maps(two_sets, "tsne", 2, stages.append)
-    assert sorted(maps) == ["pca8", "pixels"] and stages == ["t-SNE maps of 2 feature sets in 2 processes"]
-    for name, display in maps.items():
-        here = two_sets.plot_embedding(name, ax=False)
-        np.testing.assert_array_equal(display.embedding, here.embedding)
-        assert display.title == here.title and not hasattr(display, "ax_")
-    assert _feature_maps(two_sets, "tsne", None, stages.append) == {}, "one process: maps drawn one by one"
-    report = two_sets.write_report(tmp_path / "out", n_jobs=2, html=False)
-    assert "![feature map of pca8](embedding_pca8.png)" in report.read_text()
-    assert (tmp_path / "out" / "embedding_pca8.png").stat().st_size > 1000
+    one = _one_feature_set(two_sets, "pca8")
+    assert list(one.results) == ["pca8"] and one.results["pca8"].estimators == []
+    assert two_sets.results["pca8"].estimators, "the caller's result keeps its models"
