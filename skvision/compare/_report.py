@@ -226,7 +226,7 @@ def _family_sections(result, out_dir, embedding, n_jobs, stage):
         while scheduler.busy():
             task = scheduler.take_for_main()
             if task is not None:
-                finished = [(task, _family_section(*task.args), None)]
+                finished = [(task, _family_section(*task.args), None)] + scheduler.outcomes()
             else:
                 finished = scheduler.outcomes(block=True)
             for task, section, error in finished:

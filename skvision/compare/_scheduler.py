@@ -266,3 +266,10 @@ class SplitScheduler:
             else:
                 restore.restore_original_limits()
         self._threads = None
+        if self._executor is not None and not self.busy():
+            # The large arrays sent to the workers were dumped to memory-mapped files; the workers
+            # stay alive for the next scheduler, so nothing would delete these before the process
+            # exits, when loky warns of "leaked file objects". joblib's Parallel cleans up after each
+            # call the same way (a private joblib API: left to the exit if it changes).
+            with contextlib.suppress(Exception):
+                self._executor._temp_folder_manager._clean_temporary_resources(force=False)
