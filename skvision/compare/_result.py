@@ -539,8 +539,10 @@ class ComparisonResult:
             ``progress(message)`` is called as each stage of the report starts
             (the figures, each t-SNE map, ...); ``skvision compare`` prints them.
         n_jobs : int or None, default=None
-            Processes that compute the feature maps (t-SNE takes about a second
-            per feature set), through joblib; ``None``: one.
+            Processes that draw the feature sets' figures (the t-SNE map takes
+            about a second per feature set): this one and ``n_jobs - 1``
+            workers, those of the comparison when they are still alive;
+            ``None``: this process alone. The report is the same either way.
 
         Returns
         -------

@@ -24,6 +24,7 @@ import contextlib
 import queue
 import sys
 import threading
+import uuid
 import warnings
 from dataclasses import dataclass
 
@@ -116,6 +117,7 @@ class SplitScheduler:
         self.modules = SplitScheduler._last_modules if modules is None else tuple(modules)
         self.started = False
         self._executor = None
+        self._memmap_context = None
         self._pending = []
         self._in_flight = {}
         self._outcomes = queue.SimpleQueue()
@@ -223,6 +225,12 @@ class SplitScheduler:
             self.n_workers, env=env, initializer=_import_modules, initargs=(self.modules,)
         )
         SplitScheduler._last_modules = self.modules
+        # This scheduler's own folder for the arrays it sends (cleaned by close()); joblib's
+        # Parallel does the same per call.
+        with contextlib.suppress(Exception):
+            context = uuid.uuid4().hex
+            self._executor._temp_folder_manager.set_current_context(context)
+            self._memmap_context = context
         for _ in range(self.n_workers):  # loky spawns a worker on its first task
             self._executor.submit(int)
 
@@ -266,10 +274,14 @@ class SplitScheduler:
             else:
                 restore.restore_original_limits()
         self._threads = None
-        if self._executor is not None and not self.busy():
-            # The large arrays sent to the workers were dumped to memory-mapped files; the workers
-            # stay alive for the next scheduler, so nothing would delete these before the process
-            # exits, when loky warns of "leaked file objects". joblib's Parallel cleans up after each
-            # call the same way (a private joblib API: left to the exit if it changes).
+        if self._executor is not None and self._memmap_context is not None and not self.busy():
+            # The large arrays sent to the workers were dumped to memory-mapped files in this
+            # scheduler's folder; the workers stay alive for the next scheduler, so nothing would
+            # delete these before the process exits, when loky warns of "leaked file objects".
+            # joblib's Parallel cleans its own folder after each call the same way. (A private
+            # joblib API: where it changed, the files are left to the exit as before.)
             with contextlib.suppress(Exception):
-                self._executor._temp_folder_manager._clean_temporary_resources(force=False)
+                manager = self._executor._temp_folder_manager
+                manager._clean_temporary_resources(context_id=self._memmap_context, force=False)
+                manager.set_current_context(uuid.uuid4().hex)  # a folder for whoever dumps next
+            self._memmap_context = None

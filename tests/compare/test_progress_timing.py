@@ -213,6 +213,30 @@ def test_a_broken_pool_leaves_the_splits_to_the_main_process(monkeypatch):
     assert not scheduler.busy()
 
 
+def test_schedulers_one_after_another_send_large_arrays_and_leave_no_files():
+    # Arrays over 1 MB travel as memory-mapped files. Each scheduler has its own folder for them and
+    # deletes it when it closes; the comparison's workers then serve the report's scheduler, which
+    # once failed because the first one had deleted the folder the pool was still using.
+    import glob
+    import os
+
+    import numpy as np
+
+    images = np.ones((300, 32, 32))  # 2.4 MB
+    pattern = f"/dev/shm/joblib_memmapping_folder_{os.getpid()}_*/*"
+    for modules in ((), None):
+        scheduler = SplitScheduler(2, worker_function=np.sum, start_cost=0.0, modules=modules)
+        scheduler.add(SplitTask("pixels", 0, (images,), {}, 1.0))
+        outcomes = []
+        while scheduler.busy():
+            outcomes += scheduler.outcomes(block=True)
+        scheduler.close()
+        assert [(task.family, result, error) for task, result, error in outcomes] == [
+            ("pixels", images.size, None)
+        ]
+        assert not glob.glob(pattern), "the scheduler's memory-mapped arrays are deleted when it closes"
+
+
 def test_a_later_scheduler_reuses_the_running_workers(monkeypatch):
     # loky keeps a pool only while the initializer's arguments stay the same: the report's figures
     # (modules=None) must ask for the comparison's modules, or its workers are spawned again.
