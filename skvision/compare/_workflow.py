@@ -59,8 +59,11 @@ __all__ = ["compare_features"]
 #: Worker processes take queued splits only once these add up to this many seconds (each estimated
 #: by its feature set's first split, run in the main process). The workers are spawned at the start
 #: and import what the pipelines need meanwhile, on a core the main process leaves idle; what a split
-#: handed to one still costs is sending it the data and its first, untimed fit of that pipeline.
-PARALLEL_MIN_SAVING = 8.0
+#: handed to one still costs is sending it the data and its first, untimed fit of that pipeline
+#: (mostly under a second now that numba kernels load from the cache in every process). Measured on
+#: the digits: five quick families (pixels, lbp, hog, glcm, lpq) 26 s -> 20.5 s with 2 processes;
+#: at 8 s the worker sat idle for the first 4-7 s of a 28x28 comparison.
+PARALLEL_MIN_SAVING = 3.0
 
 #: Images of the untimed warm-up fit.
 WARMUP_IMAGES = 64

@@ -48,7 +48,50 @@ def compile_kernel(function, numba, inline=False):
     except RuntimeError:  # "cannot cache function": no writable cache directory at all
         return numba.njit(**options)(function)
     _name_kernel(kernel, function)
+    _name_cache_files_by_key(kernel)
     return kernel
+
+
+@functools.cache
+def _key_named_cache_file_class():
+    """numba's cache file class, saving each compiled signature in a file named by its key."""
+    import hashlib
+
+    from numba.core.caching import IndexDataCacheFile
+
+    class KeyNamedCacheFile(IndexDataCacheFile):
+        """Data files named by a hash of the entry's key instead of numba's next free number.
+
+        numba picks a data file for a new entry as the first number its index
+        does not hold yet. Two processes compiling two new signatures of one
+        kernel at once (two pytest-xdist workers, compare's workers) both read
+        the same index and pick the same number: one index entry then points
+        at the other signature's machine code, and every later process that
+        loads it computes with the wrong kernel. Named by the key, a file only
+        ever holds that key's code; a race can only drop an index entry (the
+        next process compiles that signature again).
+        """
+
+        def save(self, key, data):
+            digest = hashlib.sha256(repr(key).encode()).hexdigest()[:24]
+            data_name = self._data_name_pattern.replace("{number:d}", digest)
+            self._save_data(data_name, data)  # first: an index entry never points at no file
+            overloads = self._load_index()
+            if overloads.get(key) != data_name:
+                overloads[key] = data_name
+                self._save_index(overloads)
+
+    return KeyNamedCacheFile
+
+
+def _name_cache_files_by_key(kernel):
+    """Make ``kernel``'s on-disk cache name its data files by key (numba's private API; else as is)."""
+    with contextlib.suppress(Exception):
+        from numba.core.caching import IndexDataCacheFile
+
+        cache_file = kernel._cache._cache_file
+        if type(cache_file) is IndexDataCacheFile and "{number:d}" in cache_file._data_name_pattern:
+            cache_file.__class__ = _key_named_cache_file_class()
 
 
 def _closure_key(function):
