@@ -7,40 +7,37 @@ import pytest
 
 from skvision.descriptors import _numba
 
-KEYS = """
-import hashlib
-from numba.core.serialize import dumps
-from skvision.descriptors import _hog_numba, _lbp_numba, _lpq_numba
-kernels = {
-    "hog features": _hog_numba.features_colour,
-    "hog vote_cells": _hog_numba.vote_cells_gray,
-    "hog normalize_blocks": _hog_numba.normalize_blocks,
-    "lpq counts": _lpq_numba.lpq_counts_into,
-}
-for name, kernel in kernels.items():
-    # What numba's cache index keys a kernel by, besides its bytecode: its closure's cells pickled
-    # (numba.core.caching._CacheImpl._index_key); and the uuid a caller's pickle holds.
-    cells = tuple(cell.cell_contents for cell in kernel.py_func.__closure__ or ())
-    print(name, hashlib.sha256(dumps(cells)).hexdigest(), kernel._uuid)
+HOG_TWICE = """
+import numpy as np
+from skvision import HOG
+from skvision.descriptors import _hog_numba
+images = np.random.default_rng(0).integers(0, 256, (4, 32, 32, 3), dtype=np.uint8)
+HOG(channels="max").fit_transform(images)
+HOG().fit_transform(images[..., 0])
+for kernel in (_hog_numba.features_gray, _hog_numba.features_colour):
+    print(len(kernel.stats.cache_hits), len(kernel.stats.cache_misses), kernel._uuid.startswith("skvision:"))
 """
 
 
-def _keys(seed):
-    env = {"PYTHONHASHSEED": str(seed), "PATH": ""}
+def _run_hog(cache_dir, seed):
+    env = {"PYTHONHASHSEED": str(seed), "PATH": "", "NUMBA_CACHE_DIR": str(cache_dir)}
     out = subprocess.run(
-        [sys.executable, "-c", KEYS], capture_output=True, text=True, check=True, env=env, timeout=120
+        [sys.executable, "-c", HOG_TWICE], capture_output=True, text=True, check=True, env=env, timeout=300
     )
-    return out.stdout.splitlines()
+    return [line.split() for line in out.stdout.splitlines()]
 
 
-def test_kernel_cache_keys_are_the_same_in_every_process():
-    # Before: each process drew new random uuids for the kernels, so every process missed the
-    # cache of HOG's closure kernels, compiled them again (3-5 s) and added files to the cache.
+def test_a_second_process_loads_the_kernels_from_the_cache(tmp_path):
+    # Before: numba keyed HOG's closure kernels by cells holding uuids drawn at random in each
+    # process, so every process missed the cache and compiled them again (3-5 s) and added files.
     if not _numba.numba_available():
         pytest.skip("numba is not installed (the 'fast' extra)")
-    first, second = _keys(1), _keys(2)
-    assert len(first) == 4 and first == second
-    assert all(" skvision:skvision.descriptors." in line for line in first)
+    first = _run_hog(tmp_path, seed=1)
+    assert first == [["0", "1", "True"], ["0", "1", "True"]], "a new cache: compiled once each"
+    n_files = len(list(tmp_path.rglob("*.nbc")))
+    second = _run_hog(tmp_path, seed=2)
+    assert second == [["1", "0", "True"], ["1", "0", "True"]], "loaded, not compiled"
+    assert len(list(tmp_path.rglob("*.nbc"))) == n_files, "no new cache files"
 
 
 def test_kernels_of_one_factory_get_distinct_names():
