@@ -49,7 +49,34 @@ def compile_kernel(function, numba, inline=False):
         return numba.njit(**options)(function)
     _name_kernel(kernel, function)
     _name_cache_files_by_key(kernel)
+    _key_cache_by_name(kernel, function)
     return kernel
+
+
+def _key_cache_by_name(kernel, function):
+    """Key ``kernel``'s cache entries by its bytecode and its name instead of its cells pickled.
+
+    numba keys a closure's entries by a hash of its cells pickled, and the
+    pickle of the kernels they hold (their functions by value) is not the same
+    bytes in every process: it differed between a process that compiled the
+    modules from source and one that read them from ``.pyc`` files, so the next
+    process missed the cache. The name given by :func:`_name_kernel` holds what
+    the cells decide (which variant), and numba's check of the source file's
+    time stamp still drops every entry when the module changes.
+    """
+    uuid = getattr(kernel, "_skvision_uuid", None)
+    if uuid is None or function.__closure__ is None:
+        return
+    import hashlib
+
+    code_hash = hashlib.sha256(function.__code__.co_code).hexdigest()
+    name_hash = hashlib.sha256(uuid.encode()).hexdigest()
+
+    def index_key(sig, codegen):
+        return (sig, codegen.magic_tuple(), (code_hash, name_hash))
+
+    with contextlib.suppress(Exception):
+        kernel._cache._index_key = index_key
 
 
 @functools.cache
