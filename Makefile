@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 demo: $(STAMP)
-	$(PY) -m skvision compare --dataset digits --out skvision-report
+	$(PY) -m skvision compare --dataset digits --n-jobs -1 --out skvision-report
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
