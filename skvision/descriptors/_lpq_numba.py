@@ -130,14 +130,12 @@ def _lpq_codes_into(images, w0, c, s, mixing, tolerance_factor, codes):
     """
     n = images.shape[0]
     out_h, out_w = codes.shape[1], codes.shape[2]
-    r0, rc, rs, sums, raw, row_codes = scratch(images.shape[2], out_w)
+    r0, rc, rs, sums, raw, _ = scratch(images.shape[2], out_w)
     for m in range(n):
         image = images[m]
         tolerance = peak(image) * tolerance_factor
-        for i in range(out_h):
-            code_row(image, i, w0, c, s, mixing, tolerance, r0, rc, rs, sums, raw, row_codes)
-            for j in range(out_w):
-                codes[m, i, j] = row_codes[j]
+        for i in range(out_h):  # straight into the output row
+            code_row(image, i, w0, c, s, mixing, tolerance, r0, rc, rs, sums, raw, codes[m, i])
 
 
 lpq_codes_into = compile_kernel(_lpq_codes_into, numba)
