@@ -198,4 +198,3 @@ def test_transform_works_in_blocks_that_stay_in_the_cache():
     finally:
         tracemalloc.stop()
     assert peak < 16e6, f"peak {peak / 1e6:.0f} MB for 500 28x28 images (239 MB in blocks of 2**21 cells)"
-
