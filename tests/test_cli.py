@@ -104,6 +104,31 @@ def test_console_command_reports_a_bad_argument_without_traceback():
     assert "'nowhere' is neither a bundled data set" in completed.stderr
 
 
+def test_console_command_ends_quietly_when_its_reader_leaves():
+    # `skvision features | head -1`: the reader closes the pipe before the command writes to it.
+    command = subprocess.Popen(
+        [sys.executable, "-m", "skvision", "features"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    command.stdout.close()
+    stderr = command.stderr.read()
+    assert command.wait(timeout=120) == 1
+    assert stderr == "", stderr
+
+
+def test_the_command_kills_the_comparison_workers_at_its_end(monkeypatch, capsys):
+    # Workers outlive a comparison for reuse; the command has no more use for them, and waiting for
+    # each to exit by itself took 1.7 s at the end of every `compare --n-jobs 2`.
+    from skvision.compare._scheduler import SplitScheduler
+
+    stopped = []
+    monkeypatch.setattr(SplitScheduler, "stop_workers", classmethod(lambda cls: stopped.append(cls)))
+    assert main(["compare", "--dataset", "nowhere"]) == 2
+    assert stopped == [SplitScheduler]
+
+
 def test_compare_on_a_bundled_dataset_prints_the_table_and_writes_the_report(tmp_path, capsys):
     out = tmp_path / "report"
     status = main(

@@ -106,6 +106,8 @@ class SplitScheduler:
 
     #: The modules of the last scheduler's workers (see ``modules=None``).
     _last_modules = ()
+    #: The executor whose workers the last scheduler started (see :meth:`stop_workers`).
+    _last_executor = None
 
     def __init__(self, n_jobs, *, worker_function, start_cost, modules=()):
         n_jobs = check_n_jobs(n_jobs)
@@ -225,6 +227,7 @@ class SplitScheduler:
             self.n_workers, env=env, initializer=_import_modules, initargs=(self.modules,)
         )
         SplitScheduler._last_modules = self.modules
+        SplitScheduler._last_executor = self._executor
         # This scheduler's own folder for the arrays it sends (cleaned by close()); joblib's
         # Parallel does the same per call.
         with contextlib.suppress(Exception):
@@ -233,6 +236,27 @@ class SplitScheduler:
             self._memmap_context = context
         for _ in range(self.n_workers):  # loky spawns a worker on its first task
             self._executor.submit(int)
+
+    @classmethod
+    def stop_workers(cls):
+        """Kill the worker processes the schedulers of this process left alive for reuse.
+
+        Workers outlive their scheduler so that the next comparison, or the
+        report's figures, start without paying the imports again. A process
+        that has nothing left for them (the ``skvision`` command, at its end)
+        kills them: the shutdown at exit would otherwise wait for each to
+        finish its own exit, seconds with torch loaded.
+
+        Examples
+        --------
+        >>> SplitScheduler.stop_workers()  # no workers: nothing to do
+        >>> SplitScheduler._last_executor is None
+        True
+        """
+        executor, cls._last_executor = cls._last_executor, None
+        if executor is not None:
+            with contextlib.suppress(Exception):
+                executor.terminate(kill_workers=True)
 
     def _start(self):
         self.prestart()

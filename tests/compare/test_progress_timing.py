@@ -237,6 +237,36 @@ def test_schedulers_one_after_another_send_large_arrays_and_leave_no_files():
         assert not glob.glob(pattern), "the scheduler's memory-mapped arrays are deleted when it closes"
 
 
+def test_stop_workers_kills_the_workers_a_scheduler_left_running():
+    import os
+    import time
+
+    scheduler = SplitScheduler(2, worker_function=os.getpid, start_cost=0.0)
+    scheduler.add(SplitTask("pixels", 0, (), {}, 1.0))
+    outcomes = []
+    while scheduler.busy():
+        outcomes += scheduler.outcomes(block=True)
+    scheduler.close()
+    ((_, worker, error),) = outcomes
+    assert error is None and worker != os.getpid()
+
+    def alive(pid):  # the workers are this process's children: gone once killed and reaped
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+
+    assert alive(worker), "closing a scheduler leaves its workers to the next one"
+    SplitScheduler.stop_workers()
+    deadline = time.monotonic() + 30
+    while alive(worker) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not alive(worker)
+    assert SplitScheduler._last_executor is None
+    SplitScheduler.stop_workers()  # again, with none left: nothing to do
+
+
 def test_a_later_scheduler_reuses_the_running_workers(monkeypatch):
     # loky keeps a pool only while the initializer's arguments stay the same: the report's figures
     # (modules=None) must ask for the comparison's modules, or its workers are spawned again.
@@ -250,6 +280,7 @@ def test_a_later_scheduler_reuses_the_running_workers(monkeypatch):
 
     monkeypatch.setattr(joblib.executor, "get_memmapping_executor", executor)
     monkeypatch.setattr(SplitScheduler, "_last_modules", ())
+    monkeypatch.setattr(SplitScheduler, "_last_executor", None)
     SplitScheduler(2, worker_function=print, start_cost=0, modules=("json", "csv")).prestart()
     later = SplitScheduler(2, worker_function=print, start_cost=0, modules=None)
     assert later.modules == ("json", "csv")
