@@ -198,46 +198,61 @@ def write_report(
     return path
 
 
+#: The figures of a feature set's section, in the order the section shows them.
+_PIECES = ("predictions", "map", "errors", "training")
+
+
 def _family_sections(result, out_dir, embedding, n_jobs, stage):
     """``(name, (markdown lines, figures shown))`` of each feature set, in the table's order.
 
-    With ``n_jobs`` >= 2 each feature set's figures (its t-SNE map above all) are
-    drawn and saved in one of ``n_jobs`` processes. Only a copy of the result
-    holding that feature set, without its fitted models, travels there (the
-    images too, memory-mapped by joblib when large).
+    With ``n_jobs`` >= 2 the figures are drawn and saved in ``n_jobs``
+    processes: each feature set's map (t-SNE above all, the longest figure) in
+    one task, its other figures in another, so that the processes finish
+    together. Only a copy of the result holding that feature set, without its
+    fitted models, travels to a worker (the images too, memory-mapped by
+    joblib when large).
     """
     names = [row["feature set"] for row in result.rows()]
     if n_jobs is None or effective_n_jobs(n_jobs) < 2 or len(names) < 2:
         for name in names:
             yield name, _family_section(result, name, out_dir, embedding, stage)
         return
-    # The comparison's worker processes, still alive, take the feature sets (main process too).
-    scheduler = SplitScheduler(n_jobs, worker_function=_family_section, start_cost=0.0, modules=None)
+    # The comparison's worker processes, still alive, take the tasks (main process too).
+    scheduler = SplitScheduler(n_jobs, worker_function=_family_pieces, start_cost=0.0, modules=None)
     processes = min(scheduler.processes, len(names))
     stage(f"writing the figures of {len(names)} feature sets in {processes} processes")
-    sections = {}
+    drawn = {name: {} for name in names}
+    groups, n_tasks = {}, 0  # tasks not finished per feature set; tasks queued
     try:
-        for i, name in enumerate(names):
+        for name in names:
             r = result.results[name]
-            # The t-SNE map dominates: its cost grows with the points mapped.
-            estimate = 1.0 + (len(r.embedding) if embedding is not None else 0)
-            args = (_one_feature_set(result, name), name, out_dir, embedding)
-            scheduler.add(SplitTask(name, i, args, {}, estimate))
+            one = _one_feature_set(result, name)
+            # The map's cost grows with the points mapped; each other figure is about a second.
+            mapped = embedding is not None and len(r.embedding) >= 3
+            tasks = [(("map",), 1.0 + len(r.embedding))] if mapped else []
+            tasks.append((tuple(piece for piece in _PIECES if piece != "map"), 1.0))
+            for pieces, estimate in tasks:
+                groups[name] = groups.get(name, 0) + 1
+                args = (one, name, out_dir, embedding, None, pieces)
+                scheduler.add(SplitTask(name, n_tasks, args, {}, estimate))
+                n_tasks += 1
         while scheduler.busy():
             task = scheduler.take_for_main()
             if task is not None:
-                finished = [(task, _family_section(*task.args), None)] + scheduler.outcomes()
+                finished = [(task, _family_pieces(*task.args), None)] + scheduler.outcomes()
             else:
                 finished = scheduler.outcomes(block=True)
-            for task, section, error in finished:
+            for task, pieces, error in finished:
                 if error is not None:
                     raise error
-                sections[task.family] = section
-                stage(f"wrote the figures: {task.family}")
+                drawn[task.family].update(pieces)
+                groups[task.family] -= 1
+                if not groups[task.family]:
+                    stage(f"wrote the figures: {task.family}")
     finally:
-        scheduler.close(abort=len(sections) < len(names))
+        scheduler.close(abort=any(groups.values()))
     for name in names:
-        yield name, sections[name]
+        yield name, _assemble_section(result, name, drawn[name])
 
 
 def _one_feature_set(result, name):
@@ -259,43 +274,68 @@ def _one_feature_set(result, name):
 
 def _family_section(result, name, out_dir, embedding, stage=None):
     """Draw and save the figures of feature set ``name``; return its markdown lines and figures shown."""
-    stage = stage or (lambda message: None)
-    slug = _slug(name)
-    lines, shown = [f"## {name}", ""], []
+    return _assemble_section(result, name, _family_pieces(result, name, out_dir, embedding, stage))
+
+
+def _assemble_section(result, name, drawn):
+    """The section of feature set ``name`` from its drawn pieces (``_family_pieces``), in their order."""
     r = result.results[name]
-    lines += [
+    lines = [
+        f"## {name}",
+        "",
         f"{r.n_features} features; {result.scoring} per fold: " + ", ".join(f"{s:.3f}" for s in r.scores),
         "",
     ]
-    stage(f"writing the figures: {name}")
-    if result.task == "classification":
-        figure, ax = _figure(_confusion_size(result, r))
-        result.plot_confusion_matrix(name, ax=ax)
-        png = _save(figure, out_dir / f"confusion_{slug}.png")
-        lines.append(f"![confusion matrix of {name}]({png})")
-        shown.append(("Confusion matrix", png, "Out-of-fold predictions of every held-out image."))
-    else:
-        figure, ax = _figure((4.5, 4.5))
-        result.plot_prediction_error(name, ax=ax)
-        png = _save(figure, out_dir / f"predictions_{slug}.png")
-        lines.append(f"![predictions of {name}]({png})")
-        shown.append(("Predictions", png, "Out-of-fold predictions against the true target."))
-    if embedding is not None and len(r.embedding) >= 3:
+    shown = []
+    for piece in _PIECES:
+        piece_lines, piece_shown = drawn.get(piece, ([], []))
+        lines += piece_lines
+        shown += piece_shown
+    lines.append("")
+    return lines, shown
+
+
+def _family_pieces(result, name, out_dir, embedding, stage=None, pieces=_PIECES):
+    """Draw and save the figures ``pieces`` (of ``_PIECES``) of feature set ``name``.
+
+    Returns piece -> (markdown lines, figures shown as (title, file, caption)),
+    for the pieces the data has (no map without an embedding, no training
+    curves without a network).
+    """
+    stage = stage or (lambda message: None)
+    slug = _slug(name)
+    r = result.results[name]
+    drawn = {}
+    if "predictions" in pieces:
+        stage(f"writing the figures: {name}")
+        if result.task == "classification":
+            figure, ax = _figure(_confusion_size(result, r))
+            result.plot_confusion_matrix(name, ax=ax)
+            png = _save(figure, out_dir / f"confusion_{slug}.png")
+            drawn["predictions"] = (
+                [f"![confusion matrix of {name}]({png})"],
+                [("Confusion matrix", png, "Out-of-fold predictions of every held-out image.")],
+            )
+        else:
+            figure, ax = _figure((4.5, 4.5))
+            result.plot_prediction_error(name, ax=ax)
+            png = _save(figure, out_dir / f"predictions_{slug}.png")
+            drawn["predictions"] = (
+                [f"![predictions of {name}]({png})"],
+                [("Predictions", png, "Out-of-fold predictions against the true target.")],
+            )
+    if "map" in pieces and embedding is not None and len(r.embedding) >= 3:
         figure, ax = _figure((5.5, 4.5))
-        stage(f"{'t-SNE' if embedding == 'tsne' else 'PCA'} map of {name} ({len(r.embedding)} points)")
+        method = "t-SNE" if embedding == "tsne" else "PCA"
+        stage(f"{method} map of {name} ({len(r.embedding)} points)")
         result.plot_embedding(name, ax=ax, method=embedding)
         png = _save(figure, out_dir / f"embedding_{slug}.png")
-        lines.append(f"![feature map of {name}]({png})")
-        method = "t-SNE" if embedding == "tsne" else "PCA"
-        shown.append(
-            (
-                "Feature map",
-                png,
-                f"{method} map of the features of the {min(len(r.embedding), 1000)} held-out images "
-                "of the first fold (one fitted feature space).",
-            )
+        caption = (
+            f"{method} map of the features of the {min(len(r.embedding), 1000)} held-out images "
+            "of the first fold (one fitted feature space)."
         )
-    if result.task == "classification" and _has_images(result.X):
+        drawn["map"] = ([f"![feature map of {name}]({png})"], [("Feature map", png, caption)])
+    if "errors" in pieces and result.task == "classification" and _has_images(result.X):
         n_errors = int((r.y_true != r.y_pred).sum())
         n_shown = min(n_errors, 24)
         cols = max(1, min(8, n_shown))
@@ -303,20 +343,21 @@ def _family_section(result, name, out_dir, embedding, stage=None):
         figure, ax = _figure((1.3 * cols + 0.4, 1.45 * rows + 0.6))
         result.plot_errors(name, ax=ax)
         png = _save(figure, out_dir / f"errors_{slug}.png")
-        lines.append(f"![misclassified by {name}]({png})")
         summary = f"{n_errors} of {len(r.y_true)} held-out images misclassified."
-        lines += ["", summary]
         more = f" ({n_shown} shown, true -> predicted)" if n_errors else ""
-        shown.append(("Misclassified", png, summary[:-1] + more + "."))
-    if r.training_history:
+        drawn["errors"] = (
+            [f"![misclassified by {name}]({png})", "", summary],
+            [("Misclassified", png, summary[:-1] + more + ".")],
+        )
+    if "training" in pieces and r.training_history:
         figure, ax = _figure((6, 3.8))
         _training_curves(r.training_history, name, ax)
         png = _save(figure, out_dir / f"training_{slug}.png")
-        lines.append("")
-        lines.append(f"![training curves of {name}]({png})")
-        shown.append(("Training curves", png, "Per-epoch losses and scores of the network of fold 1."))
-    lines.append("")
-    return lines, shown
+        drawn["training"] = (
+            ["", f"![training curves of {name}]({png})"],
+            [("Training curves", png, "Per-epoch losses and scores of the network of fold 1.")],
+        )
+    return drawn
 
 
 def _confusion_size(result, r):
