@@ -282,8 +282,9 @@ class GaborBank(BaseDescriptor):
         "grid": [Interval(Integral, 1, None, closed="left"), tuple, list],
     }
     _feature_prefix = "gabor"
-    # Per filter of the bank (the default bank has 16); FFTs of small images cost more per pixel.
-    _PIXEL_COST_NS = 50.0
+    # Per filter of the bank (the default bank has 16); FFTs of small images cost more per pixel
+    # (measured: 74 per filter on 28x28, 36 on 512x512; BENCHMARKS.md, "Parallel").
+    _PIXEL_COST_NS = 35.0
 
     def _working_white(self):
         # Intensities on [0, 1] (the value-scale rule of skvision._images): uint8 is read as X / 255.
