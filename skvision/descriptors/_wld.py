@@ -204,6 +204,10 @@ class WLD(CodeHistogramDescriptor):
     }
     _feature_prefix = "wld"
     _PIXEL_COST_NS = 70.0
+    # Chunks of 2**18 pixels: the arrays of a chunk stay in the cache and below malloc's
+    # threshold for handing memory back (above it every new array is memory the kernel
+    # zeroes first); against the default 2**23, 1.3x on both, same output.
+    _chunk_pixels = 2**18
 
     def _working_white(self):
         # beta is on the 8-bit grey-level scale (Li, Gong & Yuan): every dtype is read on 0-255.
