@@ -1,4 +1,4 @@
-"""Helpers for testing skvision estimators with scikit-learn's estimator checks.
+"""Helpers for testing skvision estimators: scikit-learn's estimator checks, and peak memory.
 
 scikit-learn's common checks feed estimators 2-D feature tables ``(n_samples,
 n_features)``. skvision estimators take batches of images ``(N, H, W[, C])`` and
@@ -66,3 +66,22 @@ def expected_failed_checks(estimator=None, extra=None) -> dict:
     if extra:
         reasons.update(extra)
     return reasons
+
+
+def peak_traced_bytes(function):
+    """The peak of the memory ``function()`` allocates through Python and numpy, by ``tracemalloc``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> peak_traced_bytes(lambda: np.ones(10**6)) >= 8 * 10**6
+    True
+    """
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        function()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()

@@ -133,16 +133,11 @@ def test_code_maps_in_blocks_of_images_are_the_same_and_stay_small(fitted, monke
     # A whole chunk's responses are n_filters float64 arrays of the chunk's size: 537 MB per step for
     # the default 2**23-pixel chunks, memory the kernel zeroes first. Blocks of 2**16 pixels run 1.6-2.4x
     # faster and give the same codes as one image per block.
-    import tracemalloc
+    from skvision._testing import peak_traced_bytes
 
     images = np.random.default_rng(0).integers(0, 256, (400, 48, 48)).astype(np.uint8)
     expected = fitted.transform(images)
-    tracemalloc.start()
-    try:
-        fitted.transform(images)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    peak = peak_traced_bytes(lambda: fitted.transform(images))
     assert peak < 40e6, f"peak {peak / 1e6:.0f} MB for 400 48x48 images (113 MB in one block)"
     monkeypatch.setattr("skvision.descriptors._bsif._BLOCK_PIXELS", 1)  # one image per block
     np.testing.assert_array_equal(fitted.transform(images), expected)

@@ -186,15 +186,10 @@ def test_blocks_of_images_give_the_same_features(crops, monkeypatch):
 def test_transform_works_in_blocks_that_stay_in_the_cache():
     # Each block's spectra, products and responses are new arrays per filter: in 100 MB blocks every
     # one was memory the kernel had to zero first (2,000 28x28 images: 4.0 s, against 1.7 s now).
-    import tracemalloc
+    from skvision._testing import peak_traced_bytes
 
     images = np.random.default_rng(0).integers(0, 256, (500, 28, 28)).astype(np.uint8)
     bank = GaborBank().fit(images)
     bank.transform(images[:5])
-    tracemalloc.start()
-    try:
-        bank.transform(images)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    peak = peak_traced_bytes(lambda: bank.transform(images))
     assert peak < 16e6, f"peak {peak / 1e6:.0f} MB for 500 28x28 images (239 MB in blocks of 2**21 cells)"
