@@ -161,6 +161,10 @@ class ColorHistogram(BaseDescriptor):
     }
     _feature_prefix = "color"
     _PIXEL_COST_NS = 300.0
+    # Chunks of 2**18 pixels: the colour conversion's arrays stay in the cache and below malloc's
+    # threshold for handing memory back (above it every new array is memory the kernel zeroes
+    # first); against the default 2**23, 1.5x on 5,000 28x28 and on 20 512x512, same output.
+    _chunk_pixels = 2**18
 
     def __init__(
         self,
