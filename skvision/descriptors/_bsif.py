@@ -64,14 +64,10 @@ def _filter_spectra(filters, height, width):
     return np.conj(scipy.fft.rfft2(wrapped))
 
 
-def _circular_correlation(images, filters, filter_spectra=None):
-    """Responses ``(k, n, H, W)``: ``sum_uv f[u, v] * image[(y + u - r) % H, (x + v - r) % W]``.
-
-    ``filter_spectra``: those of :func:`_filter_spectra`, when the caller has them already.
-    """
+def _circular_correlation(images, filter_spectra):
+    """Responses ``(k, n, H, W)``: ``sum_uv f[u, v] * image[(y + u - r) % H, (x + v - r) % W]``,
+    ``f`` the filters whose spectra :func:`_filter_spectra` gives."""
     _, height, width = images.shape
-    if filter_spectra is None:
-        filter_spectra = _filter_spectra(filters, height, width)
     image_spectrum = scipy.fft.rfft2(images)
     return scipy.fft.irfft2(image_spectrum[None] * filter_spectra[:, None], s=(height, width))
 
@@ -253,7 +249,7 @@ class BSIF(CodeHistogramDescriptor):
         step = max(1, _BLOCK_PIXELS // (height * width))
         for start in range(0, n_images, step):
             block = slice(start, start + step)
-            bits = _circular_correlation(images[block], self.filters_, spectra) > tolerance[None, block]
+            bits = _circular_correlation(images[block], spectra) > tolerance[None, block]
             for i in range(self.n_filters):
                 codes[block] |= bits[i].astype(np.int64) << i
         return codes
