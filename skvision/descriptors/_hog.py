@@ -61,7 +61,12 @@ The torch path (``HOG(device=...)``) runs the same steps in float64 with
 two paths agree on every 8-bit gradient, including those exactly on a bin edge.
 For float32 images the numpy path keeps scikit-image's float32 gradients while
 the torch path works in float64, so a pixel within rounding of a bin edge may
-vote into the neighbouring bin there.
+vote into the neighbouring bin there. Likewise with ``channels='max'`` on float
+images that are not whole numbers, two channels whose gradients tie within
+rounding (values in sevenths: ``47**2 + 28**2 == 17**2 + 52**2``) may go
+either way: the numpy path follows ``np.hypot``, the torch path the squared
+magnitude. For 8-bit images (and float copies of them) every path picks
+scikit-image's channel, ties that ``hypot`` rounds apart included.
 
 The drawing of ``visualize=True`` is scikit-image's; with ``signed=True`` the
 bins of opposite directions draw on the same line.
@@ -227,11 +232,10 @@ def _sobel_gradients(images, rows, cols):
 def _max_channel(g_row, g_col):
     """scikit-image's multichannel rule: per pixel, the channel of largest magnitude."""
     if g_row.dtype.kind in "iu":
-        # Exact for integer gradients: same ranking (and first-channel ties) as hypot.
-        wide = g_row.astype(np.int32)
-        magnitude = wide * wide
-        wide = g_col.astype(np.int32)
-        magnitude += wide * wide
+        # hypot's own values, looked up: equal squared magnitudes are not always equal
+        # hypots (hypot(47, 28) < hypot(17, 52) by one ulp), and scikit-image's argmax
+        # follows the hypots.
+        magnitude = uint8_magnitude_quarter()[np.abs(g_row), np.abs(g_col)]
     else:
         magnitude = np.hypot(g_row, g_col)
     best = magnitude.argmax(axis=-1)[..., np.newaxis]
@@ -713,7 +717,7 @@ def _hog_torch(images, spec):
         g_row = _torch_difference(work, rows, cols, dim=1)
         g_col = _torch_difference(work, rows, cols, dim=2)
     if g_row.ndim == 4:
-        best = torch.hypot(g_row, g_col).argmax(dim=-1, keepdim=True)
+        best = _torch_channel_magnitudes(g_row, g_col).argmax(dim=-1, keepdim=True)
         g_row = torch.take_along_dim(g_row, best, dim=-1)[..., 0]
         g_col = torch.take_along_dim(g_col, best, dim=-1)[..., 0]
 
@@ -755,6 +759,26 @@ def _hog_torch(images, spec):
             blocks = torch.clamp(blocks, max=_HYS_CLIP)
             blocks = blocks / torch.sqrt(blocks.square().sum(dim=-1, keepdim=True) + _EPS**2)
     return blocks.reshape(n_images, -1)
+
+
+def _torch_channel_magnitudes(g_row, g_col):
+    """What ranks the channels of each pixel in the torch path (``channels='max'``).
+
+    Integer gradients in [-255, 255] (8-bit images, or float copies of them) look
+    up numpy's ``hypot`` values, so every path picks scikit-image's channel even
+    where ``hypot`` rounds equal squared magnitudes apart. Other gradients rank by
+    their squared magnitude: torch's ``hypot`` rounds differently in its vector
+    and scalar loops, so a tie would fall on either channel depending on where the
+    pixel sits in memory; the squares at least give the same answer everywhere.
+    """
+    import torch
+
+    rows, cols = g_row.abs(), g_col.abs()
+    integral = (rows <= LUT_RADIUS) & (cols <= LUT_RADIUS) & (rows == rows.round()) & (cols == cols.round())
+    if not bool(integral.all()):
+        return g_row * g_row + g_col * g_col
+    table = torch.as_tensor(uint8_magnitude_quarter(), device=g_row.device)
+    return table[rows.long(), cols.long()]
 
 
 def _torch_smooth(images, kernel, dim):

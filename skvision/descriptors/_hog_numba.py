@@ -43,6 +43,19 @@ def _cast(sums, first_slot, g_row, g_col, bins_table, magnitudes, count):
 cast = compile_kernel(_cast, numba, inline=True)
 
 
+def _hypot_greater_impl(d_row, d_col, g_row, g_col, magnitudes):
+    """Whether ``hypot(d_row, d_col) > hypot(g_row, g_col)``, from the table of ``hypot``'s values.
+
+    Asked only when the squared magnitudes are equal: ``hypot`` rounds some of
+    those ties one ulp apart (47, 28 against 17, 52), and scikit-image picks the
+    channel by ``hypot``'s values.
+    """
+    return magnitudes[abs(d_row) * 256 + abs(d_col)] > magnitudes[abs(g_row) * 256 + abs(g_col)]
+
+
+_hypot_greater = compile_kernel(_hypot_greater_impl, numba, inline=True)
+
+
 def _compile_vote_row(colour):
     """Votes of one row ``r`` of pixels of one image into the sums of its row of cells.
 
@@ -52,7 +65,7 @@ def _compile_vote_row(colour):
     the single channel of a grey image, compiles to slower code.)
     """
 
-    def gradient(up, row, down, c, inner_col):
+    def gradient(up, row, down, c, inner_col, magnitudes):
         """The gradient of column ``c`` (no column difference unless ``inner_col``)."""
         g_row = np.int32(0)
         g_col = np.int32(0)
@@ -64,7 +77,9 @@ def _compile_vote_row(colour):
                 if inner_col:
                     d_col = np.int32(row[c + 1, k]) - np.int32(row[c - 1, k])
                 squared = d_row * d_row + d_col * d_col
-                if squared > best:
+                if squared > best or (
+                    squared == best and _hypot_greater(d_row, d_col, g_row, g_col, magnitudes)
+                ):
                     best, g_row, g_col = squared, d_row, d_col
         else:
             g_row = np.int32(down[c]) - np.int32(up[c])
@@ -77,8 +92,9 @@ def _compile_vote_row(colour):
     def vote_row(image, r, cols, cell_of, bins_table, magnitudes, count, sums):
         """Per pixel of the first ``cols`` columns of row ``r``: central differences (zero on the
         first/last row and column); for colour, those of the channel of largest magnitude, the
-        first one on ties like scikit-image's argmax (squared integer magnitudes rank as ``hypot``
-        does); the orientation slot from ``bins_table`` (flat 511 x 511, keyed by the signed
+        first one on ties like scikit-image's argmax of ``hypot`` (squared integer magnitudes rank
+        as ``hypot`` does, except that ``hypot`` rounds some equal ones apart: those ties look its
+        values up); the orientation slot from ``bins_table`` (flat 511 x 511, keyed by the signed
         gradient) and the vote: 1 when ``count``, else ``magnitudes[256 * |g_row| + |g_col|]``,
         added to ``sums[cell_of[c] + slot]``, left to right. Slot ``bins`` of a cell collects the
         pixels in no bin (zero gradients under count weighting).
@@ -92,13 +108,13 @@ def _compile_vote_row(colour):
         # Columns 1 .. inner - 1 have both neighbours: one loop without a branch per pixel. Column
         # 0, and the image's last column when it lies in a cell, have no column difference.
         inner = max(1, min(cols, width - 1))
-        g_row, g_col = gradient(up, row, down, 0, False)
+        g_row, g_col = gradient(up, row, down, 0, False, magnitudes)
         cast(sums, cell_of[0], g_row, g_col, bins_table, magnitudes, count)
         for c in range(1, inner):
-            g_row, g_col = gradient(up, row, down, c, True)
+            g_row, g_col = gradient(up, row, down, c, True, magnitudes)
             cast(sums, cell_of[c], g_row, g_col, bins_table, magnitudes, count)
         for c in range(inner, cols):
-            g_row, g_col = gradient(up, row, down, c, c < width - 1)
+            g_row, g_col = gradient(up, row, down, c, c < width - 1, magnitudes)
             cast(sums, cell_of[c], g_row, g_col, bins_table, magnitudes, count)
 
     vote_row = compile_kernel(vote_row, numba)
@@ -125,7 +141,9 @@ def _compile_vote_row(colour):
                         if inner_col:
                             d_col = np.int32(image[r, c + 1, k]) - np.int32(image[r, c - 1, k])
                         squared = d_row * d_row + d_col * d_col
-                        if squared > best:
+                        if squared > best or (
+                            squared == best and _hypot_greater(d_row, d_col, g_row, g_col, magnitudes)
+                        ):
                             best, g_row, g_col = squared, d_row, d_col
                 else:
                     if inner_row:

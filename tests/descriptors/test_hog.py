@@ -305,6 +305,47 @@ def test_colour_max_channel_equals_skimage_channel_axis(route):
     np.testing.assert_allclose(hog(floats, channel_axis=-1), expected, rtol=RTOL, atol=0)
 
 
+def hypot_tie_images():
+    """One 16 x 16 colour image per pair of integer gradients with equal squared magnitudes
+    that ``np.hypot`` rounds apart, in both channel orders; the pair sits at pixel (1, 1)."""
+    levels = np.arange(256)
+    g_row, g_col = (grid.ravel() for grid in np.meshgrid(levels, levels, indexing="ij"))
+    squared, magnitude = g_row**2 + g_col**2, np.hypot(g_row, g_col)
+    order = np.lexsort((magnitude, squared))
+    split = np.flatnonzero((np.diff(squared[order]) == 0) & (np.diff(magnitude[order]) != 0))
+    assert split.size > 0  # hypot does round some equal squares apart
+    images = []
+    for low, high in zip(order[split], order[split + 1]):
+        for first, second in ((low, high), (high, low)):
+            image = np.zeros((16, 16, 3), dtype=np.uint8)
+            for channel, pixel in ((0, first), (1, second)):
+                image[2, 1, channel], image[1, 2, channel] = g_row[pixel], g_col[pixel]
+            images.append(image)
+    return np.stack(images)
+
+
+def test_colour_max_channel_follows_hypot_where_it_rounds_equal_squares_apart(route):
+    # hypot(47, 28) < hypot(17, 52) by one ulp although 47**2 + 28**2 == 17**2 + 52**2:
+    # scikit-image takes the second channel, and ranking by the squares took the first.
+    images = hypot_tie_images()
+    params = dict(orientations=9, pixels_per_cell=(8, 8), cells_per_block=(1, 1))
+    expected = np.stack([sk_hog(image, channel_axis=-1, **params) for image in images])
+    for batch in (images, images.astype(np.float64)):
+        got = HOG(channels="max", **params).fit(batch).transform(batch)
+        np.testing.assert_allclose(got, expected, rtol=RTOL, atol=0)
+
+
+def test_torch_path_max_channel_follows_hypot_on_integer_gradients():
+    pytest.importorskip("torch")
+    images = hypot_tie_images()
+    params = dict(orientations=9, pixels_per_cell=(8, 8), cells_per_block=(1, 1))
+    expected = np.stack([sk_hog(image, channel_axis=-1, **params) for image in images])
+    for batch in (images, images.astype(np.float64)):
+        with torch_path_on_cpu():
+            got = HOG(channels="max", **params).fit(batch).transform(batch)
+        np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
+
+
 def test_visualisation_equals_skimage(rng):
     images = rng.integers(0, 256, size=(3, 37, 45), dtype=np.uint8)
     for orientations, cell in ((9, (8, 8)), (4, (6, 10)), (7, (5, 5))):
@@ -482,10 +523,15 @@ def test_n_jobs_runs_threads_unless_joblib_is_told_otherwise(rng, monkeypatch):
         dict(channels="max", orientations=4),
     ],
 )
-def test_torch_cpu_equals_numpy(rng, params):
+def test_torch_cpu_equals_numpy(params):
     pytest.importorskip("torch")
+    rng = np.random.default_rng(7)  # this test's own draws, whatever ran before it
     colour = rng.integers(0, 256, size=(5, 30, 26, 3), dtype=np.uint8)
-    for images in (colour, colour[..., 1], colour / 7.0):
+    # Sevenths tie exactly between channels (47**2 + 28**2 == 17**2 + 52**2), and the two
+    # paths break such ties apart differently (see the module docstring): the max-channel
+    # rule takes floats without ties.
+    floats = rng.random(colour.shape) * 255 if params.get("channels") == "max" else colour / 7.0
+    for images in (colour, colour[..., 1], floats, colour.astype(np.float64)):
         numpy_features = HOG(**params).fit(images).transform(images)
         with torch_path_on_cpu():
             torch_features = HOG(**params).fit(images).transform(images)
