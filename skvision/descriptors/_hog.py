@@ -420,7 +420,10 @@ def _normalize_blocks(histograms, spec, out):
     """scikit-image's block layout and normalisation of cell histograms, into ``out`` (n, F).
 
     Histograms are >= 0, so the L1 norm needs no absolute value. The block is
-    divided by its norm, as in scikit-image, and the work is done in place in
+    multiplied by the reciprocal of its norm, where scikit-image divides by the
+    norm: within one ulp of its quotient, and a vector division costs several
+    multiplications (half of all the compiled kernel's time on 512x512 images
+    went to the two divisions per value of L2-Hys). The work is done in place in
     ``out``: a handful of passes over the features.
     """
     n_images = histograms.shape[0]
@@ -437,7 +440,7 @@ def _normalize_blocks(histograms, spec, out):
     if spec.block_norm in ("L1", "L1-sqrt"):
         norms = blocks.sum(axis=-1, keepdims=True)
         norms += _EPS
-        blocks /= norms
+        blocks *= np.reciprocal(norms, out=norms)
         if spec.block_norm == "L1-sqrt":
             np.sqrt(blocks, out=blocks)
         return
@@ -446,7 +449,8 @@ def _normalize_blocks(histograms, spec, out):
             np.minimum(blocks, _HYS_CLIP, out=blocks)
         norms = np.einsum("ijk,ijk->ij", blocks, blocks)[..., np.newaxis]
         norms += _EPS**2
-        blocks /= np.sqrt(norms, out=norms)
+        np.sqrt(norms, out=norms)
+        blocks *= np.reciprocal(norms, out=norms)
 
 
 # ------------------------------------------------------------- visualisation

@@ -417,15 +417,16 @@ def _normalize_blocks(a, start, n_blocks, size, norm, eps, eps2, clip, norms):
     """The numpy path's ``_normalize_blocks`` of the ``n_blocks`` blocks of ``size`` values
     from ``a[start]`` (a flat array; unsigned offsets), in place.
 
-    ``norms`` is scratch space, one value per block. Each block is divided by its
-    norm (a division, as numpy does, not a multiplication by the reciprocal).
+    ``norms`` is scratch space, one value per block. Each block is multiplied by
+    the reciprocal of its norm, as the numpy path does (``1.0 / norm``, then one
+    multiplication per value).
     """
     if norm == NORM_L1 or norm == NORM_L1_SQRT:
         for k in range(n_blocks):
             o = start + k * size
-            total = pairwise_sum(a, o, size) + eps
+            scale = 1.0 / (pairwise_sum(a, o, size) + eps)
             for j in range(size):
-                a[o + j] /= total
+                a[o + j] *= scale
             if norm == NORM_L1_SQRT:
                 for j in range(size):
                     a[o + j] = math.sqrt(a[o + j])
@@ -433,20 +434,20 @@ def _normalize_blocks(a, start, n_blocks, size, norm, eps, eps2, clip, norms):
     l2_norms(a, start, n_blocks, size, norms, eps2)
     for k in range(n_blocks):
         o = start + k * size
-        total = norms[k]
+        scale = 1.0 / norms[k]
         if norm == NORM_L2_HYS:
             for j in range(size):
-                a[o + j] = min(a[o + j] / total, clip)
+                a[o + j] = min(a[o + j] * scale, clip)
         else:
             for j in range(size):
-                a[o + j] /= total
+                a[o + j] *= scale
     if norm == NORM_L2_HYS:
         l2_norms(a, start, n_blocks, size, norms, eps2)
         for k in range(n_blocks):
             o = start + k * size
-            total = norms[k]
+            scale = 1.0 / norms[k]
             for j in range(size):
-                a[o + j] /= total
+                a[o + j] *= scale
 
 
 normalize_blocks = compile_kernel(_normalize_blocks, numba)
