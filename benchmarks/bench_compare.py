@@ -17,6 +17,14 @@ Workloads
 
 The two runs of a row alternate in order from repeat to repeat, so load on a
 shared machine hits them alike; the medians over ``--repeats`` are reported.
+
+Each run's CPU time (user + system of the command and every process it
+waited for: its workers) is measured too. The one-process run already keeps
+more than one core busy where torch, t-SNE or the BLAS use two threads, so
+the best any two-process run can do is its CPU time over two cores: the
+"ceiling" column is ``1 job s / (1 job CPU s / 2)``, the speed-up of a perfect
+two-process run of the same work, and "of ceiling" is the measured speed-up
+over it.
 ``--reference PATH`` runs the same commands with another checkout of skvision
 first on ``PYTHONPATH`` (before/after). Run::
 
@@ -30,6 +38,7 @@ import argparse
 import os
 import platform
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -76,17 +85,26 @@ def parse_table(stdout):
     return rows
 
 
+def children_cpu_seconds():
+    """User + system CPU seconds of every process this one has waited for so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run(dataset, n_jobs, extra, pythonpath):
+    """Wall seconds, CPU seconds and the parsed table of one ``skvision compare`` run."""
     with tempfile.TemporaryDirectory() as out:
         command = [sys.executable, "-m", "skvision", "compare", "--dataset", str(dataset)]
         command += ["--n-jobs", str(n_jobs), "--out", out, *extra]
         env = {**os.environ, "PYTHONPATH": str(pythonpath)}
+        cpu_before = children_cpu_seconds()
         start = time.perf_counter()
         completed = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
         seconds = time.perf_counter() - start
+        cpu_seconds = children_cpu_seconds() - cpu_before
     if completed.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} failed:\n{completed.stderr[-3000:]}")
-    return seconds, parse_table(completed.stdout)
+    return seconds, cpu_seconds, parse_table(completed.stdout)
 
 
 def main():
@@ -108,6 +126,10 @@ def main():
         "1 job s",
         "2 jobs s",
         "1 job / 2 jobs",
+        "1 job CPU s",
+        "2 jobs CPU s",
+        "ceiling",
+        "of ceiling",
         "scores agree",
         "rate ratio (2/1)",
     ]
@@ -125,13 +147,17 @@ def main():
             if args.features:
                 extra += ["--features", args.features]
             for label, checkout in checkouts:
-                times = {1: [], 2: []}
+                times, cpu_times = {1: [], 2: []}, {1: [], 2: []}
                 tables = {}
                 for repeat in range(args.repeats):
                     for n_jobs in (1, 2) if repeat % 2 == 0 else (2, 1):
-                        seconds, tables[n_jobs] = run(dataset, n_jobs, extra, checkout)
+                        seconds, cpu_seconds, tables[n_jobs] = run(dataset, n_jobs, extra, checkout)
                         times[n_jobs].append(seconds)
+                        cpu_times[n_jobs].append(cpu_seconds)
                 one, two = statistics.median(times[1]), statistics.median(times[2])
+                cpu_one, cpu_two = statistics.median(cpu_times[1]), statistics.median(cpu_times[2])
+                # A perfect two-process run of the one-process run's work: its CPU time on two cores.
+                ceiling = one / (cpu_one / 2)
                 differ = [f for f in tables[1] if tables[1][f][0] != tables[2].get(f, (None,))[0]]
                 ratios = {
                     f: tables[2][f][1] / tables[1][f][1]
@@ -142,6 +168,7 @@ def main():
                 hog = f" (hog {ratios['hog']:.2f})" if "hog" in ratios else ""
                 print(
                     f"{label} | {workload} | {one:.1f} | {two:.1f} | {one / two:.2f}x | "
+                    f"{cpu_one:.1f} | {cpu_two:.1f} | {ceiling:.2f}x | {one / two / ceiling:.0%} | "
                     f"{'yes' if not differ else 'no: ' + ', '.join(differ)} | {spread}{hog}",
                     flush=True,
                 )
