@@ -20,10 +20,13 @@ corners) has no descriptor; it gets an all-zero vector.
 from __future__ import annotations
 
 import inspect
+import math
 from numbers import Integral
 
 import numpy as np
 from joblib import Parallel, delayed, effective_n_jobs
+from scipy import ndimage as ndi
+from skimage import img_as_float
 from skimage.feature import ORB, SIFT, daisy
 from sklearn.cluster import MiniBatchKMeans
 from sklearn.utils import check_random_state
@@ -55,11 +58,10 @@ def _stretch(image):
 
 
 def _image_descriptors(image, detector, params):
-    """Local descriptors ``(k, d)`` of one float image (``k`` may be 0; None: no keypoint)."""
-    image = _stretch(image)
+    """Local descriptors ``(k, d)`` of one image (``k`` may be 0; None: no keypoint)."""
     if detector == "daisy":
-        grid = daisy(image, **params)
-        return grid.reshape(-1, grid.shape[-1]).astype(np.float64)
+        return _daisy_descriptors(image[np.newaxis], params)[0]
+    image = _stretch(image)
     extractor = SIFT(**params) if detector == "sift" else ORB(**params)
     try:
         extractor.detect_and_extract(image)
@@ -72,7 +74,119 @@ def _image_descriptors(image, detector, params):
 
 
 def _descriptors_of_stack(images, detector, params):
+    if detector == "daisy":
+        return _daisy_descriptors(images, params)
     return [_image_descriptors(image, detector, params) for image in images]
+
+
+#: Pixels of images described and encoded together in ``transform``.
+_ENCODE_BLOCK_PIXELS = 2**16
+
+#: Pixels of images whose DAISY histograms are computed together: with the default rings,
+#: ~1 KB of temporaries per pixel, so a block stays in the cache and out of fresh memory.
+_DAISY_BLOCK_PIXELS = 2**13
+
+
+def _daisy_settings(
+    step=4, radius=15, rings=3, histograms=8, orientations=8, normalization="l1", sigmas=None, ring_radii=None
+):
+    """:func:`skimage.feature.daisy`'s parameters, resolved as it resolves them (defaults, errors)."""
+    if sigmas is not None and ring_radii is not None and len(sigmas) - 1 != len(ring_radii):
+        raise ValueError("`len(sigmas)-1 != len(ring_radii)`")
+    if ring_radii is not None:
+        rings = len(ring_radii)
+        radius = ring_radii[-1]
+    if sigmas is not None:
+        rings = len(sigmas) - 1
+    if sigmas is None:
+        sigmas = [radius * (i + 1) / float(2 * rings) for i in range(rings)]
+    if ring_radii is None:
+        ring_radii = [radius * (i + 1) / float(rings) for i in range(rings)]
+    if normalization not in ("l1", "l2", "daisy", "off"):
+        raise ValueError("Invalid normalization method.")
+    return step, radius, rings, histograms, orientations, normalization, list(sigmas), list(ring_radii)
+
+
+def _daisy_descriptors(images, params):
+    """Dense DAISY descriptors ``(k, d)`` of each image of a stack, each stretched to [0, 1] first.
+
+    The values of :func:`skimage.feature.daisy` called image by image, bit for
+    bit, computed for blocks of images at once: its gradients and orientation
+    maps are elementwise, and its 24 Gaussian smoothings per image (one per
+    orientation and ring, each a scipy call on a small image) become one
+    ``gaussian_filter`` per ring over the block's ``(images, orientations)``
+    axes, which filters every image plane as the single call would. The
+    descriptors of each image are laid out and normalised as scikit-image does,
+    in arrays of the same shape and strides, so that the sums run in the same
+    order.
+    """
+    step, radius, rings, histograms, orientations, normalization, sigmas, ring_radii = _daisy_settings(
+        **params
+    )
+    n_images, height, width = images.shape[:3]
+    theta = [2 * math.pi * j / histograms for j in range(histograms)]
+    desc_dims = (rings * histograms + 1) * orientations
+    offsets = [
+        (
+            radius + int(round(ring_radii[i] * math.sin(theta[j]))),
+            radius + int(round(ring_radii[i] * math.cos(theta[j]))),
+        )
+        for i in range(rings)
+        for j in range(histograms)
+    ]
+    kappa = orientations / math.pi
+    angles = [2 * o * math.pi / orientations - math.pi for o in range(orientations)]
+    per_block = max(1, _DAISY_BLOCK_PIXELS // (height * width))
+    found = []
+    for start in range(0, n_images, per_block):
+        block = img_as_float(np.stack([_stretch(image) for image in images[start : start + per_block]]))
+        dx = np.zeros(block.shape, dtype=block.dtype)
+        dy = np.zeros(block.shape, dtype=block.dtype)
+        dx[:, :, :-1] = np.diff(block, n=1, axis=2)
+        dy[:, :-1, :] = np.diff(block, n=1, axis=1)
+        magnitude = np.sqrt(dx**2 + dy**2)
+        orientation = np.arctan2(dy, dx)
+        hist = np.empty((len(block), orientations, height, width), dtype=block.dtype)
+        for i, angle in enumerate(angles):
+            hist[:, i] = np.exp(kappa * np.cos(orientation - angle))
+            hist[:, i] = np.multiply(hist[:, i], magnitude)
+        # scikit-image's gaussian(..., mode='reflect') is this scipy call on each plane.
+        smooth = [
+            ndi.gaussian_filter(hist, (0, 0, sigma, sigma), mode="reflect", cval=0, truncate=4.0)
+            for sigma in [sigmas[0], *sigmas]
+        ]
+        # Only the grid points that scikit-image keeps (every ``step``-th of its full grid).
+        rows, cols = height - 2 * radius, width - 2 * radius
+        grid_shape = (len(range(0, rows, step)), len(range(0, cols, step)))
+        descs = np.empty((len(block), desc_dims, *grid_shape), dtype=block.dtype)
+        descs[:, :orientations] = smooth[0][
+            :, :, radius : radius + rows : step, radius : radius + cols : step
+        ]
+        for k, (row, col) in enumerate(offsets):
+            ring = 1 + k // histograms
+            first = orientations * (k + 1)
+            descs[:, first : first + orientations] = smooth[ring][
+                :, :, row : row + rows : step, col : col + cols : step
+            ]
+        for image_descs in descs:
+            grid = _normalize_daisy(image_descs.swapaxes(0, 1).swapaxes(1, 2), normalization, orientations)
+            found.append(grid.reshape(-1, desc_dims).astype(np.float64, copy=False))
+    return found
+
+
+def _normalize_daisy(descs, normalization, orientations):
+    """scikit-image's normalisation of one image's ``(rows, cols, d)`` DAISY grid, in place."""
+    if normalization != "off":
+        descs += 1e-10
+        if normalization == "l1":
+            descs /= np.sum(descs, axis=2)[:, :, np.newaxis]
+        elif normalization == "l2":
+            descs /= np.sqrt(np.sum(descs**2, axis=2))[:, :, np.newaxis]
+        elif normalization == "daisy":
+            for i in range(0, descs.shape[2], orientations):
+                norms = np.sqrt(np.sum(descs[:, :, i : i + orientations] ** 2, axis=2))
+                descs[:, :, i : i + orientations] /= norms[:, :, np.newaxis]
+    return descs
 
 
 class BagOfVisualWords(BaseDescriptor):
@@ -271,12 +385,27 @@ class BagOfVisualWords(BaseDescriptor):
         self.n_descriptors_fit_ = n_found
 
     # --------------------------------------------------------------- encoding
-    def _encode(self, descriptors):
+    def _encode_all(self, per_image):
+        """The encodings of each image's descriptors, their words predicted in one call.
+
+        One ``predict`` per image spent more time in scikit-learn's input checks
+        than in the distances, for the ~64 descriptors of a small image.
+        """
+        present = [d for d in per_image if d is not None and len(d)]
+        words = iter(())
+        if present:
+            stacked = np.concatenate(present)
+            words = iter(np.split(self.kmeans_.predict(stacked), np.cumsum([len(d) for d in present])[:-1]))
+        return np.stack(
+            [self._encode(d, next(words) if d is not None and len(d) else None) for d in per_image]
+        )
+
+    def _encode(self, descriptors, words):
+        """One image's encoding from its descriptors and their words (None: no descriptor)."""
         n_words, dim = self.codebook_.shape
         width = n_words if self.encoding == "hist" else n_words * dim
         if descriptors is None or len(descriptors) == 0:
             return np.zeros(width)
-        words = self.kmeans_.predict(descriptors)
         if self.encoding == "hist":
             return np.bincount(words, minlength=n_words) / len(words)
         residuals = np.zeros((n_words, dim))
@@ -286,8 +415,18 @@ class BagOfVisualWords(BaseDescriptor):
         return (vlad / norm if norm > 0 else vlad).ravel()
 
     def _describe(self, images):
-        per_image = _descriptors_of_stack(images, self.detector, self._detector_params())
-        return np.stack([self._encode(descriptors) for descriptors in per_image])
+        # A block of images at a time: dense descriptors take ~200 bytes per pixel (104 float64
+        # values every second pixel of each row and column), far more than the images.
+        params = self._detector_params()
+        per_block = max(1, _ENCODE_BLOCK_PIXELS // (images.shape[1] * images.shape[2]))
+        return np.concatenate(
+            [
+                self._encode_all(
+                    _descriptors_of_stack(images[start : start + per_block], self.detector, params)
+                )
+                for start in range(0, len(images), per_block)
+            ]
+        )
 
     def _plane_feature_names(self):
         n_words, dim = self.codebook_.shape

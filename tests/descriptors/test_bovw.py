@@ -10,8 +10,9 @@ from sklearn.base import clone
 from sklearn.cluster import MiniBatchKMeans
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skvision._testing import expected_failed_checks
+from skvision._testing import expected_failed_checks, peak_traced_bytes
 from skvision.descriptors import BagOfVisualWords
+from skvision.descriptors._bovw import _daisy_descriptors, _stretch
 
 DAISY = {"step": 2, "radius": 8, "rings": 2, "histograms": 6, "orientations": 8}
 
@@ -42,6 +43,55 @@ def test_codebook_and_histograms_equal_skimage_daisy_and_minibatch_kmeans(textur
     expected = [np.bincount(kmeans.predict(d), minlength=12) / len(d) for d in descriptors]
     np.testing.assert_allclose(features, np.stack(expected))
     assert bovw.get_feature_names_out().tolist() == [f"bovw_word{k}" for k in range(12)]
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"normalization": "l2"},
+        {"normalization": "daisy"},
+        {"normalization": "off", "step": 3},
+        {"radius": 5, "rings": 1, "histograms": 4, "orientations": 6, "step": 1},
+        {"sigmas": [1, 2, 3], "ring_radii": [3, 6]},
+    ],
+)
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32, np.float64])
+def test_daisy_of_a_stack_equals_skimage_image_by_image_bit_for_bit(params, dtype):
+    # The descriptors are computed for blocks of images at once (one Gaussian filter per ring
+    # over the whole block): every value must still be scikit-image's, flat images included.
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (12, 29, 35)).astype(dtype)
+    images[3] = images[3, 0, 0]  # flat
+    params = {**DAISY, **params}
+    got = _daisy_descriptors(images, params)
+    assert len(got) == len(images)
+    for image, descriptors in zip(images, got):
+        expected = daisy(_stretch(image), **params)
+        np.testing.assert_array_equal(descriptors, expected.reshape(-1, expected.shape[-1]))
+        assert descriptors.dtype == np.float64
+
+
+def test_daisy_parameters_fail_as_in_skimage():
+    images = np.zeros((2, 20, 20), np.uint8)
+    for params in ({"sigmas": [1, 2], "ring_radii": [3, 6]}, {"normalization": "max"}):
+        with pytest.raises(ValueError) as expected:
+            daisy(images[0].astype(float), **params)
+        with pytest.raises(ValueError, match=str(expected.value).replace("(", r"\(").replace(")", r"\)")):
+            _daisy_descriptors(images, params)
+
+
+def test_transform_memory_stays_with_a_block_of_images(textures):
+    # Dense descriptors take ~200 bytes per pixel: a chunk of large images described at once
+    # held 436 MB for thirty 256x256 images (~120 MB for these eight); blocks of 2**16 pixels
+    # keep ~50 MB whatever the number of images.
+    brick = skimage.data.brick()
+    images = np.stack([brick[r : r + 256, c : c + 256] for r in (0, 200) for c in (0, 80, 160, 240)])
+    bovw = BagOfVisualWords(n_words=8, random_state=0).fit(images[:2])
+    peak = peak_traced_bytes(lambda: bovw.transform(images))
+    assert peak < 80e6, f"{peak / 1e6:.0f} MB"
+    one_by_one = np.stack([bovw.transform(image[np.newaxis])[0] for image in images])
+    np.testing.assert_array_equal(bovw.transform(images), one_by_one)
 
 
 def test_vlad_is_the_normalised_sum_of_residuals(textures):
