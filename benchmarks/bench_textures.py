@@ -81,7 +81,9 @@ def skimage_hu(images):
 
     rows = []
     for image in images:
-        hu = moments_hu(moments_normalized(moments_central(image.astype(np.float64))))
+        # skvision reads 8-bit images as x / 255 (see skvision._images): Hu moments are not
+        # invariant to the intensity scale, so the reference takes the same values.
+        hu = moments_hu(moments_normalized(moments_central(image / 255.0)))
         magnitude = np.abs(hu)
         logs = np.log10(magnitude, where=magnitude > 0, out=np.zeros_like(magnitude))
         rows.append(np.where(magnitude > 0, -np.sign(hu) * logs, 0.0))
@@ -93,7 +95,7 @@ def skimage_gabor(images):
 
     rows = []
     for image in images:
-        image = image.astype(np.float64)
+        image = image / 255.0  # skvision's reading of 8-bit images (the variances scale with it)
         features = []
         for frequency in GABOR_FREQUENCIES:
             for k in range(4):
