@@ -441,6 +441,11 @@ def _run_compare(args):
 
 def _compare_one(args):
     """Compare the families on the data set of ``args``: print the table, write the report; the result."""
+    from . import _workers
+
+    # First: the workers import scikit-learn, skvision and torch while this process does the same
+    # and reads the images (a second or two earlier than the comparison would start them).
+    _workers.spawn_early(args.n_jobs, args.features)
     from .compare import FEATURE_FAMILIES, DatasetInfo, build_feature_sets, compare_features
     from .compare._report import remove_stale_report
 
@@ -678,6 +683,9 @@ def _stop_workers():
     scheduler = sys.modules.get("skvision.compare._scheduler")
     if scheduler is not None:
         scheduler.SplitScheduler.stop_workers()
+    workers = sys.modules.get("skvision._workers")
+    if workers is not None:
+        workers.stop_workers()  # spawned early by a command that stopped before comparing
 
 
 def run(argv=None):

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from skvision import cli
 from skvision.cli import build_parser, main
 
 
@@ -127,6 +128,34 @@ def test_the_command_kills_the_comparison_workers_at_its_end(monkeypatch, capsys
     monkeypatch.setattr(SplitScheduler, "stop_workers", classmethod(lambda cls: stopped.append(cls)))
     assert main(["compare", "--dataset", "nowhere"]) == 2
     assert stopped == [SplitScheduler]
+
+
+def test_compare_spawns_its_workers_before_reading_the_images(monkeypatch, capsys, tmp_path):
+    # The workers' imports (scikit-learn, torch) run while this process reads the images.
+    from skvision import _workers
+
+    events = []
+    monkeypatch.setattr(
+        _workers, "spawn_early", lambda n_jobs, features: events.append(("spawn", n_jobs, features))
+    )
+
+    def load(args):
+        events.append("load")
+        raise KeyboardInterrupt  # stop here: what came before is the point
+
+    monkeypatch.setattr(cli, "_load_data", load)
+    arguments = [
+        "--dataset",
+        "digits",
+        "--n-jobs",
+        "2",
+        "--features",
+        "hog,cnn",
+        "--out",
+        str(tmp_path / "r"),
+    ]
+    assert main(["compare", *arguments]) == 130
+    assert events == [("spawn", 2, "hog,cnn"), "load"]
 
 
 def test_compare_on_a_bundled_dataset_prints_the_table_and_writes_the_report(tmp_path, capsys):

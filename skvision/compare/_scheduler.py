@@ -31,6 +31,8 @@ from dataclasses import dataclass
 import numpy as np
 from joblib import cpu_count, effective_n_jobs
 
+from .. import _workers
+
 __all__ = ["SplitScheduler", "SplitTask", "check_n_jobs"]
 
 
@@ -57,22 +59,6 @@ def check_n_jobs(n_jobs):
     return int(n_jobs)
 
 
-def _import_modules(names):
-    """A worker's start: import ``names`` (ones that cannot be imported are left to the task)."""
-    import importlib
-
-    # loky restarts a worker whose memory grew by 300 MB since its first task, taken for a leak: a
-    # network trained in a split and torch's allocator caches grow that much, and a restart costs
-    # the imports and every pipeline's warm-up again. (A private setting: left as it is if renamed.)
-    with contextlib.suppress(ImportError, AttributeError):
-        from joblib.externals.loky import process_executor
-
-        process_executor._MAX_MEMORY_LEAK_SIZE = max(process_executor._MAX_MEMORY_LEAK_SIZE, 2**31)
-    for name in names:
-        with contextlib.suppress(ImportError):
-            importlib.import_module(name)
-
-
 class SplitScheduler:
     """A queue of :class:`SplitTask` shared by the main process and ``n_jobs - 1`` workers.
 
@@ -88,13 +74,13 @@ class SplitScheduler:
         Seconds of queued work (by the tasks' estimates) below which no worker
         is started.
     modules : sequence of str or None, default=()
-        Modules each worker imports as it starts (those of the pipelines): the
-        imports are paid once, and loky's leak check, which restarts a worker
-        whose memory grew by 300 MB since its first task, does not restart a
-        worker that imports torch in its second. ``None``: those of the last
-        scheduler of this process, so that its workers, still alive, take the
-        new tasks (loky starts new workers when the initializer's arguments
-        change, seconds per worker).
+        Modules each worker imports first (those of the pipelines), as soon as
+        the workers start. ``None``: those of the last scheduler of this
+        process. Every scheduler starts its workers with the same loky
+        initializer and arguments, so that loky keeps a pool alive from one
+        scheduler to the next (it starts new workers when they change, seconds
+        per worker): those of :meth:`spawn_early`, the comparison's, the
+        report's.
 
     Examples
     --------
@@ -214,18 +200,7 @@ class SplitScheduler:
         """
         if not self.n_workers or self._executor is not None:
             return
-        from joblib.executor import get_memmapping_executor
-
-        # Each process gets its share of the cores for its own thread pools (BLAS, OpenMP,
-        # torch), as joblib's loky backend does: k processes of all the cores each would fight.
-        threads = str(self._threads_each())
-        env = {
-            name: threads
-            for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
-        }
-        self._executor = get_memmapping_executor(
-            self.n_workers, env=env, initializer=_import_modules, initargs=(self.modules,)
-        )
+        self._executor = _workers.worker_pool(self.n_workers, self._threads_each())
         SplitScheduler._last_modules = self.modules
         SplitScheduler._last_executor = self._executor
         # This scheduler's own folder for the arrays it sends (cleaned by close()); joblib's
@@ -235,7 +210,7 @@ class SplitScheduler:
             self._executor._temp_folder_manager.set_current_context(context)
             self._memmap_context = context
         for _ in range(self.n_workers):  # loky spawns a worker on its first task
-            self._executor.submit(int)
+            self._executor.submit(_workers.import_modules, self.modules)
 
     @classmethod
     def stop_workers(cls):
@@ -257,6 +232,7 @@ class SplitScheduler:
         if executor is not None:
             with contextlib.suppress(Exception):
                 executor.terminate(kill_workers=True)
+        _workers.stop_workers()  # and those spawned early, if no scheduler took them
 
     def _start(self):
         self.prestart()

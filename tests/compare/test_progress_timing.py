@@ -268,24 +268,57 @@ def test_stop_workers_kills_the_workers_a_scheduler_left_running():
 
 
 def test_a_later_scheduler_reuses_the_running_workers(monkeypatch):
-    # loky keeps a pool only while the initializer's arguments stay the same: the report's figures
-    # (modules=None) must ask for the comparison's modules, or its workers are spawned again.
+    # loky keeps a pool only while the executor's arguments stay the same: every scheduler (the
+    # comparison's, the report's, the command's early start) asks with the same ones, and what
+    # the workers import comes as their first task.
     import joblib.executor
 
-    calls = []
+    from skvision import _workers
+
+    calls, pools = [], []
 
     def executor(n_workers, **kwargs):
-        calls.append(kwargs)
-        return _InlineExecutor()
+        calls.append((n_workers, kwargs))
+        pools.append(_InlineExecutor())
+        return pools[-1]
 
     monkeypatch.setattr(joblib.executor, "get_memmapping_executor", executor)
     monkeypatch.setattr(SplitScheduler, "_last_modules", ())
     monkeypatch.setattr(SplitScheduler, "_last_executor", None)
+    monkeypatch.setattr(_workers, "_pool", None)
+    _workers.spawn_early(2, "hog,cnn")
     SplitScheduler(2, worker_function=print, start_cost=0, modules=("json", "csv")).prestart()
     later = SplitScheduler(2, worker_function=print, start_cost=0, modules=None)
     assert later.modules == ("json", "csv")
     later.prestart()
-    assert calls[0] == calls[1] and calls[1]["initargs"] == (("json", "csv"),)
+    assert len(calls) == 3 and calls[0] == calls[1] == calls[2]
+    assert calls[0][1]["initializer"] is _workers.start_worker and "initargs" not in calls[0][1]
+    ((_, function, args),) = pools[0].submitted
+    assert function is _workers.import_family_modules and args == ("hog,cnn",)
+    ((_, function, args),) = pools[1].submitted
+    assert function is _workers.import_modules and args == (("json", "csv"),)
+
+
+def test_spawn_early_starts_nothing_for_one_process(monkeypatch):
+    import joblib.executor
+
+    from skvision import _workers
+
+    monkeypatch.setattr(joblib.executor, "get_memmapping_executor", lambda *a, **k: pytest.fail("spawned"))
+    _workers.spawn_early(None, "hog")
+    _workers.spawn_early(1, "hog")
+
+
+def test_the_early_workers_import_the_families_modules():
+    from skvision import _workers
+
+    assert _workers.family_modules("hog+lbp,cnn") == [
+        "skvision.compare._workflow",
+        "skvision.descriptors",
+        "skvision.neural",
+    ]
+    everything = _workers.family_modules(None)
+    assert "skvision.neural" in everything and "skvision.descriptors" in everything
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,119 @@
+"""The worker processes of ``compare``: one loky pool per process, which the command can start early.
+
+Every :class:`~skvision.compare._scheduler.SplitScheduler` of a process (the
+comparison's, the report's) takes its workers from :func:`worker_pool`. loky
+keeps a pool alive from one call to the next only while the arguments stay the
+same, so the initializer takes none: what a worker imports comes as its first
+task instead. This module imports nothing heavy (joblib, on first use), so that
+the ``skvision`` command can spawn the workers before it imports scikit-learn
+and reads the images (:func:`spawn_early`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+__all__ = ["import_modules", "spawn_early", "stop_workers", "worker_pool"]
+
+#: The executor whose workers this process started last (see :func:`stop_workers`).
+_pool = None
+
+
+def start_worker():
+    """A worker's start (loky's initializer): the same for every pool, without arguments."""
+    # loky restarts a worker whose memory grew by 300 MB since its first task, taken for a leak: a
+    # network trained in a split and torch's allocator caches grow that much, and a restart costs
+    # the imports and every pipeline's warm-up again. (A private setting: left as it is if renamed.)
+    with contextlib.suppress(ImportError, AttributeError):
+        from joblib.externals.loky import process_executor
+
+        process_executor._MAX_MEMORY_LEAK_SIZE = max(process_executor._MAX_MEMORY_LEAK_SIZE, 2**31)
+
+
+def import_modules(names):
+    """A worker's first task: import ``names`` (ones that cannot be imported are left to the tasks)."""
+    import importlib
+
+    for name in names:
+        with contextlib.suppress(ImportError):
+            importlib.import_module(name)
+
+
+def family_modules(features):
+    """The modules a comparison of ``features`` (``--features`` text; None: every family) runs in a worker.
+
+    Examples
+    --------
+    >>> family_modules("hog,hog+cnn")
+    ['skvision.compare._workflow', 'skvision.descriptors', 'skvision.neural']
+    """
+    from .compare import FEATURE_FAMILIES
+
+    names = (features or ",".join(FEATURE_FAMILIES)).split(",")
+    parts = {part.strip() for name in names for part in name.split("+")}
+    estimators = {
+        FEATURE_FAMILIES[part].estimator.split(":")[0] for part in parts if part in FEATURE_FAMILIES
+    }
+    return ["skvision.compare._workflow", *sorted(estimators)]
+
+
+def import_family_modules(features):
+    """A worker's first task when spawned early: :func:`family_modules` of ``features``."""
+    import_modules(family_modules(features))
+
+
+def processes(n_jobs):
+    """Processes in all for ``n_jobs`` (joblib's convention; None: one)."""
+    from joblib import effective_n_jobs
+
+    return 1 if n_jobs is None else effective_n_jobs(n_jobs)
+
+
+def worker_pool(n_workers, threads):
+    """The process's pool of ``n_workers`` loky workers of ``threads`` threads each (spawned as needed).
+
+    Each process gets its share of the cores for its own thread pools (BLAS,
+    OpenMP, torch, numba), as joblib's loky backend does: k processes of all the
+    cores each would fight.
+    """
+    global _pool
+    from joblib.executor import get_memmapping_executor
+
+    env = {
+        name: str(threads)
+        for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
+    }
+    _pool = get_memmapping_executor(n_workers, env=env, initializer=start_worker)
+    return _pool
+
+
+def spawn_early(n_jobs, features=None):
+    """Spawn the workers of a comparison of ``features`` on ``n_jobs`` processes now; they import its modules.
+
+    The ``skvision`` command spends its first seconds in one process (its
+    imports, reading the images, building the pipelines) while the other cores
+    idle; workers spawned first import scikit-learn, skvision and torch there,
+    and the comparison's scheduler finds them ready (the same loky pool). With
+    one process nothing happens.
+
+    Examples
+    --------
+    >>> spawn_early(None)  # one process: nothing to start
+    """
+    from joblib import cpu_count
+
+    total = processes(n_jobs)
+    if total <= 1:
+        return
+    pool = worker_pool(total - 1, threads=max(1, cpu_count() // total))
+    for _ in range(total - 1):  # loky spawns a worker on its first task
+        pool.submit(import_family_modules, features)
+
+
+def stop_workers():
+    """Kill the workers of the pool this process started last, if any (they are idle or unwanted)."""
+    global _pool
+    pool, _pool = _pool, None
+    if pool is not None:
+        with contextlib.suppress(Exception):
+            pool.terminate(kill_workers=True)
