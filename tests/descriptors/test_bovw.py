@@ -94,6 +94,28 @@ def test_transform_memory_stays_with_a_block_of_images(textures):
     np.testing.assert_array_equal(bovw.transform(images), one_by_one)
 
 
+def test_a_sampled_fit_draws_as_sampling_every_descriptor_would(textures):
+    # The sample of max_descriptors is drawn before describing, and only it is kept: the same
+    # draw, in the same order, as taking it from all the descriptors at once.
+    bovw = BagOfVisualWords(n_words=6, max_descriptors=300, random_state=0).fit(textures)
+    descriptors = np.concatenate(reference_daisy(textures))
+    rng = np.random.RandomState(0)
+    sample = descriptors[rng.choice(len(descriptors), 300, replace=False)]
+    kmeans = MiniBatchKMeans(n_clusters=6, random_state=rng).fit(sample)
+    np.testing.assert_allclose(bovw.codebook_, kmeans.cluster_centers_, rtol=1e-12, atol=1e-12)
+    assert bovw.n_descriptors_fit_ == 6 * 144
+
+
+def test_a_sampled_fit_holds_the_sample_not_every_descriptor():
+    # Eight 256x256 images give 115,200 DAISY descriptors (96 MB); the fit keeps its 2,000.
+    brick = skimage.data.brick()
+    images = np.stack([brick[r : r + 256, c : c + 256] for r in (0, 200) for c in (0, 80, 160, 240)])
+    bovw = BagOfVisualWords(n_words=8, max_descriptors=2000, random_state=0)
+    peak = peak_traced_bytes(lambda: bovw.fit(images))
+    assert bovw.n_descriptors_fit_ == 8 * 120 * 120
+    assert peak < 60e6, f"{peak / 1e6:.0f} MB"
+
+
 def test_vlad_is_the_normalised_sum_of_residuals(textures):
     bovw = BagOfVisualWords(n_words=5, encoding="vlad", random_state=0).fit(textures)
     features = bovw.transform(textures)
