@@ -57,10 +57,8 @@ def _stretch(image):
     return (image - low) / (high - low)
 
 
-def _image_descriptors(image, detector, params):
-    """Local descriptors ``(k, d)`` of one image (``k`` may be 0; None: no keypoint)."""
-    if detector == "daisy":
-        return _daisy_descriptors(image[np.newaxis], params)[0]
+def _keypoint_descriptors(image, detector, params):
+    """SIFT or ORB descriptors ``(k, d)`` of one image (``k`` may be 0; None: no keypoint)."""
     image = _stretch(image)
     extractor = SIFT(**params) if detector == "sift" else ORB(**params)
     try:
@@ -76,7 +74,7 @@ def _image_descriptors(image, detector, params):
 def _descriptors_of_stack(images, detector, params):
     if detector == "daisy":
         return _daisy_descriptors(images, params)
-    return [_image_descriptors(image, detector, params) for image in images]
+    return [_keypoint_descriptors(image, detector, params) for image in images]
 
 
 def _sampled_daisy_block(images, params, rows):
@@ -110,6 +108,11 @@ def _daisy_settings(
     if normalization not in ("l1", "l2", "daisy", "off"):
         raise ValueError("Invalid normalization method.")
     return step, radius, rings, histograms, orientations, normalization, list(sigmas), list(ring_radii)
+
+
+def _daisy_grid_shape(height, width, step, radius):
+    """Rows and columns of the DAISY descriptors of one ``height x width`` image."""
+    return len(range(0, height - 2 * radius, step)), len(range(0, width - 2 * radius, step))
 
 
 def _daisy_descriptors(images, params):
@@ -162,7 +165,7 @@ def _daisy_descriptors(images, params):
         ]
         # Only the grid points that scikit-image keeps (every ``step``-th of its full grid).
         rows, cols = height - 2 * radius, width - 2 * radius
-        grid_shape = (len(range(0, rows, step)), len(range(0, cols, step)))
+        grid_shape = _daisy_grid_shape(height, width, step, radius)
         descs = np.empty((len(block), desc_dims, *grid_shape), dtype=block.dtype)
         descs[:, :orientations] = smooth[0][
             :, :, radius : radius + rows : step, radius : radius + cols : step
@@ -407,7 +410,7 @@ class BagOfVisualWords(BaseDescriptor):
         params = self._detector_params()
         step, radius = _daisy_settings(**params)[:2]
         height, width = planes[0].shape[1:3]
-        per_image = len(range(0, height - 2 * radius, step)) * len(range(0, width - 2 * radius, step))
+        per_image = math.prod(_daisy_grid_shape(height, width, step, radius))
         n_found = per_image * sum(len(plane) for plane in planes)
         self._check_enough(n_found)
         rng = check_random_state(self.random_state)
