@@ -58,7 +58,12 @@ def _stretch(image):
 
 
 def _keypoint_descriptors(image, detector, params):
-    """SIFT or ORB descriptors ``(k, d)`` of one image (``k`` may be 0; None: no keypoint)."""
+    """SIFT or ORB descriptors ``(k, d)`` of one image (``k`` may be 0; None: no keypoint).
+
+    In scikit-image's own dtype (uint8 for SIFT, bool for ORB): ``fit`` holds every
+    training image's descriptors before it samples them, 8 times less memory than
+    float64. They become float64 where they meet the codebook.
+    """
     image = _stretch(image)
     extractor = SIFT(**params) if detector == "sift" else ORB(**params)
     try:
@@ -68,7 +73,7 @@ def _keypoint_descriptors(image, detector, params):
         if "found no features" not in str(exc):
             raise
         return None
-    return np.asarray(extractor.descriptors, dtype=np.float64)
+    return np.asarray(extractor.descriptors)
 
 
 def _descriptors_of_stack(images, detector, params):
@@ -81,6 +86,9 @@ def _sampled_daisy_block(images, params, rows):
     """Rows ``rows`` of the DAISY descriptors of ``images``, stacked image by image."""
     return np.concatenate(_daisy_descriptors(images, params))[rows]
 
+
+#: Steps of ``fit``'s progress bar (``verbose``) when it describes the images in one process.
+_FIT_PROGRESS_STEPS = 20
 
 #: Pixels of images described and encoded together in ``transform``.
 _ENCODE_BLOCK_PIXELS = 2**16
@@ -234,7 +242,8 @@ class BagOfVisualWords(BaseDescriptor):
     batch_size : int or None, default=None
         Images per chunk in ``transform``.
     verbose : int, default=0
-        Show a progress bar over chunks in ``transform``.
+        Show a progress bar over the images ``fit`` describes (SIFT takes
+        seconds per image) and over chunks in ``transform``.
 
     Attributes
     ----------
@@ -362,31 +371,58 @@ class BagOfVisualWords(BaseDescriptor):
         return "ORB (keypoints must lie 20 pixels inside the image)"
 
     # --------------------------------------------------------------- learning
-    def _detect(self, planes):
-        """Per-image descriptor arrays of a float64 stack, joblib over images."""
+    def _detect(self, planes, progress=None):
+        """Per-image descriptor arrays of a float64 stack, joblib over chunks of images.
+
+        ``progress``: a bar advanced by the images of each chunk described (the
+        one process's work then goes in chunks too, so that the bar moves).
+        """
         params = self._detector_params()
         n_workers = effective_n_jobs(self.n_jobs)
-        if n_workers == 1:
-            return _descriptors_of_stack(planes, self.detector, params)
-        chunks = np.array_split(np.arange(len(planes)), min(len(planes), 4 * n_workers))
-        results = Parallel(n_jobs=self.n_jobs)(
+        if n_workers > 1:
+            n_chunks = 4 * n_workers
+        else:
+            n_chunks = _FIT_PROGRESS_STEPS if progress is not None else 1
+        chunks = np.array_split(np.arange(len(planes)), max(1, min(len(planes), n_chunks)))
+        described = Parallel(n_jobs=self.n_jobs if n_workers > 1 else 1, return_as="generator")(
             delayed(_descriptors_of_stack)(planes[chunk], self.detector, params) for chunk in chunks
         )
-        return [descriptors for chunk in results for descriptors in chunk]
+        per_image = []
+        for chunk, descriptors in zip(chunks, described):
+            per_image += descriptors
+            if progress is not None:
+                progress.update(len(chunk))
+        return per_image
+
+    def _fit_progress(self, n_images):
+        """A tqdm bar over the ``n_images`` images ``fit`` describes (``verbose``), or None."""
+        if not self.verbose:
+            return None
+        from tqdm.auto import tqdm
+
+        return tqdm(total=n_images, desc=f"{type(self).__name__} fit ({self.detector})", unit="image")
 
     def _fit_images(self, images):
         planes = [plane.astype(np.float64, copy=False) for _, plane in self._planes(images)]
-        if self.detector == "daisy":
-            descriptors, n_found, rng = self._sampled_daisy(planes)
-        else:
-            per_image = [d for plane in planes for d in self._detect(plane)]
-            found = [d for d in per_image if d is not None and len(d)]
-            n_found = sum(len(d) for d in found)
-            self._check_enough(n_found)
-            descriptors = np.concatenate(found)
-            rng = check_random_state(self.random_state)
-            if len(descriptors) > self.max_descriptors:
-                descriptors = descriptors[rng.choice(len(descriptors), self.max_descriptors, replace=False)]
+        # SIFT takes seconds per image: a fit on a few hundred is minutes, which a bar shows.
+        progress = self._fit_progress(sum(len(plane) for plane in planes))
+        try:
+            if self.detector == "daisy":
+                descriptors, n_found, rng = self._sampled_daisy(planes, progress)
+            else:
+                per_image = [d for plane in planes for d in self._detect(plane, progress)]
+                found = [d for d in per_image if d is not None and len(d)]
+                n_found = sum(len(d) for d in found)
+                self._check_enough(n_found)
+                descriptors = np.concatenate(found)
+                rng = check_random_state(self.random_state)
+                if len(descriptors) > self.max_descriptors:
+                    chosen = rng.choice(len(descriptors), self.max_descriptors, replace=False)
+                    descriptors = descriptors[chosen]
+                descriptors = descriptors.astype(np.float64)
+        finally:
+            if progress is not None:
+                progress.close()
         self.kmeans_ = MiniBatchKMeans(n_clusters=self.n_words, random_state=rng).fit(descriptors)
         self.codebook_ = self.kmeans_.cluster_centers_
         self.n_descriptors_fit_ = n_found
@@ -398,7 +434,7 @@ class BagOfVisualWords(BaseDescriptor):
                 f"n_words={self.n_words}: use fewer words, more or larger images, or another detector."
             )
 
-    def _sampled_daisy(self, planes):
+    def _sampled_daisy(self, planes, progress=None):
         """The DAISY descriptors ``fit`` learns from, their number before sampling, and the generator.
 
         Every image gives the same number of DAISY descriptors, so the sample of
@@ -416,7 +452,7 @@ class BagOfVisualWords(BaseDescriptor):
         rng = check_random_state(self.random_state)
         stack = np.concatenate(planes) if len(planes) > 1 else planes[0]
         if n_found <= self.max_descriptors:
-            return np.concatenate(self._detect(stack)), n_found, rng
+            return np.concatenate(self._detect(stack, progress)), n_found, rng
         chosen = rng.choice(n_found, self.max_descriptors, replace=False)
         order = np.argsort(chosen)  # chosen[order] ascending: the sample, block by block
         ascending = chosen[order]
@@ -430,13 +466,19 @@ class BagOfVisualWords(BaseDescriptor):
                 blocks.append(
                     (stack[start : start + per_block], ascending[left:right] - first, order[left:right])
                 )
-        kept = Parallel(n_jobs=self.n_jobs)(
+        kept = Parallel(n_jobs=self.n_jobs, return_as="generator")(
             delayed(_sampled_daisy_block)(images, params, rows) for images, rows, _ in blocks
         )
-        descriptors = np.empty((self.max_descriptors, kept[0].shape[1]))
-        for (_, _, positions), rows in zip(blocks, kept):
+        descriptors = None
+        for (images, _, positions), rows in zip(blocks, kept):
+            if descriptors is None:
+                descriptors = np.empty((self.max_descriptors, rows.shape[1]))
             # Position k of the sample is descriptor chosen[k], as in the draw over all of them.
             descriptors[positions] = rows
+            if progress is not None:
+                progress.update(len(images))
+        if progress is not None:  # and the blocks that hold no sampled descriptor, left undescribed
+            progress.update(len(stack) - sum(len(images) for images, _, _ in blocks))
         return descriptors, n_found, rng
 
     # --------------------------------------------------------------- encoding
@@ -446,6 +488,8 @@ class BagOfVisualWords(BaseDescriptor):
         One ``predict`` per image spent more time in scikit-learn's input checks
         than in the distances, for the ~64 descriptors of a small image.
         """
+        # Keypoint descriptors come in scikit-image's dtype (uint8, bool): float64 from here.
+        per_image = [None if d is None else d.astype(np.float64, copy=False) for d in per_image]
         present = [d for d in per_image if d is not None and len(d)]
         words = iter(())
         if present:

@@ -156,6 +156,60 @@ def test_orb_binary_descriptors_and_images_without_keypoints():
     np.testing.assert_array_equal(features[2], 0.0)
 
 
+@pytest.mark.parametrize("detector", ["sift", "orb"])
+def test_a_keypoint_fit_holds_skimage_dtypes_and_learns_the_float64_codebook(detector, monkeypatch):
+    # fit holds every image's keypoint descriptors before sampling: in scikit-image's uint8 (SIFT)
+    # or bool (ORB), 8 times less than float64; the sample meets MiniBatchKMeans as float64.
+    from skvision.descriptors import _bovw
+
+    images = np.stack([skimage.data.camera()[r : r + 96, c : c + 96] for r in (100, 300) for c in (100, 300)])
+    held = []
+    describe = _bovw._keypoint_descriptors
+    monkeypatch.setattr(
+        _bovw, "_keypoint_descriptors", lambda *args: held.append(describe(*args)) or held[-1]
+    )
+    bovw = BagOfVisualWords(detector=detector, n_words=5, max_descriptors=20, random_state=0).fit(images)
+    assert {d.dtype for d in held if d is not None} == {np.dtype(np.uint8 if detector == "sift" else bool)}
+    extractor = SIFT if detector == "sift" else ORB
+    reference = []
+    for image in images:
+        found = extractor()
+        found.detect_and_extract(stretched(image))
+        reference.append(found.descriptors.astype(np.float64))
+    descriptors = np.concatenate(reference)
+    assert bovw.n_descriptors_fit_ == len(descriptors) > 20
+    rng = np.random.RandomState(0)
+    sample = descriptors[rng.choice(len(descriptors), 20, replace=False)]
+    kmeans = MiniBatchKMeans(n_clusters=5, random_state=rng).fit(sample)
+    np.testing.assert_array_equal(bovw.codebook_, kmeans.cluster_centers_)
+    # VLAD residuals of ORB's bool descriptors are float differences, as of their float64 copies.
+    vlad = BagOfVisualWords(detector=detector, n_words=5, encoding="vlad", random_state=0).fit(images)
+    words = vlad.kmeans_.predict(reference[0])
+    residuals = np.zeros_like(vlad.codebook_)
+    np.add.at(residuals, words, reference[0] - vlad.codebook_[words])
+    expected = np.sign(residuals) * np.sqrt(np.abs(residuals))
+    np.testing.assert_allclose(vlad.transform(images[:1])[0], (expected / np.linalg.norm(expected)).ravel())
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"detector": "sift", "n_words": 4},
+        {"detector": "daisy", "n_words": 4},  # every descriptor: the unsampled path
+        {"detector": "daisy", "n_words": 4, "max_descriptors": 50},  # the sampled path
+        {"detector": "daisy", "n_words": 4, "max_descriptors": 50, "n_jobs": 2},
+    ],
+)
+def test_verbose_fit_shows_the_images_described_and_learns_the_same(textures, params, capsys):
+    quiet = BagOfVisualWords(random_state=0, **params).fit(textures)
+    capsys.readouterr()
+    talking = BagOfVisualWords(random_state=0, verbose=1, **params).fit(textures)
+    bar = capsys.readouterr().err
+    assert f"BagOfVisualWords fit ({params['detector']})" in bar
+    assert "6/6" in bar.splitlines()[-1] or "6/6" in bar.split("\r")[-1]
+    np.testing.assert_array_equal(talking.codebook_, quiet.codebook_)
+
+
 def test_parallel_detection_pickle_and_clone_give_identical_results(textures):
     bovw = BagOfVisualWords(n_words=8, random_state=0).fit(textures)
     expected = bovw.transform(textures)
