@@ -67,7 +67,26 @@ def _central_moments(images, order=3):
     return row_shifter @ about_centre @ col_shifter.transpose(0, 2, 1)
 
 
-def _hu_from_central(mu):
+#: Relative size below which a moment is rounding noise, taken as 0 before the log scale.
+_ROUNDING = 1e-9
+
+
+def _settle(value, size):
+    """``value``, or 0 where it is within rounding (``_ROUNDING``) of 0 against ``size``."""
+    return np.where(np.abs(value) <= _ROUNDING * size, 0.0, value)
+
+
+def _hu_from_central(mu, settle=False):
+    """Hu's invariants of central moments ``mu``; ``settle``: rounding noise made 0 (for the log).
+
+    A shape with a symmetry the pixel grid keeps (a half-turn, a quarter-turn, a
+    mirror) has moments that are 0 in exact arithmetic, but come out at rounding
+    level, 1e-30 to 1e-70. The log scale turns those into +-30 to +-70, whose sign
+    changes when the shape moves by a pixel. With ``settle``, each normalised
+    moment, each sum or difference of them, and each sum in ``h5``-``h7`` that is
+    within ``_ROUNDING`` of 0, against the size of what it adds (``(n20 + n02) **
+    (order / 2)`` for a moment), is 0.
+    """
     mass = mu[:, 0, 0]
     blank = mass == 0
     mass = np.where(blank, 1.0, mass)
@@ -75,19 +94,29 @@ def _hu_from_central(mu):
     def nu(p, q):
         return mu[:, p, q] / mass ** ((p + q) / 2 + 1)
 
+    def combine(a, b):
+        """``a + b``, settled against ``|a| + |b|``."""
+        total = a + b
+        return _settle(total, np.abs(a) + np.abs(b)) if settle else total
+
     n20, n02, n11 = nu(2, 0), nu(0, 2), nu(1, 1)
     n30, n03, n21, n12 = nu(3, 0), nu(0, 3), nu(2, 1), nu(1, 2)
-    t0, t1 = n30 + n12, n21 + n03
-    q0, q1 = n30 - 3 * n12, 3 * n21 - n03
+    if settle:
+        spread = n20 + n02
+        n11 = _settle(n11, spread)
+        n30, n03, n21, n12 = (_settle(n, spread**1.5) for n in (n30, n03, n21, n12))
+    d = combine(n20, -n02)
+    t0, t1 = combine(n30, n12), combine(n21, n03)
+    q0, q1 = combine(n30, -3 * n12), combine(3 * n21, -n03)
     hu = np.stack(
         [
             n20 + n02,
-            (n20 - n02) ** 2 + 4 * n11**2,
+            d**2 + 4 * n11**2,
             q0**2 + q1**2,
             t0**2 + t1**2,
-            q0 * t0 * (t0**2 - 3 * t1**2) + q1 * t1 * (3 * t0**2 - t1**2),
-            (n20 - n02) * (t0**2 - t1**2) + 4 * n11 * t0 * t1,
-            q1 * t0 * (t0**2 - 3 * t1**2) - q0 * t1 * (3 * t0**2 - t1**2),
+            combine(q0 * t0 * combine(t0**2, -3 * t1**2), q1 * t1 * combine(3 * t0**2, -(t1**2))),
+            combine(d * combine(t0**2, -(t1**2)), 4 * n11 * t0 * t1),
+            combine(q1 * t0 * combine(t0**2, -3 * t1**2), -q0 * t1 * combine(3 * t0**2, -(t1**2))),
         ],
         axis=1,
     )
@@ -101,6 +130,12 @@ def _log_scale(values):
     return np.where(magnitude > 0, -np.sign(values) * logs, 0.0)
 
 
+def _hu(images, log_scale):
+    """Hu's invariants of a float64 stack; log-scaled with rounding noise settled to 0."""
+    hu = _hu_from_central(_central_moments(images), settle=log_scale)
+    return _log_scale(hu) if log_scale else hu
+
+
 def hu_moments(images, log_scale=False):
     """Hu's seven moment invariants of a batch of grey-level images.
 
@@ -110,7 +145,10 @@ def hu_moments(images, log_scale=False):
         Non-negative images; colour is reduced to luminance.
     log_scale : bool, default=False
         Return ``-sign(h) * log10(|h|)`` (0 where ``h == 0``), which brings the
-        seven values, spread over many decades, onto one scale.
+        seven values, spread over many decades, onto one scale. Moments within
+        rounding of 0 (1e-9 of their size) are 0 there: a symmetric shape's h3-h7
+        are 0 in exact arithmetic, and their rounding noise would read as +-30 to
+        +-70 with a sign that flips when the shape moves by a pixel.
 
     Returns
     -------
@@ -132,8 +170,7 @@ def hu_moments(images, log_scale=False):
         raise ValueError(f"log_scale must be a bool; got {log_scale!r}.")
     gray = np.asarray(to_grayscale(images), dtype=np.float64)
     _check_non_negative(gray, "hu_moments", "images")
-    hu = _hu_from_central(_central_moments(gray))
-    return _log_scale(hu) if log_scale else hu
+    return _hu(gray, log_scale)
 
 
 class HuMoments(BaseDescriptor):
@@ -150,7 +187,10 @@ class HuMoments(BaseDescriptor):
     log_scale : bool, default=True
         Map each moment ``h`` to ``-sign(h) * log10(|h|)`` (0 for ``h == 0``):
         the raw moments span many orders of magnitude, which distance-based
-        learners (SVC, kNN) handle badly.
+        learners (SVC, kNN) handle badly. Moments within rounding of 0 (1e-9 of
+        their size) are 0 there: a symmetric shape's h3-h7 are 0 in exact
+        arithmetic, and their rounding noise would read as +-30 to +-70 with a
+        sign that flips when the shape moves by a pixel.
     channels : {'gray', 'each'}, default='gray'
         Describe luminance, or each channel of colour images separately.
     n_jobs : int or None, default=None
@@ -217,8 +257,7 @@ class HuMoments(BaseDescriptor):
         return images
 
     def _describe(self, images):
-        hu = _hu_from_central(_central_moments(images))
-        return _log_scale(hu) if self.log_scale else hu
+        return _hu(images, self.log_scale)
 
     def _plane_feature_names(self):
         return [f"h{k}" for k in range(1, 8)]

@@ -50,11 +50,46 @@ def test_hu_moments_equal_skimage(shapes_and_photos):
 def test_hu_moments_log_scale(shapes_and_photos):
     hu = hu_moments(shapes_and_photos)
     logged = hu_moments(shapes_and_photos, log_scale=True)
-    nonzero = hu != 0
-    np.testing.assert_allclose(logged[nonzero], -np.sign(hu[nonzero]) * np.log10(np.abs(hu[nonzero])))
-    assert np.all(logged[~nonzero] == 0)
+    # The rectangle and the disc are symmetric: their h3-h7 (and the disc's h2) are rounding noise,
+    # 0 on the log scale; every other moment is -sign(h) log10|h|.
+    noise = np.zeros_like(hu, dtype=bool)
+    noise[0:2, 2:] = noise[1, 1] = True
+    assert np.abs(hu[noise]).max() < 1e-25
+    np.testing.assert_array_equal(logged[noise], 0.0)
+    genuine = ~noise & (hu != 0)
+    assert genuine.sum() == hu.size - noise.sum()
+    np.testing.assert_allclose(logged[genuine], -np.sign(hu[genuine]) * np.log10(np.abs(hu[genuine])))
     transformer = HuMoments().fit(shapes_and_photos)  # log_scale=True by default
     np.testing.assert_allclose(transformer.transform(shapes_and_photos), logged)
+
+
+def test_log_scaled_moments_of_a_symmetric_shape_do_not_depend_on_where_it_lies():
+    # Before, their rounding noise (1e-30 to 1e-70) became +-30 to +-70, its sign flipping when the
+    # shape moved by a pixel or came Fortran-ordered.
+    rectangles = np.zeros((3, 32, 40), np.uint8)
+    rectangles[0, 5:20, 10:30] = rectangles[1, 6:21, 10:30] = rectangles[2, 5:20, 11:31] = 200
+    rows, cols = np.mgrid[:48, :48]
+    discs = np.stack(
+        [
+            np.clip(255 - np.hypot(rows - 20 - shift, cols - 22) * 20, 0, 255).astype(np.uint8)
+            for shift in (0, 1, 2)
+        ]
+    )
+    for shapes in (rectangles, discs):
+        features = HuMoments().fit_transform(shapes)
+        np.testing.assert_allclose(features, features[[0, 0, 0]], rtol=1e-12)
+        np.testing.assert_allclose(HuMoments().fit_transform(np.asfortranarray(shapes)), features, rtol=1e-12)
+        np.testing.assert_array_equal(features[:, 2:], 0.0)  # h3-h7: 0 by the half-turn symmetry
+    assert np.all(HuMoments().fit_transform(discs)[:, 1] == 0)  # and h2 by the quarter-turn
+    # A mirror-symmetric arrow: the skew invariant h7 is 0, h3-h6 are not.
+    arrow = np.zeros((1, 40, 40))
+    arrow[0, 10:30, 17:23] = 1
+    for row in range(8):
+        arrow[0, 30 + row, 12 + row : 28 - row] = 1
+    logged = HuMoments().fit_transform(arrow)[0]
+    raw = skimage_hu(arrow[0])
+    np.testing.assert_allclose(logged[:6], -np.sign(raw[:6]) * np.log10(np.abs(raw[:6])))
+    assert abs(raw[6]) < 1e-20 * abs(raw[4]) ** 0.5 and logged[6] == 0.0
 
 
 def test_hu_moments_are_invariant_to_rotation_translation_and_scale(shapes_and_photos):
