@@ -346,13 +346,32 @@ def _read_folder(args):
     return data
 
 
+def _is_bundled(dataset):
+    """Whether ``--dataset`` names a bundled data set (else a folder); a name that is both is refused.
+
+    A user's folder named ``faces`` beside the command would otherwise be replaced,
+    without a word, by the bundled faces: minutes of work on the wrong images.
+    """
+    from .datasets import DATASETS
+
+    if dataset not in DATASETS:
+        return False
+    if Path(dataset).is_dir():
+        raise _UsageError(
+            f"argument --dataset: {dataset!r} names both a bundled data set and the folder "
+            f"{str(Path(dataset).resolve())!r}: pass {'./' + dataset!r} for the folder, or run from "
+            "another folder for the bundled data set"
+        )
+    return True
+
+
 def _load_data(args):
     import numpy as np
     from sklearn.model_selection import train_test_split
 
     from .datasets import DATASETS, load_dataset
 
-    if args.dataset in DATASETS:
+    if _is_bundled(args.dataset):
         folder_options = (args.image_size, args.classes, None if args.color_mode == "auto" else 1)
         if any(option is not None for option in folder_options) or args.on_error != "raise":
             raise _UsageError(
@@ -408,6 +427,8 @@ def _load_data(args):
 
 def _check_out(out):
     """Make sure ``--out`` is a folder this run can write to, before any work; True if it was created."""
+    from .compare._report import mark_report_folder
+
     if out.exists() and not out.is_dir():
         raise _UsageError(f"argument --out: {str(out)!r} exists and is not a folder")
     created = not out.exists()
@@ -416,10 +437,44 @@ def _check_out(out):
         probe = out / f".skvision-write-test-{os.getpid()}"
         probe.write_bytes(b"")
         probe.unlink()
+        # Marked now, before the images are read: an --out inside --dataset is then left out.
+        mark_report_folder(out)
     except OSError as exc:
         reason = exc.strerror or str(exc)
         raise _UsageError(f"argument --out: cannot write the report to {str(out)!r}: {reason}") from None
     return created
+
+
+def _dataset_label(dataset):
+    """A data set's name in titles: a bundled set's name, a folder's own name (``.``: the current one's)."""
+    return Path(dataset).resolve().name if Path(dataset).is_dir() else dataset
+
+
+def _class_listing(classes, width=60):
+    """The class names, comma-separated, cut to about ``width`` characters (the rest counted).
+
+    Examples
+    --------
+    >>> _class_listing(["cats", "dogs"])
+    'cats, dogs'
+    >>> _class_listing([f"class_{k}" for k in range(20)], width=30)
+    'class_0, class_1, class_2, ... (20 in all)'
+    """
+    shown = []
+    for name in classes:
+        if shown and len(", ".join([*shown, name])) > width:
+            return ", ".join(shown) + f", ... ({len(classes)} in all)"
+        shown.append(name)
+    return ", ".join(shown)
+
+
+def _remove_unused_out(out):
+    """Remove ``--out`` (made by this run) if it holds only its mark: no trace of a run that did not start."""
+    from .datasets._folder import REPORT_MARKER
+
+    if {path.name for path in out.iterdir()} <= {REPORT_MARKER}:
+        (out / REPORT_MARKER).unlink(missing_ok=True)
+        out.rmdir()
 
 
 def _resolve_device(device):
@@ -468,7 +523,7 @@ def _compare_one(args):
         X, y, data = _load_data(args)
     except _UsageError:
         if created:
-            out.rmdir()  # made by this run, still empty: leave no trace of a run that did not start
+            _remove_unused_out(out)
         raise
     stale = remove_stale_report(out)
     info = DatasetInfo.from_data(X, y, device=device, random_state=args.seed, fast=args.fast)
@@ -487,7 +542,7 @@ def _compare_one(args):
     classes = [str(data.target_names[label]) for label in sorted(set(y.tolist()))]
     cv_words = f"{args.cv}-fold CV" + (f" repeated {args.repeats} times" if args.repeats > 1 else "")
     talk.say(
-        f"{args.dataset}: {len(X)} images of {shape}, {len(classes)} classes; "
+        f"{args.dataset}: {len(X)} images of {shape}, {len(classes)} classes ({_class_listing(classes)}); "
         f"{cv_words} of {', '.join(running)} -> {args.classifier}{', tuned' if args.tune else ''}"
     )
     if stale:
@@ -524,7 +579,7 @@ def _compare_one(args):
         out,
         n_jobs=args.n_jobs,
         embedding=None if args.embedding == "none" else args.embedding,
-        title=f"skvision compare: {Path(args.dataset).name if Path(args.dataset).is_dir() else args.dataset}",
+        title=f"skvision compare: {_dataset_label(args.dataset)}",
         notes=[
             data.DESCR,
             f"{len(X)} images of {shape} in {len(classes)} classes ({', '.join(classes)}); "
@@ -560,13 +615,14 @@ def _run_compare_datasets(args, datasets):
     from .datasets import DATASETS
 
     started = time.perf_counter()
+    bundled = {dataset for dataset in datasets if _is_bundled(dataset)}
     for dataset in datasets:
-        if dataset not in DATASETS and not Path(dataset).is_dir():
+        if dataset not in bundled and not Path(dataset).is_dir():
             raise _UsageError(
                 f"argument --dataset: {dataset!r} is neither a bundled data set ({', '.join(DATASETS)}) "
                 "nor an existing folder"
             )
-    folders = [d for d in datasets if d not in DATASETS]
+    folders = [d for d in datasets if d not in bundled]
     folder_options = (args.image_size, args.classes, None if args.color_mode == "auto" else 1)
     if not folders and (any(option is not None for option in folder_options) or args.on_error != "raise"):
         raise _UsageError(
@@ -579,14 +635,14 @@ def _run_compare_datasets(args, datasets):
     stale = remove_stale_report(out)
     if stale and not args.quiet:
         print(f"(removed {len(stale)} files of an earlier report from {out})", flush=True)
-    labels = [d if d in DATASETS else Path(d).name or d for d in datasets]
+    labels = [d if d in bundled else _dataset_label(d) or d for d in datasets]
     if len(set(labels)) < len(labels):  # two folders of one name: their paths tell them apart
         labels = list(datasets)
     results, reports = {}, {}
     for dataset, label in zip(datasets, labels):
         sub = copy.copy(args)
         sub.dataset = dataset
-        if dataset in DATASETS:  # the folder options are for the folders
+        if dataset in bundled:  # the folder options are for the folders
             sub.image_size, sub.color_mode, sub.classes, sub.on_error = None, "auto", None, "raise"
         folder = re.sub(r"[^A-Za-z0-9_.-]+", "_", label).strip("._") or "dataset"
         sub.out = str(out / folder)
@@ -595,8 +651,8 @@ def _run_compare_datasets(args, datasets):
         try:
             results[label] = _compare_one(sub)
         except _UsageError:
-            if created and not any(out.iterdir()):
-                out.rmdir()  # made by this run, still empty: no trace of a run that did not start
+            if created:
+                _remove_unused_out(out)
             raise
         reports[label] = f"{folder}/report.md"
     multi = MultiDatasetResult(results, reports)

@@ -16,6 +16,7 @@ from PIL import Image
 
 from skvision.cli import main
 from skvision.compare._report import REPORT_FILES, remove_stale_report
+from skvision.datasets._folder import REPORT_MARKER
 
 
 def _run(argv, capsys):
@@ -117,7 +118,8 @@ def test_a_reused_out_loses_the_earlier_reports_files_and_keeps_the_users(tmp_pa
     ours = [name for name in written if name not in mine]
     assert remove_stale_report(out)
     # What is left: the user's files, and the fold store (--resume's; a run without --resume clears it).
-    assert sorted(p.name for p in out.iterdir()) == sorted([*mine, "folds"]), ours
+    # and the mark that keeps a folder of images from reading the report back.
+    assert sorted(p.name for p in out.iterdir()) == sorted([*mine, "folds", REPORT_MARKER]), ours
     assert (out / "folds").is_dir()
     assert REPORT_FILES[:2] == ("report.md", "results.csv")
 
@@ -149,6 +151,41 @@ def test_a_reused_out_of_several_data_sets_loses_the_ranking_files(tmp_path):
     removed = sorted(path.name for path in remove_stale_report(tmp_path))
     assert removed == ["critical_difference.png", "ranks.csv", "report.html", "report.md"]
     assert sorted(path.name for path in tmp_path.iterdir()) == ["digits", "mine.csv"]
+
+
+def test_a_folder_named_like_a_bundled_data_set_is_refused_with_both_spellings(tmp_path, monkeypatch, capsys):
+    # Before, the bundled faces ran in place of the user's ./faces, without a word.
+    monkeypatch.chdir(tmp_path)
+    _write_folder(tmp_path / "faces", classes=("alice", "bob"))
+    for dataset in ("faces", "faces,digits"):
+        status, _, err = _run(["compare", "--dataset", dataset, "--out", "out", *_QUICK], capsys)
+        _one_line_error(status, err)
+        assert "names both a bundled data set and the folder" in err and "'./faces' for the folder" in err
+        assert not (tmp_path / "out").exists()
+    status, out_text, err = _run(["compare", "--dataset", "./faces", "--out", "out", *_QUICK], capsys)
+    assert status == 0, err
+    assert "2 classes (alice, bob)" in (tmp_path / "out" / "report.md").read_text()
+
+
+def test_an_out_folder_inside_the_image_folder_is_not_read_back(tmp_path, monkeypatch, capsys):
+    # Before, the second run read the first run's figures as a class "skvision-report" (or, with
+    # --on-error raise, refused them as bad files), and the first warned of an empty folder.
+    data = _write_folder(tmp_path / "data", n=8)
+    monkeypatch.chdir(data)
+    argv = ["compare", "--dataset", ".", *_QUICK[:-1]]
+    for _ in range(2):
+        status, _, err = _run(argv, capsys)
+        assert status == 0, err
+        assert "warning" not in err
+        assert ".: 16 images of 16x16, 2 classes (a, b);" in err
+    report = (data / "skvision-report" / "report.md").read_text()
+    assert report.startswith("# skvision compare: data\n")  # the folder's name, not ''
+    assert "1 skvision report folders" in report
+    for on_error in ("skip", "raise"):
+        nested = ["compare", "--dataset", str(data), "--out", str(data / "a" / "run"), "--on-error", on_error]
+        status, _, err = _run([*nested, *_QUICK], capsys)
+        assert status == 0, err
+    assert "16 images" in (data / "a" / "run" / "report.md").read_text()
 
 
 def test_remove_stale_report_leaves_a_folder_without_a_report_alone(tmp_path):

@@ -199,10 +199,10 @@ class MultiDatasetResult:
         path : pathlib.Path
             The Markdown report.
         """
-        from ._report import _figure, _save
+        from ._report import _figure, _save, mark_report_folder
 
         out_dir = Path(out_dir)
-        out_dir.mkdir(parents=True, exist_ok=True)
+        mark_report_folder(out_dir)
         rows = self.rows()
         _, left_out = self.feature_sets()
         import csv

@@ -18,7 +18,7 @@ from ..plotting._base import check_matplotlib
 from ._scheduler import SplitScheduler, SplitTask, check_n_jobs
 from ._stats import ALPHA
 
-__all__ = ["write_report", "remove_stale_report", "REPORT_FILES"]
+__all__ = ["write_report", "remove_stale_report", "mark_report_folder", "REPORT_FILES"]
 
 #: Every file ``write_report`` writes matches one of these patterns (a test keeps them in step).
 REPORT_FILES = (
@@ -35,6 +35,29 @@ REPORT_FILES = (
     "errors_*.png",
     "training_*.png",
 )
+
+
+def mark_report_folder(out_dir):
+    """Create ``out_dir`` and mark it as a report folder, which reading an image folder leaves out.
+
+    A report written inside the image folder it describes (``skvision compare
+    --dataset . --out report``) would otherwise be read back by the next run:
+    its figures as a class of their own, or as bad files.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from skvision.datasets._folder import REPORT_MARKER
+    >>> folder = pathlib.Path(tempfile.mkdtemp()) / "report"
+    >>> mark_report_folder(folder)
+    >>> (folder / REPORT_MARKER).is_file()
+    True
+    """
+    from ..datasets._folder import REPORT_MARKER
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / REPORT_MARKER).touch()
 
 
 def remove_stale_report(out_dir):
@@ -143,7 +166,7 @@ def write_report(
     n_jobs = check_n_jobs(n_jobs)
     if embedding not in ("tsne", "pca", None):
         raise ValueError(f"embedding must be 'tsne', 'pca' or None; got {embedding!r}.")
-    out_dir.mkdir(parents=True, exist_ok=True)
+    mark_report_folder(out_dir)
     try:
         tests = result.significance(ALPHA) if len(result.results) > 1 else None
     except ValueError:  # feature sets scored on different splits: nothing to test

@@ -7,6 +7,8 @@ The folder is read as a user sees it in a file browser:
 * operating-system debris is neither a class nor an image: names starting with
   ``'.'`` (``.DS_Store``, ``._x.png`` resource forks, hidden folders),
   ``__MACOSX``, ``Thumbs.db``, ``desktop.ini`` and the like;
+* a folder holding an skvision report (marked by :data:`REPORT_MARKER`: the
+  ``skvision compare --out`` folder, put inside the data) is neither;
 * every other file is tried as an image, by its content: a file that cannot be
   read is a *bad file*, handled by ``on_error`` once every file was tried.
 """
@@ -31,7 +33,15 @@ from ..preprocessing._loader import (
 )
 from ..preprocessing._transforms import RESIZE_MODES, _check_size
 
-__all__ = ["load_image_folder", "is_debris"]
+__all__ = ["load_image_folder", "is_debris", "REPORT_MARKER", "SPLIT_NAMES"]
+
+#: The file that marks a folder as an skvision report (written by ``write_report`` and the
+#: command): such a folder inside an image folder is not read, or its figures would become
+#: images of a class of their own.
+REPORT_MARKER = ".skvision-report"
+
+#: Names (lower case) of the folders of a data set's splits, not of its classes.
+SPLIT_NAMES = frozenset({"train", "training", "test", "testing", "val", "valid", "validation", "dev", "eval"})
 
 #: Names (lower case) that operating systems and archivers leave in folders.
 DEBRIS_NAMES = frozenset(
@@ -82,6 +92,7 @@ class _Scan:
         self.other_extensions: list[Path] = []
         self.links_out: list[str] = []
         self.link_cycles: list[str] = []
+        self.reports: list[Path] = []
         self.problems: dict[str, str] = {}
 
     def entries(self, folder: Path):
@@ -95,6 +106,9 @@ class _Scan:
         for entry in entries:
             if is_debris(entry.name):
                 self.debris.append(Path(entry.path))
+                continue
+            if _is_folder(entry) and os.path.isfile(os.path.join(entry.path, REPORT_MARKER)):
+                self.reports.append(Path(entry.path))
                 continue
             if entry.is_symlink() and not self.follow_symlinks:
                 try:
@@ -395,6 +409,15 @@ def load_image_folder(
             stacklevel=2,
         )
 
+    if all(name.lower() in SPLIT_NAMES for name in names) and np.array_equal(nested, counts):
+        # split/train/cats/*.png read from split/: "train" and "test" compared as two classes.
+        warnings.warn(
+            f"The class folders of {str(given)!r} are named {_listing(names)}, as a data set's splits "
+            "are, and hold their images in sub-folders: is this a folder of splits, each with one "
+            f"sub-folder per class? Then read one split, e.g. {str(given / names[0])!r}.",
+            UserWarning,
+            stacklevel=2,
+        )
     target_names = np.asarray(names)
     target = target_names[labels] if label_mode == "name" else labels
     if return_X_y:
@@ -426,6 +449,8 @@ def load_image_folder(
         left_out.append(f"{len(scan.other_extensions)} files with other extensions than {scan.extensions}")
     if scan.links_out or scan.link_cycles:
         left_out.append(f"{len(scan.links_out) + len(scan.link_cycles)} symbolic links not followed")
+    if scan.reports:
+        left_out.append(f"{len(scan.reports)} skvision report folders ({_listing(scan.reports)})")
     if left_out:
         lines.append("Left out: " + "; ".join(left_out) + ".")
     return Bunch(

@@ -215,3 +215,27 @@ def test_a_test_folder_with_an_unknown_class_warns_and_leaves_it_out(tmp_path):
     with pytest.warns(UserWarning, match=r"not in classes are left out: dog \(3 files\)"):
         data = load_image_folder(tmp_path, classes=["cat"])
     assert data.target.tolist() == [0, 0, 0] and "1 folders not in classes (dog)" in data.DESCR
+
+
+def test_a_folder_of_splits_read_as_classes_warns(tmp_path):
+    # split/train/cats, split/test/cats: read from split/, "train" and "test" would be compared as
+    # two classes without a word.
+    for split in ("train", "test"):
+        for label, value in (("cats", 40), ("dogs", 200)):
+            folder = tmp_path / "split" / split / label
+            folder.mkdir(parents=True)
+            for i in range(2):
+                Image.fromarray(np.full((6, 6), value + i, np.uint8)).save(folder / f"{i}.png")
+    with pytest.warns(UserWarning, match=r"named test, train, as a data set's splits.*'.*split/test'"):
+        data = load_image_folder(tmp_path / "split")
+    assert data.target_names.tolist() == ["test", "train"]
+    # A split's own classes, and classes with nested folders of their own, raise no such warning.
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert load_image_folder(tmp_path / "split" / "train").target_names.tolist() == ["cats", "dogs"]
+        # "train" holding one image of its own besides its sub-folders: a class after all.
+        image = tmp_path / "split" / "train" / "cats" / "1.png"
+        (tmp_path / "split" / "train" / "own.png").write_bytes(image.read_bytes())
+        assert load_image_folder(tmp_path / "split").target_names.tolist() == ["test", "train"]
