@@ -46,7 +46,8 @@ def _cli_message(exc) -> str:
     text = str(exc)
     for pattern, words in _CLI_WORDS:
         text = pattern.sub(words, text)
-    return "; ".join(part.strip() for part in text.splitlines() if part.strip())
+    # A line that ends in ':' introduces the next (a list of files): joined by a space, not "; ".
+    return "; ".join(part.strip() for part in text.splitlines() if part.strip()).replace(":; ", ": ")
 
 
 def _positive_int(minimum):
@@ -314,6 +315,9 @@ def _read_folder(args):
             raise _UsageError(
                 f"argument --classes: name at least 2 class folders, comma-separated; got {args.classes!r}"
             )
+        twice = sorted({name for name in classes if classes.count(name) > 1})
+        if twice:
+            raise _UsageError(f"argument --classes: {', '.join(map(repr, twice))} named more than once")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -326,7 +330,12 @@ def _read_folder(args):
             )
         except (OSError, ValueError, TypeError) as exc:
             raise _UsageError(f"argument --dataset: {_cli_message(exc)}") from None
+    empty = []
+    if classes is not None:
+        empty = [name for label, name in enumerate(classes) if not (data.target == label).any()]
     for caught_warning in caught:
+        if empty and str(caught_warning.message).startswith("Classes with no images"):
+            continue  # the error below says it, as an error: no warning that scores "stay right"
         if issubclass(caught_warning.category, UserWarning):
             print(f"skvision compare: warning: {_cli_message(caught_warning.message)}", file=sys.stderr)
         else:
@@ -336,13 +345,11 @@ def _read_folder(args):
                 caught_warning.filename,
                 caught_warning.lineno,
             )
-    if classes is not None:
-        empty = [name for label, name in enumerate(classes) if not (data.target == label).any()]
-        if empty:
-            raise _UsageError(
-                f"argument --classes: no images of {', '.join(map(repr, empty))} in {args.dataset!r}; "
-                "every class compared needs images"
-            )
+    if empty:
+        raise _UsageError(
+            f"argument --classes: no images of {', '.join(map(repr, empty))} in {args.dataset!r}; "
+            "every class compared needs images"
+        )
     return data
 
 

@@ -226,6 +226,7 @@ def test_bad_files_are_listed_at_once_and_on_error_decides(tmp_path, capsys):
     status, _, err = _run(argv, capsys)
     _one_line_error(status, err)
     assert "notes.txt" in err and "empty.png" in err and "--on-error warn" in err and "on_error=" not in err
+    assert "could not be read as images: " in err and ":;" not in err  # the list follows its colon
 
     status, printed, err = _run([*argv, "--on-error", "warn"], capsys)
     assert status == 0, err
@@ -292,3 +293,7 @@ def test_classes_option_picks_folders_and_refuses_a_class_without_images(tmp_pat
     status, _, err = _run([*argv, "--features", "pixels", "--classes", "a,zebra"], capsys)
     _one_line_error(status, err)
     assert "argument --classes: no images of 'zebra'" in err
+    assert "Classes with no images" not in err  # not a warning that "scores stay right", then an error
+    status, _, err = _run([*argv, "--features", "pixels", "--classes", "a,b,a"], capsys)
+    _one_line_error(status, err)
+    assert "argument --classes: 'a' named more than once" in err
