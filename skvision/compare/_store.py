@@ -102,6 +102,8 @@ class FoldStore:
             ]
             if manifest.get("format") != _FORMAT:
                 changed = changed or ["version"]
+            if "data" in changed and "folds" in changed:
+                changed.remove("folds")  # the folds follow the images: no option of the user's changed
             if changed:
                 what = ", ".join(_LABELS.get(key, key) for key in changed)
                 say(

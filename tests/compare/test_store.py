@@ -81,6 +81,10 @@ def test_changed_settings_invalidate_the_store_with_a_message(digits, tmp_path, 
     X2[0, 0, 0] += 1
     run(X2, y, tmp_path, resume=True, verbose=1, random_state=1)
     assert "changed: the images or targets" in capsys.readouterr().err
+    # An image fewer: new folds too, but they follow the images; no option is named as changed.
+    run(X2[:-1], y[:-1], tmp_path, resume=True, verbose=1, random_state=1)
+    assert "(changed: the images or targets); starting afresh" in capsys.readouterr().err
+    run(X2, y, tmp_path, resume=False, random_state=1)
     # One feature set's parameters changed: only its splits are computed again.
     features = {"counting": CountingFlatten(scale=2.0), "pixels": FunctionTransformer(flatten)}
     run(X2, y, tmp_path, resume=True, verbose=1, random_state=1, features=features)
