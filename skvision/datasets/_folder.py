@@ -232,7 +232,12 @@ def load_image_folder(
         'auto': grey ``(N, H, W)`` when every file is grey (grey, 1-bit and
         16-bit modes), else ``(N, H, W, 3)`` (alpha dropped, palettes expanded,
         grey files repeated). 'gray' converts colour with skvision's luminance
-        weights; 'rgb' repeats grey. 16-bit files are scaled to 0-255.
+        weights; 'rgb' repeats grey. Unsigned 16-bit grey files are scaled by
+        /257 (0-65535 to 0-255), one rule for every file so that images stay
+        comparable; those whose values stay within 0-4095 (12-bit data or less)
+        keep at most 17 grey levels, and one warning lists them. Files of 32-bit
+        integers, signed integers or floats (a 32-bit TIFF) are bad files (see
+        ``on_error``): they have no range that says which value is white.
     extensions : sequence of str or None, default=None
         ``None`` tries every file as an image. A list of file name endings
         (case-insensitive, e.g. ``('.png', '.jpg')``) reads only those and leaves
@@ -277,7 +282,8 @@ def load_image_folder(
     -----
     UserWarning
         Class folders with no files, folders not in ``classes``, classes with no
-        images, symbolic links not followed, and bad files with ``on_error='warn'``.
+        images, symbolic links not followed, bad files with ``on_error='warn'``,
+        and 16-bit files holding 12-bit data or less (see ``color_mode``).
 
     Examples
     --------

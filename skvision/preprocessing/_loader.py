@@ -13,6 +13,15 @@ A file that cannot be read is a *bad file*: not an image (a ``.txt``, an empty
 file), truncated or corrupt data, a format that cannot be decoded, an unreadable
 or missing file. ``on_error`` decides what happens to bad files, always after
 every file was tried, so that one error lists them all.
+
+Bit depth: 8-bit files are read as they are. Unsigned 16-bit grey files are
+scaled by one rule, ``round(value / 257)`` (0-65535 to 0-255), whatever range
+each one uses, so that the images of a data set stay comparable; 16-bit files
+whose values all stay within 0-4095 (12-bit data, or less, in a 16-bit file)
+keep at most 17 grey levels that way, and one warning per read lists them.
+Pillow itself reduces 16-bit colour files to their high byte. Files of 32-bit
+integers, signed integers or floats (Pillow modes 'I' and 'F', e.g. a 32-bit
+TIFF) have no range that says which value is white: they are bad files.
 """
 
 from __future__ import annotations
@@ -56,7 +65,20 @@ _LISTED_PROBLEMS = 20
 _EXIF_ORIENTATION = 0x0112
 _EXIF_TRANSPOSED = {5, 6, 7, 8}
 _GRAY_MODES = {"1", "L", "LA", "La", "I", "I;16", "I;16L", "I;16B", "I;16N"}
-_SIXTEEN_BIT_MODES = {"I", "I;16", "I;16L", "I;16B", "I;16N"}
+#: Pillow's modes of unsigned 16-bit grey pixels.
+_SIXTEEN_BIT_MODES = {"I;16", "I;16L", "I;16B", "I;16N"}
+#: Formats whose grey files in Pillow's 32-bit integer mode 'I' hold unsigned 16-bit values all the
+#: same: PNG (16 bits at most; Pillow before 10.3 opens 16-bit grey PNGs as 'I', later ones as 'I;16')
+#: and PGM (Pillow opens a maxval above 255 as 'I', stretched to 0-65535). Mode 'I' from any other
+#: format (32-bit or signed 16-bit TIFF, IM, McIdas, FITS) may hold any integer: refused.
+_SIXTEEN_BIT_AS_I = frozenset({"PNG", "PPM"})
+#: A 16-bit file whose largest value is at most this keeps at most round(4095 / 257) + 1 = 17 grey
+#: levels once scaled by /257: 12-bit data (the common depth of camera and medical sensors stored in
+#: 16-bit files) or less, 8-bit values in a 16-bit file included, which come out nearly black. 14-bit
+#: data (up to 16383) keeps 65 levels, a smaller loss accepted as the price of one rule for all files.
+_LOW_RANGE_MAX = 4095
+#: Files named in the warning about 16-bit files of a small range; the rest are counted.
+_LISTED_LOW_RANGE = 5
 
 
 class ImageReadError(ValueError):
@@ -120,19 +142,65 @@ def report_bad_files(problems, n_files, on_error, stacklevel=3):
         )
 
 
+def _check_pixel_type(image):
+    """Refuse, from the header, pixels with no fixed range to scale to 0-255."""
+    if image.mode == "F":
+        raise _BadFile(
+            "32-bit floating-point pixels (Pillow mode 'F') are not supported: they have no fixed range "
+            "to scale to 0-255; save the image as 8-bit, or unsigned 16-bit (scaled by /257), with the "
+            "scaling its data needs"
+        )
+    if image.mode == "I" and image.format not in _SIXTEEN_BIT_AS_I:
+        raise _BadFile(
+            f"32-bit or signed integer pixels (Pillow mode 'I', from a {image.format} file) are not "
+            "supported: they have no fixed range to scale to 0-255; save the image as 8-bit, or unsigned "
+            "16-bit (scaled by /257), with the scaling its data needs"
+        )
+
+
 def _native_array(image):
-    """Decode a Pillow image as uint8: ``(H, W)`` for grey modes, ``(H, W, 3)`` otherwise."""
+    """Decode a Pillow image as uint8: ``(H, W)`` for grey modes, ``(H, W, 3)`` otherwise.
+
+    Returns the array and, for a 16-bit file, its largest value before scaling
+    (None for other files).
+    """
     mode = image.mode
-    if mode in _SIXTEEN_BIT_MODES:
-        # 16-bit grey (Pillow reads 16-bit PNGs as 'I;16' or 'I'): 0-65535 scaled to 0-255.
+    # Mode 'I' reaches here only from the formats in _SIXTEEN_BIT_AS_I (_check_pixel_type).
+    if mode in _SIXTEEN_BIT_MODES or mode == "I":
+        # One rule for every 16-bit file, 0-65535 to 0-255, so that a data set's images stay comparable.
         values = np.asarray(image, dtype=np.float64)
-        return np.clip(np.rint(values / 257.0), 0, 255).astype(np.uint8)
+        array = np.clip(np.rint(values / 257.0), 0, 255).astype(np.uint8)
+        return array, int(values.max(initial=0))
     if mode in _GRAY_MODES:
-        return np.asarray(image.convert("L"), dtype=np.uint8)
-    if mode == "F":
-        raise _BadFile("32-bit floating-point pixels (Pillow mode 'F') are not supported")
+        return np.asarray(image.convert("L"), dtype=np.uint8), None
     # RGB, RGBA (alpha dropped), palette, CMYK, YCbCr, LAB, ...
-    return np.asarray(image.convert("RGB"), dtype=np.uint8)
+    return np.asarray(image.convert("RGB"), dtype=np.uint8), None
+
+
+def _warn_low_range(deep_max, stacklevel):
+    """One warning naming the 16-bit files of a read whose values stay within 0-4095.
+
+    ``deep_max`` maps each 16-bit file read to its largest value.
+    """
+    low = {path: f"values up to {top}" for path, top in deep_max.items() if top <= _LOW_RANGE_MAX}
+    if not low:
+        return
+    if len(deep_max) == 1:
+        count = "The 16-bit file holds"
+    elif len(low) == len(deep_max):
+        count = f"All {len(low)} 16-bit files read hold"
+    else:
+        count = f"{len(low)} of the {len(deep_max)} 16-bit files read hold"
+    warnings.warn(
+        f"{count} values only up to {_LOW_RANGE_MAX} (12-bit data, or less, in a 16-bit file?): every "
+        "16-bit file is scaled by /257 (0-65535 to 0-255), so they keep at most 17 grey levels:\n"
+        f"{describe_problems(low, limit=_LISTED_LOW_RANGE)}\n"
+        "If the files hold fewer than 16 bits, save them as 8-bit files with one scaling for all of them, "
+        "e.g. x >> 4 for 12-bit data (0-4095), np.rint(x * 255 / full_scale) for another depth, or "
+        "x.astype(np.uint8) for 8-bit values (0-255); 8-bit files are read unchanged.",
+        UserWarning,
+        stacklevel=stacklevel,
+    )
 
 
 def _convert(array, color_mode):
@@ -145,7 +213,7 @@ def _convert(array, color_mode):
 
 @contextlib.contextmanager
 def _opened(path, max_pixels):
-    """Open ``path`` with Pillow (header only) after the pixel-count check.
+    """Open ``path`` with Pillow (header only) after the pixel-count and pixel-type checks.
 
     Every failure inside the ``with`` block, decoding included, becomes a
     :class:`_BadFile` holding the reason.
@@ -176,6 +244,7 @@ def _opened(path, max_pixels):
                         f"max_pixels={max_pixels:,}; refused as a possible decompression bomb "
                         "(raise max_pixels if the file is trusted)"
                     )
+                _check_pixel_type(image)
                 yield image
     except _BadFile:
         raise
@@ -192,16 +261,17 @@ def _opened(path, max_pixels):
 
 
 def _decode(path, color_mode, image_size, resize_mode, fill_value, max_pixels):
+    """The file's uint8 array, and its largest value before scaling when it is a 16-bit file, else None."""
     from PIL import ImageOps
 
     with _opened(path, max_pixels) as image:
         image.load()  # decode every pixel now: a truncated file fails here
         # Camera JPEGs store their orientation in EXIF; apply it.
-        array = _native_array(ImageOps.exif_transpose(image))
+        array, deep_max = _native_array(ImageOps.exif_transpose(image))
     array = _convert(array, color_mode)
     if image_size is not None:
         array = resize_image(array, image_size, mode=resize_mode, fill_value=fill_value)
-    return array
+    return array, deep_max
 
 
 def read_image(
@@ -236,25 +306,36 @@ def read_image(
     Returns
     -------
     image : ndarray of uint8, shape (H, W) or (H, W, 3)
+        16-bit files scaled by /257 (see the module's notes on bit depth).
 
     Raises
     ------
     ImageReadError
-        Missing, empty, corrupt, truncated, unsupported or too large file; the
-        message names it and says why.
+        Missing, empty, corrupt, truncated, unsupported (32-bit, signed or
+        floating-point pixels) or too large file; the message names it and says why.
+
+    Warns
+    -----
+    UserWarning
+        A 16-bit file whose values stay within 0-4095: it keeps at most 17 grey levels.
     """
+    name = os.fspath(path)
     try:
-        return _decode(path, color_mode, image_size, resize_mode, fill_value, max_pixels)
+        array, deep_max = _decode(path, color_mode, image_size, resize_mode, fill_value, max_pixels)
     except _BadFile as exc:
-        name = os.fspath(path)
         raise ImageReadError(f"{name}: {exc}", {name: str(exc)}) from exc.__cause__
+    if deep_max is not None:
+        _warn_low_range({name: deep_max}, stacklevel=3)
+    return array
 
 
 def _read_or_report(path, options):
+    """``(array, problem, largest 16-bit value)``: the warning is given once by the caller, not per worker."""
     try:
-        return _decode(path, **options), None
+        array, deep_max = _decode(path, **options)
+        return array, None, deep_max
     except _BadFile as exc:
-        return None, str(exc)
+        return None, str(exc), None
 
 
 def different_sizes_error(arrays, paths):
@@ -300,6 +381,8 @@ def read_images(
     on_error : {'raise', 'warn', 'skip'}, default='raise'
         Bad files: one :class:`ImageReadError` listing every one with its reason;
         or left out, with one warning listing them ('warn') or silently ('skip').
+        16-bit files whose values stay within 0-4095 get one warning too,
+        whatever ``on_error`` says: they are read, with at most 17 grey levels.
     n_jobs : int or None
         joblib workers.
     same_size : bool, default=True
@@ -324,14 +407,16 @@ def read_images(
         max_pixels=max_pixels,
     )
     results = Parallel(n_jobs=n_jobs)(delayed(_read_or_report)(path, options) for path in paths)
-    problems = {path: problem for path, (_, problem) in zip(paths, results) if problem is not None}
+    problems = {path: problem for path, (_, problem, _) in zip(paths, results) if problem is not None}
     if len(problems) == len(paths):
         raise ImageReadError(
             f"None of the {len(paths)} files could be read as an image:\n{describe_problems(problems)}",
             problems,
         )
     report_bad_files(problems, len(paths), on_error, stacklevel=4)
-    kept = [index for index, (_, problem) in enumerate(results) if problem is None]
+    # Called by ImageLoader.transform and load_image_folder: stacklevel 4 names the user's line.
+    _warn_low_range({path: top for path, (_, _, top) in zip(paths, results) if top is not None}, stacklevel=4)
+    kept = [index for index, (_, problem, _) in enumerate(results) if problem is None]
     arrays = [results[index][0] for index in kept]
     if color_mode == "auto" and any(a.ndim == 3 for a in arrays) and any(a.ndim == 2 for a in arrays):
         arrays = [_convert(a, "rgb") for a in arrays]
@@ -386,14 +471,20 @@ class ImageLoader(_ImagesOut, TransformerMixin, BaseEstimator, auto_wrap_output_
     color_mode : {'auto', 'gray', 'rgb'}, default='auto'
         'auto' decides in ``fit`` from the training files' headers: grey when
         every one is grey, else RGB; the same mode is then used on any file.
-        'gray' converts colour with skvision's luminance weights.
+        'gray' converts colour with skvision's luminance weights. Unsigned
+        16-bit grey files are scaled by /257 (0-65535 to 0-255), the same rule
+        for every file; ``transform`` warns about those whose values stay within
+        0-4095 (12-bit data or less), which keep at most 17 grey levels. Files
+        of 32-bit integers, signed integers or floats (a 32-bit TIFF) are bad
+        files: they have no range that says which value is white.
     max_pixels : int or None, default=89_478_485
         Files with more pixels than this are refused before decoding
         (decompression bombs). ``None`` leaves only Pillow's own limit.
     on_error : {'raise', 'warn', 'skip'}, default='raise'
-        Bad files (not an image, empty, truncated, unreadable, too large): every
-        file is tried, then 'raise' raises one :class:`ImageReadError` (a
-        ValueError) that lists every bad file with its reason; 'warn' leaves them
+        Bad files (not an image, empty, truncated, unreadable, too large, 32-bit
+        or floating-point pixels): every file is tried, then 'raise' raises one
+        :class:`ImageReadError` (a ValueError) that lists every bad file with
+        its reason; 'warn' leaves them
         out with one warning listing them; 'skip' leaves them out silently. Both
         record them in ``skipped_files_``. Leaving files out makes ``transform``
         return fewer images than paths, so use 'warn' or 'skip' to explore, not
@@ -507,6 +598,13 @@ class ImageLoader(_ImagesOut, TransformerMixin, BaseEstimator, auto_wrap_output_
         images : ndarray of uint8, shape (N, H, W) or (N, H, W, 3), or list of arrays
             A list of ``(H, W[, 3])`` arrays when ``image_size`` is None and the
             files have different sizes.
+
+        Warns
+        -----
+        UserWarning
+            Bad files with ``on_error='warn'``; 16-bit files whose values stay
+            within 0-4095 (one warning listing them: scaled by /257 they keep at
+            most 17 grey levels).
         """
         check_is_fitted(self, "color_mode_")
         images, _, self.skipped_files_ = read_images(

@@ -14,7 +14,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from skvision._images import to_grayscale
 from skvision._testing import expected_failed_checks
 from skvision.preprocessing import Grayscale, ImageLoader, Resize
-from skvision.preprocessing._loader import ImageReadError, read_image
+from skvision.preprocessing._loader import ImageReadError, read_image, read_images
 from skvision.preprocessing._transforms import resize_image
 
 RNG = np.random.default_rng(0)
@@ -313,3 +313,143 @@ def test_exif_orientation_is_applied_and_known_from_the_header(tmp_path):
     image.save(tmp_path / "r.jpg", exif=exif, quality=95)
     loader = ImageLoader().fit([tmp_path / "r.jpg"])
     assert loader.image_shape_ == (6, 4) and loader.transform([tmp_path / "r.jpg"]).shape == (1, 6, 4, 3)
+
+
+# Bit depth: one /257 rule for unsigned 16-bit files, a warning when it leaves few grey levels,
+# and no 32-bit or floating-point file read as if it were 16-bit.
+
+
+def save_16bit(path, values):
+    Image.fromarray(np.asarray(values, dtype=np.uint16)).save(path)
+    with Image.open(path) as image:  # 'I;16' since Pillow 10.3, 'I' before (both 16-bit)
+        assert image.mode in {"I;16", "I"}, image.mode
+    return path
+
+
+def by_257(values):
+    return np.rint(np.asarray(values, dtype=np.float64) / 257).astype(np.uint8)
+
+
+def test_twelve_bit_data_in_16bit_pngs_warns_once_and_keeps_the_257_rule(tmp_path):
+    twelve_bit = [RNG.integers(0, 4096, (6, 5)) for _ in range(7)]
+    twelve_bit[0][0, 0] = 4095  # the largest 12-bit value is still "12-bit data"
+    paths = [save_16bit(tmp_path / f"{i}.png", x) for i, x in enumerate(twelve_bit)]
+    loader = ImageLoader(n_jobs=2).fit(paths)  # files decoded in workers, one warning from the caller
+    with pytest.warns(UserWarning) as record:
+        images = loader.transform(paths)
+    assert len(record) == 1 and record[0].filename == __file__  # points at the user's line
+    message = str(record[0].message)
+    assert message.startswith("All 7 16-bit files read hold values only up to 4095 (12-bit data")
+    assert "at most 17 grey levels" in message and "x >> 4 for 12-bit data" in message
+    assert (
+        f"{paths[0]}: values up to 4095" in message and "... and 2 more" in message
+    )  # 5 named, then a count
+    np.testing.assert_array_equal(images, [by_257(x) for x in twelve_bit])
+    assert images.max() <= 16  # what the warning is about
+
+
+def test_8bit_values_in_a_16bit_file_warn_and_come_out_nearly_black(tmp_path):
+    path = save_16bit(tmp_path / "eight.png", np.linspace(0, 240, 30).reshape(5, 6))
+    with pytest.warns(
+        UserWarning, match=r"(?s)^The 16-bit file holds values only up to 4095.*eight.png: values up to 240\n"
+    ):
+        image = read_image(path)
+    np.testing.assert_array_equal(image, by_257(np.linspace(0, 240, 30).reshape(5, 6)))
+    assert set(np.unique(image)) == {0, 1}
+
+
+def test_only_the_low_range_16bit_files_of_a_read_are_named(tmp_path):
+    low = save_16bit(tmp_path / "low.png", RNG.integers(0, 4096, (4, 4)))
+    full = save_16bit(tmp_path / "full.png", RNG.integers(0, 65536, (4, 4)))
+    eight = tmp_path / "eight.png"
+    Image.fromarray(RNG.integers(0, 16, (4, 4), dtype=np.uint8)).save(eight)  # a dark 8-bit file: fine
+    with pytest.warns(UserWarning, match=r"^1 of the 2 16-bit files read hold") as record:
+        read_images([low, full, eight])
+    assert (
+        len(record) == 1 and "low.png" in str(record[0].message) and "full.png" not in str(record[0].message)
+    )
+
+
+def write_pgm(path, values, maxval):
+    values = np.asarray(values, dtype=">u2")
+    path.write_bytes(f"P5\n{values.shape[1]} {values.shape[0]}\n{maxval}\n".encode() + values.tobytes())
+    return path
+
+
+def test_full_range_16bit_files_load_by_257_without_a_warning(tmp_path):
+    import warnings
+
+    values = RNG.integers(0, 65536, (6, 5))
+    values[0, 0], values[0, 1] = 0, 65535
+    png = save_16bit(tmp_path / "a.png", values)
+    tif = tmp_path / "a.tif"
+    Image.fromarray(values.astype(np.uint16)).save(tif)
+    # A PGM of maxval 65535 opens in Pillow's 32-bit mode 'I', yet holds 16 bits: read, not refused.
+    pgm = write_pgm(tmp_path / "a.pgm", values, 65535)
+    with Image.open(pgm) as image:
+        assert image.mode == "I"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        images = ImageLoader().fit_transform([png, tif, pgm])
+        assert read_image(png)[0, 1] == 255
+    np.testing.assert_array_equal(images, [by_257(values)] * 3)
+
+
+def test_16bit_png_opened_in_mode_i_as_pillow_before_10_3_does(tmp_path, monkeypatch):
+    from PIL import PngImagePlugin
+
+    values = RNG.integers(0, 65536, (6, 5))
+    path = save_16bit(tmp_path / "a.png", values)
+    monkeypatch.setitem(PngImagePlugin._MODES, (16, 0), ("I", "I;16B"))  # Pillow < 10.3's entry
+    with Image.open(path) as image:
+        assert image.mode == "I"
+    np.testing.assert_array_equal(read_image(path), by_257(values))
+
+
+@pytest.mark.parametrize(
+    "values, match",
+    [
+        # 0-255 in 32 bits used to come out as 0-1; values above 65535 were clipped to 255.
+        (
+            np.arange(30, dtype=np.int32).reshape(5, 6) * 8,
+            r"32-bit or signed integer pixels \(Pillow mode 'I', from a TIFF file\)",
+        ),
+        (
+            np.arange(30, dtype=np.int32).reshape(5, 6) * 10_000,
+            r"32-bit or signed integer pixels \(Pillow mode 'I', from a TIFF file\)",
+        ),
+        (
+            np.linspace(0, 1, 30, dtype=np.float32).reshape(5, 6),
+            r"32-bit floating-point pixels \(Pillow mode 'F'\)",
+        ),
+    ],
+    ids=["int32 0-255", "int32 beyond 16 bits", "float32"],
+)
+def test_32bit_tiffs_are_bad_files_not_16bit_ones(tmp_path, values, match):
+    path = tmp_path / "deep.tif"
+    Image.fromarray(values).save(path)
+    good = save_16bit(tmp_path / "good.png", RNG.integers(0, 65536, (5, 6)))
+    with pytest.raises(
+        ImageReadError, match=f"deep.tif: {match} are not supported: they have no fixed range"
+    ):
+        read_image(path)
+    # Refused from the header, so fit already names it; then on_error decides, as for any bad file.
+    with pytest.raises(ImageReadError, match=f"1 file of 2 could not be read.*\n.*deep.tif: {match}"):
+        ImageLoader().fit([path, good])
+    with pytest.warns(UserWarning, match=f"Skipped 1 file of 2 .*\n.*deep.tif: {match}"):
+        loader = ImageLoader(on_error="warn")
+        images = loader.fit_transform([path, good])
+    assert images.shape == (1, 5, 6) and list(loader.skipped_files_) == [str(path)]
+
+
+def test_load_image_folder_warns_once_about_12bit_files(tmp_path):
+    from skvision.datasets import load_image_folder
+
+    for label in ("a", "b"):
+        (tmp_path / label).mkdir()
+        for i in range(2):
+            save_16bit(tmp_path / label / f"{i}.png", RNG.integers(0, 4096, (4, 4)))
+    with pytest.warns(UserWarning, match="All 4 16-bit files read hold values only up to 4095") as record:
+        data = load_image_folder(tmp_path)
+    assert len(record) == 1 and record[0].filename == __file__
+    assert data.images.shape == (4, 4, 4) and data.images.max() <= 16
