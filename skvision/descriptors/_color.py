@@ -20,6 +20,7 @@ from ._common import (
     iter_cells,
     join_names,
 )
+from ._glcm import check_later_batch_in_range, explicit_range_white
 
 __all__ = ["ColorHistogram", "COLOR_SPACES"]
 
@@ -103,8 +104,13 @@ class ColorHistogram(BaseDescriptor):
     value_range : (float, float) or None, default=None
         Scale ``(black, white)`` of the RGB input. ``None`` takes it from the
         training images' dtype in ``fit``: (0, 255) for uint8 and other
-        integers, (0, 65535) for uint16, (0, 1) for floats. Values outside the
-        scale raise a ValueError.
+        integers, (0, 65535) for uint16, (0, 1) for floats. An explicit range is
+        on the scale of the training images: later images in another dtype are
+        read on it by the value-scale rule (``X / 255`` after a ``fit`` on uint8
+        ``X`` gives the features of ``X``) and checked against ``fit``'s scale
+        (:mod:`skvision._images`); after a ``fit`` on integers beyond 0-255 the
+        range alone says what values mean. Values outside the scale raise a
+        ValueError.
     grid : int or (int, int), default=(1, 1)
         Cells (rows, cols) described separately (a spatial colour layout).
     n_jobs : int or None, default=None
@@ -207,6 +213,9 @@ class ColorHistogram(BaseDescriptor):
         return f"grid={self.grid!r} (at least one pixel per cell)"
 
     def _validate_images(self, X, *, reset):
+        if reset:
+            # An explicit value_range's working scale is the one fit is about to record, not a past fit's.
+            self.__dict__.pop("input_scale_", None)
         images = super()._validate_images(X, reset=reset)
         if images.ndim != 4:
             raise ValueError(
@@ -216,17 +225,15 @@ class ColorHistogram(BaseDescriptor):
                 "axis=-1) for a histogram of intensities."
             )
         if not reset:
-            # value_range=None reads X on its own dtype's scale (then on value_range_'s, see _planes).
-            value_range = infer_value_range(images) if self.value_range is None else self.value_range_
-            check_values_in_range(images, value_range, type(self).__name__)
+            check_later_batch_in_range(self, images)
         return images
 
     def _working_white(self):
-        # value_range=None: values read by the rule (skvision._images), on the scale of the training
-        # images (value_range_), so that X / 255 after a uint8 fit bins like X. An explicit
-        # value_range is the caller's scale: nothing to convert.
+        # Values read by the rule (skvision._images) on the scale of the training images, so that
+        # X / 255 after a uint8 fit bins like X, and checked against fit's scale: value_range=None
+        # takes that scale from value_range_, an explicit value_range is on it (explicit_range_white).
         if self.value_range is not None:
-            return None
+            return explicit_range_white(self)
         fitted = self.__dict__.get("value_range_")
         return fitted[1] if isinstance(fitted, tuple) else 1.0
 

@@ -14,7 +14,7 @@ from numbers import Integral
 import numpy as np
 
 from .._compat import Interval, StrOptions
-from .._images import check_images, is_integer_like
+from .._images import check_images, intensity_white, is_integer_like, to_working_scale
 from ._base import BaseDescriptor
 from ._common import (
     angle_part,
@@ -50,6 +50,58 @@ _MATRIX = "matrix"
 
 # Co-occurrence counts held at once, in int64 cells (8 bytes each): 2**24 is 128 MB.
 _MAX_COUNT_CELLS = 2**24
+
+#: Quotients ``(v - black) * levels / span`` this far below an integer count as on it (see ``_quantise``).
+_LEVEL_TOLERANCE = 1e-6
+#: Relative rounding of a batch's extremes carried to fit's scale (see ``check_later_batch_in_range``).
+_CONVERSION_TOLERANCE = 1e-9
+
+
+def explicit_range_white(estimator):
+    """``_working_white`` of a descriptor given an explicit ``value_range`` (GLCM, ColorHistogram).
+
+    The range is on the scale of the training images' dtype: later batches are read by the
+    value-scale rule on that scale (``X / 255`` after a uint8 ``fit`` is ``X``) and checked
+    against ``fit``'s scale like every intensity reader (:mod:`skvision._images`). ``None``
+    (values taken as given, nothing checked) while fitting, when that scale is not known yet,
+    and after a fit on integers beyond the 8-bit levels, which only the given range describes.
+    """
+    scale = estimator.__dict__.get("input_scale_")
+    if scale is None or (scale.kind == "int" and not (0 <= scale.low and scale.high <= 255)):
+        return None
+    return scale.white
+
+
+def check_later_batch_in_range(estimator, images):
+    """Refuse a later batch with values outside a fitted ``value_range_`` (GLCM, ColorHistogram).
+
+    With ``value_range=None`` the batch is read on its own dtype's scale (then brought to
+    ``value_range_``'s). With an explicit range, a batch in another dtype than ``fit`` saw is
+    compared once read on fit's scale: its extremes are converted as its planes will be
+    (:func:`~skvision._images.to_working_scale`).
+    """
+    owner = type(estimator).__name__
+    if estimator.value_range is None:
+        check_values_in_range(images, infer_value_range(images), owner)
+        return
+    white = estimator._working_white()
+    if white is None or intensity_white(images.dtype) == white:
+        check_values_in_range(images, estimator.value_range_, owner)
+        return
+    low, high = estimator.value_range_
+    vmin, vmax = float(images.min()), float(images.max())
+    on_min, on_max = to_working_scale(np.array([vmin, vmax]), images.dtype, white).tolist()
+    # The conversion rounds (a few ulps): an end of the range reached through it is still inside.
+    slack = _CONVERSION_TOLERANCE * (abs(low) + abs(high))
+    if on_min >= low - slack and on_max <= high + slack:
+        return
+    divisor = intensity_white(images.dtype) / white
+    raise ValueError(
+        f"X has values in [{vmin:g}, {vmax:g}] but {owner} reads intensities on the scale "
+        f"value_range=({low:g}, {high:g}) of its training images ({estimator.input_scale_}), that is "
+        f"({low * divisor:g}, {high * divisor:g}) for {images.dtype} images: pass values inside it, "
+        "or fit with a value_range=(black, white) matching your images."
+    )
 
 
 # --------------------------------------------------------------------------- functional API
@@ -324,7 +376,10 @@ class GLCM(BaseDescriptor):
     ``floor((v - black) * levels / (white - black))``, and ``white`` itself the
     top level ``levels - 1``. For uint8 images (scale ``(0, 255)``) and
     ``levels`` dividing 256 this is integer division, ``v // (256 // levels)``;
-    with ``levels=256`` it is the identity.
+    with ``levels=256`` it is the identity. A quotient within 1e-6 below an
+    integer counts as on it: float copies such as ``X / 255`` reach a level
+    boundary to rounding only, and quantise as ``X`` does (integer images are
+    never that close to a boundary they do not hit).
 
     Parameters
     ----------
@@ -338,9 +393,15 @@ class GLCM(BaseDescriptor):
     value_range : (float, float), 'image' or None, default=None
         Intensity scale ``(black, white)`` of the input. ``None`` takes it from
         the training images' dtype in ``fit``: (0, 255) for uint8, bool and other
-        integers, (0, 65535) for uint16, (0, 1) for floats. Values outside the
-        scale raise a ValueError (never silently clipped). ``'image'``
-        stretches each image (each cell) from its own minimum to its maximum.
+        integers, (0, 65535) for uint16, (0, 1) for floats. An explicit range is
+        on the scale of the training images: later images in another dtype are
+        read on it by the value-scale rule (``X / 255`` after a ``fit`` on uint8
+        ``X`` gives the features of ``X``) and checked against ``fit``'s scale
+        (:mod:`skvision._images`); after a ``fit`` on integers beyond 0-255
+        (int16, int32, ...) the range alone says what values mean. Values
+        outside the scale raise a ValueError (never silently clipped).
+        ``'image'`` stretches each image (each cell) from its own minimum to its
+        maximum, which makes the features independent of the value scale.
     symmetric : bool, default=True
         Count each pair in both orders (Haralick's definition).
     normed : bool, default=True
@@ -488,19 +549,23 @@ class GLCM(BaseDescriptor):
             check_values_in_range(images, self.value_range_, type(self).__name__)
 
     def _validate_images(self, X, *, reset):
+        if reset:
+            # An explicit value_range's working scale is the one fit is about to record, not a past fit's.
+            self.__dict__.pop("input_scale_", None)
         images = super()._validate_images(X, reset=reset)
         if not reset and self.value_range_ != "image":
-            # value_range=None reads X on its own dtype's scale (then on value_range_'s, see _planes).
-            value_range = infer_value_range(images) if self.value_range is None else self.value_range_
-            check_values_in_range(images, value_range, type(self).__name__)
+            check_later_batch_in_range(self, images)
         return images
 
     def _working_white(self):
-        # value_range=None: values read by the rule (skvision._images), on the scale of the training
-        # images (value_range_), so that X / 255 after a uint8 fit quantises like X. An explicit
-        # value_range is the caller's scale, and 'image' stretches each image: nothing to convert.
-        if self.value_range is not None:
+        # Values read by the rule (skvision._images) on the scale of the training images, so that
+        # X / 255 after a uint8 fit quantises like X, and checked against fit's scale: value_range=None
+        # takes that scale from value_range_, an explicit value_range is on it (explicit_range_white).
+        # 'image' stretches each image from its own extremes: nothing to convert or check.
+        if self.value_range == "image":
             return None
+        if self.value_range is not None:
+            return explicit_range_white(self)
         fitted = self.__dict__.get("value_range_")
         return fitted[1] if isinstance(fitted, tuple) else 1.0
 
@@ -513,7 +578,15 @@ class GLCM(BaseDescriptor):
         else:
             low, high = self.value_range_
             span = high - low
-        quantised = np.floor((cells - low) * levels / span)
+        # A level boundary is where (v - black) * levels / span is an integer k. Computed from
+        # another representation of the same intensities (X / 255 instead of X: 0.6 * 8 / 0.8 is
+        # 5.999999999999999 where 153 * 8 / 204 is 6), the quotient lands a few ulps either side of
+        # k, and a plain floor would put such pixels one level apart. So quotients within
+        # _LEVEL_TOLERANCE below an integer count as on it: float64 rounding of [0, 1] copies of 8-
+        # and 16-bit images stays below 1e-9 levels (up to 4096 levels), while a value of such an
+        # image that is not on a boundary lies at least 1 / span >= 1 / 65535 levels below the
+        # next, so integer images quantise exactly as integer arithmetic (and scikit-image) do.
+        quantised = np.floor((cells - low) * levels / span + _LEVEL_TOLERANCE)
         np.clip(quantised, 0, levels - 1, out=quantised)
         return quantised.astype(np.intp)
 

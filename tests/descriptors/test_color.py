@@ -10,7 +10,7 @@ from skimage.color import rgb2hsv, rgb2lab
 from sklearn.base import clone
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skvision._images import ImageScaleError
+from skvision._images import ImageScaleError, ImageScaleWarning
 from skvision._testing import expected_failed_checks
 from skvision.descriptors import ColorHistogram
 from skvision.descriptors._color import COLOR_SPACES
@@ -101,6 +101,20 @@ def test_value_range_from_dtype_and_rgba(patches):
     # Floats in 0-255 after a fit on [0, 1] floats are another scale (skvision._images).
     with pytest.raises(ImageScaleError, match=r"values in \[0, 255\]: pass X / 255"):
         floats.transform(patches.astype(np.float64))
+
+
+def test_explicit_value_range_reads_later_batches_on_the_scale_of_fit(patches):
+    histogram = ColorHistogram(color_space="rgb", bins=2, moments=False, value_range=(0, 255)).fit(patches)
+    expected = histogram.transform(patches)
+    # The same colours as floats in [0, 1]: read on fit's 8-bit scale, not all in the darkest bin.
+    np.testing.assert_array_equal(histogram.transform(patches / 255.0), expected)
+    with pytest.raises(ImageScaleError, match=r"fitted on uint8 images \(0-255\) but X is float64 .*X / 255"):
+        histogram.transform(patches.astype(np.float64))
+    # After a fit on floats given in 0-255, floats in [0, 1] look like another scale.
+    on_floats = clone(histogram).fit(patches.astype(np.float64))
+    np.testing.assert_array_equal(on_floats.transform(patches.astype(np.float64)), expected)
+    with pytest.warns(ImageScaleWarning, match="255 times smaller look like another scale"):
+        on_floats.transform(patches / 255.0)
 
 
 def test_grey_input_is_rejected_with_a_clear_message():

@@ -164,6 +164,76 @@ def test_value_range_image_stretches_each_image(real_crops):
     np.testing.assert_array_equal(glcm.fit_transform(real_crops.astype(np.int64) * 2 + 10), stretched)
 
 
+@pytest.fixture(scope="module")
+def camera_patches():
+    """144 uint8 32x32 patches of camera(): flat sky, the coat, the grass."""
+    camera = skimage.data.camera()
+    return np.stack([camera[r : r + 32, c : c + 32] for r in range(0, 384, 32) for c in range(0, 384, 32)])
+
+
+@pytest.mark.parametrize("levels", [5, 8, 16])
+def test_value_range_image_gives_uint8_and_its_float_copy_the_same_features(camera_patches, levels):
+    glcm = GLCM(levels=levels, value_range="image", distances=[1, 2], properties=[*GLCM_PROPERTIES, "matrix"])
+    on_uint8 = glcm.fit(camera_patches).transform(camera_patches)
+    # Pixels exactly on a level boundary, (v - min) * levels / (max - min) an integer: in 8-bit
+    # arithmetic exact, from X / 255 a rounding either side of it.
+    low = camera_patches.min(axis=(1, 2), keepdims=True).astype(np.int64)
+    span = camera_patches.max(axis=(1, 2), keepdims=True) - low
+    on_boundary = ((camera_patches - low) * levels % span == 0) & (camera_patches > low)
+    assert on_boundary.any(axis=(1, 2)).mean() > 0.2
+    np.testing.assert_array_equal(glcm.transform(camera_patches / 255.0), on_uint8)
+    on_floats = glcm.fit(camera_patches / 255.0)
+    np.testing.assert_array_equal(on_floats.transform(camera_patches / 255.0), on_uint8)
+
+
+def test_value_range_image_quantises_a_boundary_pixel_as_integer_arithmetic_does():
+    x = np.array([[[0, 153, 153, 204], [0, 153, 153, 204]]], np.uint8)  # 153 * 8 / 204 = 6
+    glcm = GLCM(
+        levels=8, value_range="image", angles=[0], properties=["matrix"], symmetric=False, normed=False
+    ).fit(x)
+    matrix = glcm.transform(x / 255.0).reshape(8, 8)  # 0.6 * 8 / 0.8 is 5.999999999999999
+    assert matrix[0, 6] == matrix[6, 6] == matrix[6, 7] == 2 and matrix.sum() == 6
+    np.testing.assert_array_equal(glcm.transform(x), glcm.transform(x / 255.0))
+
+
+def test_explicit_value_range_reads_later_batches_on_the_scale_of_fit(real_crops):
+    glcm = GLCM(levels=8, value_range=(0, 255)).fit(real_crops)
+    expected = glcm.transform(real_crops)
+    # The same intensities in another dtype: read on fit's 8-bit scale, not quantised as all black.
+    np.testing.assert_array_equal(glcm.transform(real_crops / 255.0), expected)
+    # Floats holding 0-255 after a uint8 fit are another scale, refused as for value_range=None.
+    with pytest.raises(ImageScaleError, match=r"fitted on uint8 images \(0-255\) but X is float64 .*X / 255"):
+        glcm.transform(real_crops.astype(np.float64))
+    # A narrower range: X / 255 is checked against it once on fit's scale, and named in X's units.
+    inner = np.clip(real_crops, 50, 200)
+    narrow = GLCM(levels=8, value_range=(50, 200)).fit(inner)
+    np.testing.assert_array_equal(narrow.transform(inner / 255.0), narrow.transform(inner))
+    named = r"\[0.027451, 0.882353\].*\(50, 200\).*\(0.196078, 0.784314\) for float64 images"
+    with pytest.raises(ValueError, match=named):
+        narrow.transform(real_crops / 255.0)
+
+
+def test_explicit_value_range_after_a_fit_on_floats_taken_as_given(real_crops):
+    glcm = GLCM(levels=8, value_range=(0, 255)).fit(real_crops.astype(np.float64))
+    # The range says (0, 255): the same values as floats in [0, 1] would all be black.
+    with pytest.warns(ImageScaleWarning, match="times smaller look like another scale"):
+        glcm.transform(real_crops / 255.0)
+    with pytest.raises(ImageScaleError, match=r"taken as given, but X is uint8 images"):
+        glcm.transform(real_crops)
+
+
+def test_explicit_value_range_on_integers_beyond_8_bits_is_the_callers_scale(real_crops):
+    twelve_bit = real_crops.astype(np.int32) * 16
+    glcm = GLCM(levels=8, value_range=(0, 4095))
+    glcm.fit(real_crops)  # a first fit on uint8 does not make the refit read int32 as 8-bit levels
+    features = glcm.fit(twelve_bit).transform(twelve_bit)
+    np.testing.assert_array_equal(features, GLCM(levels=8).fit(real_crops).transform(real_crops))
+    over = twelve_bit.copy()
+    over[0, 0, 0] = 4096
+    with pytest.raises(ValueError, match=r", 4096\] .*value_range=\(0, 4095\)"):
+        glcm.transform(over)
+
+
 def test_colour_images_each_channel():
     astronaut = skimage.data.astronaut()[None, 200:248, 200:248]
     glcm = GLCM(channels="each", levels=8, distances=[1], angles=[0], properties=["contrast"]).fit(astronaut)
