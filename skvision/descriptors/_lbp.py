@@ -413,8 +413,9 @@ def _torch_labels(images, rows, cols, method, bin_edges=None):
             total = value.clone() if total is None else total + value
             square = value * value if square is None else square + value * value
         var = (square - total * total / P) / P
-        # A zero variance (NaN in the numpy code maps) counts as 0 on both paths.
-        return torch.bucketize(var, torch.as_tensor(bin_edges, device=images.device), right=True)
+        # A zero variance (NaN in the numpy code maps) counts as 0 on every path; bin k holds
+        # edges[k - 1] < var <= edges[k] (see LBP._describe).
+        return torch.bucketize(var, torch.as_tensor(bin_edges, device=images.device), right=False)
     codes = torch.zeros(images.shape, dtype=torch.int64, device=images.device)
     for i, value in enumerate(_torch_samples(images, rows, cols)):
         codes |= (value >= images).long() << i
@@ -533,10 +534,13 @@ class LBP(BaseDescriptor):
         Per-cell normalisation: unit sum, unit Euclidean norm, or raw counts.
     n_bins : int >= 2, default=16
         Bins of the 'var' histograms; their edges are quantiles of the training
-        variances learned in ``fit`` (a zero variance, NaN in the code map,
-        counts in the lowest bin). Variances are of intensities on the 8-bit
-        scale, read by the value-scale rule of :mod:`skvision._images`, so that
-        uint8 ``X`` and float ``X / 255`` agree.
+        variances learned in ``fit``, and bin ``k`` holds the variances ``v``
+        with ``edges[k - 1] < v <= edges[k]``: a zero variance (NaN in the code
+        map) counts in the lowest bin. Where many training variances are equal
+        (flat areas give many zeros), edges coincide and the bins between them
+        stay empty. Variances are of intensities on the 8-bit scale, read by
+        the value-scale rule of :mod:`skvision._images`, so that uint8 ``X`` and
+        float ``X / 255`` agree.
     channels : {'gray', 'each'}, default='gray'
         Describe the luminance, or each channel separately and concatenate.
         'var' bin edges are shared by the channels.
@@ -611,7 +615,8 @@ class LBP(BaseDescriptor):
     _describe_dtype = None
 
     def _working_white(self):
-        # Codes compare a pixel with its neighbours: any value scale gives the same codes. The
+        # Codes compare a pixel with its neighbours, which no value scale changes (but for rounding
+        # ties of interpolated neighbours, as in scikit-image): nothing to convert or check. The
         # variances of 'var' are on the 8-bit scale, whatever the dtype (skvision._images).
         return 255.0 if self.method == "var" else None
 
@@ -735,7 +740,11 @@ class LBP(BaseDescriptor):
             for start, stop, row_start, row_stop, maps in _iter_maps(images, rows, cols, kind):
                 if kind == "var":
                     maps = np.nan_to_num(maps, nan=0.0)
-                    labels = np.searchsorted(self.var_bin_edges_[k], maps, side="right")
+                    # Bin k holds edges[k - 1] < var <= edges[k]: the edges are training quantiles, and
+                    # where many training variances tie (flat areas: zeros) several edges equal the tied
+                    # value; searching from the left puts it in the lowest of the bins those edges close
+                    # (zero variance in bin 0), where the right would skip the bins between them.
+                    labels = np.searchsorted(self.var_bin_edges_[k], maps, side="left")
                 else:
                     labels = _labels(maps, P, self.method, compact=True)
                 m = stop - start
@@ -755,7 +764,11 @@ class LBP(BaseDescriptor):
         parts = []
         for k, (P, R) in enumerate(self._scales()):
             rows, cols = _neighbour_offsets(P, R, self.sampling)
-            edges = self.var_bin_edges_[k] if self.method == "var" else None
+            edges = None
+            if self.method == "var":
+                # The kernel counts the edges <= var (searchsorted's 'right'); each edge moved to the
+                # next float up makes that the count of edges < var, the binning of _describe.
+                edges = np.nextafter(self.var_bin_edges_[k], np.inf)
             n_labels = _n_labels(P, self.method, self.n_bins)
             parts.append(
                 _lbp_kernels.histograms(

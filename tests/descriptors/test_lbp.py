@@ -468,7 +468,7 @@ def test_var_bin_edges_are_learned_in_fit(real_crops, route):
     (edges,) = lbp.var_bin_edges_
     np.testing.assert_allclose(edges, np.quantile(var, [0.2, 0.4, 0.6, 0.8]))
     expected = [
-        np.bincount(np.searchsorted(edges, np.nan_to_num(var, nan=0.0).ravel(), side="right"), minlength=5)
+        np.bincount(np.searchsorted(edges, np.nan_to_num(var, nan=0.0).ravel(), side="left"), minlength=5)
         for var in (skimage_lbp(image, 8, 1, "var") for image in test)
     ]
     np.testing.assert_array_equal(lbp.transform(test), expected)
@@ -476,6 +476,23 @@ def test_var_bin_edges_are_learned_in_fit(real_crops, route):
     counts = lbp.transform(train).sum(axis=0)
     np.testing.assert_allclose(counts / counts.sum(), 0.2, atol=0.01)
     assert LBP().fit(train).var_bin_edges_ is None
+
+
+def test_var_zero_variance_lands_in_the_lowest_bin_when_edges_tie(route):
+    # Flat areas: over half the training variances are 0, so the first quantile edges all equal 0.
+    X = np.random.default_rng(0).integers(0, 256, (4, 32, 32)).astype(np.uint8)
+    X[:, :20] = 100
+    lbp = LBP(P=8, R=1, method="var", n_bins=16, normalize="none").fit(X)
+    (edges,) = lbp.var_bin_edges_
+    assert np.all(edges[:8] == 0) and edges[8] > 0
+    counts = lbp.transform(X)
+    zeros = np.isnan(local_binary_pattern(X, 8, 1, method="var")).sum(axis=(1, 2))
+    np.testing.assert_array_equal(counts[:, 0], zeros)
+    # Bins 1-7 lie between equal edges: empty, as the ties force; the others are not.
+    assert np.all(counts[:, 1:8] == 0) and np.all(counts[:, 8:].sum(axis=0) > 0)
+    if importlib.util.find_spec("torch") is not None:
+        with torch_path_on_cpu():
+            np.testing.assert_array_equal(lbp.transform(X), counts)
 
 
 def test_channels_each(real_crops, route):
