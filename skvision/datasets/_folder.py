@@ -357,7 +357,13 @@ def load_image_folder(
     if wanted is None:
         names = [name for name, files in found.items() if files]
         if empty:
-            messages.append(f"Folders with no files are not classes: {_listing(empty)}.")
+            if scan.extensions is None:
+                messages.append(f"Folders with no files are not classes: {_listing(empty)}.")
+            else:
+                messages.append(
+                    f"Folders with no files ending in {', '.join(scan.extensions)} are not classes: "
+                    f"{_listing(empty)}."
+                )
     else:
         names = wanted
         ignored = {name: len(files) for name, files in found.items() if files and name not in wanted}

@@ -91,6 +91,11 @@ def test_extensions_select_files_and_leave_the_others_out(tmp_path):
     assert "1 files with other extensions" in data.DESCR
     only_png = load_image_folder(tmp_path, extensions=[".PNG"])
     assert len(only_png.images) == 4
+    # A folder whose files all have other endings: the warning says which endings, not "no files".
+    (tmp_path / "bird").mkdir()
+    (tmp_path / "bird" / "0.jpeg").write_bytes((tmp_path / "cat" / "0.png").read_bytes())
+    with pytest.warns(UserWarning, match=r"Folders with no files ending in \.png are not classes: bird"):
+        assert load_image_folder(tmp_path, extensions=[".png"]).target_names.tolist() == ["cat", "dog"]
 
 
 def test_decompression_bomb_is_refused(tmp_path):
