@@ -125,12 +125,84 @@ def pad_box(height, width, size):
     return top, top + inner_h, left, left + inner_w
 
 
+def _mirror(index, n):
+    """scipy.ndimage's 'mirror' boundary (skimage's 'reflect'): ``-1 -> 1``, ``n -> n - 2``."""
+    if n == 1:
+        return np.zeros_like(index)
+    period = 2 * (n - 1)
+    index = np.abs(index) % period
+    return np.where(index >= n, period - index, index)
+
+
+def _axis_operator(n_in, n_out, anti_aliasing):
+    """The ``(n_out, n_in)`` matrix of skimage's bilinear resize along one axis.
+
+    ``skimage.transform.resize(order=1)`` smooths with ``ndi.gaussian_filter``
+    (sigma ``(n_in / n_out - 1) / 2`` when shrinking, mode 'mirror'), then reads
+    each output pixel's centre by ``ndi.zoom(order=1, grid_mode=True,
+    mode='mirror')``: both are linear along each axis, so one matrix per axis
+    holds them (scipy's kernel: radius ``int(4 * sigma + 0.5)``, normalised).
+    """
+    coords = (np.arange(n_out) + 0.5) * (n_in / n_out) - 0.5
+    low = np.floor(coords).astype(np.intp)
+    fraction = coords - low
+    sigma = max(0.0, (n_in / n_out - 1) / 2) if anti_aliasing else 0.0
+    if sigma > 1e-15:
+        radius = int(4.0 * sigma + 0.5)
+        taps = np.arange(-radius, radius + 1)
+        kernel = np.exp(-0.5 / (sigma * sigma) * taps**2)
+        kernel /= kernel.sum()
+    else:
+        taps, kernel = np.zeros(1, dtype=np.intp), np.ones(1)
+    operator = np.zeros((n_out, n_in))
+    outputs = np.arange(n_out)[:, None]
+    for source, weight in ((low, 1.0 - fraction), (low + 1, fraction)):
+        # The sample reads smoothed pixel `source`: the kernel around it, mirrored at the edges.
+        read = _mirror(source, n_in)[:, None] + taps[None, :]
+        np.add.at(operator, (outputs, _mirror(read, n_in)), weight[:, None] * kernel[None, :])
+    return operator
+
+
+def _shrink_bilinear(image, output_shape, anti_aliasing):
+    """``skimage.transform.resize(image, output_shape, order=1, preserve_range=True,
+    anti_aliasing=anti_aliasing)``, to rounding (~1e-13), of an integer image shrunk a lot,
+    channel axis kept.
+
+    scikit-image smooths every pixel before it reads four per output pixel: a
+    2000x1500 photo to 64x64 takes a second, 90 Gaussian taps per axis and
+    pixel. The two axes' operators (:func:`_axis_operator`) applied as matrix
+    products give the same values in tens of milliseconds. Integer images only:
+    the result is rounded back to integers, which hides the different order of
+    summation (float images keep scikit-image's own computation, bit for bit).
+    """
+    height, width = image.shape[:2]
+    rows = _axis_operator(height, output_shape[0], anti_aliasing)
+    cols = _axis_operator(width, output_shape[1], anti_aliasing)
+    flat = image.reshape(height, width, -1).astype(np.float64)
+    # (out_h, H) @ (H, W * C), then each channel's (out_h, W) @ (W, out_w).
+    tall = (rows @ flat.reshape(height, -1)).reshape(output_shape[0], width, -1)
+    resized = np.einsum("hwc,ow->hoc", tall, cols, optimize=True)
+    # skimage clips to the input's range (a linear blend overshoots it only by rounding here).
+    resized = np.clip(resized, image.min(), image.max())
+    return resized.reshape(output_shape)
+
+
+#: Shrinking an integer image, smoothed, by at least this factor on an axis takes
+#: :func:`_shrink_bilinear` (below it the smoothing is cheap, and skimage's own way is kept).
+_SHRINK_FACTOR = 2
+
+
 def _stretch(image, size, interpolation, anti_aliasing):
     from skimage.transform import resize
 
     output_shape = (int(size[0]), int(size[1]), *image.shape[2:])
     if output_shape == image.shape:
         return image.copy()
+    shrink = max(image.shape[0] / output_shape[0], image.shape[1] / output_shape[1])
+    smooth = _resolve_anti_aliasing(anti_aliasing, interpolation)
+    if interpolation == "bilinear" and smooth and image.dtype.kind in "ui" and shrink >= _SHRINK_FACTOR:
+        # (Without smoothing skimage reads four pixels per output pixel: already quick.)
+        return _cast_like(_shrink_bilinear(image, output_shape, True), image.dtype)
     resized = resize(
         image.astype(np.float64, copy=False),
         output_shape,
@@ -153,6 +225,12 @@ def _padded(inner, size, box, fill_value, leading=0):
 
 def resize_image(image, size, *, mode="stretch", fill_value=0, interpolation="bilinear", anti_aliasing=None):
     """Resize one image with :func:`skimage.transform.resize`.
+
+    Integer images shrunk at least twice on an axis, bilinear and anti-aliased
+    (the default), take a faster route with the same arithmetic: the same
+    values to 1e-13 before rounding (a value within that of a half may round
+    the other way: 1 pixel in 4,000 at exactly half the size), a 2000x1500
+    photo to 64x64 in ~50 ms instead of ~1 s.
 
     Parameters
     ----------

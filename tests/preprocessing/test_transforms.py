@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+import skimage.filters
 from skimage.color import rgb2gray
 from skimage.transform import resize
 from sklearn.exceptions import NotFittedError
@@ -12,6 +13,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from skvision._testing import expected_failed_checks
 from skvision.datasets import load_digits
 from skvision.preprocessing import Grayscale, Resize
+from skvision.preprocessing._transforms import resize_image
 
 RNG = np.random.default_rng(0)
 
@@ -191,3 +193,38 @@ def test_image_steps_return_images_under_any_output_configuration(step):
         np.testing.assert_array_equal(step.fit_transform(images), expected)
     with pytest.raises(ValueError, match="transform must be one of"):
         step.set_output(transform="arrow")
+
+
+@pytest.mark.parametrize(
+    ("shape", "size"),
+    [
+        ((300, 400, 3), (64, 64)),  # a photo to a thumbnail: both axes shrink, by different factors
+        ((301, 173), (37, 91)),  # shrinks rows, stretches columns
+        ((90, 60, 3), (45, 30)),  # exactly twice
+        ((500, 7), (5, 7)),  # one axis unchanged
+        ((64, 64), (1, 1)),
+    ],
+)
+def test_shrinking_an_integer_image_equals_skimage_without_its_cost(shape, size, monkeypatch):
+    # The faster route (one linear operator per axis: skimage's Gaussian and bilinear reads) must
+    # give skimage's values: to 1e-12 before rounding, and so the same uint8 image.
+    from skvision.preprocessing import _transforms
+
+    rng = np.random.default_rng(sum(shape))
+    smooth = skimage.filters.gaussian(rng.random(shape[:2]), 3) * 255
+    image = np.clip(
+        smooth[..., None] * rng.uniform(0.5, 1.5, shape[2:]) if len(shape) == 3 else smooth, 0, 255
+    )
+    image = image.astype(np.uint8)
+    expected = resize(
+        image.astype(np.float64), (*size, *shape[2:]), order=1, preserve_range=True, anti_aliasing=True
+    )
+    values = _transforms._shrink_bilinear(image, (*size, *shape[2:]), anti_aliasing=True)
+    np.testing.assert_allclose(values, expected, rtol=0, atol=1e-12 * 255)
+    monkeypatch.setattr("skimage.transform.resize", None)  # the route must not call skimage
+    got = resize_image(image, size).astype(int)
+    rounded = np.clip(np.rint(expected), 0, 255)
+    # A value within 1e-13 of a half may round the other way (bilinear halves at even factors).
+    near_half = np.abs(expected - np.floor(expected) - 0.5) < 1e-9
+    np.testing.assert_array_equal(got[~near_half], rounded[~near_half])
+    assert np.all(np.abs(got - expected)[near_half] <= 0.5 + 1e-9)
