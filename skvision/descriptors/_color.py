@@ -12,15 +12,16 @@ from ._base import BaseDescriptor
 from ._common import (
     bin_part,
     check_grid,
+    check_later_batch_in_range,
     check_positive_ints,
     check_value_range,
     check_values_in_range,
+    explicit_range_white,
     grid_parts,
     infer_value_range,
     iter_cells,
     join_names,
 )
-from ._glcm import check_later_batch_in_range, explicit_range_white
 
 __all__ = ["ColorHistogram", "COLOR_SPACES"]
 

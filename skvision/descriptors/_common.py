@@ -21,7 +21,7 @@ import math
 
 import numpy as np
 
-from .._images import intensity_white, is_integer_like
+from .._images import intensity_white, is_integer_like, to_working_scale
 
 __all__ = [
     "angle_part",
@@ -34,6 +34,8 @@ __all__ = [
     "check_positive_ints",
     "check_value_range",
     "check_values_in_range",
+    "check_later_batch_in_range",
+    "explicit_range_white",
     "distance_part",
     "format_value",
     "frequency_part",
@@ -193,6 +195,57 @@ def check_values_in_range(images, value_range, owner, name="value_range"):
             f"{name}=({low:g}, {high:g}) (black, white). Pass value_range=(black, white) "
             "matching your images, e.g. (0, 255) for 8-bit values stored as floats."
         )
+
+
+#: Relative rounding of a batch's extremes carried to fit's scale (see ``check_later_batch_in_range``).
+_CONVERSION_TOLERANCE = 1e-9
+
+
+def explicit_range_white(estimator):
+    """``_working_white`` of a descriptor given an explicit ``value_range`` (GLCM, ColorHistogram).
+
+    The range is on the scale of the training images' dtype: later batches are read by the
+    value-scale rule on that scale (``X / 255`` after a uint8 ``fit`` is ``X``) and checked
+    against ``fit``'s scale like every intensity reader (:mod:`skvision._images`). ``None``
+    (values taken as given, nothing checked) while fitting, when that scale is not known yet,
+    and after a fit on integers beyond the 8-bit levels, which only the given range describes.
+    """
+    scale = estimator.__dict__.get("input_scale_")
+    if scale is None or (scale.kind == "int" and not (0 <= scale.low and scale.high <= 255)):
+        return None
+    return scale.white
+
+
+def check_later_batch_in_range(estimator, images):
+    """Refuse a later batch with values outside a fitted ``value_range_`` (GLCM, ColorHistogram).
+
+    With ``value_range=None`` the batch is read on its own dtype's scale (then brought to
+    ``value_range_``'s). With an explicit range, a batch in another dtype than ``fit`` saw is
+    compared once read on fit's scale: its extremes are converted as its planes will be
+    (:func:`~skvision._images.to_working_scale`).
+    """
+    owner = type(estimator).__name__
+    if estimator.value_range is None:
+        check_values_in_range(images, infer_value_range(images), owner)
+        return
+    white = estimator._working_white()
+    if white is None or intensity_white(images.dtype) == white:
+        check_values_in_range(images, estimator.value_range_, owner)
+        return
+    low, high = estimator.value_range_
+    vmin, vmax = float(images.min()), float(images.max())
+    on_min, on_max = to_working_scale(np.array([vmin, vmax]), images.dtype, white).tolist()
+    # The conversion rounds (a few ulps): an end of the range reached through it is still inside.
+    slack = _CONVERSION_TOLERANCE * (abs(low) + abs(high))
+    if on_min >= low - slack and on_max <= high + slack:
+        return
+    divisor = intensity_white(images.dtype) / white
+    raise ValueError(
+        f"X has values in [{vmin:g}, {vmax:g}] but {owner} reads intensities on the scale "
+        f"value_range=({low:g}, {high:g}) of its training images ({estimator.input_scale_}), that is "
+        f"({low * divisor:g}, {high * divisor:g}) for {images.dtype} images: pass values inside it, "
+        "or fit with a value_range=(black, white) matching your images."
+    )
 
 
 # --------------------------------------------------------------------------- feature names

@@ -14,15 +14,17 @@ from numbers import Integral
 import numpy as np
 
 from .._compat import Interval, StrOptions
-from .._images import check_images, intensity_white, is_integer_like, to_working_scale
+from .._images import check_images, is_integer_like
 from ._base import BaseDescriptor
 from ._common import (
     angle_part,
     check_grid,
+    check_later_batch_in_range,
     check_non_negative,
     check_value_range,
     check_values_in_range,
     distance_part,
+    explicit_range_white,
     grid_parts,
     infer_value_range,
     iter_cells,
@@ -53,55 +55,6 @@ _MAX_COUNT_CELLS = 2**24
 
 #: Quotients ``(v - black) * levels / span`` this far below an integer count as on it (see ``_quantise``).
 _LEVEL_TOLERANCE = 1e-6
-#: Relative rounding of a batch's extremes carried to fit's scale (see ``check_later_batch_in_range``).
-_CONVERSION_TOLERANCE = 1e-9
-
-
-def explicit_range_white(estimator):
-    """``_working_white`` of a descriptor given an explicit ``value_range`` (GLCM, ColorHistogram).
-
-    The range is on the scale of the training images' dtype: later batches are read by the
-    value-scale rule on that scale (``X / 255`` after a uint8 ``fit`` is ``X``) and checked
-    against ``fit``'s scale like every intensity reader (:mod:`skvision._images`). ``None``
-    (values taken as given, nothing checked) while fitting, when that scale is not known yet,
-    and after a fit on integers beyond the 8-bit levels, which only the given range describes.
-    """
-    scale = estimator.__dict__.get("input_scale_")
-    if scale is None or (scale.kind == "int" and not (0 <= scale.low and scale.high <= 255)):
-        return None
-    return scale.white
-
-
-def check_later_batch_in_range(estimator, images):
-    """Refuse a later batch with values outside a fitted ``value_range_`` (GLCM, ColorHistogram).
-
-    With ``value_range=None`` the batch is read on its own dtype's scale (then brought to
-    ``value_range_``'s). With an explicit range, a batch in another dtype than ``fit`` saw is
-    compared once read on fit's scale: its extremes are converted as its planes will be
-    (:func:`~skvision._images.to_working_scale`).
-    """
-    owner = type(estimator).__name__
-    if estimator.value_range is None:
-        check_values_in_range(images, infer_value_range(images), owner)
-        return
-    white = estimator._working_white()
-    if white is None or intensity_white(images.dtype) == white:
-        check_values_in_range(images, estimator.value_range_, owner)
-        return
-    low, high = estimator.value_range_
-    vmin, vmax = float(images.min()), float(images.max())
-    on_min, on_max = to_working_scale(np.array([vmin, vmax]), images.dtype, white).tolist()
-    # The conversion rounds (a few ulps): an end of the range reached through it is still inside.
-    slack = _CONVERSION_TOLERANCE * (abs(low) + abs(high))
-    if on_min >= low - slack and on_max <= high + slack:
-        return
-    divisor = intensity_white(images.dtype) / white
-    raise ValueError(
-        f"X has values in [{vmin:g}, {vmax:g}] but {owner} reads intensities on the scale "
-        f"value_range=({low:g}, {high:g}) of its training images ({estimator.input_scale_}), that is "
-        f"({low * divisor:g}, {high * divisor:g}) for {images.dtype} images: pass values inside it, "
-        "or fit with a value_range=(black, white) matching your images."
-    )
 
 
 # --------------------------------------------------------------------------- functional API
