@@ -457,24 +457,6 @@ def _dataset_label(dataset):
     return Path(dataset).resolve().name if Path(dataset).is_dir() else dataset
 
 
-def _class_listing(classes, width=60):
-    """The class names, comma-separated, cut to about ``width`` characters (the rest counted).
-
-    Examples
-    --------
-    >>> _class_listing(["cats", "dogs"])
-    'cats, dogs'
-    >>> _class_listing([f"class_{k}" for k in range(20)], width=30)
-    'class_0, class_1, class_2, ... (20 in all)'
-    """
-    shown = []
-    for name in classes:
-        if shown and len(", ".join([*shown, name])) > width:
-            return ", ".join(shown) + f", ... ({len(classes)} in all)"
-        shown.append(name)
-    return ", ".join(shown)
-
-
 def _remove_unused_out(out):
     """Remove ``--out`` (made by this run) if it holds only its mark: no trace of a run that did not start."""
     from .datasets._folder import REPORT_MARKER
@@ -542,6 +524,7 @@ def _compare_one(args):
             + "; ".join(f"{s.name} {s.skipped}" for s in feature_sets)
         )
     from .compare._progress import Progress
+    from .datasets._folder import _listing
 
     # Progress and notes go to stderr; stdout holds the table and the report's path only.
     talk = Progress(verbose=0 if args.quiet else 1)
@@ -549,7 +532,7 @@ def _compare_one(args):
     classes = [str(data.target_names[label]) for label in sorted(set(y.tolist()))]
     cv_words = f"{args.cv}-fold CV" + (f" repeated {args.repeats} times" if args.repeats > 1 else "")
     talk.say(
-        f"{args.dataset}: {len(X)} images of {shape}, {len(classes)} classes ({_class_listing(classes)}); "
+        f"{args.dataset}: {len(X)} images of {shape}, {len(classes)} classes ({_listing(classes, limit=8)}); "
         f"{cv_words} of {', '.join(running)} -> {args.classifier}{', tuned' if args.tune else ''}"
     )
     if stale:
