@@ -13,14 +13,18 @@ from __future__ import annotations
 
 import contextlib
 
-__all__ = ["import_modules", "spawn_early", "stop_workers", "worker_pool"]
+__all__ = ["import_modules", "in_worker", "pool_running", "spawn_early", "stop_workers", "worker_pool"]
 
 #: The executor whose workers this process started last (see :func:`stop_workers`).
 _pool = None
+#: Set in the workers (by :func:`start_worker`): work they run shares no further.
+_in_worker = False
 
 
 def start_worker():
     """A worker's start (loky's initializer): the same for every pool, without arguments."""
+    global _in_worker
+    _in_worker = True
     # loky restarts a worker whose memory grew by 300 MB since its first task, taken for a leak: a
     # network trained in a split and torch's allocator caches grow that much, and a restart costs
     # the imports and every pipeline's warm-up again. (A private setting: left as it is if renamed.)
@@ -79,12 +83,56 @@ def worker_pool(n_workers, threads):
     global _pool
     from joblib.executor import get_memmapping_executor
 
-    env = {
+    _pool = get_memmapping_executor(n_workers, env=_thread_env(threads), initializer=start_worker)
+    return _pool
+
+
+def in_worker():
+    """Whether this process is one of :func:`worker_pool`'s workers.
+
+    Examples
+    --------
+    >>> in_worker()
+    False
+    """
+    return _in_worker
+
+
+def pool_running(n_workers, threads):
+    """Whether :func:`worker_pool` ``(n_workers, threads)`` would hand back workers already running.
+
+    loky replaces its pool when the arguments change and lets idle workers exit
+    after 300 s; a pool that is neither spawns its workers again (seconds each).
+    Read from loky's private state: False when it cannot be read.
+
+    Examples
+    --------
+    >>> pool_running(1, 1)  # nothing started in this process yet
+    False
+    """
+    try:
+        from joblib.externals.loky import reusable_executor
+
+        pool = reusable_executor._executor
+        return (
+            pool is not None
+            and pool is _pool
+            and not pool._flags.broken
+            and not pool._flags.shutdown
+            and pool._max_workers == n_workers
+            and pool._env == _thread_env(threads)
+            and len(pool._processes) >= n_workers
+        )
+    except Exception:  # noqa: BLE001 - loky's private names changed: taken as not running
+        return False
+
+
+def _thread_env(threads):
+    """The workers' environment: ``threads`` threads for each of their thread pools."""
+    return {
         name: str(threads)
         for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
     }
-    _pool = get_memmapping_executor(n_workers, env=env, initializer=start_worker)
-    return _pool
 
 
 def spawn_early(n_jobs, features=None):

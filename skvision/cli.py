@@ -327,6 +327,10 @@ def _read_folder(args):
                 image_size=args.image_size,
                 color_mode=args.color_mode,
                 on_error=args.on_error,
+                # The workers spawned early read too, once the rest of the folder repays them.
+                n_jobs=args.n_jobs,
+                # A bar on a terminal; in a log, the first line says how long reading took.
+                verbose=int(not args.quiet and sys.stderr.isatty()),
             )
         except (OSError, ValueError, TypeError) as exc:
             raise _UsageError(f"argument --dataset: {_cli_message(exc)}") from None
@@ -392,7 +396,9 @@ def _load_data(args):
                 f"argument --dataset: {args.dataset!r} is neither a bundled data set "
                 f"({', '.join(DATASETS)}) nor an existing folder"
             )
+        started = time.perf_counter()
         data = _read_folder(args)
+        data.read_seconds = time.perf_counter() - started
         present = np.unique(data.target)
         if len(present) < 2:
             only = ", ".join(repr(str(data.target_names[label])) for label in present)
@@ -531,8 +537,10 @@ def _compare_one(args):
     shape = "x".join(map(str, X.shape[1:]))
     classes = [str(data.target_names[label]) for label in sorted(set(y.tolist()))]
     cv_words = f"{args.cv}-fold CV" + (f" repeated {args.repeats} times" if args.repeats > 1 else "")
+    read = data.get("read_seconds", 0.0)
     talk.say(
-        f"{args.dataset}: {len(X)} images of {shape}, {len(classes)} classes ({_listing(classes, limit=8)}); "
+        f"{args.dataset}: {len(X)} images of {shape}, {len(classes)} classes ({_listing(classes, limit=8)})"
+        f"{f' read in {read:.1f} s' if read >= 1 else ''}; "
         f"{cv_words} of {', '.join(running)} -> {args.classifier}{', tuned' if args.tune else ''}"
     )
     if stale:

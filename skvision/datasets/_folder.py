@@ -187,6 +187,7 @@ def load_image_folder(
     follow_symlinks=False,
     max_pixels=DEFAULT_MAX_PIXELS,
     n_jobs=None,
+    verbose=0,
     return_X_y=False,
 ):
     """Load a folder of images with one sub-folder per class.
@@ -196,7 +197,8 @@ def load_image_folder(
     too (``cats/indoor/1.png`` is a cat), is one sample. Files are identified by
     their content, so every format Pillow reads is accepted (PNG, JPEG, TIFF,
     BMP, WebP, GIF, ...); animated and multi-page files give their first frame
-    or page. Files are decoded in parallel with joblib.
+    or page. With ``n_jobs``, files are decoded in worker processes too when
+    the folder is large enough to repay them.
 
     Left out, and counted in ``DESCR``: operating-system debris (names starting
     with ``'.'`` such as ``.DS_Store`` and hidden folders, ``__MACOSX``,
@@ -257,7 +259,12 @@ def load_image_folder(
     max_pixels : int or None, default=89_478_485
         Files with more pixels are refused before decoding (decompression bombs).
     n_jobs : int or None, default=None
-        joblib workers reading files.
+        Processes reading files, this one included (joblib's convention). The
+        first files are read here and timed; workers join only when the rest
+        is estimated to take long enough to repay them, so ``n_jobs`` never
+        makes the read much slower than one process.
+    verbose : int, default=0
+        A tqdm bar over the files (on stderr) when reading lasts over a second.
     return_X_y : bool, default=False
         Return ``(images, target)`` instead of a Bunch.
 
@@ -395,6 +402,7 @@ def load_image_folder(
         on_error="skip",
         n_jobs=n_jobs,
         same_size=False,
+        verbose=verbose,
     )
     problems = {**scan.problems, **read_problems}
     report_bad_files(problems, len(files) + len(scan.problems), on_error)

@@ -34,12 +34,12 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
-from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from .._compat import Interval, StrOptions, fit_context
 from .._images import check_images, to_grayscale
+from ._file_map import map_files
 from ._transforms import RESIZE_MODES, _cast_like, _check_size, _ImagesOut, _pixel_names, resize_image
 
 __all__ = [
@@ -338,6 +338,22 @@ def _read_or_report(path, options):
         return None, str(exc), None
 
 
+#: Seconds before the bar of a read shows: a quick read prints nothing.
+_BAR_DELAY_SECONDS = 1.0
+
+
+@contextlib.contextmanager
+def _file_progress(verbose, total, description):
+    """A tqdm bar over ``total`` files that shows up once they have taken a second (None if quiet)."""
+    if not verbose:
+        yield None
+        return
+    from tqdm.auto import tqdm
+
+    with tqdm(total=total, desc=description, unit="file", delay=_BAR_DELAY_SECONDS, leave=False) as bar:
+        yield bar
+
+
 def different_sizes_error(arrays, paths):
     """The ValueError for images of different sizes: the sizes found, most common first, with a file each."""
     sizes = {}
@@ -363,8 +379,9 @@ def read_images(
     on_error="raise",
     n_jobs=None,
     same_size=True,
+    verbose=0,
 ):
-    """Read files in parallel (joblib); every file is tried before bad ones are reported.
+    """Read files, in parallel where that is faster; every file is tried before bad ones are reported.
 
     Parameters
     ----------
@@ -384,10 +401,16 @@ def read_images(
         16-bit files whose values stay within 0-4095 get one warning too,
         whatever ``on_error`` says: they are read, with at most 17 grey levels.
     n_jobs : int or None
-        joblib workers.
+        Processes reading, this one included (joblib's convention). The first
+        files are read here and timed; workers join only when the rest is
+        estimated to take long enough to repay them (see
+        :mod:`skvision.preprocessing._file_map`), so ``n_jobs`` never makes a
+        read much slower than one process.
     same_size : bool, default=True
         Without ``image_size``, images of different sizes raise a ValueError
         (True) or come back as a list (False).
+    verbose : int, default=0
+        A tqdm bar over the files (on stderr) when the read lasts over a second.
 
     Returns
     -------
@@ -406,7 +429,8 @@ def read_images(
         fill_value=fill_value,
         max_pixels=max_pixels,
     )
-    results = Parallel(n_jobs=n_jobs)(delayed(_read_or_report)(path, options) for path in paths)
+    with _file_progress(verbose, len(paths), "reading") as progress:
+        results = map_files(_read_or_report, paths, options, n_jobs=n_jobs, progress=progress)
     problems = {path: problem for path, (_, problem, _) in zip(paths, results) if problem is not None}
     if len(problems) == len(paths):
         raise ImageReadError(
@@ -490,7 +514,11 @@ class ImageLoader(_ImagesOut, TransformerMixin, BaseEstimator, auto_wrap_output_
         return fewer images than paths, so use 'warn' or 'skip' to explore, not
         inside cross-validation.
     n_jobs : int or None, default=None
-        joblib workers for reading.
+        Processes reading, this one included (joblib's convention); workers
+        join only when the files are estimated to take long enough to repay
+        them (see :func:`read_images`).
+    verbose : int, default=0
+        A tqdm bar over the files (on stderr) when reading lasts over a second.
 
     Attributes
     ----------
@@ -533,6 +561,7 @@ class ImageLoader(_ImagesOut, TransformerMixin, BaseEstimator, auto_wrap_output_
         "max_pixels": [Interval(Integral, 1, None, closed="left"), None],
         "on_error": [StrOptions(set(ON_ERROR))],
         "n_jobs": [Integral, None],
+        "verbose": ["verbose"],
     }
 
     def __init__(
@@ -545,6 +574,7 @@ class ImageLoader(_ImagesOut, TransformerMixin, BaseEstimator, auto_wrap_output_
         max_pixels=DEFAULT_MAX_PIXELS,
         on_error="raise",
         n_jobs=None,
+        verbose=0,
     ):
         self.image_size = image_size
         self.resize_mode = resize_mode
@@ -553,6 +583,7 @@ class ImageLoader(_ImagesOut, TransformerMixin, BaseEstimator, auto_wrap_output_
         self.max_pixels = max_pixels
         self.on_error = on_error
         self.n_jobs = n_jobs
+        self.verbose = verbose
 
     @fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -570,7 +601,8 @@ class ImageLoader(_ImagesOut, TransformerMixin, BaseEstimator, auto_wrap_output_
         """
         paths = _check_paths(X)
         self.image_size_ = None if self.image_size is None else _check_size(self.image_size)
-        headers = Parallel(n_jobs=self.n_jobs)(delayed(_header)(p, self.max_pixels) for p in paths)
+        with _file_progress(self.verbose, len(paths), "reading headers") as progress:
+            headers = map_files(_header, paths, self.max_pixels, n_jobs=self.n_jobs, progress=progress)
         problems = {os.fspath(p): h for p, h in zip(paths, headers) if isinstance(h, str)}
         # Files that fail here are reported again by transform (with the decoding problems).
         if len(problems) == len(paths) or (problems and self.on_error == "raise"):
@@ -617,6 +649,7 @@ class ImageLoader(_ImagesOut, TransformerMixin, BaseEstimator, auto_wrap_output_
             on_error=self.on_error,
             n_jobs=self.n_jobs,
             same_size=False,
+            verbose=self.verbose,
         )
         return images if isinstance(images, list) else check_images(images)
 
