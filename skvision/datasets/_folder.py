@@ -58,6 +58,11 @@ DEBRIS_NAMES = frozenset(
     }
 )
 LABEL_MODES = ("int", "name")
+#: 8-byte words of each image hashed to find candidate copies (all of them for small images);
+#: only candidates are hashed whole, then compared pixel by pixel.
+_SAMPLED_WORDS = 1024
+#: Sets of identical images named in the warning about copies.
+_LISTED_COPIES = 3
 # Names listed in one warning or DESCR line before the rest are counted.
 _LISTED = 10
 
@@ -71,6 +76,103 @@ def _listing(names, limit=_LISTED):
     names = list(names)
     shown = ", ".join(map(str, names[:limit]))
     return f"{shown}, ... ({len(names)} in all)" if len(names) > limit else shown
+
+
+def _word_hash(words):
+    """One uint64 per row of ``words``: a sum of the words times fixed odd multipliers (mod 2**64)."""
+    multipliers = np.random.default_rng(0).integers(1, 2**63, words.shape[1], dtype=np.uint64) * 2 + 1
+    hashes = np.empty(len(words), dtype=np.uint64)
+    rows = max(1, 2**21 // max(1, words.shape[1]))  # ~16 MB of products at a time
+    for start in range(0, len(words), rows):
+        block = words[start : start + rows]
+        hashes[start : start + rows] = (block * multipliers).sum(axis=1, dtype=np.uint64)
+    return hashes
+
+
+def _groups_of_equal(keys, candidates):
+    """Index arrays (two or more each) of ``candidates`` whose ``keys`` are equal."""
+    order = np.argsort(keys, kind="stable")
+    keys, candidates = keys[order], candidates[order]
+    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+    sizes = np.diff(np.r_[starts, len(keys)])
+    return [candidates[start : start + size] for start, size in zip(starts, sizes) if size > 1]
+
+
+def identical_images(images):
+    """Sets of images whose every pixel is equal: a list of index arrays, two or more indices each.
+
+    A hash of sampled 8-byte words finds the candidates, a hash of all their
+    words narrows them, and a pixel-by-pixel comparison confirms each set: a few
+    milliseconds for thousands of images.
+
+    Parameters
+    ----------
+    images : ndarray of shape (N, ...)
+
+    Returns
+    -------
+    sets : list of ndarray of int
+        Ascending indices; sets ordered by their first index.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> images = np.zeros((4, 3, 3), dtype=np.uint8); images[1] = 7; images[3] = 7
+    >>> [s.tolist() for s in identical_images(images)]
+    [[0, 2], [1, 3]]
+    """
+    n = len(images)
+    if n < 2:
+        return []
+    rows = np.ascontiguousarray(images).reshape(n, -1)
+    if rows.dtype != np.uint8:
+        rows = rows.view(np.uint8)
+    width = rows.shape[1]
+    if width < 8 * 8:
+        words = rows.astype(np.uint64)  # tiny images: each byte a word
+    else:
+        # The whole 8-byte words of each row, read in place (unaligned when the row width is not a
+        # multiple of 8); the bytes past them are compared below.
+        words = np.ndarray((n, width // 8), dtype=np.uint64, buffer=rows, strides=(width, 8))
+    step = max(1, words.shape[1] // _SAMPLED_WORDS)
+    sets = []
+    for candidates in _groups_of_equal(_word_hash(words[:, ::step]), np.arange(n)):
+        if step > 1:
+            narrowed = _groups_of_equal(_word_hash(words[candidates]), candidates)
+        else:
+            narrowed = [candidates]
+        for group in narrowed:
+            # Equal hashes: confirmed pixel by pixel, each against the first one left.
+            while len(group) > 1:
+                same = (rows[group] == rows[group[0]]).all(axis=1)
+                if same.sum() > 1:
+                    sets.append(np.sort(group[same]))
+                group = group[~same]
+    return sorted(sets, key=lambda s: s[0])
+
+
+def _copies_message(given, copies, labels, filenames):
+    """The warning about sets of identical images: how many, which, and why it matters."""
+    across = [group for group in copies if len(set(labels[group].tolist())) > 1]
+    within = [group for group in copies if len(set(labels[group].tolist())) == 1]
+
+    def named(group):
+        names = [os.path.relpath(filenames[i], given) for i in group[:3]]
+        return " = ".join(names) + (" = ..." if len(group) > 3 else "")
+
+    n_copies = sum(len(group) - 1 for group in copies)
+    copies_are = f"{n_copies} images of {str(given)!r} are exact copies of others"
+    if n_copies == 1:
+        copies_are = f"1 image of {str(given)!r} is an exact copy of another"
+    sets = f"{len(copies)} sets of identical images" if len(copies) > 1 else "1 set of identical images"
+    if across:
+        sets += ", in more than one class" if len(copies) == 1 else f", {len(across)} in more than one class"
+    return (
+        f"{copies_are} ({sets}), e.g. {'; '.join(map(named, (across + within)[:_LISTED_COPIES]))}. Copies on "
+        "both sides of a cross-validation split make its scores optimistic"
+        + (", and copies with different labels cap them" if across else "")
+        + ": remove the copies, or keep each set in one fold (e.g. GroupKFold)."
+    )
 
 
 def _is_folder(entry) -> bool:
@@ -290,7 +392,11 @@ def load_image_folder(
     UserWarning
         Class folders with no files, folders not in ``classes``, classes with no
         images, symbolic links not followed, bad files with ``on_error='warn'``,
-        and 16-bit files holding 12-bit data or less (see ``color_mode``).
+        16-bit files holding 12-bit data or less (see ``color_mode``), and
+        images that are exact copies of others (the same pixels after any
+        resize; a file saved twice, a link inside the folder): copies on both
+        sides of a cross-validation split make its scores optimistic, and
+        copies in two classes cap them. They are kept, and counted in ``DESCR``.
 
     Examples
     --------
@@ -429,6 +535,10 @@ def load_image_folder(
             stacklevel=2,
         )
 
+    filenames = [str(files[i]) for i in kept]
+    copies = identical_images(images)
+    if copies:
+        warnings.warn(_copies_message(given, copies, labels, filenames), UserWarning, stacklevel=2)
     if all(name.lower() in SPLIT_NAMES for name in names) and np.array_equal(nested, counts):
         # split/train/cats/*.png read from split/: "train" and "test" compared as two classes.
         warnings.warn(
@@ -450,6 +560,12 @@ def load_image_folder(
             for name, count, n in zip(names, counts, nested)
         ),
     ]
+    if copies:
+        across = sum(len(set(labels[group].tolist())) > 1 for group in copies)
+        lines.append(
+            f"Exact copies: {sum(len(group) - 1 for group in copies)} images repeat others "
+            f"({len(copies)} sets of identical images, {across} spanning classes)."
+        )
     left_out = []
     if problems:
         left_out.append(f"{len(problems)} bad files (in skipped_files):\n{describe_problems(problems)}")
@@ -477,7 +593,7 @@ def load_image_folder(
         images=images,
         target=target,
         target_names=target_names,
-        filenames=np.asarray([str(files[i]) for i in kept]),
+        filenames=np.asarray(filenames),
         skipped_files=problems,
         DESCR="\n".join(lines),
     )

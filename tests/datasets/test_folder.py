@@ -1,4 +1,5 @@
 import os
+import warnings
 
 import numpy as np
 import pytest
@@ -118,12 +119,19 @@ def test_symlinks_leading_out_are_not_followed_unless_asked(tmp_path):
     (root / "cat" / "link.png").symlink_to(outside / "x.png")
     (root / "dog" / "inside.png").symlink_to(root / "cat" / "0.png")
 
-    with pytest.warns(UserWarning, match=r"Not following 2 symbolic link\(s\) that lead out") as record:
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
         data = load_image_folder(root)
-    assert len(record) == 1 and "link.png" in str(record[0].message) and "secret" in str(record[0].message)
+    assert len(record) == 2 and str(record[0].message).startswith(
+        "Not following 2 symbolic link(s) that lead out"
+    )
+    assert "link.png" in str(record[0].message) and "secret" in str(record[0].message)
+    # The link inside puts a cat's image in 'dog' too: the same pixels in two classes.
+    assert "1 image of" in str(record[1].message) and "cat/0.png = dog/inside.png" in str(record[1].message)
     assert data.target_names.tolist() == ["cat", "dog"]
     assert len(data.images) == 7  # the link that stays inside the folder is read
-    followed = load_image_folder(root, follow_symlinks=True)
+    with pytest.warns(UserWarning, match="2 images of .* are exact copies"):
+        followed = load_image_folder(root, follow_symlinks=True)
     assert followed.target_names.tolist() == ["cat", "dog", "secret"] and len(followed.images) == 9
 
 
@@ -230,17 +238,72 @@ def test_a_folder_of_splits_read_as_classes_warns(tmp_path):
             folder = tmp_path / "split" / split / label
             folder.mkdir(parents=True)
             for i in range(2):
-                Image.fromarray(np.full((6, 6), value + i, np.uint8)).save(folder / f"{i}.png")
+                shade = value + i + (10 if split == "test" else 0)
+                Image.fromarray(np.full((6, 6), shade, np.uint8)).save(folder / f"{i}.png")
     with pytest.warns(UserWarning, match=r"named test, train, as a data set's splits.*'.*split/test'"):
         data = load_image_folder(tmp_path / "split")
     assert data.target_names.tolist() == ["test", "train"]
     # A split's own classes, and classes with nested folders of their own, raise no such warning.
-    import warnings
-
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert load_image_folder(tmp_path / "split" / "train").target_names.tolist() == ["cats", "dogs"]
         # "train" holding one image of its own besides its sub-folders: a class after all.
-        image = tmp_path / "split" / "train" / "cats" / "1.png"
-        (tmp_path / "split" / "train" / "own.png").write_bytes(image.read_bytes())
+        Image.fromarray(np.full((6, 6), 90, np.uint8)).save(tmp_path / "split" / "train" / "own.png")
         assert load_image_folder(tmp_path / "split").target_names.tolist() == ["test", "train"]
+
+
+def _brute_force_sets(images):
+    sets, seen = [], set()
+    for i in range(len(images)):
+        same = [j for j in range(i, len(images)) if j not in seen and np.array_equal(images[i], images[j])]
+        if len(same) > 1:
+            sets.append(same)
+            seen.update(same)
+    return sets
+
+
+@pytest.mark.parametrize("shape", [(3, 3), (9, 7, 3), (28, 28), (33, 31), (64, 64), (150, 150, 3)])
+def test_identical_images_equal_a_brute_force_search(shape):
+    from skvision.datasets._folder import identical_images
+
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 3 if np.prod(shape) < 20 else 256, (50, *shape), dtype=np.uint8)
+    for source, copy in [(1, 5), (5, 9), (10, 11), (30, 49)]:
+        images[copy] = images[source]
+    # One byte apart (the last: past the whole 8-byte words, or in one the sampled hash skips).
+    images[41] = images[40]
+    images[41].reshape(-1)[-1] ^= 1
+    assert [s.tolist() for s in identical_images(images)] == _brute_force_sets(images)
+    assert identical_images(images[:1]) == [] and identical_images(images[[0, 2, 3]]) == []
+
+
+def test_copies_across_classes_and_within_a_class_are_named(tmp_path):
+    rng = np.random.default_rng(0)
+    for name in ("cat", "dog"):
+        (tmp_path / name).mkdir()
+        for i in range(3):
+            Image.fromarray(rng.integers(0, 256, (8, 8), dtype=np.uint8)).save(tmp_path / name / f"{i}.png")
+    (tmp_path / "dog" / "again.png").write_bytes((tmp_path / "cat" / "1.png").read_bytes())
+    (tmp_path / "dog" / "twice.png").write_bytes((tmp_path / "dog" / "2.png").read_bytes())
+    with pytest.warns(UserWarning, match="exact cop") as record:
+        data = load_image_folder(tmp_path)
+    message = str(record[0].message)
+    assert len(record) == 1
+    assert message.startswith(f"2 images of {str(tmp_path)!r} are exact copies of others")
+    assert "(2 sets of identical images, 1 in more than one class)" in message
+    # The set that spans classes comes first: it also caps the scores.
+    assert "e.g. cat/1.png = dog/again.png; dog/2.png = dog/twice.png." in message
+    assert "copies with different labels cap them" in message
+    assert (
+        "Exact copies: 2 images repeat others (2 sets of identical images, 1 spanning classes)." in data.DESCR
+    )
+    assert len(data.images) == 8  # copies are reported, not removed
+
+    (tmp_path / "dog" / "again.png").unlink()
+    with pytest.warns(UserWarning, match=r"^1 image of .* is an exact copy of another \(1 set") as record:
+        load_image_folder(tmp_path)
+    assert "cap them" not in str(record[0].message)
+    (tmp_path / "dog" / "twice.png").unlink()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert "Exact copies" not in load_image_folder(tmp_path).DESCR

@@ -132,7 +132,8 @@ def formats(root):
     save(root, "a/1.webp", colour(), lossless=True)
     frames = [Image.fromarray(np.full((6, 5), v, np.uint8)) for v in (10, 20, 30)]
     frames[0].save(root / "a" / "2.gif", save_all=True, append_images=frames[1:])
-    save(root, "b/0.tif", frames[0], save_all=True, append_images=frames[1:])  # multi-page
+    pages = [Image.fromarray(np.full((6, 5), v, np.uint8)) for v in (40, 50, 60)]
+    save(root, "b/0.tif", pages[0], save_all=True, append_images=pages[1:])  # multi-page
     save(root, "b/1.png", colour(), format="BMP")  # content, not name, decides
     save(root, "b/2.jpeg", colour(), quality=95)
 
@@ -380,11 +381,11 @@ def test_folder_fault_matrix(tmp_path, case):
 
 
 def test_the_matrix_reads_first_frames_and_pages(tmp_path):
-    """GIF and multi-page TIFF: the first frame / page (10), not a later one (20, 30)."""
+    """GIF and multi-page TIFF: the first frame / page (10, 40), not a later one (20, 30; 50, 60)."""
     formats(tmp_path)
     data = load_image_folder(tmp_path)
     first = {os.path.basename(f): image for f, image in zip(data.filenames, data.images)}
-    assert (first["2.gif"] == 10).all() and (first["0.tif"] == 10).all()
+    assert (first["2.gif"] == 10).all() and (first["0.tif"] == 40).all()
 
 
 def test_the_matrix_pads_with_the_fill_value(tmp_path):
