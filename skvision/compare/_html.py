@@ -38,7 +38,8 @@ table.sortable th[aria-sort="descending"]::after { content: " \\2193"; color: #3
 .tab-panel { border: 1px solid #bbb; padding: .8em; }
 .tab-panel img, figure img { max-width: 100%; height: auto; }
 figure { margin: 1em 0; } figcaption, .caption { color: #555; font-size: .9em; }
-.notes { color: #444; } details { margin: .8em 0; } summary { cursor: pointer; }
+.notes { color: #444; } .notes li { white-space: pre-line; }
+details { margin: .8em 0; } summary { cursor: pointer; }
 td.win { font-weight: 600; background: #ccebd4; }
 """
 

@@ -199,7 +199,7 @@ class MultiDatasetResult:
         path : pathlib.Path
             The Markdown report.
         """
-        from ._report import _figure, _save, mark_report_folder
+        from ._report import _figure, _save, mark_report_folder, note_lines
 
         out_dir = Path(out_dir)
         mark_report_folder(out_dir)
@@ -211,7 +211,7 @@ class MultiDatasetResult:
             writer = csv.DictWriter(handle, fieldnames=list(rows[0]) if rows else ["feature set"])
             writer.writeheader()
             writer.writerows(rows)
-        lines = [f"# {title}", ""] + [f"- {note}" for note in notes] + [""]
+        lines = [f"# {title}", "", *note_lines(notes), ""]
         lines += ["## Average ranks", "", f"{self.scoring} (rank on that data set; 1 = best).", ""]
         lines += [self.to_markdown(), ""]
         if left_out:

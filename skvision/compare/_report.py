@@ -37,6 +37,23 @@ REPORT_FILES = (
 )
 
 
+def note_lines(notes):
+    r"""Markdown bullets of ``notes``; a note of several lines (a folder's ``DESCR``) nests the rest.
+
+    Examples
+    --------
+    >>> note_lines(["Image folder 'x': 4 images.\n  cats: 2 images\n  dogs: 2 images", "seed 0"])
+    ["- Image folder 'x': 4 images.", '  - cats: 2 images', '  - dogs: 2 images', '- seed 0']
+    """
+    lines = []
+    for note in notes:
+        first, *rest = str(note).splitlines() or [""]
+        lines.append(f"- {first}")
+        # Unindented, the other lines would run into the first as one paragraph.
+        lines += [f"  - {line.strip()}" for line in rest if line.strip()]
+    return lines
+
+
 def mark_report_folder(out_dir):
     """Create ``out_dir`` and mark it as a report folder, which reading an image folder leaves out.
 
@@ -173,7 +190,7 @@ def write_report(
         tests = None
     per_class = result.per_class()
     lines = [f"# {title}", ""]
-    lines += [f"- {note}" for note in notes]
+    lines += note_lines(notes)
     lines += ["", "## Scores", "", result.to_markdown(), ""]
     lines += significance_lines(tests)
     if result.skipped:

@@ -8,9 +8,13 @@ from skvision.compare import ComparisonResult
 
 
 def test_report_is_written_with_its_figures(two_sets, tmp_path):
-    report = two_sets.write_report(tmp_path / "out", embedding="pca", notes=["a note"])
+    folder = "Image folder 'x': 4 images.\n  cats: 2 images\n  dogs: 2 images\nLeft out: 1 bad files."
+    report = two_sets.write_report(tmp_path / "out", embedding="pca", notes=["a note", folder])
     text = report.read_text()
     assert "| pixels |" in text and "- a note" in text
+    # A folder's DESCR keeps its lines: nested bullets, not one run-on paragraph.
+    nested = "- Image folder 'x': 4 images.\n  - cats: 2 images\n  - dogs: 2 images\n  - Left out: 1 bad"
+    assert nested in text
     images = [line.split("](")[1].rstrip(")") for line in text.splitlines() if line.startswith("![")]
     assert {"scores.png", "confusion_pixels.png", "embedding_pca8.png", "errors_pixels.png"} <= set(images)
     for name in images:
