@@ -404,10 +404,11 @@ def load_image_folder(
     >>> from PIL import Image
     >>> from skvision.datasets import load_image_folder
     >>> root = pathlib.Path(tempfile.mkdtemp())
-    >>> for label in ("cats", "dogs"):
+    >>> for shade, label in ((0, "cats"), (20, "dogs")):
     ...     (root / label).mkdir()
     ...     for i in range(3):
-    ...         Image.fromarray(np.full((10, 12, 3), 40 * i, dtype=np.uint8)).save(root / label / f"{i}.png")
+    ...         pixels = np.full((10, 12, 3), 40 * i + shade, dtype=np.uint8)
+    ...         Image.fromarray(pixels).save(root / label / f"{i}.png")
     >>> data = load_image_folder(root, image_size=(8, 8))
     >>> data.images.shape, data.target.tolist(), data.target_names.tolist()
     ((6, 8, 8, 3), [0, 0, 0, 1, 1, 1], ['cats', 'dogs'])
