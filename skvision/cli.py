@@ -318,6 +318,7 @@ def _read_folder(args):
         twice = sorted({name for name in classes if classes.count(name) > 1})
         if twice:
             raise _UsageError(f"argument --classes: {', '.join(map(repr, twice))} named more than once")
+    failure = None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -333,9 +334,11 @@ def _read_folder(args):
                 verbose=int(not args.quiet and sys.stderr.isatty()),
             )
         except (OSError, ValueError, TypeError) as exc:
-            raise _UsageError(f"argument --dataset: {_cli_message(exc)}") from None
+            # Raised after the warnings given so far: the bad files that --on-error warn left out
+            # are named even when the folder then fails (images of different sizes, say).
+            failure = _UsageError(f"argument --dataset: {_cli_message(exc)}")
     empty = []
-    if classes is not None:
+    if failure is None and classes is not None:
         empty = [name for label, name in enumerate(classes) if not (data.target == label).any()]
     for caught_warning in caught:
         if empty and str(caught_warning.message).startswith("Classes with no images"):
@@ -349,6 +352,8 @@ def _read_folder(args):
                 caught_warning.filename,
                 caught_warning.lineno,
             )
+    if failure is not None:
+        raise failure
     if empty:
         raise _UsageError(
             f"argument --classes: no images of {', '.join(map(repr, empty))} in {args.dataset!r}; "

@@ -217,6 +217,15 @@ def test_mixed_sizes_ask_for_image_size_in_cli_words(tmp_path, capsys):
     _one_line_error(status, err)
     assert "different sizes" in err and "pass --image-size HxW" in err and "image_size=(" not in err
 
+    # With --on-error warn, the bad files left out are named before the size error, not lost with it.
+    (data / "a" / "notes.txt").write_text("not an image")
+    argv = ["compare", "--dataset", str(data), "--out", str(tmp_path / "o"), "--on-error", "warn", *_QUICK]
+    status, _, err = _run(argv, capsys)
+    warning, error = err.splitlines()
+    assert status == 2 and warning.startswith("skvision compare: warning: Skipped 1 file")
+    assert "notes.txt" in warning
+    assert "different sizes" in error and "notes.txt" not in error
+
 
 def test_bad_files_are_listed_at_once_and_on_error_decides(tmp_path, capsys):
     data = _write_folder(tmp_path / "data")
