@@ -105,9 +105,8 @@ def run_row(folder, options):
     # The cold read starts no worker when the rest looks too short to repay spawning one: start
     # it here, as the command does early, and let it import the reader.
     from skvision import _workers
-    from skvision.preprocessing._file_map import _threads_each
 
-    pool = _workers.worker_pool(1, _threads_each(2))
+    pool = _workers.worker_pool(1, _workers.threads_each(2))
     pool.submit(_workers.import_modules, ["skvision.preprocessing._loader"]).result()
     time.sleep(1.0)  # an idle worker, as a second call finds it
     warm, images = timed(2)

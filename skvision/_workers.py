@@ -1,7 +1,9 @@
 """The worker processes of ``compare``: one loky pool per process, which the command can start early.
 
 Every :class:`~skvision.compare._scheduler.SplitScheduler` of a process (the
-comparison's, the report's) takes its workers from :func:`worker_pool`. loky
+comparison's, the report's) and the file reader
+(:mod:`skvision.preprocessing._file_map`) take their workers from
+:func:`worker_pool`. loky
 keeps a pool alive from one call to the next only while the arguments stay the
 same, so the initializer takes none: what a worker imports comes as its first
 task instead. This module imports nothing heavy (joblib, on first use), so that
@@ -13,7 +15,16 @@ from __future__ import annotations
 
 import contextlib
 
-__all__ = ["import_modules", "in_worker", "pool_running", "spawn_early", "stop_workers", "worker_pool"]
+__all__ = [
+    "configured_backend",
+    "import_modules",
+    "in_worker",
+    "pool_running",
+    "spawn_early",
+    "stop_workers",
+    "threads_each",
+    "worker_pool",
+]
 
 #: The executor whose workers this process started last (see :func:`stop_workers`).
 _pool = None
@@ -71,6 +82,46 @@ def processes(n_jobs):
     from joblib import effective_n_jobs
 
     return 1 if n_jobs is None else effective_n_jobs(n_jobs)
+
+
+def threads_each(processes):
+    """Threads per process for its BLAS/OpenMP/torch pools when ``processes`` share the cores.
+
+    One rule for every user of :func:`worker_pool`: loky keeps a pool only while
+    its arguments (these threads among them) stay the same.
+
+    Examples
+    --------
+    >>> threads_each(1) >= threads_each(2) >= 1
+    True
+    """
+    from joblib import cpu_count
+
+    return max(1, cpu_count() // processes)
+
+
+def configured_backend():
+    """The joblib backend a caller chose with ``joblib.parallel_config(backend=...)``, else None.
+
+    joblib builds its default backend afresh at every call, and returns a configured one
+    as is. The backends joblib itself sets for calls nested in its workers
+    (``nesting_level > 0``) are not a caller's choice and count as none.
+
+    Examples
+    --------
+    >>> from joblib import parallel_config
+    >>> configured_backend() is None
+    True
+    >>> with parallel_config(backend="threading"):
+    ...     type(configured_backend()).__name__
+    'ThreadingBackend'
+    """
+    from joblib.parallel import get_active_backend
+
+    backend, _ = get_active_backend()
+    if get_active_backend()[0] is not backend or (getattr(backend, "nesting_level", 0) or 0) > 0:
+        return None
+    return backend
 
 
 def worker_pool(n_workers, threads):
@@ -148,12 +199,10 @@ def spawn_early(n_jobs, features=None):
     --------
     >>> spawn_early(None)  # one process: nothing to start
     """
-    from joblib import cpu_count
-
     total = processes(n_jobs)
     if total <= 1:
         return
-    pool = worker_pool(total - 1, threads=max(1, cpu_count() // total))
+    pool = worker_pool(total - 1, threads=threads_each(total))
     for _ in range(total - 1):  # loky spawns a worker on its first task
         pool.submit(import_family_modules, features)
 

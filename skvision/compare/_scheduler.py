@@ -29,7 +29,7 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from joblib import cpu_count, effective_n_jobs
+from joblib import effective_n_jobs
 
 from .. import _workers
 
@@ -187,7 +187,7 @@ class SplitScheduler:
             future.add_done_callback(self._finished)
 
     def _threads_each(self):
-        return max(1, cpu_count() // self.processes)
+        return _workers.threads_each(self.processes)
 
     def prestart(self):
         """Spawn the workers now, in the background, without giving them work yet.

@@ -87,7 +87,6 @@ from numbers import Integral
 
 import numpy as np
 from joblib import Parallel, delayed, effective_n_jobs
-from joblib.parallel import get_active_backend
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
@@ -95,6 +94,7 @@ from .._compat import Interval, StrOptions, fit_context
 from .._device import resolve_device
 from .._images import check_images, check_scale, to_grayscale, to_working_scale
 from .._tags import SkvisionTags
+from .._workers import configured_backend
 
 __all__ = ["BaseDescriptor", "DEVICE_CONSTRAINT", "resolve_descriptor_device", "torch_path_on_cpu"]
 
@@ -157,19 +157,6 @@ class _ThreadPool:
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_ThreadPool.forget)
-
-
-def _configured_backend():
-    """The joblib backend a caller chose with ``joblib.parallel_config(backend=...)``, else None.
-
-    joblib builds its default backend afresh at every call, and returns a configured one
-    as is. The backends joblib itself sets for calls nested in its workers
-    (``nesting_level > 0``) are not a caller's choice and count as none.
-    """
-    backend, _ = get_active_backend()
-    if get_active_backend()[0] is not backend or (getattr(backend, "nesting_level", 0) or 0) > 0:
-        return None
-    return backend
 
 
 #: ``_parameter_constraints`` entry of the ``device`` of a descriptor with a torch path.
@@ -475,7 +462,7 @@ class BaseDescriptor(TransformerMixin, BaseEstimator):
         n_workers = effective_n_jobs(n_jobs)
         if n_workers == 1 or _ThreadPool.in_worker():
             return "serial", 1
-        if _configured_backend() is not None:
+        if configured_backend() is not None:
             return "joblib", n_jobs
         prefer = "threads" if self._parallel_prefer == "threads" else "processes"
         if self._estimated_seconds(images) < _MIN_PARALLEL_SECONDS[prefer]:

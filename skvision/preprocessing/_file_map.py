@@ -39,7 +39,7 @@ import time
 from typing import NamedTuple
 
 import numpy as np
-from joblib import Parallel, cpu_count, delayed, effective_n_jobs
+from joblib import Parallel, delayed, effective_n_jobs
 from joblib.parallel import get_active_backend
 
 from .. import _workers
@@ -206,20 +206,14 @@ def _plan(n_jobs, rest_seconds):
     processes = effective_n_jobs(n_jobs)
     if processes <= 1 or _workers.in_worker():
         return "serial", 1
-    backend, _ = get_active_backend()
-    if get_active_backend()[0] is backend:  # joblib returns a configured backend as it is
-        if (getattr(backend, "nesting_level", 0) or 0) > 0:
-            return "serial", 1  # inside one of joblib's workers: its cores are taken
+    if _workers.configured_backend() is not None:
         return "joblib", processes
-    state = "warm" if _workers.pool_running(processes - 1, _threads_each(processes)) else "cold"
+    if (getattr(get_active_backend()[0], "nesting_level", 0) or 0) > 0:
+        return "serial", 1  # inside one of joblib's workers: its cores are taken
+    state = "warm" if _workers.pool_running(processes - 1, _workers.threads_each(processes)) else "cold"
     if rest_seconds < _MIN_PARALLEL_SECONDS[state]:
         return "serial", 1
     return "share", processes
-
-
-def _threads_each(processes):
-    """Threads per process for its BLAS/OpenMP pools: the command's and the comparison's rule."""
-    return max(1, cpu_count() // processes)
 
 
 def _chunk_length(per_file, n_rest, processes):
@@ -233,7 +227,7 @@ def _share(function, chunks, options, processes, progress):
     from threadpoolctl import threadpool_limits
 
     n_workers = processes - 1
-    threads = _threads_each(processes)
+    threads = _workers.threads_each(processes)
     try:
         pool = _workers.worker_pool(n_workers, threads)
     except Exception:  # noqa: BLE001 - no worker processes here (a sandbox, a broken pool): read here

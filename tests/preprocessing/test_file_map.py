@@ -71,9 +71,9 @@ def share_everything(monkeypatch, tmp_path):
 
 def _started_pool():
     """The pool ``map_files(n_jobs=2)`` uses, with its worker running and this module imported there."""
-    pool = _workers.worker_pool(1, _file_map._threads_each(2))
+    pool = _workers.worker_pool(1, _workers.threads_each(2))
     pool.submit(_pid_and_pixels, "warm-up", {"sleep": 0.0}).result()
-    assert _workers.pool_running(1, _file_map._threads_each(2))
+    assert _workers.pool_running(1, _workers.threads_each(2))
     return pool
 
 
