@@ -345,6 +345,8 @@ _BAR_DELAY_SECONDS = 1.0
 @contextlib.contextmanager
 def _file_progress(verbose, total, description):
     """A tqdm bar over ``total`` files that shows up once they have taken a second (None if quiet)."""
+    if not isinstance(verbose, (Integral, bool)):
+        raise TypeError(f"verbose must be an int or a bool; got {type(verbose).__name__} {verbose!r}.")
     if not verbose:
         yield None
         return

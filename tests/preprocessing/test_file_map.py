@@ -200,3 +200,9 @@ def test_verbose_reads_show_a_bar_on_stderr(monkeypatch, tmp_path, capsys):
         ImageLoader(on_error="skip", verbose=0).fit(list(root.rglob("*.png")))
     assert "reading" in quiet.err and "file" in quiet.err and quiet.out == ""
     assert capsys.readouterr().err == ""
+
+
+def test_verbose_that_is_not_a_number_is_refused(tmp_path):
+    root = _folder(tmp_path / "data")
+    with pytest.raises(TypeError, match="verbose must be an int or a bool; got str 'yes'"):
+        load_image_folder(root, on_error="skip", verbose="yes")
