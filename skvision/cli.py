@@ -429,9 +429,12 @@ def _load_data(args):
                 + ", or leave --max-samples out to use every image"
             )
         try:
-            X, _, y, _ = train_test_split(
-                X, y, train_size=args.max_samples, stratify=y, random_state=args.seed
+            kept, _ = train_test_split(
+                np.arange(len(y)), train_size=args.max_samples, stratify=y, random_state=args.seed
             )
+            X, y = X[kept], y[kept]
+            if data.get("groups") is not None:
+                data.groups = data.groups[kept]
         except ValueError as exc:
             raise _UsageError(f"argument --max-samples: {exc}") from None
     smallest = int(np.unique(y, return_counts=True)[1].min())
@@ -554,6 +557,13 @@ def _compare_one(args):
         if not feature_set.available:
             talk.say(f"  (leaving out {feature_set.name}: {feature_set.skipped})")
 
+    # Exact copies of one image stay in one fold, or a copy on each side would inflate the scores.
+    groups = data.get("groups")
+    if groups is not None and len(set(groups.tolist())) == len(groups):
+        groups = None
+    if groups is not None:
+        n_copies = len(groups) - len(set(groups.tolist()))
+        talk.say(f"  (the {n_copies} exact copies stay in the fold of the image they copy: group folds)")
     tune_budget = args.tune_budget if args.tune_budget is not None else 10
     tune_cv = args.tune_cv if args.tune_cv is not None else 3
     with contextlib.redirect_stdout(sys.stderr):  # whatever the work prints is progress, not the table
@@ -574,6 +584,7 @@ def _compare_one(args):
             tune_cv=tune_cv,
             store=out / "folds",
             resume=args.resume,
+            groups=groups,
         )
     print(result, flush=True)
     talk.stage(f"writing the report to {out}")
@@ -586,7 +597,8 @@ def _compare_one(args):
         notes=[
             data.DESCR,
             f"{len(X)} images of {shape} in {len(classes)} classes ({', '.join(classes)}); "
-            f"{cv_words}, stratified (seed {args.seed}); "
+            f"{cv_words}, stratified{', exact copies kept in one fold' if groups is not None else ''} "
+            f"(seed {args.seed}); "
             f"classifier: {args.classifier}{settings}; device: {device}{'; fast mode' if args.fast else ''}",
             f"command: skvision {' '.join(sys.argv[1:]) if sys.argv[1:] else 'compare'}",
         ],

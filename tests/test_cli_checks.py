@@ -246,6 +246,37 @@ def test_bad_files_are_listed_at_once_and_on_error_decides(tmp_path, capsys):
     assert status == 0 and err == ""
 
 
+def test_exact_copies_stay_in_one_fold(tmp_path, monkeypatch, capsys):
+    import skvision.compare
+
+    data = _write_folder(tmp_path / "data", n=8)
+    for source, copy in (("a/0.png", "b/copy.png"), ("a/1.png", "a/again.png"), ("b/2.png", "b/twice.png")):
+        (data / copy).write_bytes((data / source).read_bytes())
+    seen = {}
+    original = skvision.compare.compare_features
+
+    def spy(X, y, features, **kwargs):
+        seen["groups"] = kwargs["groups"]
+        return original(X, y, features, **kwargs)
+
+    monkeypatch.setattr(skvision.compare, "compare_features", spy)
+    out = tmp_path / "o"
+    argv = ["compare", "--dataset", str(data), "--out", str(out), "--features", "pixels", "--cv", "2"]
+    status, _, err = _run([*argv, "--embedding", "none", "--device", "cpu"], capsys)
+    assert status == 0, err
+    assert "warning: 3 images of" in err and "skvision compare does this" in err
+    assert "(the 3 exact copies stay in the fold of the image they copy: group folds)" in err
+    assert "stratified, exact copies kept in one fold (seed 0)" in (out / "report.md").read_text()
+    # 19 images in 16 groups: each copy shares its original's group.
+    assert len(seen["groups"]) == 19 and len(set(seen["groups"].tolist())) == 16
+
+    # Without copies the folds stay the plain stratified ones (and the notes say nothing of groups).
+    for copy in ("b/copy.png", "a/again.png", "b/twice.png"):
+        (data / copy).unlink()
+    status, _, err = _run([*argv, "--embedding", "none", "--device", "cpu"], capsys)
+    assert status == 0 and seen["groups"] is None and "exact copies" not in err
+
+
 def test_folder_options_on_a_bundled_data_set_are_refused(no_work, capsys):
     for option in (["--on-error", "skip"], ["--classes", "a,b"]):
         status, _, err = _run(["compare", *option, *_QUICK], capsys)

@@ -22,7 +22,14 @@ import warnings
 
 import numpy as np
 from sklearn.base import clone
-from sklearn.model_selection import KFold, ParameterGrid, ParameterSampler, StratifiedKFold
+from sklearn.model_selection import (
+    GroupKFold,
+    KFold,
+    ParameterGrid,
+    ParameterSampler,
+    StratifiedGroupKFold,
+    StratifiedKFold,
+)
 
 __all__ = ["candidates", "inner_search"]
 
@@ -74,7 +81,7 @@ def _split(param):
     return step, rest
 
 
-def inner_search(pipeline, space, X, y, *, scorer, cv, budget, random_state, classification):
+def inner_search(pipeline, space, X, y, *, scorer, cv, budget, random_state, classification, groups=None):
     """Choose the setting of ``pipeline`` with the best inner cross-validation score on ``X, y``.
 
     Parameters
@@ -92,6 +99,9 @@ def inner_search(pipeline, space, X, y, *, scorer, cv, budget, random_state, cla
         At most this many settings.
     random_state : int or None
     classification : bool
+    groups : array-like of shape (len(y),) or None
+        Group labels: the inner folds keep each group whole (StratifiedGroupKFold,
+        GroupKFold for a regression target).
 
     Returns
     -------
@@ -105,11 +115,16 @@ def inner_search(pipeline, space, X, y, *, scorer, cv, budget, random_state, cla
     settings = candidates(space, budget, random_state)
     if len(settings) == 1:
         return settings[0], float("nan"), 1
-    splitter = (StratifiedKFold if classification else KFold)(cv, shuffle=True, random_state=random_state)
+    if groups is None:
+        splitter = (StratifiedKFold if classification else KFold)(cv, shuffle=True, random_state=random_state)
+    else:
+        splitter = (StratifiedGroupKFold if classification else GroupKFold)(
+            cv, shuffle=True, random_state=random_state
+        )
     with warnings.catch_warnings():
         # A class with fewer members than inner folds: sklearn warns, the folds are still usable.
         warnings.filterwarnings("ignore", message="The least populated class", category=UserWarning)
-        inner = list(splitter.split(np.zeros(len(y)), y))
+        inner = list(splitter.split(np.zeros(len(y)), y, groups))
     # Group the candidates by their transformer settings: each group computes its features once per fold.
     groups = {}
     for index, setting in enumerate(settings):

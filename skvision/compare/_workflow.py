@@ -37,9 +37,11 @@ import numpy as np
 from sklearn.base import clone, is_classifier
 from sklearn.metrics import check_scoring
 from sklearn.model_selection import (
+    GroupKFold,
     KFold,
     RepeatedKFold,
     RepeatedStratifiedKFold,
+    StratifiedGroupKFold,
     StratifiedKFold,
     check_cv,
 )
@@ -72,12 +74,14 @@ WARMUP_IMAGES = 64
 _WARMED = set()
 
 
-def _splits(cv, y, task, random_state, repeats):
+def _splits(cv, y, task, random_state, repeats, groups=None):
     """The (train, test) splits, their (repeat, fold) ids, the number of repeats and of folds."""
     classification = task == "classification"
     if isinstance(cv, (int, np.integer)):
         if cv < 2:
             raise ValueError(f"cv must be at least 2 folds; got {cv}.")
+        if groups is not None:
+            return _group_splits(cv, y, groups, classification, random_state, repeats)
         if repeats == 1:
             splitter = (StratifiedKFold if classification else KFold)(
                 cv, shuffle=True, random_state=random_state
@@ -95,10 +99,47 @@ def _splits(cv, y, task, random_state, repeats):
         splitter = check_cv(cv, y, classifier=classification)
         repeats = int(getattr(splitter, "n_repeats", 1))
     # Materialised once, so that every feature set meets exactly the same folds.
-    splits = list(splitter.split(np.zeros(len(y)), y))
+    splits = list(splitter.split(np.zeros(len(y)), y, groups))
     n_folds = max(1, len(splits) // repeats)
     ids = [(i // n_folds, i % n_folds) for i in range(len(splits))]
     return splits, ids, repeats, n_folds
+
+
+def _group_splits(cv, y, groups, classification, random_state, repeats):
+    """Shuffled K folds that keep each group whole: StratifiedGroupKFold (GroupKFold for a regression).
+
+    scikit-learn has no repeated group splitter: each repeat draws its own seed
+    from ``random_state``, as RepeatedStratifiedKFold does.
+    """
+    n_groups = len(np.unique(groups))
+    if n_groups < cv:
+        raise ValueError(
+            f"cv={cv} folds need at least {cv} groups; groups holds {n_groups} "
+            "(every image of a group goes to the same fold)."
+        )
+    seeds = np.random.RandomState(random_state).randint(np.iinfo(np.int32).max, size=repeats)
+    splitter = StratifiedGroupKFold if classification else GroupKFold
+    splits = []
+    for seed in seeds:
+        # One seed, one shuffle: with repeats=1 the folds follow random_state itself.
+        seed = random_state if repeats == 1 else int(seed)
+        splits.extend(splitter(cv, shuffle=True, random_state=seed).split(np.zeros(len(y)), y, groups))
+    ids = [(i // cv, i % cv) for i in range(len(splits))]
+    return splits, ids, repeats, cv
+
+
+def _check_groups(groups, n_images):
+    """``groups`` as an array of one group label per image (or None)."""
+    if groups is None:
+        return None
+    groups = np.asarray(groups)
+    if groups.ndim != 1 or len(groups) != n_images:
+        raise ValueError(
+            f"groups must hold one group label per image, shape ({n_images},); got shape {groups.shape}."
+        )
+    if groups.dtype.kind == "f" and np.isnan(groups).any():
+        raise ValueError("groups holds NaN; give every image a group label.")
+    return groups
 
 
 def _take(X, indices):
@@ -129,6 +170,7 @@ def compare_features(
     tune_cv=3,
     store=None,
     resume=False,
+    groups=None,
 ):
     """Cross-validate ``features -> estimator`` for every feature set, on the same folds.
 
@@ -229,6 +271,17 @@ def compare_features(
         scoring, tuning settings, seed and skvision's version are the same (and
         a feature set's own parameters, per set); otherwise they are computed
         afresh, with a message.
+    groups : array-like of shape (N,) or None, default=None
+        A group label per image; the images of a group never fall on both
+        sides of a split. With an integer ``cv`` the folds are
+        :class:`~sklearn.model_selection.StratifiedGroupKFold` (shuffled,
+        seeded by ``random_state``; :class:`~sklearn.model_selection.GroupKFold`
+        for a regression target), and the inner folds of tuning keep the
+        groups too; a splitter of your own receives them as
+        ``cross_validate`` passes them. Use it for images that are not
+        independent: exact copies (:func:`~skvision.datasets.load_image_folder`
+        returns their groups as ``groups``), frames of one video, shots of one
+        object.
 
     Returns
     -------
@@ -287,7 +340,8 @@ def compare_features(
         raise ValueError(f"y holds class labels but the estimator {estimator!r} is not a classifier.")
     scoring = scoring or ("accuracy" if task == "classification" else "r2")
     scorer = check_scoring(estimator, scoring=scoring)
-    splits, split_ids, n_repeats, n_folds = _splits(cv, y, task, random_state, repeats)
+    groups = _check_groups(groups, len(y))
+    splits, split_ids, n_repeats, n_folds = _splits(cv, y, task, random_state, repeats, groups)
     spaces = _search_spaces(tune, feature_sets, estimator_name, task)
     skipped = dict(skipped or {})
     skipped.update((s.name, s.skipped) for s in feature_sets if not s.available)
@@ -299,7 +353,7 @@ def compare_features(
         from .. import __version__
 
         components = {
-            "data": fingerprint((X, y)),
+            "data": fingerprint((X, y) if groups is None else (X, y, groups)),
             "folds": fingerprint(splits),
             "estimator": fingerprint(estimator),
             "scoring": repr(scoring),
@@ -331,6 +385,7 @@ def compare_features(
         store=fold_store,
         progress=progress,
         verbose=verbose,
+        groups=groups,
     )
     runs = {}
     scheduler = SplitScheduler(
@@ -615,6 +670,7 @@ class _FamilyRun:
             random_state=ctx.random_state,
             classification=ctx.classification,
             redirect=ctx.verbose >= 2,
+            groups=ctx.groups,
         )
         first = todo[0]
         self.finish(*_run_split(first, job, self.data, ctx.y, *ctx.splits[first], **arguments), scheduler)
@@ -724,6 +780,7 @@ def _run_split(
     random_state,
     classification,
     redirect,
+    groups=None,
 ):
     """One split: [inner search,] fit, describe the test images, predict, score. Runs in any process."""
     started = time.perf_counter()
@@ -744,6 +801,7 @@ def _run_split(
                 budget=tune_budget,
                 random_state=random_state,
                 classification=classification,
+                groups=None if groups is None else groups[train],
             )
             tune_seconds = time.perf_counter() - start
             pipeline.set_params(**best)

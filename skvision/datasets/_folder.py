@@ -151,6 +151,30 @@ def identical_images(images):
     return sorted(sets, key=lambda s: s[0])
 
 
+def copy_groups(n_images, copies):
+    """One group label per image: its own index, or the first index of its set of copies.
+
+    Parameters
+    ----------
+    n_images : int
+    copies : list of ndarray of int
+        Sets of identical images, as :func:`identical_images` returns them.
+
+    Returns
+    -------
+    groups : ndarray of shape (n_images,), int64
+
+    Examples
+    --------
+    >>> copy_groups(5, [np.array([1, 3])]).tolist()
+    [0, 1, 2, 1, 4]
+    """
+    groups = np.arange(n_images, dtype=np.int64)
+    for group in copies:
+        groups[group] = group[0]
+    return groups
+
+
 def _copies_message(given, copies, labels, filenames):
     """The warning about sets of identical images: how many, which, and why it matters."""
     across = [group for group in copies if len(set(labels[group].tolist())) > 1]
@@ -171,7 +195,8 @@ def _copies_message(given, copies, labels, filenames):
         f"{copies_are} ({sets}), e.g. {'; '.join(map(named, (across + within)[:_LISTED_COPIES]))}. Copies on "
         "both sides of a cross-validation split make its scores optimistic"
         + (", and copies with different labels cap them" if across else "")
-        + ": remove the copies, or keep each set in one fold (e.g. GroupKFold)."
+        + ": remove the copies, or keep each set in one fold (the returned groups, with StratifiedGroupKFold "
+        "or compare_features(groups=...); skvision compare does this)."
     )
 
 
@@ -376,7 +401,11 @@ def load_image_folder(
         ``images`` uint8 (N, H, W) or (N, H, W, 3); ``target`` (N,) int64 labels
         (or str with ``label_mode='name'``); ``target_names`` the class list used;
         ``filenames`` (N,) str; ``skipped_files`` dict of bad file -> reason;
-        ``DESCR``: the images per class and everything left out.
+        ``groups`` (N,) int64: one group per image, shared by exact copies (the
+        index of the set's first image), for ``GroupKFold``-style splitters and
+        :func:`~skvision.compare_features`'s ``groups``, so that no copy lands
+        on both sides of a split; ``DESCR``: the images per class and everything
+        left out.
         Or ``(images, target)`` with ``return_X_y=True``.
 
     Raises
@@ -396,7 +425,8 @@ def load_image_folder(
         images that are exact copies of others (the same pixels after any
         resize; a file saved twice, a link inside the folder): copies on both
         sides of a cross-validation split make its scores optimistic, and
-        copies in two classes cap them. They are kept, and counted in ``DESCR``.
+        copies in two classes cap them. They are kept, counted in ``DESCR``,
+        and share a label of ``groups``.
 
     Examples
     --------
@@ -596,5 +626,6 @@ def load_image_folder(
         target_names=target_names,
         filenames=np.asarray(filenames),
         skipped_files=problems,
+        groups=copy_groups(len(images), copies),
         DESCR="\n".join(lines),
     )

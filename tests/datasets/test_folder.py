@@ -298,6 +298,12 @@ def test_copies_across_classes_and_within_a_class_are_named(tmp_path):
         "Exact copies: 2 images repeat others (2 sets of identical images, 1 spanning classes)." in data.DESCR
     )
     assert len(data.images) == 8  # copies are reported, not removed
+    # Each copy shares the group of the image it copies; every other image is a group of its own.
+    names = [os.path.relpath(f, tmp_path) for f in data.filenames]
+    group_of = dict(zip(names, data.groups.tolist()))
+    assert group_of["dog/again.png"] == group_of["cat/1.png"]
+    assert group_of["dog/twice.png"] == group_of["dog/2.png"]
+    assert len(set(data.groups.tolist())) == 6 and data.groups.dtype == np.int64
 
     (tmp_path / "dog" / "again.png").unlink()
     with pytest.warns(UserWarning, match=r"^1 image of .* is an exact copy of another \(1 set") as record:
@@ -306,4 +312,6 @@ def test_copies_across_classes_and_within_a_class_are_named(tmp_path):
     (tmp_path / "dog" / "twice.png").unlink()
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        assert "Exact copies" not in load_image_folder(tmp_path).DESCR
+        alone = load_image_folder(tmp_path)
+    assert "Exact copies" not in alone.DESCR
+    assert alone.groups.tolist() == list(range(6))
