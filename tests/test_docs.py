@@ -35,7 +35,11 @@ def test_docs_exist_and_have_code():
 
 @pytest.mark.parametrize("page", PAGES, ids=[p.stem for p in PAGES])
 def test_code_blocks_run(page, tmp_path, monkeypatch):
+    import tempfile
+
     monkeypatch.chdir(tmp_path)
+    # The pages' tempfile.mkdtemp() folders land in tmp_path, which pytest cleans, not in /tmp.
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     namespace = {"__name__": f"docs_{page.stem.replace('-', '_')}"}
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     try:

@@ -69,6 +69,7 @@ def mark_report_folder(out_dir):
     >>> mark_report_folder(folder)
     >>> (folder / REPORT_MARKER).is_file()
     True
+    >>> import shutil; shutil.rmtree(folder.parent)
     """
     from ..datasets._folder import REPORT_MARKER
 

@@ -454,6 +454,7 @@ def load_image_folder(
     ([1, 1, 1], ['cats', 'dogs'])
     >>> str(caught[0].message).startswith("Classes with no images")
     True
+    >>> shutil.rmtree(root)
     """
     if color_mode not in COLOR_MODES:
         raise ValueError(f"color_mode must be one of {COLOR_MODES}; got {color_mode!r}.")

@@ -553,6 +553,7 @@ class ImageLoader(_ImagesOut, TransformerMixin, BaseEstimator, auto_wrap_output_
     >>> images = loader.transform(sorted(folder.glob("*.png")))
     >>> loader.color_mode_, images.shape, images.dtype, int(images[1, 0, 0])
     ('gray', (2, 4, 4), dtype('uint8'), 60)
+    >>> import shutil; shutil.rmtree(folder)
     """
 
     _parameter_constraints: dict = {
