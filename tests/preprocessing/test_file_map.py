@@ -177,6 +177,9 @@ def test_read_images_shared_with_workers_equals_one_process(share_everything, tm
 
 def test_load_image_folder_and_loader_with_workers_equal_one_process(share_everything, tmp_path):
     root = _folder(tmp_path / "data")
+    # Started first: a worker spawned by the read itself may come up only after this process has read
+    # every file, on a loaded machine (CI once saw no chunk from a worker).
+    _started_pool()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         one = load_image_folder(root, on_error="skip")
