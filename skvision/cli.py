@@ -728,9 +728,10 @@ def main(argv=None):
     if args.command is None:
         parser.error("choose a command: compare or features")
     try:
-        if args.command == "features":
-            return _run_features()
-        return _run_compare(args)
+        with _warnings_as_lines(parser.prog + " " + args.command):
+            if args.command == "features":
+                return _run_features()
+            return _run_compare(args)
     except _UsageError as exc:
         command = parser.prog + " " + args.command
         print(f"{command}: error: {exc} (see '{command} --help')", file=sys.stderr)
@@ -747,6 +748,31 @@ def main(argv=None):
         return 130
     finally:
         _stop_workers()
+
+
+@contextlib.contextmanager
+def _warnings_as_lines(command):
+    """skvision's own warnings printed as ``<command>: warning: <message>``, one line each.
+
+    They speak to the user of the command (a font that lacks glyphs, say);
+    Python's format adds the source line that raised them. Other libraries'
+    warnings keep Python's format.
+    """
+    import warnings
+
+    shown = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, UserWarning) and f"{os.sep}skvision{os.sep}" in filename:
+            print(f"{command}: warning: {_cli_message(message)}", file=sys.stderr)
+        else:
+            shown(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = show
+    try:
+        yield
+    finally:
+        warnings.showwarning = shown
 
 
 def _stop_workers():

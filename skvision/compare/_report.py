@@ -8,7 +8,9 @@ history of a network) the workflow recorded in the result. ``report.html``
 
 from __future__ import annotations
 
+import contextlib
 import re
+import warnings
 from dataclasses import replace
 from pathlib import Path
 
@@ -111,9 +113,47 @@ def _figure(size):
 
 
 def _save(figure, path):
-    figure.tight_layout()
-    figure.savefig(path)
+    with warnings.catch_warnings():
+        # One warning for the whole report says which characters show as boxes (glyphs_missing).
+        warnings.filterwarnings("ignore", message=r"Glyph \d+ .* missing from", category=UserWarning)
+        figure.tight_layout()
+        figure.savefig(path)
     return path.name
+
+
+def glyphs_missing(texts):
+    """The fonts of matplotlib's ``font.family``, and the characters of ``texts`` none of them can draw.
+
+    matplotlib draws such a character as a box, with a warning per character and
+    figure; the report gives one warning instead.
+
+    Returns
+    -------
+    fonts : list of str
+        The family names of the fonts found.
+    missing : list of str
+        The characters missing from all of them, sorted.
+
+    Examples
+    --------
+    >>> glyphs_missing(["cat", "dog"])[1]
+    []
+    """
+    wanted = {char for text in texts for char in str(text) if ord(char) > 127 and not char.isspace()}
+    if not wanted:
+        return [], []
+    from matplotlib import font_manager, rcParams
+    from matplotlib.ft2font import FT2Font
+
+    fonts, covered = [], set()
+    for family in rcParams["font.family"]:
+        with contextlib.suppress(Exception):  # a family with no installed font draws nothing
+            font = FT2Font(
+                font_manager.findfont(font_manager.FontProperties(family=[family]), fallback_to_default=False)
+            )
+            fonts.append(font.family_name)
+            covered.update(font.get_charmap())
+    return fonts, sorted(char for char in wanted if ord(char) not in covered)
 
 
 def significance_lines(tests):
@@ -185,6 +225,17 @@ def write_report(
     if embedding not in ("tsne", "pca", None):
         raise ValueError(f"embedding must be 'tsne', 'pca' or None; got {embedding!r}.")
     mark_report_folder(out_dir)
+    names = [] if result.target_names is None else list(result.target_names)
+    fonts, missing = glyphs_missing([title, *names, *result.results])
+    if missing:
+        warnings.warn(
+            f"The figures' font ({', '.join(fonts) or 'none found'}) has no glyph for "
+            f"{len(missing)} characters of the class or feature-set names ({''.join(missing[:20])}"
+            f"{'...' if len(missing) > 20 else ''}): the figures show them as boxes; report.md and "
+            "report.html show them. Install a font that has them and name it in matplotlibrc (font.family).",
+            UserWarning,
+            stacklevel=3,
+        )
     try:
         tests = result.significance(ALPHA) if len(result.results) > 1 else None
     except ValueError:  # feature sets scored on different splits: nothing to test

@@ -144,3 +144,48 @@ def test_figures_drawn_in_worker_processes_make_the_same_report(two_sets, tmp_pa
     one = _one_feature_set(two_sets, "pca8")
     assert list(one.results) == ["pca8"] and one.results["pca8"].estimators == []
     assert two_sets.results["pca8"].estimators, "the caller's result keeps its models"
+
+
+def test_names_the_font_cannot_draw_give_one_warning_not_one_per_glyph(two_sets, tmp_path):
+    import warnings
+
+    from skvision.compare._report import glyphs_missing
+
+    names = np.array(["零", "一", "two", "three", "four", "five", "six", "seven", "eight", "nine"])
+    fonts, missing = glyphs_missing(["skvision", *names, "é"])
+    assert missing == ["一", "零"] and fonts  # DejaVu Sans, matplotlib's own, draws é but no CJK
+    result = ComparisonResult(
+        two_sets.results,
+        skipped={},
+        task=two_sets.task,
+        scoring=two_sets.scoring,
+        X=two_sets.X,
+        target_names=names,
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        text = result.write_report(tmp_path, embedding="pca", html=False).read_text()
+    messages = [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
+    assert not [m for m in messages if m.startswith("Glyph")], "matplotlib's own warnings are replaced"
+    ours = [m for m in messages if "has no glyph" in m]
+    assert len(ours) == 1 and "2 characters" in ours[0] and "(一零)" in ours[0]
+    assert "零" in text  # the markdown keeps the names
+
+
+def test_the_command_prints_its_own_warnings_as_one_line(monkeypatch, capsys):
+    import warnings
+
+    from skvision import cli
+
+    def warn(args):  # as if raised in skvision's code, then in another library's
+        warnings.warn_explicit("something the user should know", UserWarning, cli.__file__, 1)
+        warnings.warn_explicit("a library's warning", RuntimeWarning, "/elsewhere/library.py", 1)
+        return 0
+
+    monkeypatch.setattr(cli, "_run_compare", warn)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert cli.main(["compare"]) == 0
+    assert capsys.readouterr().err == "skvision compare: warning: something the user should know\n"
+    # Other warnings go on to Python's own display (here the recorder).
+    assert [(w.category, str(w.message)) for w in caught] == [(RuntimeWarning, "a library's warning")]
