@@ -19,7 +19,8 @@ scaled by one rule, ``round(value / 257)`` (0-65535 to 0-255), whatever range
 each one uses, so that the images of a data set stay comparable; 16-bit files
 whose values all stay within 0-4095 (12-bit data, or less, in a 16-bit file)
 keep at most 17 grey levels that way, and one warning per read lists them.
-Pillow itself reduces 16-bit colour files to their high byte. Files of 32-bit
+Pillow itself reduces 16-bit colour files to their high byte (``value >> 8``), and
+the same warning names those whose high bytes stay within 0-15. Files of 32-bit
 integers, signed integers or floats (Pillow modes 'I' and 'F', e.g. a 32-bit
 TIFF) have no range that says which value is white: they are bad files.
 """
@@ -177,6 +178,21 @@ def _native_array(image):
     return np.asarray(image.convert("RGB"), dtype=np.uint8), None
 
 
+def _decoded_to_high_bytes(image):
+    """Whether Pillow decodes ``image`` (not yet loaded) from 16-bit samples to 8-bit: colour, grey+alpha.
+
+    Pillow keeps 16 bits only for single-channel grey; for 'RGB;16B' (PNG),
+    ('RGB;16L', ...) (TIFF) and the like it keeps each sample's high byte.
+    """
+    if image.mode in _SIXTEEN_BIT_MODES or image.mode == "I":
+        return False
+    for tile in image.tile:
+        rawmode = tile.args if isinstance(tile.args, str) else (tile.args or ("",))[0]
+        if isinstance(rawmode, str) and ";16" in rawmode:
+            return True
+    return False
+
+
 def _warn_low_range(deep_max, stacklevel):
     """One warning naming the 16-bit files of a read whose values stay within 0-4095.
 
@@ -265,9 +281,14 @@ def _decode(path, color_mode, image_size, resize_mode, fill_value, max_pixels):
     from PIL import ImageOps
 
     with _opened(path, max_pixels) as image:
+        high_bytes = _decoded_to_high_bytes(image)
         image.load()  # decode every pixel now: a truncated file fails here
         # Camera JPEGs store their orientation in EXIF; apply it.
         array, deep_max = _native_array(ImageOps.exif_transpose(image))
+    if high_bytes:
+        # Only the high bytes are left: the largest value the file can have held, for the same
+        # warning as a 16-bit grey file whose values stay within 12 bits.
+        deep_max = int(array.max(initial=0)) * 256 + 255
     array = _convert(array, color_mode)
     if image_size is not None:
         array = resize_image(array, image_size, mode=resize_mode, fill_value=fill_value)

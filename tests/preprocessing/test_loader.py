@@ -370,6 +370,41 @@ def test_only_the_low_range_16bit_files_of_a_read_are_named(tmp_path):
     )
 
 
+def save_16bit_colour_png(path, values, colour_type=2):
+    """A 16-bit PNG of (H, W, C) values (colour type 2: RGB, 4: grey + alpha); Pillow cannot write one."""
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    values = np.asarray(values, dtype=">u2")
+    height, width = values.shape[:2]
+    rows = b"".join(b"\0" + row.tobytes() for row in values)
+    header = struct.pack(">IIBBBBB", width, height, 16, colour_type, 0, 0, 0)
+    body = chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + body)
+    return path
+
+
+def test_twelve_bit_data_in_16bit_colour_files_warns_as_grey_files_do(tmp_path):
+    import warnings
+
+    twelve_bit = RNG.integers(0, 4096, (5, 6, 3))
+    low = save_16bit_colour_png(tmp_path / "low.png", twelve_bit)
+    grey_alpha = save_16bit_colour_png(tmp_path / "ga.png", twelve_bit[..., :2], colour_type=4)
+    full = save_16bit_colour_png(tmp_path / "full.png", RNG.integers(0, 65536, (5, 6, 3)))
+    expected = r"^2 of the 3 16-bit files read hold values only up to 4095"
+    with pytest.warns(UserWarning, match=expected) as record:
+        images = read_images([low, grey_alpha, full], color_mode="rgb")[0]
+    message = str(record[0].message)
+    assert "low.png: values up to 4095" in message and "ga.png" in message and "full.png" not in message
+    # Pillow keeps each sample's high byte: what the warning is about, 12-bit data left at 0-15.
+    np.testing.assert_array_equal(images[0], twelve_bit >> 8)
+    assert images[:2].max() <= 15
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        read_image(full)
+
+
 def write_pgm(path, values, maxval):
     values = np.asarray(values, dtype=">u2")
     path.write_bytes(f"P5\n{values.shape[1]} {values.shape[0]}\n{maxval}\n".encode() + values.tobytes())
