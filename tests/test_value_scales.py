@@ -280,6 +280,24 @@ def test_intensity_descriptors_agree_on_uint8_and_unit_floats(cls):
         fitted.transform(X.astype(np.float32))
 
 
+@pytest.mark.parametrize(
+    "descriptor",
+    [skvision.WLD(), skvision.LBP(method="var"), skvision.HOG(block_norm=None)],
+    ids=["WLD", "LBP-var", "HOG-unnormalised"],
+)
+def test_a_float_copy_of_8bit_images_fitted_and_described_alike_gives_the_8bit_features(descriptor):
+    """Floats outside [0, 1] are taken as given: 0-255 floats are not read as [0, 1] intensities (x 255)."""
+    from skvision.datasets import load_textures
+
+    X = load_textures(patch_size=24, n_per_class=6, return_X_y=True)[0]
+    for images in (X, X // 8):  # textures, and dark ones (values 0-31)
+        expected = clone(descriptor).fit_transform(images)
+        floats = images.astype(np.float64)
+        np.testing.assert_allclose(clone(descriptor).fit(floats).transform(floats), expected, rtol=1e-12)
+    # Floats in [0, 1] are still intensities: X / 255 reads as X.
+    np.testing.assert_allclose(clone(descriptor).fit_transform(X / 255.0), clone(descriptor).fit_transform(X))
+
+
 # ------------------------------------------------------------------ the rule itself
 def test_scale_of_each_dtype_and_the_white_it_reads():
     cases = [

@@ -398,12 +398,32 @@ class BaseDescriptor(TransformerMixin, BaseEstimator):
 
     def _planes(self, images):
         """Yield ``(prefix, plane)`` pairs: the single-channel stacks to describe, on the working scale."""
-        white = self._working_white()
         if self.channels == "each" and images.ndim == 4:
             for c in range(images.shape[3]):
-                yield f"c{c}_", to_working_scale(images[..., c], images.dtype, white)
+                yield f"c{c}_", self._on_working_scale(images[..., c], images.dtype)
         else:
-            yield "", to_working_scale(to_grayscale(images), images.dtype, white)
+            yield "", self._on_working_scale(to_grayscale(images), images.dtype)
+
+    def _on_working_scale(self, values, dtype):
+        """``values`` (of a batch of ``dtype``) on the scale ``_describe`` computes on.
+
+        Read by the rule of :mod:`skvision._images`, except after a ``fit`` on floats
+        outside [0, 1]: those follow no scale and are taken as given (features in
+        their units), so a float copy of 8-bit images, fitted and described alike,
+        gives the 8-bit features instead of being read as [0, 1] intensities
+        (x 255). Later batches on another scale are refused by the scale check.
+        """
+        white = self._working_white()
+        fitted = getattr(self, "input_scale_", None)
+        if (
+            white is not None
+            and np.dtype(dtype).kind == "f"
+            and fitted is not None
+            and fitted.kind == "float"
+            and not fitted.follows_rule
+        ):
+            return values
+        return to_working_scale(values, dtype, white)
 
     def _resolved_batch_size(self, n_images, pixels_per_image):
         if self.batch_size is not None:

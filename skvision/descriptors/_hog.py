@@ -80,7 +80,7 @@ from numbers import Integral
 import numpy as np
 
 from .._compat import Interval, StrOptions, validate_params
-from .._images import check_image_shape, check_images, to_working_scale
+from .._images import check_image_shape, check_images
 from . import _hog_kernels
 from ._base import DEVICE_CONSTRAINT, BaseDescriptor, resolve_descriptor_device
 from ._common import check_non_negative, check_positive_ints, grid_parts, join_names, orientation_part
@@ -979,7 +979,7 @@ class HOG(BaseDescriptor):
     def _planes(self, images):
         if self.channels == "max":
             # All channels together: the max-gradient rule needs every channel at once.
-            yield "", to_working_scale(images, images.dtype, self._working_white())
+            yield "", self._on_working_scale(images, images.dtype)
         else:
             yield from super()._planes(images)
 
