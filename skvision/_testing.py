@@ -85,3 +85,15 @@ def peak_traced_bytes(function):
         return tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
+
+
+def fit_checkpoint(root):
+    """The one sub-folder of a ``checkpoint`` folder that a fit wrote its checkpoint to (``fit-<key>``).
+
+    Raises an AssertionError unless there is exactly one.
+    """
+    from pathlib import Path
+
+    folders = sorted(Path(root).glob("fit-*"))
+    assert len(folders) == 1, f"expected one fit's checkpoint in {root}, found {[f.name for f in folders]}"
+    return folders[0]

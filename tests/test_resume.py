@@ -26,6 +26,7 @@ from sklearn.base import clone
 from skorch.callbacks import Callback
 
 import skvision
+from skvision._testing import fit_checkpoint
 from skvision.datasets import load_digits
 from tests._estimators import ESTIMATORS, fit, good_X
 
@@ -119,8 +120,9 @@ def run_and_kill(checkpoint, marker, params):
                 pytest.fail("the training process did not reach the kill point in 300 s")
             time.sleep(0.05)
         # A checkpoint exists: parameters, optimizer, and a history of at least one epoch.
-        assert (checkpoint / "params.pt").exists() and (checkpoint / "optimizer.pt").exists()
-        assert len(json.loads((checkpoint / "history.json").read_text())) >= 1
+        folder = fit_checkpoint(checkpoint)
+        assert (folder / "params.pt").exists() and (folder / "optimizer.pt").exists()
+        assert len(json.loads((folder / "history.json").read_text())) >= 1
     finally:
         child.kill()
         child.wait(timeout=60)
@@ -141,7 +143,7 @@ def test_killed_training_resumes_from_its_checkpoint_and_ends_like_an_uninterrup
         checkpoint = tmp_path / "checkpoint"
         killed = run_and_kill(checkpoint, tmp_path / "killed.json", params)
         assert len(killed) == KILL_AFTER_EPOCH
-        saved = json.loads((checkpoint / "history.json").read_text())
+        saved = json.loads((fit_checkpoint(checkpoint) / "history.json").read_text())
         # The checkpoint is the last best epoch before the kill: with early stopping possibly an earlier one.
         n_saved = len(saved)
         assert 1 <= n_saved <= KILL_AFTER_EPOCH
@@ -207,7 +209,7 @@ def test_kill_while_writing_a_checkpoint_leaves_the_previous_one_loadable(tmp_pa
     interrupted = skvision.CNNClassifier(**params).fit(X, y)  # skorch ends the fit on KeyboardInterrupt
     monkeypatch.setattr(torch, "save", real_save)
     assert len(params_saves) == 3 and interrupted.n_epochs_ == 3
-    saved = json.loads((tmp_path / "history.json").read_text())
+    saved = json.loads((fit_checkpoint(tmp_path) / "history.json").read_text())
     assert len(saved) == 2  # the checkpoint of epoch 2, whole
 
     resumed = skvision.CNNClassifier(**params).fit(X, y)

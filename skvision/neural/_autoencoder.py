@@ -185,8 +185,11 @@ class AutoencoderFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Neu
         rate (``None``) does not (its early stopping ends the digits' training
         at about 45 epochs with codes no better for retrieval than PCA's).
     checkpoint : str, path or None, default=None
-        Directory where the best parameters are saved during training; a
-        later ``fit`` with the same directory resumes from them.
+        Directory where the best parameters are saved during training, in a
+        sub-folder per fit (``fit-<key>``, from the network's layers, the
+        images and the targets); a later ``fit`` of the same network on the
+        same images resumes from them, and any other fit (another fold of a
+        cross-validation, say) trains afresh in its own sub-folder.
     device : str, torch.device or None, default='auto'
         Where the work runs: ``'auto'`` (or None) a CUDA GPU when torch sees
         one, else the CPU; ``'cpu'``, ``'cuda'``, ``'cuda:N'``, or ``'mps'``

@@ -21,10 +21,12 @@ Built by :mod:`._estimator`; imports nothing else of the neural core.
 from __future__ import annotations
 
 import copy
+import hashlib
 import os
 import pickle
 import warnings
 
+import numpy as np
 import torch
 from skorch.callbacks import Checkpoint, EarlyStopping, LoadInitState, LRScheduler, ProgressBar
 from skorch.utils import noop
@@ -144,6 +146,42 @@ def _rng_state(net):
     return state
 
 
+def fit_key(net, X, y):
+    """A short hash of what makes a checkpoint one fit's: the network's layers, the images, the targets.
+
+    Parameters
+    ----------
+    net : skorch net, initialized
+    X, y : tensors or arrays (or None) given to the net's fit
+
+    Returns
+    -------
+    key : str
+        16 hexadecimal digits.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from types import SimpleNamespace
+    >>> net = SimpleNamespace(module_=torch.nn.Linear(2, 1))
+    >>> X, y = torch.zeros(4, 2), torch.arange(4)
+    >>> fit_key(net, X, y) == fit_key(net, X.clone(), y.clone()), fit_key(net, X, y) == fit_key(net, X, y + 1)
+    (True, False)
+    """
+    digest = hashlib.blake2b(digest_size=8)
+    for name, tensor in net.module_.state_dict().items():
+        digest.update(f"{name}:{tuple(tensor.shape)}:{tensor.dtype};".encode())
+    for part in (X, y):
+        if part is None or not (torch.is_tensor(part) or isinstance(part, np.ndarray)):
+            digest.update(repr(type(part)).encode())  # a Dataset of the caller's: not hashed
+            continue
+        tensor = torch.as_tensor(part).detach()
+        digest.update(f"{tuple(tensor.shape)}:{tensor.dtype};".encode())
+        flat = tensor.cpu().contiguous().reshape(-1)
+        digest.update(flat.view(torch.uint8).numpy().data if flat.numel() else b"")
+    return digest.hexdigest()
+
+
 class _ResumeFromCheckpoint(LoadInitState):
     """skorch's ``LoadInitState``, plus the bookkeeping a resumed training needs to go on as if uninterrupted.
 
@@ -166,6 +204,15 @@ class _ResumeFromCheckpoint(LoadInitState):
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
         first_call = not self.did_load_
+        if first_call:
+            # Each fit (its images, targets and network) keeps its own sub-folder of the folder given:
+            # the folds of a cross-validation or the candidates of a grid search, which share the
+            # estimator's checkpoint parameter, each resume their own training, never another's.
+            saver = self.checkpoint
+            root = getattr(saver, "_skvision_root", None) or saver.dirname
+            saver._skvision_root = root
+            saver.dirname = os.path.join(root, f"fit-{fit_key(net, X, y)}")
+            os.makedirs(saver.dirname, exist_ok=True)
         super().on_train_begin(net, X=X, y=y, **kwargs)
         if not (first_call and len(net.history)):
             return
@@ -259,8 +306,10 @@ def build_callbacks(
     checkpoint : str, path or None
         Directory: the parameters, optimizer, history and torch's random state
         are saved there each time the monitored loss reaches a new best
-        (``Checkpoint``, each file replaced atomically); a later fit with the
-        same directory loads them first and continues from that epoch
+        (``Checkpoint``, each file replaced atomically), in the sub-folder
+        ``fit-<key>`` of the fit (:func:`fit_key`: the network's layers, the
+        images, the targets); a later fit with the same directory and key
+        loads them first and continues from that epoch
         (``LoadInitState``), with the best scores and the early-stopping state
         taken from the loaded history. Epochs run after the last best one are
         run again.

@@ -68,8 +68,12 @@ _TRAINING_TOOLS_DOC = """module : str, nn.Module class, callable or nn.Module, d
         Learning-rate schedule over ``max_epochs`` (skorch ``LRScheduler``).
     checkpoint : str, path or None, default=None
         Directory where the best parameters (with optimizer state and history)
-        are saved during training. A fit with a directory that already holds a
-        checkpoint loads it and trains the remaining epochs up to ``max_epochs``.
+        are saved during training, in a sub-folder per fit (``fit-<key>``, from
+        the network's layers, the images and the targets). A fit of the same
+        network on the same images and targets loads its checkpoint and trains
+        the remaining epochs up to ``max_epochs``; any other fit (another fold
+        of a cross-validation, another grid-search candidate's network) trains
+        afresh in its own sub-folder, never from another fit's weights.
     tta : int, default=0
         Test-time augmentation: prediction averages the plain prediction with
         ``tta`` randomly augmented copies (the ``augment`` transforms, or

@@ -281,8 +281,9 @@ class GANFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralImage
     checkpoint : str, path or None, default=None
         Directory where the GAN, both optimizers, the history and torch's
         random state are saved after every epoch (a GAN's losses do not say
-        which epoch is best); a later ``fit`` with the same directory resumes
-        after the last saved epoch.
+        which epoch is best), in a sub-folder per fit (``fit-<key>``, from the
+        networks' layers and the images); a later ``fit`` of the same GAN on
+        the same images resumes after the last saved epoch.
     device : str, torch.device or None, default='auto'
         ``'auto'`` uses CUDA when available, else the CPU.
     precision : {'32', 'bf16', '16-mixed'}, default='32'

@@ -10,6 +10,7 @@ from skorch.callbacks import Callback
 from skorch.dataset import Dataset
 from torch import nn
 
+from skvision._testing import fit_checkpoint
 from skvision.datasets import load_digits
 from skvision.neural import CNNClassifier, CNNFeatures, CNNRegressor
 from skvision.neural._augment import build_augmentation
@@ -333,7 +334,8 @@ def test_checkpoint_then_resume(tmp_path, digits):
     params = {**TINY, "lr_schedule": "onecycle", "checkpoint": tmp_path}
     stop = [("stop", _Snapshots(interrupt_at=2))]
     first = CNNClassifier(**{**params, "max_epochs": 6}, callbacks=stop).fit(X, y)
-    assert (tmp_path / "params.pt").exists() and (tmp_path / "optimizer.pt").exists()
+    folder = fit_checkpoint(tmp_path)
+    assert (folder / "params.pt").exists() and (folder / "optimizer.pt").exists()
     saved_losses = first.net_.history[:, "train_loss"]
     resumed = CNNClassifier(**{**params, "max_epochs": 6}).fit(X, y)
     history = resumed.net_.history
@@ -547,3 +549,28 @@ def test_auto_epochs_scale_with_the_data_and_are_recorded(digits):
     assert CNNClassifier(**params, max_epochs=3).fit(X, y).max_epochs_ == 3
     with pytest.raises(ValueError, match="max_epochs"):
         CNNClassifier(max_epochs="many").fit(X, y)
+
+
+def test_a_checkpoint_folder_keeps_each_fit_apart(tmp_path, digits):
+    """CV folds share the estimator's checkpoint parameter: each resumes only its own fit."""
+    from sklearn.model_selection import KFold, cross_validate
+
+    X, y = digits
+    params = {**TINY, "max_epochs": 2, "checkpoint": tmp_path}
+    folds = KFold(3, shuffle=True, random_state=0)
+    shared = cross_validate(CNNClassifier(**params), X, y, cv=folds, return_estimator=True)
+    alone = cross_validate(CNNClassifier(**{**params, "checkpoint": None}), X, y, cv=folds)
+    # Each fold trained on its own images (before, folds 2 and 3 loaded fold 1's finished model).
+    np.testing.assert_array_equal(shared["test_score"], alone["test_score"])
+    assert len(list(tmp_path.glob("fit-*"))) == 3
+    assert all(estimator.n_epochs_ == 2 for estimator in shared["estimator"])
+    # Other targets, or another network, start their own training instead of loading another's weights
+    # (another network used to fail with torch's "size mismatch" in loading).
+    relabelled = CNNClassifier(**params).fit(X, (y + 1) % 10)
+    assert relabelled.net_.history[0, "epoch"] == 1 and len(list(tmp_path.glob("fit-*"))) == 4
+    wider = CNNClassifier(**{**params, "module__filters": 8}).fit(X, y)
+    assert wider.n_epochs_ == 2 and len(list(tmp_path.glob("fit-*"))) == 5
+    # The same fit again resumes its own checkpoint: nothing left to train.
+    again = CNNClassifier(**{**params, "max_epochs": 3}).fit(X, (y + 1) % 10)
+    assert len(again.net_.history) == 3 and len(list(tmp_path.glob("fit-*"))) == 5
+    np.testing.assert_allclose(again.net_.history[:2, "train_loss"], relabelled.net_.history[:, "train_loss"])

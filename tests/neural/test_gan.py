@@ -21,7 +21,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from torch import nn
 
 from skvision import GANFeatures
-from skvision._testing import expected_failed_checks
+from skvision._testing import expected_failed_checks, fit_checkpoint
 from skvision.datasets import load_digits
 from skvision.neural.modules.gan import DCGAN, dcgan_filters
 
@@ -322,7 +322,7 @@ def test_checkpoint_resumes_where_an_uninterrupted_run_would_be(digits, tmp_path
     uninterrupted = GANFeatures(**params).fit(X[:96])
     GANFeatures(**{**params, "max_epochs": 1}, checkpoint=tmp_path).fit(X[:96])
     assert {"params.pt", "optimizer.pt", "optimizer_generator.pt", "history.json", "rng.pt"} <= {
-        p.name for p in tmp_path.iterdir()
+        p.name for p in fit_checkpoint(tmp_path).iterdir()
     }
     resumed = GANFeatures(**params, checkpoint=tmp_path).fit(X[:96])
     assert resumed.n_epochs_ == 3
