@@ -222,8 +222,9 @@ class _SupervisedCNN(NeuralImageEstimator):
         """Train one more epoch on ``X``, ``y``, starting from the current weights.
 
         The first call (on an unfitted estimator) builds the network. Each call
-        runs one epoch at the current learning rate: no validation split, LR
-        schedule, early stopping or checkpoint (use ``fit`` for those).
+        runs one epoch at learning rate ``lr`` (after ``fit``, not at the rate
+        its schedule ended on): no validation split, LR schedule, early
+        stopping or checkpoint (use ``fit`` for those).
 
         Returns
         -------
@@ -253,6 +254,13 @@ class _SupervisedCNN(NeuralImageEstimator):
                 setattr(net, f"callbacks__{name}", None)
         net.train_split = None
         net.initialize_callbacks()
+        # fit's schedule left each rate where it ended (about 0 after one-cycle or cosine, so that
+        # further epochs changed nothing): back to the group's own rate, the one fit started from
+        # (one-cycle's peak, which is ``lr``, or a fine-tuned backbone's fraction of it).
+        for group in net.optimizer_.param_groups:
+            base = group.get("max_lr", group.get("initial_lr"))
+            if base is not None:
+                group["lr"] = base
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -478,8 +486,9 @@ class CNNClassifier(ClassifierMixin, _SupervisedCNN):
         Notes
         -----
         The first call (on an unfitted estimator) builds the network. Each call
-        runs one epoch at learning rate ``lr``: no validation split, LR schedule,
-        early stopping or checkpoint (use ``fit`` for those). ``class_weight='balanced'``
+        runs one epoch at learning rate ``lr`` (after ``fit``, not at the rate its
+        schedule ended on): no validation split, LR schedule, early stopping or
+        checkpoint (use ``fit`` for those). ``class_weight='balanced'``
         is computed from the first call's ``y``.
         """
         first_call = not hasattr(self, "net_")

@@ -504,7 +504,7 @@ def test_partial_fit(digits):
     fitted.partial_fit(X, y)
     assert fitted.n_epochs_ == 3
     assert all(b.get("event_lr") is None for b in fitted.net_.history[-1, "batches"])
-    assert fitted.net_.optimizer_.param_groups[0]["lr"] < 0.01  # left where the schedule ended
+    assert fitted.net_.optimizer_.param_groups[0]["lr"] == 0.01  # not 0, where the cosine schedule ended
 
     reg = CNNRegressor(**TINY).partial_fit(X, y.astype(float))
     reg.partial_fit(X, y.astype(float))
@@ -574,3 +574,15 @@ def test_a_checkpoint_folder_keeps_each_fit_apart(tmp_path, digits):
     again = CNNClassifier(**{**params, "max_epochs": 3}).fit(X, (y + 1) % 10)
     assert len(again.net_.history) == 3 and len(list(tmp_path.glob("fit-*"))) == 5
     np.testing.assert_allclose(again.net_.history[:2, "train_loss"], relabelled.net_.history[:, "train_loss"])
+
+
+@pytest.mark.parametrize("schedule", ["onecycle", "cosine"])
+def test_partial_fit_after_fit_trains_at_lr_not_where_the_schedule_ended(digits, schedule):
+    X, y = digits
+    model = CNNClassifier(**{**TINY, "lr": 0.01, "lr_schedule": schedule}).fit(X, y)
+    assert model.net_.optimizer_.param_groups[0]["lr"] < 1e-3  # where the schedule ended (0 for cosine)
+    before = [p.detach().clone() for p in model.net_.module_.parameters()]
+    model.partial_fit(X, y)
+    assert model.net_.optimizer_.param_groups[0]["lr"] == pytest.approx(0.01)
+    moved = max(float((p.detach() - b).abs().max()) for p, b in zip(model.net_.module_.parameters(), before))
+    assert moved > 1e-3, "the epoch trained"
