@@ -445,6 +445,10 @@ def _stack_list(X, name):
     return np.stack(arrays)
 
 
+#: A 3-D batch (N, H, 3) or (N, H, 4) with N and H at least this is taken for one colour image.
+_ONE_COLOUR_IMAGE_MIN_SIDE = 8
+
+
 def check_images(
     X,
     *,
@@ -568,6 +572,15 @@ def check_images(
         raise ValueError(f"{name} is an empty batch: expected at least one image, got shape {X.shape}.")
     if X.shape[1] == 0 or X.shape[2] == 0:
         raise ValueError(f"Images in {name} are empty: got shape {X.shape} (H and W must be >= 1).")
+    if X.ndim == 3 and X.shape[2] in (3, 4) and min(X.shape[:2]) >= _ONE_COLOUR_IMAGE_MIN_SIDE:
+        # (H, W, 3) would be read as H grey images of W x 3 pixels: a silent
+        # wrong answer where any size is accepted (a pretrained backbone), a puzzling one elsewhere.
+        raise ValueError(
+            f"{name} of shape {X.shape} reads as {X.shape[0]} grey images of {X.shape[1]}x{X.shape[2]} "
+            f"pixels: is it one {'RGB' if X.shape[2] == 3 else 'RGBA'} image? For a single image, pass "
+            f"image[np.newaxis]. Grey images {X.shape[2]} pixels wide pass as shape "
+            f"({X.shape[0]}, {X.shape[1]}, {X.shape[2]}, 1)."
+        )
 
     if X.ndim == 4:
         n_channels = X.shape[3]

@@ -50,6 +50,9 @@ def test_single_channel_axis_is_squeezed():
         (None, TypeError, "X is None"),
         ("image.png", TypeError, "ImageLoader"),
         (np.zeros((4, 4)), ValueError, r"ndim=2.*image\[np.newaxis\]"),
+        # One colour image is not a batch of grey images 3 (or 4) pixels wide.
+        (np.zeros((30, 45, 3)), ValueError, r"30 grey images of 45x3 .* one RGB image\?.*np.newaxis"),
+        (np.zeros((30, 45, 4)), ValueError, r"one RGBA image\?.*pass as shape \(30, 45, 4, 1\)"),
         (np.zeros(4), ValueError, "ndim=1"),
         (np.zeros((1, 2, 3, 3, 3)), ValueError, "ndim=5"),
         (np.zeros((0, 8, 8)), ValueError, "empty batch"),
@@ -71,6 +74,12 @@ def test_single_channel_axis_is_squeezed():
 def test_bad_input_gets_a_clear_error(X, error, pattern):
     with pytest.raises(error, match=pattern):
         check_images(X)
+
+
+def test_grey_images_a_few_pixels_wide_pass_with_their_channel_axis():
+    X = np.arange(30 * 45 * 3, dtype=np.uint8).reshape(30, 45, 3, 1)
+    np.testing.assert_array_equal(check_images(X), X[..., 0])
+    assert check_images(np.zeros((7, 45, 3))).shape == (7, 45, 3)  # a small batch is still a batch
 
 
 def test_error_names_the_argument():
