@@ -640,7 +640,10 @@ def to_grayscale(images: np.ndarray) -> np.ndarray:
     :func:`skimage.color.rgb2gray` (the alpha channel of RGBA is ignored). Unlike
     ``rgb2gray``, values are *not* rescaled to [0, 1]: a uint8 batch gives grey
     levels in 0-255 (as float64), so that grey and colour inputs of one dataset
-    land on the same scale. Grey batches ``(N, H, W)`` are returned unchanged.
+    land on the same scale. A pixel whose three channels are equal keeps that
+    value exactly (the weighted sum is off by an ulp or two), so a grey image
+    stored as RGB gives the grey image itself. Grey batches ``(N, H, W)`` are
+    returned unchanged.
 
     Parameters
     ----------
@@ -661,7 +664,14 @@ def to_grayscale(images: np.ndarray) -> np.ndarray:
         return images
     n_channels = images.shape[-1]
     if n_channels in (3, 4):
-        return images[..., :3] @ LUMINANCE_WEIGHTS
+        gray = images[..., :3] @ LUMINANCE_WEIGHTS
+        # A grey pixel stored as colour (R == G == B: a grey image saved as RGB, or a folder read as
+        # RGB because one file is) is its own grey level exactly. The weighted sum lands an ulp or
+        # two off, which flips LBP's >= ties and moves WLD values across bin edges.
+        red, green, blue = images[..., 0], images[..., 1], images[..., 2]
+        equal = (red == green) & (green == blue)
+        np.copyto(gray, red, where=equal)
+        return gray
     raise ValueError(
         f"Cannot convert {n_channels}-channel images to grey levels; "
         "expected 1, 3 (RGB) or 4 (RGBA) channels."

@@ -133,3 +133,18 @@ def test_import_skvision_does_not_import_torch_or_numba():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False False"
+
+
+def test_a_grey_image_stored_as_rgb_is_described_as_the_grey_image():
+    """R == G == B pixels keep their value exactly: LBP's ties and WLD's bins see the grey image."""
+    import skvision
+    from skvision.datasets import load_textures
+
+    grey = load_textures(patch_size=24, n_per_class=10, return_X_y=True)[0]
+    as_rgb = np.repeat(grey[..., np.newaxis], 3, axis=-1)
+    np.testing.assert_array_equal(to_grayscale(as_rgb), grey)  # exactly, not to an ulp
+    for descriptor in (skvision.LBP(), skvision.LBP(P=16, R=2), skvision.WLD()):
+        np.testing.assert_array_equal(descriptor.fit_transform(as_rgb), descriptor.fit_transform(grey))
+    # Colour pixels still get the luminance weights.
+    rgb = np.array([[[[10, 20, 30], [7, 7, 7]]]], dtype=np.uint8)
+    np.testing.assert_allclose(to_grayscale(rgb)[0, 0], [10 * 0.2125 + 20 * 0.7154 + 30 * 0.0721, 7.0])
