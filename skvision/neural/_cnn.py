@@ -710,7 +710,9 @@ class CNNFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralImage
     %(training_tools)s
     task : {'auto', 'classification', 'regression'}, default='auto'
         ``'auto'``: classification for binary or multiclass ``y`` (integers,
-        strings, booleans), regression for float targets.
+        strings, booleans), regression for float targets, whole numbers
+        included (class labels held in a float array: cast them to int, or
+        pass ``task='classification'``).
     label_smoothing : float, default=0.1
         Classification only: see :class:`CNNClassifier`.
     class_weight : 'balanced', dict or None, default=None
@@ -800,6 +802,10 @@ class CNNFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralImage
     def _resolve_task(self, y):
         if self.task != "auto":
             return self.task
+        if np.asarray(y).dtype.kind == "f":
+            # As documented: floats are targets to regress, whole numbers included (counts, ages),
+            # which sklearn's type_of_target would take for class labels.
+            return "regression"
         kind = type_of_target(y, input_name="y")
         if kind in ("binary", "multiclass"):
             return "classification"

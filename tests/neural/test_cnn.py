@@ -184,6 +184,9 @@ def test_features_embedding_is_the_penultimate_layer(digits):
 
     lenet = CNNFeatures(module="lenet5", max_epochs=1, random_state=0).fit(X, y.astype(float) / 9)
     assert lenet.estimator_.__class__ is CNNRegressor and lenet.transform(X[:3]).shape == (3, 84)
+    # Whole-number floats (counts, ages) are regression targets too, as documented; not 10 classes.
+    counts = CNNFeatures(**{**TINY, "max_epochs": 1}).fit(X, y.astype(float))
+    assert counts.estimator_.__class__ is CNNRegressor
     with pytest.raises(ValueError, match="supervised"):
         CNNFeatures().fit(X, None)
 
