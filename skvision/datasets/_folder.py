@@ -464,7 +464,7 @@ def load_image_folder(
         raise ValueError(f"label_mode must be one of {LABEL_MODES}; got {label_mode!r}.")
     if resize_mode not in RESIZE_MODES:
         raise ValueError(f"resize_mode must be one of {RESIZE_MODES}; got {resize_mode!r}.")
-    size = None if image_size is None else _check_size(image_size)
+    size = None if image_size is None else _check_size(image_size, owner="image_size of load_image_folder")
     wanted = _check_classes(classes)
     given = Path(os.fspath(path))
     if not given.is_dir():

@@ -447,7 +447,7 @@ def read_images(
     paths = [os.fspath(p) for p in paths]
     options = dict(
         color_mode=color_mode,
-        image_size=image_size,
+        image_size=None if image_size is None else _check_size(image_size, owner="image_size"),
         resize_mode=resize_mode,
         fill_value=fill_value,
         max_pixels=max_pixels,
@@ -624,7 +624,8 @@ class ImageLoader(_ImagesOut, TransformerMixin, BaseEstimator, auto_wrap_output_
         self : ImageLoader
         """
         paths = _check_paths(X)
-        self.image_size_ = None if self.image_size is None else _check_size(self.image_size)
+        owner = "The 'image_size' parameter of ImageLoader"
+        self.image_size_ = None if self.image_size is None else _check_size(self.image_size, owner=owner)
         with _file_progress(self.verbose, len(paths), "reading headers") as progress:
             headers = map_files(_header, paths, self.max_pixels, n_jobs=self.n_jobs, progress=progress)
         problems = {os.fspath(p): h for p, h in zip(paths, headers) if isinstance(h, str)}

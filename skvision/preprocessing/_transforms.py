@@ -285,7 +285,7 @@ def _resolve_anti_aliasing(anti_aliasing, interpolation):
     return interpolation != "nearest" if anti_aliasing is None else bool(anti_aliasing)
 
 
-def _check_size(size):
+def _check_size(size, owner="The 'size' parameter of Resize"):
     if is_integer_like(size):
         size = (size, size)
     if (
@@ -294,8 +294,7 @@ def _check_size(size):
         or not all(is_integer_like(s) and s >= 1 for s in size)
     ):
         raise ValueError(
-            f"The 'size' parameter of Resize must be a positive int or a (height, width) pair "
-            f"of positive ints; got {size!r}."
+            f"{owner} must be a positive int or a (height, width) pair of positive ints; got {size!r}."
         )
     return (int(size[0]), int(size[1]))
 
@@ -335,6 +334,9 @@ class Resize(_ImagesOut, TransformerMixin, BaseEstimator, auto_wrap_output_keys=
     ----------
     output_size_ : tuple of (int, int)
         The validated ``size``.
+    n_channels_ : int or None
+        Channels of the images seen in ``fit`` (None: grey, or a mix), for the
+        feature names.
     input_scale_ : ImageScale
         Value scale of the images seen in ``fit`` (see :mod:`skvision._images`);
         the output keeps it.
@@ -397,6 +399,13 @@ class Resize(_ImagesOut, TransformerMixin, BaseEstimator, auto_wrap_output_keys=
         """
         self.output_size_ = _check_size(self.size)
         images = self._images(X)
+        channels = (
+            {image.shape[2] if image.ndim == 3 else None for image in images}
+            if isinstance(images, list)
+            else {images.shape[3] if images.ndim == 4 else None}
+        )
+        # The channels of the output (None: grey), for its feature names; None too for a mix.
+        self.n_channels_ = channels.pop() if len(channels) == 1 else None
         self.input_scale_ = (
             merge_scales([image_scale(image[np.newaxis]) for image in images])
             if isinstance(images, list)
@@ -484,9 +493,10 @@ class Resize(_ImagesOut, TransformerMixin, BaseEstimator, auto_wrap_output_keys=
         return check_images(X)
 
     def get_feature_names_out(self, input_features=None):
-        """One name per output pixel, ``pixel_<row>_<col>``; ``input_features`` is ignored."""
+        """One name per output value, ``pixel_<row>_<col>[_c<k>]``; ``input_features`` is ignored."""
         check_is_fitted(self, "output_size_")
-        return _pixel_names(self.output_size_)
+        channels = getattr(self, "n_channels_", None)
+        return _pixel_names(self.output_size_ if channels is None else (*self.output_size_, channels))
 
 
 class Grayscale(_ImagesOut, TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):

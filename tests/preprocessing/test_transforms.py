@@ -94,8 +94,10 @@ def test_grayscale_passes_grey_unchanged():
 
 
 def test_feature_names_name_every_pixel():
-    names = Resize((2, 3)).fit(np.zeros((1, 4, 4, 3))).get_feature_names_out()
+    names = Resize((2, 3)).fit(np.zeros((1, 4, 4))).get_feature_names_out()
     assert names[0] == "pixel_0_0" and names[-1] == "pixel_1_2" and len(names) == 6
+    colour = Resize((2, 3)).fit(np.zeros((1, 4, 4, 3))).get_feature_names_out()
+    assert colour[0] == "pixel_0_0_c0" and colour[-1] == "pixel_1_2_c2" and len(colour) == 18
     assert Grayscale().fit(np.zeros((1, 2, 2, 3))).get_feature_names_out().tolist() == [
         "pixel_0_0",
         "pixel_0_1",
@@ -228,3 +230,23 @@ def test_shrinking_an_integer_image_equals_skimage_without_its_cost(shape, size,
     near_half = np.abs(expected - np.floor(expected) - 0.5) < 1e-9
     np.testing.assert_array_equal(got[~near_half], rounded[~near_half])
     assert np.all(np.abs(got - expected)[near_half] <= 0.5 + 1e-9)
+
+
+def test_resize_names_every_channel_of_colour_images():
+    colour = np.zeros((2, 16, 16, 3), dtype=np.uint8)
+    names = Resize(8).fit(colour).get_feature_names_out()
+    assert len(names) == Resize(8).fit_transform(colour)[0].size == 192
+    assert names[:4].tolist() == ["pixel_0_0_c0", "pixel_0_0_c1", "pixel_0_0_c2", "pixel_0_1_c0"]
+    assert len(Resize(8).fit(colour[..., 0]).get_feature_names_out()) == 64
+
+
+def test_a_bad_image_size_names_the_parameter_the_user_passed(tmp_path):
+    from skvision.datasets import load_image_folder
+    from skvision.preprocessing import ImageLoader
+
+    with pytest.raises(ValueError, match=r"^The 'image_size' parameter of ImageLoader must be a positive"):
+        ImageLoader(image_size=-1).fit([tmp_path / "any.png"])
+    with pytest.raises(ValueError, match=r"^image_size of load_image_folder must be a positive"):
+        load_image_folder(tmp_path, image_size=0)
+    with pytest.raises(ValueError, match=r"^The 'size' parameter of Resize must be a positive"):
+        Resize(0).fit(np.zeros((1, 4, 4)))
