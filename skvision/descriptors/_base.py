@@ -384,6 +384,23 @@ class BaseDescriptor(TransformerMixin, BaseEstimator):
             self.image_shape_ = tuple(images.shape[1:])
             self.n_channels_ = 1 if images.ndim == 3 else images.shape[3]
         elif tuple(images.shape[1:]) != self.image_shape_:
+            if tuple(images.shape[1:3]) == tuple(self.image_shape_[:2]):
+                # Same size, other channels: grey after colour, RGBA after RGB, ...
+                def channels(shape):
+                    return (
+                        "grey images (no channel axis)" if len(shape) == 2 else f"{shape[2]}-channel images"
+                    )
+
+                raise ValueError(
+                    f"X has {channels(images.shape[1:])} but {type(self).__name__} was fitted on "
+                    f"{channels(self.image_shape_)} of the same size {self.image_shape_[0]}x"
+                    f"{self.image_shape_[1]}; pass images with the channels of the training images"
+                    + (
+                        " (skvision.preprocessing.Grayscale makes colour images grey)."
+                        if len(self.image_shape_) == 2
+                        else "."
+                    )
+                )
             raise ValueError(
                 f"X has images of shape {tuple(images.shape[1:])} but {type(self).__name__} "
                 f"was fitted on images of shape {self.image_shape_}; the feature vector "

@@ -464,7 +464,13 @@ class GLCM(BaseDescriptor):
 
     # ------------------------------------------------------------------ hooks
     def _check_params(self):
-        _check_offsets_params(self.distances, self.angles)
+        distances, angles = _check_offsets_params(self.distances, self.angles)
+        for name, values in (("distances", distances), ("angles", angles)):
+            given = getattr(self, name)
+            if len(np.unique(values)) < len(values):
+                # Repeats give repeated columns and feature names that say nothing new (graycomatrix,
+                # like scikit-image's, takes them).
+                raise ValueError(f"{name} must be distinct; got {given!r}.")
         check_grid(self.grid)
         if self.value_range is not None and self.value_range != "image":
             check_value_range(self.value_range)

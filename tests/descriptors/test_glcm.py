@@ -260,6 +260,8 @@ def test_n_jobs_clone_pickle_and_names(real_crops):
         ({"distances": []}, "distances"),
         ({"distances": [0]}, "distances"),
         ({"angles": ["north"]}, "angles"),
+        ({"distances": [1, 2, 1]}, r"distances must be distinct; got \[1, 2, 1\]"),  # repeated columns
+        ({"angles": [0, 0]}, "angles must be distinct"),
         ({"properties": ["contrast", "shininess"]}, "properties"),
         ({"properties": []}, "properties"),
         ({"grid": 0}, "grid"),

@@ -353,6 +353,9 @@ def test_transform_before_fit_and_wrong_size():
         LBP().transform(images)
     with pytest.raises(ValueError, match="fitted on images of shape"):
         LBP().fit(images).transform(np.zeros((2, 11, 10)))
+    # Same size, other channels: the message names the channels, not the size.
+    with pytest.raises(ValueError, match=r"X has 3-channel images but LBP was fitted on grey .*Grayscale"):
+        LBP().fit(images).transform(np.zeros((2, 10, 10, 3)))
 
 
 # ------------------------------------------------------------------------------- transformer
