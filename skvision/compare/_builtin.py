@@ -171,7 +171,10 @@ def _build_gabor(gabor, info):
     cells = _cells_per_side(info, 8, max_cells=2)
     # The lowest frequency must fit the image: a Gabor kernel spans ~ 1/frequency pixels.
     lowest = max(0.05, 2.0 / min(info.height, info.width))
-    frequencies = tuple(float(f) for f in np.geomspace(lowest, 0.4, 4))
+    if lowest < 0.4:
+        frequencies = tuple(float(f) for f in np.geomspace(lowest, 0.4, 4))
+    else:  # 5 pixels a side or fewer: no room for four; two distinct ones below the Nyquist limit
+        frequencies = (0.4, 0.5)
     return gabor(frequencies=frequencies, orientations=4, grid=(cells, cells))
 
 

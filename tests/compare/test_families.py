@@ -58,6 +58,17 @@ def test_every_available_family_describes_small_images():
         assert out.shape[0] == len(X) and out.ndim == 2 and np.isfinite(out).all(), name
 
 
+@pytest.mark.parametrize("side", [3, 5, 6, 28])
+def test_the_gabor_family_keeps_distinct_frequencies_below_nyquist(side):
+    X = np.random.default_rng(0).integers(0, 256, (20, side, side), dtype=np.uint8)
+    info = DatasetInfo.from_data(X, np.arange(20) % 2, device="cpu")
+    (gabor,) = build_feature_sets(["gabor"], info)
+    frequencies = gabor.transformer.frequencies
+    # 3 px a side once gave 0.67 (aliased), 5 px four times 0.4 (repeated columns).
+    assert max(frequencies) <= 0.5 and len(set(frequencies)) == len(frequencies) >= 2
+    assert np.isfinite(gabor.transformer.fit_transform(X)).all()
+
+
 def test_precompute_follows_the_stateless_tag():
     frozen = PretrainedFeatures("resnet10t", weights=None, input_size=32, device="cpu")
     assert FeatureSet.from_transformer("pretrained", frozen).precompute

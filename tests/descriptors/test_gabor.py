@@ -139,6 +139,7 @@ def test_n_jobs_clone_pickle_and_names(crops):
     [
         ({"frequencies": []}, "frequencies"),
         ({"frequencies": [0.1, -0.2]}, "frequencies"),
+        ({"frequencies": [0.1, 2.0]}, r"at most 0.5 cycles per pixel .*got \[2.0\]"),
         ({"frequencies": [[0.1, 0.2]]}, "frequencies"),
         ({"orientations": 0}, "orientations"),
         ({"orientations": [np.nan]}, "orientations"),
