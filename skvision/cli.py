@@ -559,11 +559,11 @@ def _compare_one(args):
 
     # Exact copies of one image stay in one fold, or a copy on each side would inflate the scores.
     groups = data.get("groups")
-    if groups is not None and len(set(groups.tolist())) == len(groups):
-        groups = None
-    if groups is not None:
-        n_copies = len(groups) - len(set(groups.tolist()))
+    n_copies = 0 if groups is None else len(groups) - len(set(groups.tolist()))
+    if n_copies:
         talk.say(f"  (the {n_copies} exact copies stay in the fold of the image they copy: group folds)")
+    else:
+        groups = None  # no copies: the plain stratified folds, as before
     tune_budget = args.tune_budget if args.tune_budget is not None else 10
     tune_cv = args.tune_cv if args.tune_cv is not None else 3
     with contextlib.redirect_stdout(sys.stderr):  # whatever the work prints is progress, not the table
