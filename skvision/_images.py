@@ -48,9 +48,16 @@ on the intensities then checks every later batch against it
   :class:`ImageScaleError` (a ValueError) saying what to do: float images with
   values in [0, 255] after a uint8 ``fit``, integers after a ``fit`` on floats
   outside [0, 1], ``int64`` images with values above 255;
+* integers in a container of another depth than their values are refused
+  too, where only their values can tell: uint16 images that all stay at or
+  below 255 after a fit on another dtype (an 8-bit copy cast to uint16, read
+  as near black), uint8 images of 0 and 1 after a fit on booleans (a 0 / 1
+  copy of masks). Only a batch in another dtype than fit's is scanned, once;
 * a batch that merely looks odd gets an :class:`ImageScaleWarning`: floats a
-  little outside [0, 1] (between -0.5 and 1.5; clip them), or floats whose
-  largest magnitude is more than 50 times off the one ``fit`` saw.
+  little outside [0, 1] (between -0.5 and 1.5; clip them), floats whose
+  largest magnitude is more than 50 times off the one ``fit`` saw, or uint16
+  training images that all stay below 4096 (12-bit data in a 16-bit array,
+  read as near black: stretch it, or pass floats).
 
 What each estimator does with the scale
 ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
@@ -163,12 +170,14 @@ class ImageScale:
     low, high : float or None
         Smallest and largest value, for floats and for integer dtypes other than
         uint8 / uint16; ``None`` where the dtype alone sets the scale (no scan).
+    boolean : bool
+        Whether the batch came as booleans (then uint8 0 / 255).
 
     Examples
     --------
     >>> import numpy as np
     >>> image_scale(np.zeros((1, 4, 4), dtype=np.uint8))
-    ImageScale(dtype='uint8', low=None, high=None)
+    ImageScale(dtype='uint8', low=None, high=None, boolean=False)
     >>> str(image_scale(np.full((1, 4, 4), 200.0, dtype=np.float32)))
     'float32 images with values in [200, 200]'
     >>> image_scale(np.ones((1, 4, 4))).kind, image_scale(np.ones((1, 4, 4))).white
@@ -178,6 +187,8 @@ class ImageScale:
     dtype: str
     low: float | None = None
     high: float | None = None
+    #: The batch came as booleans (``check_images`` made them uint8 0 / 255).
+    boolean: bool = False
 
     @property
     def kind(self) -> str:
@@ -207,6 +218,8 @@ class ImageScale:
 
     def __str__(self):
         kind = self.kind
+        if self.boolean:
+            return "boolean images (False / True: black / white)"
         if kind == "uint8":
             return "uint8 images (0-255)"
         if kind == "uint16":
@@ -231,7 +244,7 @@ def intensity_white(dtype) -> float:
     return 1.0
 
 
-def image_scale(images, *, _low=None, _high=None) -> ImageScale:
+def image_scale(images, *, _low=None, _high=None, _boolean=False) -> ImageScale:
     """The :class:`ImageScale` of a validated batch (from :func:`check_images`).
 
     uint8 and uint16 batches are not scanned; floats and other integers are (their
@@ -246,7 +259,7 @@ def image_scale(images, *, _low=None, _high=None) -> ImageScale:
     """
     dtype = images.dtype
     if dtype in (np.uint8, np.uint16):
-        return ImageScale(dtype.name)
+        return ImageScale(dtype.name, boolean=_boolean)
     if _low is None:
         _low, _high = images.min(), images.max()
     return ImageScale(dtype.name, float(_low), float(_high))
@@ -307,7 +320,9 @@ def _fix_for(scale: ImageScale, target: ImageScale | None) -> str:
     return f"pass X.astype(np.{target.dtype}) or X / {divisor}"
 
 
-def check_scale(scale: ImageScale, *, owner: str, fitted: ImageScale | None = None, unit_only=False):
+def check_scale(
+    scale: ImageScale, *, owner: str, fitted: ImageScale | None = None, unit_only=False, images=None
+):
     """Check a batch's value scale against the rule and, when given, the scale ``fit`` saw.
 
     For estimators whose output depends on the intensities (see :mod:`skvision._images`).
@@ -322,18 +337,27 @@ def check_scale(scale: ImageScale, *, owner: str, fitted: ImageScale | None = No
         The training images' scale (``input_scale_``); ``None`` in ``fit``.
     unit_only : bool, default=False
         Refuse floats outside [0, 1] (estimators defined on [0, 1] intensities only).
+    images : ndarray or None
+        The validated batch. Given, its largest value is read where the dtype alone
+        cannot tell a wrong container from real data (only then: 8- and 16-bit
+        batches are otherwise never scanned): 16-bit training images, a uint16
+        batch after a fit on another dtype, a uint8 batch after a fit on booleans.
 
     Raises
     ------
     ImageScaleError
         Integers other than 8- and 16-bit outside 0-255; floats far outside [0, 1]
         after a fit on intensities (or with ``unit_only``); integers after a fit on
-        floats outside [0, 1].
+        floats outside [0, 1]; uint16 images all at most 255 after a fit on another
+        dtype (an 8-bit copy, read as near black); uint8 images all 0 or 1 after a
+        fit on booleans (a 0 / 1 copy, read as near black).
 
     Warns
     -----
     ImageScaleWarning
-        Floats a little outside [0, 1], or values whose magnitude is far from fit's.
+        Floats a little outside [0, 1], or values whose magnitude is far from fit's;
+        16-bit training images that all stay below 4096 (12-bit or narrower data in
+        a 16-bit array, read as near black).
 
     Examples
     --------
@@ -360,6 +384,8 @@ def check_scale(scale: ImageScale, *, owner: str, fitted: ImageScale | None = No
             )
         if fitted is not None and kind == "unit" and fitted.kind == "float":
             _warn_if_peaks_differ(scale, fitted, owner)
+        if images is not None:
+            _check_integer_container(scale, fitted, owner, images)
         return
     # Floats outside [0, 1].
     if not scale.follows_rule:
@@ -389,6 +415,51 @@ def check_scale(scale: ImageScale, *, owner: str, fitted: ImageScale | None = No
         ImageScaleWarning,
         stacklevel=3,
     )
+
+
+#: 16-bit training images whose largest value is below this hold 12-bit (or narrower) data.
+_NARROW_16_BIT = 4096
+
+
+def _check_integer_container(scale, fitted, owner, images):
+    """Catch integer images whose dtype says another scale than their values have.
+
+    The dtype alone sets the scale of 8- and 16-bit images, so the same values in
+    a wider container (an 8-bit copy cast to uint16, a 0 / 1 copy of boolean masks)
+    are silently read as near black. Only the cases the dtype cannot settle scan
+    the batch, once.
+    """
+    kind = scale.kind
+    if fitted is None:
+        if kind != "uint16":
+            return
+        high = int(images.max())
+        if 0 < high < _NARROW_16_BIT:
+            bits = max(1, high.bit_length())
+            warnings.warn(
+                f"{owner} reads uint16 images on 0-65535, but these all stay at or below {high}: "
+                f"{bits}-bit data in a 16-bit array, read as near black (every "
+                f"value in the darkest 1/{65536 >> bits} of the scale). Stretch it to 16 bits "
+                f"(X * {65535 // ((1 << bits) - 1)}) or pass floats X / {(1 << bits) - 1}.",
+                ImageScaleWarning,
+                stacklevel=4,
+            )
+        return
+    if kind == "uint16" and fitted.kind != "uint16":
+        high = int(images.max())
+        if high <= 255:
+            raise ImageScaleError(
+                f"{owner} was fitted on {fitted} but X is uint16 images whose values all stay at or "
+                f"below {high}: an 8-bit copy in a 16-bit array, read as 0-65535 (near black). Pass "
+                "X.astype(np.uint8), or stretch 16-bit data to its full range."
+            )
+    elif kind == "uint8" and fitted.boolean and not scale.boolean:
+        high = int(images.max())
+        if high <= 1:
+            raise ImageScaleError(
+                f"{owner} was fitted on {fitted} but X is uint8 images of 0 and 1, read as 0-255 (near "
+                "black): pass X.astype(bool), as in fit."
+            )
 
 
 def _warn_if_peaks_differ(scale, fitted, owner):
@@ -600,7 +671,7 @@ def check_images(
     if copy:
         X = np.array(X, copy=True)
     if return_scale:
-        return X, image_scale(X, _low=low, _high=high)
+        return X, image_scale(X, _low=low, _high=high, _boolean=kind == "b")
     return X
 
 

@@ -117,6 +117,15 @@ CASES = [
         lambda X: X.astype(np.int64) * 16,
         {"invariant": SAME, "intensity": _WIDE_INT, "unit-only": _WIDE_INT},
     ),
+    (
+        "uint16 holding 8-bit values",
+        lambda X: X.astype(np.uint16),
+        {
+            "invariant": SAME,
+            "intensity": Raises(ImageScaleError, r"X is uint16 images whose values all stay at or below \d+"),
+            "unit-only": Warns(ImageScaleWarning, r"8-bit data in a 16-bit array, read as near black"),
+        },
+    ),
     ("NaN", lambda X: np.where(X > 250, np.nan, X / 255), Raises(ValueError, "NaN")),
     ("inf", lambda X: np.where(X > 250, np.inf, X / 255), Raises(ValueError, "infinite")),
     ("object dtype", lambda X: X.astype(object), Raises(TypeError, "dtype object")),
@@ -311,8 +320,8 @@ def test_scale_of_each_dtype_and_the_white_it_reads():
         images, scale = check_images(X, return_scale=True)
         assert (scale.kind, scale.white) == (kind, white), X.dtype
         assert scale == image_scale(images)
-    _, scale = check_images(np.ones((1, 2, 2), bool), return_scale=True)
-    assert scale == ImageScale("uint8")  # True is white: 255
+    images, scale = check_images(np.ones((1, 2, 2), bool), return_scale=True)
+    assert scale == ImageScale("uint8", boolean=True) and images.max() == 255  # True is white: 255
 
 
 def test_uint8_and_uint16_are_not_scanned_and_floats_are_scanned_once(monkeypatch):
@@ -332,6 +341,46 @@ def test_uint8_and_uint16_are_not_scanned_and_floats_are_scanned_once(monkeypatc
         calls.clear()
         check_images(np.zeros((2, 4, 4), dtype).view(Counting), return_scale=True)
         assert calls == expected, dtype
+
+
+@pytest.mark.parametrize("descriptor", [skvision.WLD(), skvision.GLCM()], ids=["WLD", "GLCM"])
+def test_a_0_1_copy_of_boolean_training_masks_is_refused_and_a_0_255_one_is_read_alike(descriptor):
+    """Masks fitted as booleans and described as uint8 0 / 1 used to be read as near-black images."""
+    masks = np.random.default_rng(0).random((6, 16, 16)) > 0.5
+    fitted = clone(descriptor).fit(masks)
+    assert str(fitted.input_scale_) == "boolean images (False / True: black / white)"
+    with pytest.raises(ImageScaleError, match=r"X is uint8 images of 0 and 1.*X.astype\(bool\)"):
+        fitted.transform(masks.astype(np.uint8))
+    np.testing.assert_array_equal(fitted.transform(masks.astype(np.uint8) * 255), fitted.transform(masks))
+
+
+@pytest.mark.parametrize("bits", [8, 12])
+def test_narrow_data_in_16_bit_training_images_is_named_and_full_range_data_is_not(bits):
+    images = np.random.default_rng(1).integers(0, 2**bits, (5, 16, 16)).astype(np.uint16)
+    with pytest.warns(ImageScaleWarning, match=rf"{bits}-bit data in a 16-bit array.*X / {2**bits - 1}"):
+        skvision.GLCM().fit(images)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ImageScaleWarning)
+        fitted = skvision.GLCM().fit(images << (16 - bits))
+        fitted.transform(images << (16 - bits))
+        skvision.LBP().fit(images)  # its codes ignore the scale: not scanned, nothing to say
+
+
+def test_the_container_checks_scan_only_where_the_dtype_cannot_tell(monkeypatch):
+    """uint8 and uint16 batches on the dtype fit saw are never scanned; a dtype change is, once."""
+    calls = []
+
+    class Counting(np.ndarray):
+        def max(self, *args, **kwargs):
+            calls.append("max")
+            return super().max(*args, **kwargs)
+
+    X = np.random.default_rng(2).integers(0, 256, (4, 16, 16)).astype(np.uint8)
+    fitted = skvision.WLD().fit(X)
+    for batch, expected in ((X, []), (X.astype(np.uint16) * 257, ["max"])):
+        calls.clear()
+        fitted.transform(batch.view(Counting))
+        assert calls == expected, batch.dtype
 
 
 def test_check_scale_cells_without_an_estimator():

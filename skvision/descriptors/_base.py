@@ -378,7 +378,7 @@ class BaseDescriptor(TransformerMixin, BaseEstimator):
         images, scale = checked if need_scale else (checked, None)
         if reads_intensities:
             fitted = None if reset else getattr(self, "input_scale_", None)
-            check_scale(scale, owner=type(self).__name__, fitted=fitted)
+            check_scale(scale, owner=type(self).__name__, fitted=fitted, images=images)
         if reset:
             self.input_scale_ = scale
             self.image_shape_ = tuple(images.shape[1:])

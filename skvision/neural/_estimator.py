@@ -232,7 +232,7 @@ class NeuralImageEstimator(BaseEstimator):
         images, scale = validate_images_for_net(
             X, min_size=min_size, min_size_reason=reason, return_scale=True
         )
-        check_scale(scale, owner=type(self).__name__)
+        check_scale(scale, owner=type(self).__name__, images=images)
         self.input_scale_ = scale
         self.image_shape_ = tuple(images.shape[1:])
         self.n_channels_ = 1 if images.ndim == 3 else images.shape[3]
@@ -243,7 +243,9 @@ class NeuralImageEstimator(BaseEstimator):
         check_is_fitted(self, "net_")
         images, scale = validate_images_for_net(X, return_scale=True)
         # A batch on another value scale than fit's gives wrong predictions silently: refuse it.
-        check_scale(scale, owner=type(self).__name__, fitted=getattr(self, "input_scale_", None))
+        check_scale(
+            scale, owner=type(self).__name__, fitted=getattr(self, "input_scale_", None), images=images
+        )
         if tuple(images.shape[1:]) != self.image_shape_:
             raise ValueError(
                 f"X has images of shape {tuple(images.shape[1:])} but {type(self).__name__} was fitted on "

@@ -234,8 +234,8 @@ class PretrainedFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
         -------
         self : object
         """
-        _, scale = check_images(X, return_scale=True)
-        check_scale(scale, owner=type(self).__name__, unit_only=True)
+        images, scale = check_images(X, return_scale=True)
+        check_scale(scale, owner=type(self).__name__, unit_only=True, images=images)
         self.input_scale_ = scale
         input_size = self._check_input_size()
         device = resolve_device(self.device, owner=type(self).__name__)
@@ -321,7 +321,7 @@ class PretrainedFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
         check_is_fitted(self, "module_")
         images, scale = check_images(X, return_scale=True)
         # The backbone's normalisation starts from [0, 1]: the rule, whatever fit saw.
-        check_scale(scale, owner=type(self).__name__, unit_only=True)
+        check_scale(scale, owner=type(self).__name__, unit_only=True, images=images)
         # Batches of batch_size images: bounded memory, and out-of-memory batches are halved and retried.
         return map_batches(
             self._embed_batch,
