@@ -273,6 +273,58 @@ class _Scan:
                 yield Path(entry.path), depth
 
 
+def _sibling_split_message(given: Path, names) -> str | None:
+    """A warning for a split folder whose classes sit at other label positions in a sibling split.
+
+    ``data/test`` missing one of ``data/train``'s classes numbers the others differently:
+    a model fitted on one and scored on the other is then scored against wrong labels,
+    silently. Only the class-folder names of the siblings are listed (no file is read).
+    """
+    folder = given.resolve()
+    if folder.name.lower() not in SPLIT_NAMES:
+        return None
+    here = {name: label for label, name in enumerate(names)}
+    try:
+        siblings = sorted(
+            entry.path
+            for entry in os.scandir(folder.parent)
+            if entry.name != folder.name and entry.name.lower() in SPLIT_NAMES and _is_folder(entry)
+        )
+    except OSError:
+        return None
+    for sibling in siblings:
+        try:
+            with os.scandir(sibling) as listing:
+                theirs = sorted(e.name for e in listing if _is_folder(e) and not is_debris(e.name))
+        except OSError:
+            continue
+        there = {name: label for label, name in enumerate(theirs)}
+        moved = [name for name in names if name in there and there[name] != here[name]]
+        if not moved:
+            continue
+        example = moved[0]
+        only_here = sorted(set(names) - set(there))
+        only_there = sorted(set(there) - set(names))
+        differences = "; ".join(
+            part
+            for part in (
+                f"only here: {_listing(only_here)}" if only_here else "",
+                f"only in {Path(sibling).name!r}: {_listing(only_there)}" if only_there else "",
+            )
+            if part
+        )
+        shown = str(given.parent / Path(sibling).name)  # written as the caller wrote ``path``
+        return (
+            f"The classes of {str(given)!r} are not those of the split beside it, {shown!r} "
+            f"({differences}): labels are positions in each folder's own list of classes, so they mean "
+            f"other classes in the two ({example!r} is {here[example]} here and {there[example]} there) and "
+            "scores of a model fitted on one and tested on the other would be wrong. Read both with the "
+            "training split's classes, e.g. load_image_folder(test_folder, classes=train.target_names), "
+            "or with label_mode='name'."
+        )
+    return None
+
+
 def _check_classes(classes):
     if classes is None:
         return None
@@ -501,6 +553,10 @@ def load_image_folder(
     ignored = {}
     if wanted is None:
         names = [name for name, files in found.items() if files]
+        if label_mode == "int":
+            split_message = _sibling_split_message(given, names)
+            if split_message:
+                messages.append(split_message)
         if empty:
             if scan.extensions is None:
                 messages.append(f"Folders with no files are not classes: {_listing(empty)}.")

@@ -191,7 +191,9 @@ def test_a_test_folder_missing_a_class_scores_right_with_the_training_classes(tm
     keep = test_labels != 0
     write_digit_folder(tmp_path / "test", test_images[keep], test_labels[keep])
 
-    train = load_image_folder(tmp_path / "train")
+    # The training split already says that its sibling numbers the classes otherwise.
+    with pytest.warns(UserWarning, match=r"not those of the split beside it, .*test.* \(only here: 0\)"):
+        train = load_image_folder(tmp_path / "train")
     model = LogisticRegression(max_iter=1000).fit(
         train.images.reshape(len(train.images), -1) / 255, train.target
     )
@@ -207,10 +209,32 @@ def test_a_test_folder_missing_a_class_scores_right_with_the_training_classes(tm
         reference
     )
 
-    # What happened before: positions of the folders found, shifted by the missing class.
-    shifted = load_image_folder(tmp_path / "test")
+    # Without classes=: positions of the folders found, shifted by the missing class, and a warning
+    # that names a class whose label moved and the two ways out.
+    with pytest.warns(UserWarning, match=r"'1' is 0 here and 1 there.*classes=train.target_names.*'name'"):
+        shifted = load_image_folder(tmp_path / "test")
     assert shifted.target_names.tolist() == [str(d) for d in range(1, 10)]
     assert model.score(shifted.images.reshape(len(shifted.images), -1) / 255, shifted.target) < 0.2
+
+
+def test_splits_with_the_same_classes_or_name_labels_say_nothing_of_each_other(tmp_path):
+    for split in ("train", "test"):
+        make_folder(tmp_path / split)
+    (tmp_path / "test" / "dog").rename(tmp_path / "test" / "zebra")  # positions unchanged: 0 and 1
+    make_folder(tmp_path / "notes")  # not a split's name: not compared
+    (tmp_path / "notes" / "cat").rename(tmp_path / "notes" / "ant")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        load_image_folder(tmp_path / "train")
+        load_image_folder(tmp_path / "test")
+    (tmp_path / "test" / "cat").rename(tmp_path / "test" / "bat")  # cat was 0; its sibling has no cat
+    (tmp_path / "test" / "zebra").rename(tmp_path / "test" / "cat")  # now cat is 1 here, 0 there
+    with pytest.warns(UserWarning, match=r"'cat' is 1 here and 0 there"):
+        load_image_folder(tmp_path / "test")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        names = load_image_folder(tmp_path / "test", label_mode="name").target
+    assert sorted(set(names)) == ["bat", "cat"]
 
 
 def test_class_names_as_labels(tmp_path):
