@@ -46,8 +46,21 @@ def _cli_message(exc) -> str:
     text = str(exc)
     for pattern, words in _CLI_WORDS:
         text = pattern.sub(words, text)
-    # A line that ends in ':' introduces the next (a list of files): joined by a space, not "; ".
-    return "; ".join(part.strip() for part in text.splitlines() if part.strip()).replace(":; ", ": ")
+    # A line that ends in ':' introduces the next (a list of files): joined by a space. A line that
+    # starts a sentence follows a full stop; the items of a list follow "; ".
+    joined = ""
+    for part in (line.strip() for line in text.splitlines()):
+        if not part:
+            continue
+        if not joined:
+            joined = part
+        elif joined.endswith(":"):
+            joined += " " + part
+        elif part[0].isupper() and not re.match(r"\S*[/\\]", part):  # a sentence, not a path
+            joined += (" " if joined.endswith(".") else ". ") + part
+        else:
+            joined += "; " + part
+    return joined
 
 
 def _positive_int(minimum):

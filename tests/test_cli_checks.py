@@ -236,6 +236,8 @@ def test_bad_files_are_listed_at_once_and_on_error_decides(tmp_path, capsys):
     _one_line_error(status, err)
     assert "notes.txt" in err and "empty.png" in err and "--on-error warn" in err and "on_error=" not in err
     assert "could not be read as images: " in err and ":;" not in err  # the list follows its colon
+    # Files are items of the list ("; "), the advice a sentence of its own.
+    assert re.search(r"notes\.txt: [^;]*; \S*empty\.png: .*\)\. Pass --on-error warn", err), err
 
     status, printed, err = _run([*argv, "--on-error", "warn"], capsys)
     assert status == 0, err
