@@ -108,6 +108,45 @@ class Progress:
             line += f"; {_duration(elapsed)} elapsed" + (f", about {_duration(eta)} left" if left else "")
         self.say(line)
 
+    def work_left(self, left, processes, *, min_seconds=30.0):
+        """Once every feature set has run a split: how long the queued ones should take, and whose.
+
+        ``left`` maps each feature set to the estimated seconds of its queued and
+        running splits (see ``SplitScheduler.work_left``); they are shared by
+        ``processes`` processes, none faster than its longest split. Said only when
+        the wait is at least ``min_seconds``: a quick comparison needs no forecast.
+
+        Examples
+        --------
+        >>> import io
+        >>> stream = io.StringIO()
+        >>> Progress(stream=stream).work_left({"gan": [400.0] * 4, "lbp": [0.9] * 4}, processes=2)
+        >>> forecast, whose = stream.getvalue().strip().split("; ")
+        >>> forecast
+        'every feature set has run a split: the 8 others take about 13 min 22 s more on 2 processes'
+        >>> whose
+        'most of it: gan (4 x 6 min 40 s)'
+        """
+        splits = [seconds for family in left.values() for seconds in family]
+        if not splits:
+            return
+        eta = max(sum(splits) / max(1, processes), max(splits))
+        if eta < min_seconds:
+            return
+        totals = sorted(left.items(), key=lambda item: -sum(item[1]))
+        # The feature sets that make up most (90 %) of the wait, at most three.
+        named, covered = [], 0.0
+        for family, seconds in totals[:3]:
+            if covered >= 0.9 * sum(splits):
+                break
+            named.append(f"{family} ({len(seconds)} x {_duration(max(seconds))})")
+            covered += sum(seconds)
+        where = f"on {processes} processes" if processes > 1 else "in one process"
+        self.say(
+            f"every feature set has run a split: the {len(splits)} others take about {_duration(eta)} "
+            f"more {where}; most of it: {', '.join(named)}"
+        )
+
     def resumed(self, n):
         """``n`` splits of the current feature set are read back from the store."""
         self._family["resumed"] = self._family.get("resumed", 0) + n

@@ -24,6 +24,7 @@ import contextlib
 import queue
 import sys
 import threading
+import time
 import uuid
 import warnings
 from dataclasses import dataclass
@@ -130,6 +131,20 @@ class SplitScheduler:
             self._pending.remove(task)
             return task
 
+    def work_left(self):
+        """``{family: [seconds, ...]}``: the estimated time of each queued or running split.
+
+        A running split counts what its estimate leaves after the time it has run.
+        """
+        now = time.perf_counter()
+        with self._lock:
+            left = {}
+            for task in self._pending:
+                left.setdefault(task.family, []).append(task.estimate)
+            for task, submitted in self._in_flight.values():
+                left.setdefault(task.family, []).append(max(0.0, task.estimate - (now - submitted)))
+            return {family: seconds for family, seconds in left.items() if family not in self._dropped}
+
     def busy(self):
         """Whether tasks are queued, running in a worker, or finished but not collected."""
         with self._lock:
@@ -183,7 +198,7 @@ class SplitScheduler:
                 self.n_workers = 0
                 return
             self._pending.remove(task)
-            self._in_flight[future] = task
+            self._in_flight[future] = (task, time.perf_counter())
             future.add_done_callback(self._finished)
 
     def _threads_each(self):
@@ -252,9 +267,10 @@ class SplitScheduler:
 
     def _finished(self, future):
         with self._lock:
-            task = self._in_flight.pop(future, None)
-            if task is None:
+            entry = self._in_flight.pop(future, None)
+            if entry is None:
                 return
+            task = entry[0]
             error = future.exception()
             self._outcomes.put((task, None if error else future.result(), error))
             self._feed()

@@ -442,6 +442,8 @@ def compare_features(
             collect()
             if not scheduler.n_workers:
                 drain()  # one process: each feature set's splits one after the other
+        if scheduler.n_workers and len(runs) > 1:
+            progress.work_left(scheduler.work_left(), scheduler.processes)
         drain()  # every feature set has started: the main process takes queued splits too
         aborted = False
     finally:

@@ -188,7 +188,15 @@ def test_workers_take_the_folds_of_every_family_and_a_failing_one_is_left_out(di
     serial = compare_features(X, y, features, estimator="logreg", cv=4)
     assert not serial.skipped and all(r.parallel == 1 for r in serial.results.values())
     monkeypatch.setattr(_workflow, "PARALLEL_MIN_SAVING", 0.0)
+    forecasts = []
+    monkeypatch.setattr(
+        Progress, "work_left", lambda self, left, processes: forecasts.append((left, processes))
+    )
     parallel = compare_features(X, y, features, estimator="logreg", cv=4, n_jobs=2, on_error="skip")
+    # Once every family has run its first fold, the queue's forecast: the folds left of each, on 2 processes.
+    [(left, processes)] = forecasts
+    assert processes == 2 and set(left) <= {"fragile", "pixels", "twice"} and "twice" in left
+    assert all(len(seconds) <= 3 and min(seconds) >= 0 for seconds in left.values())
     assert "RuntimeError: this transformer fails in a worker process" in parallel.skipped["fragile"]
     assert sorted(parallel.results) == ["pixels", "twice"]
     for name, result in parallel.results.items():
@@ -196,6 +204,36 @@ def test_workers_take_the_folds_of_every_family_and_a_failing_one_is_left_out(di
         assert result.n_transformed % len(result.fold_test_indices[0]) == 0 and result.transform_seconds > 0
     with pytest.raises(RuntimeError, match="fails in a worker"):
         compare_features(X, y, features, estimator="logreg", cv=4, n_jobs=2)
+
+
+def test_work_left_counts_queued_splits_and_what_running_ones_have_left(monkeypatch):
+    scheduler, pool = _scheduler(2, 6.0, monkeypatch)
+    scheduler.add(_task("cnn", 1, 10.0))
+    for i in range(3):
+        scheduler.add(_task("pixels", i, 0.5))
+    assert [args for _, _, args in pool.submitted] == [("cnn1",)]  # running in the worker
+    left = scheduler.work_left()
+    assert left["pixels"] == [0.5] * 3 and 9.0 < left["cnn"][0] <= 10.0
+    scheduler.drop("pixels")
+    assert list(scheduler.work_left()) == ["cnn"]
+
+
+def test_the_forecast_names_the_families_that_make_the_wait_and_skips_a_short_one():
+    stream = io.StringIO()
+    progress = Progress(stream=stream)
+    progress.work_left({"lbp": [0.9] * 4, "gan": [400.0] * 4, "cnn": [90.0] * 4}, processes=2)
+    line = stream.getvalue().strip()
+    # (1600 + 360 + 3.6) s on 2 processes; gan and cnn make 99.8 % of it, so lbp is not named.
+    assert line.endswith(
+        "the 12 others take about 16 min 22 s more on 2 processes; most of it: gan (4 x "
+        "6 min 40 s), cnn (4 x 1 min 30 s)"
+    ), line
+    progress.work_left({"gan": [2000.0], "lbp": [1.0] * 10}, processes=4)  # one split longer than the rest
+    assert "about 33 min 20 s more on 4 processes" in stream.getvalue()
+    stream.truncate(0)
+    stream.seek(0)
+    progress.work_left({"lbp": [5.0] * 8}, processes=2)  # 20 s: nothing to forecast
+    assert stream.getvalue() == ""
 
 
 def test_a_broken_pool_leaves_the_splits_to_the_main_process(monkeypatch):
