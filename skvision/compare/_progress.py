@@ -13,7 +13,7 @@ from __future__ import annotations
 import sys
 import time
 
-__all__ = ["Progress"]
+__all__ = ["Progress", "queue_eta"]
 
 
 def _duration(seconds):
@@ -24,6 +24,24 @@ def _duration(seconds):
         return f"{minutes} min {seconds:02d} s"
     hours, minutes = divmod(minutes, 60)
     return f"{hours} h {minutes:02d} min"
+
+
+def queue_eta(left, processes):
+    """Seconds until the splits of ``left`` (``{feature set: [estimated seconds, ...]}``) are done.
+
+    They share ``processes`` processes, none faster than the longest split.
+
+    Examples
+    --------
+    >>> queue_eta({"gan": [400.0] * 4, "lbp": [1.0] * 4}, processes=2)
+    802.0
+    >>> queue_eta({"gan": [400.0], "lbp": [1.0] * 4}, processes=4), queue_eta({}, processes=2)
+    (400.0, 0.0)
+    """
+    splits = [seconds for family in left.values() for seconds in family]
+    if not splits:
+        return 0.0
+    return max(sum(splits) / max(1, processes), max(splits))
 
 
 class Progress:
@@ -85,8 +103,30 @@ class Progress:
         if self._family is not None:
             self._family["started"] = time.perf_counter()
 
-    def split_done(self, name, repeat, fold, n_repeats, n_folds, score, scoring, *, stored=False, workers=1):
-        """One split finished (or was read back from the store, ``stored=True``)."""
+    def split_done(
+        self,
+        name,
+        repeat,
+        fold,
+        n_repeats,
+        n_folds,
+        score,
+        scoring,
+        *,
+        stored=False,
+        workers=1,
+        seconds=None,
+        left_in_all=None,
+    ):
+        """One split finished (or was read back from the store, ``stored=True``).
+
+        In one process a feature set's splits run one after another: the line says
+        the time since its first and the time its others should take. With
+        ``workers > 1`` the splits of every feature set share one queue, longest
+        first, and a quick one may wait there for minutes: the line then says the
+        split's own ``seconds`` and, once known, ``left_in_all``, the estimated
+        time of everything still queued or running.
+        """
         family = self._families.get(name, self._family)
         family["done"] += 1
         family["scores"].append(score)
@@ -100,6 +140,10 @@ class Progress:
         line = f"{name}: {where}: {scoring} {score:.3f} (mean {mean:.3f})"
         if stored:
             line += "; stored by an earlier run"
+        elif workers > 1 and seconds is not None:
+            line += f"; {_duration(seconds)} this split"
+            if left_in_all:  # 0: nothing queued, or running splits already past their estimates
+                line += f", about {_duration(left_in_all)} left in all"
         else:
             elapsed = time.perf_counter() - (family["started"] or self.started)
             computed = family["done"] - family.get("resumed", 0)
@@ -130,7 +174,7 @@ class Progress:
         splits = [seconds for family in left.values() for seconds in family]
         if not splits:
             return
-        eta = max(sum(splits) / max(1, processes), max(splits))
+        eta = queue_eta(left, processes)
         if eta < min_seconds:
             return
         totals = sorted(left.items(), key=lambda item: -sum(item[1]))

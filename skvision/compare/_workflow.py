@@ -50,7 +50,7 @@ from sklearn.preprocessing import FunctionTransformer
 
 from ._estimators import ESTIMATORS, estimator_space, make_estimator, task_of
 from ._families import FeatureSet, _prefixed, _product
-from ._progress import Progress
+from ._progress import Progress, queue_eta
 from ._result import ComparisonResult, FeatureResult
 from ._scheduler import SplitScheduler, SplitTask, check_n_jobs
 from ._store import FoldStore, fingerprint
@@ -386,6 +386,7 @@ def compare_features(
         progress=progress,
         verbose=verbose,
         groups=groups,
+        all_queued=False,
     )
     runs = {}
     scheduler = SplitScheduler(
@@ -442,6 +443,7 @@ def compare_features(
             collect()
             if not scheduler.n_workers:
                 drain()  # one process: each feature set's splits one after the other
+        context.all_queued = True
         if scheduler.n_workers and len(runs) > 1:
             progress.work_left(scheduler.work_left(), scheduler.processes)
         drain()  # every feature set has started: the main process takes queued splits too
@@ -701,6 +703,7 @@ class _FamilyRun:
         if ctx.store is not None:
             ctx.store.save(self.name, {k: v for k, v in record.items() if k != "seconds"})
         self.left -= 1
+        workers = scheduler.processes if scheduler.started else 1
         ctx.progress.split_done(
             self.name,
             *ctx.split_ids[i],
@@ -708,7 +711,10 @@ class _FamilyRun:
             ctx.n_folds,
             record["score"],
             ctx.scoring,
-            workers=scheduler.processes if scheduler.started else 1,
+            workers=workers,
+            seconds=record.get("seconds"),
+            # Known once every feature set has queued its splits: before, some are still to come.
+            left_in_all=queue_eta(scheduler.work_left(), workers) if ctx.all_queued else None,
         )
         return self._complete() if not self.left else None
 

@@ -59,6 +59,22 @@ def test_progress_goes_to_stderr_one_line_per_fold(digits, capsys):
     assert capsys.readouterr() == ("", "")
 
 
+def test_with_workers_a_split_says_its_own_time_and_the_wait_of_the_whole_queue():
+    """In the shared queue a quick split may wait for minutes: the time since its feature set began
+    says nothing of it (hu's 0.3 s folds once read "34 min elapsed, about 25 min left")."""
+    stream = io.StringIO()
+    progress = Progress(stream=stream)
+    progress.start("hu", 5)
+    progress.timing_starts()
+    progress.split_done("hu", 0, 1, 1, 5, 0.64, "accuracy", workers=2, seconds=0.3)
+    progress.split_done("hu", 0, 2, 1, 5, 0.62, "accuracy", workers=2, seconds=0.31, left_in_all=754.0)
+    progress.split_done("hu", 0, 3, 1, 5, 0.63, "accuracy", workers=2, seconds=0.29, left_in_all=0.0)
+    first, second, last = stream.getvalue().splitlines()
+    assert first == "hu: fold 2/5: accuracy 0.640 (mean 0.640); 0.3 s this split"
+    assert second.endswith("; 0.3 s this split, about 12 min 34 s left in all")
+    assert last.endswith("; 0.3 s this split") and "elapsed" not in stream.getvalue()
+
+
 def test_a_terminal_gets_a_bar():
     stream = io.StringIO()
     progress = Progress(verbose=1, total=2, stream=stream, bar=True)
