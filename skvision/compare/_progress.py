@@ -2,7 +2,9 @@
 
 :class:`Progress` prints, at ``verbose >= 1``, a line as each (feature set,
 repeat, fold) finishes (its score, the mean so far, the time spent and an
-estimate of the time left for that feature set), a line per feature set, and a
+estimate of the time left for that feature set; with workers, the split's own
+time and the wait of the whole queue), a line per feature set, a forecast once
+every feature set has queued its splits (:meth:`Progress.work_left`), and a
 line per stage of the report; on a terminal a tqdm bar over every split sits
 under the lines. Everything goes to ``sys.stderr``, so that the table printed
 on stdout can be piped.

@@ -237,7 +237,9 @@ def compare_features(
         Feature sets already left out by the caller, with reasons (shown in the table).
     verbose : int, default=0
         0: silent. 1: a line on stderr per feature set and split (score, mean
-        so far, time spent, time left) and per feature set, with a tqdm bar when
+        so far, time spent, time left; with ``n_jobs``, the split's own time and
+        the wait of all queued splits, forecast once every feature set has run a
+        split) and per feature set, with a tqdm bar when
         stderr is a terminal. 2: also the learned families' epoch-by-epoch
         progress (skorch's), on stderr.
     repeats : int, default=1
