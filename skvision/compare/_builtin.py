@@ -261,8 +261,9 @@ def _cnn_space(info):
     "cnn",
     estimator="skvision.neural:CNNFeatures",
     kind="learned",
-    summary="penultimate-layer embedding of a CNN trained on the task (skorch)",
+    summary="penultimate-layer embedding of a CNN trained on the task (skorch), on images of at most 64x64",
     space=_cnn_space,
+    max_side=64,
 )
 def _build_cnn(cnn_features, info):
     # The default network (ConvNet, 16 filters in the first block), 8 epochs rather than
@@ -274,8 +275,9 @@ def _build_cnn(cnn_features, info):
     "autoencoder",
     estimator="skvision.neural:AutoencoderFeatures",
     kind="learned",
-    summary="latent code of a convolutional autoencoder trained without labels",
+    summary="latent code of a convolutional autoencoder trained without labels, on images of at most 32x32",
     space=lambda info: {"lr": [1e-3, 3e-3], "latent_dim": [16, 32, 64]},
+    max_side=32,
 )
 def _build_autoencoder(autoencoder, info):
     if info.height * info.width <= 256:
@@ -295,8 +297,12 @@ def _build_autoencoder(autoencoder, info):
     "gan",
     estimator="skvision.neural:GANFeatures",
     kind="learned",
-    summary="discriminator features of a DCGAN trained without labels (each conv layer max-pooled)",
+    summary=(
+        "discriminator features of a DCGAN trained without labels (each conv layer max-pooled), "
+        "on images of at most 32x32"
+    ),
     space=lambda info: {"lr": [2e-4, 5e-4], "pool_grid": [2, 4]},
+    max_side=32,
 )
 def _build_gan(gan, info):
     # The features settle long before the samples look right, so a comparison trains

@@ -10,6 +10,7 @@ tag), or why the family was left out.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import itertools
 from collections.abc import Callable
@@ -101,6 +102,12 @@ class FeatureFamily:
     requires : callable or None
         ``requires(info) -> str or None``: why the family does not apply to this
         data set, or ``None`` when it does.
+    max_side : int or None
+        Larger images are downscaled (aspect ratio kept) so that neither side
+        exceeds this before the family's transformer sees them; ``build`` and
+        ``space`` then get the smaller ``info``. For networks trained from
+        scratch, whose cost grows with the pixels while a small data set does
+        not repay them. ``None``: the images as they are.
     space : callable or None
         ``space(info) -> dict or list of dicts``: the family's search space for
         ``compare_features(tune=True)`` / ``skvision compare --tune``, as the
@@ -117,6 +124,7 @@ class FeatureFamily:
     build: Callable
     requires: Callable | None = None
     space: Callable | None = None
+    max_side: int | None = None
 
     def load_estimator(self):
         """Import the estimator class; raise ImportError when it is not available."""
@@ -245,13 +253,14 @@ def fused_parts(name):
 FEATURE_FAMILIES: dict[str, FeatureFamily] = {}
 
 
-def register_feature_family(name, *, estimator, kind, summary, requires=None, space=None):
+def register_feature_family(name, *, estimator, kind, summary, requires=None, space=None, max_side=None):
     """Decorator adding ``build(estimator_class, info)`` to :data:`FEATURE_FAMILIES`.
 
     ``build`` chooses the transformer's parameters for the data set; it need not
     pass a device: :func:`build_feature_sets` gives ``info.device`` to every
     transformer whose torch path can run there. ``space(info)``, when given, is
-    the family's search space for tuning (see :class:`FeatureFamily`).
+    the family's search space for tuning, and ``max_side`` the largest image side
+    the transformer gets (see :class:`FeatureFamily`).
 
     Examples
     --------
@@ -270,7 +279,9 @@ def register_feature_family(name, *, estimator, kind, summary, requires=None, sp
         raise ValueError(f"A family name cannot hold '+' or ','; got {name!r}.")
 
     def decorator(build):
-        FEATURE_FAMILIES[name] = FeatureFamily(name, estimator, kind, summary, build, requires, space)
+        FEATURE_FAMILIES[name] = FeatureFamily(
+            name, estimator, kind, summary, build, requires, space, max_side
+        )
         return build
 
     return decorator
@@ -349,6 +360,32 @@ def _build_one(name, info, device):
     except ImportError as exc:
         why = f"not available in this installation ({family.estimator.split(':')[1]}: {exc})"
         return FeatureSet(name, kind=family.kind, skipped=why)
-    transformer = _placed(family.build(estimator_class, info), device)
-    space = family.space(info) if family.space is not None else None
+    size = downscaled_size(info.image_shape[:2], family.max_side)
+    if size is None:
+        transformer = _placed(family.build(estimator_class, info), device)
+        space = family.space(info) if family.space is not None else None
+        return FeatureSet.from_transformer(name, transformer, kind=family.kind, space=space)
+    from sklearn.pipeline import Pipeline
+
+    from ..preprocessing import Resize
+
+    small = dataclasses.replace(info, image_shape=(*size, *info.image_shape[2:]))
+    network = _placed(family.build(estimator_class, small), device)
+    transformer = Pipeline([("resize", Resize(size)), ("network", network)])
+    space = _prefixed(family.space(small), "network__") if family.space is not None else None
     return FeatureSet.from_transformer(name, transformer, kind=family.kind, space=space)
+
+
+def downscaled_size(shape, max_side):
+    """``(height, width)`` scaled down so that neither side exceeds ``max_side`` (aspect ratio kept, rounded),
+    or ``None`` when ``shape`` already fits (or ``max_side`` is None).
+
+    Examples
+    --------
+    >>> downscaled_size((224, 224), 64), downscaled_size((480, 640), 64), downscaled_size((28, 28), 64)
+    ((64, 64), (48, 64), None)
+    """
+    if max_side is None or max(shape) <= max_side:
+        return None
+    scale = max_side / max(shape)
+    return tuple(max(1, round(side * scale)) for side in shape)

@@ -155,10 +155,20 @@ class FeatureResult:
 
 
 def _short_param(key):
-    """'features__P' -> 'P'; 'estimator__svc__C' -> 'C'; a fused set's part: 'hog: orientations'."""
+    """'features__P' -> 'P'; 'estimator__svc__C' -> 'C'; a fused set's part: 'hog: orientations'.
+
+    Examples
+    --------
+    >>> _short_param("features__P"), _short_param("features__network__lr")
+    ('P', 'lr')
+    >>> _short_param("features__cnn__features__network__lr")
+    'cnn: lr'
+    >>> _short_param("features__hog__features__orientations")
+    'hog: orientations'
+    """
     parts = key.split("__")
     if parts[0] == "features" and len(parts) >= 4 and parts[2] == "features":
-        return f"{parts[1]}: {'__'.join(parts[3:])}"  # a fused set's part
+        return f"{parts[1]}: {parts[-1]}"  # a fused set's part
     return parts[-1]
 
 

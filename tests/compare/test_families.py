@@ -136,3 +136,39 @@ def test_the_gan_family_is_sized_like_the_autoencoder_and_describes_digits():
     X, y = load_digits(return_X_y=True)
     features = built["fast"].set_params(max_epochs=1, filters=4).fit_transform(X[:64])
     assert features.shape == (64, built["fast"].n_features_out_) and np.isfinite(features).all()
+
+
+def test_networks_trained_from_scratch_see_images_of_at_most_their_side():
+    # A folder of 128x96 photos: the networks get them downscaled (aspect ratio kept), the
+    # descriptors as they are, and each network is sized to the images it gets.
+    large = DatasetInfo(image_shape=(128, 96, 3), n_samples=100, device="cpu")
+    sets = {s.name: s for s in build_feature_sets(["cnn", "autoencoder", "gan", "hog"], large)}
+    expected = {"cnn": (64, 48), "autoencoder": (32, 24), "gan": (32, 24)}
+    for name, size in expected.items():
+        pipeline = sets[name].transformer
+        assert [step for step, _ in pipeline.steps] == ["resize", "network"], name
+        assert pipeline.named_steps["resize"].size == size, name
+        small = DatasetInfo(image_shape=(*size, 3), n_samples=100, device="cpu")
+        (alone,) = build_feature_sets([name], small)
+        assert pipeline.named_steps["network"].get_params() == alone.transformer.get_params(), name
+        # The search space names the network's parameters through the pipeline.
+        grids = sets[name].space if isinstance(sets[name].space, list) else [sets[name].space]
+        for grid in grids:
+            assert all(key.startswith("network__") for key in grid), name
+            pipeline.set_params(**{key: values[-1] for key, values in grid.items()})
+    assert isinstance(sets["hog"].transformer, HOG)
+    # Images that fit are not touched.
+    (cnn,) = build_feature_sets(["cnn"], DatasetInfo(image_shape=(64, 64, 3), n_samples=100, device="cpu"))
+    assert type(cnn.transformer).__name__ == "CNNFeatures" and set(cnn.space) == {"lr", "max_epochs"}
+
+
+def test_a_downscaled_network_describes_large_images():
+    rng = np.random.default_rng(0)
+    X = rng.integers(0, 256, size=(12, 80, 72, 3), dtype=np.uint8)
+    info = DatasetInfo(image_shape=X.shape[1:], n_samples=len(X), device="cpu")
+    (autoencoder,) = build_feature_sets(["autoencoder"], info)
+    pipeline = autoencoder.transformer.set_params(network__max_epochs=1)
+    features = pipeline.fit_transform(X)
+    network = pipeline.named_steps["network"]
+    assert network.image_shape_ == (32, 29, 3)
+    assert features.shape == (12, network.latent_dim) and np.isfinite(features).all()
