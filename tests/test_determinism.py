@@ -158,9 +158,30 @@ def test_n_jobs_none_takes_the_configured_backends_workers(fitted_descriptors):
 
 
 def test_small_work_runs_serially_whatever_n_jobs(fitted_descriptors):
-    # The tests' batches are far below the thresholds: n_jobs=2 must not start anything.
+    # The tests' batches are far below the thresholds: n_jobs=2 must not start anything, and
+    # the batch stays in the chunks n_jobs=1 cuts (split in two, LPQ ran 10 small images 1.6x
+    # slower than with n_jobs=1).
     for (name, _), (descriptor, X, _) in fitted_descriptors.items():
-        assert copy.deepcopy(descriptor).set_params(n_jobs=2)._parallel_plan(X, None) == ("serial", 1), name
+        parallel = copy.deepcopy(descriptor).set_params(n_jobs=2)
+        assert parallel._parallel_plan(X, None) == ("serial", 1), name
+        one = copy.deepcopy(descriptor).set_params(n_jobs=1)
+        chunks = parallel._chunk_starts(X, "serial", 1)
+        assert chunks == one._chunk_starts(X, "serial", 1) and len(chunks[0]) == 1, name
+
+
+def test_a_thread_pool_in_use_survives_a_larger_one(monkeypatch):
+    # Two descriptors with different n_jobs transformed at once (a FeatureUnion on threads):
+    # the second grows the shared pool while the first holds the smaller one between
+    # _ThreadPool.get and its map(), which then raised "cannot schedule new futures after
+    # shutdown".
+    from skvision.descriptors._base import _ThreadPool
+
+    monkeypatch.setattr(_ThreadPool, "_executor", None)
+    monkeypatch.setattr(_ThreadPool, "_size", 0)
+    held = _ThreadPool.get(2)
+    grown = _ThreadPool.get(4)
+    assert grown is not held and _ThreadPool.get(3) is grown
+    assert list(held.map(abs, [-1, -2, -3])) == [1, 2, 3]
 
 
 # The functions behind the transformers: an image's result may not depend on the other

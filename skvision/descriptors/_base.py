@@ -132,8 +132,9 @@ class _ThreadPool:
     def get(cls, n_workers):
         with cls._lock:
             if cls._executor is None or cls._size < n_workers:
-                if cls._executor is not None:
-                    cls._executor.shutdown(wait=False)
+                # The smaller pool is dropped, not shut down: another thread may hold it
+                # between get() and its map(), which would then raise. Its threads finish
+                # what was submitted and exit when the pool is collected.
                 cls._executor = ThreadPoolExecutor(
                     n_workers, thread_name_prefix="skvision-descriptor", initializer=cls._mark_worker
                 )
@@ -445,12 +446,9 @@ class BaseDescriptor(TransformerMixin, BaseEstimator):
     def _resolved_batch_size(self, n_images, pixels_per_image):
         if self.batch_size is not None:
             return int(self.batch_size)
-        size = max(1, self._chunk_pixels // max(1, pixels_per_image))
-        n_workers = effective_n_jobs(self.n_jobs)
-        if n_workers > 1:
-            # Give every worker work: at least one chunk each.
-            size = min(size, math.ceil(n_images / n_workers))
-        return size
+        # Split for the workers by _chunk_starts, once the plan says they run: a batch too
+        # small to share is one chunk, as with n_jobs=1.
+        return max(1, self._chunk_pixels // max(1, pixels_per_image))
 
     def _transform_chunk(self, images, device):
         parts = []
