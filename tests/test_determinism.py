@@ -293,6 +293,7 @@ def test_lpq_plan_follows_its_route(compiled, monkeypatch):
     assert lpq._parallel_plan(small, None) == (("threads", 2) if compiled else ("serial", 1))
     assert lpq._parallel_plan(large, None) == ("threads", 2)
     chunk = (_base._AUTO_CHUNK_PIXELS if compiled else 2**16) // (28 * 28)
-    assert lpq._chunk_starts(small, "serial", 1)[1] == min(chunk, len(small) // 2)  # a chunk per worker
+    assert lpq._chunk_starts(small, "serial", 1)[1] == chunk  # one process: its own chunks
+    assert lpq._chunk_starts(small, "threads", 2)[1] == min(chunk, len(small) // 2)  # a chunk per worker
     assert lpq._pixel_cost_ns() == (40.0 if compiled else 150.0)
     assert descriptors.LBP(n_jobs=2).fit(small[:1])._parallel_plan(small, None) == ("threads", 2)

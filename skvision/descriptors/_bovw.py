@@ -378,13 +378,13 @@ class BagOfVisualWords(BaseDescriptor):
         one process's work then goes in chunks too, so that the bar moves).
         """
         params = self._detector_params()
-        n_workers = effective_n_jobs(self.n_jobs)
-        if n_workers > 1:
-            n_chunks = 4 * n_workers
+        n_jobs, prefer = self._fit_parallelism(planes)
+        if n_jobs != 1:
+            n_chunks = 4 * effective_n_jobs(n_jobs)
         else:
             n_chunks = _FIT_PROGRESS_STEPS if progress is not None else 1
         chunks = np.array_split(np.arange(len(planes)), max(1, min(len(planes), n_chunks)))
-        described = Parallel(n_jobs=self.n_jobs if n_workers > 1 else 1, return_as="generator")(
+        described = Parallel(n_jobs=n_jobs, prefer=prefer, return_as="generator")(
             delayed(_descriptors_of_stack)(planes[chunk], self.detector, params) for chunk in chunks
         )
         per_image = []
@@ -393,6 +393,19 @@ class BagOfVisualWords(BaseDescriptor):
             if progress is not None:
                 progress.update(len(chunk))
         return per_image
+
+    def _fit_parallelism(self, stack):
+        """``(n_jobs, prefer)`` of fit's ``Parallel`` over ``stack``: the transform's plan.
+
+        Too little work runs in this process (starting loky's workers for 20 small
+        images made a first fit 6x slower than one process), else on this
+        process's threads (DAISY is numpy and scipy, which release the GIL), or
+        on the backend a ``joblib.parallel_config`` chose.
+        """
+        how, n_jobs = self._parallel_plan(stack, None)
+        if how == "serial":
+            return 1, None
+        return n_jobs, ("threads" if how == "threads" else None)
 
     def _fit_progress(self, n_images):
         """A tqdm bar over the ``n_images`` images ``fit`` describes (``verbose``), or None."""
@@ -466,7 +479,8 @@ class BagOfVisualWords(BaseDescriptor):
                 blocks.append(
                     (stack[start : start + per_block], ascending[left:right] - first, order[left:right])
                 )
-        kept = Parallel(n_jobs=self.n_jobs, return_as="generator")(
+        n_jobs, prefer = self._fit_parallelism(stack)
+        kept = Parallel(n_jobs=n_jobs, prefer=prefer, return_as="generator")(
             delayed(_sampled_daisy_block)(images, params, rows) for images, rows, _ in blocks
         )
         descriptors = None

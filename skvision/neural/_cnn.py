@@ -410,7 +410,7 @@ class CNNClassifier(ClassifierMixin, _SupervisedCNN):
         if len(classes) < 2:
             raise ValueError(
                 "CNNClassifier needs samples of at least 2 classes; y holds only the class "
-                f"{np.asarray(y).flat[0]!r}."
+                f"{classes.tolist()[0]!r}."
             )
 
     def _check_labels(self, y, n_samples):

@@ -219,6 +219,42 @@ def test_parallel_detection_pickle_and_clone_give_identical_results(textures):
     np.testing.assert_array_equal(pickle.loads(pickle.dumps(bovw)).transform(textures), expected)
 
 
+@pytest.mark.parametrize("detector", ["daisy", "orb"])
+def test_fit_shares_its_work_as_transform_does(textures, detector, monkeypatch):
+    # Loky's workers took ~5 s to start for a fit of 20 small images (6x one process): fit
+    # follows the transform's plan, serial under its threshold, else this process's threads.
+    from skvision.descriptors import _base, _bovw
+
+    calls = []
+    real_parallel = _bovw.Parallel
+
+    def recording_parallel(**kwargs):
+        calls.append((kwargs["n_jobs"], kwargs.get("prefer")))
+        return real_parallel(**kwargs)
+
+    monkeypatch.setattr(_bovw, "Parallel", recording_parallel)
+    if detector == "orb":
+        sources = [skimage.data.camera(), skimage.data.astronaut()[..., 0], skimage.data.brick()]
+        images = np.stack(
+            [source[r : r + 48, c : c + 48] for source in sources for r in (0, 200) for c in (200, 300)]
+        )
+    else:
+        images = textures
+    params = {"max_descriptors": 200} if detector == "daisy" else {}
+    serial = BagOfVisualWords(detector=detector, n_words=4, random_state=0, **params)
+    small = clone(serial).fit(images[:2])
+    calls.clear()
+    parallel_small = clone(serial).set_params(n_jobs=2).fit(images[:2])
+    assert calls and set(calls) == {(1, None)}
+    np.testing.assert_array_equal(parallel_small.codebook_, small.codebook_)
+    monkeypatch.setattr(_base, "_MIN_PARALLEL_SECONDS", {"threads": 0.0, "processes": 0.0})
+    serial.fit(images)
+    calls.clear()
+    threaded = clone(serial).set_params(n_jobs=2).fit(images)
+    assert calls and set(calls) == {(2, "threads")}
+    np.testing.assert_array_equal(threaded.codebook_, serial.codebook_)
+
+
 def test_detector_params_reach_skimage(textures):
     bovw = BagOfVisualWords(n_words=4, detector_params={"step": 8, "radius": 6}, random_state=0).fit(textures)
     per_image = daisy(stretched(textures[0]), **{**DAISY, "step": 8, "radius": 6})

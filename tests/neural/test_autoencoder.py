@@ -348,6 +348,11 @@ def test_transform_needs_images_of_the_fitted_size(fitted):
         ({"augment": "heavy"}, "augment"),
         ({"precision": "8"}, "precision"),
         ({"modul__filters": 3}, "unexpected parameter"),
+        # A CNN's module__filters is one int; here it names the stages (was "'int' object is not iterable").
+        (
+            {"module__filters": 8},
+            r"filters must be a non-empty sequence of positive ints.*\(16, 32\)\); got 8",
+        ),
     ],
 )
 def test_bad_parameters_are_rejected_in_fit(digits, params, message):

@@ -249,8 +249,10 @@ def test_bad_input_fails_before_training(digits, make_X, y_len, kwargs, match):
 
 def test_single_class_and_continuous_labels_rejected(digits):
     X, y = digits
-    with pytest.raises(ValueError, match="at least 2 classes"):
+    with pytest.raises(ValueError, match=r"at least 2 classes; y holds only the class 0\.0\.$"):
         CNNClassifier(callbacks=_never_trains()).fit(X, np.zeros(len(X)))
+    with pytest.raises(ValueError, match=r"y holds only the class 'cat'\.$"):
+        CNNClassifier(callbacks=_never_trains()).fit(X, np.full(len(X), "cat"))
     with pytest.raises(ValueError, match="Unknown label type"):
         CNNClassifier(callbacks=_never_trains()).fit(X, np.linspace(0, 1, len(X)))
     with pytest.raises(ValueError, match="NaN"):

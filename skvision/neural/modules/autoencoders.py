@@ -21,9 +21,23 @@ __all__ = ["ConvAutoencoder", "ConvVAE"]
 _OUTPUT_ACTIVATIONS = {"sigmoid": nn.Sigmoid, "identity": nn.Identity}
 
 
+def _as_filters(filters):
+    """``filters`` as a tuple of ints: one width per downsampling stage."""
+    try:
+        widths = tuple(int(f) for f in filters)
+    except TypeError:  # an int (a CNN's module__filters=8 is one) or another non-sequence
+        widths = ()
+    if not widths or min(widths) < 1:
+        raise ValueError(
+            "filters must be a non-empty sequence of positive ints, one width per downsampling stage "
+            f"(e.g. (16, 32)); got {filters!r}."
+        )
+    return widths
+
+
 def _min_input_size(filters=(32, 64), **_):
     """Smallest ``(height, width)``: every stage halves the maps, which must keep >= 1 pixel."""
-    side = 2 ** len(tuple(filters))
+    side = 2 ** len(_as_filters(filters))
     return (side, side)
 
 
@@ -94,9 +108,7 @@ class _ConvDecoder(nn.Module):
 
 
 def _check_architecture(in_channels, input_size, latent_dim, filters, output_activation):
-    filters = tuple(int(f) for f in filters)
-    if not filters or min(filters) < 1:
-        raise ValueError(f"filters must be a non-empty sequence of positive ints; got {filters!r}.")
+    filters = _as_filters(filters)
     if int(latent_dim) < 1:
         raise ValueError(f"latent_dim must be a positive int; got {latent_dim!r}.")
     if output_activation not in _OUTPUT_ACTIVATIONS:
