@@ -252,7 +252,10 @@ def _opened(path, max_pixels):
         with warnings.catch_warnings():
             # The explicit max_pixels check below replaces Pillow's warning.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(path, formats=_pil_formats()) as image:
+            # Pillow gets a file object, not the path: from a path it memory-maps an uncompressed file,
+            # and a grey TIFF rotated by its Orientation tag (5-8) was then mapped in the upright shape
+            # and rotated again, its pixels scrambled (Pillow 13). The file is closed on leaving, too.
+            with open(path, "rb") as file, Image.open(file, formats=_pil_formats()) as image:
                 width, height = image.size
                 if max_pixels is not None and width * height > max_pixels:
                     raise _BadFile(

@@ -339,3 +339,25 @@ def test_copies_across_classes_and_within_a_class_are_named(tmp_path):
         alone = load_image_folder(tmp_path)
     assert "Exact copies" not in alone.DESCR
     assert alone.groups.tolist() == list(range(6))
+
+
+def test_rotated_grey_tiffs_are_read_upright(tmp_path):
+    """An uncompressed grey TIFF with Orientation 5-8 came out scrambled: the upright pixels poured
+    into the stored shape (Pillow's memory map of a path-opened file), while PNG and LZW were right."""
+    from PIL import ImageOps
+
+    stored = np.arange(24, dtype=np.uint8).reshape(4, 6) * 10
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    (tmp_path / "scans").mkdir()
+    for name, options in (("page.png", {}), ("page.tif", {}), ("page_lzw.tif", {"compression": "tiff_lzw"})):
+        Image.fromarray(stored).save(tmp_path / "scans" / name, exif=exif, **options)
+    reference = Image.fromarray(stored)
+    reference.info["exif"] = exif.tobytes()
+    upright = np.asarray(ImageOps.exif_transpose(reference))
+    assert upright.shape == (6, 4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the three files are copies of one another
+        data = load_image_folder(tmp_path)
+    for filename, image in zip(data.filenames, data.images):
+        np.testing.assert_array_equal(image, upright, err_msg=filename)

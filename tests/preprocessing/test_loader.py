@@ -488,3 +488,70 @@ def test_load_image_folder_warns_once_about_12bit_files(tmp_path):
         data = load_image_folder(tmp_path)
     assert len(record) == 1 and record[0].filename == __file__
     assert data.images.shape == (4, 4, 4) and data.images.max() <= 16
+
+
+# Orientation: every EXIF / TIFF orientation is read upright, whatever the format, depth or compression.
+
+#: What makes the stored pixels upright, for each EXIF orientation (the EXIF definition, by hand).
+UPRIGHT = {
+    1: lambda a: a,
+    2: lambda a: a[:, ::-1],
+    3: lambda a: a[::-1, ::-1],
+    4: lambda a: a[::-1],
+    5: lambda a: np.swapaxes(a, 0, 1),
+    6: lambda a: np.rot90(a, -1),
+    7: lambda a: np.swapaxes(a[::-1, ::-1], 0, 1),
+    8: lambda a: np.rot90(a, 1),
+}
+ORIENTED_FILES = {
+    # name: (stored pixels, save options); 16-bit pixels are expected scaled by /257
+    "L.tif": (np.arange(24, dtype=np.uint8).reshape(4, 6) * 10, {}),
+    "I16.tif": (np.arange(24, dtype=np.uint16).reshape(4, 6) * 2570, {}),
+    "RGB.tif": (RNG.integers(0, 256, (4, 6, 3), dtype=np.uint8), {}),
+    "L_lzw.tif": (np.arange(24, dtype=np.uint8).reshape(4, 6) * 10, {"compression": "tiff_lzw"}),
+    "I16_lzw.tif": (np.arange(24, dtype=np.uint16).reshape(4, 6) * 2570, {"compression": "tiff_lzw"}),
+    "RGB_lzw.tif": (RNG.integers(0, 256, (4, 6, 3), dtype=np.uint8), {"compression": "tiff_lzw"}),
+    "L.png": (np.arange(24, dtype=np.uint8).reshape(4, 6) * 10, {}),
+    "RGB.png": (RNG.integers(0, 256, (4, 6, 3), dtype=np.uint8), {}),
+    # JPEG: a smooth ramp, compared within a tolerance.
+    "RGB.jpg": (np.dstack([np.tile(np.linspace(0, 250, 16), (8, 1)).astype(np.uint8)] * 3), {"quality": 95}),
+}
+
+
+def save_oriented(path, pixels, orientation, **options):
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    Image.fromarray(pixels).save(path, exif=exif, **options)
+    return path
+
+
+def open_paths():
+    """The paths this process holds open (Linux), to check that a read closes its file."""
+    import os
+
+    folder = "/proc/self/fd"
+    if not os.path.isdir(folder):
+        pytest.skip("needs /proc/self/fd")
+    paths = set()
+    for fd in os.listdir(folder):
+        try:
+            paths.add(os.readlink(os.path.join(folder, fd)))
+        except OSError:
+            pass
+    return paths
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+@pytest.mark.parametrize("name", ORIENTED_FILES)
+def test_every_orientation_is_read_upright(tmp_path, name, orientation):
+    pixels, options = ORIENTED_FILES[name]
+    path = save_oriented(tmp_path / name, pixels, orientation, **options)
+    expected = UPRIGHT[orientation](by_257(pixels) if pixels.dtype == np.uint16 else pixels)
+    images = ImageLoader().fit_transform([path])
+    for image in (read_image(path), images[0]):
+        assert image.shape == expected.shape
+        if name.endswith(".jpg"):
+            assert np.abs(image.astype(int) - expected).max() <= 8
+        else:
+            np.testing.assert_array_equal(image, expected)
+    assert str(path) not in open_paths()  # the file object the loader opened is closed
