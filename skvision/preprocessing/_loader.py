@@ -698,13 +698,22 @@ class ImageLoader(_ImagesOut, TransformerMixin, BaseEstimator, auto_wrap_output_
         return _pixel_names((*self.image_shape_, *channels))
 
 
+def _upright_size(image):
+    """``(height, width)`` of an opened image once its orientation is applied, as read_image gives it."""
+    width, height = image.size
+    # Pillow reports a TIFF's size with its Orientation tag already applied (and applies it when
+    # decoding); any other format's size is the stored one. Swapped twice, a rotated TIFF's size came
+    # out transposed.
+    stored = (image.tag_v2.get(256), image.tag_v2.get(257)) if image.format == "TIFF" else image.size
+    if (width, height) == stored and image.getexif().get(_EXIF_ORIENTATION) in _EXIF_TRANSPOSED:
+        width, height = height, width
+    return height, width
+
+
 def _header(path, max_pixels):
     """``(is_colour, (height, width))`` from a file's header, or the reason it is a bad file."""
     try:
         with _opened(path, max_pixels) as image:
-            width, height = image.size
-            if image.getexif().get(_EXIF_ORIENTATION) in _EXIF_TRANSPOSED:
-                width, height = height, width  # read_image applies the orientation
-            return image.mode not in _GRAY_MODES, (height, width)
+            return image.mode not in _GRAY_MODES, _upright_size(image)
     except _BadFile as exc:
         return str(exc)

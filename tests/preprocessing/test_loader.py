@@ -547,7 +547,10 @@ def test_every_orientation_is_read_upright(tmp_path, name, orientation):
     pixels, options = ORIENTED_FILES[name]
     path = save_oriented(tmp_path / name, pixels, orientation, **options)
     expected = UPRIGHT[orientation](by_257(pixels) if pixels.dtype == np.uint16 else pixels)
-    images = ImageLoader().fit_transform([path])
+    loader = ImageLoader().fit([path])
+    images = loader.transform([path])
+    # The size fit reads from the header is the decoded one (a TIFF's used to be swapped twice).
+    assert loader.image_shape_ == expected.shape[:2]
     for image in (read_image(path), images[0]):
         assert image.shape == expected.shape
         if name.endswith(".jpg"):
@@ -555,3 +558,12 @@ def test_every_orientation_is_read_upright(tmp_path, name, orientation):
         else:
             np.testing.assert_array_equal(image, expected)
     assert str(path) not in open_paths()  # the file object the loader opened is closed
+
+
+def test_a_rotated_tiff_and_an_upright_png_of_one_size_have_feature_names(tmp_path):
+    tif = save_oriented(tmp_path / "photo.tif", np.zeros((2, 3, 3), np.uint8), 6)  # upright: 3 x 2
+    png = tmp_path / "upright.png"
+    Image.fromarray(np.zeros((3, 2, 3), np.uint8)).save(png)
+    loader = ImageLoader().fit([png, tif])
+    assert loader.transform([png, tif]).shape == (2, 3, 2, 3) and loader.image_shape_ == (3, 2)
+    assert loader.get_feature_names_out()[-1] == "pixel_2_1_c2"
