@@ -31,6 +31,7 @@ import contextlib
 import functools
 import os
 import stat
+import struct
 import warnings
 from numbers import Integral, Real
 
@@ -698,6 +699,35 @@ class ImageLoader(_ImagesOut, TransformerMixin, BaseEstimator, auto_wrap_output_
         return _pixel_names((*self.image_shape_, *channels))
 
 
+def _png_exif_chunk(file):
+    """The eXIf chunk of a PNG file (as Pillow stores it in ``info['exif']``), or None; no pixel decoded.
+
+    Walks the chunk headers from the start, seeking past the data of each.
+    """
+    file.seek(8)  # the PNG signature
+    while True:
+        head = file.read(8)
+        if len(head) < 8:
+            return None
+        length, kind = struct.unpack(">I4s", head)
+        if kind == b"eXIf":
+            return b"Exif\x00\x00" + file.read(length)
+        if kind == b"IEND":
+            return None
+        file.seek(length + 4, os.SEEK_CUR)  # the data and its CRC
+
+
+def _orientation(image):
+    """The EXIF orientation of an opened image, or None: for a header only (a PNG's file is moved)."""
+    if image.format == "PNG" and "exif" not in image.info:
+        # Pillow's PNG getexif() decodes every pixel to reach an eXIf chunk stored after them (fit read
+        # every PNG whole); the chunks are walked instead. Set in ``info`` as Pillow would after decoding,
+        # so that getexif() then reads it as it does for every format (XMP orientation included).
+        exif = _png_exif_chunk(image.fp)
+        image.info["exif"] = b"" if exif is None else exif
+    return image.getexif().get(_EXIF_ORIENTATION)
+
+
 def _upright_size(image):
     """``(height, width)`` of an opened image once its orientation is applied, as read_image gives it."""
     width, height = image.size
@@ -705,7 +735,7 @@ def _upright_size(image):
     # decoding); any other format's size is the stored one. Swapped twice, a rotated TIFF's size came
     # out transposed.
     stored = (image.tag_v2.get(256), image.tag_v2.get(257)) if image.format == "TIFF" else image.size
-    if (width, height) == stored and image.getexif().get(_EXIF_ORIENTATION) in _EXIF_TRANSPOSED:
+    if (width, height) == stored and _orientation(image) in _EXIF_TRANSPOSED:
         width, height = height, width
     return height, width
 

@@ -567,3 +567,46 @@ def test_a_rotated_tiff_and_an_upright_png_of_one_size_have_feature_names(tmp_pa
     loader = ImageLoader().fit([png, tif])
     assert loader.transform([png, tif]).shape == (2, 3, 2, 3) and loader.image_shape_ == (3, 2)
     assert loader.get_feature_names_out()[-1] == "pixel_2_1_c2"
+
+
+def png_with_late_exif(path, pixels, orientation):
+    """A PNG whose eXIf chunk comes after the pixel data (IDAT), where Pillow finds it only on decoding."""
+    save_oriented(path, pixels, orientation)
+    data = path.read_bytes()
+    chunks, offset = [], 8
+    while offset < len(data):
+        (length,) = struct.unpack(">I", data[offset : offset + 4])
+        chunks.append(data[offset : offset + 12 + length])
+        offset += 12 + length
+    exif = [c for c in chunks if c[4:8] == b"eXIf"]
+    others = [c for c in chunks if c[4:8] != b"eXIf"]
+    assert len(exif) == 1 and others[-1][4:8] == b"IEND"
+    path.write_bytes(data[:8] + b"".join(others[:-1]) + exif[0] + others[-1])
+    with Image.open(path) as image:
+        assert "exif" not in image.info  # not seen at opening: after the pixels
+    return path
+
+
+def test_fit_reads_png_headers_without_decoding_their_pixels(tmp_path, monkeypatch):
+    from PIL import PngImagePlugin
+
+    pixels = RNG.integers(0, 256, (4, 6, 3), dtype=np.uint8)
+    plain = tmp_path / "plain.png"
+    Image.fromarray(pixels).save(plain)
+    early = save_oriented(tmp_path / "early.png", pixels, 6)
+    late = png_with_late_exif(tmp_path / "late.png", pixels, 6)
+    loads = []
+    original = PngImagePlugin.PngImageFile.load
+
+    def counting_load(self, *args, **kwargs):
+        loads.append(self.filename)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(PngImagePlugin.PngImageFile, "load", counting_load)
+    for path, shape in ((plain, (4, 6)), (early, (6, 4)), (late, (6, 4))):
+        loader = ImageLoader().fit([path])
+        assert loader.image_shape_ == shape, path.name
+    assert loads == []  # Image.getexif() used to decode every PNG in fit
+    # The orientation of a late eXIf chunk is applied on reading too.
+    np.testing.assert_array_equal(loader.transform([late])[0], np.rot90(pixels, -1))
+    np.testing.assert_array_equal(read_image(plain), pixels)
