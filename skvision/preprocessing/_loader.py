@@ -160,17 +160,30 @@ def _check_pixel_type(image):
         )
 
 
-def _native_array(image):
+def _min_is_white(image):
+    """Whether ``image`` (opened, not decoded) is a 16-bit grey TIFF that stores white as 0.
+
+    TIFF's PhotometricInterpretation MinIsWhite (tag 262 = 0), written by scanners and fax
+    software: Pillow inverts such 1-bit and 8-bit files itself, but opens 16-bit ones as plain
+    'I;16', which came out inverted.
+    """
+    return image.format == "TIFF" and image.mode in _SIXTEEN_BIT_MODES and image.tag_v2.get(262) == 0
+
+
+def _native_array(image, min_is_white=False):
     """Decode a Pillow image as uint8: ``(H, W)`` for grey modes, ``(H, W, 3)`` otherwise.
 
     Returns the array and, for a 16-bit file, its largest value before scaling
-    (None for other files).
+    (None for other files). ``min_is_white``: a 16-bit file whose 0 is white
+    (see :func:`_min_is_white`), inverted first.
     """
     mode = image.mode
     # Mode 'I' reaches here only from the formats in _SIXTEEN_BIT_AS_I (_check_pixel_type).
     if mode in _SIXTEEN_BIT_MODES or mode == "I":
         # One rule for every 16-bit file, 0-65535 to 0-255, so that a data set's images stay comparable.
         values = np.asarray(image, dtype=np.float64)
+        if min_is_white:
+            values = 65535.0 - values
         array = np.clip(np.rint(values / 257.0), 0, 255).astype(np.uint8)
         return array, int(values.max(initial=0))
     if mode in _GRAY_MODES:
@@ -286,9 +299,10 @@ def _decode(path, color_mode, image_size, resize_mode, fill_value, max_pixels):
 
     with _opened(path, max_pixels) as image:
         high_bytes = _decoded_to_high_bytes(image)
+        min_is_white = _min_is_white(image)  # from the tags, which the transposed copy below lacks
         image.load()  # decode every pixel now: a truncated file fails here
         # Camera JPEGs store their orientation in EXIF; apply it.
-        array, deep_max = _native_array(ImageOps.exif_transpose(image))
+        array, deep_max = _native_array(ImageOps.exif_transpose(image), min_is_white)
     if high_bytes:
         # Only the high bytes are left: the largest value the file can have held, for the same
         # warning as a 16-bit grey file whose values stay within 12 bits.

@@ -610,3 +610,36 @@ def test_fit_reads_png_headers_without_decoding_their_pixels(tmp_path, monkeypat
     # The orientation of a late eXIf chunk is applied on reading too.
     np.testing.assert_array_equal(loader.transform([late])[0], np.rot90(pixels, -1))
     np.testing.assert_array_equal(read_image(plain), pixels)
+
+
+def tiff_by_hand(path, data, height, width, bits, photometric):
+    """An uncompressed one-strip grey TIFF with the PhotometricInterpretation given (Pillow writes none
+    of MinIsWhite at 16 bits)."""
+    entries = [
+        (256, 3, width),
+        (257, 3, height),
+        (258, 3, bits),
+        (259, 3, 1),  # no compression
+        (262, 3, photometric),
+        (273, 4, 8),  # the strip, right after the header
+        (277, 3, 1),
+        (278, 3, height),
+        (279, 4, len(data)),
+    ]
+    ifd = struct.pack("<H", len(entries))
+    for tag, kind, value in entries:
+        packed = struct.pack("<HH", value, 0) if kind == 3 else struct.pack("<I", value)
+        ifd += struct.pack("<HHI", tag, kind, 1) + packed
+    path.write_bytes(b"II*\x00" + struct.pack("<I", 8 + len(data)) + data + ifd + struct.pack("<I", 0))
+    return path
+
+
+@pytest.mark.parametrize("bits", [8, 16])
+def test_min_is_white_tiffs_are_read_with_white_as_white(tmp_path, bits):
+    stored = np.array([[0, 64, 128, 255], [255, 128, 64, 0]], np.uint8)  # ink as the scanner wrote it
+    data = stored.tobytes() if bits == 8 else (stored.astype("<u2") * 257).tobytes()
+    path = tiff_by_hand(tmp_path / "scan.tif", data, 2, 4, bits, photometric=0)
+    # Pillow inverts an 8-bit file itself; a 16-bit one came out inverted (as if it were MinIsBlack).
+    np.testing.assert_array_equal(read_image(path), 255 - stored)
+    normal = tiff_by_hand(tmp_path / "normal.tif", data, 2, 4, bits, photometric=1)
+    np.testing.assert_array_equal(read_image(normal), stored)
