@@ -145,7 +145,16 @@ def report_bad_files(problems, n_files, on_error, stacklevel=3):
 
 
 def _check_pixel_type(image):
-    """Refuse, from the header, pixels with no fixed range to scale to 0-255."""
+    """Refuse, from the header, files with no pixels, and pixels with no fixed range to scale to 0-255."""
+    from PIL import ImageFile
+
+    if isinstance(image, ImageFile.StubImageFile):
+        # HDF5, BUFR, GRIB...: Pillow identifies them and says 'F' (or another mode) from the header,
+        # but has no decoder; they were reported as floating-point images.
+        raise _BadFile(
+            f"a data file ({image.format}), not an image (Pillow identifies the format but decodes no pixels "
+            "from it); convert its arrays to image files first"
+        )
     if image.mode == "F":
         raise _BadFile(
             "32-bit floating-point pixels (Pillow mode 'F') are not supported: they have no fixed range "

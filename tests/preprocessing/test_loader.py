@@ -643,3 +643,20 @@ def test_min_is_white_tiffs_are_read_with_white_as_white(tmp_path, bits):
     np.testing.assert_array_equal(read_image(path), 255 - stored)
     normal = tiff_by_hand(tmp_path / "normal.tif", data, 2, 4, bits, photometric=1)
     np.testing.assert_array_equal(read_image(normal), stored)
+
+
+@pytest.mark.parametrize(
+    "name, content, format_name",
+    [
+        ("model.h5", b"\x89HDF\r\n\x1a\n" + bytes(200), "HDF5"),
+        ("data.bufr", b"BUFR" + bytes(200), "BUFR"),
+    ],
+)
+def test_data_files_pillow_only_identifies_are_not_images(tmp_path, name, content, format_name):
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(ImageReadError, match=rf"{name}: a data file \({format_name}\), not an image") as info:
+        read_image(path)
+    assert "floating-point" not in str(info.value)  # what they were reported as
+    with pytest.raises(ImageReadError, match=rf"a data file \({format_name}\), not an image"):
+        ImageLoader().fit([path])
