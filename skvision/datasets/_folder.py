@@ -26,6 +26,7 @@ from ..preprocessing._loader import (
     COLOR_MODES,
     DEFAULT_MAX_PIXELS,
     ON_ERROR,
+    check_fill_value,
     describe_problems,
     different_sizes_error,
     read_images,
@@ -517,6 +518,7 @@ def load_image_folder(
     if resize_mode not in RESIZE_MODES:
         raise ValueError(f"resize_mode must be one of {RESIZE_MODES}; got {resize_mode!r}.")
     size = None if image_size is None else _check_size(image_size, owner="image_size of load_image_folder")
+    fill_value = check_fill_value(fill_value, owner="fill_value of load_image_folder")
     wanted = _check_classes(classes)
     given = Path(os.fspath(path))
     if not given.is_dir():

@@ -144,6 +144,23 @@ def report_bad_files(problems, n_files, on_error, stacklevel=3):
         )
 
 
+def check_fill_value(fill_value, owner="fill_value"):
+    """``fill_value`` as a float: one real grey level within 0-255, the range of the uint8 images read.
+
+    Out of range it was clipped, and NaN became 0 with a RuntimeWarning from numpy's cast.
+    """
+    if isinstance(fill_value, bool) or not isinstance(fill_value, Real):
+        raise TypeError(
+            f"{owner} must be a real number, the grey level (0-255) of the border with resize_mode='pad'; "
+            f"got {type(fill_value).__name__} {fill_value!r}."
+        )
+    if not 0 <= fill_value <= 255:  # False for NaN too
+        raise ValueError(
+            f"{owner} must be a grey level within 0-255 (images are read as uint8); got {fill_value!r}."
+        )
+    return float(fill_value)
+
+
 def _check_pixel_type(image):
     """Refuse, from the header, files with no pixels, and pixels with no fixed range to scale to 0-255."""
     from PIL import ImageFile
@@ -368,6 +385,7 @@ def read_image(
         A 16-bit file whose values stay within 0-4095: it keeps at most 17 grey levels.
     """
     name = os.fspath(path)
+    fill_value = check_fill_value(fill_value)
     try:
         array, deep_max = _decode(path, color_mode, image_size, resize_mode, fill_value, max_pixels)
     except _BadFile as exc:
@@ -476,7 +494,7 @@ def read_images(
         color_mode=color_mode,
         image_size=None if image_size is None else _check_size(image_size, owner="image_size"),
         resize_mode=resize_mode,
-        fill_value=fill_value,
+        fill_value=check_fill_value(fill_value),
         max_pixels=max_pixels,
     )
     with _file_progress(verbose, len(paths), "reading") as progress:
@@ -653,6 +671,7 @@ class ImageLoader(_ImagesOut, TransformerMixin, BaseEstimator, auto_wrap_output_
         paths = _check_paths(X)
         owner = "The 'image_size' parameter of ImageLoader"
         self.image_size_ = None if self.image_size is None else _check_size(self.image_size, owner=owner)
+        check_fill_value(self.fill_value, owner="The 'fill_value' parameter of ImageLoader")
         with _file_progress(self.verbose, len(paths), "reading headers") as progress:
             headers = map_files(_header, paths, self.max_pixels, n_jobs=self.n_jobs, progress=progress)
         problems = {os.fspath(p): h for p, h in zip(paths, headers) if isinstance(h, str)}

@@ -156,12 +156,27 @@ def test_missing_or_empty_folder(tmp_path):
         ({"classes": ["cat", "cat"]}, "more than once"),
         ({"classes": []}, "classes is empty"),
         ({"image_size": (0, 3)}, "size"),
+        # Clipped to 255 and 0, and NaN cast to 0 with numpy's RuntimeWarning, before.
+        (
+            {"fill_value": 300},
+            r"fill_value of load_image_folder must be a grey level within 0-255 \(images are read as uint8\)"
+            "; got 300",
+        ),
+        ({"fill_value": -5}, r"within 0-255.*got -5"),
+        ({"fill_value": float("nan")}, r"within 0-255.*got nan"),
     ],
 )
 def test_bad_options(tmp_path, kwargs, match):
     make_folder(tmp_path)
     with pytest.raises(ValueError, match=match):
         load_image_folder(tmp_path, **kwargs)
+
+
+@pytest.mark.parametrize("fill_value", [(255, 0, 0), "white", None, True])
+def test_fill_value_of_the_wrong_type(tmp_path, fill_value):
+    make_folder(tmp_path)
+    with pytest.raises(TypeError, match="fill_value of load_image_folder must be a real number"):
+        load_image_folder(tmp_path, image_size=(8, 8), resize_mode="pad", fill_value=fill_value)
 
 
 @pytest.mark.parametrize("classes", ["cat", [1, 2], ["cat", ""]])

@@ -221,6 +221,17 @@ def test_loader_bad_input(X, error, match):
         ImageLoader().fit(X)
 
 
+@pytest.mark.parametrize("fill_value", [300, -1, float("nan")])
+def test_loader_fill_value_is_a_grey_level(tmp_path, fill_value):
+    paths, _, _ = write_digits(tmp_path, n=1)
+    with pytest.raises(
+        ValueError, match="'fill_value' parameter of ImageLoader must be a grey level within 0-255"
+    ):
+        ImageLoader(image_size=(8, 12), resize_mode="pad", fill_value=fill_value).fit(paths)
+    with pytest.raises(ValueError, match="fill_value must be a grey level within 0-255"):
+        read_image(paths[0], image_size=(8, 12), resize_mode="pad", fill_value=fill_value)
+
+
 def test_loader_unfitted_and_feature_names(tmp_path):
     paths, _, _ = write_digits(tmp_path, n=2)
     with pytest.raises(NotFittedError):
