@@ -16,6 +16,7 @@ The folder is read as a user sees it in a file browser:
 from __future__ import annotations
 
 import os
+import unicodedata
 import warnings
 from pathlib import Path
 
@@ -71,6 +72,16 @@ _LISTED = 10
 def is_debris(name: str) -> bool:
     """True for hidden names (``'.'`` first) and the files and folders operating systems leave behind."""
     return name.startswith(".") or name.startswith("~$") or name.lower() in DEBRIS_NAMES
+
+
+def class_name(folder_name: str) -> str:
+    """A class folder's name as a class name: Unicode-normalised to NFC.
+
+    macOS writes names decomposed (NFD: ``'cafe\u0301'``), and zip and tar archives keep them
+    so; Linux and Windows keep them as typed, composed (NFC: ``'caf\u00e9'``). The two print alike
+    but never compare equal: a test folder unpacked from a Mac matched none of the training classes.
+    """
+    return unicodedata.normalize("NFC", folder_name)
 
 
 def _listing(names, limit=_LISTED):
@@ -296,7 +307,8 @@ def _sibling_split_message(given: Path, names) -> str | None:
     for sibling in siblings:
         try:
             with os.scandir(sibling) as listing:
-                theirs = sorted(e.name for e in listing if _is_folder(e) and not is_debris(e.name))
+                theirs = {class_name(e.name) for e in listing if _is_folder(e) and not is_debris(e.name)}
+            theirs = sorted(theirs)
         except OSError:
             continue
         there = {name: label for label, name in enumerate(theirs)}
@@ -337,6 +349,7 @@ def _check_classes(classes):
     bad = [name for name in names if not isinstance(name, str) or not name]
     if bad:
         raise TypeError(f"classes must hold non-empty folder names (str); got {bad[0]!r}.")
+    names = [class_name(name) for name in names]  # as the folders' names are matched
     if not names:
         raise ValueError("classes is empty: expected the list of class (folder) names.")
     duplicates = sorted({name for name in names if names.count(name) > 1})
@@ -527,14 +540,18 @@ def load_image_folder(
     scan = _Scan(root, follow_symlinks, _check_extensions(extensions))
 
     # Class folders and their files, as a file browser shows them.
-    found, top_level_files = {}, []
+    found, spellings, top_level_files = {}, {}, []
     for entry in scan.entries(given):
         if not _is_folder(entry):
             top_level_files.append(entry.path)
             continue
         real = scan.real_folder(entry, {root})
         if real is not None:
-            found[entry.name] = list(scan.files(Path(entry.path), {root, real}))
+            # Classes go by their NFC names; the files keep their paths on disk.
+            name = class_name(entry.name)
+            spellings.setdefault(name, []).append(entry.name)
+            found.setdefault(name, []).extend(scan.files(Path(entry.path), {root, real}))
+    found = dict(sorted(found.items()))  # label order: the sorted NFC names, whichever form is on disk
     if not found:
         raise ValueError(
             f"No class folders in {str(given)!r}: expected one sub-folder per class, each "
@@ -550,6 +567,12 @@ def load_image_folder(
         messages.append(
             f"Not entering {len(scan.link_cycles)} symbolic link(s) to a folder above them "
             f"(a cycle): {_listing(scan.link_cycles)}."
+        )
+    merged = [name for name, names in spellings.items() if len(names) > 1]
+    if merged:
+        messages.append(
+            f"Folders of {str(given)!r} whose names differ only in their Unicode form (composed and "
+            f"decomposed accents) are read as one class: {_listing(merged)}."
         )
     empty = [name for name, files in found.items() if not files]
     ignored = {}

@@ -376,3 +376,49 @@ def test_rotated_grey_tiffs_are_read_upright(tmp_path):
         data = load_image_folder(tmp_path)
     for filename, image in zip(data.filenames, data.images):
         np.testing.assert_array_equal(image, upright, err_msg=filename)
+
+
+def test_class_names_in_either_unicode_form_are_one_class(tmp_path):
+    """A test folder unpacked from a Mac archive names its folders decomposed (NFD); the training
+    folder, typed on Linux, composed (NFC). They print alike and matched nothing: accuracy 0 with
+    label_mode='name', no image with classes=, and integer labels in another order."""
+    import unicodedata
+
+    for split, form in (("train", "NFC"), ("test", "NFD")):
+        for k, name in enumerate(("café", "cafz")):  # NFC: 'café' after 'cafz'; NFD: before it
+            folder = tmp_path / split / unicodedata.normalize(form, name)
+            folder.mkdir(parents=True)
+            for i in range(2):
+                Image.fromarray(np.full((4, 4), 100 * k + i, np.uint8)).save(folder / f"{i}.png")
+    assert unicodedata.normalize("NFD", "café") in os.listdir(tmp_path / "test")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the two splits have the same classes: no warning
+        train = load_image_folder(tmp_path / "train")
+        test = load_image_folder(tmp_path / "test")
+        named = load_image_folder(tmp_path / "test", label_mode="name")
+        given = load_image_folder(tmp_path / "test", classes=train.target_names)
+    assert train.target_names.tolist() == test.target_names.tolist() == ["cafz", "café"]  # NFC
+    for data in (test, given):
+        assert data.target.tolist() == train.target.tolist() == [0, 0, 1, 1]
+        np.testing.assert_array_equal(data.images, train.images)
+    assert set(named.target) <= set(train.target_names)
+    # classes= in either form; the files are read from their folders as they are named on disk.
+    nfd = [unicodedata.normalize("NFD", name) for name in train.target_names]
+    data = load_image_folder(tmp_path / "train", classes=nfd)
+    assert data.target_names.tolist() == ["cafz", "café"] and data.target.tolist() == [0, 0, 1, 1]
+    assert all(os.path.exists(f) for f in given.filenames)
+
+
+def test_two_folders_whose_names_differ_only_in_unicode_form_are_one_class(tmp_path):
+    import unicodedata
+
+    for form in ("NFC", "NFD"):
+        folder = tmp_path / unicodedata.normalize(form, "café")
+        try:
+            folder.mkdir()
+        except FileExistsError:
+            pytest.skip("this file system takes the two forms for one name (macOS)")
+        Image.fromarray(np.full((4, 4), 9 if form == "NFC" else 99, np.uint8)).save(folder / "0.png")
+    with pytest.warns(UserWarning, match="differ only in their Unicode form .* one class: café"):
+        data = load_image_folder(tmp_path)
+    assert data.target_names.tolist() == ["café"] and data.target.tolist() == [0, 0]
