@@ -338,6 +338,25 @@ def _sibling_split_message(given: Path, names) -> str | None:
     return None
 
 
+def _all_bad_message(given: Path, names, keep, found, label_mode) -> str:
+    """The warning for class folders left out because every file in them is a bad file."""
+    dropped = [f"{name} ({len(found[name])} bad files)" for name, k in zip(names, keep) if not k]
+    message = (
+        f"Class folders of {str(given)!r} whose every file is a bad file are left out, and are not "
+        f"classes: {_listing(dropped)}."
+    )
+    after = [(name, old, new) for old, (name, new) in enumerate(zip(names, np.cumsum(keep) - 1)) if keep[old]]
+    moved = [(name, old, new) for name, old, new in after if old != new]
+    if moved and label_mode == "int":
+        name, old, new = moved[0]
+        message += (
+            f" The labels of the classes after them move: {name!r} is {new} here, {old} with them; a model "
+            "fitted on a split that has them would be scored against wrong labels. Read this folder with "
+            "the training split's classes, e.g. classes=train.target_names, or with label_mode='name'."
+        )
+    return message
+
+
 def _check_classes(classes):
     if classes is None:
         return None
@@ -443,7 +462,9 @@ def load_image_folder(
         :class:`~skvision.preprocessing.ImageReadError` (a ValueError)
         listing every bad file with its reason (the first 20, then a count);
         'warn' leaves them out with one warning listing them; 'skip' leaves them
-        out silently. Both record them in ``skipped_files``.
+        out silently. Both record them in ``skipped_files``. A class folder whose
+        every file is bad is left out too, with a warning whatever ``on_error``
+        says: with ``classes=None`` the classes after it are renumbered.
     follow_symlinks : bool, default=False
         Read symbolic links (files or folders) that lead outside ``path``. By
         default they are left out with a warning; links that stay inside ``path``
@@ -485,8 +506,8 @@ def load_image_folder(
     Warns
     -----
     UserWarning
-        Class folders with no files, folders not in ``classes``, classes with no
-        images, symbolic links not followed, bad files with ``on_error='warn'``,
+        Class folders with no files or only bad files, folders not in ``classes``,
+        classes with no images, symbolic links not followed, bad files with ``on_error='warn'``,
         16-bit files holding 12-bit data or less (see ``color_mode``), and
         images that are exact copies of others (the same pixels after any
         resize; a file saved twice, a link inside the folder): copies on both
@@ -578,10 +599,6 @@ def load_image_folder(
     ignored = {}
     if wanted is None:
         names = [name for name, files in found.items() if files]
-        if label_mode == "int":
-            split_message = _sibling_split_message(given, names)
-            if split_message:
-                messages.append(split_message)
         if empty:
             if scan.extensions is None:
                 messages.append(f"Folders with no files are not classes: {_listing(empty)}.")
@@ -633,13 +650,20 @@ def load_image_folder(
     nested = np.bincount(labels, weights=is_nested, minlength=len(names)).astype(int)
     all_bad = []
     if wanted is None and (counts == 0).any():
-        # Folders whose every file was bad (and left out) are not classes either.
+        # Folders whose every file was bad (and left out) are not classes either; that renumbers the
+        # classes after them, so it is said whatever on_error says.
         all_bad = [name for name, count in zip(names, counts) if count == 0]
         keep = counts > 0
         labels = (np.cumsum(keep) - 1)[labels]
+        warnings.warn(_all_bad_message(given, names, keep, found, label_mode), UserWarning, stacklevel=2)
         names = [name for name, k in zip(names, keep) if k]
         counts, nested = counts[keep], nested[keep]
-    elif wanted is not None and (counts == 0).any():
+    if wanted is None and label_mode == "int":
+        # With the classes as they finally are: a folder of bad files dropped moves labels too.
+        split_message = _sibling_split_message(given, names)
+        if split_message:
+            warnings.warn(split_message, UserWarning, stacklevel=2)
+    if wanted is not None and (counts == 0).any():
         missing = [name for name, count in zip(names, counts) if count == 0]
         warnings.warn(
             f"Classes with no images in {str(given)!r}: {_listing(missing)}. Their labels stay reserved, "

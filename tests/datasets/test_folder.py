@@ -1,4 +1,5 @@
 import os
+import re
 import warnings
 
 import numpy as np
@@ -422,3 +423,42 @@ def test_two_folders_whose_names_differ_only_in_unicode_form_are_one_class(tmp_p
     with pytest.warns(UserWarning, match="differ only in their Unicode form .* one class: café"):
         data = load_image_folder(tmp_path)
     assert data.target_names.tolist() == ["café"] and data.target.tolist() == [0, 0]
+
+
+@pytest.mark.parametrize("on_error", ["warn", "skip"])
+def test_a_class_folder_of_bad_files_left_out_says_that_labels_move(tmp_path, on_error):
+    """Every file of the test split's first class unreadable (HEIC photos, a failed copy): the folder
+    was dropped and the classes after it renumbered, with no word of it (the check of the sibling
+    split ran before the files were read)."""
+    for split in ("train", "test"):
+        for k, name in enumerate(("apple", "banana", "cherry")):
+            folder = tmp_path / split / name
+            folder.mkdir(parents=True)
+            for i in range(2):
+                if split == "test" and name == "apple":
+                    (folder / f"{i}.heic").write_bytes(b"\x00\x00\x00\x18ftypheic" + bytes(64))
+                else:
+                    Image.fromarray(np.full((4, 4), 60 * k + i, np.uint8)).save(folder / f"{i}.png")
+    train = load_image_folder(tmp_path / "train")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        test = load_image_folder(tmp_path / "test", on_error=on_error)
+    messages = [str(w.message) for w in caught]
+    assert all(w.filename == __file__ for w in caught)
+    if on_error == "warn":
+        assert messages.pop(0).startswith("Skipped 2 files of 6")
+    assert len(messages) == 2, messages
+    assert re.search(
+        r"every file is a bad file are left out, and are not classes: apple \(2 bad files\)\. The labels of "
+        r"the classes after them move: 'banana' is 0 here, 1 with them.*classes=train.target_names.*'name'",
+        messages[0],
+    )
+    # The check of the split beside it sees the classes as they are once the folder is left out.
+    assert re.search(
+        r"not those of the split beside it.*only in 'train': apple.*'banana' is 0 here", messages[1]
+    )
+    assert test.target_names.tolist() == ["banana", "cherry"]
+    # The fix the warnings name: the training classes keep the labels.
+    with pytest.warns(UserWarning):
+        fixed = load_image_folder(tmp_path / "test", on_error="skip", classes=train.target_names)
+    assert fixed.target.tolist() == [1, 1, 2, 2]
