@@ -285,6 +285,18 @@ class _Scan:
                 yield Path(entry.path), depth
 
 
+def _image_names(paths, extensions):
+    """The names of the files of ``paths`` that look like images by their name (not read).
+
+    ``extensions`` when given, else the file name endings of the formats Pillow reads.
+    """
+    if extensions is None:
+        from PIL import Image
+
+        extensions = tuple(Image.registered_extensions())
+    return [os.path.basename(path) for path in paths if os.path.basename(path).lower().endswith(extensions)]
+
+
 def _sibling_split_message(given: Path, names) -> str | None:
     """A warning for a split folder whose classes sit at other label positions in a sibling split.
 
@@ -414,8 +426,9 @@ def load_image_folder(
 
     Left out, and counted in ``DESCR``: operating-system debris (names starting
     with ``'.'`` such as ``.DS_Store`` and hidden folders, ``__MACOSX``,
-    ``Thumbs.db``, ``desktop.ini``), files at the top level of ``path``, and
-    class folders with no file (a warning names them).
+    ``Thumbs.db``, ``desktop.ini``), files at the top level of ``path`` (a warning
+    names those whose names are an image format's), and class folders with no
+    file (a warning names them).
 
     Parameters
     ----------
@@ -506,7 +519,8 @@ def load_image_folder(
     Warns
     -----
     UserWarning
-        Class folders with no files or only bad files, folders not in ``classes``,
+        Class folders with no files or only bad files, image files at the top level,
+        folders not in ``classes``,
         classes with no images, symbolic links not followed, bad files with ``on_error='warn'``,
         16-bit files holding 12-bit data or less (see ``color_mode``), and
         images that are exact copies of others (the same pixels after any
@@ -574,9 +588,19 @@ def load_image_folder(
             found.setdefault(name, []).extend(scan.files(Path(entry.path), {root, real}))
     found = dict(sorted(found.items()))  # label order: the sorted NFC names, whichever form is on disk
     if not found:
+        hints = ""
+        if scan.links_out:
+            # Class folders linked from elsewhere (a split built without copying) are such links.
+            hints += (
+                f" It holds {len(scan.links_out)} symbolic link(s) leading out of it, not followed: "
+                f"{_listing(scan.links_out)}; pass follow_symlinks=True to read them."
+            )
+        images = _image_names(top_level_files, scan.extensions)
+        if images:
+            hints += f" The image files at its top level ({_listing(images)}) are in no class folder."
         raise ValueError(
             f"No class folders in {str(given)!r}: expected one sub-folder per class, each "
-            "holding that class's images."
+            "holding that class's images." + hints
         )
     messages = []
     if scan.links_out:
@@ -588,6 +612,17 @@ def load_image_folder(
         messages.append(
             f"Not entering {len(scan.link_cycles)} symbolic link(s) to a folder above them "
             f"(a cycle): {_listing(scan.link_cycles)}."
+        )
+    top_level_images = _image_names(top_level_files, scan.extensions)
+    if top_level_images:
+        messages.append(
+            (
+                f"{len(top_level_images)} image files at the top level of {str(given)!r} are left out: "
+                if len(top_level_images) > 1
+                else f"1 image file at the top level of {str(given)!r} is left out: "
+            )
+            + f"{_listing(top_level_images)}. Only the files inside class folders are read, one sub-folder "
+            "per class; move these into the folders of their classes."
         )
     merged = [name for name, names in spellings.items() if len(names) > 1]
     if merged:

@@ -136,6 +136,47 @@ def test_symlinks_leading_out_are_not_followed_unless_asked(tmp_path):
     assert followed.target_names.tolist() == ["cat", "dog", "secret"] and len(followed.images) == 9
 
 
+@pytest.mark.skipif(not hasattr(os, "symlink"), reason="needs symbolic links")
+def test_no_class_folders_names_the_links_not_followed(tmp_path):
+    """A split built of links to class folders kept elsewhere: "No class folders", and no word of the
+    links (their warning came after that check)."""
+    make_folder(tmp_path / "store")
+    (tmp_path / "split").mkdir()
+    for name in ("cat", "dog"):
+        (tmp_path / "split" / name).symlink_to(tmp_path / "store" / name, target_is_directory=True)
+    with pytest.raises(
+        ValueError, match=r"No class folders in .*It holds 2 symbolic link\(s\) leading out"
+    ) as info:
+        load_image_folder(tmp_path / "split")
+    assert "split/cat -> " in str(info.value) and "pass follow_symlinks=True to read them" in str(info.value)
+    data = load_image_folder(tmp_path / "split", follow_symlinks=True)
+    assert data.target_names.tolist() == ["cat", "dog"] and len(data.images) == 6
+
+
+def test_image_files_at_the_top_level_are_left_out_with_a_warning(tmp_path):
+    """Twenty images at the top level and one sub-folder: one class of two images, and the twenty
+    left out with only a line in DESCR."""
+    for i in range(20):
+        Image.fromarray(np.full((8, 8), i * 10, np.uint8)).save(tmp_path / f"img{i:02d}.png")
+    (tmp_path / "labels.csv").write_text("file,label\n")  # not an image: not named
+    (tmp_path / "thumbnails").mkdir()
+    for i in range(2):
+        Image.fromarray(np.full((8, 8), i * 7, np.uint8)).save(tmp_path / "thumbnails" / f"t{i}.png")
+    with pytest.warns(
+        UserWarning, match=r"^20 image files at the top level of .* are left out: img00.png, "
+    ) as record:
+        data = load_image_folder(tmp_path)
+    assert len(record) == 1 and record[0].filename == __file__
+    assert "(20 in all)" in str(record[0].message) and "labels.csv" not in str(record[0].message)
+    assert data.target_names.tolist() == ["thumbnails"] and "21 files at the top level" in data.DESCR
+    # No sub-folder at all: the error says where the images are.
+    for path in (tmp_path / "thumbnails").iterdir():
+        path.unlink()
+    (tmp_path / "thumbnails").rmdir()
+    with pytest.raises(ValueError, match=r"No class folders .* The image files at its top level \(img00.png"):
+        load_image_folder(tmp_path)
+
+
 def test_missing_or_empty_folder(tmp_path):
     with pytest.raises(FileNotFoundError, match="does not exist"):
         load_image_folder(tmp_path / "nowhere")
