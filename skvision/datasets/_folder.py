@@ -454,7 +454,8 @@ def load_image_folder(
         of :class:`~skvision.preprocessing.Resize` (stretch it; cut the centred
         box of the right aspect ratio; or fit it inside and pad the border).
     fill_value : float, default=0
-        The border's grey level (0-255) with ``resize_mode='pad'``.
+        The border's grey level (0-255) with ``resize_mode='pad'``; another
+        value raises a ValueError.
     color_mode : {'auto', 'gray', 'rgb'}, default='auto'
         'auto': grey ``(N, H, W)`` when every file is grey (grey, 1-bit and
         16-bit modes), else ``(N, H, W, 3)`` (alpha dropped, palettes expanded,
@@ -513,16 +514,17 @@ def load_image_folder(
     FileNotFoundError
         ``path`` does not exist or is not a folder.
     ValueError
-        No class folder or no image; bad files with ``on_error='raise'`` (all of
+        No class folder (the message names symbolic links not followed and
+        image files at the top level) or no image; bad files with ``on_error='raise'`` (all of
         them named); images of different sizes without ``image_size``.
 
     Warns
     -----
     UserWarning
-        Class folders with no files or only bad files, image files at the top level,
-        folders not in ``classes``,
-        classes with no images, symbolic links not followed, bad files with ``on_error='warn'``,
-        16-bit files holding 12-bit data or less (see ``color_mode``), and
+        Class folders with no files or only bad files, image files at the top
+        level, folders not in ``classes``, classes with no images, symbolic
+        links not followed, bad files with ``on_error='warn'``, 16-bit files
+        holding 12-bit data or less (see ``color_mode``), and
         images that are exact copies of others (the same pixels after any
         resize; a file saved twice, a link inside the folder): copies on both
         sides of a cross-validation split make its scores optimistic, and
