@@ -4,7 +4,10 @@ Files are decoded with Pillow (a dependency of matplotlib and torchvision). Ever
 format Pillow reads is accepted (PNG, JPEG, TIFF, BMP, WebP, GIF, ...), identified
 by the file's content, not its name, except EPS, which Pillow renders by running
 Ghostscript, an external program. Animated and multi-page files (GIF, WebP, TIFF)
-give their first frame or page. The pixel count is read from the header and checked
+give their first frame or page. An EXIF or TIFF orientation is applied, so that
+every image comes upright, and the size read from a header is the upright one.
+Data files that Pillow identifies but cannot decode (HDF5, BUFR, ...) are bad
+files. The pixel count is read from the header and checked
 before any pixel is decoded, so a decompression bomb is refused without being
 inflated, and every pixel is then decoded, so a truncated file is found when it is
 read, not later.
@@ -22,7 +25,9 @@ keep at most 17 grey levels that way, and one warning per read lists them.
 Pillow itself reduces 16-bit colour files to their high byte (``value >> 8``), and
 the same warning names those whose high bytes stay within 0-15. Files of 32-bit
 integers, signed integers or floats (Pillow modes 'I' and 'F', e.g. a 32-bit
-TIFF) have no range that says which value is white: they are bad files.
+TIFF) have no range that says which value is white: they are bad files. 16-bit
+grey TIFFs that store white as 0 (PhotometricInterpretation MinIsWhite, from
+scanners) are inverted first, as Pillow does for 1-bit and 8-bit ones.
 """
 
 from __future__ import annotations
@@ -559,7 +564,8 @@ class ImageLoader(_ImagesOut, TransformerMixin, BaseEstimator, auto_wrap_output_
         How an image of another aspect ratio reaches ``image_size``: the
         ``mode`` of :class:`~skvision.preprocessing.Resize`.
     fill_value : float, default=0
-        The border's grey level (0-255) with ``resize_mode='pad'``.
+        The border's grey level (0-255) with ``resize_mode='pad'``; ``fit``
+        raises a ValueError for another value.
     color_mode : {'auto', 'gray', 'rgb'}, default='auto'
         'auto' decides in ``fit`` from the training files' headers: grey when
         every one is grey, else RGB; the same mode is then used on any file.
