@@ -767,12 +767,17 @@ def _png_exif_chunk(file):
 
 def _orientation(image):
     """The EXIF orientation of an opened image, or None: for a header only (a PNG's file is moved)."""
+    from PIL import Image
+
     if image.format == "PNG" and "exif" not in image.info:
         # Pillow's PNG getexif() decodes every pixel to reach an eXIf chunk stored after them (fit read
-        # every PNG whole); the chunks are walked instead. Set in ``info`` as Pillow would after decoding,
-        # so that getexif() then reads it as it does for every format (XMP orientation included).
+        # every PNG whole); the chunks are walked instead, the chunk set in ``info`` as Pillow sets it
+        # on decoding, and the generic getexif() reads it (or the text chunks' EXIF, or XMP) as for
+        # every format.
         exif = _png_exif_chunk(image.fp)
-        image.info["exif"] = b"" if exif is None else exif
+        if exif is not None:
+            image.info["exif"] = exif
+        return Image.Image.getexif(image).get(_EXIF_ORIENTATION)
     return image.getexif().get(_EXIF_ORIENTATION)
 
 

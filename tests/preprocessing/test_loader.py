@@ -671,3 +671,23 @@ def test_data_files_pillow_only_identifies_are_not_images(tmp_path, name, conten
     assert "floating-point" not in str(info.value)  # what they were reported as
     with pytest.raises(ImageReadError, match=rf"a data file \({format_name}\), not an image"):
         ImageLoader().fit([path])
+
+
+def test_png_orientation_from_text_chunks_is_known_from_the_header(tmp_path):
+    """EXIF in a 'Raw profile type exif' text chunk (ImageMagick) and XMP's tiff:Orientation: Pillow
+    applies both on reading, so the size fit reads must be the rotated one too."""
+    from PIL import PngImagePlugin
+
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    data = exif.tobytes()
+    raw = PngImagePlugin.PngInfo()
+    raw.add_text("Raw profile type exif", f"\nexif\n{len(data):8d}\n{data.hex()}\n")
+    xmp = PngImagePlugin.PngInfo()
+    xmp.add_itxt("XML:com.adobe.xmp", '<x:xmpmeta><rdf:Description tiff:Orientation="6"/></x:xmpmeta>')
+    pixels = RNG.integers(0, 256, (2, 3), dtype=np.uint8)
+    for name, info in (("raw.png", raw), ("xmp.png", xmp)):
+        Image.fromarray(pixels).save(tmp_path / name, pnginfo=info)
+        loader = ImageLoader().fit([tmp_path / name])
+        assert loader.image_shape_ == (3, 2), name
+        np.testing.assert_array_equal(loader.transform([tmp_path / name])[0], np.rot90(pixels, -1))
