@@ -16,6 +16,7 @@ The folder is read as a user sees it in a file browser:
 from __future__ import annotations
 
 import os
+import unicodedata
 import warnings
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from ..preprocessing._loader import (
     COLOR_MODES,
     DEFAULT_MAX_PIXELS,
     ON_ERROR,
+    check_fill_value,
     describe_problems,
     different_sizes_error,
     read_images,
@@ -70,6 +72,16 @@ _LISTED = 10
 def is_debris(name: str) -> bool:
     """True for hidden names (``'.'`` first) and the files and folders operating systems leave behind."""
     return name.startswith(".") or name.startswith("~$") or name.lower() in DEBRIS_NAMES
+
+
+def class_name(folder_name: str) -> str:
+    """A class folder's name as a class name: Unicode-normalised to NFC.
+
+    macOS writes names decomposed (NFD: ``'cafe\u0301'``), and zip and tar archives keep them
+    so; Linux and Windows keep them as typed, composed (NFC: ``'caf\u00e9'``). The two print alike
+    but never compare equal: a test folder unpacked from a Mac matched none of the training classes.
+    """
+    return unicodedata.normalize("NFC", folder_name)
 
 
 def _listing(names, limit=_LISTED):
@@ -273,6 +285,18 @@ class _Scan:
                 yield Path(entry.path), depth
 
 
+def _image_names(paths, extensions):
+    """The names of the files of ``paths`` that look like images by their name (not read).
+
+    ``extensions`` when given, else the file name endings of the formats Pillow reads.
+    """
+    if extensions is None:
+        from PIL import Image
+
+        extensions = tuple(Image.registered_extensions())
+    return [os.path.basename(path) for path in paths if os.path.basename(path).lower().endswith(extensions)]
+
+
 def _sibling_split_message(given: Path, names) -> str | None:
     """A warning for a split folder whose classes sit at other label positions in a sibling split.
 
@@ -295,7 +319,8 @@ def _sibling_split_message(given: Path, names) -> str | None:
     for sibling in siblings:
         try:
             with os.scandir(sibling) as listing:
-                theirs = sorted(e.name for e in listing if _is_folder(e) and not is_debris(e.name))
+                theirs = {class_name(e.name) for e in listing if _is_folder(e) and not is_debris(e.name)}
+            theirs = sorted(theirs)
         except OSError:
             continue
         there = {name: label for label, name in enumerate(theirs)}
@@ -325,6 +350,25 @@ def _sibling_split_message(given: Path, names) -> str | None:
     return None
 
 
+def _all_bad_message(given: Path, names, keep, found, label_mode) -> str:
+    """The warning for class folders left out because every file in them is a bad file."""
+    dropped = [f"{name} ({len(found[name])} bad files)" for name, k in zip(names, keep) if not k]
+    message = (
+        f"Class folders of {str(given)!r} whose every file is a bad file are left out, and are not "
+        f"classes: {_listing(dropped)}."
+    )
+    after = [(name, old, new) for old, (name, new) in enumerate(zip(names, np.cumsum(keep) - 1)) if keep[old]]
+    moved = [(name, old, new) for name, old, new in after if old != new]
+    if moved and label_mode == "int":
+        name, old, new = moved[0]
+        message += (
+            f" The labels of the classes after them move: {name!r} is {new} here, {old} with them; a model "
+            "fitted on a split that has them would be scored against wrong labels. Read this folder with "
+            "the training split's classes, e.g. classes=train.target_names, or with label_mode='name'."
+        )
+    return message
+
+
 def _check_classes(classes):
     if classes is None:
         return None
@@ -336,6 +380,7 @@ def _check_classes(classes):
     bad = [name for name in names if not isinstance(name, str) or not name]
     if bad:
         raise TypeError(f"classes must hold non-empty folder names (str); got {bad[0]!r}.")
+    names = [class_name(name) for name in names]  # as the folders' names are matched
     if not names:
         raise ValueError("classes is empty: expected the list of class (folder) names.")
     duplicates = sorted({name for name in names if names.count(name) > 1})
@@ -381,8 +426,9 @@ def load_image_folder(
 
     Left out, and counted in ``DESCR``: operating-system debris (names starting
     with ``'.'`` such as ``.DS_Store`` and hidden folders, ``__MACOSX``,
-    ``Thumbs.db``, ``desktop.ini``), files at the top level of ``path``, and
-    class folders with no file (a warning names them).
+    ``Thumbs.db``, ``desktop.ini``), files at the top level of ``path`` (a warning
+    names those whose names are an image format's), and class folders with no
+    file (a warning names them).
 
     Parameters
     ----------
@@ -408,7 +454,8 @@ def load_image_folder(
         of :class:`~skvision.preprocessing.Resize` (stretch it; cut the centred
         box of the right aspect ratio; or fit it inside and pad the border).
     fill_value : float, default=0
-        The border's grey level (0-255) with ``resize_mode='pad'``.
+        The border's grey level (0-255) with ``resize_mode='pad'``; another
+        value raises a ValueError.
     color_mode : {'auto', 'gray', 'rgb'}, default='auto'
         'auto': grey ``(N, H, W)`` when every file is grey (grey, 1-bit and
         16-bit modes), else ``(N, H, W, 3)`` (alpha dropped, palettes expanded,
@@ -429,7 +476,9 @@ def load_image_folder(
         :class:`~skvision.preprocessing.ImageReadError` (a ValueError)
         listing every bad file with its reason (the first 20, then a count);
         'warn' leaves them out with one warning listing them; 'skip' leaves them
-        out silently. Both record them in ``skipped_files``.
+        out silently. Both record them in ``skipped_files``. A class folder whose
+        every file is bad is left out too, with a warning whatever ``on_error``
+        says: with ``classes=None`` the classes after it are renumbered.
     follow_symlinks : bool, default=False
         Read symbolic links (files or folders) that lead outside ``path``. By
         default they are left out with a warning; links that stay inside ``path``
@@ -465,15 +514,17 @@ def load_image_folder(
     FileNotFoundError
         ``path`` does not exist or is not a folder.
     ValueError
-        No class folder or no image; bad files with ``on_error='raise'`` (all of
+        No class folder (the message names symbolic links not followed and
+        image files at the top level) or no image; bad files with ``on_error='raise'`` (all of
         them named); images of different sizes without ``image_size``.
 
     Warns
     -----
     UserWarning
-        Class folders with no files, folders not in ``classes``, classes with no
-        images, symbolic links not followed, bad files with ``on_error='warn'``,
-        16-bit files holding 12-bit data or less (see ``color_mode``), and
+        Class folders with no files or only bad files, image files at the top
+        level, folders not in ``classes``, classes with no images, symbolic
+        links not followed, bad files with ``on_error='warn'``, 16-bit files
+        holding 12-bit data or less (see ``color_mode``), and
         images that are exact copies of others (the same pixels after any
         resize; a file saved twice, a link inside the folder): copies on both
         sides of a cross-validation split make its scores optimistic, and
@@ -517,6 +568,7 @@ def load_image_folder(
     if resize_mode not in RESIZE_MODES:
         raise ValueError(f"resize_mode must be one of {RESIZE_MODES}; got {resize_mode!r}.")
     size = None if image_size is None else _check_size(image_size, owner="image_size of load_image_folder")
+    fill_value = check_fill_value(fill_value, owner="fill_value of load_image_folder")
     wanted = _check_classes(classes)
     given = Path(os.fspath(path))
     if not given.is_dir():
@@ -525,18 +577,32 @@ def load_image_folder(
     scan = _Scan(root, follow_symlinks, _check_extensions(extensions))
 
     # Class folders and their files, as a file browser shows them.
-    found, top_level_files = {}, []
+    found, spellings, top_level_files = {}, {}, []
     for entry in scan.entries(given):
         if not _is_folder(entry):
             top_level_files.append(entry.path)
             continue
         real = scan.real_folder(entry, {root})
         if real is not None:
-            found[entry.name] = list(scan.files(Path(entry.path), {root, real}))
+            # Classes go by their NFC names; the files keep their paths on disk.
+            name = class_name(entry.name)
+            spellings.setdefault(name, []).append(entry.name)
+            found.setdefault(name, []).extend(scan.files(Path(entry.path), {root, real}))
+    found = dict(sorted(found.items()))  # label order: the sorted NFC names, whichever form is on disk
     if not found:
+        hints = ""
+        if scan.links_out:
+            # Class folders linked from elsewhere (a split built without copying) are such links.
+            hints += (
+                f" It holds {len(scan.links_out)} symbolic link(s) leading out of it, not followed: "
+                f"{_listing(scan.links_out)}; pass follow_symlinks=True to read them."
+            )
+        images = _image_names(top_level_files, scan.extensions)
+        if images:
+            hints += f" The image files at its top level ({_listing(images)}) are in no class folder."
         raise ValueError(
             f"No class folders in {str(given)!r}: expected one sub-folder per class, each "
-            "holding that class's images."
+            "holding that class's images." + hints
         )
     messages = []
     if scan.links_out:
@@ -549,14 +615,27 @@ def load_image_folder(
             f"Not entering {len(scan.link_cycles)} symbolic link(s) to a folder above them "
             f"(a cycle): {_listing(scan.link_cycles)}."
         )
+    top_level_images = _image_names(top_level_files, scan.extensions)
+    if top_level_images:
+        messages.append(
+            (
+                f"{len(top_level_images)} image files at the top level of {str(given)!r} are left out: "
+                if len(top_level_images) > 1
+                else f"1 image file at the top level of {str(given)!r} is left out: "
+            )
+            + f"{_listing(top_level_images)}. Only the files inside class folders are read, one sub-folder "
+            "per class; move these into the folders of their classes."
+        )
+    merged = [name for name, names in spellings.items() if len(names) > 1]
+    if merged:
+        messages.append(
+            f"Folders of {str(given)!r} whose names differ only in their Unicode form (composed and "
+            f"decomposed accents) are read as one class: {_listing(merged)}."
+        )
     empty = [name for name, files in found.items() if not files]
     ignored = {}
     if wanted is None:
         names = [name for name, files in found.items() if files]
-        if label_mode == "int":
-            split_message = _sibling_split_message(given, names)
-            if split_message:
-                messages.append(split_message)
         if empty:
             if scan.extensions is None:
                 messages.append(f"Folders with no files are not classes: {_listing(empty)}.")
@@ -608,13 +687,20 @@ def load_image_folder(
     nested = np.bincount(labels, weights=is_nested, minlength=len(names)).astype(int)
     all_bad = []
     if wanted is None and (counts == 0).any():
-        # Folders whose every file was bad (and left out) are not classes either.
+        # Folders whose every file was bad (and left out) are not classes either; that renumbers the
+        # classes after them, so it is said whatever on_error says.
         all_bad = [name for name, count in zip(names, counts) if count == 0]
         keep = counts > 0
         labels = (np.cumsum(keep) - 1)[labels]
+        warnings.warn(_all_bad_message(given, names, keep, found, label_mode), UserWarning, stacklevel=2)
         names = [name for name, k in zip(names, keep) if k]
         counts, nested = counts[keep], nested[keep]
-    elif wanted is not None and (counts == 0).any():
+    if wanted is None and label_mode == "int":
+        # With the classes as they finally are: a folder of bad files dropped moves labels too.
+        split_message = _sibling_split_message(given, names)
+        if split_message:
+            warnings.warn(split_message, UserWarning, stacklevel=2)
+    if wanted is not None and (counts == 0).any():
         missing = [name for name, count in zip(names, counts) if count == 0]
         warnings.warn(
             f"Classes with no images in {str(given)!r}: {_listing(missing)}. Their labels stay reserved, "

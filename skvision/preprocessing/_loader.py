@@ -4,7 +4,10 @@ Files are decoded with Pillow (a dependency of matplotlib and torchvision). Ever
 format Pillow reads is accepted (PNG, JPEG, TIFF, BMP, WebP, GIF, ...), identified
 by the file's content, not its name, except EPS, which Pillow renders by running
 Ghostscript, an external program. Animated and multi-page files (GIF, WebP, TIFF)
-give their first frame or page. The pixel count is read from the header and checked
+give their first frame or page. An EXIF or TIFF orientation is applied, so that
+every image comes upright, and the size read from a header is the upright one.
+Data files that Pillow identifies but cannot decode (HDF5, BUFR, ...) are bad
+files. The pixel count is read from the header and checked
 before any pixel is decoded, so a decompression bomb is refused without being
 inflated, and every pixel is then decoded, so a truncated file is found when it is
 read, not later.
@@ -22,7 +25,9 @@ keep at most 17 grey levels that way, and one warning per read lists them.
 Pillow itself reduces 16-bit colour files to their high byte (``value >> 8``), and
 the same warning names those whose high bytes stay within 0-15. Files of 32-bit
 integers, signed integers or floats (Pillow modes 'I' and 'F', e.g. a 32-bit
-TIFF) have no range that says which value is white: they are bad files.
+TIFF) have no range that says which value is white: they are bad files. 16-bit
+grey TIFFs that store white as 0 (PhotometricInterpretation MinIsWhite, from
+scanners) are inverted first, as Pillow does for 1-bit and 8-bit ones.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ import contextlib
 import functools
 import os
 import stat
+import struct
 import warnings
 from numbers import Integral, Real
 
@@ -143,8 +149,34 @@ def report_bad_files(problems, n_files, on_error, stacklevel=3):
         )
 
 
+def check_fill_value(fill_value, owner="fill_value"):
+    """``fill_value`` as a float: one real grey level within 0-255, the range of the uint8 images read.
+
+    Out of range it was clipped, and NaN became 0 with a RuntimeWarning from numpy's cast.
+    """
+    if isinstance(fill_value, bool) or not isinstance(fill_value, Real):
+        raise TypeError(
+            f"{owner} must be a real number, the grey level (0-255) of the border with resize_mode='pad'; "
+            f"got {type(fill_value).__name__} {fill_value!r}."
+        )
+    if not 0 <= fill_value <= 255:  # False for NaN too
+        raise ValueError(
+            f"{owner} must be a grey level within 0-255 (images are read as uint8); got {fill_value!r}."
+        )
+    return float(fill_value)
+
+
 def _check_pixel_type(image):
-    """Refuse, from the header, pixels with no fixed range to scale to 0-255."""
+    """Refuse, from the header, files with no pixels, and pixels with no fixed range to scale to 0-255."""
+    from PIL import ImageFile
+
+    if isinstance(image, ImageFile.StubImageFile):
+        # HDF5, BUFR, GRIB...: Pillow identifies them and says 'F' (or another mode) from the header,
+        # but has no decoder; they were reported as floating-point images.
+        raise _BadFile(
+            f"a data file ({image.format}), not an image (Pillow identifies the format but decodes no pixels "
+            "from it); convert its arrays to image files first"
+        )
     if image.mode == "F":
         raise _BadFile(
             "32-bit floating-point pixels (Pillow mode 'F') are not supported: they have no fixed range "
@@ -159,17 +191,30 @@ def _check_pixel_type(image):
         )
 
 
-def _native_array(image):
+def _min_is_white(image):
+    """Whether ``image`` (opened, not decoded) is a 16-bit grey TIFF that stores white as 0.
+
+    TIFF's PhotometricInterpretation MinIsWhite (tag 262 = 0), written by scanners and fax
+    software: Pillow inverts such 1-bit and 8-bit files itself, but opens 16-bit ones as plain
+    'I;16', which came out inverted.
+    """
+    return image.format == "TIFF" and image.mode in _SIXTEEN_BIT_MODES and image.tag_v2.get(262) == 0
+
+
+def _native_array(image, min_is_white=False):
     """Decode a Pillow image as uint8: ``(H, W)`` for grey modes, ``(H, W, 3)`` otherwise.
 
     Returns the array and, for a 16-bit file, its largest value before scaling
-    (None for other files).
+    (None for other files). ``min_is_white``: a 16-bit file whose 0 is white
+    (see :func:`_min_is_white`), inverted first.
     """
     mode = image.mode
     # Mode 'I' reaches here only from the formats in _SIXTEEN_BIT_AS_I (_check_pixel_type).
     if mode in _SIXTEEN_BIT_MODES or mode == "I":
         # One rule for every 16-bit file, 0-65535 to 0-255, so that a data set's images stay comparable.
         values = np.asarray(image, dtype=np.float64)
+        if min_is_white:
+            values = 65535.0 - values
         array = np.clip(np.rint(values / 257.0), 0, 255).astype(np.uint8)
         return array, int(values.max(initial=0))
     if mode in _GRAY_MODES:
@@ -252,7 +297,10 @@ def _opened(path, max_pixels):
         with warnings.catch_warnings():
             # The explicit max_pixels check below replaces Pillow's warning.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(path, formats=_pil_formats()) as image:
+            # Pillow gets a file object, not the path: from a path it memory-maps an uncompressed file,
+            # and a grey TIFF rotated by its Orientation tag (5-8) was then mapped in the upright shape
+            # and rotated again, its pixels scrambled (Pillow 13). The file is closed on leaving, too.
+            with open(path, "rb") as file, Image.open(file, formats=_pil_formats()) as image:
                 width, height = image.size
                 if max_pixels is not None and width * height > max_pixels:
                     raise _BadFile(
@@ -282,9 +330,10 @@ def _decode(path, color_mode, image_size, resize_mode, fill_value, max_pixels):
 
     with _opened(path, max_pixels) as image:
         high_bytes = _decoded_to_high_bytes(image)
+        min_is_white = _min_is_white(image)  # from the tags, which the transposed copy below lacks
         image.load()  # decode every pixel now: a truncated file fails here
         # Camera JPEGs store their orientation in EXIF; apply it.
-        array, deep_max = _native_array(ImageOps.exif_transpose(image))
+        array, deep_max = _native_array(ImageOps.exif_transpose(image), min_is_white)
     if high_bytes:
         # Only the high bytes are left: the largest value the file can have held, for the same
         # warning as a 16-bit grey file whose values stay within 12 bits.
@@ -341,6 +390,7 @@ def read_image(
         A 16-bit file whose values stay within 0-4095: it keeps at most 17 grey levels.
     """
     name = os.fspath(path)
+    fill_value = check_fill_value(fill_value)
     try:
         array, deep_max = _decode(path, color_mode, image_size, resize_mode, fill_value, max_pixels)
     except _BadFile as exc:
@@ -449,7 +499,7 @@ def read_images(
         color_mode=color_mode,
         image_size=None if image_size is None else _check_size(image_size, owner="image_size"),
         resize_mode=resize_mode,
-        fill_value=fill_value,
+        fill_value=check_fill_value(fill_value),
         max_pixels=max_pixels,
     )
     with _file_progress(verbose, len(paths), "reading") as progress:
@@ -514,7 +564,8 @@ class ImageLoader(_ImagesOut, TransformerMixin, BaseEstimator, auto_wrap_output_
         How an image of another aspect ratio reaches ``image_size``: the
         ``mode`` of :class:`~skvision.preprocessing.Resize`.
     fill_value : float, default=0
-        The border's grey level (0-255) with ``resize_mode='pad'``.
+        The border's grey level (0-255) with ``resize_mode='pad'``; ``fit``
+        raises a ValueError for another value.
     color_mode : {'auto', 'gray', 'rgb'}, default='auto'
         'auto' decides in ``fit`` from the training files' headers: grey when
         every one is grey, else RGB; the same mode is then used on any file.
@@ -626,6 +677,7 @@ class ImageLoader(_ImagesOut, TransformerMixin, BaseEstimator, auto_wrap_output_
         paths = _check_paths(X)
         owner = "The 'image_size' parameter of ImageLoader"
         self.image_size_ = None if self.image_size is None else _check_size(self.image_size, owner=owner)
+        check_fill_value(self.fill_value, owner="The 'fill_value' parameter of ImageLoader")
         with _file_progress(self.verbose, len(paths), "reading headers") as progress:
             headers = map_files(_header, paths, self.max_pixels, n_jobs=self.n_jobs, progress=progress)
         problems = {os.fspath(p): h for p, h in zip(paths, headers) if isinstance(h, str)}
@@ -695,13 +747,56 @@ class ImageLoader(_ImagesOut, TransformerMixin, BaseEstimator, auto_wrap_output_
         return _pixel_names((*self.image_shape_, *channels))
 
 
+def _png_exif_chunk(file):
+    """The eXIf chunk of a PNG file (as Pillow stores it in ``info['exif']``), or None; no pixel decoded.
+
+    Walks the chunk headers from the start, seeking past the data of each.
+    """
+    file.seek(8)  # the PNG signature
+    while True:
+        head = file.read(8)
+        if len(head) < 8:
+            return None
+        length, kind = struct.unpack(">I4s", head)
+        if kind == b"eXIf":
+            return b"Exif\x00\x00" + file.read(length)
+        if kind == b"IEND":
+            return None
+        file.seek(length + 4, os.SEEK_CUR)  # the data and its CRC
+
+
+def _orientation(image):
+    """The EXIF orientation of an opened image, or None: for a header only (a PNG's file is moved)."""
+    from PIL import Image
+
+    if image.format == "PNG" and "exif" not in image.info:
+        # Pillow's PNG getexif() decodes every pixel to reach an eXIf chunk stored after them (fit read
+        # every PNG whole); the chunks are walked instead, the chunk set in ``info`` as Pillow sets it
+        # on decoding, and the generic getexif() reads it (or the text chunks' EXIF, or XMP) as for
+        # every format.
+        exif = _png_exif_chunk(image.fp)
+        if exif is not None:
+            image.info["exif"] = exif
+        return Image.Image.getexif(image).get(_EXIF_ORIENTATION)
+    return image.getexif().get(_EXIF_ORIENTATION)
+
+
+def _upright_size(image):
+    """``(height, width)`` of an opened image once its orientation is applied, as read_image gives it."""
+    width, height = image.size
+    # Pillow reports a TIFF's size with its Orientation tag already applied (and applies it when
+    # decoding); any other format's size is the stored one. Swapped twice, a rotated TIFF's size came
+    # out transposed.
+    stored = (image.tag_v2.get(256), image.tag_v2.get(257)) if image.format == "TIFF" else image.size
+    if (width, height) == stored and _orientation(image) in _EXIF_TRANSPOSED:
+        width, height = height, width
+    return height, width
+
+
 def _header(path, max_pixels):
     """``(is_colour, (height, width))`` from a file's header, or the reason it is a bad file."""
     try:
         with _opened(path, max_pixels) as image:
-            width, height = image.size
-            if image.getexif().get(_EXIF_ORIENTATION) in _EXIF_TRANSPOSED:
-                width, height = height, width  # read_image applies the orientation
-            return image.mode not in _GRAY_MODES, (height, width)
+            return image.mode not in _GRAY_MODES, _upright_size(image)
     except _BadFile as exc:
         return str(exc)

@@ -1,4 +1,5 @@
 import os
+import re
 import warnings
 
 import numpy as np
@@ -135,6 +136,47 @@ def test_symlinks_leading_out_are_not_followed_unless_asked(tmp_path):
     assert followed.target_names.tolist() == ["cat", "dog", "secret"] and len(followed.images) == 9
 
 
+@pytest.mark.skipif(not hasattr(os, "symlink"), reason="needs symbolic links")
+def test_no_class_folders_names_the_links_not_followed(tmp_path):
+    """A split built of links to class folders kept elsewhere: "No class folders", and no word of the
+    links (their warning came after that check)."""
+    make_folder(tmp_path / "store")
+    (tmp_path / "split").mkdir()
+    for name in ("cat", "dog"):
+        (tmp_path / "split" / name).symlink_to(tmp_path / "store" / name, target_is_directory=True)
+    with pytest.raises(
+        ValueError, match=r"No class folders in .*It holds 2 symbolic link\(s\) leading out"
+    ) as info:
+        load_image_folder(tmp_path / "split")
+    assert "split/cat -> " in str(info.value) and "pass follow_symlinks=True to read them" in str(info.value)
+    data = load_image_folder(tmp_path / "split", follow_symlinks=True)
+    assert data.target_names.tolist() == ["cat", "dog"] and len(data.images) == 6
+
+
+def test_image_files_at_the_top_level_are_left_out_with_a_warning(tmp_path):
+    """Twenty images at the top level and one sub-folder: one class of two images, and the twenty
+    left out with only a line in DESCR."""
+    for i in range(20):
+        Image.fromarray(np.full((8, 8), i * 10, np.uint8)).save(tmp_path / f"img{i:02d}.png")
+    (tmp_path / "labels.csv").write_text("file,label\n")  # not an image: not named
+    (tmp_path / "thumbnails").mkdir()
+    for i in range(2):
+        Image.fromarray(np.full((8, 8), i * 7, np.uint8)).save(tmp_path / "thumbnails" / f"t{i}.png")
+    with pytest.warns(
+        UserWarning, match=r"^20 image files at the top level of .* are left out: img00.png, "
+    ) as record:
+        data = load_image_folder(tmp_path)
+    assert len(record) == 1 and record[0].filename == __file__
+    assert "(20 in all)" in str(record[0].message) and "labels.csv" not in str(record[0].message)
+    assert data.target_names.tolist() == ["thumbnails"] and "21 files at the top level" in data.DESCR
+    # No sub-folder at all: the error says where the images are.
+    for path in (tmp_path / "thumbnails").iterdir():
+        path.unlink()
+    (tmp_path / "thumbnails").rmdir()
+    with pytest.raises(ValueError, match=r"No class folders .* The image files at its top level \(img00.png"):
+        load_image_folder(tmp_path)
+
+
 def test_missing_or_empty_folder(tmp_path):
     with pytest.raises(FileNotFoundError, match="does not exist"):
         load_image_folder(tmp_path / "nowhere")
@@ -156,12 +198,27 @@ def test_missing_or_empty_folder(tmp_path):
         ({"classes": ["cat", "cat"]}, "more than once"),
         ({"classes": []}, "classes is empty"),
         ({"image_size": (0, 3)}, "size"),
+        # Clipped to 255 and 0, and NaN cast to 0 with numpy's RuntimeWarning, before.
+        (
+            {"fill_value": 300},
+            r"fill_value of load_image_folder must be a grey level within 0-255 \(images are read as uint8\)"
+            "; got 300",
+        ),
+        ({"fill_value": -5}, r"within 0-255.*got -5"),
+        ({"fill_value": float("nan")}, r"within 0-255.*got nan"),
     ],
 )
 def test_bad_options(tmp_path, kwargs, match):
     make_folder(tmp_path)
     with pytest.raises(ValueError, match=match):
         load_image_folder(tmp_path, **kwargs)
+
+
+@pytest.mark.parametrize("fill_value", [(255, 0, 0), "white", None, True])
+def test_fill_value_of_the_wrong_type(tmp_path, fill_value):
+    make_folder(tmp_path)
+    with pytest.raises(TypeError, match="fill_value of load_image_folder must be a real number"):
+        load_image_folder(tmp_path, image_size=(8, 8), resize_mode="pad", fill_value=fill_value)
 
 
 @pytest.mark.parametrize("classes", ["cat", [1, 2], ["cat", ""]])
@@ -339,3 +396,110 @@ def test_copies_across_classes_and_within_a_class_are_named(tmp_path):
         alone = load_image_folder(tmp_path)
     assert "Exact copies" not in alone.DESCR
     assert alone.groups.tolist() == list(range(6))
+
+
+def test_rotated_grey_tiffs_are_read_upright(tmp_path):
+    """An uncompressed grey TIFF with Orientation 5-8 came out scrambled: the upright pixels poured
+    into the stored shape (Pillow's memory map of a path-opened file), while PNG and LZW were right."""
+    from PIL import ImageOps
+
+    stored = np.arange(24, dtype=np.uint8).reshape(4, 6) * 10
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    (tmp_path / "scans").mkdir()
+    for name, options in (("page.png", {}), ("page.tif", {}), ("page_lzw.tif", {"compression": "tiff_lzw"})):
+        Image.fromarray(stored).save(tmp_path / "scans" / name, exif=exif, **options)
+    reference = Image.fromarray(stored)
+    reference.info["exif"] = exif.tobytes()
+    upright = np.asarray(ImageOps.exif_transpose(reference))
+    assert upright.shape == (6, 4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the three files are copies of one another
+        data = load_image_folder(tmp_path)
+    for filename, image in zip(data.filenames, data.images):
+        np.testing.assert_array_equal(image, upright, err_msg=filename)
+
+
+def test_class_names_in_either_unicode_form_are_one_class(tmp_path):
+    """A test folder unpacked from a Mac archive names its folders decomposed (NFD); the training
+    folder, typed on Linux, composed (NFC). They print alike and matched nothing: accuracy 0 with
+    label_mode='name', no image with classes=, and integer labels in another order."""
+    import unicodedata
+
+    for split, form in (("train", "NFC"), ("test", "NFD")):
+        for k, name in enumerate(("café", "cafz")):  # NFC: 'café' after 'cafz'; NFD: before it
+            folder = tmp_path / split / unicodedata.normalize(form, name)
+            folder.mkdir(parents=True)
+            for i in range(2):
+                Image.fromarray(np.full((4, 4), 100 * k + i, np.uint8)).save(folder / f"{i}.png")
+    assert unicodedata.normalize("NFD", "café") in os.listdir(tmp_path / "test")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the two splits have the same classes: no warning
+        train = load_image_folder(tmp_path / "train")
+        test = load_image_folder(tmp_path / "test")
+        named = load_image_folder(tmp_path / "test", label_mode="name")
+        given = load_image_folder(tmp_path / "test", classes=train.target_names)
+    assert train.target_names.tolist() == test.target_names.tolist() == ["cafz", "café"]  # NFC
+    for data in (test, given):
+        assert data.target.tolist() == train.target.tolist() == [0, 0, 1, 1]
+        np.testing.assert_array_equal(data.images, train.images)
+    assert set(named.target) <= set(train.target_names)
+    # classes= in either form; the files are read from their folders as they are named on disk.
+    nfd = [unicodedata.normalize("NFD", name) for name in train.target_names]
+    data = load_image_folder(tmp_path / "train", classes=nfd)
+    assert data.target_names.tolist() == ["cafz", "café"] and data.target.tolist() == [0, 0, 1, 1]
+    assert all(os.path.exists(f) for f in given.filenames)
+
+
+def test_two_folders_whose_names_differ_only_in_unicode_form_are_one_class(tmp_path):
+    import unicodedata
+
+    for form in ("NFC", "NFD"):
+        folder = tmp_path / unicodedata.normalize(form, "café")
+        try:
+            folder.mkdir()
+        except FileExistsError:
+            pytest.skip("this file system takes the two forms for one name (macOS)")
+        Image.fromarray(np.full((4, 4), 9 if form == "NFC" else 99, np.uint8)).save(folder / "0.png")
+    with pytest.warns(UserWarning, match="differ only in their Unicode form .* one class: café"):
+        data = load_image_folder(tmp_path)
+    assert data.target_names.tolist() == ["café"] and data.target.tolist() == [0, 0]
+
+
+@pytest.mark.parametrize("on_error", ["warn", "skip"])
+def test_a_class_folder_of_bad_files_left_out_says_that_labels_move(tmp_path, on_error):
+    """Every file of the test split's first class unreadable (HEIC photos, a failed copy): the folder
+    was dropped and the classes after it renumbered, with no word of it (the check of the sibling
+    split ran before the files were read)."""
+    for split in ("train", "test"):
+        for k, name in enumerate(("apple", "banana", "cherry")):
+            folder = tmp_path / split / name
+            folder.mkdir(parents=True)
+            for i in range(2):
+                if split == "test" and name == "apple":
+                    (folder / f"{i}.heic").write_bytes(b"\x00\x00\x00\x18ftypheic" + bytes(64))
+                else:
+                    Image.fromarray(np.full((4, 4), 60 * k + i, np.uint8)).save(folder / f"{i}.png")
+    train = load_image_folder(tmp_path / "train")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        test = load_image_folder(tmp_path / "test", on_error=on_error)
+    messages = [str(w.message) for w in caught]
+    assert all(w.filename == __file__ for w in caught)
+    if on_error == "warn":
+        assert messages.pop(0).startswith("Skipped 2 files of 6")
+    assert len(messages) == 2, messages
+    assert re.search(
+        r"every file is a bad file are left out, and are not classes: apple \(2 bad files\)\. The labels of "
+        r"the classes after them move: 'banana' is 0 here, 1 with them.*classes=train.target_names.*'name'",
+        messages[0],
+    )
+    # The check of the split beside it sees the classes as they are once the folder is left out.
+    assert re.search(
+        r"not those of the split beside it.*only in 'train': apple.*'banana' is 0 here", messages[1]
+    )
+    assert test.target_names.tolist() == ["banana", "cherry"]
+    # The fix the warnings name: the training classes keep the labels.
+    with pytest.warns(UserWarning):
+        fixed = load_image_folder(tmp_path / "test", on_error="skip", classes=train.target_names)
+    assert fixed.target.tolist() == [1, 1, 2, 2]

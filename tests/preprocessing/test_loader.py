@@ -221,6 +221,17 @@ def test_loader_bad_input(X, error, match):
         ImageLoader().fit(X)
 
 
+@pytest.mark.parametrize("fill_value", [300, -1, float("nan")])
+def test_loader_fill_value_is_a_grey_level(tmp_path, fill_value):
+    paths, _, _ = write_digits(tmp_path, n=1)
+    with pytest.raises(
+        ValueError, match="'fill_value' parameter of ImageLoader must be a grey level within 0-255"
+    ):
+        ImageLoader(image_size=(8, 12), resize_mode="pad", fill_value=fill_value).fit(paths)
+    with pytest.raises(ValueError, match="fill_value must be a grey level within 0-255"):
+        read_image(paths[0], image_size=(8, 12), resize_mode="pad", fill_value=fill_value)
+
+
 def test_loader_unfitted_and_feature_names(tmp_path):
     paths, _, _ = write_digits(tmp_path, n=2)
     with pytest.raises(NotFittedError):
@@ -488,3 +499,195 @@ def test_load_image_folder_warns_once_about_12bit_files(tmp_path):
         data = load_image_folder(tmp_path)
     assert len(record) == 1 and record[0].filename == __file__
     assert data.images.shape == (4, 4, 4) and data.images.max() <= 16
+
+
+# Orientation: every EXIF / TIFF orientation is read upright, whatever the format, depth or compression.
+
+#: What makes the stored pixels upright, for each EXIF orientation (the EXIF definition, by hand).
+UPRIGHT = {
+    1: lambda a: a,
+    2: lambda a: a[:, ::-1],
+    3: lambda a: a[::-1, ::-1],
+    4: lambda a: a[::-1],
+    5: lambda a: np.swapaxes(a, 0, 1),
+    6: lambda a: np.rot90(a, -1),
+    7: lambda a: np.swapaxes(a[::-1, ::-1], 0, 1),
+    8: lambda a: np.rot90(a, 1),
+}
+ORIENTED_FILES = {
+    # name: (stored pixels, save options); 16-bit pixels are expected scaled by /257
+    "L.tif": (np.arange(24, dtype=np.uint8).reshape(4, 6) * 10, {}),
+    "I16.tif": (np.arange(24, dtype=np.uint16).reshape(4, 6) * 2570, {}),
+    "RGB.tif": (RNG.integers(0, 256, (4, 6, 3), dtype=np.uint8), {}),
+    "L_lzw.tif": (np.arange(24, dtype=np.uint8).reshape(4, 6) * 10, {"compression": "tiff_lzw"}),
+    "I16_lzw.tif": (np.arange(24, dtype=np.uint16).reshape(4, 6) * 2570, {"compression": "tiff_lzw"}),
+    "RGB_lzw.tif": (RNG.integers(0, 256, (4, 6, 3), dtype=np.uint8), {"compression": "tiff_lzw"}),
+    "L.png": (np.arange(24, dtype=np.uint8).reshape(4, 6) * 10, {}),
+    "RGB.png": (RNG.integers(0, 256, (4, 6, 3), dtype=np.uint8), {}),
+    # JPEG: a smooth ramp, compared within a tolerance.
+    "RGB.jpg": (np.dstack([np.tile(np.linspace(0, 250, 16), (8, 1)).astype(np.uint8)] * 3), {"quality": 95}),
+}
+
+
+def save_oriented(path, pixels, orientation, **options):
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    Image.fromarray(pixels).save(path, exif=exif, **options)
+    return path
+
+
+def open_paths():
+    """The paths this process holds open (Linux), to check that a read closes its file."""
+    import os
+
+    folder = "/proc/self/fd"
+    if not os.path.isdir(folder):
+        pytest.skip("needs /proc/self/fd")
+    paths = set()
+    for fd in os.listdir(folder):
+        try:
+            paths.add(os.readlink(os.path.join(folder, fd)))
+        except OSError:
+            pass
+    return paths
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+@pytest.mark.parametrize("name", ORIENTED_FILES)
+def test_every_orientation_is_read_upright(tmp_path, name, orientation):
+    pixels, options = ORIENTED_FILES[name]
+    path = save_oriented(tmp_path / name, pixels, orientation, **options)
+    expected = UPRIGHT[orientation](by_257(pixels) if pixels.dtype == np.uint16 else pixels)
+    loader = ImageLoader().fit([path])
+    images = loader.transform([path])
+    # The size fit reads from the header is the decoded one (a TIFF's used to be swapped twice).
+    assert loader.image_shape_ == expected.shape[:2]
+    for image in (read_image(path), images[0]):
+        assert image.shape == expected.shape
+        if name.endswith(".jpg"):
+            assert np.abs(image.astype(int) - expected).max() <= 8
+        else:
+            np.testing.assert_array_equal(image, expected)
+    assert str(path) not in open_paths()  # the file object the loader opened is closed
+
+
+def test_a_rotated_tiff_and_an_upright_png_of_one_size_have_feature_names(tmp_path):
+    tif = save_oriented(tmp_path / "photo.tif", np.zeros((2, 3, 3), np.uint8), 6)  # upright: 3 x 2
+    png = tmp_path / "upright.png"
+    Image.fromarray(np.zeros((3, 2, 3), np.uint8)).save(png)
+    loader = ImageLoader().fit([png, tif])
+    assert loader.transform([png, tif]).shape == (2, 3, 2, 3) and loader.image_shape_ == (3, 2)
+    assert loader.get_feature_names_out()[-1] == "pixel_2_1_c2"
+
+
+def png_with_late_exif(path, pixels, orientation):
+    """A PNG whose eXIf chunk comes after the pixel data (IDAT), where Pillow finds it only on decoding."""
+    save_oriented(path, pixels, orientation)
+    data = path.read_bytes()
+    chunks, offset = [], 8
+    while offset < len(data):
+        (length,) = struct.unpack(">I", data[offset : offset + 4])
+        chunks.append(data[offset : offset + 12 + length])
+        offset += 12 + length
+    exif = [c for c in chunks if c[4:8] == b"eXIf"]
+    others = [c for c in chunks if c[4:8] != b"eXIf"]
+    assert len(exif) == 1 and others[-1][4:8] == b"IEND"
+    path.write_bytes(data[:8] + b"".join(others[:-1]) + exif[0] + others[-1])
+    with Image.open(path) as image:
+        assert "exif" not in image.info  # not seen at opening: after the pixels
+    return path
+
+
+def test_fit_reads_png_headers_without_decoding_their_pixels(tmp_path, monkeypatch):
+    from PIL import PngImagePlugin
+
+    pixels = RNG.integers(0, 256, (4, 6, 3), dtype=np.uint8)
+    plain = tmp_path / "plain.png"
+    Image.fromarray(pixels).save(plain)
+    early = save_oriented(tmp_path / "early.png", pixels, 6)
+    late = png_with_late_exif(tmp_path / "late.png", pixels, 6)
+    loads = []
+    original = PngImagePlugin.PngImageFile.load
+
+    def counting_load(self, *args, **kwargs):
+        loads.append(self.filename)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(PngImagePlugin.PngImageFile, "load", counting_load)
+    for path, shape in ((plain, (4, 6)), (early, (6, 4)), (late, (6, 4))):
+        loader = ImageLoader().fit([path])
+        assert loader.image_shape_ == shape, path.name
+    assert loads == []  # Image.getexif() used to decode every PNG in fit
+    # The orientation of a late eXIf chunk is applied on reading too.
+    np.testing.assert_array_equal(loader.transform([late])[0], np.rot90(pixels, -1))
+    np.testing.assert_array_equal(read_image(plain), pixels)
+
+
+def tiff_by_hand(path, data, height, width, bits, photometric):
+    """An uncompressed one-strip grey TIFF with the PhotometricInterpretation given (Pillow writes none
+    of MinIsWhite at 16 bits)."""
+    entries = [
+        (256, 3, width),
+        (257, 3, height),
+        (258, 3, bits),
+        (259, 3, 1),  # no compression
+        (262, 3, photometric),
+        (273, 4, 8),  # the strip, right after the header
+        (277, 3, 1),
+        (278, 3, height),
+        (279, 4, len(data)),
+    ]
+    ifd = struct.pack("<H", len(entries))
+    for tag, kind, value in entries:
+        packed = struct.pack("<HH", value, 0) if kind == 3 else struct.pack("<I", value)
+        ifd += struct.pack("<HHI", tag, kind, 1) + packed
+    path.write_bytes(b"II*\x00" + struct.pack("<I", 8 + len(data)) + data + ifd + struct.pack("<I", 0))
+    return path
+
+
+@pytest.mark.parametrize("bits", [8, 16])
+def test_min_is_white_tiffs_are_read_with_white_as_white(tmp_path, bits):
+    stored = np.array([[0, 64, 128, 255], [255, 128, 64, 0]], np.uint8)  # ink as the scanner wrote it
+    data = stored.tobytes() if bits == 8 else (stored.astype("<u2") * 257).tobytes()
+    path = tiff_by_hand(tmp_path / "scan.tif", data, 2, 4, bits, photometric=0)
+    # Pillow inverts an 8-bit file itself; a 16-bit one came out inverted (as if it were MinIsBlack).
+    np.testing.assert_array_equal(read_image(path), 255 - stored)
+    normal = tiff_by_hand(tmp_path / "normal.tif", data, 2, 4, bits, photometric=1)
+    np.testing.assert_array_equal(read_image(normal), stored)
+
+
+@pytest.mark.parametrize(
+    "name, content, format_name",
+    [
+        ("model.h5", b"\x89HDF\r\n\x1a\n" + bytes(200), "HDF5"),
+        ("data.bufr", b"BUFR" + bytes(200), "BUFR"),
+    ],
+)
+def test_data_files_pillow_only_identifies_are_not_images(tmp_path, name, content, format_name):
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(ImageReadError, match=rf"{name}: a data file \({format_name}\), not an image") as info:
+        read_image(path)
+    assert "floating-point" not in str(info.value)  # what they were reported as
+    with pytest.raises(ImageReadError, match=rf"a data file \({format_name}\), not an image"):
+        ImageLoader().fit([path])
+
+
+def test_png_orientation_from_text_chunks_is_known_from_the_header(tmp_path):
+    """EXIF in a 'Raw profile type exif' text chunk (ImageMagick) and XMP's tiff:Orientation: Pillow
+    applies both on reading, so the size fit reads must be the rotated one too."""
+    from PIL import PngImagePlugin
+
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    data = exif.tobytes()
+    raw = PngImagePlugin.PngInfo()
+    raw.add_text("Raw profile type exif", f"\nexif\n{len(data):8d}\n{data.hex()}\n")
+    xmp = PngImagePlugin.PngInfo()
+    xmp.add_itxt("XML:com.adobe.xmp", '<x:xmpmeta><rdf:Description tiff:Orientation="6"/></x:xmpmeta>')
+    pixels = RNG.integers(0, 256, (2, 3), dtype=np.uint8)
+    for name, info in (("raw.png", raw), ("xmp.png", xmp)):
+        Image.fromarray(pixels).save(tmp_path / name, pnginfo=info)
+        loader = ImageLoader().fit([tmp_path / name])
+        assert loader.image_shape_ == (3, 2), name
+        np.testing.assert_array_equal(loader.transform([tmp_path / name])[0], np.rot90(pixels, -1))
