@@ -29,7 +29,9 @@ from __future__ import annotations
 import contextlib
 import gc
 import os
+import signal
 import sys
+import threading
 import time
 import warnings
 
@@ -399,7 +401,9 @@ def compare_features(
     )
 
     def fail(name, exc):
-        if on_error == "raise":
+        if on_error == "raise" or not isinstance(exc, Exception):
+            # KeyboardInterrupt (Ctrl-C reaches the workers too) stops the comparison: it was
+            # recorded as the feature set's failure and the run went on to exit 0.
             raise exc
         first_line = str(exc).splitlines()[0] if str(exc) else ""
         skipped[name] = f"failed: {type(exc).__name__}: {first_line}"
@@ -766,6 +770,40 @@ class _FamilyRun:
             self.ctx.store.save(self.name, {k: v for k, v in record.items() if k != "seconds"})
 
 
+@contextlib.contextmanager
+def _stop_on_interrupt():
+    """Raise KeyboardInterrupt at the end of the block when Ctrl-C came during it, caught or not.
+
+    skorch's ``fit`` catches KeyboardInterrupt and returns the network it had, as a user
+    at a prompt wants; in a comparison that network was scored and stored as a trained
+    fold, and the run went on. Only the main thread of a process can set a handler; the
+    others run the block as it is.
+    """
+    previous = signal.getsignal(signal.SIGINT)
+    if threading.current_thread() is not threading.main_thread() or previous in (signal.SIG_IGN, None):
+        yield
+        return
+    interrupted = []
+
+    def note(signum, frame):
+        # Noted when the handler it replaces interrupts (Python's own raises KeyboardInterrupt).
+        try:
+            if not callable(previous):  # SIG_DFL
+                raise KeyboardInterrupt
+            previous(signum, frame)
+        except KeyboardInterrupt:
+            interrupted.append(signum)
+            raise
+
+    signal.signal(signal.SIGINT, note)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if interrupted:
+        raise KeyboardInterrupt
+
+
 def _run_split_in_worker(index, pipeline, X, y, train, test, **kwargs):
     """:func:`_run_split` in a worker process, after that process's own untimed warm-up of ``pipeline``."""
     key = fingerprint(pipeline)
@@ -795,7 +833,7 @@ def _run_split(
     """One split: [inner search,] fit, describe the test images, predict, score. Runs in any process."""
     started = time.perf_counter()
     output = contextlib.redirect_stdout(sys.stderr) if redirect else contextlib.nullcontext()
-    with output:
+    with output, _stop_on_interrupt():
         X_train, y_train = _take(X, train), y[train]
         best, tune_score, tune_seconds = None, np.nan, np.nan
         pipeline = clone(pipeline)

@@ -90,11 +90,14 @@ def register_hanging_family():
 class FailsInWorkers(TransformerMixin, BaseEstimator):
     """Flattened grey levels in the process that created it; ``fit`` raises in any other process."""
 
-    def __init__(self, home=None):
+    def __init__(self, home=None, interrupt=False):
         self.home = home
+        self.interrupt = interrupt
 
     def fit(self, X, y=None):
         if self.home is not None and os.getpid() != self.home:
+            if self.interrupt:  # Ctrl-C to the process group reaches the workers too
+                raise KeyboardInterrupt
             raise RuntimeError("this transformer fails in a worker process")
         return self
 

@@ -220,6 +220,10 @@ def test_workers_take_the_folds_of_every_family_and_a_failing_one_is_left_out(di
         assert result.n_transformed % len(result.fold_test_indices[0]) == 0 and result.transform_seconds > 0
     with pytest.raises(RuntimeError, match="fails in a worker"):
         compare_features(X, y, features, estimator="logreg", cv=4, n_jobs=2)
+    # A worker's Ctrl-C stops the comparison (it was the family's failure, and the run went on).
+    features["fragile"] = FailsInWorkers(home=os.getpid(), interrupt=True)
+    with pytest.raises(KeyboardInterrupt):
+        compare_features(X, y, features, estimator="logreg", cv=4, n_jobs=2, on_error="skip")
 
 
 def test_work_left_counts_queued_splits_and_what_running_ones_have_left(monkeypatch):

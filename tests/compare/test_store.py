@@ -222,3 +222,36 @@ def test_the_hanging_family_only_hangs_on_request(digits, hanging_family):
     sets = build_feature_sets(["hanging"], DatasetInfo.from_data(X, y, device="cpu"))
     result = compare_features(X, y, sets, cv=2)
     assert result.results["hanging"].scores.mean() > 0.8
+
+
+class SwallowsCtrlC(FunctionTransformer):
+    """Flattens; its fit number ``interrupt_at`` gets a real Ctrl-C and swallows it, as skorch's does."""
+
+    fits = 0
+
+    def __init__(self, interrupt_at=3):
+        super().__init__(flatten)
+        self.interrupt_at = interrupt_at
+
+    def fit(self, X, y=None):
+        type(self).fits += 1
+        if type(self).fits == self.interrupt_at:
+            try:
+                os.kill(os.getpid(), signal.SIGINT)
+                time.sleep(1)  # the handler runs here
+            except KeyboardInterrupt:
+                pass  # "training stopped": the model it had is kept
+        return super().fit(X, y)
+
+
+def test_ctrl_c_swallowed_by_a_fit_stops_the_comparison_and_stores_no_fold(digits, tmp_path):
+    # skorch catches Ctrl-C in fit; a comparison scored the half-trained network as a fold,
+    # stored it for --resume, and went on.
+    X, y = digits
+    SwallowsCtrlC.fits = 0
+    with pytest.raises(KeyboardInterrupt):
+        run(X, y, tmp_path, resume=False, features={"swallows": SwallowsCtrlC()}, on_error="skip")
+    stored = sorted(p.name for p in tmp_path.rglob("*.pkl"))
+    # Fit 1 is the untimed warm-up, fits 2 and 3 the first two splits: the second is not stored.
+    assert stored == ["r0-f0.pkl"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
