@@ -30,7 +30,7 @@ table.sortable th::after { content: " \\2195"; color: #aaa; }
 table.sortable th[aria-sort="ascending"]::after { content: " \\2191"; color: #333; }
 table.sortable th[aria-sort="descending"]::after { content: " \\2193"; color: #333; }
 .mark { border-radius: .8em; padding: .05em .6em; white-space: nowrap; }
-.mark-best { background: #1a7f37; color: white; } .mark-tie { background: #ccebd4; }
+.mark-best { background: #1a7f37; color: white; } .mark-ns { background: #ccebd4; }
 .mark-worse { background: #eee; color: #555; }
 .tab-buttons button { font: inherit; border: 1px solid #bbb; background: #f4f4f4; padding: .3em .9em;
        margin-right: .3em; border-radius: .3em .3em 0 0; cursor: pointer; }
@@ -160,10 +160,11 @@ def _mark_html(mark, p):
         return '<span class="mark mark-best">best</span>'
     label, why = (
         ("n.s.", "not significantly worse than the best")
-        if mark == "tie"
+        if mark == "n.s."
         else ("worse", "significantly worse")
     )
-    return f'<span class="mark mark-{mark}" title="{why}">{label}</span> p {escape(format_p(p))}'
+    css = "ns" if mark == "n.s." else mark
+    return f'<span class="mark mark-{css}" title="{why}">{label}</span> p {escape(format_p(p))}'
 
 
 def _score_table(result, tests):

@@ -324,7 +324,7 @@ class ComparisonResult:
             header.append("vs best")
             for cells, row in zip(body, rows):
                 p = row["p vs best (Holm)"]
-                mark = {"best": "best", "tie": "n.s.", "worse": "worse"}[row["vs best"]]
+                mark = row["vs best"]
                 cells.append(mark if mark == "best" else f"{mark} (p {format_p(p).replace('< ', '<')})")
         return header, body
 

@@ -1,5 +1,6 @@
 """The statistics, against worked examples from the papers and hand computations."""
 
+import itertools
 import math
 
 import numpy as np
@@ -79,6 +80,34 @@ def test_repeated_kfold_uses_every_split():
     d = (a - b).ravel()
     expected = d.mean() / math.sqrt((1 / 15 + 0.25) * d.var(ddof=1))
     assert two_d.statistic == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("n_datasets, k", [(2, 3), (3, 3), (2, 4)])
+def test_friedman_p_of_rankings_that_all_agree_is_their_exact_chance(n_datasets, k):
+    # Every combination of the data sets' rankings, equally likely under the null hypothesis:
+    # the share whose chi-square reaches that of rankings that all agree.
+    ranking = list(range(k, 0, -1))
+    agree = friedman_test([ranking] * n_datasets)
+    rankings = list(itertools.permutations(range(1, k + 1)))
+    chis = [friedman_test(list(rows)).chi2 for rows in itertools.product(rankings, repeat=n_datasets)]
+    exact = np.mean(np.asarray(chis) >= agree.chi2 - 1e-9)
+    assert agree.f_pvalue == pytest.approx(exact) and agree.significant == (exact < agree.alpha)
+
+
+def test_a_constant_difference_of_one_test_image_is_weak_evidence_not_certainty():
+    # Three folds of 40 test images, each one image apart: accuracies move in steps of 1/40,
+    # every difference is 0.025 and the sample variance 0. Without the step p = 0 ("worse, p
+    # < 0.001" on a small folder); with it, the variance is at least the steps' rounding noise.
+    a, b = [0.95, 0.9, 0.925], [0.925, 0.875, 0.9]
+    assert corrected_ttest(a, b, n_train=80, n_test=40).pvalue == 0
+    test = corrected_ttest(a, b, n_train=80, n_test=40, resolution=1 / 40)
+    expected_t = 0.025 / math.sqrt((1 / 3 + 0.5) * (1 / 40) ** 2 / 6)
+    assert test.statistic == pytest.approx(expected_t) and test.pvalue > 0.05
+    # Differences that spread by more than a step are tested as before.
+    spread = [0.95, 0.9, 0.975], [0.9, 0.9, 0.9]
+    assert corrected_ttest(*spread, n_train=80, n_test=40, resolution=1 / 40) == corrected_ttest(
+        *spread, n_train=80, n_test=40
+    )
 
 
 def test_corrected_ttest_edge_cases():
@@ -198,7 +227,8 @@ def test_nemenyi_q_alpha_matches_demsars_table(k):
 
 def test_friedman_edge_cases():
     agree = friedman_test([[3, 2, 1], [3, 2, 1], [3, 2, 1]])
-    assert agree.f_statistic == math.inf and agree.f_pvalue == 0 and agree.chi2 == pytest.approx(6)
+    # Three data sets ranking three methods alike: 1 in 6 x 6 by chance (it said p = 0).
+    assert agree.f_statistic == math.inf and agree.f_pvalue == pytest.approx(1 / 36) and agree.chi2 == 6
     flat = friedman_test(np.ones((3, 4)))
     assert flat.chi2 == 0 and flat.chi2_pvalue == pytest.approx(1) and not flat.significant
     with pytest.raises(ValueError, match="at least 2 data sets and 2 methods"):
@@ -245,11 +275,12 @@ def test_pairwise_tests_mark_the_best_and_those_not_significantly_worse():
     tests = pairwise_tests(result)
     assert tests.names == ["best", "close", "far"] and tests.best == "best"
     assert tests.tied_with_best == ["best", "close"]
-    assert [tests.mark(n) for n in tests.names] == ["best", "tie", "worse"]
+    assert [tests.mark(n) for n in tests.names] == ["best", "n.s.", "worse"]
     # 5 folds of 100 images: 20 test, 80 training (inferred from the predictions and the images).
     assert tests.n_splits == 5 and tests.test_train_ratio == pytest.approx(0.25)
     raw = [
-        corrected_ttest(a, b, n_train=80, n_test=20).pvalue
+        # Accuracies on 20 test images move in steps of 1/20 (the variance's floor).
+        corrected_ttest(a, b, n_train=80, n_test=20, resolution=1 / 20).pvalue
         for a, b in ((best, close), (best, far), (close, far))
     ]
     np.testing.assert_allclose(
@@ -258,7 +289,7 @@ def test_pairwise_tests_mark_the_best_and_those_not_significantly_worse():
     assert tests.vs_best("far") == pytest.approx(holm(raw)[1]) and math.isnan(tests.vs_best("best"))
     np.testing.assert_allclose(tests.pvalue_holm, tests.pvalue_holm.T)
     rows = {row["feature set"]: row for row in result.rows()}
-    assert rows["far"]["vs best"] == "worse" and rows["close"]["vs best"] == "tie"
+    assert rows["far"]["vs best"] == "worse" and rows["close"]["vs best"] == "n.s."
     assert "worse (p " in str(result) and "n.s. (p " in str(result) and "vs best" in result.to_markdown()
 
 

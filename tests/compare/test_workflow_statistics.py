@@ -45,7 +45,7 @@ def test_significance_uses_every_repeat_the_split_sizes_and_the_fused_and_tuned_
     np.testing.assert_allclose([tests.pvalue_holm[i, j] for i, j in pairs], holm(raw))
     # The tuned and the fused rows carry a mark in the table, the report and its CSV.
     rows = {row["feature set"]: row for row in result.rows()}
-    assert {rows[n]["vs best"] for n in names} <= {"best", "tie", "worse"}
+    assert {rows[n]["vs best"] for n in names} <= {"best", "n.s.", "worse"}
     assert all(rows[n]["vs best"] for n in names)
     report = result.write_report(tmp_path, embedding=None).read_text()
     assert "Nadeau & Bengio" in report and "same 6 splits" in report
