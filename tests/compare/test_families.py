@@ -20,6 +20,19 @@ def test_named_estimators():
     assert make_estimator("knn").steps[-1][1].__class__.__name__ == "KNeighborsClassifier"
 
 
+def test_the_svr_scores_do_not_depend_on_the_targets_units():
+    # A target spread over less than SVR's epsilon (a contrast in [0, 1]) was predicted as a
+    # constant (R^2 < 0 for every feature set); the same target x 100 ranked them.
+    from sklearn.model_selection import cross_val_score
+
+    X, _ = load_digits(return_X_y=True)
+    X = X[:300].reshape(300, -1).astype(float)
+    y = X[:, 20:44].mean(axis=1) / 16 * 0.1  # std ~0.03
+    scores = [cross_val_score(make_estimator("svc", "regression"), X, y * scale, cv=3) for scale in (1, 100)]
+    np.testing.assert_allclose(scores[0], scores[1], rtol=1e-6)
+    assert scores[0].mean() > 0.5
+
+
 def test_registry_notes_families_that_are_missing_or_do_not_apply():
     @register_feature_family(
         "future",
