@@ -456,12 +456,45 @@ def _load_data(args):
             f"argument --cv: {args.cv} folds need at least {args.cv} images of every class; the smallest "
             f"class has {smallest}" + " (lower --cv, or raise --max-samples)"
         )
+    groups = data.get("groups")
+    if groups is not None:
+        # Copies of an image stay in one fold: a class of fewer distinct images than folds has none
+        # in some test fold, whose per-class scores then read 0 for every feature set.
+        distinct = {label: len(np.unique(groups[y == label])) for label in np.unique(y)}
+        label = min(distinct, key=distinct.get)
+        if distinct[label] < args.cv:
+            name, n_copies = str(data.target_names[label]), int(np.sum(y == label)) - distinct[label]
+            raise _UsageError(
+                f"argument --cv: {args.cv} folds need at least {args.cv} distinct images of every class "
+                f"(exact copies stay in one fold); class {name!r} has {distinct[label]}, the other "
+                f"{n_copies} of its images copies of them (lower --cv)"
+            )
     return X, y, data
 
 
-def _check_out(out):
-    """Make sure ``--out`` is a folder this run can write to, before any work; True if it was created."""
+def _check_out(out, datasets=()):
+    """Make sure ``--out`` is a folder this run can write to, before any work; True if it was created.
+
+    It may not be one of the ``datasets`` folders, nor one of their class folders: it is marked as a
+    report, which the folder's reading leaves out (a whole class, silently). A new folder beside the
+    class folders, or inside one, is left out alone.
+    """
     from .compare._report import mark_report_folder
+    from .datasets._folder import REPORT_MARKER
+
+    target = out.resolve()
+    for dataset in datasets:
+        root = Path(dataset).resolve()
+        if target == root:
+            raise _UsageError(
+                f"argument --out: {str(out)!r} is the --dataset folder itself: the report's files would be "
+                "read as images by the next run; write it to another folder"
+            )
+        if target.parent == root and target.is_dir() and not (target / REPORT_MARKER).is_file():
+            raise _UsageError(
+                f"argument --out: {str(out)!r} is the class folder {target.name!r} of --dataset {dataset!r}, "
+                "which the report would leave out of the comparison; write it to another folder"
+            )
 
     if out.exists() and not out.is_dir():
         raise _UsageError(f"argument --out: {str(out)!r} exists and is not a folder")
@@ -534,7 +567,7 @@ def _compare_one(args):
         raise _UsageError("--tune-budget and --tune-cv apply with --tune")
     device = _resolve_device(args.device)
     out = Path(args.out)
-    created = _check_out(out)
+    created = _check_out(out, [] if _is_bundled(args.dataset) else [args.dataset])
     try:
         X, y, data = _load_data(args)
     except _UsageError:
@@ -659,7 +692,7 @@ def _run_compare_datasets(args, datasets):
         )
     device = _resolve_device(args.device)
     out = Path(args.out)
-    created = _check_out(out)
+    created = _check_out(out, folders)
     stale = remove_stale_report(out)
     if stale and not args.quiet:
         print(f"(removed {len(stale)} files of an earlier report from {out})", flush=True)

@@ -188,6 +188,21 @@ def test_an_out_folder_inside_the_image_folder_is_not_read_back(tmp_path, monkey
     assert "16 images" in (data / "a" / "run" / "report.md").read_text()
 
 
+def test_an_out_that_is_the_image_folder_or_one_of_its_classes_is_refused(tmp_path, no_work, capsys):
+    # --out data/b marked class b as a report: the run compared the other classes and exited 0;
+    # --out data put the report's files among the classes, read as bad images by the next run.
+    data = _write_folder(tmp_path / "data", classes=("a", "b", "c"))
+    refusals = ((data / "b", "is the class folder 'b' of --dataset"), (data, "is the --dataset folder"))
+    for out, says in refusals:
+        status, _, err = _run(["compare", "--dataset", str(data), "--out", str(out), *_QUICK], capsys)
+        _one_line_error(status, err)
+        assert says in err and not (out / REPORT_MARKER).exists()
+    several = ["compare", "--dataset", f"digits,{data}", "--out", str(data / "c"), *_QUICK]
+    status, _, err = _run(several, capsys)
+    _one_line_error(status, err)
+    assert "is the class folder 'c'" in err
+
+
 def test_remove_stale_report_leaves_a_folder_without_a_report_alone(tmp_path):
     (tmp_path / "scores.png").write_text("a user's own file")
     assert remove_stale_report(tmp_path) == []
@@ -277,6 +292,21 @@ def test_exact_copies_stay_in_one_fold(tmp_path, monkeypatch, capsys):
         (data / copy).unlink()
     status, _, err = _run([*argv, "--embedding", "none", "--device", "cpu"], capsys)
     assert status == 0 and seen["groups"] is None and "exact copies" not in err
+
+
+def test_a_class_of_fewer_distinct_images_than_folds_is_refused(tmp_path, capsys):
+    # Four files of class b, but two of them copies: group folds left b out of a test fold, and
+    # its per-class scores read 0 for every feature set.
+    data = _write_folder(tmp_path / "data", n=6)
+    for i in range(2, 6):
+        (data / "b" / f"{i}.png").unlink()
+    for i in range(2):
+        (data / "b" / f"copy{i}.png").write_bytes((data / "b" / f"{i}.png").read_bytes())
+    quick = ["--features", "pixels", "--embedding", "none", "--device", "cpu", "--out", str(tmp_path / "o")]
+    status, _, err = _run(["compare", "--dataset", str(data), "--cv", "3", *quick], capsys)
+    _one_line_error(status, err)
+    assert "3 folds need at least 3 distinct images of every class" in err
+    assert "class 'b' has 2, the other 2 of its images copies of them" in err
 
 
 def test_folder_options_on_a_bundled_data_set_are_refused(no_work, capsys):

@@ -342,6 +342,8 @@ def compare_features(
         estimator = make_estimator(estimator_name, task, random_state)
     if task == "classification" and not is_classifier(estimator):
         raise ValueError(f"y holds class labels but the estimator {estimator!r} is not a classifier.")
+    if target_names is not None:
+        _check_target_names(target_names, y, task)
     scoring = scoring or ("accuracy" if task == "classification" else "r2")
     scorer = check_scoring(estimator, scoring=scoring)
     groups = _check_groups(groups, len(y))
@@ -768,6 +770,24 @@ class _FamilyRun:
         record["rate"] = (seconds, n_images)
         if self.ctx.store is not None:
             self.ctx.store.save(self.name, {k: v for k, v in record.items() if k != "seconds"})
+
+
+def _check_target_names(target_names, y, task):
+    """Raise unless ``target_names[label]`` names every class label of ``y``.
+
+    Names that did not fit (too few, or labels 1..4 for four names) were left off the
+    figures and tables without a word.
+    """
+    if task != "classification":
+        raise ValueError("target_names name the classes of a classification target; y is continuous.")
+    labels = np.unique(y)
+    n_names = len(target_names)
+    if not np.issubdtype(labels.dtype, np.integer) or labels.min() < 0 or labels.max() >= n_names:
+        shown = ", ".join(map(str, labels[:6])) + (", ..." if len(labels) > 6 else "")
+        raise ValueError(
+            f"target_names name the classes by their label, target_names[label]: labels 0 to {n_names - 1} "
+            f"for these {n_names} names; y holds the labels {shown}."
+        )
 
 
 @contextlib.contextmanager

@@ -84,11 +84,21 @@ def test_failing_feature_set_is_skipped_or_raised(digits):
         ({"estimator": "tree"}, "Unknown estimator 'tree'"),
         ({"cv": 1}, "at least 2 folds"),
         ({"on_error": "ignore"}, "on_error"),
+        # target_names that do not fit the labels were dropped from the figures silently.
+        (
+            {"target_names": list("abc")},
+            r"labels 0 to 2 for these 3 names; y holds the labels 0, 1, 2, 3, 4, 5, \.\.\.",
+        ),
+        ({"target_names": list("0123456789"), "y": "shifted"}, r"y holds the labels 1, 2, 3"),
+        ({"target_names": ["a"], "y": "continuous"}, "y is continuous"),
     ],
 )
 def test_bad_arguments(digits, kwargs, match):
     X, y = digits
     arguments = {"features": {"pixels": FunctionTransformer(flatten)}, "y": y, **kwargs}
+    targets = {"shifted": y + 1, "continuous": np.linspace(0, 1, len(y))}
+    if isinstance(arguments["y"], str):
+        arguments["y"] = targets[arguments["y"]]
     features = arguments.pop("features")
     with pytest.raises(ValueError, match=match):
         compare_features(X, arguments.pop("y"), features, **arguments)
