@@ -108,6 +108,22 @@ def test_image_grid_shows_the_misclassified_images():
     np.testing.assert_allclose(tile, X[3] / 255.0)
 
 
+@pytest.mark.parametrize("n_errors", [0, 1])
+def test_an_image_grid_of_one_or_no_image_keeps_its_title(n_errors):
+    # The figure was as wide as its one column of images (1.7 in), and the report's title
+    # "<family>: misclassified held-out images" came out cut at both ends.
+    X, y = load_digits(return_X_y=True)
+    y_pred = y[:30].copy()
+    y_pred[:n_errors] = (y_pred[:n_errors] + 1) % 10
+    title = "autoencoder: misclassified held-out images"
+    display = ImageGridDisplay.from_predictions(X[:30], y[:30], y_pred, only_errors=True, title=title)
+    figure = display.figure_
+    figure.canvas.draw()
+    box = display.ax_.title.get_window_extent(renderer=figure.canvas.get_renderer())
+    assert len(display.images) == n_errors and 0 <= box.x0 and box.x1 <= figure.bbox.x1
+    plt.close(figure)
+
+
 def test_image_grid_from_estimator_and_indices():
     X, y = load_digits(return_X_y=True)
     model = make_pipeline(FunctionTransformer(flatten), LogisticRegression(max_iter=200)).fit(

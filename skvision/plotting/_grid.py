@@ -142,9 +142,9 @@ class ImageGridDisplay:
         n = len(self.images)
         n_cols = n_cols or max(1, min(8, n))
         n_rows = max(1, int(np.ceil(n / n_cols)))
-        figure, ax = axes_or_new(
-            ax, "ImageGridDisplay.plot", figsize=(1.3 * n_cols + 0.4, 1.45 * n_rows + 0.5)
-        )
+        # Wide enough for the title too: one or no image (a model with one error, or none) cut it.
+        width = max(1.3 * n_cols + 0.4, 0.1 * len(self.title or "") + 0.6)
+        figure, ax = axes_or_new(ax, "ImageGridDisplay.plot", figsize=(width, 1.45 * n_rows + 0.5))
         ax.set_axis_off()
         if self.title:
             ax.set_title(self.title)
