@@ -206,7 +206,8 @@ def test_kill_while_writing_a_checkpoint_leaves_the_previous_one_loadable(tmp_pa
         return real_save(obj, f, *args, **kwargs)
 
     monkeypatch.setattr(torch, "save", save_killed_midway)
-    interrupted = skvision.CNNClassifier(**params).fit(X, y)  # skorch ends the fit on KeyboardInterrupt
+    with pytest.warns(UserWarning, match="interrupted"):  # skorch ends the fit on KeyboardInterrupt
+        interrupted = skvision.CNNClassifier(**params).fit(X, y)
     monkeypatch.setattr(torch, "save", real_save)
     assert len(params_saves) == 3 and interrupted.n_epochs_ == 3
     saved = json.loads((fit_checkpoint(tmp_path) / "history.json").read_text())
@@ -240,12 +241,75 @@ def test_keyboard_interrupt_leaves_a_usable_model_with_the_weights_it_had(name, 
     params = dict(max_epochs=5, callbacks=[("stop", stop)])
     if "early_stopping" in estimator.get_params():  # GANFeatures has none
         params["early_stopping"] = False
-    model = fit(clone(estimator).set_params(**params), kind)
+    # The fit returns with the weights it had (no work lost) but says so: inside a cross-validation or a
+    # search it is scored like any other (before, silently).
+    with pytest.warns(UserWarning, match=r"interrupted \(KeyboardInterrupt\) after epoch 2 of 5") as caught:
+        model = fit(clone(estimator).set_params(**params), kind)
+    assert "partly trained" in str(caught[0].message)
     inner = model.estimator_ if hasattr(model, "estimator_") else model
-    assert inner.n_epochs_ == 2
+    assert inner.n_epochs_ == 2 and inner.interrupted_ is True
     state = inner.net_.module_.state_dict()
     assert all(torch.equal(state[k], stop.weights_[k]) for k in stop.weights_)
     X = good_X(kind)
     method = "transform" if hasattr(model, "transform") else "predict"
     out = getattr(model, method)(X)
     assert len(out) == len(X) and np.isfinite(np.asarray(out, dtype=float)).all()
+
+
+def test_an_interrupted_fold_of_a_cross_validation_warns_and_an_early_stop_does_not(recwarn):
+    from sklearn.model_selection import cross_val_score
+
+    X, y = load_digits(return_X_y=True)
+    params = dict(max_epochs=3, module__filters=4, module__fc_units=(8,), device="cpu", random_state=0)
+    stop = InterruptAt(2)
+    with pytest.warns(UserWarning, match="scores of this fit .* are of a partly trained model"):
+        cross_val_score(skvision.CNNClassifier(**params, callbacks=[("stop", stop)]), X[:300], y[:300], cv=2)
+    # Early stopping ends skorch's training with a KeyboardInterrupt too: that is no interruption.
+    recwarn.clear()
+    stopped = skvision.CNNClassifier(
+        **{**params, "max_epochs": 6}, early_stopping=True, n_iter_no_change=1, lr=0.5, lr_schedule=None
+    ).fit(X[:300], y[:300])
+    assert stopped.n_epochs_ < 6 and stopped.interrupted_ is False
+    assert not [w for w in recwarn if "interrupted" in str(w.message)]
+
+
+# ------------------------------------------------------------------ incomplete or damaged checkpoints
+def _tiny(tmp_path, **changes):
+    params = dict(
+        max_epochs=2,
+        module__filters=4,
+        module__fc_units=(8,),
+        device="cpu",
+        random_state=0,
+        checkpoint=tmp_path,
+    )
+    return skvision.CNNClassifier(**{**params, **changes})
+
+
+def test_a_checkpoint_missing_a_file_is_not_resumed(tmp_path):
+    """A history without its params.pt gave an untrained network claiming a full history, silently."""
+    X, y = load_digits(return_X_y=True)
+    X, y = X[:200], y[:200]
+    _tiny(tmp_path).fit(X, y)
+    (fit_checkpoint(tmp_path) / "params.pt").unlink()
+    with pytest.warns(UserWarning, match=r"lacks params\.pt.*starts afresh"):
+        again = _tiny(tmp_path).fit(X, y)
+    alone = _tiny(None).fit(X, y)
+    np.testing.assert_allclose(again.net_.history[:, "train_loss"], alone.net_.history[:, "train_loss"])
+    assert again.score(X, y) == alone.score(X, y)
+    # The training afresh saved a whole checkpoint again.
+    assert (fit_checkpoint(tmp_path) / "params.pt").exists()
+
+
+@pytest.mark.parametrize(("victim", "junk"), [("params.pt", b"garbage"), ("history.json", b"[{")])
+def test_a_damaged_checkpoint_file_is_named_with_the_remedy(tmp_path, victim, junk):
+    X, y = load_digits(return_X_y=True)
+    X, y = X[:100], y[:100]
+    _tiny(tmp_path, max_epochs=1).fit(X, y)
+    folder = fit_checkpoint(tmp_path)
+    (folder / victim).write_bytes(junk)
+    with pytest.raises(ValueError, match="delete the folder to train afresh") as info:
+        _tiny(tmp_path, max_epochs=1).fit(X, y)
+    message = str(info.value)
+    assert repr(victim) in message and str(folder) in message and "weights_only" not in message
+    assert info.value.__cause__ is not None

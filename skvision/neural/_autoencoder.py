@@ -187,9 +187,11 @@ class AutoencoderFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Neu
     checkpoint : str, path or None, default=None
         Directory where the best parameters are saved during training, in a
         sub-folder per fit (``fit-<key>``, from the network's layers, the
-        images and the targets); a later ``fit`` of the same network on the
-        same images resumes from them, and any other fit (another fold of a
-        cross-validation, say) trains afresh in its own sub-folder.
+        images and the training settings); a later ``fit`` of the same network
+        on the same images with the same settings (or only a larger
+        ``max_epochs``) resumes from them, and any other fit (another fold of a
+        cross-validation, another grid-search candidate) trains afresh in its
+        own sub-folder.
     device : str, torch.device or None, default='auto'
         Where the work runs: ``'auto'`` (or None) a CUDA GPU when torch sees
         one, else the CPU; ``'cpu'``, ``'cuda'``, ``'cuda:N'``, or ``'mps'``
@@ -223,6 +225,10 @@ class AutoencoderFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Neu
         Last layer of the built-in decoder.
     n_epochs_ : int
         Epochs trained.
+    interrupted_ : bool
+        Whether a ``KeyboardInterrupt`` (Ctrl-C) ended the last training: the
+        network is then the partly trained one it had, and a
+        ``TrainingInterruptedWarning`` said so (early stopping is no interruption).
     max_epochs_ : int
         The epoch budget of the fit (``max_epochs``, or the number ``'auto'`` chose).
     device_ : str
@@ -333,6 +339,9 @@ class AutoencoderFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Neu
         self.random_state = random_state
         self.callbacks = callbacks
         self._store_routed_params(kwargs)
+
+    #: What ``transform`` returns, not how the network trains: out of the checkpoint's key.
+    _not_training_params = (*NeuralImageEstimator._not_training_params, "code")
 
     @property
     def _module_registry(self):

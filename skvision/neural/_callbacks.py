@@ -21,14 +21,18 @@ Built by :mod:`._estimator`; imports nothing else of the neural core.
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import os
 import pickle
+import re
+import types
 import warnings
 
 import numpy as np
 import torch
 from skorch.callbacks import Checkpoint, EarlyStopping, LoadInitState, LRScheduler, ProgressBar
+from skorch.history import History
 from skorch.utils import noop
 
 __all__ = ["LR_SCHEDULES", "build_callbacks"]
@@ -76,14 +80,16 @@ class _BatchSteppedLRScheduler(_PicklableLRScheduler):
 class _AtomicCheckpoint(Checkpoint):
     """skorch ``Checkpoint`` that never leaves a torn file and also saves torch's random state.
 
-    Every file is written under a temporary name and moved over the previous
-    one with :func:`os.replace` (atomic), the history last: a process killed
-    while saving leaves the previous checkpoint loadable instead of a
-    truncated ``params.pt``. The random generators of the CPU (and of the
-    training GPU) are saved first, as ``rng.pt``, so that a resumed training
-    can draw the same shuffles, augmentations and dropout masks as an
-    uninterrupted one (see :class:`_ResumeFromCheckpoint`). A file that cannot
-    be written gives a ``RuntimeWarning`` (skorch only prints it when verbose).
+    Every file is written under a temporary name; once all are written they
+    are moved over the previous ones with :func:`os.replace` (atomic), the
+    history (the commit marker) last: a process killed while saving leaves the
+    previous checkpoint loadable instead of a truncated ``params.pt``. The
+    random generators of the CPU (and of the training GPU) are saved first,
+    as ``rng.pt``, so that a resumed training can draw the same shuffles,
+    augmentations and dropout masks as an uninterrupted one (see
+    :class:`_ResumeFromCheckpoint`). A file that cannot be written gives a
+    ``RuntimeWarning`` (skorch only prints it when verbose) and none of the
+    save's files replace the previous checkpoint.
     """
 
     #: File of the random state, next to skorch's files (and with their ``fn_prefix``).
@@ -94,18 +100,58 @@ class _AtomicCheckpoint(Checkpoint):
         return os.path.join(self.dirname, self.fn_prefix + self.rng_file)
 
     def save_model(self, net):
-        # What skorch's save_model writes, in its order (parameters, optimizer, criterion and any
-        # other module, then the history, then the pickled net), through public API only: the file
-        # names of get_formatted_files, each file written by net.save_params.
-        self._atomic_write(self.rng_path_, lambda target: torch.save(_rng_state(net), target), "random state")
+        # What skorch's save_model writes (parameters, optimizer, criterion and any other module, the
+        # history, the pickled net), through public API only: the file names of get_formatted_files,
+        # each file written by net.save_params. One save is one transaction: every file is first
+        # written under a temporary name; only when all of them are written are they moved into place,
+        # history.json (the commit marker, what a resume reads first) last. A file that cannot be
+        # written (disk full, permissions) leaves the previous checkpoint whole, as it was: never the
+        # new parameters beside the old history, nor a new history beside old (or no) parameters.
         files = {key: f for key, f in self.get_formatted_files(net).items() if f is not None}
         f_pickle = files.pop("f_pickle", None)
         f_history = files.pop("f_history", None)
-        for f_name, f in [*files.items(), ("f_history", f_history)]:
-            if f is not None:
-                self._atomic_write(f, self._params_writer(net, f_name), f_name)
+        writes = [(self.rng_path_, lambda target: torch.save(_rng_state(net), target), "random state")]
+        writes += [(f, self._params_writer(net, f_name), f_name) for f_name, f in files.items()]
         if f_pickle is not None:
-            self._atomic_write(f_pickle, lambda target: _pickle_to(net, target), "pickled net")
+            writes.append((f_pickle, lambda target: _pickle_to(net, target), "pickled net"))
+        if f_history is not None:
+            writes.append((f_history, self._params_writer(net, "f_history"), "f_history"))
+        written = []  # (temporary, final) paths
+        for path, write, what in writes:
+            if not isinstance(path, (str, os.PathLike)):  # a file object (no dirname): written in place
+                write(path)
+                continue
+            partial = f"{os.fspath(path)}.partial"
+            try:
+                write(partial)
+            except BaseException as exc:
+                for temporary in [partial, *(temporary for temporary, _ in written)]:
+                    _remove(temporary)
+                if not isinstance(exc, Exception):  # KeyboardInterrupt mid-save: no .partial left behind
+                    raise
+                # skorch keeps training when a checkpoint fails; so do we, saying so.
+                warnings.warn(
+                    f"Checkpoint could not save the {what} to {path!r}: {type(exc).__name__}: {exc}; "
+                    "none of this save's files were written, the previous checkpoint is kept as it was.",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
+                return
+            written.append((partial, path))
+        try:
+            if isinstance(f_history, (str, os.PathLike)):
+                # Un-commit first: a process killed between the moves below leaves no history, so the next
+                # fit trains afresh rather than load the new parameters with the old history.
+                _remove(f_history)
+            for temporary, final in written:
+                os.replace(temporary, final)  # history.json last: writes are in that order
+        except OSError as exc:
+            warnings.warn(
+                f"Checkpoint could not move its files into {self.dirname!r}: {type(exc).__name__}: {exc}; "
+                "the folder holds no complete checkpoint until the next save.",
+                RuntimeWarning,
+                stacklevel=2,
+            )
 
     def _params_writer(self, net, f_name):
         def write(target):
@@ -113,20 +159,12 @@ class _AtomicCheckpoint(Checkpoint):
 
         return write
 
-    def _atomic_write(self, path, write, what):
-        try:
-            if not isinstance(path, (str, os.PathLike)):  # a file object (no dirname): written in place
-                write(path)
-                return
-            partial = f"{os.fspath(path)}.partial"
-            write(partial)
-            os.replace(partial, path)
-        except Exception as exc:  # noqa: BLE001 - skorch keeps training when a checkpoint fails; so do we
-            warnings.warn(
-                f"Checkpoint could not save the {what} to {path!r}: {type(exc).__name__}: {exc}",
-                RuntimeWarning,
-                stacklevel=2,
-            )
+
+def _remove(path):
+    try:
+        os.remove(path)
+    except OSError:  # already gone, or not a file: nothing of ours to clean
+        pass
 
 
 def _pickle_to(net, target):
@@ -146,13 +184,76 @@ def _rng_state(net):
     return state
 
 
-def fit_key(net, X, y):
-    """A short hash of what makes a checkpoint one fit's: the network's layers, the images, the targets.
+def stable_repr(value):
+    """A text of ``value`` that is the same in every process for equal settings (a fit key's input).
+
+    ``repr`` alone is not: objects and functions show their memory address.
+    Containers are walked, arrays and tensors hashed by content, classes and
+    functions named by module and qualified name, a torch module by its class,
+    its ``repr`` and its weights, an object with ``get_params`` (an sklearn
+    estimator) by its parameters, a random generator by its state; anything
+    else by its type and its ``repr`` with memory addresses removed.
+
+    Examples
+    --------
+    >>> import torch
+    >>> stable_repr({"lr": 0.01, "optimizer": torch.optim.Adam, "fc_units": (16,)})
+    "{'fc_units':tuple(16),'lr':0.01,'optimizer':torch.optim.adam.Adam}"
+    >>> stable_repr(lambda x: x) == stable_repr(lambda x: x)
+    True
+    """
+    if value is None or isinstance(value, (bool, int, float, complex, str, bytes)):
+        return repr(value)
+    if isinstance(value, np.generic):
+        return repr(value.item())
+    if isinstance(value, (list, tuple)):
+        return f"{type(value).__name__}({','.join(stable_repr(v) for v in value)})"
+    if isinstance(value, dict):
+        return "{" + ",".join(sorted(f"{stable_repr(k)}:{stable_repr(v)}" for k, v in value.items())) + "}"
+    if isinstance(value, (set, frozenset)):
+        return f"{type(value).__name__}({','.join(sorted(stable_repr(v) for v in value))})"
+    if isinstance(value, np.ndarray) or torch.is_tensor(value):
+        tensor = torch.as_tensor(value).detach().cpu().contiguous()
+        data = tensor.reshape(-1).view(torch.uint8).numpy().tobytes() if tensor.numel() else b""
+        return (
+            f"tensor{tuple(tensor.shape)}:{tensor.dtype}:{hashlib.blake2b(data, digest_size=8).hexdigest()}"
+        )
+    if isinstance(value, (type, types.FunctionType, types.BuiltinFunctionType, types.MethodType)):
+        name = f"{getattr(value, '__module__', '')}.{getattr(value, '__qualname__', type(value).__name__)}"
+        return name if not isinstance(value, types.MethodType) else f"{name}@{stable_repr(value.__self__)}"
+    kind = f"{type(value).__module__}.{type(value).__qualname__}"
+    if isinstance(value, np.random.RandomState):
+        return f"{kind}({stable_repr(list(value.get_state(legacy=False)['state'].values()))})"
+    if isinstance(value, np.random.Generator):
+        return f"{kind}({stable_repr(value.bit_generator.state)})"
+    if isinstance(value, torch.nn.Module):
+        return f"{kind}({_without_addresses(repr(value))};{stable_repr(dict(value.state_dict()))})"
+    if hasattr(value, "get_params") and not isinstance(value, type):
+        try:
+            return f"{kind}({stable_repr(value.get_params(deep=False))})"
+        except Exception:  # noqa: BLE001 - a get_params of another protocol: fall back to repr
+            pass
+    if isinstance(value, functools.partial):
+        return f"{kind}({stable_repr(value.func)},{stable_repr(value.args)},{stable_repr(value.keywords)})"
+    return f"{kind}({_without_addresses(repr(value))})"
+
+
+def _without_addresses(text):
+    return re.sub(r" at 0x[0-9a-fA-F]+", "", text)
+
+
+def fit_key(net, X, y, settings=None):
+    """A short hash of what makes a checkpoint one fit's: the layers, the images, the targets, the settings.
 
     Parameters
     ----------
     net : skorch net, initialized
     X, y : tensors or arrays (or None) given to the net's fit
+    settings : dict or None
+        The estimator's training settings (:meth:`NeuralImageEstimator._fit_settings`:
+        learning rate, optimizer, seed, batch size, augmentation, ...), hashed
+        through :func:`stable_repr`: fits that differ in any of them keep
+        separate checkpoints.
 
     Returns
     -------
@@ -167,6 +268,8 @@ def fit_key(net, X, y):
     >>> X, y = torch.zeros(4, 2), torch.arange(4)
     >>> fit_key(net, X, y) == fit_key(net, X.clone(), y.clone()), fit_key(net, X, y) == fit_key(net, X, y + 1)
     (True, False)
+    >>> fit_key(net, X, y, {"lr": 0.1}) == fit_key(net, X, y, {"lr": 0.01})
+    False
     """
     digest = hashlib.blake2b(digest_size=8)
     for name, tensor in net.module_.state_dict().items():
@@ -179,11 +282,22 @@ def fit_key(net, X, y):
         digest.update(f"{tuple(tensor.shape)}:{tensor.dtype};".encode())
         flat = tensor.cpu().contiguous().reshape(-1)
         digest.update(flat.view(torch.uint8).numpy().data if flat.numel() else b"")
+    if settings:  # none: the key of the layers and data alone, as before settings were part of it
+        digest.update(stable_repr(dict(settings)).encode())
     return digest.hexdigest()
 
 
 class _ResumeFromCheckpoint(LoadInitState):
     """skorch's ``LoadInitState``, plus the bookkeeping a resumed training needs to go on as if uninterrupted.
+
+    Each fit keeps its checkpoint in the sub-folder ``fit-<key>`` of the folder
+    given (:func:`fit_key` of the network, the data and ``settings``). A
+    checkpoint is loaded only when it is complete: ``history.json`` (written
+    last) and every file written with it exist, and the history holds no more
+    epochs than ``max_epochs``; otherwise a warning says why and the training
+    starts afresh (skorch's loads whatever files exist, so a missing
+    ``params.pt`` gave an untrained network with a full history). A file that
+    cannot be read raises a ``ValueError`` naming it.
 
     skorch runs its default scoring callbacks' ``on_train_begin`` before this
     one loads the history, and ``PassthroughScoring`` (``train_loss``,
@@ -198,22 +312,24 @@ class _ResumeFromCheckpoint(LoadInitState):
     seeded fit, see :func:`~skvision.neural._torch_utils.seeded_torch_rng`).
     """
 
-    def __init__(self, checkpoint, use_safetensors=False, restore_rng=False):
+    def __init__(self, checkpoint, use_safetensors=False, restore_rng=False, settings=None):
         super().__init__(checkpoint, use_safetensors=use_safetensors)
         self.restore_rng = restore_rng
+        self.settings = settings
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
         first_call = not self.did_load_
         if first_call:
-            # Each fit (its images, targets and network) keeps its own sub-folder of the folder given:
-            # the folds of a cross-validation or the candidates of a grid search, which share the
-            # estimator's checkpoint parameter, each resume their own training, never another's.
+            self.did_load_ = True
+            # Each fit (its images, targets, network and training settings) keeps its own sub-folder of
+            # the folder given: the folds of a cross-validation or the candidates of a grid search, which
+            # share the estimator's checkpoint parameter, each resume their own training, never another's.
             saver = self.checkpoint
             root = getattr(saver, "_skvision_root", None) or saver.dirname
             saver._skvision_root = root
-            saver.dirname = os.path.join(root, f"fit-{fit_key(net, X, y)}")
+            saver.dirname = os.path.join(root, f"fit-{fit_key(net, X, y, self.settings)}")
             os.makedirs(saver.dirname, exist_ok=True)
-        super().on_train_begin(net, X=X, y=y, **kwargs)
+            self._load(net)
         if not (first_call and len(net.history)):
             return
         for _, callback in net.callbacks_:
@@ -225,11 +341,94 @@ class _ResumeFromCheckpoint(LoadInitState):
                 callback.best_score_ = best[-1]
         rng_file = getattr(self.checkpoint, "rng_path_", None)
         if self.restore_rng and rng_file is not None and os.path.exists(rng_file):
-            state = torch.load(rng_file, map_location="cpu", weights_only=True)
+            state = self._read(rng_file, lambda: torch.load(rng_file, map_location="cpu", weights_only=True))
             torch.set_rng_state(state["cpu"])
             device = torch.device(net.device)
             if device.type == "cuda" and "cuda" in state:
                 torch.cuda.set_rng_state(state["cuda"], device)
+
+    def _load(self, net):
+        """Load the sub-folder's checkpoint into ``net`` if it is complete and fits ``max_epochs``."""
+        saver = self.checkpoint
+        files = _checkpoint_files(saver)
+        files.pop("f_pickle", None)  # written for the user, never read back
+        f_history = files.pop("f_history", None)
+        if f_history is None or not os.path.exists(f_history):
+            # No commit marker: nothing was saved, or a save was cut between its moves. Files without a
+            # history are not loaded (skorch's would load them as the weights of epoch 0).
+            leftovers = [f for f in files.values() if os.path.exists(f)]
+            if leftovers:
+                warnings.warn(
+                    f"The checkpoint in {saver.dirname!r} has {_names(leftovers)} but no history.json "
+                    "(a save was cut short): it is not loaded, the training starts afresh and replaces it.",
+                    CheckpointWarning,
+                    stacklevel=2,
+                )
+            return
+        expected = [*files.values()]
+        rng_file = getattr(saver, "rng_path_", None)
+        if rng_file is not None:
+            expected.append(rng_file)
+        missing = [f for f in expected if not os.path.exists(f)]
+        if missing:
+            warnings.warn(
+                f"The checkpoint in {saver.dirname!r} lacks {_names(missing)} (it was saved with "
+                f"{os.path.basename(f_history)}): it is not loaded, the training starts afresh and replaces "
+                "it. To keep it, restore the missing files before fitting again.",
+                CheckpointWarning,
+                stacklevel=2,
+            )
+            return
+        history = self._read(f_history, lambda: History.from_file(f_history))
+        max_epochs = getattr(net, "max_epochs", None)
+        if isinstance(max_epochs, int) and len(history) > max_epochs:
+            warnings.warn(
+                f"The checkpoint in {saver.dirname!r} holds {len(history)} epochs, more than "
+                f"max_epochs={max_epochs}: it is not loaded, the training starts afresh and replaces it. "
+                "Fit with max_epochs >= its epochs to resume it, or another checkpoint folder to keep it.",
+                CheckpointWarning,
+                stacklevel=2,
+            )
+            return
+        for f_name, f in files.items():
+            self._read(
+                f,
+                lambda f_name=f_name, f=f: net.load_params(
+                    **{f_name: f}, use_safetensors=self.use_safetensors
+                ),
+            )
+        net.history = history
+
+    def _read(self, path, load):
+        try:
+            return load()
+        except Exception as exc:
+            raise ValueError(
+                f"The checkpoint file {os.path.basename(os.fspath(path))!r} in {self.checkpoint.dirname!r} "
+                f"cannot be read ({type(exc).__name__}: it is damaged, or was written by another version): "
+                "delete the folder to train afresh."
+            ) from exc
+
+
+def _checkpoint_files(saver):
+    """``{f_name: path}`` of the files a checkpoint writes (skorch's ``f_*`` arguments, in its folder).
+
+    Names with a ``{...}`` template (formatted from the history at each save)
+    and file objects cannot be checked before loading: they are left out.
+    """
+    files = {}
+    for key, value in vars(saver).items():
+        if key.startswith("f_") and not key.endswith("_") and isinstance(value, str) and "{" not in value:
+            files[key] = os.path.join(saver.dirname, saver.fn_prefix + value)
+    return files
+
+
+def _names(paths):
+    return ", ".join(sorted(os.path.basename(os.fspath(f)) for f in paths))
+
+
+class CheckpointWarning(UserWarning):
+    """A checkpoint that cannot be saved or resumed as it is; the training goes on, as the message says."""
 
 
 class _ResumableEarlyStopping(EarlyStopping):
@@ -279,6 +478,7 @@ def build_callbacks(
     lr_schedule=None,
     checkpoint=None,
     restore_rng=False,
+    fit_settings=None,
     verbose=0,
 ):
     """skorch callbacks for the training tools every neural estimator exposes.
@@ -308,7 +508,7 @@ def build_callbacks(
         are saved there each time the monitored loss reaches a new best
         (``Checkpoint``, each file replaced atomically), in the sub-folder
         ``fit-<key>`` of the fit (:func:`fit_key`: the network's layers, the
-        images, the targets); a later fit with the same directory and key
+        images, the targets, ``fit_settings``); a later fit with the same directory and key
         loads them first and continues from that epoch
         (``LoadInitState``), with the best scores and the early-stopping state
         taken from the loaded history. Epochs run after the last best one are
@@ -318,6 +518,9 @@ def build_callbacks(
         checkpoint, so the remaining epochs draw what an uninterrupted run
         would have. Only inside a forked generator (a seeded fit): it sets
         the global generators.
+    fit_settings : dict or None
+        The training settings that are part of the checkpoint's key (see
+        :func:`fit_key`).
     verbose : int
         ``>= 1`` adds skorch's progress bar and lets callbacks print.
 
@@ -339,7 +542,8 @@ def build_callbacks(
         saver = _AtomicCheckpoint(
             dirname=os.fspath(checkpoint), monitor=f"{monitor}_best", f_criterion=None, sink=sink
         )
-        callbacks.append(("resume", _ResumeFromCheckpoint(saver, restore_rng=restore_rng)))
+        resume = _ResumeFromCheckpoint(saver, restore_rng=restore_rng, settings=fit_settings)
+        callbacks.append(("resume", resume))
     if lr_schedule == "onecycle":
         total_steps = max(1, max_epochs * steps_per_epoch)
         callbacks.append(

@@ -69,11 +69,16 @@ _TRAINING_TOOLS_DOC = """module : str, nn.Module class, callable or nn.Module, d
     checkpoint : str, path or None, default=None
         Directory where the best parameters (with optimizer state and history)
         are saved during training, in a sub-folder per fit (``fit-<key>``, from
-        the network's layers, the images and the targets). A fit of the same
-        network on the same images and targets loads its checkpoint and trains
-        the remaining epochs up to ``max_epochs``; any other fit (another fold
-        of a cross-validation, another grid-search candidate's network) trains
-        afresh in its own sub-folder, never from another fit's weights.
+        the network's layers, the images, the targets and every training
+        parameter but ``max_epochs``, ``verbose``, ``device``, ``tta`` and
+        ``callbacks``). A fit of the same network on the same images and
+        targets with the same settings loads its checkpoint and trains the
+        remaining epochs up to ``max_epochs`` (a checkpoint of more epochs than
+        that is not loaded: a warning, then training afresh); any other fit
+        (another fold of a cross-validation, another grid-search candidate)
+        trains afresh in its own sub-folder, never from another fit's weights.
+        A checkpoint missing a file is not loaded (a warning); a damaged file
+        raises a ``ValueError`` naming it.
     tta : int, default=0
         Test-time augmentation: prediction averages the plain prediction with
         ``tta`` randomly augmented copies (the ``augment`` transforms, or
@@ -321,6 +326,10 @@ class CNNClassifier(ClassifierMixin, _SupervisedCNN):
     n_epochs_ : int
         Epochs in the history (fewer than ``max_epochs_`` after early stopping
         or an interruption).
+    interrupted_ : bool
+        Whether a ``KeyboardInterrupt`` (Ctrl-C) ended the last training: the
+        network is then the partly trained one it had, and a
+        ``TrainingInterruptedWarning`` said so (early stopping is no interruption).
     max_epochs_ : int
         The epoch budget of the fit: ``max_epochs``, or the number ``'auto'`` chose.
     input_scale_ : ImageScale
@@ -571,6 +580,10 @@ class CNNRegressor(RegressorMixin, _SupervisedCNN):
         Number of target columns.
     n_epochs_ : int
         Epochs in the history.
+    interrupted_ : bool
+        Whether a ``KeyboardInterrupt`` (Ctrl-C) ended the last training: the
+        network is then the partly trained one it had, and a
+        ``TrainingInterruptedWarning`` said so (early stopping is no interruption).
     max_epochs_ : int
         The epoch budget of the fit: ``max_epochs``, or the number ``'auto'`` chose.
     input_scale_ : ImageScale
@@ -724,6 +737,10 @@ class CNNFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralImage
     ----------
     estimator_ : CNNClassifier or CNNRegressor
         The trained network.
+    interrupted_ : bool
+        Whether a ``KeyboardInterrupt`` (Ctrl-C) ended the training
+        (``estimator_.interrupted_``): the network is then the partly trained
+        one it had, and a ``TrainingInterruptedWarning`` said so.
     input_scale_ : ImageScale
         Value scale of the images seen in ``fit`` (see :mod:`skvision._images`).
     embedding_dim_ : int
@@ -845,6 +862,7 @@ class CNNFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralImage
             params.pop("class_weight")
             estimator = CNNRegressor(**params)
         self.estimator_ = estimator.fit(X, y)
+        self.interrupted_ = self.estimator_.interrupted_
         self.image_shape_ = estimator.image_shape_
         self.input_scale_ = estimator.input_scale_
         channels, (height, width) = estimator.n_channels_, estimator.image_shape_[:2]

@@ -31,12 +31,14 @@ from __future__ import annotations
 import copy
 import math
 import os
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
+from skorch.callbacks import EarlyStopping
 
 from .._compat import Interval, StrOptions
 from .._device import ALL_DEVICES
@@ -124,6 +126,31 @@ def is_routed_param(name: str) -> bool:
     return name in _ROUTED_NAMES or name.startswith(ROUTED_PREFIXES)
 
 
+class TrainingInterruptedWarning(UserWarning):
+    """A fit ended by a ``KeyboardInterrupt``: the estimator holds a partly trained network."""
+
+
+def _interrupted_message(estimator, net, budget):
+    history = net.history
+    done = len(history) if len(history) and "dur" in history[-1] else len(history) - 1  # 'dur': epoch end
+    if done == len(history):
+        when, network = f"after epoch {done} of {budget}", f"the one of epoch {done}"
+    else:
+        when, network = (
+            f"during epoch {done + 1} of {budget}",
+            f"the one it had part-way through epoch {done + 1}",
+        )
+    for _, callback in net.callbacks_:
+        best = getattr(callback, "best_epoch_", None)
+        if isinstance(callback, EarlyStopping) and callback.load_best and best is not None and best != done:
+            network = f"the one of epoch {best}, its best (early stopping's load_best)"
+    return (
+        f"{type(estimator).__name__}: training interrupted (KeyboardInterrupt) {when}: the network is "
+        f"{network}; scores of this fit (in cross-validation or a search) are of a partly trained model. "
+        "interrupted_ is True."
+    )
+
+
 def _net_input(images: np.ndarray) -> torch.Tensor:
     """Validated channels-last images -> a float32 NCHW tensor on the CPU (uint8 scaled to [0, 1])."""
     return images_to_tensor(images, device=None, dtype=torch.float32)
@@ -205,6 +232,48 @@ class NeuralImageEstimator(BaseEstimator):
                 f"{type(self).__name__} got unexpected parameter(s) {unknown}; keyword arguments must be "
                 f"skorch routed parameters starting with one of {ROUTED_PREFIXES}."
             )
+
+    #: Parameters that do not change what training computes, left out of a checkpoint's key
+    #: (:meth:`_fit_settings`). Subclasses add their prediction-only parameters.
+    _not_training_params = (
+        # The folder itself, and what is printed.
+        "checkpoint",
+        "verbose",
+        # The device: a training killed on one machine may be resumed on another (the checkpoint is
+        # loaded onto the fit's device); the numbers differ only by the devices' float rounding.
+        "device",
+        # max_epochs: a fit with a larger budget resumes a finished or interrupted one and trains the
+        # remaining epochs (documented in ``checkpoint``); a checkpoint with more epochs than the
+        # budget is not resumed (_ResumeFromCheckpoint warns and trains afresh).
+        "max_epochs",
+        # The user's callbacks: mostly loggers, or the one that interrupted the fit being resumed
+        # (their objects have no stable identity either). callbacks__* of skvision's own schedule
+        # and early stopping do change the training and are kept (see _fit_settings).
+        "callbacks",
+        # Prediction only.
+        "tta",
+    )
+
+    def _fit_settings(self):
+        """The parameters that make a fit's training what it is: part of its checkpoint's key.
+
+        Every parameter (``get_params(deep=False)``, routed ``module__*``,
+        ``optimizer__*``, ... included) except :attr:`_not_training_params` and
+        the ``callbacks__*`` of callbacks other than skvision's LR schedule and
+        early stopping, with the estimator's class. Two fits that differ in
+        any of them (a grid search over ``lr``, another ``random_state``,
+        ``batch_size``, ``augment``, ...) never resume each other's checkpoint.
+        """
+        settings = {"estimator": type(self)}
+        for name, value in self.get_params(deep=False).items():
+            if name in self._not_training_params:
+                continue
+            if name.startswith("callbacks__") and not name.startswith(
+                ("callbacks__lr_schedule__", "callbacks__early_stopping__")
+            ):
+                continue
+            settings[name] = value
+        return settings
 
     # -- fit plumbing
     def _module_name(self):
@@ -370,6 +439,7 @@ class NeuralImageEstimator(BaseEstimator):
                 lr_schedule=self.lr_schedule,
                 checkpoint=self.checkpoint,
                 restore_rng=self.random_state is not None,  # _train forks torch's generators then
+                fit_settings=self._fit_settings() if self.checkpoint is not None else None,
                 verbose=self.verbose,
             )
         )
@@ -426,13 +496,25 @@ class NeuralImageEstimator(BaseEstimator):
         return net
 
     def _train(self, net, X_tensor, y_tensor, *, epochs=None):
-        """Run skorch's fit (or partial_fit, ``epochs`` given) under the estimator's random_state."""
+        """Run skorch's fit (or partial_fit, ``epochs`` given) under the estimator's random_state.
+
+        A ``KeyboardInterrupt`` (Ctrl-C) ends the training and keeps the network
+        it had (skorch's behaviour: no work lost), sets ``interrupted_`` and
+        warns with :class:`TrainingInterruptedWarning`: inside
+        ``cross_val_score`` or a search the fit returns normally and is scored,
+        so the warning is the only sign that the scores are of a partly trained
+        model.
+        """
+        budget = net.max_epochs if epochs is None else len(net.history) + epochs
         with seeded_torch_rng(self.random_state, self.device_):
             if epochs is None:
                 net.partial_fit(X_tensor, y_tensor)
             else:
                 net.partial_fit(X_tensor, y_tensor, epochs=epochs)
         self.n_epochs_ = len(net.history)
+        self.interrupted_ = bool(getattr(net, "interrupted_", False))
+        if self.interrupted_:
+            warnings.warn(_interrupted_message(self, net, budget), TrainingInterruptedWarning, stacklevel=4)
         return net
 
     def _predict_output(self, X, method="predict_proba"):

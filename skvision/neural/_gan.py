@@ -320,6 +320,10 @@ class GANFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralImage
     n_channels_ : int
     n_epochs_ : int
         Epochs trained.
+    interrupted_ : bool
+        Whether a ``KeyboardInterrupt`` (Ctrl-C) ended the last training: the
+        network is then the partly trained one it had, and a
+        ``TrainingInterruptedWarning`` said so (early stopping is no interruption).
     device_ : str
 
     See Also
@@ -424,6 +428,14 @@ class GANFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralImage
 
     _module_registry = {"dcgan": DCGAN}
 
+    #: What ``transform`` returns, not how the GAN trains: out of the checkpoint's key.
+    _not_training_params = (
+        *NeuralImageEstimator._not_training_params,
+        "feature_layers",
+        "pool_grid",
+        "pooling",
+    )
+
     def _filters(self):
         """``filters`` as given to :class:`DCGAN`: an int, a tuple of ints or None."""
         if self.filters is None or isinstance(self.filters, Integral):
@@ -457,7 +469,8 @@ class GANFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralImage
                 sink=sink,
             )
             restore_rng = self.random_state is not None
-            callbacks.append(("resume", _ResumeFromCheckpoint(saver, restore_rng=restore_rng)))
+            resume = _ResumeFromCheckpoint(saver, restore_rng=restore_rng, settings=self._fit_settings())
+            callbacks.append(("resume", resume))
             callbacks.append(("checkpoint", saver))
         if self.verbose:
             callbacks.append(("progress", ProgressBar()))

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import torch
 from skorch import NeuralNet, NeuralNetClassifier, NeuralNetRegressor
+from skorch.callbacks import EarlyStopping
 from skorch.dataset import unpack_data
 from skorch.utils import to_tensor
 
@@ -127,7 +128,17 @@ class ImageNetMixin:
     def fit_loop(self, X, y=None, epochs=None, **fit_params):
         if epochs is None:
             epochs = max(0, self.max_epochs - len(self.history))
-        return super().fit_loop(X, y, epochs=epochs, **fit_params)
+        # skorch's partial_fit swallows a KeyboardInterrupt (its EarlyStopping stops training by raising
+        # one): record here whether it was the user's (Ctrl-C), for the estimator to say so.
+        self.interrupted_ = False
+        try:
+            return super().fit_loop(X, y, epochs=epochs, **fit_params)
+        except KeyboardInterrupt:
+            self.interrupted_ = not any(
+                isinstance(callback, EarlyStopping) and getattr(callback, "misses_", 0) >= callback.patience
+                for _, callback in getattr(self, "callbacks_", [])
+            )
+            raise
 
     def train_step_single(self, batch, **fit_params):
         self._set_training(True)

@@ -88,7 +88,8 @@ def test_a_failed_checkpoint_write_warns_and_keeps_the_previous_file(tmp_path, m
         checkpoint.save_model(net)
     # One warning, for the one file that failed; the previous params.pt is whole.
     assert [str(w.message) for w in caught] == [
-        f"Checkpoint could not save the f_params to {str(tmp_path / 'params.pt')!r}: OSError: disk full"
+        f"Checkpoint could not save the f_params to {str(tmp_path / 'params.pt')!r}: OSError: disk full; "
+        "none of this save's files were written, the previous checkpoint is kept as it was."
     ]
     assert (tmp_path / "params.pt").read_bytes() == before
     assert not list(tmp_path.glob("*.partial"))
@@ -97,3 +98,23 @@ def test_a_failed_checkpoint_write_warns_and_keeps_the_previous_file(tmp_path, m
         warnings.simplefilter("error")  # the disk recovered: the next save writes params.pt, silently
         checkpoint.save_model(net)
     assert (tmp_path / "params.pt").read_bytes() != before
+
+
+def test_a_failed_write_commits_nothing_of_its_save(tmp_path, monkeypatch):
+    """history.json is the commit marker: a save whose params.pt failed writes no history, nor any file."""
+    checkpoint = _AtomicCheckpoint(monitor="train_loss_best", dirname=tmp_path)
+    net = train(checkpoint)
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    real_save_params = type(net).save_params
+
+    def failing_save_params(self, f_params=None, **kwargs):
+        if f_params is not None:
+            raise OSError("disk full")
+        return real_save_params(self, **kwargs)
+
+    monkeypatch.setattr(type(net), "save_params", failing_save_params)
+    net.partial_fit(np.zeros((4, 4), np.float32), np.arange(4) % 3, epochs=1)  # one more epoch in the history
+    with pytest.warns(RuntimeWarning, match="previous checkpoint is kept"):
+        checkpoint.save_model(net)
+    # Before, history.json (and rng.pt, optimizer.pt) of epoch 3 were written beside the params.pt of epoch 2.
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before

@@ -293,7 +293,8 @@ def _same_state(a, b):
 def test_keyboard_interrupt_leaves_a_usable_model_with_its_weights(digits):
     X, y = digits
     snapshots = _Snapshots(interrupt_at=3)
-    clf = CNNClassifier(**{**TINY, "max_epochs": 10}, callbacks=[("snap", snapshots)]).fit(X, y)
+    with pytest.warns(UserWarning, match="after epoch 3 of 10"):
+        clf = CNNClassifier(**{**TINY, "max_epochs": 10}, callbacks=[("snap", snapshots)]).fit(X, y)
     assert clf.n_epochs_ == 3
     assert _same_state(clf.net_.module_.state_dict(), snapshots.states_[-1])
     assert clf.predict(X).shape == (len(X),)
@@ -338,7 +339,8 @@ def test_checkpoint_then_resume(tmp_path, digits):
     X, y = digits
     params = {**TINY, "lr_schedule": "onecycle", "checkpoint": tmp_path}
     stop = [("stop", _Snapshots(interrupt_at=2))]
-    first = CNNClassifier(**{**params, "max_epochs": 6}, callbacks=stop).fit(X, y)
+    with pytest.warns(UserWarning, match="interrupted"):
+        first = CNNClassifier(**{**params, "max_epochs": 6}, callbacks=stop).fit(X, y)
     folder = fit_checkpoint(tmp_path)
     assert (folder / "params.pt").exists() and (folder / "optimizer.pt").exists()
     saved_losses = first.net_.history[:, "train_loss"]
@@ -591,3 +593,46 @@ def test_partial_fit_after_fit_trains_at_lr_not_where_the_schedule_ended(digits,
     assert model.net_.optimizer_.param_groups[0]["lr"] == pytest.approx(0.01)
     moved = max(float((p.detach() - b).abs().max()) for p, b in zip(model.net_.module_.parameters(), before))
     assert moved > 1e-3, "the epoch trained"
+
+
+def test_a_checkpoint_is_resumed_only_by_a_fit_with_the_same_training_settings(tmp_path, digits):
+    """A grid search over lr (or another seed, batch size, ...) with checkpoint= trains every candidate.
+
+    Before, the key held only the layers and the data: the second fit loaded the first one's finished
+    checkpoint, trained 0 epochs and returned the first model.
+    """
+    X, y = digits
+    params = {**TINY, "checkpoint": tmp_path}
+    first = CNNClassifier(**params, lr=1e-2).fit(X, y)
+    for change in ({"lr": 1e-4}, {"random_state": 1}, {"batch_size": 64}):
+        other = CNNClassifier(**{**params, **change}).fit(X, y)
+        alone = CNNClassifier(**{**params, **change, "checkpoint": None}).fit(X, y)
+        np.testing.assert_allclose(other.net_.history[:, "train_loss"], alone.net_.history[:, "train_loss"])
+        assert not np.allclose(other.predict_proba(X[:20]), first.predict_proba(X[:20]))
+    assert len(list(tmp_path.glob("fit-*"))) == 4
+    # Settings that do not change the training share the checkpoint: verbose, tta, the user's callbacks.
+    same = CNNClassifier(**params, lr=1e-2, tta=2, callbacks=[("snap", _Snapshots())]).fit(X, y)
+    assert len(list(tmp_path.glob("fit-*"))) == 4
+    np.testing.assert_array_equal(same.net_.history[:, "train_loss"], first.net_.history[:, "train_loss"])
+
+
+def test_a_checkpoint_with_more_epochs_than_max_epochs_is_not_resumed(tmp_path, digits):
+    X, y = digits
+    params = {**TINY, "checkpoint": tmp_path}
+    CNNClassifier(**{**params, "max_epochs": 3}).fit(X, y)
+    with pytest.warns(UserWarning, match=r"holds 3 epochs, more than max_epochs=2.*starts afresh"):
+        shorter = CNNClassifier(**params).fit(X, y)
+    alone = CNNClassifier(**{**params, "checkpoint": None}).fit(X, y)
+    assert shorter.n_epochs_ == 2
+    np.testing.assert_allclose(shorter.net_.history[:, "train_loss"], alone.net_.history[:, "train_loss"])
+
+
+def test_fit_settings_key_is_stable_for_objects_and_functions():
+    from sklearn.base import clone
+
+    from skvision.neural._callbacks import stable_repr
+
+    est = CNNClassifier(**TINY, module=ConvNet, optimizer=torch.optim.SGD, augment=[nn.Identity()])
+    key = stable_repr(est._fit_settings())
+    assert " at 0x" not in key and stable_repr(clone(est)._fit_settings()) == key
+    assert stable_repr(est.set_params(optimizer__momentum=0.9)._fit_settings()) != key

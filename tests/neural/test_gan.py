@@ -533,3 +533,13 @@ def test_auto_epochs_follow_the_image_budget(digits, monkeypatch):
     assert gan.max_epochs_ == 3
     assert len(gan.net_.history) == 3
     assert GANFeatures(**TINY).fit(X[:64]).max_epochs_ == 1
+
+
+def test_checkpoint_of_another_lr_is_not_resumed(digits, tmp_path):
+    X, _ = digits
+    first = GANFeatures(**TINY, checkpoint=tmp_path).fit(X[:96])
+    other = GANFeatures(**TINY, lr=1e-3, checkpoint=tmp_path).fit(X[:96])
+    alone = GANFeatures(**TINY, lr=1e-3).fit(X[:96])
+    assert len(list(tmp_path.glob("fit-*"))) == 2
+    np.testing.assert_array_equal(other.transform(X[:10]), alone.transform(X[:10]))
+    assert not np.array_equal(other.transform(X[:10]), first.transform(X[:10]))
