@@ -70,10 +70,8 @@ def test_atomic_checkpoint_pickles_the_net_when_asked(tmp_path):
     np.testing.assert_array_equal(loaded.predict_proba(X), net.predict_proba(X))
 
 
-def test_a_failed_checkpoint_write_warns_and_keeps_the_previous_file(tmp_path, monkeypatch):
-    checkpoint = _AtomicCheckpoint(monitor="train_loss_best", dirname=tmp_path)
-    net = train(checkpoint)
-    before = (tmp_path / "params.pt").read_bytes()
+def _params_writes_fail(net, monkeypatch):
+    """Make the net's params.pt writes fail as on a full disk (its other files are written)."""
     real_save_params = type(net).save_params
 
     def failing_save_params(self, f_params=None, **kwargs):
@@ -82,6 +80,13 @@ def test_a_failed_checkpoint_write_warns_and_keeps_the_previous_file(tmp_path, m
         return real_save_params(self, **kwargs)
 
     monkeypatch.setattr(type(net), "save_params", failing_save_params)
+
+
+def test_a_failed_checkpoint_write_warns_and_keeps_the_previous_file(tmp_path, monkeypatch):
+    checkpoint = _AtomicCheckpoint(monitor="train_loss_best", dirname=tmp_path)
+    net = train(checkpoint)
+    before = (tmp_path / "params.pt").read_bytes()
+    _params_writes_fail(net, monkeypatch)
     with torch.no_grad():
         net.module_[0].weight.add_(1.0)  # different weights: a written file would differ
     with pytest.warns(RuntimeWarning) as caught:
@@ -105,14 +110,7 @@ def test_a_failed_write_commits_nothing_of_its_save(tmp_path, monkeypatch):
     checkpoint = _AtomicCheckpoint(monitor="train_loss_best", dirname=tmp_path)
     net = train(checkpoint)
     before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
-    real_save_params = type(net).save_params
-
-    def failing_save_params(self, f_params=None, **kwargs):
-        if f_params is not None:
-            raise OSError("disk full")
-        return real_save_params(self, **kwargs)
-
-    monkeypatch.setattr(type(net), "save_params", failing_save_params)
+    _params_writes_fail(net, monkeypatch)
     net.partial_fit(np.zeros((4, 4), np.float32), np.arange(4) % 3, epochs=1)  # one more epoch in the history
     with pytest.warns(RuntimeWarning, match="previous checkpoint is kept"):
         checkpoint.save_model(net)
