@@ -14,6 +14,7 @@ _NAMES = {
     "PretrainedFeatures": "skvision.neural._pretrained",
     "resolve_backbone": "skvision.neural.backbones",
     "BackboneNet": "skvision.neural._finetune",
+    "TrainingInterruptedWarning": "skvision.neural._estimator",
 }
 
 __getattr__, __dir__, __all__ = attach(__name__, _NAMES)

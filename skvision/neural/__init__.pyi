@@ -5,6 +5,7 @@ from ._autoencoder import AutoencoderFeatures as AutoencoderFeatures
 from ._cnn import CNNClassifier as CNNClassifier
 from ._cnn import CNNFeatures as CNNFeatures
 from ._cnn import CNNRegressor as CNNRegressor
+from ._estimator import TrainingInterruptedWarning as TrainingInterruptedWarning
 from ._finetune import BackboneNet as BackboneNet
 from ._gan import GANFeatures as GANFeatures
 from ._pretrained import PretrainedFeatures as PretrainedFeatures
@@ -18,5 +19,6 @@ __all__ = [
     "CNNRegressor",
     "GANFeatures",
     "PretrainedFeatures",
+    "TrainingInterruptedWarning",
     "resolve_backbone",
 ]
