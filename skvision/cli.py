@@ -603,6 +603,10 @@ def _compare_one(args):
         if not feature_set.available:
             talk.say(f"  (leaving out {feature_set.name}: {feature_set.skipped})")
 
+    downscaled = _downscaled_networks(feature_sets)
+    if downscaled:
+        talk.say(f"  ({downscaled})")
+
     # Exact copies of one image stay in one fold, or a copy on each side would inflate the scores.
     groups = data.get("groups")
     n_copies = 0 if groups is None else len(groups) - len(set(groups.tolist()))
@@ -646,12 +650,31 @@ def _compare_one(args):
             f"{cv_words}, stratified{', exact copies kept in one fold' if groups is not None else ''} "
             f"(seed {args.seed}); "
             f"classifier: {args.classifier}{settings}; device: {device}{'; fast mode' if args.fast else ''}",
+            *([downscaled] if downscaled else []),
             f"command: skvision {' '.join(sys.argv[1:]) if sys.argv[1:] else 'compare'}",
         ],
         progress=talk.stage,
     )
     print(f"\nReport: {report} ({time.perf_counter() - started:.0f} s in all)")
     return result
+
+
+def _downscaled_networks(feature_sets):
+    """One sentence naming the feature sets whose network sees downscaled images (``max_side``), or ''.
+
+    Examples
+    --------
+    >>> from skvision.compare import DatasetInfo, build_feature_sets
+    >>> sets = build_feature_sets(["hog", "cnn", "gan"], DatasetInfo((128, 96, 3), 100, device="cpu"))
+    >>> _downscaled_networks(sets)
+    'the networks trained from scratch see the images downscaled: cnn to 64x48, gan to 32x24'
+    """
+    sizes = []
+    for feature_set in feature_sets:
+        steps = getattr(feature_set.transformer, "named_steps", None)
+        if steps is not None and "resize" in steps and "network" in steps:
+            sizes.append(f"{feature_set.name} to {'x'.join(map(str, steps['resize'].size))}")
+    return f"the networks trained from scratch see the images downscaled: {', '.join(sizes)}" if sizes else ""
 
 
 # ------------------------------------------------------------- several data sets (--dataset a,b,c)

@@ -309,6 +309,20 @@ def test_a_class_of_fewer_distinct_images_than_folds_is_refused(tmp_path, capsys
     assert "class 'b' has 2, the other 2 of its images copies of them" in err
 
 
+def test_the_command_says_which_networks_see_downscaled_images(tmp_path, monkeypatch, capsys):
+    import skvision.compare
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt  # stop before any training: the lines before are the point
+
+    monkeypatch.setattr(skvision.compare, "compare_features", interrupted)
+    data = _write_folder(tmp_path / "data", size=(80, 40))
+    out = str(tmp_path / "o")
+    argv = ["compare", "--dataset", str(data), "--features", "hog,gan", "--cv", "2", "--out", out]
+    _, _, err = _run(argv, capsys)
+    assert "(the networks trained from scratch see the images downscaled: gan to 32x16)" in err
+
+
 def test_folder_options_on_a_bundled_data_set_are_refused(no_work, capsys):
     for option in (["--on-error", "skip"], ["--classes", "a,b"]):
         status, _, err = _run(["compare", *option, *_QUICK], capsys)
