@@ -95,6 +95,7 @@ the values as given.
 
 from __future__ import annotations
 
+import math
 import numbers
 import warnings
 from dataclasses import dataclass
@@ -520,6 +521,29 @@ def _stack_list(X, name):
 _ONE_COLOUR_IMAGE_MIN_SIDE = 8
 
 
+def _flattened_hint(width):
+    """A reshape to suggest for rows of ``width`` values that may be flattened images, or ''.
+
+    A DataFrame of pixels, or scikit-learn's ``load_digits().data``, comes as one
+    row per image.
+
+    Examples
+    --------
+    >>> _flattened_hint(1024)
+    ' If each row is a flattened 32x32 image, pass X.reshape(-1, 32, 32).'
+    >>> _flattened_hint(3072)
+    ' If each row is a flattened 32x32 RGB image, pass X.reshape(-1, 32, 32, 3).'
+    >>> _flattened_hint(10)
+    ''
+    """
+    for channels, suffix, words in ((1, "", ""), (3, ", 3", " RGB")):
+        side = math.isqrt(width // channels) if width % channels == 0 else 0
+        if side >= 4 and side * side * channels == width:
+            shape = f"-1, {side}, {side}{suffix}"
+            return f" If each row is a flattened {side}x{side}{words} image, pass X.reshape({shape})."
+    return ""
+
+
 def check_images(
     X,
     *,
@@ -635,6 +659,7 @@ def check_images(
         hint = ""
         if X.ndim == 2:
             hint = " For a single image, pass image[np.newaxis]." if X.shape[0] != 0 else ""
+            hint += _flattened_hint(X.shape[1])
         raise ValueError(
             f"{name} must be a batch of images of shape (N, H, W) or (N, H, W, C); "
             f"got {_describe(X)} (ndim={X.ndim}).{hint}"

@@ -50,6 +50,9 @@ def test_single_channel_axis_is_squeezed():
         (None, TypeError, "X is None"),
         ("image.png", TypeError, "ImageLoader"),
         (np.zeros((4, 4)), ValueError, r"ndim=2.*image\[np.newaxis\]"),
+        # One row per image (a DataFrame of pixels, sklearn's load_digits().data): the reshape.
+        (np.zeros((300, 64)), ValueError, r"flattened 8x8 image, pass X\.reshape\(-1, 8, 8\)"),
+        (np.zeros((300, 3072)), ValueError, r"flattened 32x32 RGB image, pass X\.reshape\(-1, 32, 32, 3\)"),
         # One colour image is not a batch of grey images 3 (or 4) pixels wide.
         (np.zeros((30, 45, 3)), ValueError, r"30 grey images of 45x3 .* one RGB image\?.*np.newaxis"),
         (np.zeros((30, 45, 4)), ValueError, r"one RGBA image\?.*pass as shape \(30, 45, 4, 1\)"),
