@@ -222,7 +222,7 @@ def test_parallel_detection_pickle_and_clone_give_identical_results(textures):
 @pytest.mark.parametrize("detector", ["daisy", "orb"])
 def test_fit_shares_its_work_as_transform_does(textures, detector, monkeypatch):
     # Loky's workers took ~5 s to start for a fit of 20 small images (6x one process): fit
-    # follows the transform's plan, serial under its threshold, else this process's threads.
+    # follows the transform's plan, serial under its threshold, else threads or processes.
     from skvision.descriptors import _base, _bovw
 
     calls = []
@@ -251,7 +251,8 @@ def test_fit_shares_its_work_as_transform_does(textures, detector, monkeypatch):
     serial.fit(images)
     calls.clear()
     threaded = clone(serial).set_params(n_jobs=2).fit(images)
-    assert calls and set(calls) == {(2, "threads")}
+    # DAISY on threads; ORB holds the GIL (threads 1.07x): joblib's processes.
+    assert calls and set(calls) == {(2, "threads" if detector == "daisy" else None)}
     np.testing.assert_array_equal(threaded.codebook_, serial.codebook_)
 
 
