@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import argparse
 import copy
-import time
 
 import numpy as np
 import skimage.data
+from _timing import best_seconds
 from sklearn.base import clone
 
 from skvision.descriptors import BagOfVisualWords
@@ -36,15 +36,6 @@ def _crops(n, side=96, seed=0):
     return np.stack(
         [s[r : r + side, c : c + side] for s in sources for r, c in rng.integers(0, 400, (n // 4, 2))]
     )
-
-
-def _best(function, repeats):
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def main():
@@ -70,9 +61,9 @@ def main():
         if prefer is not None:
             cls._parallel_prefer = prefer
         try:
-            fit = _best(lambda: clone(base).set_params(n_jobs=n_jobs).fit(X), args.repeats)
+            fit = best_seconds(lambda: clone(base).set_params(n_jobs=n_jobs).fit(X), args.repeats)
             model = copy.deepcopy(fitted).set_params(n_jobs=n_jobs)
-            transform = _best(lambda: model.transform(X), args.repeats)
+            transform = best_seconds(lambda: model.transform(X), args.repeats)
         finally:
             cls._parallel_prefer = saved
         rows[label] = (fit, transform)

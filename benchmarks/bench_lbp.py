@@ -31,11 +31,10 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import statistics
-import time
 import tracemalloc
 
 import numpy as np
+from _timing import median_seconds
 
 # (P, R, method): the first is the usual texture descriptor and carries the targets.
 CONFIGS = [(8, 1, "uniform"), (16, 2, "uniform"), (8, 1, "default")]
@@ -63,15 +62,6 @@ def workload_b():
     for image in sources:
         variants += [image, image[::-1], image[:, ::-1], image.T]
     return np.ascontiguousarray(np.stack(variants))
-
-
-def median_seconds(function, repeats):
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def n_labels(P, method):

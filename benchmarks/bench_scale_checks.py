@@ -22,23 +22,13 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
 import numpy as np
+from _timing import median_seconds
 from sklearn.base import clone
 
 import skvision
 from skvision.datasets import load_textures
-
-
-def _median_seconds(function, repeats):
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def _images(n=5000, size=28):
@@ -66,10 +56,10 @@ def main():
         fitted8 = clone(descriptor).fit(X8)
         fitted16 = clone(descriptor).fit(X16)
         fitted8.transform(X8[:64])  # warm-up: numba, caches
-        same8 = _median_seconds(lambda f=fitted8: f.transform(X8), args.repeats)
-        same16 = _median_seconds(lambda f=fitted16: f.transform(X16), args.repeats)
-        changed = _median_seconds(lambda f=fitted8: f.transform(X16), args.repeats)
-        scan = _median_seconds(lambda: X16.max(), args.repeats)
+        same8 = median_seconds(lambda f=fitted8: f.transform(X8), args.repeats)
+        same16 = median_seconds(lambda f=fitted16: f.transform(X16), args.repeats)
+        changed = median_seconds(lambda f=fitted8: f.transform(X16), args.repeats)
+        scan = median_seconds(lambda: X16.max(), args.repeats)
         np.testing.assert_allclose(fitted8.transform(X16), fitted8.transform(X8), rtol=1e-6, atol=1e-9)
         print(
             f"| {type(descriptor).__name__} | {same8:.4f} | {same16:.4f} | {changed:.4f} | {scan:.5f} "

@@ -35,10 +35,10 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import statistics
 import time
 
 import numpy as np
+from _timing import median_seconds
 
 # The bag of words' DAISY settings (skvision's defaults), for its reference loop.
 DAISY_PARAMS = {"step": 2, "radius": 8, "rings": 2, "histograms": 6, "orientations": 8}
@@ -142,15 +142,6 @@ def reference_size(reference, images, cap, seconds_per_repeat=3.0):
     reference(probe)
     per_image = (time.perf_counter() - start) / len(probe)
     return int(np.clip(seconds_per_repeat / per_image, 10, cap))
-
-
-def median_seconds(function, repeats):
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main():
