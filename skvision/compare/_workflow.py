@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import math
 import os
 import signal
 import sys
@@ -71,6 +72,10 @@ PARALLEL_MIN_SAVING = 3.0
 
 #: Images of the untimed warm-up fit.
 WARMUP_IMAGES = 64
+
+#: The fewest test images the transform rate is timed on (see ``_FamilyRun.time_transform``):
+#: enough that a batched transform's per-call costs weigh as they do on a whole fold.
+TIMED_IMAGES_MIN = 64
 
 #: Fingerprints of the pipelines warmed up in this process (a worker warms each one up once).
 _WARMED = set()
@@ -740,7 +745,12 @@ class _FamilyRun:
         Measured the same way whatever ``n_jobs`` and the order of the feature
         sets: in the main process with no worker running, by the pipeline
         fitted here on the first split, repeated until ``min_seconds`` are
-        measured (at most ``max_calls`` times). During the splits other
+        measured (at most ``max_calls`` times). Where describing the whole
+        fold once would take much longer than that (by the split's own
+        timing), its first images are described instead, enough for about
+        half of ``min_seconds`` a call and at least ``TIMED_IMAGES_MIN``: a
+        rate needs no more, and on large images a slow family's fold can take
+        a minute to describe again. During the splits other
         processes may share the cores, and a pipeline fitted in a worker
         would pay set-up here on its first call. A set described once
         (``precompute``) keeps the rate of that description, which ran in
@@ -756,7 +766,12 @@ class _FamilyRun:
         if not here:
             return
         features = self.fitted[here[0]].named_steps["features"]
-        images = _take(self.ctx.X, self.ctx.splits[here[0]][1])
+        record = self.records[here[0]]
+        test = self.ctx.splits[here[0]][1]
+        per_image = record["transform_seconds"] / max(1, record["n_test"])
+        if per_image > 0:
+            test = test[: max(TIMED_IMAGES_MIN, math.ceil(min_seconds / 2 / per_image))]
+        images = _take(self.ctx.X, test)
         seconds, n_images = 0.0, 0
         for _ in range(max_calls):
             start = time.perf_counter()
@@ -766,7 +781,6 @@ class _FamilyRun:
             if seconds >= min_seconds:
                 break
         self.result.transform_seconds, self.result.n_transformed = seconds, n_images
-        record = self.records[here[0]]
         record["rate"] = (seconds, n_images)
         if self.ctx.store is not None:
             self.ctx.store.save(self.name, {k: v for k, v in record.items() if k != "seconds"})

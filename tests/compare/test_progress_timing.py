@@ -393,3 +393,22 @@ def test_a_wrong_n_jobs_is_refused_by_name(two_sets, tmp_path, n_jobs, error, ma
     with pytest.raises(error, match=match):
         two_sets.write_report(tmp_path / "out", n_jobs=n_jobs, html=False)
     assert not (tmp_path / "out").exists() or not (tmp_path / "out" / "report.md").exists()
+
+
+def _slow_flatten(images):
+    """A transform that takes 2 ms an image."""
+    import time
+
+    time.sleep(0.002 * len(images))
+    return flatten(images)
+
+
+def test_a_slow_transform_is_timed_on_part_of_the_fold_not_described_again_whole(digits):
+    """The rate is timed on enough images for ~0.1 s, not on a whole fold that takes far longer."""
+    X, y = digits
+    X, y = np.concatenate([X] * 3)[:600], np.concatenate([y] * 3)[:600]
+    result = compare_features(X, y, {"slow": FunctionTransformer(_slow_flatten)}, estimator="logreg", cv=3)
+    slow = result.results["slow"]
+    assert len(slow.fold_test_indices[0]) == 200, "a fold takes 0.4 s to describe"
+    assert slow.n_transformed == 64  # TIMED_IMAGES_MIN: 64 images take 0.13 s, one call
+    assert 300 < slow.throughput < 500, "2 ms an image, plus the flatten"
