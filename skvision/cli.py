@@ -394,6 +394,25 @@ def _is_bundled(dataset):
     return True
 
 
+def _check_not_splits(dataset):
+    """A usage error for a folder of splits (``train/``, ``test/``, each with class folders).
+
+    Read as one data set its splits would be the classes: a comparison of the
+    features by how well they tell the training images from the test images.
+    """
+    from .datasets._folder import split_folders
+
+    splits = split_folders(dataset)
+    if splits:
+        one = next((name for name in splits if name.lower().startswith("train")), splits[0])
+        raise _UsageError(
+            f"argument --dataset: the folders of {dataset!r} are {', '.join(splits)}, a data set's splits "
+            f"with class folders inside, not classes; compare the classes of one split (--dataset "
+            f"{Path(dataset) / one}): its images are cross-validated, so it needs no test split (to use "
+            "every image, put the class folders of all the splits in one folder)"
+        )
+
+
 def _load_data(args):
     import numpy as np
     from sklearn.model_selection import train_test_split
@@ -414,6 +433,7 @@ def _load_data(args):
                 f"argument --dataset: {args.dataset!r} is neither a bundled data set "
                 f"({', '.join(DATASETS)}) nor an existing folder"
             )
+        _check_not_splits(args.dataset)
         started = time.perf_counter()
         data = _read_folder(args)
         data.read_seconds = time.perf_counter() - started
@@ -707,6 +727,8 @@ def _run_compare_datasets(args, datasets):
                 "nor an existing folder"
             )
     folders = [d for d in datasets if d not in bundled]
+    for folder in folders:  # before the first data set's work, not when its turn comes
+        _check_not_splits(folder)
     folder_options = (args.image_size, args.classes, None if args.color_mode == "auto" else 1)
     if not folders and (any(option is not None for option in folder_options) or args.on_error != "raise"):
         raise _UsageError(

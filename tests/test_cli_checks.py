@@ -203,6 +203,28 @@ def test_an_out_that_is_the_image_folder_or_one_of_its_classes_is_refused(tmp_pa
     assert "is the class folder 'c'" in err
 
 
+def test_a_folder_of_splits_is_refused_not_compared_as_two_classes(tmp_path, no_work, capsys):
+    # data/train/a, data/test/a, ...: read from data, "train" and "test" were the classes (a warning,
+    # then a whole comparison of how well each feature set tells training images from test images).
+    data = tmp_path / "data"
+    for split in ("train", "test"):
+        _write_folder(data / split)
+    (data / "train" / "README.txt").write_text("not an image")  # a stray file keeps it a split
+    for dataset in (str(data), f"digits,{data}"):
+        argv = ["compare", "--dataset", dataset, "--out", str(tmp_path / "out"), *_QUICK]
+        status, _, err = _run(argv, capsys)
+        _one_line_error(status, err)
+        assert "are test, train, a data set's splits" in err and f"--dataset {data / 'train'}" in err
+        assert not (tmp_path / "out").exists()
+    # Classes named like splits that hold their images, or a split folder beside a class: compared.
+    from skvision.datasets._folder import split_folders
+
+    assert split_folders(data) == ["test", "train"] and split_folders(data / "train") == []
+    (data / "test" / "stray.png").write_bytes(b"")
+    assert split_folders(data) == []
+    assert split_folders(_write_folder(tmp_path / "plain", classes=("train", "test"))) == []
+
+
 def test_remove_stale_report_leaves_a_folder_without_a_report_alone(tmp_path):
     (tmp_path / "scores.png").write_text("a user's own file")
     assert remove_stale_report(tmp_path) == []

@@ -285,6 +285,38 @@ class _Scan:
                 yield Path(entry.path), depth
 
 
+def split_folders(root) -> list[str]:
+    """The folders of ``root`` when they are a data set's splits holding class folders, else ``[]``.
+
+    ``data/train/cat/*.png``, ``data/test/cat/*.png``: every folder of ``data``
+    is named as a split (``SPLIT_NAMES``) and holds folders but no image file
+    of its own. Read from ``data``, such splits would become the classes.
+
+    Examples
+    --------
+    >>> split_folders(".")  # a folder that is not a data set
+    []
+    """
+    root = Path(root)
+    try:
+        with os.scandir(root) as listing:
+            folders = [entry for entry in listing if not is_debris(entry.name) and _is_folder(entry)]
+    except OSError:
+        return []
+    if not folders or any(entry.name.lower() not in SPLIT_NAMES for entry in folders):
+        return []
+    for folder in folders:
+        try:
+            with os.scandir(folder.path) as listing:
+                inner = [entry for entry in listing if not is_debris(entry.name)]
+        except OSError:
+            return []
+        files = [entry.path for entry in inner if not _is_folder(entry)]
+        if not any(_is_folder(entry) for entry in inner) or _image_names(files, None):
+            return []
+    return sorted(entry.name for entry in folders)
+
+
 def _image_names(paths, extensions):
     """The names of the files of ``paths`` that look like images by their name (not read).
 
