@@ -213,6 +213,43 @@ def _stretch(image, size, interpolation, anti_aliasing):
     return _cast_like(resized, image.dtype)
 
 
+def check_pad_fill(fill_value, scale):
+    """``fill_value`` for the border of images of ``scale`` (:class:`ImageScale`), or a ValueError.
+
+    The border is cast to the images' dtype and read on their scale, so a
+    value outside it came in other units: 255 on float images in [0, 1] made a
+    border 255 times brighter than white, 300 on uint8 images became 255.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skvision._images import image_scale
+    >>> check_pad_fill(1.0, image_scale(np.zeros((1, 2, 2))))
+    1.0
+    >>> check_pad_fill(255, image_scale(np.zeros((1, 2, 2))))
+    Traceback (most recent call last):
+    ...
+    ValueError: fill_value=255 is outside the scale of float64 images with values in [0, 0], 0 to 1 ...
+    """
+    if not math.isfinite(fill_value):
+        raise ValueError(f"fill_value must be a finite number for mode='pad'; got {fill_value!r}.")
+    kind = scale.kind
+    if kind == "float":  # floats outside [0, 1] are taken as given: any border in their units
+        return float(fill_value)
+    if kind == "unit":
+        low, high = 0.0, 1.0
+    else:
+        info = np.iinfo(np.dtype(scale.dtype))
+        low, high = float(info.min), float(info.max)
+    if not low <= fill_value <= high:
+        ends = "0 black, 1 white" if kind == "unit" else f"{scale.white:g} white"
+        raise ValueError(
+            f"fill_value={fill_value!r} is outside the scale of {scale}, {low:g} to {high:g} ({ends}): the "
+            "border is cast to the images' dtype and read on their scale, so give it in their units."
+        )
+    return float(fill_value)
+
+
 def _padded(inner, size, box, fill_value, leading=0):
     """Place ``inner`` (its image axes start at axis ``leading``) at ``box`` in a canvas of ``size``."""
     shape = (*inner.shape[:leading], *size, *inner.shape[leading + 2 :])
@@ -322,8 +359,10 @@ class Resize(_ImagesOut, TransformerMixin, BaseEstimator, auto_wrap_output_keys=
           (rounded to whole pixels), centred, and the border filled with
           ``fill_value`` (letterbox).
     fill_value : float, default=0
-        The border's value with ``mode='pad'``, cast to the images' dtype
-        (0 is black for uint8 and for floats in [0, 1]).
+        The border's value with ``mode='pad'``, in the images' own units and
+        cast to their dtype (0 is black for uint8 and for floats in [0, 1]). A
+        value outside their scale (255 for floats in [0, 1], 300 for uint8, NaN)
+        raises a ValueError in ``fit`` and ``transform``.
     interpolation : {'nearest', 'bilinear', 'bicubic'}, default='bilinear'
         Spline order 0, 1 or 3 of :func:`skimage.transform.resize`.
     anti_aliasing : bool or None, default=None
@@ -406,12 +445,17 @@ class Resize(_ImagesOut, TransformerMixin, BaseEstimator, auto_wrap_output_keys=
         )
         # The channels of the output (None: grey), for its feature names; None too for a mix.
         self.n_channels_ = channels.pop() if len(channels) == 1 else None
-        self.input_scale_ = (
-            merge_scales([image_scale(image[np.newaxis]) for image in images])
-            if isinstance(images, list)
-            else image_scale(images)
-        )
+        self.input_scale_ = self._scale(images)
+        if self.mode == "pad":
+            check_pad_fill(self.fill_value, self.input_scale_)
         return self
+
+    @staticmethod
+    def _scale(images):
+        """The :class:`ImageScale` of a batch, or of a list of images taken together."""
+        if isinstance(images, list):
+            return merge_scales([image_scale(image[np.newaxis]) for image in images])
+        return image_scale(images)
 
     def transform(self, X):
         """Resize the images.
@@ -426,6 +470,9 @@ class Resize(_ImagesOut, TransformerMixin, BaseEstimator, auto_wrap_output_keys=
         """
         check_is_fitted(self, "output_size_")
         images = self._images(X)
+        if self.mode == "pad":
+            # This batch's own scale: a float copy of the uint8 images fit saw reads 255 otherwise.
+            check_pad_fill(self.fill_value, self._scale(images))
         if isinstance(images, np.ndarray):
             # Every image of a batch has one size, so one box serves them all.
             height, width = images.shape[1:3]

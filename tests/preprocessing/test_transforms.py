@@ -1,3 +1,5 @@
+import re
+
 import numpy as np
 import pytest
 import skimage.filters
@@ -143,6 +145,30 @@ def test_pad_letterboxes_with_the_fill_value():
     inner = resize(WIDE[0].astype(float), (2, 3), order=1, anti_aliasing=True)
     np.testing.assert_allclose(out[:, 1:4], inner, atol=1e-12)
     assert (out[:, [0, 4, 5]] == 0).all()
+
+
+@pytest.mark.parametrize(
+    "images, fill_value, says",
+    [
+        (WIDE / 255.0, 255, "float64 images with values in [0.0392157, 0.941176], 0 to 1 (0 black, 1 white)"),
+        (WIDE, 300, "scale of uint8 images (0-255), 0 to 255 (255 white)"),
+        (WIDE, -1, "0 to 255"),
+        (WIDE.astype(np.uint16) * 257, 70000, "0 to 65535 (65535 white)"),
+        (WIDE / 255.0, float("nan"), "fill_value must be a finite number"),
+    ],
+)
+def test_a_pad_fill_off_the_images_scale_is_refused(images, fill_value, says):
+    # 255 on floats in [0, 1] made a border 255 times brighter than white; 300 on uint8 became 255.
+    with pytest.raises(ValueError, match=re.escape(says)):
+        Resize((6, 6), mode="pad", fill_value=fill_value).fit(images)
+    with pytest.raises(ValueError, match=re.escape(says)):  # transform reads each batch's own scale
+        Resize((6, 6), mode="pad", fill_value=fill_value).fit(np.full((1, 6, 6), 1e3)).transform(images)
+    # In their units it pads; the other modes never use the fill, so they never check it.
+    white = 1.0 if images.dtype.kind == "f" else float(np.iinfo(images.dtype).max)
+    assert (Resize((6, 6), mode="pad", fill_value=white).fit_transform(images)[:, 0] == white).all()
+    assert Resize((6, 6), fill_value=fill_value).fit_transform(images).shape[1:3] == (6, 6)
+    # Floats off [0, 1] are taken as given: any border in their units.
+    assert Resize((6, 6), mode="pad", fill_value=300).fit_transform(WIDE * 2.0)[0, 0, 0] == 300
 
 
 @pytest.mark.parametrize("mode", ["stretch", "crop", "pad"])
