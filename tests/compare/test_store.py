@@ -244,7 +244,17 @@ class SwallowsCtrlC(FunctionTransformer):
         return super().fit(X, y)
 
 
-def test_ctrl_c_swallowed_by_a_fit_stops_the_comparison_and_stores_no_fold(digits, tmp_path):
+@pytest.fixture
+def ctrl_c_raises():
+    """Python's own SIGINT handler for the test: a process started in the background by a shell
+    without job control (``make test &``) inherits Ctrl-C ignored, and then a comparison rightly
+    does not stop on one."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+def test_ctrl_c_swallowed_by_a_fit_stops_the_comparison_and_stores_no_fold(digits, tmp_path, ctrl_c_raises):
     # skorch catches Ctrl-C in fit; a comparison scored the half-trained network as a fold,
     # stored it for --resume, and went on.
     X, y = digits
