@@ -502,6 +502,32 @@ def local_binary_pattern(images, P, R, method="default", sampling="circular"):
     return out
 
 
+def _as_8bit_levels(images):
+    """Float images that are 8-bit levels on the [0, 1] scale, ``X / 255``, as the levels 0-255.
+
+    Codes compare interpolated neighbours with the centre. On the levels the
+    arithmetic is that of the uint8 images themselves, so ``X / 255`` (what
+    ``img_as_float`` makes of uint8 ``X``) gets ``X``'s codes; on the [0, 1]
+    scale equal pixels interpolate an ulp off the centre, and comparisons flip
+    (up to 8 % of a histogram bin on texture patches). Decided image by image,
+    so that no chunking changes an image's codes; other images come back as
+    they are.
+    """
+    if images.dtype.kind != "f" or not len(images):
+        return images
+    levels = np.rint(images * images.dtype.type(255))
+    flat = len(images), -1
+    exact = (levels / images.dtype.type(255) == images).reshape(flat).all(axis=1)
+    exact &= (levels.reshape(flat).min(axis=1) >= 0) & (levels.reshape(flat).max(axis=1) <= 255)
+    if not exact.any():
+        return images
+    if exact.all():
+        return levels
+    out = images.copy()
+    out[exact] = levels[exact]
+    return out
+
+
 # ------------------------------------------------------------------ transformer
 class LBP(BaseDescriptor):
     """Local binary pattern histograms over a grid of cells, at one or more scales.
@@ -585,6 +611,15 @@ class LBP(BaseDescriptor):
     ``2 * ceil(R) + 1`` pixels a side for the largest ``R`` (one pixel whose
     neighbours all lie inside), and at least one pixel per cell.
 
+    Float images whose values are all 8-bit levels on the [0, 1] scale
+    (``X / 255``, what ``skimage.img_as_float`` makes of uint8 ``X``) are
+    described on the levels, image by image: they get exactly the histograms
+    of uint8 ``X``. On the [0, 1] scale the interpolated neighbours of equal
+    pixels land an ulp off the centre and some comparisons flip: scikit-image's
+    ``local_binary_pattern`` flips them (and warns of float images), and so
+    does :func:`local_binary_pattern`, which follows it image for image. Other
+    float images are described as they are.
+
     Examples
     --------
     >>> from skvision import LBP
@@ -616,8 +651,9 @@ class LBP(BaseDescriptor):
 
     def _working_white(self):
         # Codes compare a pixel with its neighbours, which no value scale changes (but for rounding
-        # ties of interpolated neighbours, as in scikit-image): nothing to convert or check. The
-        # variances of 'var' are on the 8-bit scale, whatever the dtype (skvision._images).
+        # ties of interpolated neighbours: 8-bit levels on [0, 1] are read as levels, _as_8bit_levels):
+        # nothing to convert or check. The variances of 'var' are on the 8-bit scale, whatever the
+        # dtype (skvision._images).
         return 255.0 if self.method == "var" else None
 
     def __init__(
@@ -724,6 +760,8 @@ class LBP(BaseDescriptor):
 
     # ---------------------------------------------------------------- describe
     def _describe(self, images):
+        if self.method != "var":  # variances are on the 8-bit scale already (_working_white)
+            images = _as_8bit_levels(images)
         if _lbp_kernels.numba_available():
             return self._describe_compiled(images)
         n, height, width = images.shape
@@ -780,6 +818,8 @@ class LBP(BaseDescriptor):
     def _describe_torch(self, images):
         import torch
 
+        if self.method != "var" and isinstance(images, np.ndarray):
+            images = _as_8bit_levels(images)
         grid = check_grid(self.grid)
         parts = []
         for k, (P, R) in enumerate(self._scales()):

@@ -610,3 +610,24 @@ def test_circular_rotation_invariant_histograms_without_ties(seed, P, turns):
     for method in ("ror", "uniform"):
         lbp = LBP(P=P, R=2, method=method, normalize="none")
         np.testing.assert_array_equal(lbp.fit_transform(image[None]), lbp.fit_transform(rotated[None]))
+
+
+@pytest.mark.parametrize("method", ["default", "ror", "uniform", "nri_uniform"])
+@pytest.mark.parametrize("R", [1, 1.5])
+def test_float_images_of_8bit_levels_get_the_codes_of_the_uint8_images(method, R):
+    # X / 255 (img_as_float of uint8 X) is X by the value-scale rule; on [0, 1] the interpolated
+    # neighbours of equal pixels fell an ulp off the centre and histograms moved by up to 0.08.
+    X = load_textures(return_X_y=True)[0][:120]
+    expected = LBP(P=8, R=R, method=method).fit_transform(X)
+    for floats in (X / 255.0, X.astype(np.float32) / np.float32(255), X.astype(np.float64)):
+        np.testing.assert_array_equal(LBP(P=8, R=R, method=method).fit_transform(floats), expected)
+
+
+def test_8bit_levels_are_read_image_by_image_whatever_the_batch():
+    X = load_textures(return_X_y=True)[0][:6]
+    smooth = skimage.data.camera()[:32, :32] / 255.0 + 1e-3  # not levels: described as it is
+    batch = np.concatenate([X / 255.0, smooth[np.newaxis]])
+    together = LBP(batch_size=2).fit_transform(batch)
+    np.testing.assert_array_equal(together[:6], LBP().fit_transform(X))
+    np.testing.assert_array_equal(together[6:], LBP().fit_transform(smooth[np.newaxis]))
+    np.testing.assert_array_equal(together, LBP(batch_size=7).fit_transform(batch))
