@@ -238,9 +238,10 @@ def check_pad_fill(fill_value, scale):
         return float(fill_value)
     if kind == "unit":
         low, high = 0.0, 1.0
+    elif kind == "int":  # int16, int64, ...: 8-bit grey levels by the rule, whatever the dtype holds
+        low, high = 0.0, 255.0
     else:
-        info = np.iinfo(np.dtype(scale.dtype))
-        low, high = float(info.min), float(info.max)
+        low, high = 0.0, scale.white
     if not low <= fill_value <= high:
         ends = "0 black, 1 white" if kind == "unit" else f"{scale.white:g} white"
         raise ValueError(

@@ -154,6 +154,9 @@ def test_pad_letterboxes_with_the_fill_value():
         (WIDE, 300, "scale of uint8 images (0-255), 0 to 255 (255 white)"),
         (WIDE, -1, "0 to 255"),
         (WIDE.astype(np.uint16) * 257, 70000, "0 to 65535 (65535 white)"),
+        # Other integers hold 8-bit grey levels: a border of 1000 on int16 images is off their scale.
+        (WIDE.astype(np.int16), 1000, "scale of int16 images with values in [10, 240], 0 to 255 (255 white)"),
+        (WIDE.astype(np.int64), -1, "0 to 255"),
         (WIDE / 255.0, float("nan"), "fill_value must be a finite number"),
     ],
 )
@@ -164,7 +167,8 @@ def test_a_pad_fill_off_the_images_scale_is_refused(images, fill_value, says):
     with pytest.raises(ValueError, match=re.escape(says)):  # transform reads each batch's own scale
         Resize((6, 6), mode="pad", fill_value=fill_value).fit(np.full((1, 6, 6), 1e3)).transform(images)
     # In their units it pads; the other modes never use the fill, so they never check it.
-    white = 1.0 if images.dtype.kind == "f" else float(np.iinfo(images.dtype).max)
+    kind = images.dtype.kind
+    white = 1.0 if kind == "f" else float(np.iinfo(images.dtype).max) if kind == "u" else 255.0
     assert (Resize((6, 6), mode="pad", fill_value=white).fit_transform(images)[:, 0] == white).all()
     assert Resize((6, 6), fill_value=fill_value).fit_transform(images).shape[1:3] == (6, 6)
     # Floats off [0, 1] are taken as given: any border in their units.
