@@ -12,7 +12,9 @@ on stdout can be piped.
 
 from __future__ import annotations
 
+import functools
 import sys
+import threading
 import time
 
 __all__ = ["Progress", "queue_eta"]
@@ -46,6 +48,17 @@ def queue_eta(left, processes):
     return max(sum(splits) / max(1, processes), max(splits))
 
 
+def _locked(method):
+    """``method`` under the instance's lock: worker splits are reported from a listener thread."""
+
+    @functools.wraps(method)
+    def locked(self, *args, **kwargs):
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    return locked
+
+
 class Progress:
     """Progress lines of a comparison (see the module's docstring).
 
@@ -64,6 +77,7 @@ class Progress:
     def __init__(self, verbose=1, total=0, stream=None, bar=None):
         self.verbose = verbose
         self.stream = stream
+        self._lock = threading.RLock()
         self.started = time.perf_counter()
         self.done = 0
         self.total = total
@@ -83,6 +97,7 @@ class Progress:
     def _stream(self):
         return self.stream if self.stream is not None else sys.stderr
 
+    @_locked
     def say(self, message):
         """Print ``message`` (above the bar when there is one)."""
         if not self.verbose:
@@ -93,6 +108,7 @@ class Progress:
             print(message, file=self._stream, flush=True)
 
     # ------------------------------------------------------------ feature sets
+    @_locked
     def start(self, name, n_splits, n_done=0):
         """Feature set ``name`` starts: ``n_splits`` splits, ``n_done`` of them already stored."""
         self._family = {"name": name, "n": n_splits, "done": n_done, "scores": [], "started": None}
@@ -100,11 +116,13 @@ class Progress:
         if self._bar is not None:
             self._bar.set_description(name)
 
+    @_locked
     def timing_starts(self):
         """The timed splits start (after the warm-up): the ETA counts from here."""
         if self._family is not None:
             self._family["started"] = time.perf_counter()
 
+    @_locked
     def split_done(
         self,
         name,
@@ -154,6 +172,7 @@ class Progress:
             line += f"; {_duration(elapsed)} elapsed" + (f", about {_duration(eta)} left" if left else "")
         self.say(line)
 
+    @_locked
     def work_left(self, left, processes, *, min_seconds=30.0):
         """Once every feature set has run a split: how long the queued ones should take, and whose.
 
@@ -193,10 +212,12 @@ class Progress:
             f"more {where}; most of it: {', '.join(named)}"
         )
 
+    @_locked
     def resumed(self, n):
         """``n`` splits of the current feature set are read back from the store."""
         self._family["resumed"] = self._family.get("resumed", 0) + n
 
+    @_locked
     def finished(self, result, scoring):
         """Feature set done: its mean score, width and fit time."""
         extra = f", {result.n_resumed} split(s) from an earlier run" if result.n_resumed else ""
@@ -205,6 +226,7 @@ class Progress:
             f"{result.n_features} dims, fit {result.fit_times.mean():.2f} s/fold{extra}"
         )
 
+    @_locked
     def failed(self, name, why, n_left=0):
         """Feature set left out after an error; its remaining splits count as done for the bar."""
         if self._bar is not None and n_left:
@@ -212,10 +234,12 @@ class Progress:
         self.done += n_left
         self.say(f"{name}: {why}")
 
+    @_locked
     def stage(self, message):
         """A stage of the work after the splits (the report's figures, its HTML...)."""
         self.say(f"{message} ...")
 
+    @_locked
     def close(self):
         if self._bar is not None:
             self._bar.close()

@@ -110,6 +110,7 @@ class SplitScheduler:
         self._pending = []
         self._in_flight = {}
         self._outcomes = queue.SimpleQueue()
+        self._arrived = threading.Event()  # set as each worker task finishes
         self._dropped = set()
         # Re-entrant: a future that is already done runs its callback at once, inside _feed.
         self._lock = threading.RLock()
@@ -163,6 +164,17 @@ class SplitScheduler:
             except queue.Empty:
                 break
         return [item for item in finished if item[0].family not in self._dropped]
+
+    def wait_for_outcomes(self, timeout):
+        """Wait up to ``timeout`` seconds for a worker task to finish; whether one did.
+
+        Takes nothing: :meth:`outcomes` does. A task that finished since the last
+        wait returns at once.
+        """
+        arrived = self._arrived.wait(timeout)
+        # Cleared before the caller collects: a task finishing after this sets it again.
+        self._arrived.clear()
+        return arrived
 
     def drop(self, family):
         """Forget ``family``: its queued tasks are removed and its running ones' results ignored."""
@@ -273,6 +285,7 @@ class SplitScheduler:
             task = entry[0]
             error = future.exception()
             self._outcomes.put((task, None if error else future.result(), error))
+            self._arrived.set()
             self._feed()
 
     def close(self, abort=False):

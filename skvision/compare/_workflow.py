@@ -398,6 +398,7 @@ def compare_features(
         verbose=verbose,
         groups=groups,
         all_queued=False,
+        lock=threading.RLock(),
     )
     runs = {}
     scheduler = SplitScheduler(
@@ -407,29 +408,73 @@ def compare_features(
         modules=sorted({type(s.transformer).__module__ for s in running} | {type(estimator).__module__}),
     )
 
+    # Worker splits are recorded as they finish (stored for --resume, their line printed) by a
+    # listener thread, not between the main process's own splits: one of those can take minutes,
+    # and the workers' lines then came out all at once after it, their folds unstored meanwhile.
+    # Everything that records a split holds context.lock; failures are left to the main thread,
+    # which raises them or records the feature set as failed.
+    left_over = []  # (family, exception, from a worker): what the listener could not settle
+
     def fail(name, exc):
         if on_error == "raise" or not isinstance(exc, Exception):
             # KeyboardInterrupt (Ctrl-C reaches the workers too) stops the comparison: it was
             # recorded as the feature set's failure and the run went on to exit 0.
             raise exc
         first_line = str(exc).splitlines()[0] if str(exc) else ""
-        skipped[name] = f"failed: {type(exc).__name__}: {first_line}"
-        scheduler.drop(name)
-        run = runs.pop(name, None)
-        progress.failed(name, skipped[name], n_left=run.left if run is not None else len(splits))
+        with context.lock:
+            skipped[name] = f"failed: {type(exc).__name__}: {first_line}"
+            scheduler.drop(name)
+            run = runs.pop(name, None)
+            progress.failed(name, skipped[name], n_left=run.left if run is not None else len(splits))
 
-    def collect(block=False):
-        for task, outcome, error in scheduler.outcomes(block=block):
+    def settle(in_main):
+        """Record the finished worker splits (the caller holds context.lock)."""
+        for task, outcome, error in scheduler.outcomes():
             if task.family not in runs:
                 continue
-            if error is not None:
+            if error is None:
+                try:
+                    runs[task.family].finish(*outcome, scheduler)
+                    continue
+                except BaseException as exc:  # noqa: BLE001 - the main thread raises it
+                    if in_main:
+                        raise
+                    left_over.append((task.family, exc, False))
+            elif in_main:
                 fail(task.family, error)
             else:
-                runs[task.family].finish(*outcome, scheduler)
+                left_over.append((task.family, error, True))
+
+    def collect(block=False):
+        """Settle finished worker splits here, and what the listener left (``block``: wait a moment)."""
+        if block:
+            scheduler.wait_for_outcomes(0.2)  # short: a Ctrl-C reaches the main thread between waits
+        with context.lock:
+            settle(in_main=True)
+            found, left_over[:] = list(left_over), []
+        for family, exc, from_worker in found:
+            if not from_worker:
+                raise exc
+            if family in runs:
+                fail(family, exc)
+
+    listening = threading.Event()
+
+    def listen():
+        while listening.is_set():
+            if scheduler.wait_for_outcomes(0.2):
+                with context.lock:
+                    settle(in_main=False)
+
+    listener = threading.Thread(target=listen, name="skvision-compare-splits", daemon=True)
+
+    def busy():
+        with context.lock:  # outcomes are taken and recorded under the lock: none is in between
+            return scheduler.busy()
 
     def drain():
         """Run queued splits here (and collect the workers') until none is left."""
-        while scheduler.busy():
+        while busy():
             task = scheduler.take_for_main()
             if task is None:
                 collect(block=True)
@@ -439,13 +484,18 @@ def compare_features(
             except Exception as exc:  # noqa: BLE001 - as above
                 fail(task.family, exc)
             else:
-                if task.family in runs:
-                    runs[task.family].finish(*outcome, scheduler)
+                with context.lock:
+                    if task.family in runs:
+                        runs[task.family].finish(*outcome, scheduler)
             collect()
+        collect()
 
     aborted = True
     try:
         scheduler.prestart()
+        if scheduler.n_workers:
+            listening.set()
+            listener.start()
         for feature_set in running:
             name = feature_set.name
             runs[name] = _FamilyRun(feature_set, None if spaces is None else spaces.get(name), context)
@@ -462,6 +512,14 @@ def compare_features(
         drain()  # every feature set has started: the main process takes queued splits too
         aborted = False
     finally:
+        listening.clear()
+        try:
+            if listener.is_alive():
+                listener.join()  # a split it is recording is stored before the comparison ends
+        except KeyboardInterrupt:  # Ctrl-C while it finishes: stop the workers all the same
+            scheduler.close(abort=True)
+            progress.close()
+            raise
         scheduler.close(abort=aborted)
         if not aborted:
             progress.stage("timing the transforms")
@@ -658,7 +716,8 @@ class _FamilyRun:
         ctx.progress.resumed(self.n_resumed)
         todo = [i for i in range(len(self.records)) if self.records[i] is None]
         if not todo:
-            return self._complete()
+            with ctx.lock:
+                return self._complete()
         start = time.perf_counter()
         _warm_up(pipeline, ctx.X, ctx.y, ctx.classification)
         self.warmup_seconds = time.perf_counter() - start
@@ -701,6 +760,10 @@ class _FamilyRun:
 
     def finish(self, record, fitted_pipeline, scheduler):
         """Record a finished split (from any process); the result once it is the last."""
+        with self.ctx.lock:  # the main thread's splits and the listener's (worker splits) in turn
+            return self._record(record, fitted_pipeline, scheduler)
+
+    def _record(self, record, fitted_pipeline, scheduler):
         ctx, i = self.ctx, record["index"]
         record["measured_in_main"] = record["pid"] == os.getpid()
         if self.per_image is not None:

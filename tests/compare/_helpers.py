@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 from pathlib import Path
 
@@ -102,4 +103,26 @@ class FailsInWorkers(TransformerMixin, BaseEstimator):
         return self
 
     def transform(self, X):
+        return flatten(X)
+
+
+class WaitsInMain(TransformerMixin, BaseEstimator):
+    """Flattened grey levels. In the process ``home``, the first transform of a fit waits (up to
+    ``timeout`` s) until ``WaitsInMain.released`` is set, as a long fold would, and notes whether it was."""
+
+    released = threading.Event()
+    waits: list = []
+
+    def __init__(self, home=None, timeout=30.0):
+        self.home = home
+        self.timeout = timeout
+
+    def fit(self, X, y=None):
+        self.waited_ = False
+        return self
+
+    def transform(self, X):
+        if os.getpid() == self.home and not self.waited_:
+            self.waited_ = True
+            WaitsInMain.waits.append(WaitsInMain.released.wait(self.timeout))
         return flatten(X)
