@@ -6,18 +6,24 @@ estimate of the time left for that feature set; with workers, the split's own
 time and the wait of the whole queue), a line per feature set, a forecast once
 every feature set has queued its splits (:meth:`Progress.work_left`), and a
 line per stage of the report; on a terminal a tqdm bar over every split sits
-under the lines. Everything goes to ``sys.stderr``, so that the table printed
-on stdout can be piped.
+under the lines. A split the main process runs for long says so every
+``heartbeat`` seconds (30) while nothing else was said: on large images one
+split of a slow family takes minutes. Everything goes to ``sys.stderr``, so
+that the table printed on stdout can be piped.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import sys
 import threading
 import time
 
-__all__ = ["Progress", "queue_eta"]
+__all__ = ["Progress", "queue_eta", "split_label"]
+
+#: Seconds without a line after which a running split says so (``Progress(heartbeat=None)``).
+HEARTBEAT_SECONDS = 30.0
 
 
 def _duration(seconds):
@@ -59,6 +65,24 @@ def _locked(method):
     return locked
 
 
+def _progress_of(ran, estimate):
+    """``'1 min 00 s so far'``, with ``' (about 40 s left)'`` when ``estimate`` says more is to come."""
+    text = f"{_duration(ran)} so far"
+    if estimate is not None and estimate > ran:
+        text += f" (about {_duration(estimate - ran)} left)"
+    return text
+
+
+def split_label(name, repeat, fold, n_repeats, n_folds):
+    """How the lines name a split.
+
+    >>> split_label("gabor", 0, 0, 1, 5), split_label("lbp", 1, 2, 3, 5)
+    ('gabor: fold 1/5', 'lbp: fold 3/5 of repeat 2/3')
+    """
+    repeat_part = f" of repeat {repeat + 1}/{n_repeats}" if n_repeats > 1 else ""
+    return f"{name}: fold {fold + 1}/{n_folds}{repeat_part}"
+
+
 class Progress:
     """Progress lines of a comparison (see the module's docstring).
 
@@ -72,12 +96,19 @@ class Progress:
         Where the lines go; ``None`` is ``sys.stderr`` at the time of each line.
     bar : bool or None
         Draw a tqdm bar; ``None`` draws one when ``stream`` is a terminal.
+    heartbeat : float or None, default=None
+        Seconds without a line after which a split still running (see
+        :meth:`running`) says so; ``None``: ``HEARTBEAT_SECONDS`` (30).
     """
 
-    def __init__(self, verbose=1, total=0, stream=None, bar=None):
+    def __init__(self, verbose=1, total=0, stream=None, bar=None, heartbeat=None):
         self.verbose = verbose
         self.stream = stream
+        self.heartbeat = HEARTBEAT_SECONDS if heartbeat is None else heartbeat
         self._lock = threading.RLock()
+        self._last_said = time.perf_counter()
+        self._current = None  # what a heartbeat says: a function of no argument giving the line
+        self._beating = None  # the heartbeat thread's stop event, once started
         self.started = time.perf_counter()
         self.done = 0
         self.total = total
@@ -102,6 +133,7 @@ class Progress:
         """Print ``message`` (above the bar when there is one)."""
         if not self.verbose:
             return
+        self._last_said = time.perf_counter()
         if self._bar is not None:
             self._bar.write(message, file=self._stream)
         else:
@@ -154,10 +186,8 @@ class Progress:
         if self._bar is not None:
             self._bar.update(1)
         mean = sum(family["scores"]) / len(family["scores"])
-        where = f"fold {fold + 1}/{n_folds}" + (
-            f" of repeat {repeat + 1}/{n_repeats}" if n_repeats > 1 else ""
-        )
-        line = f"{name}: {where}: {scoring} {score:.3f} (mean {mean:.3f})"
+        where = split_label(name, repeat, fold, n_repeats, n_folds)
+        line = f"{where}: {scoring} {score:.3f} (mean {mean:.3f})"
         if stored:
             line += "; stored by an earlier run"
         elif workers > 1 and seconds is not None:
@@ -171,6 +201,48 @@ class Progress:
             eta = elapsed / max(computed, 1) * left / max(1, min(workers, left or 1))
             line += f"; {_duration(elapsed)} elapsed" + (f", about {_duration(eta)} left" if left else "")
         self.say(line)
+
+    @contextlib.contextmanager
+    def running(self, label, estimate=None):
+        """The main process runs the split ``label`` (``'gabor: fold 1/5'``) in the block.
+
+        While it runs, a line says so each ``heartbeat`` seconds in which nothing else was
+        said, with the time it has run and, given its ``estimate`` (seconds), the time left.
+        """
+        started = time.perf_counter()
+
+        def line():
+            ran = time.perf_counter() - started
+            return f"{label}: still running, {_progress_of(ran, estimate)}"
+
+        with self.waiting(line):
+            yield
+
+    @contextlib.contextmanager
+    def waiting(self, line):
+        """In the block, ``line()`` is what each heartbeat says (see :meth:`running`)."""
+        if not self.verbose:
+            yield
+            return
+        with self._lock:
+            previous, self._current = self._current, line
+            if self._beating is None:
+                self._beating = threading.Event()
+                threading.Thread(target=self._beat, name="skvision-compare-heartbeat", daemon=True).start()
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._current = previous
+
+    def _beat(self):
+        stop = self._beating
+        while not stop.wait(min(1.0, self.heartbeat / 4)):
+            with self._lock:
+                if self._current is not None and time.perf_counter() - self._last_said >= self.heartbeat:
+                    text = self._current()
+                    if text:
+                        self.say(text)
 
     @_locked
     def work_left(self, left, processes, *, min_seconds=30.0):
@@ -241,6 +313,9 @@ class Progress:
 
     @_locked
     def close(self):
+        if self._beating is not None:
+            self._beating.set()
+            self._beating = None
         if self._bar is not None:
             self._bar.close()
             self._bar = None

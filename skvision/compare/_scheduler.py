@@ -146,6 +146,13 @@ class SplitScheduler:
                 left.setdefault(task.family, []).append(max(0.0, task.estimate - (now - submitted)))
             return {family: seconds for family, seconds in left.items() if family not in self._dropped}
 
+    def running(self):
+        """``[(task, seconds it has run), ...]``: the tasks in the workers, longest-running first."""
+        now = time.perf_counter()
+        with self._lock:
+            tasks = [(task, now - submitted) for task, submitted in self._in_flight.values()]
+        return sorted(tasks, key=lambda item: -item[1])
+
     def busy(self):
         """Whether tasks are queued, running in a worker, or finished but not collected."""
         with self._lock:

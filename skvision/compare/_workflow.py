@@ -53,7 +53,7 @@ from sklearn.preprocessing import FunctionTransformer
 
 from ._estimators import ESTIMATORS, estimator_space, make_estimator, task_of
 from ._families import FeatureSet, _prefixed, _product
-from ._progress import Progress, queue_eta
+from ._progress import Progress, _progress_of, queue_eta, split_label
 from ._result import ComparisonResult, FeatureResult
 from ._scheduler import SplitScheduler, SplitTask, check_n_jobs
 from ._store import FoldStore, fingerprint
@@ -472,15 +472,28 @@ def compare_features(
         with context.lock:  # outcomes are taken and recorded under the lock: none is in between
             return scheduler.busy()
 
+    def waiting_line():
+        """What the main process waits for, when it has no split of its own: the workers' splits."""
+        parts = [
+            f"{split_label(task.family, *context.split_ids[task.index], n_repeats, n_folds)} "
+            f"({_progress_of(ran, task.estimate)})"
+            for task, ran in scheduler.running()
+            if task.family in runs
+        ]
+        return f"waiting for the workers: {'; '.join(parts)}" if parts else None
+
     def drain():
         """Run queued splits here (and collect the workers') until none is left."""
         while busy():
             task = scheduler.take_for_main()
             if task is None:
-                collect(block=True)
+                with progress.waiting(waiting_line):
+                    collect(block=True)
                 continue
+            label = split_label(task.family, *context.split_ids[task.index], n_repeats, n_folds)
             try:
-                outcome = _run_split(*task.args, **task.kwargs)
+                with progress.running(label, estimate=task.estimate):
+                    outcome = _run_split(*task.args, **task.kwargs)
             except Exception as exc:  # noqa: BLE001 - as above
                 fail(task.family, exc)
             else:
@@ -724,9 +737,10 @@ class _FamilyRun:
         self.data, job, space = ctx.X, pipeline, self.space
         if self.feature_set.precompute:
             # Described once, timed, in this process; then the estimator alone meets the folds.
-            self.transformer = pipeline.named_steps["features"].fit(ctx.X, ctx.y)
-            start = time.perf_counter()
-            self.data = np.asarray(self.transformer.transform(ctx.X), dtype=np.float64)
+            with ctx.progress.running(f"{name}: describing the {len(ctx.y)} images once"):
+                self.transformer = pipeline.named_steps["features"].fit(ctx.X, ctx.y)
+                start = time.perf_counter()
+                self.data = np.asarray(self.transformer.transform(ctx.X), dtype=np.float64)
             self.per_image = (time.perf_counter() - start) / len(ctx.y)
             job = Pipeline(
                 [("features", FunctionTransformer()), ("estimator", pipeline.named_steps["estimator"])]
@@ -749,7 +763,9 @@ class _FamilyRun:
             groups=ctx.groups,
         )
         first = todo[0]
-        self.finish(*_run_split(first, job, self.data, ctx.y, *ctx.splits[first], **arguments), scheduler)
+        with ctx.progress.running(split_label(name, *ctx.split_ids[first], ctx.n_repeats, ctx.n_folds)):
+            outcome = _run_split(first, job, self.data, ctx.y, *ctx.splits[first], **arguments)
+        self.finish(*outcome, scheduler)
         estimate = self.records[first]["seconds"]
         for i in todo[1:]:
             task = SplitTask(

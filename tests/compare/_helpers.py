@@ -107,22 +107,24 @@ class FailsInWorkers(TransformerMixin, BaseEstimator):
 
 
 class WaitsInMain(TransformerMixin, BaseEstimator):
-    """Flattened grey levels. In the process ``home``, the first transform of a fit waits (up to
-    ``timeout`` s) until ``WaitsInMain.released`` is set, as a long fold would, and notes whether it was."""
+    """Flattened grey levels. In the process ``home`` (in every other one with ``in_workers``), the first
+    transform of a fit waits (up to ``timeout`` s) until ``WaitsInMain.released`` is set, as a long fold
+    would, and notes whether it was."""
 
     released = threading.Event()
     waits: list = []
 
-    def __init__(self, home=None, timeout=30.0):
+    def __init__(self, home=None, timeout=30.0, in_workers=False):
         self.home = home
         self.timeout = timeout
+        self.in_workers = in_workers
 
     def fit(self, X, y=None):
         self.waited_ = False
         return self
 
     def transform(self, X):
-        if os.getpid() == self.home and not self.waited_:
+        if (os.getpid() == self.home) != self.in_workers and not self.waited_:
             self.waited_ = True
             WaitsInMain.waits.append(WaitsInMain.released.wait(self.timeout))
         return flatten(X)

@@ -9,7 +9,7 @@ import pytest
 from sklearn.preprocessing import FunctionTransformer
 
 from skvision import compare_features
-from skvision.compare import _workflow
+from skvision.compare import _progress, _workflow
 from skvision.compare._progress import Progress
 from skvision.compare._scheduler import SplitScheduler, SplitTask
 from skvision.compare._workflow import WARMUP_IMAGES, _warm_sample
@@ -265,6 +265,48 @@ def test_worker_folds_are_stored_and_reported_while_the_main_process_runs_a_long
     serial = compare_features(X, y, features, estimator="logreg", cv=4)
     for name in features:
         np.testing.assert_array_equal(result.results[name].scores, serial.results[name].scores)
+
+
+def test_a_long_split_says_it_is_still_running_when_nothing_else_was_said():
+    import time
+
+    stream = io.StringIO()
+    progress = Progress(stream=stream, heartbeat=0.2)
+    with progress.running("gabor: fold 2/5", estimate=60.0):
+        time.sleep(0.9)
+    lines = stream.getvalue().splitlines()
+    assert 2 <= len(lines) <= 5, lines  # one a heartbeat, not one a poll
+    assert all(line.startswith("gabor: fold 2/5: still running, ") for line in lines)
+    assert lines[0].endswith(" s left)") and " s so far (about " in lines[0]
+    time.sleep(0.5)  # the split ended: no more lines
+    assert len(stream.getvalue().splitlines()) == len(lines)
+    progress.say("lbp: fold 1/5: accuracy 0.9")  # a line resets the clock
+    with progress.running("lbp: fold 2/5"):
+        time.sleep(0.1)
+    assert stream.getvalue().splitlines()[-1] == "lbp: fold 1/5: accuracy 0.9"
+    progress.close()
+    silent = io.StringIO()
+    with Progress(verbose=0, stream=silent, heartbeat=0.05).running("hog: fold 1/5"):
+        time.sleep(0.3)
+    assert silent.getvalue() == ""
+
+
+def test_a_long_fold_of_a_comparison_talks(digits, monkeypatch, capsys):
+    X, y = digits
+    monkeypatch.setattr(_progress, "HEARTBEAT_SECONDS", 0.2)
+    WaitsInMain.released.clear()  # every wait lasts its timeout
+    features = {"slow": WaitsInMain(home=os.getpid(), timeout=0.8)}  # 0.8 s in the warm-up, 0.8 s a fit
+    compare_features(X[:200], y[:200], features, estimator="logreg", cv=2, verbose=1)
+    err = capsys.readouterr().err
+    assert "slow: fold 1/2: still running, " in err and "slow: fold 2/2: still running, " in err
+    assert "(about " in err.split("slow: fold 2/2: still running, ")[1].splitlines()[0]  # fold 1 timed it
+    # With a worker: the main process, out of splits of its own, says what it waits for.
+    monkeypatch.setattr(_workflow, "PARALLEL_MIN_SAVING", 0.0)
+    features = {"slow": WaitsInMain(home=os.getpid(), timeout=1.5, in_workers=True)}
+    compare_features(X[:200], y[:200], features, estimator="logreg", cv=2, n_jobs=2, verbose=1)
+    waiting = [line for line in capsys.readouterr().err.splitlines() if line.startswith("waiting for")]
+    assert waiting and waiting[0].startswith("waiting for the workers: slow: fold 2/2 (")
+    assert " s so far" in waiting[0]
 
 
 def test_work_left_counts_queued_splits_and_what_running_ones_have_left(monkeypatch):
