@@ -21,7 +21,10 @@ How a feature set runs (:func:`_run_feature_set`):
 5. Each split: with tuning, an inner search on its training images
    (:func:`~skvision.compare._tuning.inner_search`), then the fit of the chosen
    setting (timed), the description of the test images (timed), the
-   predictions and the score. It is stored as soon as it finishes.
+   predictions and the score. It is stored as soon as it finishes: a worker's
+   split by a listener thread of the main process, while the main thread may be
+   running a split of its own (everything that records a split holds the
+   comparison's lock; the main thread raises a worker's failure).
 """
 
 from __future__ import annotations
