@@ -332,7 +332,13 @@ def _read_folder(args):
         if twice:
             raise _UsageError(f"argument --classes: {', '.join(map(repr, twice))} named more than once")
     failure = None
-    with warnings.catch_warnings(record=True) as caught:
+    from .compare._progress import Progress
+
+    # A bar on a terminal; in a log, a line every 30 s while the reading lasts (thousands of photos take
+    # minutes), then the first line says how long it took.
+    in_log = not args.quiet and not sys.stderr.isatty()
+    reading = Progress(verbose=int(in_log))
+    with warnings.catch_warnings(record=True) as caught, reading.running(f"reading {args.dataset}"):
         warnings.simplefilter("always")
         try:
             data = load_image_folder(
@@ -343,13 +349,13 @@ def _read_folder(args):
                 on_error=args.on_error,
                 # The workers spawned early read too, once the rest of the folder repays them.
                 n_jobs=args.n_jobs,
-                # A bar on a terminal; in a log, the first line says how long reading took.
                 verbose=int(not args.quiet and sys.stderr.isatty()),
             )
         except (OSError, ValueError, TypeError) as exc:
             # Raised after the warnings given so far: the bad files that --on-error warn left out
             # are named even when the folder then fails (images of different sizes, say).
             failure = _UsageError(f"argument --dataset: {_cli_message(exc)}")
+    reading.close()
     empty = []
     if failure is None and classes is not None:
         empty = [name for label, name in enumerate(classes) if not (data.target == label).any()]

@@ -371,3 +371,29 @@ def test_bad_list_of_datasets_exits_2_with_one_line(dataset, message, capsys):
     assert main(["compare", "--dataset", dataset]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and message in err
+
+
+def test_a_long_read_says_it_is_still_reading_in_a_log(tmp_path, capsys, monkeypatch):
+    import time
+
+    import skvision.datasets
+    from skvision.compare import _progress
+
+    write_image_folder(tmp_path / "data")
+    real = skvision.datasets.load_image_folder
+
+    def slow_read(*args, **kwargs):  # thousands of photos: minutes, where this folder takes ms
+        time.sleep(0.7)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(skvision.datasets, "load_image_folder", slow_read)
+    monkeypatch.setattr(_progress, "HEARTBEAT_SECONDS", 0.2)
+    argv = ["compare", "--dataset", str(tmp_path / "data"), "--features", "lbp", "--cv", "2"]
+    argv += ["--image-size", "24x24", "--embedding", "none", "--out", str(tmp_path / "out")]
+    assert main(argv) == 0
+    err = capsys.readouterr().err.splitlines()
+    said = [line for line in err if line.startswith(f"reading {tmp_path / 'data'}: still running, ")]
+    assert 1 <= len(said) <= 5 and said[0].endswith(" s so far")
+    assert err.index(said[-1]) < next(i for i, line in enumerate(err) if "images of 24x24" in line)
+    assert main([*argv, "--quiet"]) == 0
+    assert "still running" not in capsys.readouterr().err
