@@ -443,8 +443,8 @@ def compare_features(
                     if in_main:
                         raise
                     left_over.append((task.family, exc, False))
-            elif in_main:
-                fail(task.family, error)
+            elif in_main or (on_error != "raise" and isinstance(error, Exception)):
+                fail(task.family, error)  # recorded, its queued splits dropped at once (raises in main only)
             else:
                 left_over.append((task.family, error, True))
 

@@ -267,6 +267,31 @@ def test_worker_folds_are_stored_and_reported_while_the_main_process_runs_a_long
         np.testing.assert_array_equal(result.results[name].scores, serial.results[name].scores)
 
 
+def test_a_worker_failure_is_recorded_while_the_main_process_runs_a_long_split(digits, monkeypatch):
+    """With on_error='skip' the failed family is left out at once: its queued folds are not run."""
+    X, y = digits
+    monkeypatch.setattr(_workflow, "PARALLEL_MIN_SAVING", 0.0)
+    WaitsInMain.released.clear()
+    WaitsInMain.waits.clear()
+    original = Progress.failed
+
+    def failed(self, name, why, n_left=0):
+        original(self, name, why, n_left)
+        if threading.current_thread() is not threading.main_thread():
+            WaitsInMain.released.set()
+
+    monkeypatch.setattr(Progress, "failed", failed)
+    features = {
+        "fragile": FailsInWorkers(home=os.getpid()),
+        "long": WaitsInMain(home=os.getpid(), timeout=20.0),
+    }
+    result = compare_features(X, y, features, estimator="logreg", cv=4, n_jobs=2, on_error="skip")
+    assert WaitsInMain.waits and all(WaitsInMain.waits), "the failure waited for the main process"
+    assert "fails in a worker process" in result.skipped["fragile"] and list(result.results) == ["long"]
+    with pytest.raises(RuntimeError, match="fails in a worker"):  # on_error='raise': the main thread raises
+        compare_features(X, y, features, estimator="logreg", cv=4, n_jobs=2)
+
+
 def test_a_long_split_says_it_is_still_running_when_nothing_else_was_said():
     import time
 
