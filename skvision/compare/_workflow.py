@@ -24,7 +24,7 @@ How a feature set runs (:func:`_run_feature_set`):
    predictions and the score. It is stored as soon as it finishes: a worker's
    split by a listener thread of the main process, while the main thread may be
    running a split of its own (everything that records a split holds the
-   comparison's lock; the main thread raises a worker's failure).
+   comparison's lock; a worker's failure to raise goes to the main thread).
 """
 
 from __future__ import annotations
@@ -414,8 +414,8 @@ def compare_features(
     # Worker splits are recorded as they finish (stored for --resume, their line printed) by a
     # listener thread, not between the main process's own splits: one of those can take minutes,
     # and the workers' lines then came out all at once after it, their folds unstored meanwhile.
-    # Everything that records a split holds context.lock; failures are left to the main thread,
-    # which raises them or records the feature set as failed.
+    # Everything that records a split holds context.lock. A failure the comparison records (on_error
+    # 'skip' or 'warn') is recorded where it is found; one to raise (and a Ctrl-C) goes to the main thread.
     left_over = []  # (family, exception, from a worker): what the listener could not settle
 
     def fail(name, exc):
