@@ -169,6 +169,7 @@ class Progress:
         workers=1,
         seconds=None,
         left_in_all=None,
+        family_left=None,
     ):
         """One split finished (or was read back from the store, ``stored=True``).
 
@@ -177,7 +178,8 @@ class Progress:
         ``workers > 1`` the splits of every feature set share one queue, longest
         first, and a quick one may wait there for minutes: the line then says the
         split's own ``seconds`` and, once known, ``left_in_all``, the estimated
-        time of everything still queued or running.
+        time of everything still queued or running; before that, ``family_left``,
+        the estimated work of this feature set's other splits.
         """
         family = self._families.get(name, self._family)
         family["done"] += 1
@@ -192,8 +194,12 @@ class Progress:
             line += "; stored by an earlier run"
         elif workers > 1 and seconds is not None:
             line += f"; {_duration(seconds)} this split"
+            left = family["n"] - family["done"]
             if left_in_all:  # 0: nothing queued, or running splits already past their estimates
                 line += f", about {_duration(left_in_all)} left in all"
+            elif family_left and left:
+                others = f"{left} other splits" if left > 1 else "other split"
+                line += f"; its {others}: about {_duration(family_left)} of work"
         else:
             elapsed = time.perf_counter() - (family["started"] or self.started)
             computed = family["done"] - family.get("resumed", 0)

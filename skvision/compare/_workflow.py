@@ -799,6 +799,12 @@ class _FamilyRun:
             ctx.store.save(self.name, {k: v for k, v in record.items() if k != "seconds"})
         self.left -= 1
         workers = scheduler.processes if scheduler.started else 1
+        family_left = None
+        if workers > 1 and not ctx.all_queued and self.left:
+            # Until every feature set has queued its splits the queue's wait is unknown, but this
+            # one's is not: on large images a user learns early that a family will take its minutes.
+            queued = scheduler.work_left().get(self.name)
+            family_left = sum(queued) if queued else self.left * record.get("seconds", 0.0)
         ctx.progress.split_done(
             self.name,
             *ctx.split_ids[i],
@@ -810,6 +816,7 @@ class _FamilyRun:
             seconds=record.get("seconds"),
             # Known once every feature set has queued its splits: before, some are still to come.
             left_in_all=queue_eta(scheduler.work_left(), workers) if ctx.all_queued else None,
+            family_left=family_left,
         )
         return self._complete() if not self.left else None
 

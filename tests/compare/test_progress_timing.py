@@ -292,6 +292,21 @@ def test_a_worker_failure_is_recorded_while_the_main_process_runs_a_long_split(d
         compare_features(X, y, features, estimator="logreg", cv=4, n_jobs=2)
 
 
+def test_with_workers_a_first_split_says_how_much_work_its_family_has_left():
+    """Before every family has queued its splits the queue's wait is unknown; a family's own is not."""
+    stream = io.StringIO()
+    progress = Progress(stream=stream)
+    progress.start("bovw", 5)
+    progress.split_done("bovw", 0, 0, 1, 5, 0.25, "accuracy", workers=2, seconds=211.0, family_left=844.0)
+    progress.split_done("bovw", 0, 1, 1, 5, 0.5, "accuracy", workers=2, seconds=205.0, left_in_all=700.0)
+    progress.start("lbp", 2)
+    progress.split_done("lbp", 0, 0, 1, 2, 0.75, "accuracy", workers=2, seconds=1.0, family_left=1.0)
+    first, second, third = stream.getvalue().splitlines()
+    assert first.endswith("; 3 min 31 s this split; its 4 other splits: about 14 min 04 s of work")
+    assert second.endswith("; 3 min 25 s this split, about 11 min 40 s left in all")  # the queue known
+    assert third.endswith("; 1.0 s this split; its other split: about 1.0 s of work")
+
+
 def test_a_long_split_says_it_is_still_running_when_nothing_else_was_said():
     import time
 
