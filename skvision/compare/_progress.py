@@ -24,6 +24,8 @@ __all__ = ["Progress", "queue_eta", "split_label"]
 
 #: Seconds without a line after which a running split says so (``Progress(heartbeat=None)``).
 HEARTBEAT_SECONDS = 30.0
+#: A feature set's work left is said from this many seconds on (less is no news).
+_FAMILY_LEFT_MIN_SECONDS = 10.0
 
 
 def _duration(seconds):
@@ -197,7 +199,7 @@ class Progress:
             left = family["n"] - family["done"]
             if left_in_all:  # 0: nothing queued, or running splits already past their estimates
                 line += f", about {_duration(left_in_all)} left in all"
-            elif family_left and left:
+            elif family_left and family_left >= _FAMILY_LEFT_MIN_SECONDS and left:
                 others = f"{left} other splits" if left > 1 else "other split"
                 line += f"; its {others}: about {_duration(family_left)} of work"
         else:

@@ -301,10 +301,13 @@ def test_with_workers_a_first_split_says_how_much_work_its_family_has_left():
     progress.split_done("bovw", 0, 1, 1, 5, 0.5, "accuracy", workers=2, seconds=205.0, left_in_all=700.0)
     progress.start("lbp", 2)
     progress.split_done("lbp", 0, 0, 1, 2, 0.75, "accuracy", workers=2, seconds=1.0, family_left=1.0)
-    first, second, third = stream.getvalue().splitlines()
+    progress.start("cnn", 2)
+    progress.split_done("cnn", 0, 0, 1, 2, 0.5, "accuracy", workers=2, seconds=12.0, family_left=12.0)
+    first, second, third, fourth = stream.getvalue().splitlines()
     assert first.endswith("; 3 min 31 s this split; its 4 other splits: about 14 min 04 s of work")
     assert second.endswith("; 3 min 25 s this split, about 11 min 40 s left in all")  # the queue known
-    assert third.endswith("; 1.0 s this split; its other split: about 1.0 s of work")
+    assert third.endswith("; 1.0 s this split")  # under 10 s: no news
+    assert fourth.endswith("; 12 s this split; its other split: about 12 s of work")
 
 
 def test_a_long_split_says_it_is_still_running_when_nothing_else_was_said():
