@@ -337,8 +337,11 @@ def _read_folder(args):
     # A bar on a terminal; in a log, a line every 30 s while the reading lasts (thousands of photos take
     # minutes), then the first line says how long it took.
     in_log = not args.quiet and not sys.stderr.isatty()
-    reading = Progress(verbose=int(in_log))
-    with warnings.catch_warnings(record=True) as caught, reading.running(f"reading {args.dataset}"):
+    with (
+        warnings.catch_warnings(record=True) as caught,
+        contextlib.closing(Progress(verbose=int(in_log))) as reading,
+        reading.running(f"reading {args.dataset}"),
+    ):
         warnings.simplefilter("always")
         try:
             data = load_image_folder(
@@ -355,7 +358,6 @@ def _read_folder(args):
             # Raised after the warnings given so far: the bad files that --on-error warn left out
             # are named even when the folder then fails (images of different sizes, say).
             failure = _UsageError(f"argument --dataset: {_cli_message(exc)}")
-    reading.close()
     empty = []
     if failure is None and classes is not None:
         empty = [name for label, name in enumerate(classes) if not (data.target == label).any()]

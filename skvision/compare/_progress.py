@@ -20,7 +20,7 @@ import sys
 import threading
 import time
 
-__all__ = ["Progress", "queue_eta", "split_label"]
+__all__ = ["Progress", "queue_eta", "split_label", "time_so_far"]
 
 #: Seconds without a line after which a running split says so (``Progress(heartbeat=None)``).
 HEARTBEAT_SECONDS = 30.0
@@ -67,8 +67,12 @@ def _locked(method):
     return locked
 
 
-def _progress_of(ran, estimate):
-    """``'1 min 00 s so far'``, with ``' (about 40 s left)'`` when ``estimate`` says more is to come."""
+def time_so_far(ran, estimate):
+    """``'1 min 00 s so far'``, with ``' (about 40 s left)'`` when ``estimate`` says more is to come.
+
+    >>> time_so_far(60.0, 100.0), time_so_far(12.0, None)
+    ('1 min 00 s so far (about 40 s left)', '12 s so far')
+    """
     text = f"{_duration(ran)} so far"
     if estimate is not None and estimate > ran:
         text += f" (about {_duration(estimate - ran)} left)"
@@ -221,7 +225,7 @@ class Progress:
 
         def line():
             ran = time.perf_counter() - started
-            return f"{label}: still running, {_progress_of(ran, estimate)}"
+            return f"{label}: still running, {time_so_far(ran, estimate)}"
 
         with self.waiting(line):
             yield

@@ -56,7 +56,7 @@ from sklearn.preprocessing import FunctionTransformer
 
 from ._estimators import ESTIMATORS, estimator_space, make_estimator, task_of
 from ._families import FeatureSet, _prefixed, _product
-from ._progress import Progress, _progress_of, queue_eta, split_label
+from ._progress import Progress, queue_eta, split_label, time_so_far
 from ._result import ComparisonResult, FeatureResult
 from ._scheduler import SplitScheduler, SplitTask, check_n_jobs
 from ._store import FoldStore, fingerprint
@@ -479,7 +479,7 @@ def compare_features(
         """What the main process waits for, when it has no split of its own: the workers' splits."""
         parts = [
             f"{split_label(task.family, *context.split_ids[task.index], n_repeats, n_folds)} "
-            f"({_progress_of(ran, task.estimate)})"
+            f"({time_so_far(ran, task.estimate)})"
             for task, ran in scheduler.running()
             if task.family in runs
         ]
