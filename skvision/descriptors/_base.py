@@ -31,6 +31,10 @@ Subclass hooks
     and takes a ``device`` parameter (declare it in ``__init__`` and in
     ``_parameter_constraints`` with :data:`DEVICE_CONSTRAINT`); one that does
     not runs on the CPU and takes no ``device``.
+``_torch_plane(self, plane) -> ndarray``
+    Optional: the numpy array the torch path's tensor is made from (the plane
+    as float64 by default), for a step that must see the plane's own dtype, or
+    a descriptor that computes in float32 where its numpy path does.
 ``_plane_feature_names(self) -> list[str]``
     Names of the ``F`` features of one plane, given ``self.image_shape_``.
 ``_describe_into(self, images, out)``
@@ -460,9 +464,13 @@ class BaseDescriptor(TransformerMixin, BaseEstimator):
             else:
                 import torch
 
-                tensor = torch.as_tensor(np.ascontiguousarray(plane, dtype=np.float64), device=device)
+                tensor = torch.as_tensor(np.ascontiguousarray(self._torch_plane(plane)), device=device)
                 parts.append(self._describe_torch(tensor).double().cpu().numpy())
         return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
+
+    def _torch_plane(self, plane):
+        """The numpy array the torch path's tensor is made from (see "Subclass hooks")."""
+        return plane.astype(np.float64, copy=False)
 
     def _transform_chunk_into(self, images, out):
         """The numpy path of ``_transform_chunk``, each plane written into its columns of ``out``."""

@@ -592,7 +592,8 @@ class LBP(BaseDescriptor):
         Where the work runs ("GPUs" in docs/scaling.md): ``'cpu'`` runs the
         numpy/numba code; ``'cuda'`` and ``'cuda:N'`` run the torch
         implementation on that GPU; ``'auto'`` (or None) takes a CUDA GPU when
-        torch sees one, else the CPU. The outputs agree within 1e-5.
+        torch sees one, else the CPU. The outputs are identical ('var'
+        within float rounding).
     verbose : int, default=0
         Show a progress bar over chunks.
 
@@ -826,11 +827,15 @@ class LBP(BaseDescriptor):
             )
         return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
 
+    def _torch_plane(self, plane):
+        # As _describe: X / 255 gets the codes of X. Decided here, on the plane's own dtype (a float32
+        # X / 255 is levels in float32 arithmetic only), before the torch path's float64 copy.
+        levels = plane if self.method == "var" else _as_8bit_levels(plane)
+        return levels.astype(np.float64, copy=False)
+
     def _describe_torch(self, images):
         import torch
 
-        if self.method != "var" and isinstance(images, np.ndarray):
-            images = _as_8bit_levels(images)
         grid = check_grid(self.grid)
         parts = []
         for k, (P, R) in enumerate(self._scales()):

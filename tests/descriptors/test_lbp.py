@@ -532,6 +532,19 @@ def test_torch_cpu_path_equals_numpy(params, textures, route):
         np.testing.assert_allclose(lbp.transform(X), expected, rtol=0, atol=1e-5)
 
 
+@pytest.mark.parametrize("method", ["uniform", "nri_uniform", "ror"])
+def test_torch_path_reads_float_copies_of_8bit_images_as_levels(real_crops, method):
+    # The GPU run found this: the torch path compared X / 255 on the [0, 1] scale, where equal pixels
+    # interpolate an ulp off the centre and codes flip, while the numpy path reads the levels.
+    pytest.importorskip("torch")
+    lbp = LBP(P=8, R=1.5, method=method, grid=2).fit(real_crops)
+    expected = lbp.transform(real_crops)
+    for images in (real_crops / 255.0, (real_crops / 255.0).astype(np.float32)):
+        np.testing.assert_array_equal(lbp.transform(images), expected)
+        with torch_path_on_cpu():
+            np.testing.assert_array_equal(lbp.transform(images), expected)
+
+
 def test_clone_and_pickle_round_trip(real_crops):
     lbp = LBP(P=[8, 12], R=[1, 1.5], method="var", grid=(2, 2), n_bins=6).fit(real_crops)
     expected = lbp.transform(real_crops)
