@@ -56,17 +56,18 @@ scikit-image sums each cell in single precision (``float``) and we sum in double
 precision, so results differ by about 1e-7 relative (more for very large cells:
 about 8e-7 for 32 x 32-pixel cells).
 
-The torch path (``HOG(device=...)``) runs the same steps in float64 with
-``torch.atan2``, which can differ from numpy's ``arctan2`` in the last bit; the
-two paths agree on every 8-bit gradient, including those exactly on a bin edge.
-For float32 images the numpy path keeps scikit-image's float32 gradients while
-the torch path works in float64, so a pixel within rounding of a bin edge may
-vote into the neighbouring bin there. Likewise with ``channels='max'`` on float
-images that are not whole numbers, two channels whose gradients tie within
-rounding (values in sevenths: ``47**2 + 28**2 == 17**2 + 52**2``) may go
-either way: the numpy path follows ``np.hypot``, the torch path the squared
-magnitude. For 8-bit images (and float copies of them) every path picks
-scikit-image's channel, ties that ``hypot`` rounds apart included.
+The torch path (``HOG(device=...)``) runs the same steps: gradients in the
+numpy path's dtype (float32 for float32 images, as scikit-image), angles and
+magnitudes in float64. ``torch.atan2`` and ``torch.hypot`` may differ from
+numpy's in the last bit, which matters only where it decides something: a
+gradient on a bin edge (``|g_row| == |g_col|`` on the 45-degree edge, common in
+8-bit images and within an ulp in their ``X / 255`` copies) or, with
+``channels='max'``, two channels of equal magnitude. Those few pixels are
+decided by numpy's own functions (the margins, 1e-9 degrees and 1e-12
+relative, are far wider than the libraries' differences), so both paths give
+the same bins and channels; cell sums differ only in their last bits. The torch
+path sums cells without atomic additions, so it repeats itself bit for bit on a
+GPU too.
 
 The drawing of ``visualize=True`` is scikit-image's; with ``signed=True`` the
 bins of opposite directions draw on the same line.
@@ -702,7 +703,11 @@ def hog(
 
 # ----------------------------------------------------------------- torch path
 def _hog_torch(images, spec):
-    """The numpy computation, in torch, on a ``(n, H, W[, C])`` float64 tensor."""
+    """The numpy computation, in torch, on a ``(n, H, W[, C])`` float64 or float32 tensor.
+
+    Gradients are computed in the tensor's dtype (scikit-image's float32 for float32
+    images, as the numpy path), angles and magnitudes in float64.
+    """
     import torch
 
     n_images, height, width = images.shape[:3]
@@ -710,7 +715,9 @@ def _hog_torch(images, spec):
     rows, cols = n_cell_rows * spec.cell[0], n_cell_cols * spec.cell[1]
     work = images[:, : rows + 1, : cols + 1]
     if spec.transform_sqrt:
-        work = torch.sqrt(work)
+        # torch's float32 sqrt on the CPU is not always numpy's (correctly rounded) one; a float64
+        # square root rounded to float32 is.
+        work = torch.sqrt(work.double()).to(work.dtype)
     if spec.gradient == "sobel":
         kernel = torch.tensor([1.0, 2.0, 1.0], dtype=work.dtype, device=work.device) / 4
         smooth_cols = _torch_smooth(work, kernel, dim=2)
@@ -721,30 +728,24 @@ def _hog_torch(images, spec):
         g_row = _torch_difference(work, rows, cols, dim=1)
         g_col = _torch_difference(work, rows, cols, dim=2)
     if g_row.ndim == 4:
-        best = _torch_channel_magnitudes(g_row, g_col).argmax(dim=-1, keepdim=True)
+        best = _torch_best_channel(g_row, g_col)
         g_row = torch.take_along_dim(g_row, best, dim=-1)[..., 0]
         g_col = torch.take_along_dim(g_col, best, dim=-1)[..., 0]
+    g_row, g_col = g_row.double(), g_col.double()
 
-    angle = torch.rad2deg(torch.atan2(g_row, g_col))
-    angle = angle + spec.period * (angle < 0)
-    if not spec.signed:
-        angle = angle - spec.period * (angle >= spec.period)
-    edges = torch.as_tensor(spec.bin_edges(), device=angle.device)
-    bins = torch.bucketize(angle, edges, right=True) - 1  # orientations: in no bin
+    bins = _torch_bins(g_row, g_col, spec)
     magnitude = torch.hypot(g_row, g_col)
     if spec.weighting == "count":
         bins = torch.where(magnitude == 0, spec.orientations, bins)
         magnitude = torch.ones_like(magnitude)
 
-    slots = spec.orientations + 1
-    device = angle.device
-    cell_rows = torch.arange(rows, device=device) // spec.cell[0]
-    cell_cols = torch.arange(cols, device=device) // spec.cell[1]
-    image_rows = torch.arange(n_images, device=device)[:, None] * n_cell_rows + cell_rows[None, :]
-    index = (image_rows[:, :, None] * n_cell_cols + cell_cols[None, None, :]) * slots + bins
-    sums = torch.zeros(n_images * n_cell_rows * n_cell_cols * slots, dtype=magnitude.dtype, device=device)
-    sums.index_add_(0, index.reshape(-1), magnitude.reshape(-1))
-    histograms = sums.reshape(n_images, n_cell_rows, n_cell_cols, slots)[..., : spec.orientations]
+    # One masked sum per orientation over (cell row, cell column) views: unlike a scatter-add, whose
+    # atomic float additions on a GPU land in any order, the same input gives the same bits every time.
+    shape = (n_images, n_cell_rows, spec.cell[0], n_cell_cols, spec.cell[1])
+    bins, magnitude = bins.reshape(shape), magnitude.reshape(shape)
+    histograms = torch.stack(
+        [torch.where(bins == b, magnitude, 0.0).sum(dim=(2, 4)) for b in range(spec.orientations)], dim=-1
+    )
     histograms = histograms / (spec.cell[0] * spec.cell[1])
 
     if spec.block_norm is None:
@@ -765,24 +766,63 @@ def _hog_torch(images, spec):
     return blocks.reshape(n_images, -1)
 
 
-def _torch_channel_magnitudes(g_row, g_col):
-    """What ranks the channels of each pixel in the torch path (``channels='max'``).
+def _torch_bins(g_row, g_col, spec):
+    """Orientation bin of each gradient in the torch path, as the numpy path decides it.
 
-    Integer gradients in [-255, 255] (8-bit images, or float copies of them) look
-    up numpy's ``hypot`` values, so every path picks scikit-image's channel even
-    where ``hypot`` rounds equal squared magnitudes apart. Other gradients rank by
-    their squared magnitude: torch's ``hypot`` rounds differently in its vector
-    and scalar loops, so a tie would fall on either channel depending on where the
-    pixel sits in memory; the squares at least give the same answer everywhere.
+    ``torch.atan2`` (on the CPU and on CUDA) may differ from numpy's ``arctan2`` in
+    the last bit, which decides the bin of a gradient on an edge: gradients of
+    8-bit images with ``|g_row| == |g_col|`` sit exactly on the 45-degree edge of
+    4 or 12 orientations, and those of their ``X / 255`` copies within an ulp of
+    it. The few gradients within 1e-9 degrees of an edge are binned again by the
+    numpy path's own code. Axis-aligned gradients need no second look: ``atan2``
+    of a zero component is exact everywhere.
+    """
+    import torch
+
+    angle = torch.atan2(g_row, g_col) * (180 / np.pi)  # numpy's rad2deg, bit for bit
+    angle = angle + spec.period * (angle < 0)
+    if not spec.signed:
+        angle = angle - spec.period * (angle >= spec.period)
+    edges = torch.as_tensor(np.append(spec.bin_edges(), spec.period), device=angle.device)
+    tolerance = 1e-9
+    bins = torch.bucketize(angle, edges[:-1], right=True) - 1
+    near = (angle - edges[bins]).abs().le(tolerance) | (edges[bins + 1] - angle).abs().le(tolerance)
+    near &= (g_row != 0) & (g_col != 0)
+    if bool(near.any()):
+        rows, cols = g_row[near].cpu().numpy(), g_col[near].cpu().numpy()
+        folded = _fold_degrees(np.arctan2(rows, cols) * (180 / np.pi), spec.period)
+        bins[near] = torch.as_tensor(_exact_bins(folded, spec), device=bins.device)
+    return bins
+
+
+def _torch_best_channel(g_row, g_col):
+    """Per pixel, the channel the numpy path picks (``channels='max'``), as a ``(..., 1)`` index.
+
+    scikit-image takes the channel of largest ``np.hypot`` (the first of equal
+    ones). Integer gradients in [-255, 255] (8-bit images, or float copies of
+    them) look up numpy's ``hypot`` values. Other gradients rank by
+    ``torch.hypot``, which may differ from numpy's in the last bits: pixels whose
+    runner-up channel comes within rounding of the best one (1e-12 relative; 1e-5
+    for float32 gradients, which numpy ranks by float32 ``hypot``) are decided by
+    ``np.hypot`` itself, in the gradients' own dtype. They are few: equal
+    magnitudes of unequal gradients, such as (1, 1) and (0, sqrt(2)).
     """
     import torch
 
     rows, cols = g_row.abs(), g_col.abs()
     integral = (rows <= LUT_RADIUS) & (cols <= LUT_RADIUS) & (rows == rows.round()) & (cols == cols.round())
-    if not bool(integral.all()):
-        return g_row * g_row + g_col * g_col
-    table = torch.as_tensor(uint8_magnitude_quarter(), device=g_row.device)
-    return table[rows.long(), cols.long()]
+    if bool(integral.all()):
+        table = torch.as_tensor(uint8_magnitude_quarter(), device=g_row.device)
+        return table[rows.long(), cols.long()].argmax(dim=-1, keepdim=True)
+    magnitude = torch.hypot(g_row.double(), g_col.double())
+    best = magnitude.argmax(dim=-1, keepdim=True)
+    top = magnitude.gather(-1, best)
+    tolerance = 1e-5 if g_row.dtype == torch.float32 else 1e-12
+    close = (top - magnitude <= tolerance * top).sum(dim=-1) > 1
+    if bool(close.any()):
+        exact = np.hypot(g_row[close].cpu().numpy(), g_col[close].cpu().numpy())
+        best[close] = torch.as_tensor(exact.argmax(axis=-1)[:, None], device=best.device)
+    return best
 
 
 def _torch_smooth(images, kernel, dim):
@@ -862,7 +902,7 @@ class HOG(BaseDescriptor):
         numpy path (compiled with numba when installed); ``'cuda'`` and
         ``'cuda:N'`` run the same computation in torch on that GPU; ``'auto'``
         (or None) takes a CUDA GPU when torch sees one, else the CPU. The
-        outputs agree within 1e-5.
+        outputs agree within 1e-12 (the same bins; see the module notes).
     verbose : int, default=0
         Show a progress bar over chunks.
 
@@ -996,6 +1036,10 @@ class HOG(BaseDescriptor):
         spec = self._spec()
         self._check_width(spec.n_features(*images.shape[1:3]), out.shape[1])
         _hog_batch(images, spec, out=out)
+
+    def _torch_plane(self, plane):
+        # float32 images keep scikit-image's float32 gradients on the torch path too (_hog_torch).
+        return plane.astype(_working_dtype(plane.dtype), copy=False)
 
     def _describe_torch(self, images):
         return _hog_torch(images, self._spec())

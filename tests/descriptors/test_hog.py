@@ -528,15 +528,39 @@ def test_n_jobs_runs_threads_unless_joblib_is_told_otherwise(rng, monkeypatch):
 def test_torch_cpu_equals_numpy(rng, params):
     pytest.importorskip("torch")
     colour = rng.integers(0, 256, size=(5, 30, 26, 3), dtype=np.uint8)
-    # Sevenths tie exactly between channels (47**2 + 28**2 == 17**2 + 52**2), and the two
-    # paths break such ties apart differently (see the module docstring): the max-channel
-    # rule takes floats without ties.
-    floats = rng.random(colour.shape) * 255 if params.get("channels") == "max" else colour / 7.0
-    for images in (colour, colour[..., 1], floats, colour.astype(np.float64)):
+    # Sevenths tie exactly between channels (47**2 + 28**2 == 17**2 + 52**2); X / 255 puts gradients
+    # within an ulp of the 45-degree edge; float32 keeps scikit-image's float32 gradients.
+    batches = [colour, colour[..., 1], colour / 7.0, colour.astype(np.float64), colour / 255.0]
+    batches += [(colour / 255.0).astype(np.float32), rng.random(colour.shape).astype(np.float32)]
+    for images in batches:
         numpy_features = HOG(**params).fit(images).transform(images)
         with torch_path_on_cpu():
             torch_features = HOG(**params).fit(images).transform(images)
-        np.testing.assert_allclose(torch_features, numpy_features, rtol=0, atol=1e-5)
+        np.testing.assert_allclose(torch_features, numpy_features, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_torch_path_bins_and_channels_of_photographs_like_numpy(dtype):
+    # The GPU run found these: photographs as X / 255 put many gradients within an ulp of the
+    # 45-degree edge of 12 orientations (torch.atan2 rounds them to the other side), and their
+    # square roots give channels of equal magnitude that torch.hypot rounds apart.
+    pytest.importorskip("torch")
+    grey = np.stack([skimage.data.camera()[100:196, 100:196], skimage.data.brick()[:96, :96]]) / 255.0
+    colour = skimage.data.astronaut()[None, 100:196, 100:196] / 255.0
+    cases = [
+        (grey, dict(orientations=12, pixels_per_cell=6, cells_per_block=2, block_norm="L1-sqrt")),
+        (grey, dict(orientations=4, gradient="sobel", transform_sqrt=True)),
+        (colour, dict(channels="max", transform_sqrt=True)),
+        (colour, dict(channels="max", orientations=12, gradient="sobel", signed=True)),
+    ]
+    for images, params in cases:
+        images = images.astype(dtype)
+        hog = HOG(**params).fit(images)
+        numpy_features = hog.transform(images)
+        with torch_path_on_cpu():
+            torch_features = hog.transform(images)
+            np.testing.assert_array_equal(hog.transform(images), torch_features)  # repeats itself
+        np.testing.assert_allclose(torch_features, numpy_features, rtol=1e-12, atol=1e-15)
 
 
 def test_torch_path_bins_pixels_on_bin_edges_like_numpy(rng):
