@@ -95,7 +95,8 @@ _TRAINING_TOOLS_DOC = """module : str, nn.Module class, callable or nn.Module, d
     random_state : int, RandomState or None, default=None
         Seeds weight initialisation, shuffling, augmentation and dropout (in a
         forked torch RNG, so the global one is untouched): CPU runs are
-        reproducible. GPU kernels may still be non-deterministic.
+        reproducible, and on a CUDA GPU the fit asks cuDNN for deterministic
+        convolutions ("Determinism" in docs/scaling.md).
     callbacks : list of (str, skorch Callback) or None, default=None
         Extra skorch callbacks, appended to the ones built from the parameters.
     **kwargs

@@ -7,7 +7,7 @@ import torch
 from skvision.datasets import load_digits
 from skvision.neural import CNNClassifier
 from skvision.neural._augment import build_augmentation
-from skvision.neural._torch_utils import seeded_torch_rng
+from skvision.neural._torch_utils import _deterministic_cudnn, seeded_torch_rng
 
 
 def _square_batch(n=64, side=28, half=5):
@@ -100,3 +100,21 @@ def test_augmented_fit_is_reproducible_with_random_state_and_leaves_the_global_r
     np.testing.assert_array_equal(a, b)
     assert not np.allclose(a, c)
     assert bool(before == after)
+
+
+def test_a_seeded_block_on_a_gpu_asks_cudnn_for_deterministic_algorithms_and_restores_the_settings():
+    # tests/test_gpu.py checks the effect on a GPU (two seeded fits, the same model); here the switch.
+    cudnn = torch.backends.cudnn
+    before = cudnn.deterministic, cudnn.benchmark
+    cudnn.benchmark = True
+    try:
+        with _deterministic_cudnn(True):
+            assert cudnn.deterministic and not cudnn.benchmark
+        assert (cudnn.deterministic, cudnn.benchmark) == (before[0], True)
+        with pytest.raises(KeyboardInterrupt), _deterministic_cudnn(True):
+            raise KeyboardInterrupt
+        assert (cudnn.deterministic, cudnn.benchmark) == (before[0], True)
+        with _deterministic_cudnn(False):  # the CPU: nothing to ask
+            assert (cudnn.deterministic, cudnn.benchmark) == (before[0], True)
+    finally:
+        cudnn.deterministic, cudnn.benchmark = before
