@@ -19,7 +19,10 @@ from skvision.neural._introspection import embedding_function, module_data_param
 from skvision.neural._iterator import TensorBatchIterator
 from skvision.neural.modules import MODULES, ConvNet, LeNet5
 
-TINY = dict(module__filters=4, module__fc_units=(8,), max_epochs=2, batch_size=32, random_state=0)
+# On the CPU: several tests compare with plain CPU forward passes of the fitted module.
+TINY = dict(
+    module__filters=4, module__fc_units=(8,), max_epochs=2, batch_size=32, random_state=0, device="cpu"
+)
 
 
 @pytest.fixture(scope="module")
@@ -266,7 +269,7 @@ def test_unknown_device_and_missing_cuda(digits):
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="no CUDA device"):
             CNNClassifier(device="cuda").fit(X, y)
-        assert CNNClassifier(**{**TINY, "max_epochs": 1}).fit(X, y).device_ == "cpu"
+        assert CNNClassifier(**{**TINY, "max_epochs": 1, "device": "auto"}).fit(X, y).device_ == "cpu"
 
 
 # ----------------------------------------------------------------------------- training tools
@@ -397,6 +400,7 @@ def test_mixup_loss_matches_hand_computation():
         augment="none",
         max_epochs=0,
         random_state=0,
+        device="cpu",
     ).fit(X, y)
     net = est.net_
     xb, yb = torch.as_tensor(X[:, None]), torch.as_tensor(y)

@@ -19,7 +19,8 @@ from skvision.neural._pretrained import PretrainedFeatures, pool_features
 
 RNG = np.random.default_rng(0)
 IMAGES = RNG.integers(0, 256, size=(5, 20, 24, 3), dtype=np.uint8)
-SMALL = dict(backbone="resnet10t", weights=None, input_size=32)
+# On the CPU: the references below are plain CPU forward passes (on a GPU, convolutions run in TF32).
+SMALL = dict(backbone="resnet10t", weights=None, input_size=32, device="cpu")
 
 
 def _reference_input(images, size, mean, std, mode):
@@ -123,7 +124,7 @@ def test_torchvision_backbone_gives_the_input_of_its_classifier():
 
 
 def test_vision_transformer_tokens_are_averaged():
-    pf = PretrainedFeatures("test_vit", weights=None).fit(IMAGES[:2])
+    pf = PretrainedFeatures("test_vit", weights=None, device="cpu").fit(IMAGES[:2])
     cfg = pf.config_
     with torch.inference_mode():
         tokens = pf.module_.forward_features(
