@@ -99,6 +99,7 @@ from .._device import resolve_device
 from .._images import check_images, check_scale, to_grayscale, to_working_scale
 from .._tags import SkvisionTags
 from .._workers import configured_backend
+from ._common import as_8bit_levels, eight_bit_level_images
 
 __all__ = ["BaseDescriptor", "DEVICE_CONSTRAINT", "resolve_descriptor_device", "torch_path_on_cpu"]
 
@@ -232,6 +233,32 @@ def resolve_descriptor_device(descriptor):
     return torch.device(resolved)
 
 
+def working_scale_of_copies(values, dtype, white):
+    """``to_working_scale(values, dtype, white)`` (``white`` a number), with float copies of 8-bit images
+    read as those images.
+
+    Float images that are 8-bit levels on the [0, 1] scale (``X / 255``, float32
+    too: :func:`~skvision.descriptors._common.eight_bit_level_images`) are put on
+    the working scale as the uint8 ``X`` would be. On the [0, 1] scale, equal
+    8-bit differences and levels on a bin edge land an ulp to either side (HOG's
+    45-degree edge, LBP's ties, WLD's and ColorHistogram's bins), so ``X / 255``
+    would not get ``X``'s features. Decided image by image, so that no chunking
+    changes an image's features; a batch of both comes back in one float64 array,
+    every image on the working scale.
+    """
+    if np.dtype(dtype).kind != "f":
+        return to_working_scale(values, dtype, white)
+    levels, is_levels = eight_bit_level_images(values)
+    if is_levels.all():
+        return to_working_scale(levels, levels.dtype, white)
+    working = to_working_scale(values, dtype, white)
+    if not is_levels.any():
+        return working
+    out = np.array(working, dtype=np.float64)
+    out[is_levels] = to_working_scale(levels, levels.dtype, white)
+    return out
+
+
 class BaseDescriptor(TransformerMixin, BaseEstimator):
     """Base class of skvision's handcrafted descriptors (not for direct use)."""
 
@@ -242,6 +269,10 @@ class BaseDescriptor(TransformerMixin, BaseEstimator):
         "verbose": ["verbose"],
     }
 
+    #: Whether float copies of 8-bit images (``X / 255``) are read as their levels where the descriptor
+    #: has no working scale (``_working_white() is None``): for those whose bins 8-bit values hit
+    #: exactly (HOG's 45-degree edge, LBP's ties). Those with a working scale always read them so.
+    _reads_copies_as_levels = False
     #: dtype ``_describe`` receives; ``None`` passes planes as they come, for
     #: descriptors that convert block by block instead of a full float64 copy.
     _describe_dtype = np.float64
@@ -434,18 +465,27 @@ class BaseDescriptor(TransformerMixin, BaseEstimator):
         their units), so a float copy of 8-bit images, fitted and described alike,
         gives the 8-bit features instead of being read as [0, 1] intensities
         (x 255). Later batches on another scale are refused by the scale check.
+        Float copies of 8-bit images (``X / 255``) are read as the images they
+        copy (:func:`working_scale_of_copies`).
         """
         white = self._working_white()
+        if self._floats_taken_as_given(dtype):
+            return values
+        if white is None:
+            # No scale to put them on: descriptors whose bins 8-bit values hit exactly read the copies
+            # as levels themselves, image by image, on the images' own scale (the others need not).
+            return as_8bit_levels(values) if self._reads_copies_as_levels else values
+        return working_scale_of_copies(values, dtype, white)
+
+    def _floats_taken_as_given(self, dtype):
+        """Whether floats of ``dtype`` follow no scale here: fitted on floats outside [0, 1]."""
         fitted = getattr(self, "input_scale_", None)
-        if (
-            white is not None
-            and np.dtype(dtype).kind == "f"
+        return (
+            np.dtype(dtype).kind == "f"
             and fitted is not None
             and fitted.kind == "float"
             and not fitted.follows_rule
-        ):
-            return values
-        return to_working_scale(values, dtype, white)
+        )
 
     def _resolved_batch_size(self, n_images, pixels_per_image):
         if self.batch_size is not None:

@@ -7,8 +7,7 @@ from numbers import Integral
 import numpy as np
 
 from .._compat import Interval, StrOptions
-from .._images import to_working_scale
-from ._base import BaseDescriptor
+from ._base import BaseDescriptor, working_scale_of_copies
 from ._common import (
     bin_part,
     check_grid,
@@ -245,7 +244,7 @@ class ColorHistogram(BaseDescriptor):
         check_values_in_range(images, self.value_range_, type(self).__name__)
 
     def _planes(self, images):
-        yield "", to_working_scale(images[..., :3], images.dtype, self._working_white())
+        yield "", working_scale_of_copies(images[..., :3], images.dtype, self._working_white())
 
     def _plane_prefixes(self):
         return [""]

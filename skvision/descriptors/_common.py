@@ -115,6 +115,68 @@ def check_non_negative(values, owner, *, why, what="intensities", name="X", hint
         raise ValueError(f"{message} {hint}" if hint else message)
 
 
+# ------------------------------------------------------------------------------ 8-bit levels
+def eight_bit_level_images(images):
+    """Which float images of a batch are 8-bit levels on the [0, 1] scale (``X / 255``), and their levels.
+
+    Returns ``(levels, is_levels)``: ``is_levels`` a boolean per image, ``levels``
+    the uint8 levels of those images, ``(is_levels.sum(), *images.shape[1:])``.
+    An image counts when ``rint(x * 255) / 255 == x`` for every pixel, in the
+    images' own float type (``X / 255`` in float32 is levels in float32).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> images = np.stack([np.arange(4.0).reshape(2, 2) / 255, np.full((2, 2), 0.3)])
+    >>> levels, is_levels = eight_bit_level_images(images)
+    >>> is_levels.tolist(), levels.tolist()
+    ([True, False], [[[0, 1], [2, 3]]])
+    """
+    is_levels = np.zeros(len(images), dtype=bool)
+    if images.dtype.kind != "f" or not len(images):
+        return np.empty((0, *images.shape[1:]), dtype=np.uint8), is_levels
+    flat = images.reshape(len(images), -1)
+    white = images.dtype.type(255)
+    # A glance at a few pixels of each image first: a smooth float image is out at once.
+    glance = flat[:, :: max(1, flat.shape[1] // 16)]
+    candidates = np.flatnonzero(((np.rint(glance * white) / white) == glance).all(axis=1))
+    levels = np.empty((len(candidates), flat.shape[1]), dtype=np.uint8)
+    exact = np.zeros(len(candidates), dtype=bool)
+    # Blocks of ~1 MB: the five passes of the check stay in the cache.
+    step = max(1, 2**17 // flat.shape[1])
+    for start in range(0, len(candidates), step):
+        block = flat[candidates[start : start + step]]
+        scaled = np.rint(block * white)
+        ok = (scaled / white == block).all(axis=1) & (scaled.min(axis=1) >= 0) & (scaled.max(axis=1) <= 255)
+        exact[start : start + step] = ok
+        levels[start : start + step][ok] = scaled[ok]
+    is_levels[candidates[exact]] = True
+    return levels[exact].reshape(-1, *images.shape[1:]), is_levels
+
+
+def as_8bit_levels(images):
+    """Float images that are 8-bit levels on the [0, 1] scale, ``X / 255``, as the levels 0-255.
+
+    Image by image (:func:`eight_bit_level_images`); other images come back as
+    they are, in the batch's own float type (levels are exact in float32). A
+    batch of levels only comes back as uint8.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> as_8bit_levels(np.array([[[0.0, 1 / 255, 1.0]]])).tolist()
+    [[[0, 1, 255]]]
+    """
+    levels, is_levels = eight_bit_level_images(images)
+    if not is_levels.any():
+        return images
+    if is_levels.all():
+        return levels  # the uint8 images themselves
+    out = images.copy()
+    out[is_levels] = levels
+    return out
+
+
 # --------------------------------------------------------------------------- grid of cells
 def cell_bounds(length, n_cells):
     """Integer boundaries that split ``length`` pixels into ``n_cells`` near-equal cells.

@@ -32,6 +32,21 @@ taught as gradients -> orientations -> binning -> histograms):
   the histogram is the fraction of the cell's pixels per orientation (pixels
   with a zero gradient have no orientation and do not vote).
 
+Float copies of 8-bit images
+-----------------------------
+The transformer (:class:`HOG`, not the function :func:`hog`) describes ``X / 255``
+as ``X`` (uint8 or float, any float type): with a bin edge at 45 degrees
+(``orientations`` a multiple of 4), scikit-image's float arithmetic puts the
+gradients of ``X / 255`` with ``|g_row| == |g_col|`` an ulp to either side of
+the edge, and its features of ``X / 255`` differ from those of ``X`` (by up to
+0.07 on photographs with 8 or 12 orientations). skvision reads such images as
+their 8-bit levels, image by image (the value-scale rule of
+:mod:`skvision._images`: uint8 ``X`` and float ``X / 255`` give the same
+features; ``_reads_copies_as_levels`` in :mod:`skvision.descriptors._base`);
+other float images follow scikit-image's float path. In a batch of both, the
+levels take the float path too, where magnitudes may differ from the lookup
+table's in the last bit.
+
 Implementation notes
 --------------------
 The batch is processed in sub-chunks that fit in the CPU cache, with no Python
@@ -942,6 +957,8 @@ class HOG(BaseDescriptor):
         "device": DEVICE_CONSTRAINT,
         "channels": [StrOptions({"gray", "each", "max"})],
     }
+    # X / 255 as X: its gradients sit an ulp off the 45-degree edge (module notes).
+    _reads_copies_as_levels = True
     # The numpy path takes the images in their own dtype: 8-bit images use the
     # lookup table, and float32 images keep scikit-image's float32 gradients.
     _describe_dtype = None

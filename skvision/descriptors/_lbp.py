@@ -502,43 +502,6 @@ def local_binary_pattern(images, P, R, method="default", sampling="circular"):
     return out
 
 
-def _as_8bit_levels(images):
-    """Float images that are 8-bit levels on the [0, 1] scale, ``X / 255``, as the levels 0-255.
-
-    Codes compare interpolated neighbours with the centre. On the levels the
-    arithmetic is that of the uint8 images themselves, so ``X / 255`` (what
-    ``img_as_float`` makes of uint8 ``X``) gets ``X``'s codes; on the [0, 1]
-    scale equal pixels interpolate an ulp off the centre, and comparisons flip
-    (up to 8 % of a histogram bin on texture patches). Decided image by image,
-    so that no chunking changes an image's codes; other images come back as
-    they are. A batch of levels only comes back as uint8.
-    """
-    if images.dtype.kind != "f" or not len(images):
-        return images
-    flat = images.reshape(len(images), -1)
-    white = images.dtype.type(255)
-    # A glance at a few pixels of each image first: a smooth float image is out at once.
-    glance = flat[:, :: max(1, flat.shape[1] // 16)]
-    candidates = np.flatnonzero(((np.rint(glance * white) / white) == glance).all(axis=1))
-    if not len(candidates):
-        return images
-    levels = np.empty((len(candidates), flat.shape[1]), dtype=np.uint8)
-    exact = np.zeros(len(candidates), dtype=bool)
-    # Blocks of ~1 MB: the five passes of the check stay in the cache.
-    step = max(1, 2**17 // flat.shape[1])
-    for start in range(0, len(candidates), step):
-        block = flat[candidates[start : start + step]]
-        scaled = np.rint(block * white)
-        ok = (scaled / white == block).all(axis=1) & (scaled.min(axis=1) >= 0) & (scaled.max(axis=1) <= 255)
-        exact[start : start + step] = ok
-        levels[start : start + step][ok] = scaled[ok]
-    if exact.all() and len(candidates) == len(images):
-        return levels.reshape(images.shape)  # the uint8 images themselves
-    out = images.copy()
-    out[candidates[exact]] = levels[exact].reshape(-1, *images.shape[1:])
-    return out
-
-
 # ------------------------------------------------------------------ transformer
 class LBP(BaseDescriptor):
     """Local binary pattern histograms over a grid of cells, at one or more scales.
@@ -658,12 +621,14 @@ class LBP(BaseDescriptor):
     _feature_prefix = "lbp"
     # Compiled kernel, P=8, one scale; scaled by the sum of P over the scales.
     _PIXEL_COST_NS = 4.0
+    # X / 255 as X: equal pixels interpolate an ulp off the centre on [0, 1], and codes flip.
+    _reads_copies_as_levels = True
     # Planes arrive in their own dtype; the sampler converts block by block.
     _describe_dtype = None
 
     def _working_white(self):
         # Codes compare a pixel with its neighbours, which no value scale changes (but for rounding
-        # ties of interpolated neighbours: 8-bit levels on [0, 1] are read as levels, _as_8bit_levels):
+        # ties of interpolated neighbours: X / 255 is read as the uint8 X, _reads_copies_as_levels):
         # nothing to convert or check. The variances of 'var' are on the 8-bit scale, whatever the
         # dtype (skvision._images).
         return 255.0 if self.method == "var" else None
@@ -772,8 +737,6 @@ class LBP(BaseDescriptor):
 
     # ---------------------------------------------------------------- describe
     def _describe(self, images):
-        if self.method != "var":  # variances are on the 8-bit scale already (_working_white)
-            images = _as_8bit_levels(images)
         if _lbp_kernels.numba_available():
             return self._describe_compiled(images)
         n, height, width = images.shape
@@ -826,12 +789,6 @@ class LBP(BaseDescriptor):
                 )
             )
         return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
-
-    def _torch_plane(self, plane):
-        # As _describe: X / 255 gets the codes of X. Decided here, on the plane's own dtype (a float32
-        # X / 255 is levels in float32 arithmetic only), before the torch path's float64 copy.
-        levels = plane if self.method == "var" else _as_8bit_levels(plane)
-        return levels.astype(np.float64, copy=False)
 
     def _describe_torch(self, images):
         import torch

@@ -539,6 +539,35 @@ def test_torch_cpu_equals_numpy(rng, params):
         np.testing.assert_allclose(torch_features, numpy_features, rtol=1e-12, atol=1e-15)
 
 
+@pytest.mark.parametrize(
+    "params",
+    [
+        dict(orientations=8),
+        dict(orientations=12, pixels_per_cell=(6, 6), cells_per_block=(2, 2), block_norm="L1-sqrt"),
+        dict(orientations=4, block_norm=None),
+        dict(orientations=8, gradient="sobel", transform_sqrt=True),
+    ],
+)
+def test_float_copies_of_8bit_images_get_the_8bit_features(params):
+    # With a bin edge at 45 degrees (orientations a multiple of 4), scikit-image's float path puts the
+    # gradients of X / 255 with |g_row| == |g_col| an ulp either side of it: its features of X / 255 are
+    # not those of X (up to 0.07 here). skvision reads X / 255 as its levels, whatever the float type;
+    # an image that is no copy of 8-bit levels, in the same batch, keeps the float path.
+    photos = np.stack([skimage.data.camera()[100:196, 100:196], skimage.data.brick()[:96, :96]])
+    expected = HOG(**params).fit(photos).transform(photos)
+    if "gradient" not in params and params.get("block_norm", "L2-Hys") is not None:  # scikit-image's options
+        assert np.abs(expected - np.stack([sk_hog(p, **params) for p in photos])).max() < 1e-6
+        sk_float = np.stack([sk_hog(p / 255.0, **params) for p in photos])
+        assert np.abs(sk_float - expected).max() > 1e-3
+    for images in (photos / 255.0, (photos / 255.0).astype(np.float32)):
+        np.testing.assert_array_equal(HOG(**params).fit(images).transform(images), expected)
+    smooth = skimage.filters.gaussian(photos[:1] / 255.0, sigma=(0, 1, 1))
+    mixed = np.concatenate([photos / 255.0, smooth])
+    features = HOG(**params).fit(mixed).transform(mixed)
+    np.testing.assert_allclose(features[:2], expected, rtol=1e-12, atol=1e-15)
+    np.testing.assert_array_equal(features[2:], HOG(**params).fit(mixed).transform(smooth))
+
+
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_torch_path_bins_and_channels_of_photographs_like_numpy(dtype):
     # The GPU run found these: photographs as X / 255 put many gradients within an ulp of the
