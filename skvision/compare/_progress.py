@@ -20,22 +20,14 @@ import sys
 import threading
 import time
 
+from .._talk import format_duration as _duration
+
 __all__ = ["Progress", "queue_eta", "split_label", "time_so_far"]
 
 #: Seconds without a line after which a running split says so (``Progress(heartbeat=None)``).
 HEARTBEAT_SECONDS = 30.0
 #: A feature set's work left is said from this many seconds on (less is no news).
 _FAMILY_LEFT_MIN_SECONDS = 10.0
-
-
-def _duration(seconds):
-    if seconds < 60:
-        return f"{seconds:.1f} s" if seconds < 10 else f"{seconds:.0f} s"
-    minutes, seconds = divmod(round(seconds), 60)
-    if minutes < 60:
-        return f"{minutes} min {seconds:02d} s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min"
 
 
 def queue_eta(left, processes):

@@ -54,6 +54,7 @@ from sklearn.model_selection import (
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
 
+from .._talk import long_fit_lines_off
 from ._estimators import ESTIMATORS, estimator_space, make_estimator, task_of
 from ._families import FeatureSet, _prefixed, _product
 from ._progress import Progress, queue_eta, split_label, time_so_far
@@ -676,7 +677,7 @@ def _warm_up(pipeline, X, y, classification):
             quiet[key] = False if isinstance(value, bool) else 0
     warm.set_params(**quiet)
     indices = _warm_sample(y, classification, WARMUP_IMAGES)
-    with warnings.catch_warnings(), contextlib.redirect_stdout(sys.stderr):
+    with warnings.catch_warnings(), contextlib.redirect_stdout(sys.stderr), long_fit_lines_off():
         warnings.simplefilter("ignore")
         try:
             warm.fit(_take(X, indices), y[indices])
@@ -956,7 +957,8 @@ def _run_split(
     """One split: [inner search,] fit, describe the test images, predict, score. Runs in any process."""
     started = time.perf_counter()
     output = contextlib.redirect_stdout(sys.stderr) if redirect else contextlib.nullcontext()
-    with output, _stop_on_interrupt():
+    # The split's own lines and heartbeat say how it goes: no lines of the network's long fits besides.
+    with output, _stop_on_interrupt(), long_fit_lines_off():
         X_train, y_train = _take(X, train), y[train]
         best, tune_score, tune_seconds = None, np.nan, np.nan
         pipeline = clone(pipeline)

@@ -441,6 +441,7 @@ class NeuralImageEstimator(BaseEstimator):
                 restore_rng=self.random_state is not None,  # _train forks torch's generators then
                 fit_settings=self._fit_settings() if self.checkpoint is not None else None,
                 verbose=self.verbose,
+                long_fit_lines=type(self).__name__,
             )
         )
         callbacks = callbacks + list(self.callbacks or [])

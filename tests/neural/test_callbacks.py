@@ -116,3 +116,65 @@ def test_a_failed_write_commits_nothing_of_its_save(tmp_path, monkeypatch):
         checkpoint.save_model(net)
     # Before, history.json (and rng.pt, optimizer.pt) of epoch 3 were written beside the params.pt of epoch 2.
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
+# ------------------------------------------------------------------ a long fit at verbose=0 talks
+def _line_fields(line):
+    """``'CNNClassifier: epoch 2/3, 1.2 s so far (about 0.4 s left)'`` -> ('CNNClassifier', 2, 3, 'about')."""
+    import re
+
+    match = re.fullmatch(r"(\w+): epoch (\d+)/(\d+), [\d.]+ s so far \((about|at most) [\d.]+ s left\)", line)
+    assert match, line
+    name, epoch, epochs, bound = match.groups()
+    return name, int(epoch), int(epochs), bound
+
+
+def test_a_quiet_fit_that_runs_long_says_how_it_goes(monkeypatch, capsys):
+    from skvision.datasets import load_digits
+    from skvision.neural import CNNClassifier, _callbacks
+
+    X, y = load_digits(return_X_y=True)
+    params = dict(module__filters=4, module__fc_units=(8,), batch_size=32, random_state=0, device="cpu")
+    CNNClassifier(**params, max_epochs=2).fit(X[:128], y[:128])
+    assert capsys.readouterr().err == ""  # a short fit stays silent (its 30 s never come)
+
+    monkeypatch.setattr(_callbacks, "LONG_FIT_SECONDS", 0.0)  # every batch is "long" from here on
+    CNNClassifier(**params, max_epochs=3).fit(X[:128], y[:128])
+    lines = capsys.readouterr().err.splitlines()
+    fields = [_line_fields(line) for line in lines]
+    assert len(fields) == 3 * 4  # 3 epochs of 4 training batches
+    assert [epoch for _, epoch, _, _ in fields] == [1] * 4 + [2] * 4 + [3] * 4
+    assert {(name, epochs, bound) for name, _, epochs, bound in fields} == {("CNNClassifier", 3, "about")}
+    assert lines[-1].endswith("(about 0.0 s left)")
+
+    CNNClassifier(**params, max_epochs=2, early_stopping=True, validation_fraction=0.25).fit(X[:128], y[:128])
+    assert {bound for *_, bound in map(_line_fields, capsys.readouterr().err.splitlines())} == {"at most"}
+
+    CNNClassifier(**params, max_epochs=2, verbose=1).fit(X[:128], y[:128])
+    assert "so far" not in capsys.readouterr().err  # verbose=1 has skorch's own table and bar instead
+
+
+def _flat(images):
+    return images.reshape(len(images), -1)
+
+
+def test_compare_silences_the_long_fit_lines_of_its_networks(monkeypatch, capsys):
+    from sklearn.preprocessing import FunctionTransformer
+
+    from skvision import CNNFeatures
+    from skvision._talk import long_fit_lines_off, long_fit_lines_wanted
+    from skvision.compare import compare_features
+    from skvision.datasets import load_digits
+    from skvision.neural import _callbacks
+
+    monkeypatch.setattr(_callbacks, "LONG_FIT_SECONDS", 0.0)
+    X, y = load_digits(return_X_y=True)
+    cnn = CNNFeatures(
+        max_epochs=2, module__filters=4, module__fc_units=(8,), batch_size=32, random_state=0, device="cpu"
+    )
+    compare_features(X[:90], y[:90], {"cnn": cnn, "pixels": FunctionTransformer(_flat)}, cv=2)
+    assert "so far" not in capsys.readouterr().err  # compare's split lines and heartbeat say it
+    assert long_fit_lines_wanted()  # ...and only inside its splits
+    with long_fit_lines_off():
+        cnn.fit(X[:64], y[:64])
+    assert capsys.readouterr().err == ""
