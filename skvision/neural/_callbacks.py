@@ -42,7 +42,7 @@ from skorch.utils import noop
 
 from .._talk import format_duration, long_fit_lines_wanted
 
-__all__ = ["LONG_FIT_SECONDS", "LR_SCHEDULES", "build_callbacks"]
+__all__ = ["LONG_FIT_SECONDS", "LR_SCHEDULES", "build_callbacks", "long_fit_lines_callback"]
 
 #: Names accepted by ``lr_schedule=``.
 LR_SCHEDULES = ("onecycle", "cosine", "step")
@@ -654,6 +654,18 @@ def build_callbacks(
     if verbose:
         callbacks.append(("progress", ProgressBar()))
     elif long_fit_lines is not None:
-        lines = _LongFitLines(LONG_FIT_SECONDS, long_fit_lines, max_epochs, steps_per_epoch, early_stopping)
-        callbacks.append(("long_fit_lines", lines))
+        callbacks.append(long_fit_lines_callback(long_fit_lines, max_epochs, steps_per_epoch, early_stopping))
     return callbacks
+
+
+def long_fit_lines_callback(name, max_epochs, steps_per_epoch, early_stopping=False):
+    """``('long_fit_lines', callback)``: a fit at ``verbose=0`` that runs longer than
+    :data:`LONG_FIT_SECONDS` says how it goes on stderr under ``name`` (see ``_LongFitLines``).
+
+    Examples
+    --------
+    >>> long_fit_lines_callback("GANFeatures", max_epochs=80, steps_per_epoch=23)[0]
+    'long_fit_lines'
+    """
+    lines = _LongFitLines(LONG_FIT_SECONDS, name, max_epochs, steps_per_epoch, early_stopping)
+    return "long_fit_lines", lines

@@ -26,7 +26,7 @@ from torch import nn
 
 from .._compat import Interval, StrOptions, fit_context
 from .._images import intensity_white
-from ._callbacks import _AtomicCheckpoint, _ResumeFromCheckpoint
+from ._callbacks import _AtomicCheckpoint, _ResumeFromCheckpoint, long_fit_lines_callback
 from ._estimator import COMMON_PARAMETER_CONSTRAINTS, NeuralImageEstimator, auto_max_epochs
 from ._introspection import validate_images_for_net
 from ._iterator import TensorBatchIterator
@@ -289,7 +289,9 @@ class GANFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralImage
     precision : {'32', 'bf16', '16-mixed'}, default='32'
         Autocast precision of the forward passes (losses stay float32).
     verbose : int, default=0
-        ``>= 1`` prints skorch's epoch table and progress bar.
+        ``>= 1`` prints skorch's epoch table and progress bar; at 0, a fit that
+        runs longer than 30 s prints a line on stderr every 30 s (epoch, time so
+        far and left).
     random_state : int, RandomState or None, default=None
         Seeds weight initialisation, shuffling and the noise ``z`` of training
         (reproducible on the CPU).
@@ -456,7 +458,7 @@ class GANFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralImage
         return params
 
     # ------------------------------------------------------------------ fit
-    def _gan_callbacks(self):
+    def _gan_callbacks(self, n_images):
         callbacks = []
         if self.checkpoint is not None:
             sink = print if self.verbose else noop
@@ -474,6 +476,9 @@ class GANFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralImage
             callbacks.append(("checkpoint", saver))
         if self.verbose:
             callbacks.append(("progress", ProgressBar()))
+        else:
+            steps = max(1, -(-n_images // self.batch_size))
+            callbacks.append(long_fit_lines_callback(type(self).__name__, self.max_epochs_, steps))
         return callbacks + list(self.callbacks or [])
 
     def _value_range(self, dtype, tensor):
@@ -531,7 +536,7 @@ class GANFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralImage
             iterator_train=TensorBatchIterator,
             iterator_valid=TensorBatchIterator,
             train_split=None,
-            callbacks=self._gan_callbacks(),
+            callbacks=self._gan_callbacks(len(tensor)),
             device=self.device_,
             verbose=int(self.verbose),
             precision=self.precision,

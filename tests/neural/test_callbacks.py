@@ -153,6 +153,16 @@ def test_a_quiet_fit_that_runs_long_says_how_it_goes(monkeypatch, capsys):
     CNNClassifier(**params, max_epochs=2, verbose=1).fit(X[:128], y[:128])
     assert "so far" not in capsys.readouterr().err  # verbose=1 has skorch's own table and bar instead
 
+    from skvision.neural import GANFeatures
+
+    GANFeatures(latent_dim=8, filters=4, max_epochs=2, batch_size=32, device="cpu", random_state=0).fit(
+        X[:64]
+    )
+    fields = [_line_fields(line) for line in capsys.readouterr().err.splitlines()]
+    assert [(name, epoch, epochs) for name, epoch, epochs, _ in fields] == [("GANFeatures", 1, 2)] * 2 + [
+        ("GANFeatures", 2, 2)
+    ] * 2
+
 
 def _flat(images):
     return images.reshape(len(images), -1)
