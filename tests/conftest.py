@@ -27,6 +27,16 @@ def one_torch_thread():
     torch.set_num_threads(previous)
 
 
+@pytest.fixture(autouse=True)
+def no_recent_ctrl_c():
+    """Each test starts as if no fit had been interrupted: a second Ctrl-C within a minute of the first
+    propagates (skvision.neural._estimator), and tests that interrupt fits must not see each other's."""
+    estimator = sys.modules.get("skvision.neural._estimator")
+    if estimator is not None:
+        estimator._last_interrupt[0] = None
+    yield
+
+
 @pytest.fixture(scope="module")
 def dask_client():
     """A dask.distributed client of two worker processes on loopback only, closed with the module."""

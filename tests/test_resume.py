@@ -28,6 +28,8 @@ from skorch.callbacks import Callback
 import skvision
 from skvision._testing import fit_checkpoint
 from skvision.datasets import load_digits
+from skvision.neural import TrainingInterruptedWarning
+from skvision.neural._estimator import SECOND_INTERRUPT_SECONDS, _last_interrupt
 from tests._estimators import ESTIMATORS, fit, good_X
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -261,9 +263,14 @@ def test_an_interrupted_fold_of_a_cross_validation_warns_and_an_early_stop_does_
 
     X, y = load_digits(return_X_y=True)
     params = dict(max_epochs=3, module__filters=4, module__fc_units=(8,), device="cpu", random_state=0)
-    stop = InterruptAt(2)
-    with pytest.warns(UserWarning, match="scores of this fit .* are of a partly trained model"):
-        cross_val_score(skvision.CNNClassifier(**params, callbacks=[("stop", stop)]), X[:300], y[:300], cv=2)
+    # Ctrl-C in every fold: the first fold's fit returns its network (scored, with a warning) and the
+    # cross-validation goes on; the second Ctrl-C, a moment later, stops the cross-validation.
+    with pytest.warns(TrainingInterruptedWarning, match="scores of this fit .* partly trained") as caught:
+        with pytest.raises(KeyboardInterrupt, match="second Ctrl-C within 60 s"):
+            cross_val_score(
+                skvision.CNNClassifier(**params, callbacks=[("stop", InterruptAt(2))]), X[:300], y[:300], cv=3
+            )
+    assert len(caught) == 1 and "A second Ctrl-C within 60 s stops the run" in str(caught[0].message)
     # Early stopping ends skorch's training with a KeyboardInterrupt too: that is no interruption.
     recwarn.clear()
     stopped = skvision.CNNClassifier(
@@ -271,6 +278,27 @@ def test_an_interrupted_fold_of_a_cross_validation_warns_and_an_early_stop_does_
     ).fit(X[:300], y[:300])
     assert stopped.n_epochs_ < 6 and stopped.interrupted_ is False
     assert not [w for w in recwarn if "interrupted" in str(w.message)]
+
+
+def test_a_second_ctrl_c_keeps_the_network_and_one_long_after_the_first_is_a_first_again():
+    X, y = load_digits(return_X_y=True)
+    params = dict(max_epochs=4, module__filters=4, module__fc_units=(8,), device="cpu", random_state=0)
+    with pytest.warns(TrainingInterruptedWarning):
+        skvision.CNNClassifier(**params, callbacks=[("stop", InterruptAt(1))]).fit(X[:200], y[:200])
+    stop = InterruptAt(2)
+    second = skvision.CNNClassifier(**params, callbacks=[("stop", stop)])
+    with pytest.raises(KeyboardInterrupt, match="keeps the network it had"):
+        second.fit(X[:200], y[:200])
+    # Stopped, but no work lost: the estimator holds the weights of its second epoch, and predicts.
+    assert second.interrupted_ is True and second.n_epochs_ == 2
+    state = second.net_.module_.state_dict()
+    assert all(torch.equal(state[k], stop.weights_[k]) for k in stop.weights_)
+    assert second.predict(X[200:210]).shape == (10,)
+    # A Ctrl-C more than SECOND_INTERRUPT_SECONDS after the last one is a first one again.
+    _last_interrupt[0] -= SECOND_INTERRUPT_SECONDS + 1
+    with pytest.warns(TrainingInterruptedWarning, match="after epoch 1 of 4"):
+        third = skvision.CNNClassifier(**params, callbacks=[("stop", InterruptAt(1))]).fit(X[:200], y[:200])
+    assert third.interrupted_ is True
 
 
 # ------------------------------------------------------------------ incomplete or damaged checkpoints

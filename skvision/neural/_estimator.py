@@ -31,6 +31,7 @@ from __future__ import annotations
 import copy
 import math
 import os
+import time
 import warnings
 from numbers import Integral, Real
 
@@ -130,6 +131,26 @@ class TrainingInterruptedWarning(UserWarning):
     """A fit ended by a ``KeyboardInterrupt``: the estimator holds a partly trained network."""
 
 
+#: A Ctrl-C that ends a fit less than this many seconds after another fit of the process was ended by
+#: one propagates (after keeping the network it had): the first ends one training, the second the run.
+SECOND_INTERRUPT_SECONDS = 60.0
+
+# time.monotonic() when the last fit ended by a Ctrl-C returned (None: none yet, in this process).
+_last_interrupt = [None]
+
+
+def _is_second_interrupt():
+    """Note a fit ended by Ctrl-C now; whether another one ended less than ``SECOND_INTERRUPT_SECONDS`` ago.
+
+    A cross-validation or a search fits estimators one after another: a fit that
+    swallows Ctrl-C (to keep its network) only moves the loop on to its next
+    fit, so the user's second Ctrl-C must reach the loop.
+    """
+    now, previous = time.monotonic(), _last_interrupt[0]
+    _last_interrupt[0] = now
+    return previous is not None and now - previous < SECOND_INTERRUPT_SECONDS
+
+
 def _interrupted_message(estimator, net, budget):
     history = net.history
     done = len(history) if len(history) and "dur" in history[-1] else len(history) - 1  # 'dur': epoch end
@@ -147,7 +168,8 @@ def _interrupted_message(estimator, net, budget):
     return (
         f"{type(estimator).__name__}: training interrupted (KeyboardInterrupt) {when}: the network is "
         f"{network}; scores of this fit (in cross-validation or a search) are of a partly trained model. "
-        "interrupted_ is True."
+        f"interrupted_ is True. A second Ctrl-C within {SECOND_INTERRUPT_SECONDS:.0f} s stops the run "
+        "(a cross-validation or a search goes on to its next fit otherwise)."
     )
 
 
@@ -504,7 +526,9 @@ class NeuralImageEstimator(BaseEstimator):
         warns with :class:`TrainingInterruptedWarning`: inside
         ``cross_val_score`` or a search the fit returns normally and is scored,
         so the warning is the only sign that the scores are of a partly trained
-        model.
+        model. A Ctrl-C that ends a fit within ``SECOND_INTERRUPT_SECONDS`` of
+        another such fit is re-raised once the network is kept (``net_``), so
+        that a second Ctrl-C stops the loop around the fits.
         """
         budget = net.max_epochs if epochs is None else len(net.history) + epochs
         with seeded_torch_rng(self.random_state, self.device_):
@@ -515,6 +539,12 @@ class NeuralImageEstimator(BaseEstimator):
         self.n_epochs_ = len(net.history)
         self.interrupted_ = bool(getattr(net, "interrupted_", False))
         if self.interrupted_:
+            if _is_second_interrupt():
+                self.net_ = net
+                raise KeyboardInterrupt(
+                    f"{type(self).__name__}: a second Ctrl-C within {SECOND_INTERRUPT_SECONDS:.0f} s of the "
+                    "last: the run stops (this estimator keeps the network it had, interrupted_ is True)"
+                )
             warnings.warn(_interrupted_message(self, net, budget), TrainingInterruptedWarning, stacklevel=4)
         return net
 
