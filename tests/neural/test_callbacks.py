@@ -164,6 +164,41 @@ def test_a_quiet_fit_that_runs_long_says_how_it_goes(monkeypatch, capsys):
     ] * 2
 
 
+def test_the_first_line_of_a_long_fit_of_large_images_says_what_shortens_it(monkeypatch, capsys):
+    from skvision.neural import AutoencoderFeatures, CNNClassifier, _callbacks
+
+    monkeypatch.setattr(_callbacks, "LONG_FIT_SECONDS", 0.0)
+    monkeypatch.setattr(_callbacks, "LONG_FIT_HINT_SECONDS", 0.0)  # every forecast is "long"
+    rng = np.random.default_rng(0)
+    params = dict(max_epochs=2, batch_size=16, device="cpu", random_state=0)
+    large = rng.integers(0, 256, (32, 224, 160, 3), dtype=np.uint8)
+    CNNClassifier(**params, module__filters=4).fit(large, np.arange(32) % 2)
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 2 * 2
+    hint = (
+        "; its 224x160 images have 12x the pixels of 64x46 ones: skvision.preprocessing.Resize((64, 46)) "
+        "before it, or a lower max_epochs, shortens the fit"
+    )
+    assert lines[0].endswith(hint) and _line_fields(lines[0].removesuffix(hint))[:3] == (
+        "CNNClassifier",
+        1,
+        2,
+    )
+    assert all(_line_fields(line) for line in lines[1:])  # the hint once, on the first line
+    AutoencoderFeatures(**params, filters=4).fit(large[:16, :80, :72])
+    first = capsys.readouterr().err.splitlines()[0]
+    assert first.endswith(
+        "; its 80x72 images have 1.6x the pixels of 64x58 ones: "
+        "skvision.preprocessing.Resize((64, 58)) before it, or a lower max_epochs, shortens the fit"
+    )
+    # Small images, or a short forecast: no hint.
+    CNNClassifier(**params, module__filters=4).fit(large[:, :64, :64], np.arange(32) % 2)
+    assert all(_line_fields(line) for line in capsys.readouterr().err.splitlines())
+    monkeypatch.setattr(_callbacks, "LONG_FIT_HINT_SECONDS", 3600.0)
+    CNNClassifier(**params, module__filters=4).fit(large, np.arange(32) % 2)
+    assert all(_line_fields(line) for line in capsys.readouterr().err.splitlines())
+
+
 def _flat(images):
     return images.reshape(len(images), -1)
 
