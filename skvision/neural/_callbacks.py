@@ -67,7 +67,7 @@ class _LongFitLines(Callback):
     first line forecasts more than ``LONG_FIT_HINT_SECONDS`` on images larger
     than ``HINT_SIDE`` a side, it also says what shortens the fit (a ``Resize``
     before the network, or fewer epochs): a default ``AutoencoderFeatures``
-    forecast 80 minutes for 500 224x224 photos.
+    may train up to 70 minutes on 500 224x224 photos.
     """
 
     def __init__(self, every, name, max_epochs, steps_per_epoch, early_stopping=False):
