@@ -38,6 +38,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import platform
 import statistics
@@ -84,16 +85,38 @@ def median_seconds(function, repeats):
     return statistics.median(wall), statistics.median(cpu)
 
 
+def calls_per_sample(function, at_least=0.2):
+    """How many calls of ``function`` one timed sample makes, so that it lasts ``at_least`` seconds.
+
+    One call of 15 ms timed alone is at the mercy of a context switch: three such
+    samples once made ``n_jobs=2`` on (a) read 0.94x of one process where 30
+    alternating ones gave 1.4-1.8x. This first call also warms the function up.
+    """
+    start = time.perf_counter()
+    function()
+    return max(1, math.ceil(at_least / max(time.perf_counter() - start, 1e-9)))
+
+
+def _call(function, count):
+    """``function()`` ``count`` times, each output dropped before the next call (as one call's is)."""
+    for _ in range(count):
+        function()
+
+
 def interleaved_medians(functions, repeats):
-    """Median (wall, CPU) seconds of each function, the functions taking turns within each repeat.
+    """Median (wall, CPU) seconds per call of each function, the functions taking turns within each repeat.
 
     On a shared machine a burst of load then hits every row alike instead of
-    whichever row happened to run during it, so the ratios hold.
+    whichever row happened to run during it, so the ratios hold. Each sample
+    times a burst of calls lasting at least 0.2 s (:func:`calls_per_sample`).
     """
+    calls = {key: calls_per_sample(function) for key, function in functions.items()}
     samples = {key: [] for key in functions}
     for _ in range(repeats):
         for key, function in functions.items():
-            samples[key].append(median_seconds(function, 1))
+            count = calls[key]
+            wall, cpu = median_seconds(lambda function=function, count=count: _call(function, count), 1)
+            samples[key].append((wall / count, cpu / count))
     return {
         key: (statistics.median(w for w, _ in runs), statistics.median(c for _, c in runs))
         for key, runs in samples.items()
@@ -263,7 +286,10 @@ def run(repeats):
         f"Load average (1 min) before / after: {load_before[0]:.1f} / {load_after[0]:.1f} "
         "(above ~1 means other work shared the machine)"
     )
-    print(f"Medians of {repeats} repeats, the rows taking turns within each repeat.\n")
+    print(
+        f"Medians of {repeats} repeats, the rows taking turns within each repeat; "
+        "each sample times calls for at least 0.2 s.\n"
+    )
     print(
         "| workload | implementation | mode | images/s (wall) | vs skimage | vs OpenCV "
         "| images/s (CPU time) | vs skimage | vs OpenCV |"
