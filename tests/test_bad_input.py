@@ -125,7 +125,57 @@ def test_transform_after_a_feature_count_changing_set_params_says_refit():
     X = _good_X("unsupervised")
     hog = HOG(pixels_per_cell=(6, 6), cells_per_block=(2, 2)).fit(X)
     with pytest.raises(
-        ValueError, match=r"gives 288 features per image but was fitted to give 324.*fit it again"
+        ValueError, match=r"HOG: a parameter changed after fit \(set_params: orientations=9 -> 8\)"
     ):
         hog.set_params(orientations=8).transform(X)
+    with pytest.raises(ValueError, match="fit it again"):
+        hog.get_feature_names_out()  # the names would be of the new parameters, the features of the old
     assert hog.fit(X).transform(X).shape == (12, 288)
+    # How the work runs may change: the same features.
+    assert np.array_equal(hog.set_params(n_jobs=2, batch_size=5, verbose=0).transform(X), hog.transform(X))
+
+
+# What fit learnt comes from the parameters of that fit: a parameter changed since (set_params) gave
+# features of neither (LBP's variance bins learnt at another radius), the old ones (BSIF's 7x7 filters
+# under filter_size=5, a codebook of 8 words under n_words=4), or a corrupted heap (LBP's compiled
+# kernel writing 16 variance bins into a histogram of n_bins=5).
+STALE_AFTER_SET_PARAMS = [
+    ("BSIF", dict(random_state=0), dict(filter_size=5)),
+    ("LBP", dict(method="var"), dict(R=3)),
+    ("LBP", dict(method="var"), dict(n_bins=5)),
+    ("BagOfVisualWords", dict(n_words=8, random_state=0), dict(n_words=4)),
+    ("GLCM", dict(), dict(value_range=(0, 300))),
+    ("ColorHistogram", dict(), dict(value_range=(0, 300))),
+    ("HuMoments", dict(), dict(channels="each")),
+]
+
+
+@pytest.mark.parametrize(("name", "params", "change"), STALE_AFTER_SET_PARAMS)
+def test_a_parameter_changed_after_fit_asks_for_a_refit(name, params, change):
+    import skvision
+
+    X = _good_X("unsupervised")
+    if name in ("ColorHistogram", "HuMoments"):
+        X = np.stack([X, X[::-1], X[:, ::-1]], axis=-1)  # colour images
+    descriptor = getattr(skvision, name)(**params).fit(X)
+    ((key, value),) = change.items()
+    old = descriptor.get_params()[key]
+    descriptor.set_params(**change)
+    said = re.escape(f"{name}: a parameter changed after fit (set_params: {key}={old!r} -> {value!r})")
+    with pytest.raises(ValueError, match=said + ".*fit it again"):
+        descriptor.transform(X)
+    with pytest.raises(ValueError, match=said):
+        descriptor.get_feature_names_out()
+    refit = descriptor.fit(X)
+    assert refit.transform(X).shape == (len(X), len(refit.get_feature_names_out()))
+
+
+def test_how_the_work_runs_and_a_histograms_normalisation_may_change_after_fit():
+    import skvision
+
+    X = _good_X("unsupervised")
+    for descriptor in (skvision.BSIF(random_state=0), skvision.LBP(method="var")):
+        descriptor.fit(X)
+        raw = descriptor.set_params(normalize=None, n_jobs=2, batch_size=3).transform(X)
+        assert np.array_equal(raw, clone(descriptor).fit(X).transform(X))  # = a fit with those parameters
+        assert raw.sum(axis=1).min() > 1  # counts, not frequencies

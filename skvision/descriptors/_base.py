@@ -259,6 +259,22 @@ def working_scale_of_copies(values, dtype, white):
     return out
 
 
+#: Parameters that say how the work runs, not what it computes: they may change between fit and transform.
+_RUN_PARAMS = frozenset({"n_jobs", "batch_size", "device", "verbose"})
+
+
+def _same_param_value(a, b):
+    """Whether two values of a parameter are the same (arrays element by element; anything else by ``==``)."""
+    if a is b:
+        return True
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return np.shape(a) == np.shape(b) and bool(np.array_equal(a, b))
+    try:
+        return bool(a == b)
+    except (TypeError, ValueError):  # a comparison without a single truth value
+        return False
+
+
 class BaseDescriptor(TransformerMixin, BaseEstimator):
     """Base class of skvision's handcrafted descriptors (not for direct use)."""
 
@@ -282,6 +298,9 @@ class BaseDescriptor(TransformerMixin, BaseEstimator):
     #: work that releases the GIL, ``"processes"`` for work that holds it. Also joblib's
     #: ``prefer`` hint when a backend is configured (which then decides).
     _parallel_prefer = "threads"
+    #: Parameters besides those of how the work runs that may change between fit and transform: they
+    #: only post-process what was computed (see ``_check_params_unchanged``).
+    _FREE_AFTER_FIT = frozenset()
     #: Single-process nanoseconds per pixel of one plane at the default parameters (the
     #: reference machine of BENCHMARKS.md); ``_pixel_cost_ns`` may scale it with parameters.
     _PIXEL_COST_NS = 100.0
@@ -359,9 +378,11 @@ class BaseDescriptor(TransformerMixin, BaseEstimator):
         """
         self._check_params()
         resolve_descriptor_device(self)  # a device it cannot honour is refused here, by name
+        self._params_at_fit = None  # being fitted: no check against an earlier fit's parameters
         images = self._validate_images(X, reset=True)
         self._fit_images(images)
         self.n_features_out_ = len(self.get_feature_names_out())
+        self._params_at_fit = self.get_params(deep=False)
         return self
 
     def transform(self, X):
@@ -377,6 +398,7 @@ class BaseDescriptor(TransformerMixin, BaseEstimator):
         features : ndarray of shape (N, n_features_out_), dtype float64
         """
         check_is_fitted(self, "image_shape_")
+        self._check_params_unchanged()
         images = self._validate_images(X, reset=False)
         return self._transform_in_chunks(images)
 
@@ -393,6 +415,7 @@ class BaseDescriptor(TransformerMixin, BaseEstimator):
         names : ndarray of str, shape (n_features_out_,)
         """
         check_is_fitted(self, "image_shape_")
+        self._check_params_unchanged()
         plane_names = self._plane_feature_names()
         names = []
         for prefix in self._plane_prefixes():
@@ -521,13 +544,41 @@ class BaseDescriptor(TransformerMixin, BaseEstimator):
                 plane = plane.astype(self._describe_dtype, copy=False)
             self._describe_into(plane, out[:, k * width : (k + 1) * width])
 
+    def _check_params_unchanged(self):
+        """Raise when a parameter other than how the work runs changed since fit (``set_params``).
+
+        What fit learnt (BSIF's filters, LBP's variance bins, a codebook, the
+        output width and names) comes from the parameters of that fit: a
+        transform under others would mix the two, silently. ``n_jobs``,
+        ``batch_size``, ``device`` and ``verbose`` may change freely, and the
+        parameters of ``_FREE_AFTER_FIT`` (a histogram's ``normalize``).
+        """
+        fitted = getattr(self, "_params_at_fit", None)
+        if fitted is None:  # being fitted, or unpickled from a version that did not record them
+            return
+        free = _RUN_PARAMS | self._FREE_AFTER_FIT
+        current = self.get_params(deep=False)
+        changed = [
+            name
+            for name, value in fitted.items()
+            if name not in free and not _same_param_value(value, current.get(name))
+        ]
+        if changed:
+            said = ", ".join(f"{name}={fitted[name]!r} -> {current.get(name)!r}" for name in changed)
+            may = ", ".join(sorted(name for name in free if name in current))
+            raise ValueError(
+                f"{type(self).__name__}: a parameter changed after fit (set_params: {said}); what fit learnt "
+                f"comes from the old value: fit it again (only {may} may change between fit and transform)."
+            )
+
     def _check_width(self, got, expected, per_plane=True):
         """Raise when a chunk's features (per plane, or in all) are not as many as fitted."""
         if got != expected:
             n_planes = len(self._plane_prefixes()) if per_plane else 1
+            fitted = getattr(self, "n_features_out_", expected * n_planes)
             raise ValueError(
                 f"{type(self).__name__} now gives {got * n_planes} features per image but was fitted to "
-                f"give {expected * n_planes}: a parameter changed after fit (set_params); fit it again."
+                f"give {fitted}: a parameter changed after fit (set_params); fit it again."
             )
 
     def _estimated_seconds(self, images):

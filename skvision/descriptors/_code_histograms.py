@@ -137,6 +137,9 @@ class CodeHistogramDescriptor(BaseDescriptor):
         Names of the codes, one histogram bin each (default ``bin0``, ``bin1``, ...).
     """
 
+    # The histograms' normalisation only rescales the counts: it may change after fit.
+    _FREE_AFTER_FIT = frozenset({"normalize"})
+
     _parameter_constraints: dict = {
         **BaseDescriptor._parameter_constraints,
         "device": DEVICE_CONSTRAINT,

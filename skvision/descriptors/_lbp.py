@@ -619,6 +619,8 @@ class LBP(BaseDescriptor):
     }
 
     _feature_prefix = "lbp"
+    # The histograms' normalisation only rescales the counts: it may change after fit.
+    _FREE_AFTER_FIT = frozenset({"normalize"})
     # Compiled kernel, P=8, one scale; scaled by the sum of P over the scales.
     _PIXEL_COST_NS = 4.0
     # X / 255 as X: equal pixels interpolate an ulp off the centre on [0, 1], and codes flip.
@@ -783,6 +785,12 @@ class LBP(BaseDescriptor):
                 # next float up makes that the count of edges < var, the binning of _describe.
                 edges = np.nextafter(self.var_bin_edges_[k], np.inf)
             n_labels = _n_labels(P, self.method, self.n_bins)
+            if edges is not None and len(edges) >= n_labels:
+                # The kernel writes bin len(edges) unchecked: never past the histogram.
+                raise ValueError(
+                    f"LBP was fitted with {len(edges) + 1} variance bins but n_bins is now {self.n_bins}; "
+                    "fit it again."
+                )
             parts.append(
                 _lbp_kernels.histograms(
                     images, rows, cols, self.method, edges, grid, self._normalization(), n_labels
