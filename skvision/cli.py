@@ -77,6 +77,17 @@ def _positive_int(minimum):
     return parse
 
 
+def _seed(text):
+    """A seed numpy accepts: an integer in [0, 2**32 - 1]."""
+    value = _positive_int(0)(text)
+    if value > 2**32 - 1:
+        raise argparse.ArgumentTypeError(f"must be at most 2**32 - 1 = {2**32 - 1}, got {value}")
+    return value
+
+
+_seed.__name__ = "integer"
+
+
 def _n_jobs(text):
     try:
         value = int(text)
@@ -238,9 +249,9 @@ def build_parser():
     )
     compare.add_argument(
         "--seed",
-        type=int,
+        type=_seed,
         default=0,
-        help="random seed of the folds, subsampling and the learned models (default: 0)",
+        help="random seed of the folds, subsampling and the learned models, 0 to 2**32 - 1 (default: 0)",
     )
     compare.add_argument(
         "--out",

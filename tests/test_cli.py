@@ -51,6 +51,8 @@ def test_help_explains_every_option(capsys):
         (["compare", "--max-samples", "20", "--cv", "5"], "at least 5 images of every class"),
         (["compare", "--bogus"], "unrecognized arguments: --bogus"),
         (["compare", "--repeats", "0"], "argument --repeats: must be at least 1"),
+        (["compare", "--seed", "-1"], "argument --seed: must be at least 0"),
+        (["compare", "--seed", str(2**32)], "argument --seed: must be at most 2**32 - 1"),
         (["compare", "--tune", "--tune-budget", "0"], "argument --tune-budget: must be at least 1"),
         (["compare", "--tune", "--tune-cv", "1"], "argument --tune-cv: must be at least 2"),
         (["compare", "--tune-budget", "5"], "--tune-budget and --tune-cv apply with --tune"),

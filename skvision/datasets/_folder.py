@@ -408,6 +408,14 @@ def _check_classes(classes):
         raise TypeError(
             f"classes must be a list of class (folder) names, e.g. train.target_names; got {classes!r}."
         )
+    if isinstance(classes, (set, frozenset)):
+        # A set's order changes from one process to the next (string hashing is salted): the labels,
+        # positions in it, would mean other classes in another run.
+        raise TypeError(
+            f"classes must be an ordered sequence of class (folder) names (a list or tuple: a label is a "
+            f"position in it); got a {type(classes).__name__}, whose order is not fixed: "
+            f"classes=sorted({type(classes).__name__}) or train.target_names."
+        )
     names = [str(name) if isinstance(name, np.str_) else name for name in classes]
     bad = [name for name in names if not isinstance(name, str) or not name]
     if bad:
@@ -474,7 +482,8 @@ def load_image_folder(
         Keras' ``class_names``). Folders not in the list are left out with a
         warning; classes of the list with no images here keep their label, with a
         warning (scores on such a folder are still right). ``None``: the sorted
-        names of the folders that hold images.
+        names of the folders that hold images. A set is refused (TypeError): its
+        order changes from one Python process to the next.
     label_mode : {'int', 'name'}, default='int'
         ``target`` holds label numbers (positions in ``target_names``) or the
         class names themselves.

@@ -221,11 +221,20 @@ def test_fill_value_of_the_wrong_type(tmp_path, fill_value):
         load_image_folder(tmp_path, image_size=(8, 8), resize_mode="pad", fill_value=fill_value)
 
 
-@pytest.mark.parametrize("classes", ["cat", [1, 2], ["cat", ""]])
+@pytest.mark.parametrize("classes", ["cat", [1, 2], ["cat", ""], {"cat", "dog"}, frozenset({"cat"})])
 def test_classes_of_the_wrong_type(tmp_path, classes):
     make_folder(tmp_path)
     with pytest.raises(TypeError, match="classes must"):
         load_image_folder(tmp_path, classes=classes)
+
+
+def test_classes_as_a_set_are_refused_for_their_order_changes_from_run_to_run(tmp_path):
+    """A set's order follows the salted string hash: 'cat' was label 0, 1 or 2 process to process."""
+    make_folder(tmp_path)
+    with pytest.raises(TypeError, match=r"got a set, whose order is not fixed: classes=sorted\(set\)"):
+        load_image_folder(tmp_path, classes={"cat", "dog"})
+    ordered = load_image_folder(tmp_path, classes=dict.fromkeys(["dog", "cat"]))  # a dict keeps its order
+    assert list(ordered.target_names) == ["dog", "cat"]
 
 
 def write_digit_folder(root, images, labels):
