@@ -354,7 +354,11 @@ class GaborBank(BaseDescriptor):
             _check_kernel_params(
                 frequency, self.bandwidth, self.n_stds, self.mode, self.cval, name="frequencies"
             )
-        above = [f for f in self._frequencies() if f > 0.5]
+        frequencies = self._frequencies()
+        if len(set(frequencies)) < len(frequencies):
+            # Repeats give repeated columns under repeated feature names.
+            raise ValueError(f"frequencies must be distinct; got {self.frequencies!r}.")
+        above = [f for f in frequencies if f > 0.5]
         if above:
             # Sampled at one value per pixel, such a filter is the filter of a lower frequency (aliasing):
             # its features repeat another's under a misleading name. gabor(), like scikit-image's, takes it.
@@ -362,7 +366,9 @@ class GaborBank(BaseDescriptor):
                 f"frequencies must be at most 0.5 cycles per pixel (the Nyquist limit; higher ones alias to "
                 f"lower ones); got {above}. For a period of p pixels, pass 1 / p."
             )
-        self._angles()
+        angles = self._angles()
+        if len(set(angles)) < len(angles):
+            raise ValueError(f"orientations must be distinct; got {self.orientations!r}.")
         check_grid(self.grid)
 
     def _min_image_size(self):

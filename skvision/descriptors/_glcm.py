@@ -465,12 +465,21 @@ class GLCM(BaseDescriptor):
     # ------------------------------------------------------------------ hooks
     def _check_params(self):
         distances, angles = _check_offsets_params(self.distances, self.angles)
-        for name, values in (("distances", distances), ("angles", angles)):
+        beyond = angles[np.abs(angles) > 2 * np.pi + 1e-9]
+        if beyond.size:
+            # No angle needs more than a turn: these are degrees, read as radians (45 rad is 258 degrees).
+            raise ValueError(
+                f"angles are in radians, within [-2 pi, 2 pi]; got {self.angles!r} ({beyond[0]:g} radians "
+                f"is more than a turn): for angles in degrees pass np.deg2rad(angles)."
+            )
+        turns = np.round(np.mod(angles, 2 * np.pi), 9) % np.round(2 * np.pi, 9)  # 0 and 2 pi: one angle
+        for name, values in (("distances", distances), ("angles", turns)):
             given = getattr(self, name)
             if len(np.unique(values)) < len(values):
                 # Repeats give repeated columns and feature names that say nothing new (graycomatrix,
                 # like scikit-image's, takes them).
-                raise ValueError(f"{name} must be distinct; got {given!r}.")
+                modulo = " (modulo 2 pi)" if name == "angles" else ""
+                raise ValueError(f"{name} must be distinct{modulo}; got {given!r}.")
         check_grid(self.grid)
         if self.value_range is not None and self.value_range != "image":
             check_value_range(self.value_range)

@@ -147,6 +147,8 @@ def test_n_jobs_clone_pickle_and_names(crops):
         ({"n_stds": -1}, "n_stds"),
         ({"mode": "periodic"}, "mode"),
         ({"grid": (0, 2)}, "grid"),
+        ({"frequencies": (0.1, 0.1)}, r"frequencies must be distinct; got \(0.1, 0.1\)"),  # repeated columns
+        ({"orientations": (0.0, 1.0, 0.0)}, "orientations must be distinct"),
     ],
 )
 def test_invalid_parameters_name_the_parameter(params, match):

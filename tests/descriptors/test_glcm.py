@@ -262,6 +262,8 @@ def test_n_jobs_clone_pickle_and_names(real_crops):
         ({"angles": ["north"]}, "angles"),
         ({"distances": [1, 2, 1]}, r"distances must be distinct; got \[1, 2, 1\]"),  # repeated columns
         ({"angles": [0, 0]}, "angles must be distinct"),
+        ({"angles": [0, 2 * np.pi]}, r"angles must be distinct \(modulo 2 pi\)"),  # the same offsets
+        ({"angles": [0, 45, 90, 135]}, r"radians.*45 radians is more than a turn.*np.deg2rad"),  # degrees
         ({"properties": ["contrast", "shininess"]}, "properties"),
         ({"properties": []}, "properties"),
         ({"grid": 0}, "grid"),
