@@ -40,7 +40,7 @@ import time
 import warnings
 
 import numpy as np
-from sklearn.base import clone, is_classifier
+from sklearn.base import clone, is_classifier, is_regressor
 from sklearn.metrics import check_scoring
 from sklearn.model_selection import (
     GroupKFold,
@@ -207,7 +207,11 @@ def compare_features(
     estimator : estimator, str or None, default=None
         The final estimator, or a name from :data:`ESTIMATORS` ('svc', 'logreg',
         'knn', 'rf'). ``None`` is 'svc': standardised features -> RBF SVC (SVR for
-        a regression target).
+        a regression target). The task is read from ``y`` (sklearn's
+        ``type_of_target``: whole numbers are class labels, even as floats), except
+        that with a regressor instance, floats are a regression target: ages or
+        counts as floats in ``y`` with ``estimator=SVR()`` are compared as a
+        regression (r2).
     cv : int or cross-validation splitter, default=5
         An int gives shuffled (stratified for classes) K folds seeded by
         ``random_state``.
@@ -347,10 +351,24 @@ def compare_features(
     estimator_name = None
     if estimator is None or isinstance(estimator, str):
         estimator_name = estimator or "svc"
+    elif is_regressor(estimator) and task == "classification" and y.dtype.kind == "f":
+        # Whole numbers as floats (ages, counts) look like class labels to type_of_target: a regressor
+        # says the task. (Integer or string labels with a regressor stay refused below: likely a mistake.)
+        task = "regression"
+    if task == "classification" and y.dtype.kind == "f":
+        warnings.warn(
+            f"y holds floats that are all whole numbers: compared as {len(np.unique(y))} classes (accuracy, "
+            "stratified folds). For a regression, pass a regressor as estimator (e.g. sklearn.svm.SVR()).",
+            UserWarning,
+            stacklevel=2,
+        )
     if estimator_name is not None:
         estimator = make_estimator(estimator_name, task, random_state)
     if task == "classification" and not is_classifier(estimator):
-        raise ValueError(f"y holds class labels but the estimator {estimator!r} is not a classifier.")
+        raise ValueError(
+            f"y holds class labels but the estimator {estimator!r} is not a classifier (a regression on "
+            "whole numbers: pass y as floats with a regressor)."
+        )
     if target_names is not None:
         _check_target_names(target_names, y, task)
     scoring = scoring or ("accuracy" if task == "classification" else "r2")

@@ -64,6 +64,22 @@ def test_regression_target_is_scored_with_r2():
         result.plot_confusion_matrix("pixels")
 
 
+def test_whole_number_floats_are_classes_with_a_warning_and_a_regressor_makes_them_a_regression():
+    from sklearn.linear_model import Ridge
+
+    X, _ = load_faces(return_X_y=True)
+    ages = np.round(X.mean(axis=(1, 2)) / 4.0)  # whole numbers as float64, like ages or counts
+    features = {"pixels": FunctionTransformer(flatten)}
+    bright = (ages > np.median(ages)).astype(np.float64)
+    with pytest.warns(UserWarning, match=r"floats that are all whole numbers: compared as 2 classes .*SVR"):
+        as_classes = compare_features(X, bright, features, cv=3)
+    assert as_classes.task == "classification" and as_classes.scoring == "accuracy"
+    # A regressor says the task: before, it was refused as "not a classifier".
+    result = compare_features(X, ages, features, estimator=Ridge(), cv=3)
+    assert result.task == "regression" and result.scoring == "r2"
+    assert result.results["pixels"].scores.mean() > 0.9
+
+
 def test_failing_feature_set_is_skipped_or_raised(digits):
     X, y = digits
     features = {"ok": FunctionTransformer(flatten), "broken": FunctionTransformer(failing)}
