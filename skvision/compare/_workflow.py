@@ -51,9 +51,11 @@ from sklearn.model_selection import (
     StratifiedKFold,
     check_cv,
 )
-from sklearn.pipeline import Pipeline
+from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.preprocessing import FunctionTransformer
+from sklearn.utils import get_tags as sklearn_get_tags
 
+from .._tags import get_tags
 from .._talk import long_fit_lines_off
 from ._estimators import ESTIMATORS, estimator_space, make_estimator, task_of
 from ._families import FeatureSet, _prefixed, _product
@@ -240,6 +242,10 @@ def compare_features(
         pipeline; the fit time of a fold counts the description of its training
         images. A :class:`~skvision.compare.FeatureSet` says it itself. With
         tuning, only the estimator's settings are searched for such a set.
+        A set whose fit learns from the labels (``CNNFeatures``, also inside a
+        pipeline) is refused: precomputed, it would be trained on the test
+        folds. One not tagged ``stateless`` (see :class:`~skvision.SkvisionTags`)
+        gets a warning that its scores are optimistic if its fit learns.
     on_error : {'raise', 'skip'}, default='raise'
         A feature set whose cross-validation fails either stops the comparison
         or is recorded in ``skipped`` with its error message.
@@ -616,6 +622,46 @@ def _search_spaces(tune, feature_sets, estimator_name, task):
     return spaces
 
 
+def _what_fit_learns(transformer):
+    """``'labels'``, ``'images'`` or ``None``: what ``transformer``'s fit may learn from, by its tags.
+
+    A pipeline or a union learns what its steps learn.
+    """
+    if isinstance(transformer, Pipeline):
+        parts = [step for _, step in transformer.steps]
+    elif isinstance(transformer, FeatureUnion):
+        parts = [part for _, part in transformer.transformer_list]
+    else:
+        parts = None
+    if parts is not None:
+        found = {_what_fit_learns(part) for part in parts if part not in (None, "passthrough", "drop")}
+        return "labels" if "labels" in found else "images" if "images" in found else None
+    if sklearn_get_tags(transformer).target_tags.required:
+        return "labels"
+    tags = get_tags(transformer)
+    return None if tags.stateless or not tags.requires_fit else "images"
+
+
+def _check_precomputable(name, transformer):
+    """Refuse (labels) or warn about (images) a precomputed set whose fit may learn: once fitted on every
+    image, its features of each test fold come from a fit that saw that fold."""
+    learns = _what_fit_learns(transformer)
+    if learns == "labels":
+        raise ValueError(
+            f"precompute names {name!r}, whose fit learns from the labels ({type(transformer).__name__}): "
+            "fitted once on every image, it would be trained on the test folds' labels and score far too "
+            "well. Leave it out of precompute: it is then fitted within each fold."
+        )
+    if learns == "images":
+        warnings.warn(
+            f"precompute names {name!r}, whose fit may learn from the images ({type(transformer).__name__} "
+            "is not tagged stateless): fitted once on every image, test folds included, its scores are "
+            "optimistic if it does (filters, a vocabulary, a network). Precompute only what learns nothing.",
+            UserWarning,
+            stacklevel=4,
+        )
+
+
 def _as_feature_sets(features, precompute, kinds):
     """The feature sets of ``features``: a dict of name -> transformer, or FeatureSet objects."""
     if isinstance(features, dict):
@@ -625,6 +671,8 @@ def _as_feature_sets(features, precompute, kinds):
         if unknown:
             raise ValueError(f"precompute names feature sets that are not in features: {sorted(unknown)}.")
         kinds = kinds or {}
+        for name in precompute:
+            _check_precomputable(name, features[name])
         return [
             FeatureSet(name, transformer, kinds.get(name, ""), precompute=name in precompute)
             for name, transformer in features.items()

@@ -22,6 +22,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._compat import StrOptions, fit_context
 from .._images import check_images, image_scale, is_integer_like, merge_scales, to_grayscale
+from .._tags import SkvisionTags
 
 __all__ = ["Grayscale", "Resize", "resize_image", "RESIZE_MODES"]
 
@@ -420,7 +421,8 @@ class Resize(_ImagesOut, TransformerMixin, BaseEstimator, auto_wrap_output_keys=
         self.anti_aliasing = anti_aliasing
 
     def __sklearn_tags__(self):
-        tags = _image_tags(super().__sklearn_tags__())
+        # stateless: fit learns nothing from the images (compare may precompute a set behind it).
+        tags = SkvisionTags.from_tags(_image_tags(super().__sklearn_tags__()), stateless=True)
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
 
@@ -577,7 +579,8 @@ class Grayscale(_ImagesOut, TransformerMixin, BaseEstimator, auto_wrap_output_ke
     _parameter_constraints: dict = {}
 
     def __sklearn_tags__(self):
-        tags = _image_tags(super().__sklearn_tags__())
+        # stateless: fit learns nothing from the images (compare may precompute a set behind it).
+        tags = SkvisionTags.from_tags(_image_tags(super().__sklearn_tags__()), stateless=True)
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
 
