@@ -232,8 +232,9 @@ class _SupervisedCNN(NeuralImageEstimator):
 
         The first call (on an unfitted estimator) builds the network. Each call
         runs one epoch at learning rate ``lr`` (after ``fit``, not at the rate
-        its schedule ended on): no validation split, LR schedule, early
-        stopping or checkpoint (use ``fit`` for those).
+        its schedule ended on) in batches of ``batch_size``, both as they are
+        at the call (``set_params`` between calls takes effect): no validation
+        split, LR schedule, early stopping or checkpoint (use ``fit`` for those).
 
         Returns
         -------
@@ -255,8 +256,7 @@ class _SupervisedCNN(NeuralImageEstimator):
         self._train(self.net_, X_tensor, y_tensor, epochs=1)
         return self
 
-    @staticmethod
-    def _make_incremental(net):
+    def _make_incremental(self, net):
         # skorch drops a callback whose ``callbacks__<name>`` is None when it (re)initializes them.
         for name, _ in net.callbacks_:
             if name in ("resume", "lr_schedule", "early_stopping", "checkpoint"):
@@ -264,12 +264,17 @@ class _SupervisedCNN(NeuralImageEstimator):
         net.train_split = None
         net.initialize_callbacks()
         # fit's schedule left each rate where it ended (about 0 after one-cycle or cosine, so that
-        # further epochs changed nothing): back to the group's own rate, the one fit started from
-        # (one-cycle's peak, which is ``lr``, or a fine-tuned backbone's fraction of it).
-        for group in net.optimizer_.param_groups:
-            base = group.get("max_lr", group.get("initial_lr"))
-            if base is not None:
-                group["lr"] = base
+        # further epochs changed nothing): back to ``lr`` as it is now (set_params may have changed it
+        # since), each group at its own fraction of the peak (a fine-tuned backbone's lower rate).
+        bases = [
+            group.get("max_lr", group.get("initial_lr", group["lr"])) for group in net.optimizer_.param_groups
+        ]
+        peak = max(bases)
+        for group, base in zip(net.optimizer_.param_groups, bases):
+            group["lr"] = self.lr * (base / peak if peak > 0 else 1.0)
+        net.batch_size = (
+            self.batch_size
+        )  # the training batches of this epoch (set_params may have changed it)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -500,8 +505,9 @@ class CNNClassifier(ClassifierMixin, _SupervisedCNN):
         -----
         The first call (on an unfitted estimator) builds the network. Each call
         runs one epoch at learning rate ``lr`` (after ``fit``, not at the rate its
-        schedule ended on): no validation split, LR schedule, early stopping or
-        checkpoint (use ``fit`` for those). ``class_weight='balanced'``
+        schedule ended on) in batches of ``batch_size``, both as they are at the
+        call (``set_params`` between calls takes effect): no validation split, LR
+        schedule, early stopping or checkpoint (use ``fit`` for those). ``class_weight='balanced'``
         is computed from the first call's ``y``.
         """
         first_call = not hasattr(self, "net_")

@@ -599,6 +599,19 @@ def test_partial_fit_after_fit_trains_at_lr_not_where_the_schedule_ended(digits,
     assert moved > 1e-3, "the epoch trained"
 
 
+def test_partial_fit_trains_at_the_lr_and_batch_size_set_since(digits):
+    """set_params(lr=..., batch_size=...) between partial_fit calls: the next epoch ran at the first ones."""
+    X, y = digits
+    model = CNNClassifier(**{**TINY, "lr": 0.01, "batch_size": 64})
+    model.partial_fit(X, y, classes=np.arange(10))
+    model.set_params(lr=0.002, batch_size=20).partial_fit(X, y)
+    assert [group["lr"] for group in model.net_.optimizer_.param_groups] == [0.002]
+    assert len(model.net_.history[-1, "batches"]) == int(np.ceil(len(X) / 20))
+    fitted = CNNClassifier(**{**TINY, "lr": 0.01}).fit(X, y)
+    fitted.set_params(lr=0.004).partial_fit(X, y)  # after fit too (the schedule's peak was 0.01)
+    assert fitted.net_.optimizer_.param_groups[0]["lr"] == pytest.approx(0.004)
+
+
 def test_a_checkpoint_is_resumed_only_by_a_fit_with_the_same_training_settings(tmp_path, digits):
     """A grid search over lr (or another seed, batch size, ...) with checkpoint= trains every candidate.
 
