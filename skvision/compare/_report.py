@@ -190,17 +190,20 @@ def significance_text(tests):
     return text
 
 
-def per_class_lines(per_class):
+def per_class_lines(per_class, n_repeats=1):
     """The per-class section of report.md."""
     if per_class is None:
         return []
     wins = per_class.wins()
     summary = ", ".join(f"{name} {count}" for name, count in sorted(wins.items(), key=lambda kv: -kv[1]))
+    pooled = (
+        f" of all {n_repeats} repeats pooled (n: images per class in one repeat)" if n_repeats > 1 else ""
+    )
     return [
         "## Per class",
         "",
-        "Precision / recall of each feature set on each class, from the out-of-fold predictions; the "
-        f"winner of a class has the highest F1 there. Classes won (ties count for each): {summary}.",
+        f"Precision / recall of each feature set on each class, from the out-of-fold predictions{pooled}; "
+        f"the winner of a class has the highest F1 there. Classes won (ties count for each): {summary}.",
         "",
         per_class.to_markdown(),
         "",
@@ -266,7 +269,7 @@ def write_report(
     result.plot_scores(ax=ax)
     scores_png = _save(figure, out_dir / "scores.png")
     lines += [f"![scores]({scores_png})", ""]
-    lines += per_class_lines(per_class)
+    lines += per_class_lines(per_class, max((r.n_repeats for r in result.results.values()), default=1))
 
     for name, (section, shown) in _family_sections(result, out_dir, embedding, n_jobs, stage):
         lines += section
@@ -404,9 +407,11 @@ def _family_pieces(result, name, out_dir, embedding, stage=None, pieces=_PIECES)
             figure, ax = _figure(_confusion_size(result, r))
             result.plot_confusion_matrix(name, ax=ax)
             png = _save(figure, out_dir / f"confusion_{slug}.png")
+            which = _first_repeat(r)
+            caption = f"Out-of-fold predictions of every held-out image{which}."
             drawn["predictions"] = (
-                [f"![confusion matrix of {name}]({png})"],
-                [("Confusion matrix", png, "Out-of-fold predictions of every held-out image.")],
+                [f"![confusion matrix of {name}]({png})"] + ([caption] if which else []),
+                [("Confusion matrix", png, caption)],
             )
         else:
             figure, ax = _figure((4.5, 4.5))
@@ -435,7 +440,7 @@ def _family_pieces(result, name, out_dir, embedding, stage=None, pieces=_PIECES)
         figure, ax = _figure((1.3 * cols + 0.4, 1.45 * rows + 0.6))
         result.plot_errors(name, ax=ax)
         png = _save(figure, out_dir / f"errors_{slug}.png")
-        summary = f"{n_errors} of {len(r.y_true)} held-out images misclassified."
+        summary = f"{n_errors} of {len(r.y_true)} held-out images misclassified{_first_repeat(r)}."
         more = f" ({n_shown} shown, true -> predicted)" if n_errors else ""
         drawn["errors"] = (
             [f"![misclassified by {name}]({png})", "", summary],
@@ -450,6 +455,13 @@ def _family_pieces(result, name, out_dir, embedding, stage=None, pieces=_PIECES)
             [("Training curves", png, "Per-epoch losses and scores of the network of fold 1.")],
         )
     return drawn
+
+
+def _first_repeat(r):
+    """'' or, for a repeated k-fold, which of its predictions a figure shows (those of the first repeat)."""
+    if r.n_repeats > 1:
+        return f" in the first of the {r.n_repeats} repeats (the per-class table pools them all)"
+    return ""
 
 
 def _confusion_size(result, r):
