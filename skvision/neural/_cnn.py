@@ -21,6 +21,7 @@ from sklearn.utils.validation import check_array, check_consistent_length, check
 from .._compat import Interval, StrOptions, fit_context
 from ._estimator import COMMON_PARAMETER_CONSTRAINTS, NeuralImageEstimator
 from ._net import ImageNeuralNetClassifier, ImageNeuralNetRegressor
+from ._torch_utils import seeded_torch_rng
 
 __all__ = ["CNNClassifier", "CNNRegressor", "CNNFeatures"]
 
@@ -484,8 +485,20 @@ class CNNClassifier(ClassifierMixin, _SupervisedCNN):
             return weights
         unknown = set(self.class_weight) - set(self.classes_.tolist())
         if unknown:
-            raise ValueError(f"class_weight has labels {sorted(map(str, unknown))} that are not in y.")
-        return np.array([float(self.class_weight.get(label, 1.0)) for label in self.classes_])
+            # repr, so that '0' (a str) and 0 (the int label) read differently.
+            shown = ", ".join(sorted(map(repr, unknown)))
+            labels = ", ".join(map(repr, self.classes_.tolist()[:20])) + (
+                ", ..." if len(self.classes_) > 20 else ""
+            )
+            raise ValueError(f"class_weight has labels {shown} that are not in y; y's labels are {labels}.")
+        weights = np.array([float(self.class_weight.get(label, 1.0)) for label in self.classes_])
+        bad = [label for label, weight in zip(self.classes_.tolist(), weights) if not weight >= 0.0]
+        if bad or not np.isfinite(weights).all() or not weights.any():
+            raise ValueError(
+                "class_weight must give every class a finite weight >= 0, not all 0; got "
+                f"{self.class_weight!r}."
+            )
+        return weights
 
     def partial_fit(self, X, y, classes=None):
         """Train one more epoch on ``X``, ``y``, starting from the current weights.
@@ -884,9 +897,12 @@ class CNNFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralImage
     def _embed(self, X):
         estimator = self.estimator_
         images = estimator._checked_images_for_prediction(X)
-        return estimator._map_image_batches(
-            lambda tensor: estimator.net_.forward_embedding(tensor).numpy(), images, what="transform"
-        )
+        # This estimator's tta (it may change after fit), not the inner estimator's.
+        net, tta = estimator.net_, int(self.tta)
+        with seeded_torch_rng(self.random_state, net.device):
+            return estimator._map_image_batches(
+                lambda tensor: net.forward_embedding(tensor, tta=tta).numpy(), images, what="transform"
+            )
 
     def transform(self, X):
         """Penultimate-layer embedding of each image.

@@ -213,8 +213,12 @@ class ImageNetMixin:
                 return self._average_tta(outputs)
         return output.float()
 
-    def forward_embedding(self, X):
-        """Penultimate activations of the module for ``X`` (see :func:`embedding_function`), on the CPU."""
+    def forward_embedding(self, X, tta=0):
+        """Penultimate activations of the module for ``X`` (see :func:`embedding_function`), on the CPU.
+
+        ``tta``: the mean of the plain embedding and those of ``tta`` copies
+        augmented by ``tta_augmentation`` (as predictions average them).
+        """
         self.check_is_fitted()
         embed = embedding_function(self.module_)
         iterator = self.get_iterator(self.get_dataset(X), training=False)
@@ -223,7 +227,12 @@ class ImageNetMixin:
         with torch.no_grad(), self._autocast():
             for batch in iterator:
                 Xi, _ = unpack_data(batch)
-                parts.append(embed(to_tensor(Xi, device=self.device)).float().cpu())
+                Xi = to_tensor(Xi, device=self.device)
+                output = embed(Xi).float()
+                if tta and self.tta_augmentation is not None:
+                    views = [output] + [embed(self.tta_augmentation(Xi)).float() for _ in range(tta)]
+                    output = torch.stack(views).mean(0)
+                parts.append(output.cpu())
         return torch.cat(parts)
 
 

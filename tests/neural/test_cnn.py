@@ -431,6 +431,14 @@ def test_label_smoothing_and_balanced_class_weight(digits):
     weights = {3: 5.0}
     clf = CNNClassifier(**{**TINY, "max_epochs": 1}, class_weight=weights).fit(Xs, ys)
     assert clf.net_.criterion_.weight.tolist() == [1, 1, 1, 5, 1, 1, 1, 1, 1, 1]
+    # A str key for int labels reads as one; a negative weight trained every image towards class 0.
+    with pytest.raises(
+        ValueError, match=r"class_weight has labels '3' that are not in y; y's labels are 0, 1,"
+    ):
+        CNNClassifier(**TINY, class_weight={"3": 5.0}).fit(Xs, ys)
+    for bad in ({0: -5.0}, {0: float("nan")}, dict.fromkeys(range(10), 0.0)):
+        with pytest.raises(ValueError, match="class_weight must give every class a finite weight >= 0"):
+            CNNClassifier(**TINY, class_weight=bad).fit(Xs, ys)
 
 
 def test_tta_averages_probabilities_of_augmented_copies(digits):
@@ -449,6 +457,20 @@ def test_tta_averages_probabilities_of_augmented_copies(digits):
     reg_plain = reg.set_params(tta=0).predict(X[:20])
     reg_flip = reg.predict(X[:20, :, ::-1])
     np.testing.assert_allclose(reg.set_params(tta=1).predict(X[:20]), (reg_plain + reg_flip) / 2, rtol=1e-4)
+
+
+def test_cnn_features_tta_averages_the_embeddings_of_augmented_copies(digits):
+    """CNNFeatures took tta and documented it, but transform ignored it."""
+    import kornia.augmentation as K
+
+    X, y = digits
+    features = CNNFeatures(**TINY, augment=[K.RandomHorizontalFlip(p=1.0)]).fit(X, y)
+    plain = features.transform(X[:20])
+    flipped = features.transform(X[:20, :, ::-1])
+    averaged = features.set_params(tta=3).transform(X[:20])
+    np.testing.assert_allclose(averaged, (plain + 3 * flipped) / 4, rtol=1e-5, atol=1e-6)
+    assert not np.allclose(averaged, plain)
+    np.testing.assert_array_equal(features.set_params(tta=0).transform(X[:20]), plain)
 
 
 def test_random_state_reproducible_and_global_rng_untouched(digits):
