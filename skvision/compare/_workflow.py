@@ -382,6 +382,7 @@ def compare_features(
     groups = _check_groups(groups, len(y))
     splits, split_ids, n_repeats, n_folds = _splits(cv, y, task, random_state, repeats, groups)
     spaces = _search_spaces(tune, feature_sets, estimator_name, task)
+    _check_search_spaces(spaces, feature_sets, estimator)
     skipped = dict(skipped or {})
     skipped.update((s.name, s.skipped) for s in feature_sets if not s.available)
     running = [s for s in feature_sets if s.available]
@@ -620,6 +621,34 @@ def _search_spaces(tune, feature_sets, estimator_name, task):
             grids.append(estimator_grid)
         spaces[feature_set.name] = _product(grids)
     return spaces
+
+
+def _check_search_spaces(spaces, feature_sets, estimator):
+    """Refuse, before any split runs, a search-space name that is no parameter of its pipeline.
+
+    Otherwise sklearn's ``set_params`` error comes from inside the first fold's
+    inner search, after its warm-up (``estimator__C`` where the named estimator
+    'svc' is a pipeline whose C is ``estimator__svc__C``).
+    """
+    from collections.abc import Mapping
+
+    for feature_set in feature_sets:
+        space = (spaces or {}).get(feature_set.name)
+        if not feature_set.available or not space:
+            continue
+        valid = Pipeline([("features", feature_set.transformer), ("estimator", estimator)]).get_params(
+            deep=True
+        )
+        for grid in space if isinstance(space, (list, tuple)) else [space]:
+            unknown = [key for key in grid if key not in valid] if isinstance(grid, Mapping) else []
+            if unknown:
+                key = unknown[0]
+                like = sorted(k for k in valid if k.endswith("__" + key.rsplit("__", 1)[-1]))
+                hint = f"; did you mean {', '.join(like[:4])}?" if like else ""
+                raise ValueError(
+                    f"tune[{feature_set.name!r}]: {key!r} must name a parameter of the 'features' or "
+                    f"'estimator' step of Pipeline([('features', ...), ('estimator', ...)]){hint}"
+                )
 
 
 def _what_fit_learns(transformer):

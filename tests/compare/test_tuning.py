@@ -157,6 +157,9 @@ def test_bad_tuning_arguments(digits):
         compare_features(X, y, features, tune=True, tune_cv=1)
     with pytest.raises(ValueError, match="must name a parameter of the 'features' or 'estimator' step"):
         compare_features(X, y, features, cv=2, tune={"pixels": {"C": [1, 2]}})
+    # Checked before any split: the named 'svc' is a pipeline, its C is estimator__svc__C.
+    with pytest.raises(ValueError, match=r"'estimator__C' must name .*; did you mean estimator__svc__C\?"):
+        compare_features(X, y, features, cv=2, tune={"pixels": {"estimator__C": [1, 2]}})
 
 
 def test_a_precomputed_set_tunes_its_estimator_only(digits):
