@@ -391,7 +391,36 @@ def _read_folder(args):
             f"argument --classes: no images of {', '.join(map(repr, empty))} in {args.dataset!r}; "
             "every class compared needs images"
         )
+    if classes is not None:
+        _in_name_order(data)
     return data
+
+
+def _in_name_order(data):
+    """Put the images of ``data`` in the order of their class names (files in order within a class).
+
+    ``--classes b,a`` reads class b first and numbers it 0; the shuffled
+    stratified folds follow the order of the images, so the same images gave
+    other folds (and scores) than ``--classes a,b``. In this order, with the
+    folds' stratification blind to which number a class has, they do not.
+    The labels keep the order given (the report shows the classes in it).
+    """
+    import numpy as np
+
+    names = np.asarray(data.target_names, dtype=object)
+    rank = np.empty(len(names), dtype=np.int64)
+    rank[sorted(range(len(names)), key=lambda k: names[k])] = np.arange(len(names))
+    order = np.argsort(rank[data.target], kind="stable")
+    for key in ("images", "target", "filenames"):
+        if data.get(key) is not None:
+            data[key] = data[key][order]
+    if data.get("groups") is not None:
+        # Groups are the index of each set's first image: re-indexed in the new order.
+        position = np.empty(len(order), dtype=np.int64)
+        position[order] = np.arange(len(order))
+        moved = position[data.groups[order]]
+        _, first, inverse = np.unique(moved, return_index=True, return_inverse=True)
+        data["groups"] = first[inverse].astype(data.groups.dtype)
 
 
 def _is_bundled(dataset):
@@ -481,8 +510,11 @@ def _load_data(args):
                 + ", or leave --max-samples out to use every image"
             )
         try:
+            # Stratified by class name where --classes numbered the classes: the subset does not
+            # depend on the order they were named in (by label otherwise: the same, as labels follow names).
+            strata = np.asarray(data.target_names, dtype=object)[y] if args.classes is not None else y
             kept, _ = train_test_split(
-                np.arange(len(y)), train_size=args.max_samples, stratify=y, random_state=args.seed
+                np.arange(len(y)), train_size=args.max_samples, stratify=strata, random_state=args.seed
             )
             X, y = X[kept], y[kept]
             if data.get("groups") is not None:
