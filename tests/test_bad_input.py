@@ -179,3 +179,18 @@ def test_how_the_work_runs_and_a_histograms_normalisation_may_change_after_fit()
         raw = descriptor.set_params(normalize=None, n_jobs=2, batch_size=3).transform(X)
         assert np.array_equal(raw, clone(descriptor).fit(X).transform(X))  # = a fit with those parameters
         assert raw.sum(axis=1).min() > 1  # counts, not frequencies
+
+
+def test_n_jobs_zero_is_refused_by_the_descriptors_and_the_loader():
+    """joblib's "n_jobs == 0 in Parallel has no meaning" came at transform, naming no class or parameter."""
+    import skvision
+    from skvision.preprocessing import ImageLoader
+
+    X = _good_X("unsupervised")
+    with pytest.raises(ValueError, match=r"'n_jobs' parameter of LBP must be .* Got 0 instead"):
+        skvision.LBP(n_jobs=0).fit(X)
+    lbp = skvision.LBP().fit(X).set_params(n_jobs=0)  # how the work runs may change after fit, but not to 0
+    with pytest.raises(ValueError, match=r"LBP: n_jobs=0 means nothing"):
+        lbp.transform(X)
+    with pytest.raises(ValueError, match=r"'n_jobs' parameter of ImageLoader must be"):
+        ImageLoader(n_jobs=0).fit(["a.png"])

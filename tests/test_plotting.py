@@ -93,6 +93,9 @@ def test_embedding_display_subsamples_and_handles_a_continuous_target():
     assert display.embedding.shape == (20, 2) and len(display.figure_.axes) == 2  # with a colour bar
     with pytest.raises(ValueError, match="tsne' or 'pca'"):
         embed_2d(features, method="umap")
+    # Labels of other rows: subsampled, they were drawn without a word.
+    with pytest.raises(ValueError, match="y has 60 labels but features has 50 rows"):
+        EmbeddingDisplay.from_features(features, np.arange(60), method="pca", max_samples=20)
 
 
 def test_image_grid_shows_the_misclassified_images():

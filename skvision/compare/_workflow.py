@@ -696,10 +696,17 @@ def _as_feature_sets(features, precompute, kinds):
     if isinstance(features, dict):
         if not features:
             raise ValueError("features must be a non-empty dict of name -> transformer; got {}.")
+        if isinstance(precompute, str):  # read letter by letter otherwise
+            raise TypeError(
+                f"precompute must be a list of feature set names; got {precompute!r}: [{precompute!r}]."
+            )
         unknown = set(precompute) - set(features)
         if unknown:
             raise ValueError(f"precompute names feature sets that are not in features: {sorted(unknown)}.")
         kinds = kinds or {}
+        unknown = set(kinds) - set(features)
+        if unknown:
+            raise ValueError(f"kinds names feature sets that are not in features: {sorted(unknown)}.")
         for name in precompute:
             _check_precomputable(name, features[name])
         return [
@@ -981,6 +988,11 @@ def _check_target_names(target_names, y, task):
         raise ValueError("target_names name the classes of a classification target; y is continuous.")
     labels = np.unique(y)
     n_names = len(target_names)
+    if not np.issubdtype(labels.dtype, np.integer) and np.issubdtype(labels.dtype, np.number):
+        raise ValueError(
+            f"target_names name the classes by their integer label, target_names[label]; y holds "
+            f"{labels.dtype} labels ({', '.join(map(str, labels[:3]))}, ...): pass y.astype(int)."
+        )
     if not np.issubdtype(labels.dtype, np.integer) or labels.min() < 0 or labels.max() >= n_names:
         shown = ", ".join(map(str, labels[:6])) + (", ..." if len(labels) > 6 else "")
         raise ValueError(

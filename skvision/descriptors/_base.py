@@ -280,7 +280,12 @@ class BaseDescriptor(TransformerMixin, BaseEstimator):
 
     _parameter_constraints: dict = {
         "channels": [StrOptions({"gray", "each"})],
-        "n_jobs": [Integral, None],
+        # joblib's convention: k processes or threads, -1 all cores, -2 all but one; 0 means nothing.
+        "n_jobs": [
+            Interval(Integral, None, -1, closed="right"),
+            Interval(Integral, 1, None, closed="left"),
+            None,
+        ],
         "batch_size": [Interval(Integral, 1, None, closed="left"), None],
         "verbose": ["verbose"],
     }
@@ -399,6 +404,10 @@ class BaseDescriptor(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self, "image_shape_")
         self._check_params_unchanged()
+        if self.n_jobs == 0:  # may change after fit: joblib's own error named neither us nor the parameter
+            raise ValueError(
+                f"{type(self).__name__}: n_jobs=0 means nothing; pass 1 (or None), k, or -1 for all cores."
+            )
         images = self._validate_images(X, reset=False)
         return self._transform_in_chunks(images)
 

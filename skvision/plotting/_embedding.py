@@ -145,6 +145,11 @@ class EmbeddingDisplay:
         """
         features = np.asarray(features)
         y = None if y is None else np.asarray(y)
+        if y is not None and len(y) != len(features):
+            # Subsampled, the wrong rows' labels were drawn without a word.
+            raise ValueError(
+                f"y has {len(y)} labels but features has {len(features)} rows: one label per row."
+            )
         n_total = None
         if max_samples is not None and len(features) > max_samples:
             n_total = len(features)

@@ -635,7 +635,12 @@ class ImageLoader(_ImagesOut, TransformerMixin, BaseEstimator, auto_wrap_output_
         "color_mode": [StrOptions(set(COLOR_MODES))],
         "max_pixels": [Interval(Integral, 1, None, closed="left"), None],
         "on_error": [StrOptions(set(ON_ERROR))],
-        "n_jobs": [Integral, None],
+        # joblib's convention: k processes or threads, -1 all cores, -2 all but one; 0 means nothing.
+        "n_jobs": [
+            Interval(Integral, None, -1, closed="right"),
+            Interval(Integral, 1, None, closed="left"),
+            None,
+        ],
         "verbose": ["verbose"],
     }
 

@@ -92,6 +92,12 @@ def test_failing_feature_set_is_skipped_or_raised(digits):
     assert "(skipped broken" in str(result)
 
 
+def test_precompute_given_as_one_name_is_refused(digits):
+    X, y = digits
+    with pytest.raises(TypeError, match=r"precompute must be a list of feature set names; got 'p': \['p'\]"):
+        compare_features(X, y, {"p": FunctionTransformer(flatten)}, precompute="p")
+
+
 @pytest.mark.parametrize(
     "kwargs, match",
     [
@@ -108,12 +114,20 @@ def test_failing_feature_set_is_skipped_or_raised(digits):
         ),
         ({"target_names": list("0123456789"), "y": "shifted"}, r"y holds the labels 1, 2, 3"),
         ({"target_names": ["a"], "y": "continuous"}, "y is continuous"),
+        (
+            {"target_names": list("0123456789"), "y": "floats"},
+            r"integer label.*y holds float64 .*y.astype\(int\)",
+        ),
+        (
+            {"kinds": {"sift": "handcrafted"}},
+            r"kinds names feature sets that are not in features: \['sift'\]",
+        ),
     ],
 )
 def test_bad_arguments(digits, kwargs, match):
     X, y = digits
     arguments = {"features": {"pixels": FunctionTransformer(flatten)}, "y": y, **kwargs}
-    targets = {"shifted": y + 1, "continuous": np.linspace(0, 1, len(y))}
+    targets = {"shifted": y + 1, "continuous": np.linspace(0, 1, len(y)), "floats": y.astype(float)}
     if isinstance(arguments["y"], str):
         arguments["y"] = targets[arguments["y"]]
     features = arguments.pop("features")
