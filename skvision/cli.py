@@ -103,7 +103,15 @@ def _image_size(text):
     if not match or int(match.group(1)) < 1 or (match.group(2) and int(match.group(2)) < 1):
         raise argparse.ArgumentTypeError(f"expected HEIGHTxWIDTH (e.g. 64x64) or one size, got {text!r}")
     height = int(match.group(1))
-    return (height, int(match.group(2) or height))
+    width = int(match.group(2) or height)
+    from .preprocessing._loader import DEFAULT_MAX_PIXELS
+
+    if height * width > DEFAULT_MAX_PIXELS:  # numpy's allocation error and a traceback otherwise
+        raise argparse.ArgumentTypeError(
+            f"{height}x{width} is {height * width:,} pixels an image, more than the {DEFAULT_MAX_PIXELS:,} "
+            "a file may hold here; images are resized to it, so pass a size such as 64x64"
+        )
+    return (height, width)
 
 
 def _device(text):

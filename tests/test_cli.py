@@ -52,6 +52,10 @@ def test_help_explains_every_option(capsys):
         (["compare", "--bogus"], "unrecognized arguments: --bogus"),
         (["compare", "--repeats", "0"], "argument --repeats: must be at least 1"),
         (["compare", "--seed", "-1"], "argument --seed: must be at least 0"),
+        (
+            ["compare", "--image-size", "99999x99999"],
+            "argument --image-size: 99999x99999 is 9,999,800,001 pixels",
+        ),
         (["compare", "--seed", str(2**32)], "argument --seed: must be at most 2**32 - 1"),
         (["compare", "--tune", "--tune-budget", "0"], "argument --tune-budget: must be at least 1"),
         (["compare", "--tune", "--tune-cv", "1"], "argument --tune-cv: must be at least 2"),

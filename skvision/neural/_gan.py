@@ -510,6 +510,8 @@ class GANFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralImage
         """
         self._filters()
         images = validate_images_for_net(X)
+        if len(images) < 2:  # batch normalisation learns nothing from one image (and the probe said nonsense)
+            raise ValueError(f"GANFeatures needs at least 2 training images; got {len(images)}.")
         tensor = self._prepare_images(images)
         self.input_dtype_ = images.dtype
         self.data_range_ = self._value_range(images.dtype, tensor)
@@ -571,7 +573,7 @@ class GANFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralImage
                     f"module={self._module_name()!r} cannot generate and discriminate images of shape "
                     f"{self.image_shape_}: {exc}"
                 ) from exc
-        if tuple(generated.shape) != tuple(sample.shape):
+        if tuple(generated.shape[1:]) != tuple(sample.shape[1:]):
             raise ValueError(
                 f"module={self._module_name()!r} generates images of shape {tuple(generated.shape[1:])} "
                 f"(C, H, W) for training images of shape {tuple(sample.shape[1:])}; they must match."

@@ -430,6 +430,10 @@ def test_too_small_images_say_the_minimum_size():
         (np.zeros((3, 8, 8, 2)), "channels"),
         ([np.zeros((8, 8)), np.zeros((9, 8))], "same size"),
         (np.zeros((3, 8, 8), dtype=object), "dtype"),
+        (
+            np.zeros((1, 8, 8)),
+            r"at least 2 training images; got 1",
+        ),  # said "(1, 8, 8) ... must match (1, 8, 8)"
     ],
 )
 def test_bad_images_are_rejected_before_training(X, message):
