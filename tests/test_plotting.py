@@ -150,6 +150,9 @@ def test_training_curves_from_a_history():
     assert display.score_ax_ is not None and display.score_ax_ is not display.ax_
     with pytest.raises(ValueError, match="empty"):
         TrainingCurveDisplay.from_history([])
+    # A misspelt key drew an all-NaN line without a word.
+    with pytest.raises(ValueError, match=r"keys \['valid_accuracy'\] are not in the history; it records"):
+        TrainingCurveDisplay.from_history(HISTORY, keys=["valid_accuracy"])
 
 
 def test_training_history_is_found_through_pipelines_and_wrappers():

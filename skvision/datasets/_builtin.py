@@ -113,10 +113,15 @@ def load_textures(*, patch_size=32, n_per_class=100, rotations=False, random_sta
     """
     import skimage.data
 
-    if not (isinstance(patch_size, (int, np.integer)) and 8 <= patch_size <= 512):
+    def whole(value):  # True is an int to Python, not a count
+        return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+    if not (whole(patch_size) and 8 <= patch_size <= 512):
         raise ValueError(f"patch_size must be an integer in [8, 512]; got {patch_size!r}.")
-    if not (isinstance(n_per_class, (int, np.integer)) and n_per_class >= 1):
+    if not (whole(n_per_class) and n_per_class >= 1):
         raise ValueError(f"n_per_class must be a positive integer; got {n_per_class!r}.")
+    if not isinstance(rotations, (bool, np.bool_)):  # "no" is truthy: it added the rotations
+        raise TypeError(f"rotations must be True or False; got {rotations!r}.")
     rng = check_random_state(random_state)
     images, target = [], []
     for label, source_name in enumerate(TEXTURE_SOURCES):

@@ -71,6 +71,11 @@ def _curves(history, keys):
                     and not isinstance(value, bool)
                 ):
                     keys.append(key)
+    recorded = {key for row in history for key in row}
+    missing = [key for key in keys if key not in recorded]
+    if missing:  # an all-NaN line was drawn for a misspelt key, silently
+        known = sorted(key for key in recorded if key not in _NOT_CURVES and not key.startswith("event_"))
+        raise ValueError(f"keys {missing} are not in the history; it records {known}.")
     curves = {}
     for key in keys:
         curves[key] = np.array([row.get(key, np.nan) for row in history], dtype=float)

@@ -43,10 +43,16 @@ def test_textures_rotations_quadruple_with_same_labels():
 
 
 @pytest.mark.parametrize(
-    "kwargs, pattern", [({"patch_size": 4}, "patch_size"), ({"n_per_class": 0}, "n_per_class")]
+    "kwargs, pattern",
+    [
+        ({"patch_size": 4}, "patch_size"),
+        ({"n_per_class": 0}, "n_per_class"),
+        ({"n_per_class": True}, "n_per_class must be a positive integer; got True"),  # was numpy's TypeError
+        ({"rotations": "no"}, "rotations must be True or False; got 'no'"),  # "no" added the rotations
+    ],
 )
 def test_textures_bad_parameters(kwargs, pattern):
-    with pytest.raises(ValueError, match=pattern):
+    with pytest.raises((ValueError, TypeError), match=pattern):
         load_textures(**kwargs)
 
 
