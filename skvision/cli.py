@@ -635,8 +635,18 @@ def _compare_one(args):
     started = time.perf_counter()
     names = None
     if args.features is not None:
+        entries = [entry.strip() for entry in args.features.split(",")]
+        if "" in entries or any(not part.strip() for entry in entries if entry for part in entry.split("+")):
+            raise _UsageError(
+                f"argument --features: an empty name in {args.features!r}; separate names with one comma"
+            )
+        twice = [
+            entry for entry in entries if len(set(map(str.strip, entry.split("+")))) < entry.count("+") + 1
+        ]
+        if twice:
+            raise _UsageError(f"argument --features: {twice[0]!r} fuses a family with itself")
         names = _feature_names(args.features)
-        unknown = [p for n in names for p in n.split("+") if p not in FEATURE_FAMILIES]
+        unknown = list(dict.fromkeys(p for n in names for p in n.split("+") if p not in FEATURE_FAMILIES))
         if unknown or not names:
             raise _UsageError(
                 f"argument --features: unknown feature family {', '.join(map(repr, unknown)) or '(none)'}; "
