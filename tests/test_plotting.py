@@ -202,6 +202,11 @@ def test_lbp_display_code_map_and_histogram_match_scikit_image():
     assert len(display.axes_) == 3
     variance = LBPDisplay.from_image(image, P=8, R=1, method="var", n_bins=8)
     assert len(variance.counts) == 8
+    # The histogram is the transform's (one cell, counts) for every method: ror has 36 bins, not 256.
+    for method in ("nri_uniform", "ror", "default"):
+        lbp = LBP(P=8, R=1, method=method, normalize=None).fit(image[None])
+        shown = LBPDisplay.from_estimator(lbp, image).counts
+        np.testing.assert_array_equal(shown, lbp.transform(image[None])[0])
     with pytest.raises(ValueError, match="draws on 3 axes"):
         LBPDisplay.from_image(image, ax=plt.subplots(1, 2)[1])
 

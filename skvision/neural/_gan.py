@@ -591,7 +591,9 @@ class GANFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralImage
         if isinstance(self.feature_layers, str):
             return list(range(n_layers))
         layers = list(self.feature_layers)
-        if not layers or not all(isinstance(i, Integral) and -n_layers <= i < n_layers for i in layers):
+        if not layers or not all(
+            isinstance(i, Integral) and not isinstance(i, bool) and -n_layers <= i < n_layers for i in layers
+        ):
             raise ValueError(
                 f"feature_layers must be 'all' or a non-empty sequence of stage indices in "
                 f"[{-n_layers}, {n_layers - 1}] (the discriminator has {n_layers} stages); "

@@ -274,6 +274,8 @@ class PretrainedFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
             if hasattr(module, "forward_features"):
                 return None
             return classifier_name(module)
+        if isinstance(layer, bool):  # True is an Integral: it read as stage 1
+            raise ValueError(f"layer must be a stage index, a layer name or None; got {layer!r}.")
         if isinstance(layer, Integral):
             feature_info = getattr(module, "feature_info", None)
             if not feature_info:

@@ -271,8 +271,12 @@ class LBPDisplay:
             finite = codes[np.isfinite(codes)]
             counts, edges = np.histogram(finite, bins=n_bins)
         else:
-            n_labels = {"uniform": P + 2, "nri_uniform": P * (P - 1) + 3}.get(method, 2**P)
-            counts = np.bincount(codes.astype(np.int64).ravel(), minlength=n_labels)
+            from ..descriptors._lbp import _n_labels, _ror_classes
+
+            labels = codes.astype(np.int64)
+            if method == "ror":  # the transform's bins: one per rotation class (36 for P=8), not 2**P codes
+                labels = np.searchsorted(_ror_classes(P), labels)
+            counts = np.bincount(labels.ravel(), minlength=_n_labels(P, method, n_bins))
             edges = np.arange(len(counts) + 1) - 0.5
         title = title or f"LBP P={P}, R={R:g}, {method}"
         return cls(image=image, codes=codes, bin_edges=edges, counts=counts, title=title).plot(ax=ax)

@@ -454,6 +454,7 @@ def test_transform_needs_images_of_the_fitted_size(fitted):
         ({"filters": 0}, "filters"),
         ({"feature_layers": [3]}, r"feature_layers must be .* in \[-3, 2\]"),
         ({"feature_layers": [0, -3]}, "names a stage twice"),
+        ({"feature_layers": [True]}, r"feature_layers must be .*got \[True\]"),  # True read as stage 1
         ({"feature_layers": "first"}, "feature_layers"),
         ({"pool_grid": 0}, "pool_grid"),
         ({"pooling": "min"}, "pooling"),

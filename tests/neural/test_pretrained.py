@@ -109,6 +109,8 @@ def test_bad_layers():
         PretrainedFeatures(**SMALL, layer="layer2x").fit(IMAGES)
     with pytest.raises(ValueError, match="out of range.*5 feature stages"):
         PretrainedFeatures(**SMALL, layer=7).fit(IMAGES)
+    with pytest.raises(ValueError, match="layer must be a stage index, a layer name or None; got True"):
+        PretrainedFeatures(**SMALL, layer=True).fit(IMAGES)  # read as stage 1
 
 
 def test_torchvision_backbone_gives_the_input_of_its_classifier():
