@@ -635,16 +635,6 @@ def _compare_one(args):
     started = time.perf_counter()
     names = None
     if args.features is not None:
-        entries = [entry.strip() for entry in args.features.split(",")]
-        if "" in entries or any(not part.strip() for entry in entries if entry for part in entry.split("+")):
-            raise _UsageError(
-                f"argument --features: an empty name in {args.features!r}; separate names with one comma"
-            )
-        twice = [
-            entry for entry in entries if len(set(map(str.strip, entry.split("+")))) < entry.count("+") + 1
-        ]
-        if twice:
-            raise _UsageError(f"argument --features: {twice[0]!r} fuses a family with itself")
         names = _feature_names(args.features)
         unknown = list(dict.fromkeys(p for n in names for p in n.split("+") if p not in FEATURE_FAMILIES))
         if unknown or not names:
@@ -855,11 +845,15 @@ def _feature_names(text):
     """The feature sets of ``--features``, each fused set's parts first (hog+cnn runs hog and cnn too)."""
     names = []
     for name in (n.strip() for n in text.split(",")):
-        if not name:
-            continue
         parts = [p.strip() for p in name.split("+")]
+        if not all(parts):
+            raise _UsageError(
+                f"argument --features: an empty name in {text!r}; separate names with one comma"
+            )
+        if len(set(parts)) < len(parts):
+            raise _UsageError(f"argument --features: {name!r} fuses a family with itself")
         for part in parts if len(parts) > 1 else []:
-            if part and part not in names:
+            if part not in names:
                 names.append(part)
         name = "+".join(parts)
         if name not in names:

@@ -467,7 +467,7 @@ class GLCM(BaseDescriptor):
         distances, angles = _check_offsets_params(self.distances, self.angles)
         beyond = angles[np.abs(angles) > 2 * np.pi + 1e-9]
         if beyond.size:
-            # No angle needs more than a turn: these are degrees, read as radians (45 rad is 258 degrees).
+            # No angle needs more than a turn: these are degrees, read as radians (45 rad is 2578 degrees).
             raise ValueError(
                 f"angles are in radians, within [-2 pi, 2 pi]; got {self.angles!r} ({beyond[0]:g} radians "
                 f"is more than a turn): for angles in degrees pass np.deg2rad(angles)."

@@ -273,9 +273,8 @@ class _SupervisedCNN(NeuralImageEstimator):
         peak = max(bases)
         for group, base in zip(net.optimizer_.param_groups, bases):
             group["lr"] = self.lr * (base / peak if peak > 0 else 1.0)
-        net.batch_size = (
-            self.batch_size
-        )  # the training batches of this epoch (set_params may have changed it)
+        # The training batches of this epoch (set_params may have changed batch_size too).
+        net.batch_size = self.batch_size
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -492,8 +491,7 @@ class CNNClassifier(ClassifierMixin, _SupervisedCNN):
             )
             raise ValueError(f"class_weight has labels {shown} that are not in y; y's labels are {labels}.")
         weights = np.array([float(self.class_weight.get(label, 1.0)) for label in self.classes_])
-        bad = [label for label, weight in zip(self.classes_.tolist(), weights) if not weight >= 0.0]
-        if bad or not np.isfinite(weights).all() or not weights.any():
+        if not (np.isfinite(weights).all() and (weights >= 0).all() and weights.any()):
             raise ValueError(
                 "class_weight must give every class a finite weight >= 0, not all 0; got "
                 f"{self.class_weight!r}."
