@@ -7,6 +7,7 @@ decoder maps codes back to images (``inverse_transform``).
 
 from __future__ import annotations
 
+import hashlib
 from numbers import Integral, Real
 
 import numpy as np
@@ -148,7 +149,9 @@ class AutoencoderFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Neu
         or of the binary cross entropy (images in [0, 1] only).
     code : {'mean', 'sample'}, default='mean'
         What ``transform`` returns for ``kind='vae'``: the mean of q(z|x), or a
-        draw from it (reproducible with ``random_state``). Ignored by the other kinds.
+        draw from it. With ``random_state`` set, an image's draw depends only on
+        the image (and the seed), not on the rest of the batch; None draws fresh
+        noise each call. Ignored by the other kinds.
     module : 'conv', nn.Module class or instance, default='conv'
         ``'conv'``: :class:`~skvision.neural.modules.autoencoders.ConvAutoencoder`
         (:class:`~skvision.neural.modules.autoencoders.ConvVAE` for
@@ -450,15 +453,31 @@ class AutoencoderFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Neu
     def _batches(self, tensor):
         return tensor.split(self.batch_size)
 
-    def _code_generator(self, sample):
-        """The generator of the VAE's code draws: one per call, seeded from ``random_state``."""
+    def _code_seed(self, sample):
+        """Seed of the VAE's code draws for one ``transform`` call, or None for fresh noise."""
         if not sample or self.random_state is None:
             return None
-        generator = torch.Generator(device=self.net_.device)
-        generator.manual_seed(int(check_random_state(self.random_state).randint(2**31 - 1)))
-        return generator
+        return int(check_random_state(self.random_state).randint(2**31 - 1))
 
-    def _encode(self, tensor, sample, generator=None):
+    @staticmethod
+    def _code_noise(batch, seed, shape):
+        """Standard normal draws of ``shape``, one row per image of ``batch``.
+
+        With a seed each image's row comes from (seed, a hash of its pixels), so
+        an image's code does not depend on the other images of the call, their
+        order, the batch size or how dask chunks them.
+        """
+        if seed is None:
+            return torch.randn(shape)
+        pixels = batch.reshape(len(batch), -1).numpy()
+        noise = np.empty(shape, dtype=np.float32)
+        for row, image in zip(noise, pixels):
+            digest = hashlib.blake2b(image.tobytes(), digest_size=8).digest()
+            rng = np.random.default_rng([seed, int.from_bytes(digest, "little")])
+            row[...] = rng.standard_normal(row.shape, dtype=np.float32)
+        return torch.from_numpy(noise)
+
+    def _encode(self, tensor, sample, seed=None):
         module = self.net_.module_
         module.eval()
         codes = []
@@ -467,7 +486,12 @@ class AutoencoderFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Neu
                 code = module.encode(batch.to(self.net_.device))
                 if self.kind == "vae":
                     mu, logvar = code
-                    code = module.sample(mu.float(), logvar.float(), generator=generator) if sample else mu
+                    if sample:
+                        # The reparameterisation z = mu + sigma * eps, eps drawn per image.
+                        eps = self._code_noise(batch.cpu(), seed, tuple(mu.shape)).to(mu.device)
+                        code = mu.float() + torch.exp(0.5 * logvar.float()) * eps
+                    else:
+                        code = mu
                 codes.append(code.float().reshape(len(batch), -1).cpu())
         return torch.cat(codes)
 
@@ -487,9 +511,9 @@ class AutoencoderFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Neu
         """
         images = self._checked_images_for_prediction(X)
         sample = self.kind == "vae" and self.code == "sample"
-        generator = self._code_generator(sample)  # one stream across batches: draws stay independent
+        seed = self._code_seed(sample)
         return self._map_image_batches(
-            lambda tensor: self._encode(tensor, sample, generator).numpy(), images, what="transform"
+            lambda tensor: self._encode(tensor, sample, seed).numpy(), images, what="transform"
         )
 
     def _decode(self, codes):

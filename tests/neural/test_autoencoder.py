@@ -202,6 +202,27 @@ def test_vae_transform_returns_the_posterior_mean_or_reproducible_samples(digits
     assert generated.shape == (5, 8, 8) and np.isfinite(generated).all()
 
 
+def test_vae_code_draws_depend_only_on_the_image(digits):
+    # Each image's noise comes from the seed and its pixels: not from its place in the call,
+    # the other images or the batch size (so dask chunks give the same codes).
+    X, _ = digits
+    sampler = AutoencoderFeatures(**TINY, kind="vae", code="sample").fit(X[:100])
+    draws = sampler.transform(X[:300])
+    np.testing.assert_array_equal(draws[120:], sampler.transform(X[120:300]))
+    np.testing.assert_array_equal(draws[::-1], sampler.transform(X[:300][::-1]))
+    rebatched = sampler.set_params(batch_size=7).transform(X[:300])
+    np.testing.assert_allclose(draws, rebatched, rtol=1e-5, atol=1e-6)
+    # The draws are N(mu, sigma^2): standardised, they have mean 0 and variance 1.
+    module = sampler.net_.module_.eval()
+    with torch.no_grad():
+        mu, logvar = module.encode(torch.from_numpy(_as_unit(X[:300]))[:, None])
+    z = (draws - mu.numpy()) / np.exp(0.5 * logvar.numpy())
+    assert abs(z.mean()) < 0.1 and abs(z.std() - 1) < 0.1
+    # Without a seed every call draws afresh.
+    unseeded = clone(sampler).set_params(random_state=None).fit(X[:100])
+    assert not np.array_equal(unseeded.transform(X[:5]), unseeded.transform(X[:5]))
+
+
 # ----------------------------------------------------------------------------- training tools
 def test_same_random_state_gives_the_same_codes(digits):
     X, _ = digits
