@@ -10,10 +10,12 @@ mixes targets as well as images.
 from __future__ import annotations
 
 import copy
+import hashlib
 
+import torch
 from torch import nn
 
-__all__ = ["AUGMENT_PRESETS", "build_augmentation", "tta_augmentation"]
+__all__ = ["AUGMENT_PRESETS", "augment_each_image", "build_augmentation", "image_seeds", "tta_augmentation"]
 
 #: Preset names accepted by ``augment=``.
 AUGMENT_PRESETS = ("none", "light", "standard")
@@ -104,3 +106,98 @@ def build_augmentation(augment, *, name="augment"):
 def tta_augmentation(augment):
     """The transforms of test-time augmentation: the training ones, or 'light' when training had none."""
     return build_augmentation(augment) or build_augmentation("light")
+
+
+def image_seeds(batch, seed, copy):
+    """One seed per image of ``batch``: a hash of its pixels keyed by ``seed`` and ``copy``.
+
+    Parameters
+    ----------
+    batch : Tensor of shape (N, C, H, W)
+    seed : int
+        The call's seed (from the estimator's ``random_state``).
+    copy : int
+        Which augmented copy (test-time augmentation draws several per image).
+
+    Returns
+    -------
+    list of int
+        Seeds in ``[0, 2**63)``; equal images get equal seeds.
+    """
+    key = f"{seed}:{copy}".encode()
+    pixels = batch.detach().cpu().reshape(len(batch), -1).numpy()
+    return [
+        int.from_bytes(hashlib.blake2b(image.tobytes(), digest_size=8, key=key).digest(), "little") >> 1
+        for image in pixels
+    ]
+
+
+def _merged_parameters(per_image, n_images):
+    """kornia parameter dicts drawn for single images, joined into one for the batch."""
+    merged = {}
+    for name, first in per_image[0].items():
+        if name == "forward_input_shape":  # the batch's shape, not a per-image draw
+            shape = first.clone()
+            shape[0] = n_images
+            merged[name] = shape
+        else:
+            merged[name] = torch.cat([params[name] for params in per_image])
+    return merged
+
+
+def augment_each_image(augmentation, batch, seeds):
+    """Augment a batch, each image with random draws from its own seed.
+
+    An image's augmented copy then depends on the image and its seed only:
+    not on the other images of the batch, their order or the batch size (as a
+    batch's single random stream would). kornia modules draw their parameters
+    per image and transform the whole batch in one call; other modules are
+    applied image by image. The caller's random state is left as it was.
+
+    Parameters
+    ----------
+    augmentation : nn.Sequential
+        From :func:`build_augmentation`.
+    batch : Tensor of shape (N, C, H, W)
+    seeds : sequence of int
+        One per image (:func:`image_seeds`).
+
+    Returns
+    -------
+    Tensor of shape (N, C, H, W)
+
+    Examples
+    --------
+    >>> import torch
+    >>> aug = build_augmentation("light")
+    >>> batch = torch.rand(6, 1, 8, 8)
+    >>> seeds = image_seeds(batch, seed=0, copy=1)
+    >>> whole = augment_each_image(aug, batch, seeds)
+    >>> torch.equal(whole[2:4], augment_each_image(aug, batch[2:4], seeds[2:4]))
+    True
+    """
+    from kornia.augmentation.base import _BasicAugmentationBase
+
+    generator = torch.default_generator  # kornia draws its parameters on the CPU
+    state = generator.get_state()
+    try:
+        for index, module in enumerate(augmentation):
+            # Each module its own seeds, so two modules of one kind do not draw alike.
+            module_seeds = [(seed + index * 0x9E3779B97F4A7C15) % 2**63 for seed in seeds]
+            if isinstance(module, _BasicAugmentationBase):
+                draws = []
+                for seed in module_seeds:
+                    generator.manual_seed(seed)
+                    draws.append(module.forward_parameters((1, *batch.shape[1:])))
+                batch = module(batch, params=_merged_parameters(draws, len(batch)))
+            else:
+                images = []
+                for image, seed in zip(batch, module_seeds):
+                    generator.manual_seed(seed)
+                    if image.is_cuda:
+                        torch.cuda.manual_seed(seed)
+                    images.append(module(image[None]))
+                batch = torch.cat(images)
+    finally:
+        generator.set_state(state)
+    return batch

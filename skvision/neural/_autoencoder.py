@@ -13,7 +13,6 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
-from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array, check_is_fitted
 from skorch.callbacks import PassthroughScoring
 from skorch.utils import to_tensor
@@ -22,7 +21,7 @@ from torch import nn
 from .._compat import Interval, StrOptions, fit_context
 from ._estimator import COMMON_PARAMETER_CONSTRAINTS, NeuralImageEstimator
 from ._net import ImageNeuralNet
-from ._torch_utils import seeded_torch_rng
+from ._torch_utils import call_seed, seeded_torch_rng
 from .modules.autoencoders import ConvAutoencoder, ConvVAE
 
 __all__ = ["AutoencoderFeatures"]
@@ -455,9 +454,7 @@ class AutoencoderFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Neu
 
     def _code_seed(self, sample):
         """Seed of the VAE's code draws for one ``transform`` call, or None for fresh noise."""
-        if not sample or self.random_state is None:
-            return None
-        return int(check_random_state(self.random_state).randint(2**31 - 1))
+        return call_seed(self.random_state) if sample else None
 
     @staticmethod
     def _code_noise(batch, seed, shape):

@@ -21,7 +21,7 @@ from sklearn.utils.validation import check_array, check_consistent_length, check
 from .._compat import Interval, StrOptions, fit_context
 from ._estimator import COMMON_PARAMETER_CONSTRAINTS, NeuralImageEstimator
 from ._net import ImageNeuralNetClassifier, ImageNeuralNetRegressor
-from ._torch_utils import seeded_torch_rng
+from ._torch_utils import call_seed, seeded_torch_rng
 
 __all__ = ["CNNClassifier", "CNNRegressor", "CNNFeatures"]
 
@@ -83,7 +83,10 @@ _TRAINING_TOOLS_DOC = """module : str, nn.Module class, callable or nn.Module, d
     tta : int, default=0
         Test-time augmentation: prediction averages the plain prediction with
         ``tta`` randomly augmented copies (the ``augment`` transforms, or
-        ``'light'`` when ``augment='none'``). May be changed after fitting.
+        ``'light'`` when ``augment='none'``). Each image's copies draw from a
+        seed of its own (``random_state`` and a hash of its pixels), so its
+        prediction does not depend on the other images of the call, their
+        order or the batch size. May be changed after fitting.
     device : str, torch.device or None, default='auto'
         Where the work runs: ``'auto'`` (or None) a CUDA GPU when torch sees
         one, else the CPU; ``'cpu'``, ``'cuda'``, ``'cuda:N'``, or ``'mps'``
@@ -897,6 +900,7 @@ class CNNFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralImage
         images = estimator._checked_images_for_prediction(X)
         # This estimator's tta (it may change after fit), not the inner estimator's.
         net, tta = estimator.net_, int(self.tta)
+        net.tta_seed = call_seed(self.random_state)
         with seeded_torch_rng(self.random_state, net.device):
             return estimator._map_image_batches(
                 lambda tensor: net.forward_embedding(tensor, tta=tta).numpy(), images, what="transform"

@@ -52,6 +52,7 @@ from ._introspection import module_data_params, module_min_input_size, resolve_m
 from ._iterator import TensorBatchIterator
 from ._torch_utils import (
     PRECISIONS,
+    call_seed,
     images_to_tensor,
     map_batches,
     resolve_device,
@@ -551,6 +552,7 @@ class NeuralImageEstimator(BaseEstimator):
     def _predict_output(self, X, method="predict_proba"):
         images = self._checked_images_for_prediction(X)
         self.net_.tta = self.tta
+        self.net_.tta_seed = call_seed(self.random_state)
         predict = getattr(self.net_, method)
         with seeded_torch_rng(self.random_state, self.net_.device):
             # One skorch call per batch (the net's own batch_size is at least as large):

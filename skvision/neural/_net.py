@@ -20,6 +20,7 @@ from skorch.callbacks import EarlyStopping
 from skorch.dataset import unpack_data
 from skorch.utils import to_tensor
 
+from ._augment import augment_each_image, image_seeds
 from ._introspection import embedding_function
 from ._iterator import TensorBatchIterator, _dataset_tensors
 from ._torch_utils import autocast
@@ -208,10 +209,24 @@ class ImageNetMixin:
             self._set_training(training)
             output = self.infer(Xi)
             if self.tta and not training and self.tta_augmentation is not None:
-                Xi = to_tensor(Xi, device=self.device)
-                outputs = [output] + [self.infer(self.tta_augmentation(Xi)) for _ in range(self.tta)]
+                outputs = [output] + [self.infer(view) for view in self._tta_views(Xi, self.tta)]
                 return self._average_tta(outputs)
         return output.float()
+
+    def _tta_views(self, X, copies):
+        """``copies`` augmented copies of the batch ``X``, each image's draws seeded by its pixels.
+
+        The seed of the call is ``tta_seed`` (set by the estimator from its
+        ``random_state``); a net without one draws a fresh seed.
+        """
+        seed = getattr(self, "tta_seed", None)
+        if seed is None:
+            seed = int(torch.randint(2**62, ()))
+        X_device = to_tensor(X, device=self.device)
+        return [
+            augment_each_image(self.tta_augmentation, X_device, image_seeds(X, seed, copy))
+            for copy in range(1, copies + 1)
+        ]
 
     def forward_embedding(self, X, tta=0):
         """Penultimate activations of the module for ``X`` (see :func:`embedding_function`), on the CPU.
@@ -227,10 +242,9 @@ class ImageNetMixin:
         with torch.no_grad(), self._autocast():
             for batch in iterator:
                 Xi, _ = unpack_data(batch)
-                Xi = to_tensor(Xi, device=self.device)
-                output = embed(Xi).float()
+                output = embed(to_tensor(Xi, device=self.device)).float()
                 if tta and self.tta_augmentation is not None:
-                    views = [output] + [embed(self.tta_augmentation(Xi)).float() for _ in range(tta)]
+                    views = [output] + [embed(view).float() for view in self._tta_views(Xi, tta)]
                     output = torch.stack(views).mean(0)
                 parts.append(output.cpu())
         return torch.cat(parts)

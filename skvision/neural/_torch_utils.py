@@ -17,6 +17,7 @@ __all__ = [
     "images_to_tensor",
     "autocast",
     "seed_everything",
+    "call_seed",
     "seeded_torch_rng",
     "PRECISIONS",
     "map_batches",
@@ -114,6 +115,23 @@ def seed_everything(random_state) -> torch.Generator | None:
     generator = torch.Generator()
     generator.manual_seed(seed)
     return generator
+
+
+def call_seed(random_state):
+    """The seed of one prediction call from ``random_state``: the int itself, a draw, or None.
+
+    None (no ``random_state``) leaves the choice to the caller: fresh noise.
+
+    Examples
+    --------
+    >>> call_seed(7), call_seed(None)
+    (7, None)
+    """
+    if random_state is None:
+        return None
+    if isinstance(random_state, np.random.RandomState):
+        return int(random_state.randint(0, 2**31 - 1))
+    return int(random_state)
 
 
 @contextlib.contextmanager

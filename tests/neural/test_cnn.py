@@ -459,6 +459,35 @@ def test_tta_averages_probabilities_of_augmented_copies(digits):
     np.testing.assert_allclose(reg.set_params(tta=1).predict(X[:20]), (reg_plain + reg_flip) / 2, rtol=1e-4)
 
 
+class _RandomShift(torch.nn.Module):
+    """Not a kornia module: draws from torch's global generator when called."""
+
+    def forward(self, batch):
+        return batch + 0.1 * torch.randn(len(batch), 1, 1, 1, device=batch.device)
+
+
+@pytest.mark.parametrize("augment", ["standard", [_RandomShift()]], ids=["kornia", "custom-module"])
+def test_tta_prediction_of_an_image_does_not_depend_on_the_rest_of_the_call(digits, augment):
+    """Augmented copies drew from one stream per batch: an image's TTA prediction changed with the
+    other images of the call, their order and the batch size (2 labels of 200 changed)."""
+    X, y = digits
+    clf = CNNClassifier(**TINY, augment=augment, tta=4).fit(X, y)
+    proba = clf.predict_proba(X[:120])
+    assert not np.allclose(proba, clf.set_params(tta=0).predict_proba(X[:120]))
+    clf.set_params(tta=4)
+    np.testing.assert_allclose(clf.predict_proba(X[40:80]), proba[40:80], rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(clf.predict_proba(X[:120][::-1]), proba[::-1], rtol=1e-5, atol=1e-7)
+    rebatched = clf.set_params(batch_size=7).predict_proba(X[:120])
+    np.testing.assert_allclose(rebatched, proba, rtol=1e-5, atol=1e-7)
+    # Another seed draws other copies; the caller's random stream is untouched.
+    torch.manual_seed(5)
+    expected_next = torch.rand(1)
+    torch.manual_seed(5)
+    other = clf.set_params(random_state=1).predict_proba(X[:120])
+    assert torch.equal(torch.rand(1), expected_next)
+    assert not np.allclose(other, proba)
+
+
 def test_cnn_features_tta_averages_the_embeddings_of_augmented_copies(digits):
     """CNNFeatures took tta and documented it, but transform ignored it."""
     import kornia.augmentation as K
