@@ -153,6 +153,24 @@ def test_a_reused_out_of_several_data_sets_loses_the_ranking_files(tmp_path):
     assert sorted(path.name for path in tmp_path.iterdir()) == ["digits", "mine.csv"]
 
 
+def test_a_reused_out_loses_the_sub_reports_of_an_earlier_run_over_several_data_sets(tmp_path, capsys):
+    # Before, a single data set's report into the folder of a report over cats,dogs left the cats/ and
+    # dogs/ sub-reports in place: old numbers beside the new report.
+    cats, dogs = _write_folder(tmp_path / "cats"), _write_folder(tmp_path / "dogs", seed=1)
+    out = tmp_path / "report"
+    argv = ["compare", "--dataset", f"{cats},{dogs}", "--out", str(out), *_QUICK]
+    status, _, err = _run(argv, capsys)
+    assert status == 0, err
+    assert (out / "cats" / "report.md").is_file() and (out / "dogs" / "report.md").is_file()
+    (out / "dogs" / "my-notes.txt").write_text("mine")
+    status, _, err = _run(["compare", "--dataset", str(cats), "--out", str(out), *_QUICK], capsys)
+    assert status == 0, err
+    # What stays in each: the fold store (--resume's) and the user's file.
+    assert sorted(p.name for p in (out / "cats").iterdir()) == [REPORT_MARKER, "folds"]
+    assert sorted(p.name for p in (out / "dogs").iterdir()) == [REPORT_MARKER, "folds", "my-notes.txt"]
+    assert (out / "report.md").is_file() and not (out / "ranks.csv").exists()
+
+
 def test_a_folder_named_like_a_bundled_data_set_is_refused_with_both_spellings(tmp_path, monkeypatch, capsys):
     # Before, the bundled faces ran in place of the user's ./faces, without a word.
     monkeypatch.chdir(tmp_path)

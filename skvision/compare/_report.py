@@ -86,17 +86,50 @@ def remove_stale_report(out_dir):
     A folder is taken for a report folder when it holds ``report.md``,
     ``results.csv`` or ``ranks.csv`` (several data sets); then every file
     matching :data:`REPORT_FILES` goes, so that no figure of an earlier run (of
-    a feature set not run this time) lingers next to the new report. Other files are never touched.
+    a feature set not run this time) lingers next to the new report. The
+    per-data-set reports an earlier report over several data sets links to
+    (its sub-folders) go the same way, and a sub-folder left empty with them.
+    Other files (a ``--resume`` store among them) are never touched.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> out = pathlib.Path(tempfile.mkdtemp())
+    >>> mark_report_folder(out / "faces")
+    >>> _ = (out / "faces" / "report.md").write_text("# faces")
+    >>> _ = (out / "report.md").write_text("- [faces](faces/report.md): best hog")
+    >>> _ = (out / "ranks.csv").write_text("feature set")
+    >>> _ = (out / "notes.txt").write_text("mine")
+    >>> sorted(p.relative_to(out).as_posix() for p in remove_stale_report(out))
+    ['faces/.skvision-report', 'faces/report.md', 'ranks.csv', 'report.md']
+    >>> sorted(p.name for p in out.iterdir())
+    ['notes.txt']
+    >>> import shutil; shutil.rmtree(out)
     """
+    from ..datasets._folder import REPORT_MARKER
+
     out_dir = Path(out_dir)
     if not any((out_dir / name).is_file() for name in ("report.md", "results.csv", "ranks.csv")):
         return []
+    linked = []
+    if (out_dir / "ranks.csv").is_file() and (out_dir / "report.md").is_file():
+        text = (out_dir / "report.md").read_text(errors="replace")
+        linked = sorted(set(re.findall(r"\]\(([A-Za-z0-9_][A-Za-z0-9_.-]*)/report\.md\)", text)))
     removed = []
     for pattern in REPORT_FILES:
         for path in sorted(out_dir.glob(pattern)):
             if path.is_file() or path.is_symlink():
                 path.unlink()
                 removed.append(path)
+    for name in linked:
+        sub = out_dir / name
+        if sub.is_symlink() or not (sub / REPORT_MARKER).is_file():
+            continue  # not a folder a report wrote
+        removed += remove_stale_report(sub)
+        if {path.name for path in sub.iterdir()} == {REPORT_MARKER}:
+            (sub / REPORT_MARKER).unlink()
+            removed.append(sub / REPORT_MARKER)
+            sub.rmdir()
     return removed
 
 
