@@ -14,8 +14,10 @@ and reads the images (:func:`spawn_early`).
 from __future__ import annotations
 
 import contextlib
+from numbers import Integral
 
 __all__ = [
+    "check_n_jobs",
     "configured_backend",
     "import_modules",
     "in_worker",
@@ -30,6 +32,23 @@ __all__ = [
 _pool = None
 #: Set in the workers (by :func:`start_worker`): work they run shares no further.
 _in_worker = False
+
+
+def check_n_jobs(n_jobs):
+    """``n_jobs`` as joblib takes it (None, or a nonzero int), or a clear error.
+
+    Examples
+    --------
+    >>> check_n_jobs(-1), check_n_jobs(None)
+    (-1, None)
+    """
+    if n_jobs is None:
+        return None
+    if not isinstance(n_jobs, Integral) or isinstance(n_jobs, bool):
+        raise TypeError(f"n_jobs must be None or an int (-1: every core); got {n_jobs!r}.")
+    if n_jobs == 0:
+        raise ValueError("n_jobs must be None, a positive int or a negative one (-1: every core); got 0.")
+    return int(n_jobs)
 
 
 def start_worker():

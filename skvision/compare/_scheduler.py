@@ -29,10 +29,10 @@ import uuid
 import warnings
 from dataclasses import dataclass
 
-import numpy as np
 from joblib import effective_n_jobs
 
 from .. import _workers
+from .._workers import check_n_jobs
 
 __all__ = ["SplitScheduler", "SplitTask", "check_n_jobs"]
 
@@ -47,17 +47,6 @@ class SplitTask:
     kwargs: dict
     estimate: float
     main_only: bool = False
-
-
-def check_n_jobs(n_jobs):
-    """``n_jobs`` as joblib takes it (None, or a nonzero int), or a clear error."""
-    if n_jobs is None:
-        return None
-    if not isinstance(n_jobs, (int, np.integer)) or isinstance(n_jobs, bool):
-        raise TypeError(f"n_jobs must be None or an int (-1: every core); got {n_jobs!r}.")
-    if n_jobs == 0:
-        raise ValueError("n_jobs must be None, a positive int or a negative one (-1: every core); got 0.")
-    return int(n_jobs)
 
 
 class SplitScheduler:

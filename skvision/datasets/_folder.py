@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.utils import Bunch
 
+from .._workers import check_n_jobs
 from ..preprocessing._loader import (
     COLOR_MODES,
     DEFAULT_MAX_PIXELS,
@@ -610,6 +611,7 @@ def load_image_folder(
         raise ValueError(f"resize_mode must be one of {RESIZE_MODES}; got {resize_mode!r}.")
     size = None if image_size is None else _check_size(image_size, owner="image_size of load_image_folder")
     fill_value = check_fill_value(fill_value, owner="fill_value of load_image_folder")
+    n_jobs = check_n_jobs(n_jobs)
     wanted = _check_classes(classes)
     given = Path(os.fspath(path))
     if not given.is_dir():

@@ -43,6 +43,7 @@ from joblib import Parallel, delayed, effective_n_jobs
 from joblib.parallel import get_active_backend
 
 from .. import _workers
+from .._workers import check_n_jobs
 
 __all__ = ["map_files"]
 
@@ -102,6 +103,7 @@ def map_files(function, paths, options, *, n_jobs=None, progress=None):
     >>> map_files(lambda path, options: path.upper(), ["a.png", "b.png"], {}, n_jobs=2)
     ['A.PNG', 'B.PNG']
     """
+    n_jobs = check_n_jobs(n_jobs)
     results = []
     started = time.perf_counter()
     first_done = None

@@ -56,6 +56,18 @@ def test_parallel_reading_gives_the_same_result(tmp_path):
     np.testing.assert_array_equal(one.filenames, two.filenames)
 
 
+@pytest.mark.parametrize("n_jobs", [0, 1.5, True, "2"])
+def test_n_jobs_that_means_nothing_is_refused_by_name(tmp_path, n_jobs):
+    # n_jobs=0 read the folder serially without a word (joblib's meaning: nothing).
+    from skvision.preprocessing._loader import read_images
+
+    make_folder(tmp_path)
+    with pytest.raises((ValueError, TypeError), match="n_jobs must be None"):
+        load_image_folder(tmp_path, n_jobs=n_jobs)
+    with pytest.raises((ValueError, TypeError), match="n_jobs must be None"):
+        read_images(sorted(str(p) for p in tmp_path.rglob("*.png")), n_jobs=n_jobs)
+
+
 def test_resize_and_colour_modes(tmp_path):
     make_folder(tmp_path, sizes=((12, 10), (20, 20), (9, 31)), colour=True)
     with pytest.raises(ValueError, match=r"3 sizes \(HxW\): 12x10 \(2 files, e.g. .*cat/0.png\), 20x20"):
