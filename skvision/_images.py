@@ -238,7 +238,7 @@ def intensity_white(dtype) -> float:
     [255.0, 65535.0, 255.0, 1.0]
     """
     dtype = np.dtype(dtype)
-    if dtype == np.uint16:
+    if dtype.kind == "u" and dtype.itemsize == 2:  # either byte order
         return 65535.0
     if dtype.kind in "uib":
         return 255.0
@@ -259,7 +259,7 @@ def image_scale(images, *, _low=None, _high=None, _boolean=False) -> ImageScale:
     'int64 images with values in [0, 3]'
     """
     dtype = images.dtype
-    if dtype in (np.uint8, np.uint16):
+    if dtype.name in ("uint8", "uint16"):
         return ImageScale(dtype.name, boolean=_boolean)
     if _low is None:
         _low, _high = images.min(), images.max()
@@ -643,6 +643,11 @@ def check_images(
                 else ""
             )
         )
+
+    if not X.dtype.isnative:
+        # Big-endian data (a Pillow 'I;16B' TIFF, FITS, np.frombuffer(b, '>u2')): the same numbers in the
+        # machine's byte order, or dtype comparisons (== np.uint16) would read 16-bit images as 8-bit.
+        X = X.astype(X.dtype.newbyteorder("="))
 
     if kind == "f" and X.size:
         # The range is the NaN check (NaN and infinities reach the minimum or maximum) and the

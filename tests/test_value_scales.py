@@ -307,6 +307,20 @@ def test_a_float_copy_of_8bit_images_fitted_and_described_alike_gives_the_8bit_f
     np.testing.assert_allclose(clone(descriptor).fit_transform(X / 255.0), clone(descriptor).fit_transform(X))
 
 
+@pytest.mark.parametrize("name, estimator, kind", ESTIMATORS, ids=IDS)
+def test_big_endian_16_bit_images_read_as_the_same_numbers(name, estimator, kind):
+    """'>u2' arrays (a Pillow 'I;16B' TIFF, FITS) were read on the 8-bit scale: other features, no word."""
+    X, y = good_X(kind), good_y(kind)
+    native = X.astype(np.uint16) * 257
+    big_endian = native.astype(">u2")
+    model = _seeded(estimator).fit(native, y)
+    assert str(_seeded(estimator).fit(big_endian, y).input_scale_) == "uint16 images (0-65535)"
+    method = _method(kind)
+    np.testing.assert_allclose(
+        getattr(model, method)(big_endian), getattr(model, method)(native), rtol=1e-6, atol=1e-7, err_msg=name
+    )
+
+
 # ------------------------------------------------------------------ the rule itself
 def test_scale_of_each_dtype_and_the_white_it_reads():
     cases = [

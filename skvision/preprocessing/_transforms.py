@@ -13,6 +13,7 @@ features (a descriptor) returns the DataFrame.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from numbers import Integral, Real
 
@@ -232,8 +233,19 @@ def check_pad_fill(fill_value, scale):
     ...
     ValueError: fill_value=255 is outside the scale of float64 images with values in [0, 0], 0 to 1 ...
     """
+    if isinstance(fill_value, (bool, np.bool_)):
+        raise TypeError(
+            f"fill_value={fill_value!r} is a bool: give the border's grey level in the images' units "
+            "(boolean masks are read as uint8, 0 for False and 255 for True)."
+        )
     if not math.isfinite(fill_value):
         raise ValueError(f"fill_value must be a finite number for mode='pad'; got {fill_value!r}.")
+    if scale.boolean and fill_value not in (0, 255):
+        # 1 meant True to the user and became a border of grey level 1, nearly black.
+        raise ValueError(
+            f"fill_value={fill_value!r} on boolean masks: they are read as uint8, 0 (False) and 255 (True); "
+            "pass 0 or 255."
+        )
     kind = scale.kind
     if kind == "float":  # floats outside [0, 1] are taken as given: any border in their units
         return float(fill_value)
@@ -448,17 +460,22 @@ class Resize(_ImagesOut, TransformerMixin, BaseEstimator, auto_wrap_output_keys=
         )
         # The channels of the output (None: grey), for its feature names; None too for a mix.
         self.n_channels_ = channels.pop() if len(channels) == 1 else None
-        self.input_scale_ = self._scale(images)
+        self.input_scale_ = self._scale(images, X)
         if self.mode == "pad":
             check_pad_fill(self.fill_value, self.input_scale_)
         return self
 
     @staticmethod
-    def _scale(images):
-        """The :class:`ImageScale` of a batch, or of a list of images taken together."""
+    def _scale(images, X):
+        """The :class:`ImageScale` of a batch, or of a list of images taken together; ``X`` as given."""
         if isinstance(images, list):
-            return merge_scales([image_scale(image[np.newaxis]) for image in images])
-        return image_scale(images)
+            scale = merge_scales([image_scale(image[np.newaxis]) for image in images])
+        else:
+            scale = image_scale(images)
+        given = X if isinstance(X, (list, tuple)) else [X]
+        if all(np.asarray(image).dtype == bool for image in given):  # masks, now uint8 0 / 255
+            scale = dataclasses.replace(scale, boolean=True)
+        return scale
 
     def transform(self, X):
         """Resize the images.
@@ -475,7 +492,7 @@ class Resize(_ImagesOut, TransformerMixin, BaseEstimator, auto_wrap_output_keys=
         images = self._images(X)
         if self.mode == "pad":
             # This batch's own scale: a float copy of the uint8 images fit saw reads 255 otherwise.
-            check_pad_fill(self.fill_value, self._scale(images))
+            check_pad_fill(self.fill_value, self._scale(images, X))
         if isinstance(images, np.ndarray):
             # Every image of a batch has one size, so one box serves them all.
             height, width = images.shape[1:3]

@@ -175,6 +175,19 @@ def test_a_pad_fill_off_the_images_scale_is_refused(images, fill_value, says):
     assert Resize((6, 6), mode="pad", fill_value=300).fit_transform(WIDE * 2.0)[0, 0, 0] == 300
 
 
+def test_a_pad_fill_for_boolean_masks_is_0_or_255():
+    # Masks are read as uint8 0 / 255: fill_value=True (or 1) made a border of grey level 1, not white.
+    masks = WIDE > 128
+    with pytest.raises(TypeError, match="is a bool: give the border's grey level"):
+        Resize((6, 6), mode="pad", fill_value=True).fit(masks)
+    with pytest.raises(ValueError, match="on boolean masks: .* pass 0 or 255"):
+        Resize((6, 6), mode="pad", fill_value=1).fit(masks)
+    with pytest.raises(ValueError, match="on boolean masks"):
+        Resize((6, 6), mode="pad", fill_value=1).fit(WIDE).transform(list(masks))
+    padded = Resize((6, 6), mode="pad", fill_value=255).fit_transform(masks)
+    assert padded.dtype == np.uint8 and (padded[:, 0] == 255).all()
+
+
 @pytest.mark.parametrize("mode", ["stretch", "crop", "pad"])
 def test_a_batch_and_a_list_of_the_same_images_agree(mode):
     images = RNG.integers(0, 256, (3, 9, 14, 3), dtype=np.uint8)
