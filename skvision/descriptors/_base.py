@@ -471,8 +471,10 @@ class BaseDescriptor(TransformerMixin, BaseEstimator):
                 )
             raise ValueError(
                 f"X has images of shape {tuple(images.shape[1:])} but {type(self).__name__} "
-                f"was fitted on images of shape {self.image_shape_}; the feature vector "
-                "depends on the image size, so transform needs images of the fitted size."
+                f"was fitted on images of shape {self.image_shape_}; every descriptor's transform takes "
+                "images of the fitted size (most measure in pixels: neighbourhoods, cells and filters "
+                "describe another scale on another size, and grids of cells change the width). Resize "
+                f"them first: skvision.preprocessing.Resize({tuple(self.image_shape_[:2])})."
             )
         return images
 

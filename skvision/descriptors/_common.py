@@ -117,12 +117,13 @@ def check_non_negative(values, owner, *, why, what="intensities", name="X", hint
 
 # ------------------------------------------------------------------------------ 8-bit levels
 def eight_bit_level_images(images):
-    """Which float images of a batch are 8-bit levels on the [0, 1] scale (``X / 255``), and their levels.
+    """Which images of a batch are 8-bit levels on another scale (``X / 255``, ``X * 257``), and their levels.
 
     Returns ``(levels, is_levels)``: ``is_levels`` a boolean per image, ``levels``
     the uint8 levels of those images, ``(is_levels.sum(), *images.shape[1:])``.
-    An image counts when ``rint(x * 255) / 255 == x`` for every pixel, in the
-    images' own float type (``X / 255`` in float32 is levels in float32).
+    A float image counts when ``rint(x * 255) / 255 == x`` for every pixel, in
+    the images' own float type (``X / 255`` in float32 is levels in float32); a
+    uint16 image when every pixel is a multiple of 257.
 
     Examples
     --------
@@ -133,6 +134,12 @@ def eight_bit_level_images(images):
     ([True, False], [[[0, 1], [2, 3]]])
     """
     is_levels = np.zeros(len(images), dtype=bool)
+    if images.dtype == np.uint16 and len(images):
+        # 16-bit copies of 8-bit images, X * 257 (the same images by the rule of skvision._images).
+        flat = images.reshape(len(images), -1)
+        is_levels = np.logical_not((flat % 257).any(axis=1))
+        levels = (flat[is_levels] // 257).astype(np.uint8)
+        return levels.reshape(-1, *images.shape[1:]), is_levels
     if images.dtype.kind != "f" or not len(images):
         return np.empty((0, *images.shape[1:]), dtype=np.uint8), is_levels
     flat = images.reshape(len(images), -1)
@@ -155,7 +162,7 @@ def eight_bit_level_images(images):
 
 
 def as_8bit_levels(images):
-    """Float images that are 8-bit levels on the [0, 1] scale, ``X / 255``, as the levels 0-255.
+    """Images that are 8-bit levels on another scale (``X / 255``, ``X * 257``), as the levels 0-255.
 
     Image by image (:func:`eight_bit_level_images`); other images come back as
     they are, in the batch's own float type (levels are exact in float32). A

@@ -17,7 +17,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.svm import LinearSVC
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skvision import HOG
+from skvision import HOG, HuMoments
 from skvision._testing import expected_failed_checks
 from skvision.datasets import load_faces
 from skvision.descriptors import _hog_kernels, _numba, hog
@@ -662,6 +662,9 @@ def test_transform_needs_fit_and_the_fitted_image_size():
     fitted = HOG().fit(images)
     with pytest.raises(ValueError, match=r"fitted on images of shape \(32, 32\)"):
         fitted.transform(np.zeros((2, 40, 32), dtype=np.uint8))
+    # The message says what to do, and no longer claims the width depends on the size (Hu's does not).
+    with pytest.raises(ValueError, match=r"Resize them first: skvision.preprocessing.Resize\(\(32, 32\)\)"):
+        HuMoments().fit(images).transform(np.zeros((2, 40, 32), dtype=np.uint8))
 
 
 def test_bad_images_are_rejected():

@@ -634,6 +634,9 @@ def test_float_images_of_8bit_levels_get_the_codes_of_the_uint8_images(method, R
     expected = LBP(P=8, R=R, method=method).fit_transform(X)
     for floats in (X / 255.0, X.astype(np.float32) / np.float32(255), X.astype(np.float64)):
         np.testing.assert_array_equal(LBP(P=8, R=R, method=method).fit_transform(floats), expected)
+    # So is the 16-bit copy X * 257 (it moved 2 codes in 1,024 at R=1).
+    sixteen_bit = X.astype(np.uint16) * 257
+    np.testing.assert_array_equal(LBP(P=8, R=R, method=method).fit_transform(sixteen_bit), expected)
 
 
 def test_8bit_levels_are_read_image_by_image_whatever_the_batch():
