@@ -425,7 +425,7 @@ class CNNClassifier(ClassifierMixin, _SupervisedCNN):
     def _check_target_type(self, y):
         super()._check_target_type(y)
         check_classification_targets(y)
-        classes = np.unique(column_or_1d(y, warn=True))
+        classes = np.unique(column_or_1d(y))  # a column y warns once, in _check_labels
         if len(classes) == 0:
             return  # no samples at all: the image check names the empty batch
         if len(classes) < 2:

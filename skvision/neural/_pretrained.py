@@ -93,6 +93,9 @@ class PretrainedFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
         ``'default'``: pretrained weights (packaged, else the hub caches, else a
         download when online); a path to a local state dict or checkpoint; ``None``
         for random initialisation (a baseline showing what pretraining brings).
+        With a module instance as ``backbone``, ``'default'`` keeps the instance's
+        own weights (``weights_ = 'module'``) and ``None`` re-initialises a copy
+        of it: pass ``'default'`` for a network you trained yourself.
     layer : str, int or None, default=None
         ``None``: the features in front of the classifier (timm's
         ``forward_features``; for other modules, the input of the last ``nn.Linear``).
@@ -128,7 +131,8 @@ class PretrainedFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
     config_ : PretrainedConfig
         Preprocessing read from the backbone's pretrained configuration.
     weights_ : str
-        Where the weights came from (``'packaged:...'``, ``'cache:...'``, ``'file:...'``, ``'random'``).
+        Where the weights came from (``'packaged:...'``, ``'cache:...'``, ``'file:...'``, ``'random'``,
+        or ``'module'``: a module instance's own).
     input_scale_ : ImageScale
         The value scale of the images seen in ``fit`` (see :mod:`skvision._images`).
     input_size_ : tuple of (int, int)

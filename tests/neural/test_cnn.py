@@ -133,6 +133,16 @@ def test_classifier_string_labels_proba_and_score(digits):
     assert clf.n_epochs_ == 4 and clf.image_shape_ == (8, 8) and clf.n_channels_ == 1
 
 
+def test_a_column_y_warns_once_and_fits_as_the_1d_y(digits):
+    from sklearn.exceptions import DataConversionWarning
+
+    X, y = digits
+    with pytest.warns(DataConversionWarning) as caught:
+        column = CNNClassifier(**TINY).fit(X, y[:, None])
+    assert sum(issubclass(w.category, DataConversionWarning) for w in caught) == 1  # it came twice
+    np.testing.assert_array_equal(column.predict_proba(X), CNNClassifier(**TINY).fit(X, y).predict_proba(X))
+
+
 def test_classifier_learns_digits(digits):
     X, y = load_digits(return_X_y=True)
     # The default width (16 filters): with 8, 10 epochs land at 0.89-0.90 depending on the thread count.
