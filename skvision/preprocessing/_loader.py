@@ -528,6 +528,9 @@ def read_images(
 def _check_paths(X):
     if isinstance(X, (str, bytes, os.PathLike)):
         raise TypeError(f"X is a single path ({X!r}); expected a sequence of image file paths, e.g. [path].")
+    if np.ndim(X) == 2 and np.shape(X)[1] == 1:
+        # One column of paths: what ColumnTransformer passes for a column given as a list, ["path"].
+        X = X.iloc[:, 0] if hasattr(X, "iloc") else np.asarray(X)[:, 0]
     if np.ndim(X) != 1:
         raise ValueError(
             f"X must be a 1-D sequence of image file paths; got {type(X).__name__} of shape {np.shape(X)}."
@@ -547,7 +550,8 @@ def _check_paths(X):
 class ImageLoader(_ImagesOut, TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
     """Read image files into a uint8 batch: the first step of a pipeline over paths.
 
-    ``transform`` takes a sequence of image file paths (any format Pillow reads:
+    ``transform`` takes a sequence of image file paths, or one column of them
+    (shape ``(N, 1)``, as ``ColumnTransformer`` passes it) (any format Pillow reads:
     PNG, JPEG, TIFF, BMP, WebP, GIF, ...) and returns ``(N, H, W)`` or
     ``(N, H, W, 3)`` uint8 images, read in parallel with joblib. Keeping the paths
     as ``X`` lets :func:`~sklearn.model_selection.cross_validate` and

@@ -243,6 +243,38 @@ def test_loader_unfitted_and_feature_names(tmp_path):
         ImageLoader().fit([*paths, tmp_path / "small.png"]).get_feature_names_out()
 
 
+def test_a_column_of_paths_works_inside_a_column_transformer(tmp_path):
+    # ColumnTransformer hands ["path"] over as an (N, 1) DataFrame, which was refused as not 1-D.
+    pd = pytest.importorskip("pandas")
+    from sklearn.compose import ColumnTransformer
+
+    from skvision import HOG
+
+    paths, _, _ = write_digits(tmp_path, n=12)
+    table = pd.DataFrame({"path": [str(p) for p in paths], "age": np.arange(12.0)})
+    images = make_pipeline(ImageLoader(), HOG(pixels_per_cell=(4, 4), cells_per_block=(2, 2))).fit(paths)
+    columns = ColumnTransformer(
+        [
+            (
+                "image",
+                make_pipeline(ImageLoader(), HOG(pixels_per_cell=(4, 4), cells_per_block=(2, 2))),
+                ["path"],
+            ),
+            ("age", "passthrough", ["age"]),
+        ]
+    )
+    features = columns.fit_transform(table)
+    np.testing.assert_array_equal(features[:, :-1], images.transform(paths))
+    np.testing.assert_array_equal(features[:, -1], table["age"])
+    np.testing.assert_array_equal(
+        ImageLoader().fit(paths).transform(np.array(paths)[:, None]), images[0].transform(paths)
+    )
+    with pytest.raises(
+        ValueError, match=r"1-D sequence of image file paths; got DataFrame of shape \(12, 2\)"
+    ):
+        ImageLoader().fit(table)
+
+
 def write_mixed_sizes(folder):
     sizes = [(12, 9), (20, 31), (9, 9), (16, 12)]
     paths = []
