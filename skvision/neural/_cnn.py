@@ -181,7 +181,7 @@ class _SupervisedCNN(NeuralImageEstimator):
     def _check_target_type(self, y):
         """Reject a missing or wrong kind of target before looking at the images."""
         if y is None:
-            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None.")
+            raise ValueError(f"{self._name} requires y to be passed, but the target y is None.")
 
     @property
     def _stratify(self):
@@ -246,7 +246,7 @@ class _SupervisedCNN(NeuralImageEstimator):
         """
         first_call = not hasattr(self, "net_")
         if y is None:
-            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None.")
+            raise ValueError(f"{self._name} requires y to be passed, but the target y is None.")
         if first_call:
             self._validate_params()
             X_tensor = self._prepare_images(X)
@@ -430,7 +430,7 @@ class CNNClassifier(ClassifierMixin, _SupervisedCNN):
             return  # no samples at all: the image check names the empty batch
         if len(classes) < 2:
             raise ValueError(
-                "CNNClassifier needs samples of at least 2 classes; y holds only the class "
+                f"{self._name} needs samples of at least 2 classes; y holds only the class "
                 f"{classes.tolist()[0]!r}."
             )
 
@@ -454,7 +454,7 @@ class CNNClassifier(ClassifierMixin, _SupervisedCNN):
                 raise ValueError("classes must be passed on the first call to partial_fit.")
             classes = np.unique(np.asarray(classes))
             if len(classes) < 2:
-                raise ValueError(f"CNNClassifier needs at least 2 classes; classes={classes.tolist()!r}.")
+                raise ValueError(f"{self._name} needs at least 2 classes; classes={classes.tolist()!r}.")
             self.classes_ = classes
             self.n_outputs_ = len(classes)
         elif classes is not None and not np.array_equal(np.unique(np.asarray(classes)), self.classes_):
@@ -526,7 +526,7 @@ class CNNClassifier(ClassifierMixin, _SupervisedCNN):
         """
         first_call = not hasattr(self, "net_")
         if y is None:
-            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None.")
+            raise ValueError(f"{self._name} requires y to be passed, but the target y is None.")
         if first_call:
             self._validate_params()
             X_tensor = self._prepare_images(X)
@@ -577,7 +577,7 @@ class CNNClassifier(ClassifierMixin, _SupervisedCNN):
         score : float
         """
         check_is_fitted(self, "net_")
-        _warn_unseen_labels(y, self.classes_, type(self).__name__)
+        _warn_unseen_labels(y, self.classes_, self._name)
         return super().score(X, y, sample_weight=sample_weight)
 
 
@@ -885,6 +885,7 @@ class CNNFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralImage
             params.pop("label_smoothing")
             params.pop("class_weight")
             estimator = CNNRegressor(**params)
+        estimator._shown_as = type(self).__name__  # its messages name the estimator the user holds
         self.estimator_ = estimator.fit(X, y)
         self.interrupted_ = self.estimator_.interrupted_
         self.image_shape_ = estimator.image_shape_

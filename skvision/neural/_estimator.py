@@ -167,7 +167,7 @@ def _interrupted_message(estimator, net, budget):
         if isinstance(callback, EarlyStopping) and callback.load_best and best is not None and best != done:
             network = f"the one of epoch {best}, its best (early stopping's load_best)"
     return (
-        f"{type(estimator).__name__}: training interrupted (KeyboardInterrupt) {when}: the network is "
+        f"{estimator._name}: training interrupted (KeyboardInterrupt) {when}: the network is "
         f"{network}; scores of this fit (in cross-validation or a search) are of a partly trained model. "
         f"interrupted_ is True. A second Ctrl-C within {SECOND_INTERRUPT_SECONDS:.0f} s stops the run "
         "(a cross-validation or a search goes on to its next fit otherwise)."
@@ -201,6 +201,11 @@ class NeuralImageEstimator(BaseEstimator):
 
     #: ``max_epochs='auto'``: (images shown, fewest epochs, most epochs), see :func:`auto_max_epochs`.
     _auto_epochs = (30_000, 5, 20)
+
+    @property
+    def _name(self):
+        """The estimator's name in messages: its class, or the wrapper's that fits it (CNNFeatures)."""
+        return getattr(self, "_shown_as", None) or type(self).__name__
 
     def _store_routed_params(self, kwargs):
         for key, value in kwargs.items():
@@ -313,7 +318,7 @@ class NeuralImageEstimator(BaseEstimator):
         """
         self._check_unknown_params()
         self._module_factory = resolve_module(self.module, self._module_registry)
-        self.device_ = str(resolve_device(self.device, owner=type(self).__name__))
+        self.device_ = str(resolve_device(self.device, owner=self._name))
         build_augmentation(self.augment)  # an unknown preset fails before any work
         user_params = self._routed_params("module__")
         min_size = module_min_input_size(self._module_factory, user_params)
@@ -324,7 +329,7 @@ class NeuralImageEstimator(BaseEstimator):
         images, scale = validate_images_for_net(
             X, min_size=min_size, min_size_reason=reason, return_scale=True
         )
-        check_scale(scale, owner=type(self).__name__, images=images)
+        check_scale(scale, owner=self._name, images=images)
         self.input_scale_ = scale
         self.image_shape_ = tuple(images.shape[1:])
         self.n_channels_ = 1 if images.ndim == 3 else images.shape[3]
@@ -335,12 +340,10 @@ class NeuralImageEstimator(BaseEstimator):
         check_is_fitted(self, "net_")
         images, scale = validate_images_for_net(X, return_scale=True)
         # A batch on another value scale than fit's gives wrong predictions silently: refuse it.
-        check_scale(
-            scale, owner=type(self).__name__, fitted=getattr(self, "input_scale_", None), images=images
-        )
+        check_scale(scale, owner=self._name, fitted=getattr(self, "input_scale_", None), images=images)
         if tuple(images.shape[1:]) != self.image_shape_:
             raise ValueError(
-                f"X has images of shape {tuple(images.shape[1:])} but {type(self).__name__} was fitted on "
+                f"X has images of shape {tuple(images.shape[1:])} but {self._name} was fitted on "
                 f"images of shape {self.image_shape_}."
             )
         return images
@@ -359,9 +362,9 @@ class NeuralImageEstimator(BaseEstimator):
             lambda chunk: function(_net_input(chunk)),
             images,
             self.batch_size,
-            what=f"{what} of {type(self).__name__}",
+            what=f"{what} of {self._name}",
             verbose=bool(self.verbose),
-            desc=type(self).__name__,
+            desc=self._name,
         )
 
     def _module_kwargs(self, n_outputs):
@@ -464,7 +467,7 @@ class NeuralImageEstimator(BaseEstimator):
                 restore_rng=self.random_state is not None,  # _train forks torch's generators then
                 fit_settings=self._fit_settings() if self.checkpoint is not None else None,
                 verbose=self.verbose,
-                long_fit_lines=type(self).__name__,
+                long_fit_lines=self._name,
             )
         )
         callbacks = callbacks + list(self.callbacks or [])
@@ -543,7 +546,7 @@ class NeuralImageEstimator(BaseEstimator):
             if _is_second_interrupt():
                 self.net_ = net
                 raise KeyboardInterrupt(
-                    f"{type(self).__name__}: a second Ctrl-C within {SECOND_INTERRUPT_SECONDS:.0f} s of the "
+                    f"{self._name}: a second Ctrl-C within {SECOND_INTERRUPT_SECONDS:.0f} s of the "
                     "last: the run stops (this estimator keeps the network it had, interrupted_ is True)"
                 )
             warnings.warn(_interrupted_message(self, net, budget), TrainingInterruptedWarning, stacklevel=4)

@@ -374,6 +374,15 @@ def pretrained_config(backbone) -> PretrainedConfig:
 
 
 # -------------------------------------------------------------------- state dict files
+def _no_weights_file(weights):
+    """Why ``weights`` (neither 'default' nor None) names no weights file, and what it may be."""
+    accepted = "weights takes 'default' (pretrained), None (random) or the path of a weights file"
+    given = os.fspath(weights)
+    if Path(given).is_dir():
+        return f"weights={given!r} is a folder; {accepted} (.pth, .pt, .bin, .safetensors)."
+    return f"Weights file {given!r} does not exist; {accepted}."
+
+
 def load_state_dict_file(path) -> dict:
     """Read a state dict from a local file, never executing pickled code.
 
@@ -390,9 +399,9 @@ def load_state_dict_file(path) -> dict:
     -------
     dict of str -> Tensor
     """
+    if not Path(path).is_file():
+        raise FileNotFoundError(_no_weights_file(path))
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"Weights file {str(path)!r} does not exist.")
     if path.suffix == ".safetensors":
         import safetensors.torch
 
@@ -689,7 +698,7 @@ def resolve_backbone(backbone, weights="default") -> Backbone:
     else:
         source, name = _parse_name(backbone)
         if is_path and not Path(weights).is_file():
-            raise FileNotFoundError(f"Weights file {os.fspath(weights)!r} does not exist.")
+            raise FileNotFoundError(_no_weights_file(weights))
         resolve = _resolve_torchvision if source == "torchvision" else _resolve_timm
         module, config, origin = resolve(name, weights)
         origin = origin or "random"

@@ -305,9 +305,16 @@ def test_a_pickled_object_is_not_executed(tmp_path):
         load_state_dict_file(path)
 
 
-def test_missing_weights_file():
-    with pytest.raises(FileNotFoundError, match="does not exist"):
+def test_missing_weights_file_says_what_weights_takes(tmp_path):
+    accepted = r"weights takes 'default' \(pretrained\), None \(random\) or the path of a weights file"
+    with pytest.raises(FileNotFoundError, match="'/nonexistent/w.pth' does not exist; " + accepted):
         resolve_backbone("resnet10t", weights="/nonexistent/w.pth")
+    with pytest.raises(FileNotFoundError, match="'imagenet' does not exist; " + accepted):
+        resolve_backbone("resnet10t", weights="imagenet")  # timm's word, not ours
+    with pytest.raises(FileNotFoundError, match="is a folder; " + accepted):
+        resolve_backbone("resnet10t", weights=tmp_path)
+    with pytest.raises(FileNotFoundError, match="is a folder; " + accepted):
+        load_state_dict_file(tmp_path)
 
 
 # ------------------------------------------------------------------ module instances

@@ -143,6 +143,20 @@ def test_a_column_y_warns_once_and_fits_as_the_1d_y(digits):
     np.testing.assert_array_equal(column.predict_proba(X), CNNClassifier(**TINY).fit(X, y).predict_proba(X))
 
 
+def test_cnn_features_messages_name_cnn_features(digits):
+    # They named the CNNClassifier inside, which the user never made.
+    X, y = digits
+    features = CNNFeatures(**TINY).fit(X, y)
+    with pytest.raises(ValueError, match=r"but CNNFeatures was fitted on images of shape \(8, 8\)"):
+        features.transform(np.zeros((2, 9, 9), dtype=np.uint8))
+    with pytest.raises(ValueError, match="CNNFeatures was fitted on uint8 images"):
+        features.transform(X[:3].astype(float))
+    with pytest.raises(ValueError, match="CNNFeatures needs samples of at least 2 classes"):
+        CNNFeatures(**TINY, task="classification").fit(X[:10], np.zeros(10, dtype=int))
+    with pytest.raises(ValueError, match="CNNClassifier needs samples of at least 2 classes"):
+        CNNClassifier(**TINY).fit(X[:10], np.zeros(10, dtype=int))
+
+
 def test_classifier_learns_digits(digits):
     X, y = load_digits(return_X_y=True)
     # The default width (16 filters): with 8, 10 epochs land at 0.89-0.90 depending on the thread count.
