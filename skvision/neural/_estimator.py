@@ -437,6 +437,20 @@ class NeuralImageEstimator(BaseEstimator):
                 + f"{fix}."
             )
 
+    def _resolve_max_epochs(self, n_fit, *, warn=True):
+        """Set ``max_epochs_`` from ``max_epochs`` (``'auto'``: from ``n_fit`` training images)."""
+        if self.max_epochs == "auto":
+            self.max_epochs_ = auto_max_epochs(n_fit, *self._auto_epochs)
+        else:
+            self.max_epochs_ = int(self.max_epochs)
+        if self.max_epochs_ == 0 and warn:
+            warnings.warn(
+                f"{self._name}(max_epochs=0) trains nothing: the network keeps its random initialisation "
+                "(a random-features baseline at best). Pass max_epochs >= 1 or 'auto' to train it.",
+                UserWarning,
+                stacklevel=4,
+            )
+
     def _build_net(
         self, net_class, *, n_train, n_outputs, criterion, stratify=False, partial=False, **net_kwargs
     ):
@@ -448,10 +462,7 @@ class NeuralImageEstimator(BaseEstimator):
         module, module_kwargs = self._module_kwargs(n_outputs)
         train_split = None if partial else self._train_split(stratify)
         n_fit = n_train if train_split is None else n_train - int(np.ceil(n_train * self.validation_fraction))
-        if self.max_epochs == "auto":
-            self.max_epochs_ = auto_max_epochs(n_fit, *self._auto_epochs)
-        else:
-            self.max_epochs_ = int(self.max_epochs)
+        self._resolve_max_epochs(n_fit, warn=not partial)
         callbacks = (
             []
             if partial

@@ -27,7 +27,7 @@ from torch import nn
 from .._compat import Interval, StrOptions, fit_context
 from .._images import intensity_white
 from ._callbacks import _AtomicCheckpoint, _ResumeFromCheckpoint, long_fit_lines_callback
-from ._estimator import COMMON_PARAMETER_CONSTRAINTS, NeuralImageEstimator, auto_max_epochs
+from ._estimator import COMMON_PARAMETER_CONSTRAINTS, NeuralImageEstimator
 from ._introspection import validate_images_for_net
 from ._iterator import TensorBatchIterator
 from ._net import ImageNeuralNet
@@ -516,10 +516,7 @@ class GANFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralImage
         self.input_dtype_ = images.dtype
         self.data_range_ = self._value_range(images.dtype, tensor)
         tensor = self._to_network_scale(tensor)
-        if self.max_epochs == "auto":
-            self.max_epochs_ = auto_max_epochs(len(tensor), *self._auto_epochs)
-        else:
-            self.max_epochs_ = int(self.max_epochs)
+        self._resolve_max_epochs(len(tensor))
 
         module, module_kwargs = self._module_kwargs(None)
         architecture = {}

@@ -418,14 +418,15 @@ def test_augment_presets_keep_shape_and_vary_per_sample():
 def test_mixup_loss_matches_hand_computation():
     X = np.random.default_rng(0).random((6, 2, 2)).astype(np.float32)
     y = np.array([0, 1, 2, 0, 1, 2])
-    est = CNNClassifier(
-        module=nn.Sequential(nn.Flatten(), nn.Linear(4, 3)),
-        mixup=0.4,
-        augment="none",
-        max_epochs=0,
-        random_state=0,
-        device="cpu",
-    ).fit(X, y)
+    with pytest.warns(UserWarning, match=r"CNNClassifier\(max_epochs=0\) trains nothing"):
+        est = CNNClassifier(
+            module=nn.Sequential(nn.Flatten(), nn.Linear(4, 3)),
+            mixup=0.4,
+            augment="none",
+            max_epochs=0,
+            random_state=0,
+            device="cpu",
+        ).fit(X, y)
     net = est.net_
     xb, yb = torch.as_tensor(X[:, None]), torch.as_tensor(y)
     torch.manual_seed(7)
