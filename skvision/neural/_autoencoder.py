@@ -219,7 +219,11 @@ class AutoencoderFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Neu
     net_ : AutoencoderNet
         The trained skorch net (``net_.history`` holds the losses per epoch).
     latent_dim_ : int
-        Width of the code.
+        Width of the code (the columns of ``transform``'s output).
+    code_shape_ : tuple of int
+        Shape of one image's code as the module's ``encode`` returns it:
+        ``(latent_dim_,)``, or a feature map's ``(C, h, w)`` for a custom module,
+        flattened by ``transform`` and reshaped for ``decode``.
     input_scale_ : ImageScale
         Value scale of the images seen in ``fit`` (see :mod:`skvision._images`).
     image_shape_ : tuple
@@ -418,12 +422,13 @@ class AutoencoderFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Neu
         )
         with seeded_torch_rng(self.random_state, self.device_):
             net.initialize()
-        self.latent_dim_ = self._probe(net.module_, tensor[:2].to(self.device_))
+        self.code_shape_ = self._probe(net.module_, tensor[:2].to(self.device_))
+        self.latent_dim_ = int(np.prod(self.code_shape_))
         self.net_ = self._train(net, tensor, None)
         return self
 
     def _probe(self, module, sample):
-        """Check a module against the images on two of them; return the code width."""
+        """Check a module against the images on two of them; return the shape of one image's code."""
         module.eval()
         with torch.no_grad():
             try:
@@ -446,7 +451,7 @@ class AutoencoderFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Neu
                 f"module={self._module_name()!r} reconstructs images of shape {tuple(output.shape[1:])} "
                 f"(C, H, W) from inputs of shape {tuple(sample.shape[1:])}; they must match."
             )
-        return int(code.reshape(len(sample), -1).shape[1])
+        return tuple(code.shape[1:])
 
     # ------------------------------------------------------------ transform
     def _batches(self, tensor):
@@ -518,8 +523,12 @@ class AutoencoderFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Neu
         module.eval()
         images = []
         with torch.no_grad(), self.net_._autocast():
+            # Codes are flat rows (transform's output); a module whose code is a feature map
+            # decodes it in that shape.
+            shape = getattr(self, "code_shape_", (self.latent_dim_,))
             for batch in self._batches(codes):
-                images.append(module.decode(batch.to(self.net_.device)).float().cpu())
+                batch = batch.reshape(len(batch), *shape).to(self.net_.device)
+                images.append(module.decode(batch).float().cpu())
         return torch.cat(images)
 
     def _to_images(self, nchw):

@@ -262,6 +262,40 @@ def test_custom_module_instance_is_used_and_left_untouched(digits):
         torch.testing.assert_close(value, before[key])
 
 
+class _FeatureMapAutoencoder(torch.nn.Module):
+    """A custom module whose code is a feature map (4 channels of 4x4), not a vector."""
+
+    def __init__(self, in_channels=1):
+        super().__init__()
+        self.encoder = torch.nn.Conv2d(in_channels, 4, 3, stride=2, padding=1)
+        self.decoder = torch.nn.ConvTranspose2d(4, in_channels, 4, stride=2, padding=1)
+
+    def encode(self, x):
+        return torch.relu(self.encoder(x))
+
+    def decode(self, z):
+        return torch.sigmoid(self.decoder(z))
+
+    def forward(self, x):
+        return self.decode(self.encode(x))
+
+
+def test_a_module_whose_code_is_a_feature_map_decodes_its_flat_codes(digits):
+    # transform flattens the codes; decode got them flat too and failed (reconstruct, score,
+    # inverse_transform all raised).
+    X, _ = digits
+    ae = AutoencoderFeatures(**{**TINY, "module": _FeatureMapAutoencoder}).fit(X[:100])
+    assert ae.code_shape_ == (4, 4, 4) and ae.latent_dim_ == 64
+    codes = ae.transform(X[:10])
+    assert codes.shape == (10, 64)
+    module = ae.net_.module_.eval()
+    with torch.no_grad():
+        expected = module(torch.from_numpy(_as_unit(X[:10]))[:, None])[:, 0].numpy()
+    np.testing.assert_allclose(ae.inverse_transform(codes), expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(ae.reconstruct(X[:10]), expected, rtol=1e-5, atol=1e-6)
+    assert np.isfinite(ae.score(X[:10]))
+
+
 def test_custom_module_class_gets_the_image_size_and_its_routed_parameters(digits):
     X, _ = digits
     ae = AutoencoderFeatures(
