@@ -145,6 +145,21 @@ def _merged_parameters(per_image, n_images):
     return merged
 
 
+def _each_image_seeded(module, batch, seeds):
+    """``module`` applied image by image, torch's generators (CPU, and the batch's GPU) seeded per image."""
+    cuda = batch.device if batch.is_cuda else None
+    # fork_rng restores the GPU's generator too, which torch.cuda.manual_seed below reseeds.
+    with torch.random.fork_rng(devices=[cuda] if cuda is not None else []):
+        images = []
+        for image, seed in zip(batch, seeds):
+            torch.default_generator.manual_seed(seed)
+            if cuda is not None:
+                with torch.cuda.device(cuda):
+                    torch.cuda.manual_seed(seed)
+            images.append(module(image[None]))
+    return torch.cat(images)
+
+
 def augment_each_image(augmentation, batch, seeds):
     """Augment a batch, each image with random draws from its own seed.
 
@@ -191,13 +206,7 @@ def augment_each_image(augmentation, batch, seeds):
                     draws.append(module.forward_parameters((1, *batch.shape[1:])))
                 batch = module(batch, params=_merged_parameters(draws, len(batch)))
             else:
-                images = []
-                for image, seed in zip(batch, module_seeds):
-                    generator.manual_seed(seed)
-                    if image.is_cuda:
-                        torch.cuda.manual_seed(seed)
-                    images.append(module(image[None]))
-                batch = torch.cat(images)
+                batch = _each_image_seeded(module, batch, module_seeds)
     finally:
         generator.set_state(state)
     return batch
