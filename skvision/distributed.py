@@ -88,6 +88,8 @@ def transform_dask(estimator, images):
     n_features = _n_features_out(estimator, images[:1].compute())
 
     def transform_block(block):
+        if len(block) == 0:  # a block a boolean mask emptied: transform refuses empty batches
+            return np.empty((0, n_features), dtype=np.float64)
         return np.asarray(estimator.transform(block), dtype=np.float64)
 
     return images.map_blocks(

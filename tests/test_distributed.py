@@ -60,6 +60,17 @@ def test_transform_dask_equals_in_memory(textures):
     np.testing.assert_array_equal(lazy.compute(scheduler="synchronous"), hog.transform(X))
 
 
+def test_transform_dask_with_blocks_a_mask_emptied(textures):
+    # Boolean-mask filtering leaves empty blocks; transform refused them as an empty batch.
+    X, y = textures
+    hog = HOG(pixels_per_cell=(6, 6), cells_per_block=(2, 2)).fit(X)
+    images = da.from_array(X, chunks=(10, 24, 24))
+    kept = images[da.from_array(y == 2, chunks=10)].compute_chunk_sizes()
+    assert 0 in kept.chunks[0]
+    got = transform_dask(hog, kept).compute(scheduler="synchronous")
+    np.testing.assert_array_equal(got, hog.transform(X[y == 2]))
+
+
 def test_transform_dask_on_the_cluster(dask_client, textures):
     X, _ = textures
     lbp = LBP(P=8, R=1, method="uniform").fit(X)

@@ -96,7 +96,7 @@ class BSIF(CodeHistogramDescriptor):
         Seeds the patch sampling and FastICA; an int makes ``fit`` repeatable.
     grid : int or (int, int), default=(1, 1)
         Cells along the rows and columns of the code map (the image's size).
-    normalize : {'l1', 'l2'} or None, default='l1'
+    normalize : {'l1', 'l2', 'none'} or None, default='l1'
         Per-cell histogram normalisation.
     channels : {'gray', 'each'}, default='gray'
         Describe the luminance, or each channel separately (one filter set

@@ -144,7 +144,7 @@ class CodeHistogramDescriptor(BaseDescriptor):
         **BaseDescriptor._parameter_constraints,
         "device": DEVICE_CONSTRAINT,
         "grid": [Interval(Integral, 1, None, closed="left"), tuple, list],
-        "normalize": [StrOptions({"l1", "l2"}), None],
+        "normalize": [StrOptions({"l1", "l2", "none"}), None],  # "none" as None, as LBP takes it
     }
 
     # ------------------------------------------------------------------ hooks

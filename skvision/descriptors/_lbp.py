@@ -540,7 +540,9 @@ class LBP(BaseDescriptor):
         (flat areas give many zeros), edges coincide and the bins between them
         stay empty. Variances are of intensities on the 8-bit scale, read by
         the value-scale rule of :mod:`skvision._images`, so that uint8 ``X`` and
-        float ``X / 255`` agree.
+        float ``X / 255`` agree. With ``channels='each'`` one set of edges is
+        learned from the variances of every channel together, so that a bin
+        means the same variance in each channel's histogram.
     channels : {'gray', 'each'}, default='gray'
         Describe the luminance, or each channel separately and concatenate.
         'var' bin edges are shared by the channels.

@@ -294,7 +294,7 @@ class LPQ(CodeHistogramDescriptor):
         Correlation of neighbouring pixels in the whitening model.
     grid : int or (int, int), default=(1, 1)
         Cells along the rows and columns of the code map.
-    normalize : {'l1', 'l2'} or None, default='l1'
+    normalize : {'l1', 'l2', 'none'} or None, default='l1'
         Per-cell histogram normalisation.
     channels : {'gray', 'each'}, default='gray'
         Describe the luminance, or each channel separately (concatenated).

@@ -150,7 +150,7 @@ class WLD(CodeHistogramDescriptor):
         codes). Intensities must be non-negative.
     grid : int or (int, int), default=(1, 1)
         Cells along the rows and columns of the ``(H - 2) x (W - 2)`` code map.
-    normalize : {'l1', 'l2'} or None, default='l1'
+    normalize : {'l1', 'l2', 'none'} or None, default='l1'
         Per-cell histogram normalisation.
     channels : {'gray', 'each'}, default='gray'
         Describe the luminance, or each channel separately (concatenated).

@@ -213,6 +213,8 @@ def test_histograms_per_cell_shape_sum_and_content():
     assert names[0] == "lpq_cell0_0_bin0" and names[-1] == "lpq_cell1_2_bin255"
     raw = LPQ(window_size=5, normalize=None).fit_transform(images)
     assert raw.sum(axis=1).tolist() == [17 * 16] * 3
+    # 'none' as LBP takes it (it was refused here, accepted there).
+    np.testing.assert_array_equal(LPQ(window_size=5, normalize="none").fit_transform(images), raw)
     np.testing.assert_allclose(np.linalg.norm(LPQ(normalize="l2").fit_transform(images), axis=1), 1.0)
 
 
