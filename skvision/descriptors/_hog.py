@@ -526,6 +526,42 @@ def _visualize(histograms, spec, height, width):
 
 
 # ------------------------------------------------------------------ batch core
+def _whole_level_images(images):
+    """Which float images hold only whole numbers in [0, 255] (8-bit levels), one bool per image."""
+    flat = images.reshape(len(images), -1)
+    # A glance at a few pixels first: a smooth float image is out at once, without a full pass.
+    glance = flat[:, :: max(1, flat.shape[1] // 16)]
+    whole = (np.rint(glance) == glance).all(axis=1)
+    candidates = np.flatnonzero(whole)
+    if len(candidates):
+        values = flat[candidates]
+        whole[candidates] = (
+            (np.rint(values) == values).all(axis=1) & (values.min(axis=1) >= 0) & (values.max(axis=1) <= 255)
+        )
+    return whole
+
+
+def _hog_by_route(images, spec, *, out=None):
+    """``_hog_batch``, with float images of 8-bit levels taken as uint8, image by image.
+
+    The lookup-table route and the float route agree to the last bits only; a float
+    batch mixing levels (``X / 255`` copies, read as levels) with other images would
+    otherwise send the levels one way or the other by the company they keep, and an
+    image's features would change with ``batch_size`` or ``n_jobs``.
+    """
+    if images.dtype.kind != "f" or not _has_integer_gradients(np.empty(0, np.uint8), spec):
+        return _hog_batch(images, spec, out=out)
+    whole = _whole_level_images(images)
+    if not whole.any():
+        return _hog_batch(images, spec, out=out)
+    if whole.all():
+        return _hog_batch(images.astype(np.uint8), spec, out=out)
+    features = np.empty((len(images), spec.n_features(*images.shape[1:3]))) if out is None else out
+    features[whole] = _hog_batch(images[whole].astype(np.uint8), spec)
+    features[~whole] = _hog_batch(images[~whole], spec)
+    return features
+
+
 def _hog_batch(images, spec, *, visualize=False, out=None):
     """HOG features (and optionally images) of a validated ``(n, H, W[, C])`` batch.
 
@@ -1047,12 +1083,12 @@ class HOG(BaseDescriptor):
         return size
 
     def _describe(self, images):
-        return _hog_batch(images, self._spec())
+        return _hog_by_route(images, self._spec())
 
     def _describe_into(self, images, out):
         spec = self._spec()
         self._check_width(spec.n_features(*images.shape[1:3]), out.shape[1])
-        _hog_batch(images, spec, out=out)
+        _hog_by_route(images, spec, out=out)
 
     def _torch_plane(self, plane):
         # float32 images keep scikit-image's float32 gradients on the torch path too (_hog_torch).

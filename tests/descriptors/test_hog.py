@@ -653,6 +653,21 @@ def test_images_too_small_or_cells_larger_than_images():
     assert hog(images, pixels_per_cell=(20, 30), block_norm=None).shape == (2, 9)
 
 
+@pytest.mark.parametrize("block_norm", ["L2-Hys", None])
+def test_an_images_features_do_not_depend_on_the_company_it_keeps(block_norm):
+    # X / 255 copies took the lookup-table route in a chunk of copies only and the float route beside
+    # other float images: the last bits of an image's features changed with batch_size (8e-17).
+    rng = np.random.default_rng(0)
+    X = rng.random((24, 20, 26))
+    X[::2] = rng.integers(0, 256, (12, 20, 26)) / 255.0
+    hog = HOG(pixels_per_cell=(4, 4), cells_per_block=(2, 2), block_norm=block_norm).fit(X)
+    together = hog.transform(X)
+    np.testing.assert_array_equal(together, hog.set_params(batch_size=1).transform(X))
+    np.testing.assert_array_equal(together, hog.set_params(batch_size=5).transform(X))
+    levels = (X[::2] * 255).round().astype(np.uint8)
+    np.testing.assert_array_equal(together[::2], hog.set_params(batch_size=None).transform(levels))
+
+
 def test_transform_needs_fit_and_the_fitted_image_size():
     images = np.zeros((2, 32, 32), dtype=np.uint8)
     with pytest.raises(NotFittedError):
