@@ -557,6 +557,7 @@ def check_images(
     min_size_reason: str | None = None,
     copy: bool = False,
     return_scale: bool = False,
+    fitted_shape=None,
 ):
     """Validate a batch of images and return it as a numpy array.
 
@@ -577,6 +578,10 @@ def check_images(
     return_scale : bool, default=False
         Also return the batch's :class:`ImageScale` (the range of a float batch
         comes from the NaN check, so no second pass).
+    fitted_shape : tuple or None
+        The ``(H, W[, C])`` of the images ``fit`` saw: a ``(N, H, 3)`` batch of
+        grey images 3 pixels wide is then not taken for one colour image, as
+        fit took it, whatever ``N``.
 
     Returns
     -------
@@ -677,7 +682,12 @@ def check_images(
         raise ValueError(f"{name} is an empty batch: expected at least one image, got shape {X.shape}.")
     if X.shape[1] == 0 or X.shape[2] == 0:
         raise ValueError(f"Images in {name} are empty: got shape {X.shape} (H and W must be >= 1).")
-    if X.ndim == 3 and X.shape[2] in (3, 4) and min(X.shape[:2]) >= _ONE_COLOUR_IMAGE_MIN_SIDE:
+    if (
+        X.ndim == 3
+        and X.shape[2] in (3, 4)
+        and min(X.shape[:2]) >= _ONE_COLOUR_IMAGE_MIN_SIDE
+        and tuple(X.shape[1:]) != fitted_shape  # grey images 3 or 4 wide, as fit saw them
+    ):
         # (H, W, 3) would be read as H grey images of W x 3 pixels: a silent
         # wrong answer where any size is accepted (a pretrained backbone), a puzzling one elsewhere.
         raise ValueError(

@@ -44,6 +44,21 @@ def test_single_channel_axis_is_squeezed():
     np.testing.assert_array_equal(out, X[..., 0])
 
 
+def test_grey_images_3_wide_fitted_small_are_taken_whole_in_transform():
+    # A fit on 7 grey 16x3 images took them as such; 20 of them at once in transform were then
+    # refused as "one RGB image" (dask chunks of 5 passed).
+    from skvision import LBP
+
+    X = np.random.default_rng(0).integers(0, 256, (20, 16, 3), dtype=np.uint8)
+    lbp = LBP().fit(X[:7])
+    np.testing.assert_array_equal(
+        lbp.transform(X), np.concatenate([lbp.transform(X[:10]), lbp.transform(X[10:])])
+    )
+    assert check_images(X, fitted_shape=(16, 3)).shape == (20, 16, 3)
+    with pytest.raises(ValueError, match="one RGB image"):
+        check_images(X, fitted_shape=(16, 3, 3))
+
+
 @pytest.mark.parametrize(
     "X, error, pattern",
     [

@@ -442,6 +442,7 @@ class BaseDescriptor(TransformerMixin, BaseEstimator):
             min_size=self._min_image_size(),
             min_size_reason=self._min_image_size_reason(),
             return_scale=need_scale,
+            fitted_shape=None if reset else self.image_shape_,
         )
         images, scale = checked if need_scale else (checked, None)
         if reads_intensities:
