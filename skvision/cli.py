@@ -501,8 +501,8 @@ def _load_data(args):
                 "needs at least 2 classes, one sub-folder of images each"
             )
     X, y = data.images, data.target
-    n_classes = len(np.unique(y))
-    smallest = int(np.unique(y, return_counts=True)[1].min())
+    all_labels, all_counts = np.unique(y, return_counts=True)
+    n_classes, smallest = len(all_labels), int(all_counts.min())
     if smallest < args.cv:
         raise _UsageError(
             f"argument --cv: {args.cv} folds need at least {args.cv} images of every class; the smallest "
@@ -529,12 +529,21 @@ def _load_data(args):
                 data.groups = data.groups[kept]
         except ValueError as exc:
             raise _UsageError(f"argument --max-samples: {exc}") from None
-    smallest = int(np.unique(y, return_counts=True)[1].min())
-    if smallest < args.cv:
-        raise _UsageError(
-            f"argument --cv: {args.cv} folds need at least {args.cv} images of every class; the smallest "
-            f"class has {smallest}" + " (lower --cv, or raise --max-samples)"
-        )
+        # Every class in the subset, with images enough for the folds: a class the stratified draw
+        # left out (4 images of 604, 100 drawn) vanished from the comparison without a word.
+        kept_counts = np.array([np.sum(y == label) for label in all_labels])
+        short = int(np.argmin(kept_counts))
+        if kept_counts[short] < args.cv:
+            name, total = str(data.target_names[all_labels[short]]), int(all_counts[short])
+            n_images = len(data.target)
+            needed = min(n_images, -(-args.cv * n_images // total))  # ceil: about cv of the class
+            raise _UsageError(
+                f"argument --max-samples: a stratified subset of {args.max_samples} images keeps "
+                f"{kept_counts[short]} of the {total} images of class {name!r}, and --cv {args.cv} needs "
+                f"{args.cv}: raise --max-samples to about {needed}"
+                + (", lower --cv" if kept_counts[short] > 1 else "")
+                + " or leave the class out with --classes"
+            )
     groups = data.get("groups")
     if groups is not None:
         # Copies of an image stay in one fold: a class of fewer distinct images than folds has none

@@ -48,7 +48,7 @@ def test_help_explains_every_option(capsys):
         (["compare", "--n-jobs", "0"], "argument --n-jobs: 0 is not a number of jobs"),
         (["compare", "--image-size", "64x"], "argument --image-size"),
         (["compare", "--image-size", "32x32"], "apply to image folders"),
-        (["compare", "--max-samples", "20", "--cv", "5"], "at least 5 images of every class"),
+        (["compare", "--max-samples", "20", "--cv", "5"], "and --cv 5 needs 5: raise --max-samples"),
         (["compare", "--bogus"], "unrecognized arguments: --bogus"),
         (["compare", "--repeats", "0"], "argument --repeats: must be at least 1"),
         (["compare", "--seed", "-1"], "argument --seed: must be at least 0"),

@@ -171,6 +171,21 @@ def test_a_reused_out_loses_the_sub_reports_of_an_earlier_run_over_several_data_
     assert (out / "report.md").is_file() and not (out / "ranks.csv").exists()
 
 
+def test_max_samples_that_would_drop_a_small_class_is_refused_naming_it(tmp_path, monkeypatch, capsys):
+    # A stratified subset of 10 kept none of the 3 images of 'rare': the comparison ran on two
+    # classes, exit 0, without a word.
+    import skvision.compare
+
+    monkeypatch.setattr(skvision.compare, "compare_features", lambda *a, **k: pytest.fail("compared"))
+    data = _write_folder(tmp_path / "data", classes=("a", "b"), n=60)
+    _write_folder(tmp_path / "data", classes=("rare",), n=3, seed=1)
+    argv = ["compare", "--dataset", str(data), "--max-samples", "10", "--out", str(tmp_path / "r"), *_QUICK]
+    status, _, err = _run(argv, capsys)
+    _one_line_error(status, err)
+    assert "keeps 0 of the 3 images of class 'rare', and --cv 2 needs 2" in err
+    assert "raise --max-samples to about 82 or leave the class out with --classes" in err
+
+
 def test_a_folder_named_like_a_bundled_data_set_is_refused_with_both_spellings(tmp_path, monkeypatch, capsys):
     # Before, the bundled faces ran in place of the user's ./faces, without a word.
     monkeypatch.chdir(tmp_path)
