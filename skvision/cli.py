@@ -234,7 +234,9 @@ def build_parser():
         action="store_true",
         help="read back the folds an interrupted run of the same command stored in --out (every "
         "finished fold is stored there as it completes) and compute only the others; a changed "
-        "data set or setting starts afresh, with a message",
+        "data set or setting starts afresh, with a message. Folds a run does not take back (other "
+        "settings, or no --resume) are set aside, one run back: a later --resume with their "
+        "settings takes them back",
     )
     compare.add_argument(
         "--n-jobs",

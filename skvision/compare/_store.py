@@ -6,7 +6,11 @@ written to a temporary name and renamed (an atomic replace), so a process
 killed at any moment leaves whole files only.
 
 A run with ``resume=True`` reads back the splits whose fingerprint matches its
-own and computes the others. The fingerprint holds a hash of the images and
+own and computes the others. Splits that a run does not take (no ``resume``, or
+other settings) are set aside in ``.previous/`` rather than deleted, one run
+back: a run with a wrong option, or without ``--resume`` by mistake, loses no
+work, since a later run with the first run's settings and ``resume=True`` takes
+them back. The fingerprint holds a hash of the images and
 targets, of the folds, of the final estimator, of the scoring, of the tuning
 settings, the seed and skvision's version (the manifest keeps them apart, so
 that a mismatch says what changed), and a hash per feature set of its
@@ -28,6 +32,8 @@ __all__ = ["FoldStore", "fingerprint"]
 
 _MANIFEST = "manifest.json"
 _FORMAT = 1
+#: The sub-folder holding the splits of the run before (a dot: no feature set's slug starts with one).
+_PREVIOUS = ".previous"
 
 #: Names of the fingerprint's parts, as the messages show them.
 _LABELS = {
@@ -88,29 +94,38 @@ class FoldStore:
         self.valid = {}  # feature set -> whether its stored splits may be read back
         self._kept = {}  # feature sets stored by an earlier run but not in this one: kept for a later run
         manifest = self._read_manifest()
+        aside = self.folder / _PREVIOUS
+        if resume and (manifest is None or self._changed(manifest)) and self._matches(aside):
+            # The run before this one's settings: the two generations change places.
+            say(f"--resume: the splits stored in {aside} match this run's settings; taking them back")
+            self._set_aside(swap=True)
+            manifest = self._read_manifest()
         if not resume:
-            if manifest is not None and manifest.get("families"):
-                say(f"the splits an earlier run stored in {self.folder} are discarded (--resume keeps them)")
-                self._clear()
+            if self._holds_splits(self.folder, manifest):
+                say(
+                    f"the splits an earlier run stored in {self.folder} are set aside in {aside} (a later "
+                    "--resume with that run's settings takes them back)"
+                )
+                self._set_aside()
         elif manifest is None:
             say(f"--resume: nothing stored in {self.folder} yet; starting afresh")
         else:
-            changed = [
-                key
-                for key in sorted(set(manifest.get("components", {})) | set(self.components))
-                if manifest.get("components", {}).get(key) != self.components.get(key)
-            ]
-            if manifest.get("format") != _FORMAT:
-                changed = changed or ["version"]
-            if "data" in changed and "folds" in changed:
-                changed.remove("folds")  # the folds follow the images: no option of the user's changed
+            changed = self._changed(manifest)
             if changed:
                 what = ", ".join(_LABELS.get(key, key) for key in changed)
+                kept = self._holds_splits(self.folder, manifest)
                 say(
                     f"--resume: the splits stored in {self.folder} were computed with other settings "
                     f"(changed: {what}); starting afresh"
+                    + (
+                        f" (they are set aside in {aside}, where a later --resume with their settings "
+                        "takes them back)"
+                        if kept
+                        else ""
+                    )
                 )
-                self._clear()
+                if kept:
+                    self._set_aside()
             else:
                 stored = manifest.get("families", {})
                 for name, key in self.families.items():
@@ -122,18 +137,63 @@ class FoldStore:
                 self._kept = {name: key for name, key in stored.items() if name not in self.families}
         self._write_manifest()
 
-    def _read_manifest(self):
+    def _read_manifest(self, folder=None):
         try:
-            return json.loads((self.folder / _MANIFEST).read_text())
+            return json.loads(((folder or self.folder) / _MANIFEST).read_text())
         except (OSError, ValueError):
             return None
 
-    def _clear(self):
-        """Delete what an earlier run stored (its manifest and split folders), nothing else."""
-        manifest = self._read_manifest() or {}
+    def _changed(self, manifest):
+        """The fingerprint parts in which ``manifest`` differs from this run's (all, for an empty one)."""
+        stored = manifest.get("components", {})
+        changed = [
+            key
+            for key in sorted(set(stored) | set(self.components))
+            if stored.get(key) != self.components.get(key)
+        ]
+        if manifest.get("format") != _FORMAT:
+            changed = changed or ["version"]
+        if "data" in changed and "folds" in changed:
+            changed.remove("folds")  # the folds follow the images: no option of the user's changed
+        return changed
+
+    def _matches(self, folder):
+        """Whether ``folder`` holds splits computed with this run's settings."""
+        manifest = self._read_manifest(folder)
+        return manifest is not None and not self._changed(manifest) and self._holds_splits(folder, manifest)
+
+    @staticmethod
+    def _holds_splits(folder, manifest):
+        """Whether the run ``manifest`` describes stored any split in ``folder`` (one is work to keep)."""
+        return any(
+            next((folder / _slug(name)).glob("r*-f*.pkl"), None) is not None
+            for name in (manifest or {}).get("families", {})
+        )
+
+    def _move_run(self, source, target):
+        """Move the manifest and split folders of the run stored in ``source`` into ``target``."""
+        manifest = self._read_manifest(source) or {}
+        target.mkdir(parents=True, exist_ok=True)
         for name in manifest.get("families", {}):
-            shutil.rmtree(self.folder / _slug(name), ignore_errors=True)
-        (self.folder / _MANIFEST).unlink(missing_ok=True)
+            if (source / _slug(name)).exists():
+                os.replace(source / _slug(name), target / _slug(name))
+        if (source / _MANIFEST).exists():
+            os.replace(source / _MANIFEST, target / _MANIFEST)
+
+    def _set_aside(self, swap=False):
+        """Move what an earlier run stored into ``.previous/``: replacing what was there, or, with
+        ``swap``, trading places with it."""
+        aside = self.folder / _PREVIOUS
+        if swap:
+            staging = self.folder / ".swap"
+            shutil.rmtree(staging, ignore_errors=True)
+            self._move_run(self.folder, staging)
+            self._move_run(aside, self.folder)
+            shutil.rmtree(aside, ignore_errors=True)
+            os.replace(staging, aside)
+            return
+        shutil.rmtree(aside, ignore_errors=True)
+        self._move_run(self.folder, aside)
 
     def _write_manifest(self):
         self.folder.mkdir(parents=True, exist_ok=True)

@@ -97,6 +97,35 @@ def test_changed_settings_invalidate_the_store_with_a_message(digits, tmp_path, 
         compare_features(X, y, {"p": FunctionTransformer(flatten)}, resume=True)
 
 
+def test_splits_a_run_does_not_take_are_set_aside_and_taken_back(digits, tmp_path, capsys):
+    """A wrong option with resume=True, or a run without it, deleted the stored splits at its start
+    (before computing anything): an hours-long run's folds were lost to one mistake."""
+    X, y = digits
+    first = run(X, y, tmp_path, resume=False)
+    capsys.readouterr()
+    # Another seed with resume: the first run's splits are set aside, not deleted.
+    run(X, y, tmp_path, resume=True, verbose=1, random_state=1)
+    err = capsys.readouterr().err
+    assert "starting afresh (they are set aside in" in err and ".previous" in err
+    # The first run's settings again: its splits come back, and nothing is computed.
+    CountingFlatten.log.clear()
+    again = run(X, y, tmp_path, resume=True, verbose=1)
+    assert "match this run's settings; taking them back" in capsys.readouterr().err
+    assert timed_fits() == [] and again.results["counting"].n_resumed == 6
+    np.testing.assert_array_equal(again.results["counting"].scores, first.results["counting"].scores)
+    # ... and the seed-1 run's went aside in their turn: one generation back each way.
+    CountingFlatten.log.clear()
+    run(X, y, tmp_path, resume=True, random_state=1)
+    assert timed_fits() == []
+    # A run without resume sets the stored splits aside too; a later resume takes them back.
+    capsys.readouterr()
+    run(X, y, tmp_path, resume=False, verbose=1, features={"pixels": FunctionTransformer(flatten)})
+    assert "the splits an earlier run stored in" in capsys.readouterr().err
+    CountingFlatten.log.clear()
+    assert run(X, y, tmp_path, resume=True, random_state=1).results["counting"].n_resumed == 6
+    assert timed_fits() == []
+
+
 def test_a_damaged_split_file_is_computed_again(digits, tmp_path):
     X, y = digits
     full = run(X, y, tmp_path, resume=False)
