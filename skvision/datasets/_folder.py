@@ -438,6 +438,43 @@ def _check_extensions(extensions):
     return tuple(e.lower() if e.startswith(".") else f".{e.lower()}" for e in extensions)
 
 
+#: Grey shares of two classes this far apart make the file mode a feature (see _grey_by_class_message).
+_GREY_SHARE_GAP = 0.5
+
+
+def _grey_by_class_message(given, images, labels, names):
+    """The warning for colour images of which some classes hold far more grey files than others, or None.
+
+    Grey files read as colour are R = G = B. Where one class is mostly grey files and another mostly
+    colour ones, a feature that sees colour tells the classes by how their files were saved, and grey
+    descriptors see two conversions (the grey files' own, skvision's luminance for colour files).
+    """
+    if images.ndim != 4 or len(names) < 2:
+        return None
+    grey = np.empty(len(images), dtype=bool)
+    for start in range(0, len(images), 256):  # bounded temporaries
+        block = images[start : start + 256]
+        grey[start : start + 256] = (block[..., 0] == block[..., 1]).all(axis=(1, 2)) & (
+            block[..., 1] == block[..., 2]
+        ).all(axis=(1, 2))
+    if grey.all() or not grey.any():
+        return None
+    counts = np.bincount(labels, minlength=len(names))
+    greys = np.bincount(labels, weights=grey, minlength=len(names)).astype(int)
+    shares = np.divide(greys, counts, out=np.zeros(len(names)), where=counts > 0)
+    present = counts > 0
+    if shares[present].max() - shares[present].min() < _GREY_SHARE_GAP:
+        return None
+    listed = _listing(f"{name} {g} of {n}" for name, g, n in zip(names, greys, counts) if n)
+    return (
+        f"Grey and colour files are not spread alike over the classes of {str(given)!r} (grey files per "
+        f"class: {listed}): a colour feature can tell the classes by how their files were saved, and grey "
+        "features see two conversions (grey files keep their own, colour ones get skvision's luminance), "
+        "so scores may measure the file mode. Save the files alike, or read them all as grey "
+        "(color_mode='gray'; --color-mode gray in the command) and leave colour features out."
+    )
+
+
 def load_image_folder(
     path,
     *,
@@ -756,6 +793,9 @@ def load_image_folder(
     copies = identical_images(images)
     if copies:
         warnings.warn(_copies_message(given, copies, labels, filenames), UserWarning, stacklevel=2)
+    grey_message = _grey_by_class_message(given, images, labels, names)
+    if grey_message:
+        warnings.warn(grey_message, UserWarning, stacklevel=2)
     if all(name.lower() in SPLIT_NAMES for name in names) and np.array_equal(nested, counts):
         # split/train/cats/*.png read from split/: "train" and "test" compared as two classes.
         warnings.warn(
