@@ -1028,7 +1028,11 @@ def _stop_on_interrupt():
 
     signal.signal(signal.SIGINT, note)
     try:
-        yield
+        with warnings.catch_warnings():
+            # The estimator's warning speaks of a loop that goes on to its next fit and of
+            # interrupted_; this one stops at the first Ctrl-C and says so itself.
+            warnings.filterwarnings("ignore", message=r".*: training interrupted \(KeyboardInterrupt\)")
+            yield
     finally:
         signal.signal(signal.SIGINT, previous)
     if interrupted:
