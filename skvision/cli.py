@@ -527,8 +527,9 @@ def _load_data(args):
                 np.arange(len(y)), train_size=args.max_samples, stratify=strata, random_state=args.seed
             )
             X, y = X[kept], y[kept]
-            if data.get("groups") is not None:
-                data.groups = data.groups[kept]
+            for key in ("groups", "filenames"):  # kept beside the images they describe
+                if data.get(key) is not None:
+                    data[key] = np.asarray(data[key])[kept]
         except ValueError as exc:
             raise _UsageError(f"argument --max-samples: {exc}") from None
         # Every class in the subset, with images enough for the folds: a class the stratified draw
@@ -732,6 +733,7 @@ def _compare_one(args):
     report = result.write_report(
         out,
         n_jobs=args.n_jobs,
+        filenames=data.get("filenames"),
         embedding=None if args.embedding == "none" else args.embedding,
         title=f"skvision compare: {_dataset_label(args.dataset)}",
         notes=[

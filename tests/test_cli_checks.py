@@ -186,6 +186,28 @@ def test_max_samples_that_would_drop_a_small_class_is_refused_naming_it(tmp_path
     assert "raise --max-samples to about 82 or leave the class out with --classes" in err
 
 
+def test_the_report_lists_the_misclassified_files(tmp_path, capsys):
+    # The error figure showed "true -> predicted" thumbnails and no file names anywhere.
+    import csv
+
+    data = _write_folder(tmp_path / "data", classes=("a", "b", "c"), n=8)
+    for i in range(8):  # c looks like a: errors to list
+        Image.open(data / "a" / f"{i}.png").save(data / "c" / f"{i}.png")
+    out = tmp_path / "report"
+    status, _, err = _run(["compare", "--dataset", str(data), "--out", str(out), *_QUICK], capsys)
+    assert status == 0, err
+    with open(out / "misclassified.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert rows and {row["feature set"] for row in rows} == {"pixels"}
+    for row in rows:
+        assert row["true"] != row["predicted"]
+        assert os.path.basename(os.path.dirname(row["file"])) == row["true"]
+        assert os.path.isfile(row["file"]) and row["fold"] in ("1", "2")
+    summary = re.search(r"(\d+) of 24 held-out images misclassified", (out / "report.md").read_text())
+    assert summary and int(summary.group(1)) == len(rows)
+    assert "listed, by file, in misclassified.csv" in (out / "report.md").read_text()
+
+
 def test_a_folder_named_like_a_bundled_data_set_is_refused_with_both_spellings(tmp_path, monkeypatch, capsys):
     # Before, the bundled faces ran in place of the user's ./faces, without a word.
     monkeypatch.chdir(tmp_path)

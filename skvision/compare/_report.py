@@ -27,6 +27,7 @@ REPORT_FILES = (
     "report.md",
     "results.csv",
     "fold-scores.csv",
+    "misclassified.csv",
     "report.html",
     "ranks.csv",
     "critical_difference.png",
@@ -253,6 +254,7 @@ def write_report(
     html=True,
     progress=None,
     n_jobs=None,
+    filenames=None,
 ):
     """Write the report of a :class:`~skvision.compare.ComparisonResult` (see its ``write_report``)."""
     stage = progress or (lambda message: None)
@@ -287,6 +289,15 @@ def write_report(
         lines += ["## Tuned settings", "", result.tuning_markdown(), ""]
     result.to_csv(out_dir / "results.csv")
     result.to_fold_csv(out_dir / "fold-scores.csv")
+    if result.task == "classification" and result.results:
+        if filenames is not None and result.X is not None and len(filenames) != len(result.X):
+            raise ValueError(f"filenames has {len(filenames)} entries for {len(result.X)} images.")
+        result.to_misclassified_csv(out_dir / "misclassified.csv", filenames)
+        lines += [
+            "The held-out images each feature set misclassified (first repeat) are listed, "
+            f"{'by file' if filenames is not None else 'by index'}, in misclassified.csv.",
+            "",
+        ]
     figures = {}
     if not result.results:
         path = out_dir / "report.md"

@@ -400,6 +400,65 @@ class ComparisonResult:
             writer.writeheader()
             writer.writerows(rows)
 
+    def misclassified_rows(self, filenames=None):
+        """The held-out images each feature set misclassified (first repeat), one row per pair.
+
+        Parameters
+        ----------
+        filenames : sequence of str or None
+            One per image of ``X`` (a folder's ``filenames``): rows then name the
+            file; without them, its index in ``X``.
+
+        Returns
+        -------
+        rows : list of dict
+            ``feature set``, ``file`` (or ``index``), ``fold``, ``true`` and
+            ``predicted`` (class names where ``target_names`` gives them), in
+            the order of the table's feature sets, then of the images.
+        """
+        if self.task != "classification":
+            return []
+        names = self._display_labels()
+
+        def shown(label):
+            if names is not None and isinstance(label, (int, np.integer)) and 0 <= label < len(names):
+                return names[label]
+            return str(label)
+
+        rows = []
+        for name, r in self.results.items():
+            folds = None
+            if r.n_test is not None and r.fold_index is not None:  # the first repeat's splits come first
+                folds = np.repeat(np.asarray(r.fold_index), r.n_test)[: len(r.y_true)]
+            wrong = np.flatnonzero(np.asarray(r.y_true) != np.asarray(r.y_pred))
+            # Files in name order, images in the order of X.
+            keys = [str(filenames[i]) for i in r.test_indices] if filenames is not None else r.test_indices
+            for k in sorted(wrong, key=keys.__getitem__):
+                index = int(r.test_indices[k])
+                where = {"file": str(filenames[index])} if filenames is not None else {"index": index}
+                fold = {"fold": int(folds[k]) + 1} if folds is not None else {}
+                rows.append(
+                    {
+                        "feature set": name,
+                        **where,
+                        **fold,
+                        "true": shown(r.y_true[k]),
+                        "predicted": shown(r.y_pred[k]),
+                    }
+                )
+        return rows
+
+    def to_misclassified_csv(self, path, filenames=None):
+        """Write :meth:`misclassified_rows` as CSV."""
+        import csv
+
+        rows = self.misclassified_rows(filenames)
+        where = "file" if filenames is not None else "index"
+        with open(path, "w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=["feature set", where, "fold", "true", "predicted"])
+            writer.writeheader()
+            writer.writerows(rows)
+
     # ------------------------------------------------------------- pictures
     def _display_labels(self):
         if self.target_names is None:
@@ -529,6 +588,7 @@ class ComparisonResult:
         html=True,
         progress=None,
         n_jobs=None,
+        filenames=None,
     ):
         """Write ``report.md``, ``report.html``, ``results.csv`` and the PNG figures to ``out_dir``.
 
@@ -553,6 +613,10 @@ class ComparisonResult:
             about a second per feature set): this one and ``n_jobs - 1``
             workers, those of the comparison when they are still alive;
             ``None``: this process alone. The report is the same either way.
+        filenames : sequence of str or None
+            The file of each image of ``X`` (a folder's ``filenames``): the
+            misclassified images are then listed by file in
+            ``misclassified.csv`` (by index in ``X`` without them).
 
         Returns
         -------
@@ -570,4 +634,5 @@ class ComparisonResult:
             html=html,
             progress=progress,
             n_jobs=n_jobs,
+            filenames=filenames,
         )
