@@ -244,7 +244,7 @@ def _per_class_table(per_class):
             shown = f"{per_class.precision[i, c]:.2f} / {per_class.recall[i, c]:.2f}"
             cells.append((shown, per_class.f1[i, c]))
             css.append("win" if name in winners else None)
-        cells.append(", ".join(winners))
+        cells.append(", ".join(winners) or "none (F1 0)")
         css.append(None)
         rows.append(cells)
         classes.append(css)

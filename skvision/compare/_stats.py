@@ -575,9 +575,12 @@ class PerClassScores:
     support: np.ndarray
 
     def winners(self, c):
-        """Feature sets with the highest F1 on the ``c``-th class (several when tied)."""
+        """Feature sets with the highest F1 on the ``c``-th class (several when tied); none when
+        that F1 is 0 (no feature set found a single image of the class: nothing was won)."""
         column = self.f1[:, c]
         top = column.max()
+        if top <= 0:
+            return []
         return [name for name, value in zip(self.names, column) if np.isclose(value, top, rtol=0, atol=1e-12)]
 
     def wins(self):
@@ -594,7 +597,7 @@ class PerClassScores:
         lines = [header, "|---|---:|" + "---:|" * len(self.names) + "---|"]
         for c, class_name in enumerate(self.class_names):
             cells = [f"{self.precision[i, c]:.2f} / {self.recall[i, c]:.2f}" for i in range(len(self.names))]
-            winners = ", ".join(self.winners(c))
+            winners = ", ".join(self.winners(c)) or "none (F1 0)"
             lines.append(f"| {class_name} | {self.support[c]} | " + " | ".join(cells) + f" | {winners} |")
         return "\n".join(lines)
 

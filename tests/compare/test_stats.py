@@ -351,3 +351,9 @@ def test_per_class_winner_by_hand():
     np.testing.assert_allclose(per_class.recall, [[0.5, 1], [1, 0]])
     assert per_class.winners(0) == ["b", "a"] and per_class.winners(1) == ["b"]  # F1 2/3 both on class 0
     assert per_class.wins() == {"b": 2, "a": 1}
+    # A class no feature set ever predicts right is won by none (each "won" it at F1 0).
+    for r in result.results.values():
+        r.y_pred = np.array([0, 0, 0, 0])
+    per_class = per_class_scores(result)
+    assert per_class.winners(1) == [] and per_class.wins() == {"b": 1, "a": 1}
+    assert per_class.to_markdown().splitlines()[-1].endswith("| none (F1 0) |")
