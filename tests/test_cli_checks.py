@@ -235,7 +235,7 @@ def test_an_out_folder_inside_the_image_folder_is_not_read_back(tmp_path, monkey
         assert ".: 16 images of 16x16, 2 classes (a, b);" in err
     report = (data / "skvision-report" / "report.md").read_text()
     assert report.startswith("# skvision compare: data\n")  # the folder's name, not ''
-    assert "1 skvision report folders" in report
+    assert "1 skvision report folder" in report
     for on_error in ("skip", "raise"):
         nested = ["compare", "--dataset", str(data), "--out", str(data / "a" / "run"), "--on-error", on_error]
         status, _, err = _run([*nested, *_QUICK], capsys)

@@ -85,6 +85,11 @@ def class_name(folder_name: str) -> str:
     return unicodedata.normalize("NFC", folder_name)
 
 
+def _count(n, singular, plural=None):
+    """``'1 folder'``, ``'2 folders'``."""
+    return f"{n} {singular if n == 1 else plural or singular + 's'}"
+
+
 def _listing(names, limit=_LISTED):
     names = list(names)
     shown = ", ".join(map(str, names[:limit]))
@@ -811,7 +816,7 @@ def load_image_folder(
         return images, target
     lines = [
         f"Image folder {str(given)!r}: {len(images)} images of {'x'.join(map(str, images.shape[1:]))} "
-        f"uint8 in {len(names)} classes.",
+        f"uint8 in {_count(len(names), 'class', 'classes')}.",
         *(
             f"  {name}: {count} images" + (f" ({n} from nested folders)" if n else "")
             for name, count, n in zip(names, counts, nested)
@@ -825,27 +830,35 @@ def load_image_folder(
         )
     left_out = []
     if problems:
-        left_out.append(f"{len(problems)} bad files (in skipped_files):\n{describe_problems(problems)}")
+        left_out.append(f"{_count(len(problems), 'bad file')} (listed below, and in skipped_files)")
     if scan.debris:
         left_out.append(
-            f"{len(scan.debris)} system files or folders ({_listing(p.name for p in scan.debris)})"
+            f"{_count(len(scan.debris), 'system file or folder', 'system files or folders')} "
+            f"({_listing(p.name for p in scan.debris)})"
         )
     if empty:
-        left_out.append(f"{len(empty)} folders with no files ({_listing(empty)})")
+        left_out.append(f"{_count(len(empty), 'folder')} with no files ({_listing(empty)})")
     if all_bad:
-        left_out.append(f"{len(all_bad)} folders with only bad files ({_listing(all_bad)})")
+        left_out.append(f"{_count(len(all_bad), 'folder')} with only bad files ({_listing(all_bad)})")
     if ignored:
-        left_out.append(f"{len(ignored)} folders not in classes ({_listing(ignored)})")
+        left_out.append(f"{_count(len(ignored), 'folder')} not in classes ({_listing(ignored)})")
     if top_level_files:
-        left_out.append(f"{len(top_level_files)} files at the top level")
+        left_out.append(f"{_count(len(top_level_files), 'file')} at the top level")
     if scan.other_extensions:
-        left_out.append(f"{len(scan.other_extensions)} files with other extensions than {scan.extensions}")
+        left_out.append(
+            f"{_count(len(scan.other_extensions), 'file')} with other extensions than {scan.extensions}"
+        )
     if scan.links_out or scan.link_cycles:
-        left_out.append(f"{len(scan.links_out) + len(scan.link_cycles)} symbolic links not followed")
+        left_out.append(
+            f"{_count(len(scan.links_out) + len(scan.link_cycles), 'symbolic link')} not followed"
+        )
     if scan.reports:
-        left_out.append(f"{len(scan.reports)} skvision report folders ({_listing(scan.reports)})")
+        left_out.append(f"{_count(len(scan.reports), 'skvision report folder')} ({_listing(scan.reports)})")
     if left_out:
         lines.append("Left out: " + "; ".join(left_out) + ".")
+    if problems:
+        # Their own lines, after the one line of what was left out: a reason never runs into it.
+        lines.append("Bad files:\n" + describe_problems(problems))
     return Bunch(
         images=images,
         target=target,

@@ -115,7 +115,7 @@ def test_corrupt_file_error_names_it_or_is_skipped(tmp_path):
         data = load_image_folder(tmp_path, on_error="warn")
     assert len(data.images) == 6 and not any("broken" in f for f in data.filenames)
     assert list(data.skipped_files) == [str(tmp_path / "dog" / "broken.png")]
-    assert "1 bad files" in data.DESCR
+    assert "1 bad file" in data.DESCR
 
 
 def test_extensions_select_files_and_leave_the_others_out(tmp_path):
@@ -123,7 +123,7 @@ def test_extensions_select_files_and_leave_the_others_out(tmp_path):
     (tmp_path / "cat" / "notes.txt").write_text("not an image")
     data = load_image_folder(tmp_path, extensions=(".png", "TIF"))
     assert len(data.images) == 6 and data.skipped_files == {}
-    assert "1 files with other extensions" in data.DESCR
+    assert "1 file with other extensions" in data.DESCR
     only_png = load_image_folder(tmp_path, extensions=[".PNG"])
     assert len(only_png.images) == 4
     # A folder whose files all have other endings: the warning says which endings, not "no files".
@@ -350,7 +350,7 @@ def test_a_test_folder_with_an_unknown_class_warns_and_leaves_it_out(tmp_path):
     make_folder(tmp_path)
     with pytest.warns(UserWarning, match=r"not in classes are left out: dog \(3 files\)"):
         data = load_image_folder(tmp_path, classes=["cat"])
-    assert data.target.tolist() == [0, 0, 0] and "1 folders not in classes (dog)" in data.DESCR
+    assert data.target.tolist() == [0, 0, 0] and "1 folder not in classes (dog)" in data.DESCR
 
 
 def test_a_folder_of_splits_read_as_classes_warns(tmp_path):

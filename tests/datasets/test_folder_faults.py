@@ -247,7 +247,7 @@ CASES = {
             )
         ],
         skipped=5,
-        descr=["5 bad files (in skipped_files)"],
+        descr=["5 bad files (listed below, and in skipped_files)"],
     ),
     "bad files skip": Case(bad_files, {"on_error": "skip"}, classes=["a", "b"], counts=[2, 2], skipped=5),
     "many bad files": Case(
@@ -261,7 +261,7 @@ CASES = {
         # Said even with 'skip': a class left out. The last one: no label moves.
         warns=[r"whose every file is a bad file are left out, and are not classes: c \(1 bad files\)\.$"],
         skipped=1,
-        descr=["1 folders with only bad files (c)"],
+        descr=["1 folder with only bad files (c)"],
     ),
     "BMP WebP GIF TIFF": Case(formats, classes=["a", "b"], counts=[3, 3]),
     "symlink cycles": Case(
@@ -300,7 +300,7 @@ CASES = {
     ),
     "unicode names": Case(unicode_names, classes=["chats é", "狗"], counts=[1, 2]),
     "one-image classes": Case(one_image_classes, classes=["a", "b", "c"], counts=[1, 1, 1]),
-    "single class": Case(single_class, classes=["only"], counts=[2], descr=["in 1 classes"]),
+    "single class": Case(single_class, classes=["only"], counts=[2], descr=["in 1 class"]),
     "top-level files": Case(
         top_level_files,
         classes=["a", "b"],
@@ -368,7 +368,8 @@ def test_folder_fault_matrix(tmp_path, case):
     assert len(data.images) == len(data.target) == len(data.filenames) == sum(case.counts)
     assert data.images.dtype == np.uint8
     assert len(data.skipped_files) == case.skipped
-    assert f"{sum(case.counts)} images" in data.DESCR and f"in {len(case.classes)} classes" in data.DESCR
+    classes = "1 class" if len(case.classes) == 1 else f"{len(case.classes)} classes"
+    assert f"{sum(case.counts)} images" in data.DESCR and f"in {classes}" in data.DESCR
     for name, count in zip(case.classes, case.counts):
         assert f"  {name}: {count} images" in data.DESCR
     for text in case.descr:
