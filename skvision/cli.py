@@ -169,8 +169,8 @@ def build_parser():
         default="digits",
         metavar="NAME|PATH",
         help=(
-            f"a bundled data set ({', '.join(DATASETS)}) or a folder with one sub-folder of "
-            "PNG/JPEG/TIFF images per class (default: digits); several, comma-separated, compare the "
+            f"a bundled data set ({', '.join(DATASETS)}) or a folder with one sub-folder of images "
+            "per class, in any format Pillow reads (default: digits); several, comma-separated, compare the "
             "families on each and rank them over all (Friedman test, critical-difference diagram)"
         ),
     )
@@ -283,7 +283,8 @@ def build_parser():
         type=_image_size,
         default=None,
         metavar="HxW",
-        help="resize a folder's images on reading, e.g. 64x64 (required when their sizes differ)",
+        help="resize a folder's images on reading, e.g. 64x64 (required when their sizes differ); "
+        "images of another aspect ratio are stretched to it",
     )
     compare.add_argument(
         "--on-error",
@@ -314,7 +315,8 @@ def build_parser():
     compare.add_argument(
         "--fast",
         action="store_true",
-        help="fewer epochs and smaller inputs for the learned features (a quick look, lower scores)",
+        help="a sixth of the epochs for the networks trained from scratch (at least 2), and 64x64 "
+        "inputs for the pretrained backbone on images under 112 pixels (a quick look, lower scores)",
     )
     talk = compare.add_mutually_exclusive_group()
     talk.add_argument(

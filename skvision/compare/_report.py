@@ -194,9 +194,10 @@ def significance_lines(tests):
     """Markdown lines that say how the "vs best" column was computed, and the pairwise p-values."""
     if tests is None:
         return []
+    others = tests.tied_with_best[1:]  # the best first: not "worse than" itself
     return [
-        f"*vs best*: {significance_text(tests)} Not significantly worse than the best: "
-        f"{', '.join(tests.tied_with_best)}.",
+        f"*vs best* ({tests.best}): {significance_text(tests)} Not significantly worse than {tests.best}: "
+        f"{', '.join(others) if others else 'none'}.",
         "",
         "<details><summary>Every pair (Holm-adjusted p-values)</summary>",
         "",

@@ -830,7 +830,7 @@ def load_image_folder(
         )
     left_out = []
     if problems:
-        left_out.append(f"{_count(len(problems), 'bad file')} (listed below, and in skipped_files)")
+        left_out.append(f"{_count(len(problems), 'bad file')} (listed below)")
     if scan.debris:
         left_out.append(
             f"{_count(len(scan.debris), 'system file or folder', 'system files or folders')} "

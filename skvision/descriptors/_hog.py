@@ -940,7 +940,9 @@ class HOG(BaseDescriptor):
         ``'gray'``: luminance of colour images; ``'each'``: one HOG per channel,
         concatenated; ``'max'``: one HOG from, at each pixel, the gradient of the
         channel where it is largest (scikit-image's ``channel_axis=-1`` rule, over
-        all channels, alpha included).
+        all channels, alpha included). A float copy of 8-bit images (``X / 255``)
+        gives the features of the 8-bit images, as everywhere in skvision, where
+        scikit-image's choice of channel on the float copy can differ at ties.
     n_jobs : int or None, default=None
         Threads over chunks of images in ``transform`` (``None``: 1 unless inside
         ``joblib.parallel_config``); work too small to gain from a second core

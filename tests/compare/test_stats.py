@@ -291,6 +291,10 @@ def test_pairwise_tests_mark_the_best_and_those_not_significantly_worse():
     rows = {row["feature set"]: row for row in result.rows()}
     assert rows["far"]["vs best"] == "worse" and rows["close"]["vs best"] == "n.s."
     assert "worse (p " in str(result) and "n.s. (p " in str(result) and "vs best" in result.to_markdown()
+    # The report's line names the best once, not among those "not significantly worse" than it.
+    from skvision.compare._report import significance_lines
+
+    assert "Not significantly worse than best: close." in significance_lines(tests)[0]
 
 
 def test_pairwise_tests_use_the_recorded_split_sizes():

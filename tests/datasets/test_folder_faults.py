@@ -247,7 +247,7 @@ CASES = {
             )
         ],
         skipped=5,
-        descr=["5 bad files (listed below, and in skipped_files)"],
+        descr=["5 bad files (listed below)"],
     ),
     "bad files skip": Case(bad_files, {"on_error": "skip"}, classes=["a", "b"], counts=[2, 2], skipped=5),
     "many bad files": Case(
