@@ -21,10 +21,19 @@ def _svc(task, random_state):
     return TransformedTargetRegressor(regressor=SVR(), transformer=StandardScaler())
 
 
-def _logreg(task, random_state):
-    from sklearn.linear_model import LogisticRegression, Ridge
+#: The ridge penalties the regression counterpart of 'logreg' chooses from (efficient leave-one-out).
+RIDGE_ALPHAS = (0.01, 0.1, 1.0, 10.0, 100.0, 1_000.0, 10_000.0)
 
-    return LogisticRegression(max_iter=2000) if task == "classification" else Ridge()
+
+def _logreg(task, random_state):
+    from sklearn.linear_model import LogisticRegression, RidgeCV
+
+    if task == "classification":
+        return LogisticRegression(max_iter=2000)
+    # A ridge of alpha 1 on more features than training images (324 HOG values, 120 images) scored
+    # R^2 -1.2 where alpha 100 gave 0.8 and SVR 0.85: features compared by an unregularised fit.
+    # RidgeCV picks alpha by leave-one-out on the training images, at the cost of one ridge fit.
+    return RidgeCV(alphas=RIDGE_ALPHAS)
 
 
 def _knn(task, random_state):
@@ -47,7 +56,11 @@ ESTIMATORS = {
         _svc,
         "standardised features -> RBF support vector machine (SVR on the standardised target for regression)",
     ),
-    "logreg": (_logreg, "standardised features -> logistic regression (ridge for regression)"),
+    "logreg": (
+        _logreg,
+        "standardised features -> logistic regression (for regression: ridge, its alpha chosen by "
+        "leave-one-out)",
+    ),
     "knn": (_knn, "standardised features -> 5 nearest neighbours"),
     "rf": (_rf, "random forest of 200 trees"),
 }
@@ -57,7 +70,8 @@ ESTIMATORS = {
 #: regression grid), parameter names of the model itself (the scaler in front is not tuned).
 ESTIMATOR_SPACES = {
     "svc": ({"C": [0.1, 1.0, 10.0, 100.0]}, {"regressor__C": [0.1, 1.0, 10.0, 100.0]}),
-    "logreg": ({"C": [0.01, 0.1, 1.0, 10.0]}, {"alpha": [0.1, 1.0, 10.0, 100.0]}),
+    # RidgeCV chooses its alpha in every fit: nothing for the search to add.
+    "logreg": ({"C": [0.01, 0.1, 1.0, 10.0]}, {}),
     "knn": ({"n_neighbors": [1, 3, 5, 9, 15]}, {"n_neighbors": [1, 3, 5, 9, 15]}),
     "rf": ({"max_features": ["sqrt", 0.3, 1.0]}, {"max_features": ["sqrt", 0.3, 1.0]}),
 }
@@ -88,8 +102,9 @@ def make_estimator(name="svc", task="classification", random_state=None):
 
     Examples
     --------
-    >>> make_estimator("logreg", "regression")
-    Pipeline(steps=[('standardscaler', StandardScaler()), ('ridge', Ridge())])
+    >>> make_estimator("knn", "regression")
+    Pipeline(steps=[('standardscaler', StandardScaler()),
+                    ('kneighborsregressor', KNeighborsRegressor())])
     """
     try:
         build, _ = ESTIMATORS[name]
