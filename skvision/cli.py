@@ -149,7 +149,8 @@ def build_parser():
         description=textwrap.fill(
             "Cross-validate each feature family (features -> classifier) on the same folds, print a "
             "table (feature set, dimensions, CV accuracy mean and std - R^2 for a regression target - "
-            "fit time per fold, transform throughput, and whether each is significantly worse than the "
+            "fit time per fold (with --tune the refit, and the inner search's time beside it), transform "
+            "throughput, and whether each is significantly worse than the "
             "best) and write a report, report.md and a self-contained report.html, with figures: score "
             "bars, confusion matrices, a t-SNE map of each feature space, the misclassified images and a "
             "per-class table. Several data sets (--dataset a,b,c) are also ranked together.",

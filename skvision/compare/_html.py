@@ -169,12 +169,15 @@ def _mark_html(mark, p):
 
 def _score_table(result, tests):
     scoring = result.scoring
-    header = ["feature set", "kind", "dims", f"{scoring} mean", "std", "fit s / fold", "transform images/s"]
-    numeric = {2, 3, 4, 5, 6}
+    rows_in = result.rows()
+    searched = any("search s" in row for row in rows_in)  # with tuning, as the text table (_result.py)
+    header = ["feature set", "kind", "dims (split 1)" if searched else "dims", f"{scoring} mean", "std"]
+    header += ["fit s / fold"] + (["search s / fold"] if searched else []) + ["transform images/s"]
+    numeric = set(range(2, len(header)))
     if tests is not None:
         header.append("vs best (Holm p)")
     rows = []
-    for row in result.rows():
+    for row in rows_in:
         name = row["feature set"]
         cells = [
             (f'<a href="#{_slug(name)}">{escape(name)}</a>', name),
@@ -183,13 +186,15 @@ def _score_table(result, tests):
             (f"{row[f'{scoring} mean']:.3f}", row[f"{scoring} mean"]),
             (f"{row[f'{scoring} std']:.3f}", row[f"{scoring} std"]),
             (f"{row['fit s']:.2f}", row["fit s"]),
-            (_rate(row["images/s"]), row["images/s"]),
         ]
+        if searched:
+            cells.append((f"{row['search s']:.2f}", row["search s"]) if "search s" in row else "-")
+        cells.append((_rate(row["images/s"]), row["images/s"]))
         if tests is not None:
             p = row["p vs best (Holm)"]
             cells.append((_mark_html(row["vs best"], p), p) if row["vs best"] else "")
         rows.append(cells)
-    html_cells = {0, 7}
+    html_cells = {0, len(header) - 1} if tests is not None else {0}
     return table(header, rows, numeric=numeric, html_cells=html_cells)
 
 

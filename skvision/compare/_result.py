@@ -255,6 +255,7 @@ class ComparisonResult:
                     f"{self.scoring} mean": float(np.mean(r.scores)),
                     f"{self.scoring} std": float(np.std(r.scores)),
                     "fit s": float(np.mean(r.fit_times)),
+                    **({"search s": float(np.mean(r.tune_seconds))} if r.tune_seconds is not None else {}),
                     "images/s": r.throughput,
                     "p vs best (Holm)": math.nan if tests is None else tests.vs_best(name),
                     "vs best": "" if tests is None else tests.mark(name),
@@ -304,10 +305,22 @@ class ComparisonResult:
         return "\n".join(lines)
 
     def _table_cells(self):
-        header = ["feature set", "kind", "dims", self.scoring, "fit s / fold", "transform images/s"]
-        body = []
         rows = self.rows()
+        searched = any("search s" in row for row in rows)
+        # With tuning the width is the first split's chosen setting's, and the refit ("fit") is only part
+        # of a fold's cost: the inner search ("search") is the rest.
+        header = [
+            "feature set",
+            "kind",
+            "dims (split 1)" if searched else "dims",
+            self.scoring,
+            "fit s / fold",
+        ]
+        header += ["search s / fold"] if searched else []
+        header += ["transform images/s"]
+        body = []
         for row in rows:
+            search = [f"{row['search s']:.2f}" if "search s" in row else "-"] if searched else []
             body.append(
                 [
                     row["feature set"],
@@ -315,6 +328,7 @@ class ComparisonResult:
                     str(row["dims"]),
                     f"{row[f'{self.scoring} mean']:.3f} ± {row[f'{self.scoring} std']:.3f}",
                     f"{row['fit s']:.2f}",
+                    *search,
                     _format_rate(row["images/s"]),
                 ]
             )
@@ -395,8 +409,10 @@ class ComparisonResult:
         import csv
 
         rows = self.rows()
+        # Every row's keys (only tuned sets have a search time), in the order they come.
+        fields = list(dict.fromkeys(key for row in rows for key in row)) or ["feature set"]
         with open(path, "w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=list(rows[0]) if rows else ["feature set"])
+            writer = csv.DictWriter(handle, fieldnames=fields)
             writer.writeheader()
             writer.writerows(rows)
 

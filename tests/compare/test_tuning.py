@@ -116,6 +116,14 @@ def test_tune_true_uses_the_families_spaces_and_the_classifiers_c(digits):
     assert all(set(p) == {"estimator__svc__C"} for p in result.results["pixels"].best_params)
     untuned = compare_features(X, y, sets, cv=2)
     assert untuned.tuning is None and untuned.results["hog"].best_params is None
+    # The table's "fit s / fold" is the refit only: the search has its own column (it was nowhere),
+    # and the width is the first split's chosen setting's.
+    header = str(result).splitlines()[0]
+    assert "search s / fold" in header and "dims (split 1)" in header
+    searched = {row["feature set"]: row["search s"] for row in result.rows()}
+    assert searched["hog"] == pytest.approx(np.mean(result.results["hog"].tune_seconds))
+    assert searched["hog"] > 0 and "search s / fold" in result.to_markdown()
+    assert "search s / fold" not in str(untuned) and "search s" not in untuned.rows()[0]
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # BSIF's ICA on 12 noise images
