@@ -95,8 +95,8 @@ _TRAINING_TOOLS_DOC = """module : str, nn.Module class, callable or nn.Module, d
         Float32, or autocast to bfloat16 / float16 (with loss scaling on CUDA;
         float16 falls back to bfloat16 on the CPU).
     verbose : int, default=0
-        0 says nothing during a fit shorter than 30 s; a longer one prints a
-        line on stderr every 30 s (``CNNClassifier: epoch 3/10, 1 min 30 s so
+        0 says nothing during a fit shorter than 10 s; a longer one prints a
+        line on stderr then, and every 30 s after (``CNNClassifier: epoch 3/10, 1 min 30 s so
         far (about 3 min 30 s left)``). 1 prints skorch's epoch table and
         progress bar.
     random_state : int, RandomState or None, default=None

@@ -290,7 +290,7 @@ class GANFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralImage
         Autocast precision of the forward passes (losses stay float32).
     verbose : int, default=0
         ``>= 1`` prints skorch's epoch table and progress bar; at 0, a fit that
-        runs longer than 30 s prints a line on stderr every 30 s (epoch, time so
+        runs longer than 10 s prints a line on stderr then, and every 30 s after (epoch, time so
         far and left).
     random_state : int, RandomState or None, default=None
         Seeds weight initialisation, shuffling and the noise ``z`` of training

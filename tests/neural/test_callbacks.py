@@ -136,8 +136,12 @@ def test_a_quiet_fit_that_runs_long_says_how_it_goes(monkeypatch, capsys):
     X, y = load_digits(return_X_y=True)
     params = dict(module__filters=4, module__fc_units=(8,), batch_size=32, random_state=0, device="cpu")
     CNNClassifier(**params, max_epochs=2).fit(X[:128], y[:128])
-    assert capsys.readouterr().err == ""  # a short fit stays silent (its 30 s never come)
+    assert capsys.readouterr().err == ""  # a short fit stays silent (its 10 s never come)
 
+    # The first line after LONG_FIT_FIRST_SECONDS, then one every LONG_FIT_SECONDS: a single line here.
+    monkeypatch.setattr(_callbacks, "LONG_FIT_FIRST_SECONDS", 0.0)
+    CNNClassifier(**params, max_epochs=3).fit(X[:128], y[:128])
+    assert len(capsys.readouterr().err.splitlines()) == 1
     monkeypatch.setattr(_callbacks, "LONG_FIT_SECONDS", 0.0)  # every batch is "long" from here on
     CNNClassifier(**params, max_epochs=3).fit(X[:128], y[:128])
     lines = capsys.readouterr().err.splitlines()
@@ -168,6 +172,7 @@ def test_the_first_line_of_a_long_fit_of_large_images_says_what_shortens_it(monk
     from skvision.neural import AutoencoderFeatures, CNNClassifier, _callbacks
 
     monkeypatch.setattr(_callbacks, "LONG_FIT_SECONDS", 0.0)
+    monkeypatch.setattr(_callbacks, "LONG_FIT_FIRST_SECONDS", 0.0)
     monkeypatch.setattr(_callbacks, "LONG_FIT_HINT_SECONDS", 0.0)  # every forecast is "long"
     rng = np.random.default_rng(0)
     params = dict(max_epochs=2, batch_size=16, device="cpu", random_state=0)
@@ -213,6 +218,7 @@ def test_compare_silences_the_long_fit_lines_of_its_networks(monkeypatch, capsys
     from skvision.neural import _callbacks
 
     monkeypatch.setattr(_callbacks, "LONG_FIT_SECONDS", 0.0)
+    monkeypatch.setattr(_callbacks, "LONG_FIT_FIRST_SECONDS", 0.0)
     X, y = load_digits(return_X_y=True)
     cnn = CNNFeatures(
         max_epochs=2, module__filters=4, module__fc_units=(8,), batch_size=32, random_state=0, device="cpu"
