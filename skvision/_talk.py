@@ -6,9 +6,11 @@ Imports nothing beyond the standard library (the lean install has no torch).
 from __future__ import annotations
 
 import contextlib
+import sys
 import threading
+import time
 
-__all__ = ["format_duration", "long_fit_lines_off", "long_fit_lines_wanted"]
+__all__ = ["LongCallLines", "format_duration", "long_fit_lines_off", "long_fit_lines_wanted"]
 
 _lines = threading.local()
 
@@ -56,3 +58,46 @@ def long_fit_lines_off():
 def long_fit_lines_wanted():
     """Whether a long fit at ``verbose=0`` in this thread says how it goes (:func:`long_fit_lines_off`)."""
     return not getattr(_lines, "off", False)
+
+
+#: A long call at ``verbose=0`` says how it goes after this many seconds, then every LONG_CALL_SECONDS.
+LONG_CALL_FIRST_SECONDS = 10.0
+LONG_CALL_SECONDS = 30.0
+
+
+class LongCallLines:
+    """Lines on stderr for a long call at ``verbose=0``: after ``first`` seconds, then every ``every``.
+
+    ``update(done)`` is called as the work advances (``done`` of ``total`` items);
+    a call shorter than ``first`` seconds says nothing. Silenced where
+    :func:`long_fit_lines_off` is on (a caller with lines of its own).
+
+    Examples
+    --------
+    >>> lines = LongCallLines("GaborBank", 10_000, first=0.0)
+    >>> lines.update(2_500)  # doctest: +SKIP
+    GaborBank: 2,500 of 10,000 images, 0.0 s so far (about 0.0 s left)
+    """
+
+    def __init__(self, name, total, *, unit="images", first=None, every=None):
+        first = LONG_CALL_FIRST_SECONDS if first is None else first
+        every = LONG_CALL_SECONDS if every is None else every
+        self.name, self.total, self.unit = name, total, unit
+        self.every = every
+        self.started = time.perf_counter()
+        self.said = self.started - (every - first)
+        self.off = not long_fit_lines_wanted()
+
+    def update(self, done):
+        now = time.perf_counter()
+        if self.off or done >= self.total or now - self.said < self.every:
+            return
+        self.said = now
+        elapsed = now - self.started
+        left = elapsed / max(done, 1) * (self.total - done)
+        print(
+            f"{self.name}: {done:,} of {self.total:,} {self.unit}, {format_duration(elapsed)} so far "
+            f"(about {format_duration(left)} left)",
+            file=sys.stderr,
+            flush=True,
+        )

@@ -1,6 +1,7 @@
 """Gabor responses equal to scikit-image's gabor; the bank's statistics equal a plain per-image loop."""
 
 import pickle
+import re
 
 import numpy as np
 import pytest
@@ -196,3 +197,21 @@ def test_transform_works_in_blocks_that_stay_in_the_cache():
     bank.transform(images[:5])
     peak = peak_traced_bytes(lambda: bank.transform(images))
     assert peak < 16e6, f"peak {peak / 1e6:.0f} MB for 500 28x28 images (239 MB in blocks of 2**21 cells)"
+
+
+def test_a_long_quiet_transform_says_how_it_goes(monkeypatch, capsys):
+    # verbose=0: GaborBank on 10,000 64x64 images was silent for 42 s; verbose=1's bar counted 2 chunks.
+    from skvision import _talk
+
+    X = np.random.default_rng(0).integers(0, 256, (40, 32, 32), dtype=np.uint8)
+    bank = GaborBank(frequencies=(0.2,), orientations=2, batch_size=10).fit(X)
+    expected = bank.transform(X)
+    assert capsys.readouterr().err == ""  # short: nothing
+    monkeypatch.setattr(_talk, "LONG_CALL_FIRST_SECONDS", 0.0)
+    monkeypatch.setattr(_talk, "LONG_CALL_SECONDS", 0.0)
+    np.testing.assert_array_equal(bank.transform(X), expected)
+    lines = capsys.readouterr().err.splitlines()
+    assert [line.split(",")[0] for line in lines] == [f"GaborBank: {n} of 40 images" for n in (10, 20, 30)]
+    assert all(re.search(r"so far \(about [\d.]+ s left\)$", line) for line in lines)
+    bank.set_params(verbose=1).transform(X)
+    assert "40/40" in capsys.readouterr().err  # the bar counts images
