@@ -230,7 +230,9 @@ def map_batches(function, items, batch_size, *, what="the batch", verbose=False,
     what : str, default='the batch'
         How warnings and errors name what is processed.
     verbose : bool, default=False
-        A tqdm progress bar over the items.
+        A tqdm progress bar over the items; without it, a call that runs long
+        says how it goes in lines on stderr under ``desc`` (when given, see
+        :class:`skvision._talk.LongCallLines`).
     desc : str or None
         The progress bar's label.
 
@@ -253,11 +255,16 @@ def map_batches(function, items, batch_size, *, what="the batch", verbose=False,
     n_items = len(items)
     batch_size = max(1, int(batch_size))
     out = None
-    progress = None
+    progress = quiet = None
     if verbose:
         from tqdm.auto import tqdm
 
         progress = tqdm(total=n_items, desc=desc, unit="image")
+    elif desc is not None:
+        # Quiet, but a long call says how it goes (predict on 20,000 64x64 images: 11 s of silence).
+        from .._talk import LongCallLines
+
+        quiet = LongCallLines(desc, n_items)
     start = 0
     try:
         while start < n_items:
@@ -290,6 +297,8 @@ def map_batches(function, items, batch_size, *, what="the batch", verbose=False,
             out[start:stop] = result
             if progress is not None:
                 progress.update(stop - start)
+            elif quiet is not None:
+                quiet.update(stop)
             start = stop
     finally:
         if progress is not None:

@@ -229,3 +229,23 @@ def test_compare_silences_the_long_fit_lines_of_its_networks(monkeypatch, capsys
     with long_fit_lines_off():
         cnn.fit(X[:64], y[:64])
     assert capsys.readouterr().err == ""
+
+
+def test_a_long_quiet_prediction_says_how_it_goes(monkeypatch, capsys):
+    # predict on 20,000 64x64 images ran 11 s without a word at verbose=0.
+    from skvision import _talk
+    from skvision.datasets import load_digits
+    from skvision.neural import CNNClassifier
+
+    X, y = load_digits(return_X_y=True)
+    params = dict(module__filters=4, module__fc_units=(8,), batch_size=32, random_state=0, device="cpu")
+    clf = CNNClassifier(**params, max_epochs=1).fit(X[:128], y[:128])
+    capsys.readouterr()
+    expected = clf.predict_proba(X[:100])
+    assert capsys.readouterr().err == ""  # short: nothing
+    monkeypatch.setattr(_talk, "LONG_CALL_FIRST_SECONDS", 0.0)
+    monkeypatch.setattr(_talk, "LONG_CALL_SECONDS", 0.0)
+    np.testing.assert_array_equal(clf.predict_proba(X[:100]), expected)
+    lines = capsys.readouterr().err.splitlines()
+    said = [line.split(",")[0] for line in lines]
+    assert said == [f"CNNClassifier: {n} of 100 images" for n in (32, 64, 96)]
