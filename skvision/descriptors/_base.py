@@ -636,8 +636,10 @@ class BaseDescriptor(TransformerMixin, BaseEstimator):
             return "serial", 1
         return ("threads" if prefer == "threads" else "joblib"), n_workers
 
-    def _chunk_starts(self, images, how, n_workers):
+    def _chunk_starts(self, images, how, n_workers, device=None):
         starts, batch = self._work_chunk_starts(images, how, n_workers)
+        if device is not None:  # a GPU's batches stay large: its times are not the CPU estimate's
+            return starts, batch
         # Chunks of at most about _CHUNK_SECONDS: a long transform's bar (and its lines at
         # verbose=0) move every few seconds, not twice in a minute (GaborBank: 2 chunks, 20 s).
         # The output is the same whatever the chunks.
@@ -665,7 +667,7 @@ class BaseDescriptor(TransformerMixin, BaseEstimator):
         device = resolve_descriptor_device(self)
         n_images = images.shape[0]
         how, n_jobs = self._parallel_plan(images, device)
-        starts, batch = self._chunk_starts(images, how, n_jobs)
+        starts, batch = self._chunk_starts(images, how, n_jobs, device)
         out = np.empty((n_images, self.n_features_out_), dtype=np.float64)
 
         if self.verbose:
