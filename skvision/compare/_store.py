@@ -176,6 +176,8 @@ class FoldStore:
         target.mkdir(parents=True, exist_ok=True)
         for name in manifest.get("families", {}):
             if (source / _slug(name)).exists():
+                # A folder of that name in the target belongs to no stored run (not in its manifest).
+                shutil.rmtree(target / _slug(name), ignore_errors=True)
                 os.replace(source / _slug(name), target / _slug(name))
         if (source / _MANIFEST).exists():
             os.replace(source / _MANIFEST, target / _MANIFEST)
