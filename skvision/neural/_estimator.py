@@ -437,10 +437,14 @@ class NeuralImageEstimator(BaseEstimator):
                 + f"{fix}."
             )
 
+    def _auto_epoch_budget(self):
+        """``(images shown, fewest epochs, most epochs)`` of ``max_epochs='auto'`` (``_auto_epochs``)."""
+        return self._auto_epochs
+
     def _resolve_max_epochs(self, n_fit, *, warn=True):
         """Set ``max_epochs_`` from ``max_epochs`` (``'auto'``: from ``n_fit`` training images)."""
         if self.max_epochs == "auto":
-            self.max_epochs_ = auto_max_epochs(n_fit, *self._auto_epochs)
+            self.max_epochs_ = auto_max_epochs(n_fit, *self._auto_epoch_budget())
         else:
             self.max_epochs_ = int(self.max_epochs)
         if self.max_epochs_ == 0 and warn:
