@@ -36,7 +36,15 @@ import warnings
 
 import numpy as np
 import torch
-from skorch.callbacks import Callback, Checkpoint, EarlyStopping, LoadInitState, LRScheduler, ProgressBar
+from skorch.callbacks import (
+    Callback,
+    Checkpoint,
+    EarlyStopping,
+    LoadInitState,
+    LRScheduler,
+    PrintLog,
+    ProgressBar,
+)
 from skorch.history import History
 from skorch.utils import noop
 
@@ -125,6 +133,37 @@ class _LongFitLines(Callback):
             f"{small[0]}x{small[1]} ones: skvision.preprocessing.Resize({small}) before it, or a lower "
             "max_epochs, shortens the fit"
         )
+
+
+class TerminalColourPrintLog(PrintLog):
+    """skorch's epoch table, its best values in colour only on a terminal.
+
+    skorch's ``PrintLog`` wraps every new best score in ANSI colour codes,
+    whatever its sink: ``fit(...)`` at ``verbose=1`` with stdout sent to a file
+    (``python train.py > log``, a notebook's captured output, a CI log) wrote
+    ``\x1b[36m0.5123\x1b[0m`` into the table. This one colours only when the
+    sink is ``print`` and standard output is a terminal.
+
+    Examples
+    --------
+    >>> log = TerminalColourPrintLog(sink=lambda line: None)
+    >>> log.format_row({"train_loss": 0.5, "train_loss_best": True}, "train_loss", color="\x1b[36m")
+    '0.5000'
+    """
+
+    def format_row(self, row, key, color):
+        if not self._sink_is_terminal():
+            row = {name: value for name, value in row.items() if not name.endswith("_best")}
+        return super().format_row(row, key, color)
+
+    def _sink_is_terminal(self):
+        if self.sink is not print:
+            return False
+        isatty = getattr(sys.stdout, "isatty", None)
+        try:
+            return bool(isatty and isatty())
+        except ValueError:  # a closed stream
+            return False
 
 
 class _PicklableLRScheduler(LRScheduler):

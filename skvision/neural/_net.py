@@ -21,6 +21,7 @@ from skorch.dataset import unpack_data
 from skorch.utils import to_tensor
 
 from ._augment import augment_each_image, image_seeds
+from ._callbacks import TerminalColourPrintLog
 from ._introspection import embedding_function
 from ._iterator import TensorBatchIterator, _dataset_tensors
 from ._torch_utils import autocast
@@ -72,6 +73,13 @@ class ImageNetMixin:
         self.tta = tta
         self.tta_augmentation = tta_augmentation
         super().__init__(*args, **kwargs)
+
+    def get_default_callbacks(self):
+        # skorch's epoch table, without colour codes where its lines go to a file or a pipe.
+        return [
+            (name, TerminalColourPrintLog() if name == "print_log" else callback)
+            for name, callback in super().get_default_callbacks()
+        ]
 
     def initialize_module(self):
         super().initialize_module()

@@ -249,3 +249,26 @@ def test_a_long_quiet_prediction_says_how_it_goes(monkeypatch, capsys):
     lines = capsys.readouterr().err.splitlines()
     said = [line.split(",")[0] for line in lines]
     assert said == [f"CNNClassifier: {n} of 100 images" for n in (32, 64, 96)]
+
+
+def test_the_epoch_table_has_colour_codes_only_on_a_terminal(monkeypatch, capsys):
+    # skorch's PrintLog coloured each new best value whatever its sink: `fit > log` wrote
+    # "\x1b[36m2.2143\x1b[0m" into the log file.
+    import sys
+
+    from skvision.datasets import load_digits
+    from skvision.neural import CNNClassifier
+
+    X, y = load_digits(return_X_y=True)
+    params = dict(module__filters=4, module__fc_units=(8,), batch_size=32, random_state=0, device="cpu")
+    CNNClassifier(**params, max_epochs=2, verbose=1).fit(X[:128], y[:128])
+    piped = capsys.readouterr().out
+    assert "train_loss" in piped and "\x1b[" not in piped
+    rows = [line.split() for line in piped.splitlines() if line.strip()[:1].isdigit()]
+    assert [row[0] for row in rows] == ["1", "2"]
+
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True, raising=False)
+    CNNClassifier(**params, max_epochs=2, verbose=1).fit(X[:128], y[:128])
+    on_terminal = capsys.readouterr().out
+    assert "\x1b[" in on_terminal  # the first epoch's losses are each a new best
+    assert [line.split()[0] for line in on_terminal.splitlines() if line.strip()[:1].isdigit()] == ["1", "2"]
