@@ -72,6 +72,11 @@ SKORCH_PRIVATES = {
         "(self, score)",
         "called by skvision.neural._callbacks._ResumableEarlyStopping to replay a resumed history",
     ),
+    "skorch.callbacks.Checkpoint._sink": (
+        "(self, text, verbose)",
+        "overridden by skvision.neural._callbacks._AtomicCheckpoint: its line names the epoch saved "
+        "(skorch's names the next one)",
+    ),
     "skorch.NeuralNet._set_training": (
         "(self, training=True)",
         "called by skvision.neural._net.ImageNetMixin's training, validation and prediction steps "

@@ -220,9 +220,19 @@ class _AtomicCheckpoint(Checkpoint):
     #: File of the random state, next to skorch's files (and with their ``fn_prefix``).
     rng_file = "rng.pt"
 
+    #: The epoch of the last save (``len(history)`` then), for the line that reports it.
+    _saved_epoch = None
+
     @property
     def rng_path_(self):  # not f_*: skorch treats every f_* attribute as a file of the net
         return os.path.join(self.dirname, self.fn_prefix + self.rng_file)
+
+    def _sink(self, text, verbose):  # skorch private: see _compat.SKORCH_PRIVATES
+        # skorch says "A checkpoint was triggered in epoch {len(history) + 1}" once the epoch is in the
+        # history: right after epoch 1's row it named epoch 2. Name the epoch just saved.
+        if text.startswith("A checkpoint was triggered in epoch") and self._saved_epoch is not None:
+            text = f"A checkpoint was triggered in epoch {self._saved_epoch}."
+        super()._sink(text, verbose)
 
     def save_model(self, net):
         # What skorch's save_model writes (parameters, optimizer, criterion and any other module, the
@@ -232,6 +242,7 @@ class _AtomicCheckpoint(Checkpoint):
         # history.json (the commit marker, what a resume reads first) last. A file that cannot be
         # written (disk full, permissions) leaves the previous checkpoint whole, as it was: never the
         # new parameters beside the old history, nor a new history beside old (or no) parameters.
+        self._saved_epoch = len(net.history)
         files = {key: f for key, f in self.get_formatted_files(net).items() if f is not None}
         f_pickle = files.pop("f_pickle", None)
         f_history = files.pop("f_history", None)

@@ -272,3 +272,33 @@ def test_the_epoch_table_has_colour_codes_only_on_a_terminal(monkeypatch, capsys
     on_terminal = capsys.readouterr().out
     assert "\x1b[" in on_terminal  # the first epoch's losses are each a new best
     assert [line.split()[0] for line in on_terminal.splitlines() if line.strip()[:1].isdigit()] == ["1", "2"]
+
+
+def test_the_checkpoint_line_names_the_epoch_it_saved(tmp_path, capsys):
+    # skorch's line said "A checkpoint was triggered in epoch 2." right after epoch 1's row.
+    from skvision.datasets import load_digits
+    from skvision.neural import CNNClassifier, GANFeatures
+
+    X, y = load_digits(return_X_y=True)
+    params = dict(module__filters=4, module__fc_units=(8,), batch_size=32, random_state=0, device="cpu")
+    CNNClassifier(**params, max_epochs=3, verbose=1, checkpoint=tmp_path / "cnn").fit(X[:128], y[:128])
+    GANFeatures(
+        latent_dim=8,
+        filters=4,
+        max_epochs=2,
+        batch_size=32,
+        device="cpu",
+        random_state=0,
+        verbose=1,
+        checkpoint=tmp_path / "gan",
+    ).fit(X[:64])
+    # The checkpoint callback runs before the table's: each line comes just before its epoch's row.
+    pairs, announced = [], None
+    for line in capsys.readouterr().out.splitlines():
+        words = line.split()
+        if line.startswith("A checkpoint was triggered in epoch"):
+            announced = int(words[-1].rstrip("."))
+        elif words and words[0].isdigit():
+            pairs.append((announced, int(words[0])))
+            announced = None
+    assert pairs == [(1, 1), (2, 2), (3, 3), (1, 1), (2, 2)]  # every CNN epoch a new best; the GAN saves all
