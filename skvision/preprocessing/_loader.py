@@ -37,10 +37,12 @@ import functools
 import os
 import stat
 import struct
+import sys
 import warnings
 from numbers import Integral, Real
 
 import numpy as np
+from sklearn import get_config
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
@@ -547,6 +549,32 @@ def _check_paths(X):
     return paths
 
 
+def _refuse_an_index_images_cannot_carry(X, loader):
+    """A ``ValueError`` for paths in a pandas table with an index other than ``0..n-1`` under pandas output.
+
+    Images carry no row index, so the DataFrame of the feature step after the
+    loader is numbered ``0..n-1``; ``ColumnTransformer`` then lines it up with
+    the other columns' blocks by index label: the rows of a sorted or shuffled
+    table got other images' features, without a word (a subset of rows, from
+    ``train_test_split``, gave scikit-learn's "inconsistent number of samples").
+    """
+    pd = sys.modules.get("pandas")
+    if pd is None or not isinstance(X, (pd.DataFrame, pd.Series)):
+        return
+    configured = getattr(loader, "_sklearn_output_config", {}).get("transform")
+    output = configured or get_config()["transform_output"]
+    if output != "pandas" or X.index.equals(pd.RangeIndex(len(X))):
+        return
+    first = ", ".join(map(repr, X.index[:3].tolist())) + (", ..." if len(X) > 3 else "")
+    raise ValueError(
+        f"ImageLoader got its paths in a pandas {type(X).__name__} indexed {first}, not 0..{len(X) - 1}, "
+        "with pandas output set: images carry no index, so the features of the steps after it would be "
+        f"numbered 0..{len(X) - 1}, and ColumnTransformer (or a join on the index) would give each row "
+        "another row's image features. Pass the table with X.reset_index(drop=True) (keep the old index "
+        "to put back on the result), or set_output(transform='default')."
+    )
+
+
 class ImageLoader(_ImagesOut, TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
     """Read image files into a uint8 batch: the first step of a pipeline over paths.
 
@@ -615,7 +643,16 @@ class ImageLoader(_ImagesOut, TransformerMixin, BaseEstimator, auto_wrap_output_
     -----
     ``set_output`` is accepted and ignored: the output is images, never a
     DataFrame, so that a pipeline set to pandas output hands images to its
-    feature step.
+    feature step. Images carry no row index, so the feature step's DataFrame is
+    numbered ``0..n-1``: under pandas output, paths in a pandas table indexed
+    otherwise (sorted, shuffled, a ``train_test_split`` subset) are refused
+    with a ValueError: ``ColumnTransformer`` would line the features up with
+    the other columns by index label, other rows' images. Pass
+    ``X.reset_index(drop=True)``.
+
+    ``Pipeline(memory=...)`` caches a fit by the paths, not the files'
+    contents: after the files change, clear the cache folder, or a refit takes
+    the images read before.
 
     Examples
     --------
@@ -725,6 +762,7 @@ class ImageLoader(_ImagesOut, TransformerMixin, BaseEstimator, auto_wrap_output_
             most 17 grey levels).
         """
         check_is_fitted(self, "color_mode_")
+        _refuse_an_index_images_cannot_carry(X, self)
         images, _, self.skipped_files_ = read_images(
             _check_paths(X),
             color_mode=self.color_mode_,

@@ -62,6 +62,13 @@ class _ImagesOut:
             raise ValueError(
                 f"transform must be one of 'default', 'pandas', 'polars' or None; got {transform!r}."
             )
+        if transform is not None:
+            # Kept where scikit-learn keeps it (clone copies it): ImageLoader reads it to refuse a table
+            # index its images cannot carry.
+            self._sklearn_output_config = {
+                **getattr(self, "_sklearn_output_config", {}),
+                "transform": transform,
+            }
         return self
 
 

@@ -4,6 +4,7 @@ import zlib
 import numpy as np
 import pytest
 from PIL import Image
+from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import cross_val_score
@@ -273,6 +274,46 @@ def test_a_column_of_paths_works_inside_a_column_transformer(tmp_path):
         ValueError, match=r"1-D sequence of image file paths; got DataFrame of shape \(12, 2\)"
     ):
         ImageLoader().fit(table)
+
+
+def test_pandas_output_refuses_a_table_index_the_images_cannot_carry(tmp_path):
+    # Under set_output("pandas") the features after ImageLoader are numbered 0..n-1; ColumnTransformer
+    # lined them up with the passthrough columns by index label: a sorted table gave every row another
+    # image's features, without a word.
+    pd = pytest.importorskip("pandas")
+    import sklearn
+    from sklearn.compose import ColumnTransformer
+
+    from skvision import HOG
+
+    paths, _, _ = write_digits(tmp_path, n=12)
+    table = pd.DataFrame({"path": [str(p) for p in paths], "id": np.arange(12.0)})
+    shuffled = table.sample(frac=1, random_state=0)
+
+    def columns():
+        hog = make_pipeline(ImageLoader(), HOG(pixels_per_cell=(4, 4), cells_per_block=(2, 2)))
+        return ColumnTransformer([("image", hog, ["path"]), ("id", "passthrough", ["id"])])
+
+    truth = columns().fit_transform(table)  # numpy output: rows by position, right
+    with pytest.raises(
+        ValueError, match=r"indexed \d+, \d+, \d+, \.\.\., not 0\.\.11.*reset_index\(drop=True\)"
+    ):
+        columns().set_output(transform="pandas").fit_transform(shuffled)
+    with sklearn.config_context(transform_output="pandas"), pytest.raises(ValueError, match="not 0..11"):
+        columns().fit_transform(shuffled)
+    with pytest.raises(ValueError, match=r"indexed 0, 2, 4, \.\.\., not 0\.\.5"):  # a train_test_split subset
+        columns().set_output(transform="pandas").fit_transform(table.iloc[::2])
+    # What the message says to do gives each row its own image's features.
+    out = columns().set_output(transform="pandas").fit_transform(shuffled.reset_index(drop=True))
+    rows = out["id__id"].to_numpy().astype(int)
+    np.testing.assert_array_equal(out.to_numpy()[:, :-1], truth[rows, :-1])
+    # Without pandas output the rows go by position, whatever the index.
+    np.testing.assert_array_equal(
+        columns().fit_transform(shuffled), truth[shuffled["id"].to_numpy().astype(int)]
+    )
+    assert clone(ImageLoader().set_output(transform="pandas"))._sklearn_output_config == {
+        "transform": "pandas"
+    }
 
 
 def write_mixed_sizes(folder):
