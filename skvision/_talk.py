@@ -10,7 +10,7 @@ import sys
 import threading
 import time
 
-__all__ = ["LongCallLines", "format_duration", "long_fit_lines_off", "long_fit_lines_wanted"]
+__all__ = ["LongCallLines", "format_duration", "long_fit_lines_off", "long_fit_lines_wanted", "still_running"]
 
 _lines = threading.local()
 
@@ -101,3 +101,44 @@ class LongCallLines:
             file=sys.stderr,
             flush=True,
         )
+
+
+@contextlib.contextmanager
+def still_running(what, *, first=None, every=None):
+    """Lines on stderr while a call that cannot count its progress runs long (``verbose=0``).
+
+    For work without steps to count (a descriptor's ``fit``: k-means, ICA): a
+    line after ``first`` seconds (:data:`LONG_CALL_FIRST_SECONDS`), then every
+    ``every`` (:data:`LONG_CALL_SECONDS`), said by a daemon thread until the block
+    ends; a shorter block says nothing. Silenced where :func:`long_fit_lines_off`
+    is on in the calling thread.
+
+    Examples
+    --------
+    >>> import time
+    >>> with still_running("BagOfVisualWords: fit on 2,000 images", first=0.0):  # doctest: +SKIP
+    ...     time.sleep(0.1)
+    BagOfVisualWords: fit on 2,000 images, still running, 0.0 s so far
+    """
+    if not long_fit_lines_wanted():
+        yield
+        return
+    first = LONG_CALL_FIRST_SECONDS if first is None else first
+    every = LONG_CALL_SECONDS if every is None else every
+    started = time.perf_counter()
+    finished = threading.Event()
+
+    def speak():
+        wait = first
+        while not finished.wait(wait):
+            elapsed = format_duration(time.perf_counter() - started)
+            print(f"{what}, still running, {elapsed} so far", file=sys.stderr, flush=True)
+            wait = every
+
+    speaker = threading.Thread(target=speak, name="skvision-still-running", daemon=True)
+    speaker.start()
+    try:
+        yield
+    finally:
+        finished.set()
+        speaker.join()

@@ -98,6 +98,7 @@ from .._compat import Interval, StrOptions, fit_context
 from .._device import resolve_device
 from .._images import check_images, check_scale, to_grayscale, to_working_scale
 from .._tags import SkvisionTags
+from .._talk import LongCallLines, still_running
 from .._workers import configured_backend
 from ._common import as_8bit_levels, eight_bit_level_images
 
@@ -114,8 +115,10 @@ _AUTO_CHUNK_PIXELS = 2**23
 #: Processes: joblib's loky pool costs ~10-15 ms per call once started, plus copying the
 #: chunks and their features between processes (and ~1 s to start the workers, once per
 #: process). Measured with benchmarks/bench_parallel.py (BENCHMARKS.md, "Parallel"), with
-#: margin for machines faster than the one measured.
-_MIN_PARALLEL_SECONDS = {"threads": 0.01, "processes": 0.4}
+#: margin for machines faster than the one measured. The processes' threshold was 0.4 s while
+#: BagOfVisualWords' SIFT and ORB (the only descriptors on processes) were estimated at DAISY's
+#: cost, 5x and 2x too low; at their measured costs 1.5 s keeps about the same work serial.
+_MIN_PARALLEL_SECONDS = {"threads": 0.01, "processes": 1.5}
 #: Chunks per worker above this much estimated work (a chunk finishing late leaves a core idle).
 _CHUNKS_PER_WORKER = 4
 _BALANCE_ABOVE_SECONDS = 0.2
@@ -127,8 +130,6 @@ class _LongTransformLines:
     """A tqdm-like progress for ``verbose=0``: :class:`skvision._talk.LongCallLines` counting images."""
 
     def __init__(self, name, total):
-        from .._talk import LongCallLines
-
         self.lines = LongCallLines(name, total)
         self.done = 0
 
@@ -404,7 +405,11 @@ class BaseDescriptor(TransformerMixin, BaseEstimator):
         resolve_descriptor_device(self)  # a device it cannot honour is refused here, by name
         self._params_at_fit = None  # being fitted: no check against an earlier fit's parameters
         images = self._validate_images(X, reset=True)
-        self._fit_images(images)
+        # Most fits take milliseconds; BagOfVisualWords' k-means or BSIF's ICA can take minutes
+        # (a verbose fit has its bar instead).
+        talk = still_running if not getattr(self, "verbose", 0) else lambda what: contextlib.nullcontext()
+        with talk(f"{type(self).__name__}: fit on {len(images):,} images"):
+            self._fit_images(images)
         self.n_features_out_ = len(self.get_feature_names_out())
         self._params_at_fit = self.get_params(deep=False)
         return self
@@ -643,10 +648,13 @@ class BaseDescriptor(TransformerMixin, BaseEstimator):
         # Chunks of at most about _CHUNK_SECONDS: a long transform's bar (and its lines at
         # verbose=0) move every few seconds, not twice in a minute (GaborBank: 2 chunks, 20 s).
         # The output is the same whatever the chunks.
+        # (The cap is on images per chunk: dividing the batch, which may exceed the images, by the
+        # pieces wanted left SIFT's 600 64x64 images, 11 s of work, in two chunks.)
         n_images = images.shape[0]
-        pieces = math.ceil(self._estimated_seconds(images) / _CHUNK_SECONDS / len(starts))
-        if self.batch_size is None and pieces > 1:
-            batch = max(1, math.ceil(batch / pieces))
+        pieces = math.ceil(self._estimated_seconds(images) / _CHUNK_SECONDS)
+        most = max(1, math.ceil(n_images / pieces))
+        if self.batch_size is None and pieces > 1 and most < batch:
+            batch = most
             starts = range(0, n_images, batch)
         return starts, batch
 

@@ -1,6 +1,7 @@
 """Bag of visual words: histograms and VLAD against skimage + sklearn loops, empty images, round trips."""
 
 import pickle
+import re
 
 import numpy as np
 import pytest
@@ -299,3 +300,47 @@ def test_images_too_small_give_the_minimum_size(params, minimum):
 )
 def test_sklearn_compatible(estimator, check):
     check(estimator)
+
+
+def test_a_long_quiet_fit_says_it_is_still_running(textures, monkeypatch, capsys):
+    # BagOfVisualWords(detector='sift').fit of 600 64x64 images ran 29 s without a word at verbose=0
+    # (and BSIF's ICA on many patches 25 s): a fit has no images to count, so a thread says it runs.
+    import time
+
+    from skvision import _talk
+
+    bovw = BagOfVisualWords(n_words=4, max_descriptors=200, random_state=0)
+    expected = clone(bovw).fit(textures).codebook_
+    assert capsys.readouterr().err == ""  # a short fit says nothing
+    monkeypatch.setattr(_talk, "LONG_CALL_FIRST_SECONDS", 0.05)
+    monkeypatch.setattr(_talk, "LONG_CALL_SECONDS", 0.1)
+    real_fit = BagOfVisualWords._fit_images
+
+    def slow_fit(self, images):
+        time.sleep(0.32)
+        real_fit(self, images)
+
+    monkeypatch.setattr(BagOfVisualWords, "_fit_images", slow_fit)
+    np.testing.assert_array_equal(clone(bovw).fit(textures).codebook_, expected)
+    lines = capsys.readouterr().err.splitlines()
+    assert 2 <= len(lines) <= 4, lines  # at 0.05 s, then every 0.1 s while the fit runs
+    assert all(
+        re.fullmatch(rf"BagOfVisualWords: fit on {len(textures)} images, still running, 0\.\d s so far", line)
+        for line in lines
+    ), lines
+    clone(bovw).set_params(verbose=1).fit(textures)
+    assert "still running" not in capsys.readouterr().err  # verbose: its bar instead
+    with _talk.long_fit_lines_off():  # compare's splits say how they go themselves
+        clone(bovw).fit(textures)
+    assert capsys.readouterr().err == ""
+
+
+def test_sift_work_is_estimated_at_its_own_cost():
+    # SIFT was estimated at DAISY's cost per pixel (5x too low): a transform of 600 64x64 images went in
+    # two chunks of ~8 s, and its progress lines, which wait for a chunk, never came.
+    images = np.zeros((600, 64, 64), np.uint8)
+    costs = {det: BagOfVisualWords(detector=det)._pixel_cost_ns() for det in ("daisy", "sift", "orb")}
+    assert costs["sift"] > 4 * costs["daisy"] and costs["orb"] > 1.5 * costs["daisy"]
+    sift = BagOfVisualWords(detector="sift")
+    starts, _ = sift._chunk_starts(images, "serial", 1)
+    assert len(starts) >= 5  # chunks of at most about 2 s of work
