@@ -437,9 +437,18 @@ class NeuralImageEstimator(BaseEstimator):
                 + f"{fix}."
             )
 
+    #: Pixels per image that the budget of ``_auto_epochs`` counts; larger images count
+    #: ``sqrt(pixels / _AUTO_EPOCH_PIXELS)`` images each. ``None``: every image counts one.
+    _AUTO_EPOCH_PIXELS = None
+
     def _auto_epoch_budget(self):
-        """``(images shown, fewest epochs, most epochs)`` of ``max_epochs='auto'`` (``_auto_epochs``)."""
-        return self._auto_epochs
+        """``(images shown, fewest epochs, most epochs)`` of ``max_epochs='auto'`` (``_auto_epochs``),
+        the images shown fewer for images larger than ``_AUTO_EPOCH_PIXELS``."""
+        images, low, high = self._auto_epochs
+        pixels = self.image_shape_[0] * self.image_shape_[1]
+        if self._AUTO_EPOCH_PIXELS is not None and pixels > self._AUTO_EPOCH_PIXELS:
+            images = int(images * math.sqrt(self._AUTO_EPOCH_PIXELS / pixels))
+        return images, low, high
 
     def _resolve_max_epochs(self, n_fit, *, warn=True):
         """Set ``max_epochs_`` from ``max_epochs`` (``'auto'``: from ``n_fit`` training images)."""
