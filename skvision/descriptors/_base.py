@@ -96,6 +96,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._compat import Interval, StrOptions, fit_context
 from .._device import resolve_device
+from .._fit_state import keeps_state_on_error
 from .._images import check_images, check_scale, to_grayscale, to_working_scale
 from .._tags import SkvisionTags
 from .._talk import LongCallLines, still_running
@@ -385,6 +386,7 @@ class BaseDescriptor(TransformerMixin, BaseEstimator):
         tags.input_tags.allow_nan = False
         return tags
 
+    @keeps_state_on_error
     @fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Validate parameters and images; learn what the descriptor needs.

@@ -19,6 +19,7 @@ from skorch.utils import to_tensor
 from torch import nn
 
 from .._compat import Interval, StrOptions, fit_context
+from .._fit_state import keeps_state_on_error
 from ._estimator import COMMON_PARAMETER_CONSTRAINTS, NeuralImageEstimator
 from ._net import ImageNeuralNet
 from ._torch_utils import call_seed, seeded_torch_rng
@@ -193,8 +194,9 @@ class AutoencoderFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Neu
         Directory where the best parameters are saved during training, in a
         sub-folder per fit (``fit-<key>``, from the network's layers, the
         images and the training settings); a later ``fit`` of the same network
-        on the same images with the same settings (or only a larger
-        ``max_epochs``) resumes from them, and any other fit (another fold of a
+        on the same images with the same settings (or, with
+        ``lr_schedule=None``, only a larger ``max_epochs``: a schedule is laid
+        out over ``max_epochs``) resumes from them, and any other fit (another fold of a
         cross-validation, another grid-search candidate) trains afresh in its
         own sub-folder.
     device : str, torch.device or None, default='auto'
@@ -380,6 +382,7 @@ class AutoencoderFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Neu
         return params
 
     # ------------------------------------------------------------------ fit
+    @keeps_state_on_error
     @fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Train the autoencoder on the images ``X``.

@@ -36,6 +36,7 @@ import warnings
 
 import numpy as np
 import torch
+from skorch import NeuralNetRegressor
 from skorch.callbacks import (
     Callback,
     Checkpoint,
@@ -164,6 +165,41 @@ class TerminalColourPrintLog(PrintLog):
             return bool(isatty and isatty())
         except ValueError:  # a closed stream
             return False
+
+
+class NonFiniteLossError(ValueError):
+    """The training loss stopped being a finite number: the weights are no longer usable."""
+
+
+class _StopOnNonFiniteLoss(Callback):
+    """Raise :class:`NonFiniteLossError` at the end of an epoch whose training loss is NaN or infinite.
+
+    A diverging training (a learning rate far too high, targets of 1e5 without
+    standardisation) went on to ``max_epochs`` on NaN weights without a word;
+    the classifier's NaN probabilities then gave ``classes_[0]`` for every image
+    (argmax of NaN) and ``score`` a number. Raised before the checkpoint
+    callback, so no NaN weights are saved; the estimator's ``fit`` then keeps the
+    model it had before the call (:func:`skvision._fit_state.keeps_state_on_error`).
+    """
+
+    def __init__(self, name="the network", keys=("train_loss",)):
+        self.name = name
+        self.keys = keys
+
+    def on_epoch_end(self, net, **kwargs):
+        row = net.history[-1]
+        for key in self.keys:
+            value = row.get(key)
+            if value is not None and not np.isfinite(value):
+                fixes = [f"Lower lr (it was {net.lr})"]
+                if isinstance(net, NeuralNetRegressor):
+                    fixes.append("keep standardize_targets=True for targets far from 1")
+                if getattr(net, "precision", "32") != "32":
+                    fixes.append("train in precision='32'")
+                raise NonFiniteLossError(
+                    f"{self.name}: the training loss ({key}) became {value} in epoch {row['epoch']}: the "
+                    f"weights are no longer numbers, and the fit was stopped. {'; '.join(fixes)}."
+                )
 
 
 class _PicklableLRScheduler(LRScheduler):
@@ -675,7 +711,7 @@ def build_callbacks(
     --------
     >>> [name for name, _ in build_callbacks(lr=0.1, max_epochs=9, steps_per_epoch=5, validation=True,
     ...                                      early_stopping=True, lr_schedule="cosine")]
-    ['lr_schedule', 'early_stopping']
+    ['lr_schedule', 'early_stopping', 'non_finite_loss']
     """
     sink = print if verbose else noop
     monitor = "valid_loss" if validation else "train_loss"
@@ -709,11 +745,14 @@ def build_callbacks(
             )
         )
     elif lr_schedule == "step":
+        # Divided by 10 at 1/3 and 2/3 of the epochs, twice: StepLR(step_size=max_epochs // 3)
+        # divided it at every third, 3-4 times (5 epochs: the last at 1e-4 of lr).
+        milestones = sorted({max(1, round(max_epochs / 3)), max(1, round(2 * max_epochs / 3))})
         callbacks.append(
             (
                 "lr_schedule",
                 _PicklableLRScheduler(
-                    policy=torch.optim.lr_scheduler.StepLR, step_size=max(1, max_epochs // 3), gamma=0.1
+                    policy=torch.optim.lr_scheduler.MultiStepLR, milestones=milestones, gamma=0.1
                 ),
             )
         )
@@ -732,6 +771,7 @@ def build_callbacks(
                 ),
             )
         )
+    callbacks.append(("non_finite_loss", _StopOnNonFiniteLoss(long_fit_lines or "the network")))
     if checkpoint is not None:
         callbacks.append(("checkpoint", saver))
     if verbose:

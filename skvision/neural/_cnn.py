@@ -19,6 +19,7 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 from sklearn.utils.validation import check_array, check_consistent_length, check_is_fitted, column_or_1d
 
 from .._compat import Interval, StrOptions, fit_context
+from .._fit_state import keeps_state_on_error
 from ._estimator import COMMON_PARAMETER_CONSTRAINTS, NeuralImageEstimator
 from ._net import ImageNeuralNetClassifier, ImageNeuralNetRegressor
 from ._torch_utils import call_seed, seeded_torch_rng
@@ -71,11 +72,13 @@ _TRAINING_TOOLS_DOC = """module : str, nn.Module class, callable or nn.Module, d
         Directory where the best parameters (with optimizer state and history)
         are saved during training, in a sub-folder per fit (``fit-<key>``, from
         the network's layers, the images, the targets and every training
-        parameter but ``max_epochs``, ``verbose``, ``device``, ``tta`` and
-        ``callbacks``). A fit of the same network on the same images and
-        targets with the same settings loads its checkpoint and trains the
-        remaining epochs up to ``max_epochs`` (a checkpoint of more epochs than
-        that is not loaded: a warning, then training afresh); any other fit
+        parameter but ``verbose``, ``device``, ``tta``, ``callbacks`` and,
+        with ``lr_schedule=None``, ``max_epochs``). A fit of the same network
+        on the same images and targets with the same settings loads its
+        checkpoint and trains the remaining epochs up to ``max_epochs`` (a
+        checkpoint of more epochs than that is not loaded: a warning, then
+        training afresh); a schedule is laid out over ``max_epochs``, so with
+        one another ``max_epochs`` is another fit; any other fit
         (another fold of a cross-validation, another grid-search candidate)
         trains afresh in its own sub-folder, never from another fit's weights.
         A checkpoint missing a file is not loaded (a warning); a damaged file
@@ -204,6 +207,7 @@ class _SupervisedCNN(NeuralImageEstimator):
         )
         return self._initialize_and_probe(net, X_tensor, n_outputs)
 
+    @keeps_state_on_error
     @fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
         """Train the network on images ``X`` and targets ``y``.
@@ -231,6 +235,7 @@ class _SupervisedCNN(NeuralImageEstimator):
         self.net_ = self._train(net, X_tensor, y_tensor)
         return self
 
+    @keeps_state_on_error
     def partial_fit(self, X, y, **kwargs):
         """Train one more epoch on ``X``, ``y``, starting from the current weights.
 
@@ -501,6 +506,7 @@ class CNNClassifier(ClassifierMixin, _SupervisedCNN):
             )
         return weights
 
+    @keeps_state_on_error
     def partial_fit(self, X, y, classes=None):
         """Train one more epoch on ``X``, ``y``, starting from the current weights.
 
@@ -727,6 +733,17 @@ class CNNRegressor(RegressorMixin, _SupervisedCNN):
         y : ndarray of shape (N,) or (N, n_outputs_)
             1-D when the training targets were 1-D.
         """
+        if int(self.tta) > 0 and (self.augment is None or self.augment == "none"):
+            # The regressor does not augment by default because targets may follow the image's geometry;
+            # TTA's fallback transforms then moved predictions of a disk's centre 3x further off.
+            warnings.warn(
+                f"CNNRegressor(tta={self.tta}) averages predictions over 'light' augmentation (shifts, "
+                "rotations, zooms) the network was not trained with (augment='none'): targets that "
+                "follow the position, size or orientation of what is in the image change under it. Train "
+                "with augment= the transforms the targets do not change under, or predict with tta=0.",
+                UserWarning,
+                stacklevel=2,
+            )
         out = self._predict_output(X, "predict").astype(np.float64).reshape(-1, self.n_outputs_)
         out = out * self.y_scale_ + self.y_mean_
         return out[:, 0] if self._y_ndim == 1 else out
@@ -857,6 +874,7 @@ class CNNFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralImage
             "(classification) or float targets (regression). Set task explicitly."
         )
 
+    @keeps_state_on_error
     @fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
         """Train the network on images ``X`` and targets ``y``.

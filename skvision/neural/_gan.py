@@ -25,8 +25,14 @@ from skorch.utils import noop, to_tensor
 from torch import nn
 
 from .._compat import Interval, StrOptions, fit_context
+from .._fit_state import keeps_state_on_error
 from .._images import intensity_white
-from ._callbacks import _AtomicCheckpoint, _ResumeFromCheckpoint, long_fit_lines_callback
+from ._callbacks import (
+    _AtomicCheckpoint,
+    _ResumeFromCheckpoint,
+    _StopOnNonFiniteLoss,
+    long_fit_lines_callback,
+)
 from ._estimator import COMMON_PARAMETER_CONSTRAINTS, NeuralImageEstimator
 from ._introspection import validate_images_for_net
 from ._iterator import TensorBatchIterator
@@ -466,9 +472,15 @@ class GANFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralImage
             return {"latent_dim": self.latent_dim, "filters": self._filters(), **params}
         return params
 
+    def _training_follows_max_epochs(self):
+        # The instance noise fades to 0 over max_epochs.
+        return float(self.instance_noise) > 0
+
     # ------------------------------------------------------------------ fit
     def _gan_callbacks(self, n_images):
-        callbacks = []
+        # A diverged GAN stops before a checkpoint saves its NaN weights.
+        keys = ("train_loss", "train_generator_loss")
+        callbacks = [("non_finite_loss", _StopOnNonFiniteLoss(type(self).__name__, keys))]
         if self.checkpoint is not None:
             sink = print if self.verbose else noop
             # monitor=None: saved after every epoch; the generator's optimizer beside the rest.
@@ -502,6 +514,7 @@ class GANFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralImage
         low, high = self.data_range_
         return (tensor - low) * (2.0 / (high - low)) - 1.0
 
+    @keeps_state_on_error
     @fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Train the GAN on the images ``X``.

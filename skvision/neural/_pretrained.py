@@ -15,6 +15,7 @@ from torch import nn
 
 from .._compat import Interval, StrOptions, fit_context
 from .._device import ALL_DEVICES
+from .._fit_state import keeps_state_on_error
 from .._images import check_images, check_scale
 from .._tags import SkvisionTags
 from ._torch_utils import (
@@ -223,6 +224,7 @@ class PretrainedFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
         return self.n_features_out_
 
     # ------------------------------------------------------------------ fit
+    @keeps_state_on_error
     @fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Validate the parameters and images, and load the backbone (no training).

@@ -141,3 +141,16 @@ def test_code_maps_in_blocks_of_images_are_the_same_and_stay_small(fitted, monke
     assert peak < 40e6, f"peak {peak / 1e6:.0f} MB for 400 48x48 images (113 MB in one block)"
     monkeypatch.setattr("skvision.descriptors._bsif._BLOCK_PIXELS", 1)  # one image per block
     np.testing.assert_array_equal(fitted.transform(images), expected)
+
+
+def test_a_refit_that_fails_leaves_the_fitted_descriptor_as_it_was():
+    # fit validated (and recorded) the new images' shape before learning the filters failed: the
+    # descriptor then held the old filters beside the new shape, and refused its own training size.
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (6, 24, 24), dtype=np.uint8)
+    bsif = BSIF(n_filters=4, filter_size=5, n_patches=500, random_state=0).fit(images)
+    expected = bsif.transform(images)
+    with pytest.raises(ValueError, match="span only"):
+        bsif.fit(np.full((6, 40, 40), 7, dtype=np.uint8))  # flat: no filters to learn
+    assert bsif.image_shape_ == (24, 24)
+    np.testing.assert_array_equal(bsif.transform(images), expected)

@@ -362,6 +362,18 @@ def test_lr_schedules(digits, schedule):
             np.testing.assert_allclose(rates, [0.01, 0.01, 0.001, 0.001, 1e-4, 1e-4])
 
 
+@pytest.mark.parametrize(
+    "epochs, factors",
+    [(4, [1, 0.1, 0.1, 0.01]), (5, [1, 1, 0.1, 0.01, 0.01]), (10, [1] * 3 + [0.1] * 4 + [0.01] * 3)],
+)
+def test_the_step_schedule_divides_twice(digits, epochs, factors):
+    # "divided by 10 at 1/3 and 2/3 of the epochs": StepLR(step_size=epochs // 3) divided 3-4 times
+    # (5 epochs: 1, 0.1, 0.01, 0.001, 0.0001).
+    X, y = digits
+    clf = CNNClassifier(**{**TINY, "max_epochs": epochs}, lr=0.01, lr_schedule="step").fit(X[:64], y[:64])
+    np.testing.assert_allclose(clf.net_.history[:, "event_lr"], 0.01 * np.array(factors))
+
+
 def test_checkpoint_then_resume(tmp_path, digits):
     X, y = digits
     params = {**TINY, "lr_schedule": "onecycle", "checkpoint": tmp_path}
@@ -513,6 +525,24 @@ def test_tta_prediction_of_an_image_does_not_depend_on_the_rest_of_the_call(digi
     assert not np.allclose(other, proba)
 
 
+def test_regressor_tta_without_training_augmentation_warns(digits):
+    # The regressor trains without augmentation (targets may follow the geometry); tta then averaged
+    # over 'light' shifts and rotations it never saw: a disk's centre came out 3x further off, silently.
+    X, y = digits
+    regressor = CNNRegressor(**TINY).fit(X, y.astype(float))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        regressor.predict(X[:4])  # tta=0: nothing to say
+    with pytest.warns(
+        UserWarning, match=r"CNNRegressor\(tta=2\) averages predictions over 'light'.*augment='none'"
+    ):
+        regressor.set_params(tta=2).predict(X[:4])
+    trained = CNNRegressor(**TINY, augment="light", tta=2).fit(X, y.astype(float))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        trained.predict(X[:4])  # the transforms it was trained with
+
+
 def test_cnn_features_tta_averages_the_embeddings_of_augmented_copies(digits):
     """CNNFeatures took tta and documented it, but transform ignored it."""
     import kornia.augmentation as K
@@ -610,7 +640,8 @@ def test_build_callbacks_order_and_validation():
         verbose=1,
     )
     names = [name for name, _ in callbacks]
-    assert names == ["resume", "lr_schedule", "early_stopping", "checkpoint", "progress"]
+    # A NaN loss stops the fit before the checkpoint saves its weights.
+    assert names == ["resume", "lr_schedule", "early_stopping", "non_finite_loss", "checkpoint", "progress"]
     with pytest.raises(ValueError, match="validation split"):
         build_callbacks(lr=0.1, max_epochs=3, steps_per_epoch=2, validation=False, early_stopping=True)
 
@@ -657,10 +688,33 @@ def test_a_checkpoint_folder_keeps_each_fit_apart(tmp_path, digits):
     assert relabelled.net_.history[0, "epoch"] == 1 and len(list(tmp_path.glob("fit-*"))) == 4
     wider = CNNClassifier(**{**params, "module__filters": 8}).fit(X, y)
     assert wider.n_epochs_ == 2 and len(list(tmp_path.glob("fit-*"))) == 5
-    # The same fit again resumes its own checkpoint: nothing left to train.
-    again = CNNClassifier(**{**params, "max_epochs": 3}).fit(X, (y + 1) % 10)
-    assert len(again.net_.history) == 3 and len(list(tmp_path.glob("fit-*"))) == 5
-    np.testing.assert_allclose(again.net_.history[:2, "train_loss"], relabelled.net_.history[:, "train_loss"])
+    # With a schedule (the default one-cycle, laid out over max_epochs) another max_epochs is another
+    # training, in its own folder: an 8-epoch grid-search candidate resumed the finished 4-epoch one.
+    longer = CNNClassifier(**{**params, "max_epochs": 3}).fit(X, (y + 1) % 10)
+    assert longer.net_.history[0, "epoch"] == 1 and len(list(tmp_path.glob("fit-*"))) == 6
+    fresh = CNNClassifier(**{**params, "max_epochs": 3, "checkpoint": None}).fit(X, (y + 1) % 10)
+    np.testing.assert_allclose(longer.net_.history[:, "train_loss"], fresh.net_.history[:, "train_loss"])
+    # Without a schedule the same fit with more epochs resumes its checkpoint and trains the rest.
+    plain = {**params, "lr_schedule": None}
+    first = CNNClassifier(**plain).fit(X, y)
+    again = CNNClassifier(**{**plain, "max_epochs": 3}).fit(X, y)
+    assert len(again.net_.history) == 3 and len(list(tmp_path.glob("fit-*"))) == 7
+    np.testing.assert_allclose(again.net_.history[:2, "train_loss"], first.net_.history[:, "train_loss"])
+
+
+def test_a_grid_search_over_max_epochs_scores_the_same_with_a_checkpoint_folder(tmp_path, digits):
+    # max_epochs was left out of the key: the 3-epoch candidates resumed the finished 2-epoch ones under
+    # a one-cycle schedule laid out for 3 (0.762 against 0.818 without the folder in the report).
+    from sklearn.model_selection import GridSearchCV
+
+    X, y = digits
+    grid = {"max_epochs": [2, 3]}
+    with_folder = GridSearchCV(CNNClassifier(**TINY, checkpoint=tmp_path), grid, cv=2).fit(X, y)
+    without = GridSearchCV(CNNClassifier(**TINY), grid, cv=2).fit(X, y)
+    np.testing.assert_array_equal(
+        with_folder.cv_results_["mean_test_score"], without.cv_results_["mean_test_score"]
+    )
+    assert len(list(tmp_path.glob("fit-*"))) == 2 * 2 + 1  # each candidate on each fold, and the refit
 
 
 @pytest.mark.parametrize("schedule", ["onecycle", "cosine"])
@@ -711,7 +765,7 @@ def test_a_checkpoint_is_resumed_only_by_a_fit_with_the_same_training_settings(t
 
 def test_a_checkpoint_with_more_epochs_than_max_epochs_is_not_resumed(tmp_path, digits):
     X, y = digits
-    params = {**TINY, "checkpoint": tmp_path}
+    params = {**TINY, "checkpoint": tmp_path, "lr_schedule": None}  # with a schedule: another key
     CNNClassifier(**{**params, "max_epochs": 3}).fit(X, y)
     with pytest.warns(UserWarning, match=r"holds 3 epochs, more than max_epochs=2.*starts afresh"):
         shorter = CNNClassifier(**params).fit(X, y)

@@ -131,3 +131,64 @@ def test_cross_validate_in_two_processes(digits):
     # Seeded CPU training: the two worker processes reproduce the serial run exactly.
     np.testing.assert_array_equal(result["test_score"], serial["test_score"])
     assert np.all(result["test_score"] > 0.5)
+
+
+def test_a_refit_that_fails_leaves_the_fitted_model_as_it_was():
+    # A refit refused before training set classes_ (and a regressor's target scaling) from the new y and
+    # kept the old network: four classes_ beside three outputs changed every label (0.92 -> 0.08), a
+    # regressor predicted on the new targets' scale with the old weights.
+    X, y = load_digits(return_X_y=True)
+    X, y = X[:120], y[:120] % 3
+    names = np.array(["brick", "grass", "gravel"])[y]
+    small = dict(module__filters=4, module__fc_units=(8,), max_epochs=1, batch_size=32, random_state=0)
+    classifier = CNNClassifier(**small, device="cpu").fit(X, names)
+    before = classifier.predict_proba(X)
+    lone = np.concatenate([names[:-1], ["asphalt"]])  # a class of one image: no stratified split
+    with pytest.raises(ValueError, match="early_stopping"):
+        classifier.set_params(early_stopping=True).fit(X, lone)
+    assert classifier.classes_.tolist() == ["brick", "grass", "gravel"]
+    np.testing.assert_array_equal(classifier.predict_proba(X), before)
+    with pytest.raises(ValueError, match="class_weight"):
+        classifier.set_params(early_stopping=False, class_weight={"gravel": 2.0}).fit(
+            X[names != "gravel"], names[names != "gravel"]
+        )
+    np.testing.assert_array_equal(classifier.predict_proba(X), before)
+
+    regressor = CNNRegressor(**small, device="cpu").fit(X, y.astype(float))
+    predicted, scale = regressor.predict(X), regressor.y_scale_.copy()
+    with pytest.raises(ValueError, match="dropout"):
+        regressor.set_params(module__dropout=1.5).fit(X, 250.0 * y)
+    np.testing.assert_array_equal(regressor.y_scale_, scale)
+    np.testing.assert_array_equal(regressor.predict(X), predicted)
+
+    # A first fit that fails leaves an unfitted estimator, not a half-fitted one.
+    fresh = CNNClassifier(**small, device="cpu", early_stopping=True)
+    with pytest.raises(ValueError, match="early_stopping"):
+        fresh.fit(X, lone)
+    assert not hasattr(fresh, "classes_")
+
+
+def test_a_loss_that_stops_being_a_number_stops_the_fit():
+    # A diverging fit went on to max_epochs on NaN weights without a word; NaN probabilities then gave
+    # classes_[0] for every image (and score a number), a regressor NaN for every image.
+    from skvision.neural._callbacks import NonFiniteLossError
+
+    X, y = load_digits(return_X_y=True)
+    X, y = X[:200], y[:200]
+    small = dict(module__filters=4, module__fc_units=(8,), max_epochs=3, batch_size=32, random_state=0)
+    classifier = CNNClassifier(**small, device="cpu", optimizer="sgd", lr=1e20)
+    with pytest.raises(
+        NonFiniteLossError,
+        match=r"CNNClassifier: the training loss \(train_loss\) became nan "
+        r"in epoch 1.*Lower lr \(it was 1e\+20\)\.$",
+    ):
+        classifier.fit(X, y)
+    assert not hasattr(classifier, "net_")  # nothing half-fitted is left
+    regressor = CNNRegressor(**small, device="cpu", optimizer="sgd", lr=0.1, standardize_targets=False)
+    fitted = CNNRegressor(**small, device="cpu").fit(X, y.astype(float))
+    expected = fitted.predict(X)
+    with pytest.raises(ValueError, match="became nan in epoch 1.*keep standardize_targets=True"):
+        regressor.fit(X, 1e6 * (1.0 + y))
+    with pytest.raises(ValueError, match="became nan"):  # a refit that diverges keeps the model it had
+        fitted.set_params(optimizer="sgd", lr=0.1, standardize_targets=False).fit(X, 1e6 * (1.0 + y))
+    np.testing.assert_array_equal(fitted.predict(X), expected)

@@ -570,3 +570,12 @@ def test_the_default_epochs_count_larger_images_more():
     assert fitted.max_epochs_ == 3 and len(fitted.net_.history) == 3
     # Up to 32 pixels a side the default width is 32 (as good there, a quarter of the work), 64 beyond.
     assert GANFeatures(max_epochs=1, device="cpu").fit(X[:4])._default_filters() == 32
+
+
+def test_a_diverged_gan_stops_before_its_checkpoint_saves_it(tmp_path):
+    gan = GANFeatures(checkpoint=tmp_path, max_epochs=2)
+    gan.max_epochs_ = 2
+    names = [name for name, _ in gan._gan_callbacks(100)]
+    assert names.index("non_finite_loss") < names.index("checkpoint")
+    (check,) = [callback for name, callback in gan._gan_callbacks(100) if name == "non_finite_loss"]
+    assert set(check.keys) == {"train_loss", "train_generator_loss"}
