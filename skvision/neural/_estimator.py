@@ -128,6 +128,26 @@ def is_routed_param(name: str) -> bool:
     return name in _ROUTED_NAMES or name.startswith(ROUTED_PREFIXES)
 
 
+def _shape_fix(given, fitted):
+    """The end of the message for images of another shape than fit's: what to do about it."""
+    if given[:2] != fitted[:2]:
+        return f"; resize them first: skvision.preprocessing.Resize({fitted[:2]})."
+    grey = "grey (no channel axis)" if len(given) == 2 else f"{given[2]}-channel"
+    wanted = "grey (no channel axis)" if len(fitted) == 2 else f"{fitted[2]}-channel"
+    if len(fitted) == 2:
+        fix = "skvision.preprocessing.Grayscale(), or read them with color_mode='gray'"
+    elif len(given) == 2 and fitted[2] == 3:
+        fix = (
+            "read them as colour (load_image_folder or ImageLoader with color_mode='rgb'), or repeat "
+            "the grey plane: np.repeat(X[..., None], 3, axis=-1)"
+        )
+    elif len(given) == 3 and given[2] == 4 and fitted[2] == 3:
+        fix = "drop the alpha channel: X[..., :3]"
+    else:
+        fix = "pass images with the channels of the training images"
+    return f": {grey} images where the training images were {wanted}; {fix}."
+
+
 class TrainingInterruptedWarning(UserWarning):
     """A fit ended by a ``KeyboardInterrupt``: the estimator holds a partly trained network."""
 
@@ -354,7 +374,8 @@ class NeuralImageEstimator(BaseEstimator):
         if tuple(images.shape[1:]) != self.image_shape_:
             raise ValueError(
                 f"X has images of shape {tuple(images.shape[1:])} but {self._name} was fitted on "
-                f"images of shape {self.image_shape_}."
+                f"images of shape {self.image_shape_}"
+                + _shape_fix(tuple(images.shape[1:]), tuple(self.image_shape_))
             )
         return images
 

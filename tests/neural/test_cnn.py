@@ -178,8 +178,23 @@ def test_colour_images_channels_last():
     clf = CNNClassifier(**TINY).fit(X, y)
     assert clf.net_.module_.features[0].in_channels == 3
     assert clf.predict(X).shape == (40,)
-    with pytest.raises(ValueError, match="fitted on images of shape"):
+    # A test folder saved as grey PNGs: the message said the shapes and nothing else.
+    with pytest.raises(
+        ValueError,
+        match=r"fitted on images of shape \(8, 8, 3\): grey \(no channel axis\) "
+        r"images where the training images were 3-channel; read them as colour .*color_mode='rgb'",
+    ):
         clf.predict(X[..., 0])
+    rgba = np.concatenate([X, np.full((40, 8, 8, 1), 255, np.uint8)], axis=-1)
+    with pytest.raises(
+        ValueError, match=r"4-channel images where .* 3-channel; drop the alpha channel: X\[\.\.\., :3\]"
+    ):
+        clf.predict(rgba)
+    with pytest.raises(ValueError, match=r"resize them first: skvision.preprocessing.Resize\(\(8, 8\)\)"):
+        clf.predict(np.zeros((2, 9, 9, 3), np.uint8))
+    grey = CNNClassifier(**TINY).fit(X[..., 0], y)
+    with pytest.raises(ValueError, match=r"3-channel images where .* grey .*Grayscale\(\)"):
+        grey.predict(X)
 
 
 def test_regressor_1d_and_2d_targets_standardised():
