@@ -61,7 +61,8 @@ _TRAINING_TOOLS_DOC = """module : str, nn.Module class, callable or nn.Module, d
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the training data; stop after
         ``n_iter_no_change`` epochs without a better validation loss and
-        restore the weights of the best epoch.
+        restore the weights of the best epoch. Under ``lr_schedule='onecycle'``
+        the epochs of its rising rate (the first 30 %) count no misses.
     validation_fraction : float, default=0.1
         Held-out fraction when ``early_stopping=True``.
     n_iter_no_change : int, default=5

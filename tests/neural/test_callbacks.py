@@ -302,3 +302,57 @@ def test_the_checkpoint_line_names_the_epoch_it_saved(tmp_path, capsys):
             pairs.append((announced, int(words[0])))
             announced = None
     assert pairs == [(1, 1), (2, 2), (3, 3), (1, 1), (2, 2)]  # every CNN epoch a new best; the GAN saves all
+
+
+def test_early_stopping_counts_no_misses_during_the_one_cycle_warm_up():
+    # The rising rate of one-cycle's first 30 % makes the validation loss jump: with n_iter_no_change=2
+    # a 30-epoch fit stopped at epoch 3 and restored epoch 1's weights (0.34 accuracy on 3 classes).
+    import types
+
+    from skorch.history import History
+
+    from skvision.neural._callbacks import _ResumableEarlyStopping, build_callbacks
+
+    def run(stopper, losses):
+        net = types.SimpleNamespace(history=History(), module_=nn.Linear(1, 1), verbose=0)
+        stopper.on_train_begin(net)
+        for epoch, loss in enumerate(losses, start=1):
+            net.history.new_epoch()
+            net.history.record("epoch", epoch)
+            net.history.record("valid_loss", loss)
+            try:
+                stopper.on_epoch_end(net)
+            except KeyboardInterrupt:
+                return epoch, stopper.best_epoch_
+        return None, stopper.best_epoch_
+
+    losses = [1.0, 2.0, 3.0, 0.5, 0.6, 0.7]
+    assert run(_ResumableEarlyStopping(patience=2, load_best=True), losses) == (3, 1)  # skorch's rule
+    assert run(_ResumableEarlyStopping(patience=2, load_best=True, warmup_epochs=3), losses) == (6, 4)
+    (stopper,) = [
+        c
+        for n, c in build_callbacks(
+            lr=0.1,
+            max_epochs=30,
+            steps_per_epoch=3,
+            validation=True,
+            early_stopping=True,
+            lr_schedule="onecycle",
+        )
+        if n == "early_stopping"
+    ]
+    assert stopper.warmup_epochs == 9  # one-cycle rises over 30 % of the steps
+    (plain,) = [
+        c
+        for n, c in build_callbacks(
+            lr=0.1,
+            max_epochs=30,
+            steps_per_epoch=3,
+            validation=True,
+            early_stopping=True,
+            lr_schedule="cosine",
+        )
+        if n == "early_stopping"
+    ]
+    assert plain.warmup_epochs == 0
+    assert stopper.get_params()["warmup_epochs"] == 9  # a callback's parameters stay sklearn-style
