@@ -29,6 +29,7 @@ extractor.
 from __future__ import annotations
 
 import copy
+import hashlib
 import math
 import os
 import time
@@ -126,6 +127,29 @@ def auto_max_epochs(n_fit: int, images: int, low: int, high: int) -> int:
 def is_routed_param(name: str) -> bool:
     """Whether ``name`` is a skorch parameter routed through ``**kwargs``."""
     return name in _ROUTED_NAMES or name.startswith(ROUTED_PREFIXES)
+
+
+#: Endings of weight files that a parameter names without a folder in the path.
+_WEIGHT_FILE_ENDINGS = (".pth", ".pt", ".safetensors", ".bin", ".ckpt")
+
+
+def _with_file_digest(value):
+    """``value``, or ``(path, digest of the file's bytes)`` when it names a weights file.
+
+    A checkpoint's key held ``module__weights`` as a path only: after new
+    weights were saved to the same file, a fit resumed the finished fit of
+    the old ones (1 s instead of 8, the old model's predictions) without a word.
+    """
+    is_path = isinstance(value, os.PathLike) or (
+        isinstance(value, str) and (os.sep in value or value.endswith(_WEIGHT_FILE_ENDINGS))
+    )
+    if not is_path or not os.path.isfile(value):
+        return value
+    digest = hashlib.blake2b(digest_size=8)
+    with open(value, "rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return (os.fspath(value), digest.hexdigest())
 
 
 def _shape_fix(given, fitted):
@@ -321,7 +345,7 @@ class NeuralImageEstimator(BaseEstimator):
                 ("callbacks__lr_schedule__", "callbacks__early_stopping__")
             ):
                 continue
-            settings[name] = value
+            settings[name] = _with_file_digest(value)
         if self._training_follows_max_epochs():
             # A schedule laid out over max_epochs: 4 epochs of a one-cycle fit are not the first 4 of
             # an 8-epoch one, so an 8-epoch fit resuming a finished 4-epoch checkpoint was neither

@@ -798,3 +798,21 @@ def test_fit_settings_key_is_stable_for_objects_and_functions():
     key = stable_repr(est._fit_settings())
     assert " at 0x" not in key and stable_repr(clone(est)._fit_settings()) == key
     assert stable_repr(est.set_params(optimizer__momentum=0.9)._fit_settings()) != key
+
+
+def test_the_checkpoint_key_follows_the_contents_of_a_weights_file(tmp_path):
+    # module__weights="<dir>/backbone.pth" was keyed by its path: new weights saved to the same file,
+    # and the next fit resumed the finished fit of the old ones (1 s, the old model's predictions).
+    from skvision.neural._callbacks import stable_repr
+
+    weights = tmp_path / "backbone.pth"
+    torch.save({"w": torch.zeros(3)}, weights)
+    model = CNNClassifier(**TINY, module__weights=str(weights), checkpoint=tmp_path / "cp")
+    first = stable_repr(model._fit_settings())
+    assert stable_repr(model._fit_settings()) == first  # the same file: the same fit
+    torch.save({"w": torch.ones(3)}, weights)
+    assert stable_repr(model._fit_settings()) != first
+    as_path = model.set_params(module__weights=weights)._fit_settings()["module__weights"]
+    assert as_path[0] == str(weights) and len(as_path[1]) == 16
+    # Values that are not files stay as they are.
+    assert model.set_params(module__weights="imagenet")._fit_settings()["module__weights"] == "imagenet"
