@@ -342,3 +342,31 @@ def test_critical_difference_display_draws_demsars_groups():
     assert nemenyi_groups([1, 1.2, 3, 3.1], 0.5) == [[0, 1], [2, 3]]
     with pytest.raises(ValueError, match="at least 2 methods"):
         CriticalDifferenceDisplay(names=["a"], average_ranks=[1], critical_difference=1).plot()
+
+
+def test_displays_refuse_target_names_that_do_not_fit_the_labels():
+    # Labels 1..3 with three names: the cat cluster was labelled "dog", the dog cluster "bird", the bird
+    # cluster "3", and grid captions read "dog -> dog", without a word (compare_features refused it).
+    from skvision.plotting import EmbeddingDisplay, ImageGridDisplay
+
+    rng = np.random.default_rng(0)
+    features, labels = rng.normal(size=(30, 4)), np.repeat([1, 2, 3], 10)
+    names = ["cat", "dog", "bird"]
+    with pytest.raises(ValueError, match=r"labels 0 to 2 for these 3 names; the labels are 1, 2, 3"):
+        EmbeddingDisplay.from_features(features, labels, method="pca", target_names=names, ax=False)
+    with pytest.raises(ValueError, match=r"the labels are 1, 2, 3"):
+        ImageGridDisplay.from_predictions(np.zeros((30, 4, 4)), labels, labels, target_names=names)
+    display = EmbeddingDisplay.from_features(features, labels - 1, method="pca", target_names=names)
+    assert [t.get_text() for t in display.ax_.get_legend().get_texts()] == names
+
+
+def test_an_embedding_of_whole_number_regression_targets_has_a_colour_bar():
+    # compare_features on ages (floats, whole numbers): the map had a legend of 48 "classes".
+    from skvision.plotting import EmbeddingDisplay
+
+    rng = np.random.default_rng(0)
+    features, ages = rng.normal(size=(60, 4)), rng.integers(18, 80, 60).astype(float)
+    as_classes = EmbeddingDisplay.from_features(features, ages, method="pca")
+    assert as_classes.ax_.get_legend() is not None  # type_of_target: whole numbers look like classes
+    as_target = EmbeddingDisplay.from_features(features, ages, method="pca", continuous=True)
+    assert as_target.ax_.get_legend() is None and len(as_target.figure_.axes) == 2  # the map and its bar

@@ -555,6 +555,8 @@ class ComparisonResult:
             target_names=self.target_names,
             title=f"{name} ({method})",
             ax=ax,
+            # Whole-number regression targets (ages) are drawn on a colour bar, not as 60 classes.
+            continuous=self.task == "regression",
         )
 
     def plot_errors(self, name, max_images=24, ax=None):

@@ -59,3 +59,32 @@ def as_display_image(image):
     image = image.astype(np.float64)
     low, high = float(image.min()), float(image.max())
     return (image - low) / (high - low) if high > low else np.zeros_like(image)
+
+
+def check_target_names(target_names, labels):
+    """Raise a ValueError unless ``target_names[label]`` names every label in ``labels``.
+
+    Labels 1..3 with three names drew the first class as the second's name, the
+    second as the third's and the third by its number, without a word.
+
+    Examples
+    --------
+    >>> check_target_names(["cat", "dog"], [0, 1, 1])
+    >>> check_target_names(["cat", "dog"], [1, 2])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: target_names name the classes by their label, ...; the labels are 1, 2.
+    """
+    labels = np.unique(np.asarray(labels))
+    n_names = len(target_names)
+    if np.issubdtype(labels.dtype, np.floating) and np.all(np.mod(labels, 1) == 0):
+        raise ValueError(
+            f"target_names name the classes by their integer label, target_names[label]; the labels are "
+            f"{labels.dtype} ({', '.join(map(str, labels[:3]))}, ...): pass them as integers (.astype(int))."
+        )
+    if not np.issubdtype(labels.dtype, np.integer) or labels.min() < 0 or labels.max() >= n_names:
+        shown = ", ".join(map(str, labels[:6])) + (", ..." if len(labels) > 6 else "")
+        raise ValueError(
+            f"target_names name the classes by their label, target_names[label]: labels 0 to {n_names - 1} "
+            f"for these {n_names} names; the labels are {shown}."
+        )

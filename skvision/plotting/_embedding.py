@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._base import axes_or_new
+from ._base import axes_or_new, check_target_names
 
 __all__ = ["EmbeddingDisplay", "embed_2d"]
 
@@ -101,13 +101,24 @@ class EmbeddingDisplay:
     ((200, 2), '200 points')
     """
 
-    def __init__(self, *, embedding, y=None, method="tsne", target_names=None, title=None, n_total=None):
+    def __init__(
+        self,
+        *,
+        embedding,
+        y=None,
+        method="tsne",
+        target_names=None,
+        title=None,
+        n_total=None,
+        continuous=None,
+    ):
         self.embedding = np.asarray(embedding)
         self.y = None if y is None else np.asarray(y)
         self.method = method
         self.target_names = target_names
         self.title = title
         self.n_total = n_total
+        self.continuous = continuous
 
     @classmethod
     def from_features(
@@ -121,6 +132,7 @@ class EmbeddingDisplay:
         target_names=None,
         title=None,
         ax=None,
+        continuous=None,
     ):
         """Map ``features`` to 2-D and plot them.
 
@@ -133,11 +145,19 @@ class EmbeddingDisplay:
             A random subset of this size is mapped (t-SNE is quadratic).
         random_state : int or None, default=0
         target_names : sequence of str or None
+            ``target_names[label]`` names integer class label ``label``: every
+            label of ``y`` must be in ``0..len(target_names) - 1`` (a
+            ``ValueError`` otherwise: names that do not fit the labels put one
+            class's name on another).
         title : str or None
         ax : matplotlib Axes, None or False
             Where to draw; ``None``: a new figure; ``False``: compute the map
             only (no matplotlib: for a worker process), and draw it later with
             ``display.plot()``.
+        continuous : bool or None, default=None
+            Colour by a colour bar (a regression target) rather than by class;
+            ``None`` decides from ``y`` (``type_of_target``), which takes
+            whole-number targets (ages) for classes.
 
         Returns
         -------
@@ -150,6 +170,8 @@ class EmbeddingDisplay:
             raise ValueError(
                 f"y has {len(y)} labels but features has {len(features)} rows: one label per row."
             )
+        if y is not None and target_names is not None:
+            check_target_names(target_names, y)
         n_total = None
         if max_samples is not None and len(features) > max_samples:
             n_total = len(features)
@@ -160,7 +182,13 @@ class EmbeddingDisplay:
             y = None if y is None else y[keep]
         embedding = embed_2d(features, method=method, random_state=random_state)
         display = cls(
-            embedding=embedding, y=y, method=method, target_names=target_names, title=title, n_total=n_total
+            embedding=embedding,
+            y=y,
+            method=method,
+            target_names=target_names,
+            title=title,
+            n_total=n_total,
+            continuous=continuous,
         )
         return display if ax is False else display.plot(ax=ax)
 
@@ -187,7 +215,7 @@ class EmbeddingDisplay:
         x0, x1 = self.embedding[:, 0], self.embedding[:, 1]
         if self.y is None:
             self.scatter_ = ax.scatter(x0, x1, s=point_size, color="tab:blue")
-        elif type_of_target(self.y).startswith("continuous"):
+        elif self.continuous or (self.continuous is None and type_of_target(self.y).startswith("continuous")):
             self.scatter_ = ax.scatter(x0, x1, c=self.y, s=point_size, cmap="viridis")
             figure.colorbar(self.scatter_, ax=ax, label="target")
         else:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._base import as_display_image, axes_or_new
+from ._base import as_display_image, axes_or_new, check_target_names
 
 __all__ = ["ImageGridDisplay"]
 
@@ -104,6 +104,8 @@ class ImageGridDisplay:
         y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
         if len(y_true) != len(y_pred):
             raise ValueError(f"y_true has {len(y_true)} entries but y_pred has {len(y_pred)}.")
+        if target_names is not None:
+            check_target_names(target_names, np.concatenate([y_true.ravel(), y_pred.ravel()]))
         indices = np.arange(len(y_true)) if indices is None else np.asarray(indices)
         correct = y_true == y_pred
         chosen = np.arange(len(y_true))

@@ -91,6 +91,7 @@ def test_html_report_can_be_left_out(two_sets, tmp_path):
 
 
 def test_regression_report_has_predictions_and_no_per_class_view(digits, tmp_path):
+    from sklearn.linear_model import Ridge
     from sklearn.preprocessing import FunctionTransformer
 
     from skvision import compare_features
@@ -108,6 +109,11 @@ def test_regression_report_has_predictions_and_no_per_class_view(digits, tmp_pat
     assert result.scoring == "r2" and "## Per class" not in text and "vs best" in text
     page = (tmp_path / "report.html").read_text()
     assert ">Predictions</button>" in page and "Per class" not in page
+    # Whole-number regression targets (here y itself) are mapped on a colour bar, not as classes.
+    whole = compare_features(X, y.astype(float), features, estimator=Ridge(), cv=3)
+    assert whole.task == "regression"
+    display = whole.plot_embedding("means", method="pca")
+    assert display.ax_.get_legend() is None and len(display.figure_.axes) == 2
 
 
 def test_feature_sets_on_different_splits_get_no_marks(two_sets, tmp_path):
