@@ -69,6 +69,8 @@ def _central_moments(images, order=3):
 
 #: Relative size below which a moment is rounding noise, taken as 0 before the log scale.
 _ROUNDING = 1e-9
+#: The same for what centring leaves of a zero moment, relative to ``mass * extent ** order``.
+_CENTRING_ROUNDING = 1e-12
 
 
 def _settle(value, size):
@@ -76,7 +78,7 @@ def _settle(value, size):
     return np.where(np.abs(value) <= _ROUNDING * size, 0.0, value)
 
 
-def _hu_from_central(mu, settle=False):
+def _hu_from_central(mu, settle=False, extent=None):
     """Hu's invariants of central moments ``mu``; ``settle``: rounding noise made 0 (for the log).
 
     A shape with a symmetry the pixel grid keeps (a half-turn, a quarter-turn, a
@@ -85,7 +87,11 @@ def _hu_from_central(mu, settle=False):
     changes when the shape moves by a pixel. With ``settle``, each normalised
     moment, each sum or difference of them, and each sum in ``h5``-``h7`` that is
     within ``_ROUNDING`` of 0, against the size of what it adds (``(n20 + n02) **
-    (order / 2)`` for a moment), is 0.
+    (order / 2)`` for a moment), is 0. The second-order moments themselves are
+    settled against ``extent ** 2 / mass`` (``extent``: the image's longer side):
+    a single bright pixel's spread is 0, but centring its raw moments (``c ** 2``
+    of its column ``c``, less the same) left 1e-14, which the log scale made
+    +-13 and 26, signs and sizes by where the pixel lies.
     """
     mass = mu[:, 0, 0]
     blank = mass == 0
@@ -102,6 +108,14 @@ def _hu_from_central(mu, settle=False):
     n20, n02, n11 = nu(2, 0), nu(0, 2), nu(1, 1)
     n30, n03, n21, n12 = nu(3, 0), nu(0, 3), nu(2, 1), nu(1, 2)
     if settle:
+        if extent is not None:
+            # What centring leaves of a moment that is 0 (a point's spread): the rounding of
+            # mass * extent ** order, normalised; _CENTRING_ROUNDING keeps 1e4 from both sides.
+            def centred(n, order):
+                return np.where(np.abs(n) <= _CENTRING_ROUNDING * extent**order / mass ** (order / 2), 0.0, n)
+
+            n20, n02, n11 = (centred(n, 2) for n in (n20, n02, n11))
+            n30, n03, n21, n12 = (centred(n, 3) for n in (n30, n03, n21, n12))
         spread = n20 + n02
         n11 = _settle(n11, spread)
         n30, n03, n21, n12 = (_settle(n, spread**1.5) for n in (n30, n03, n21, n12))
@@ -132,7 +146,7 @@ def _log_scale(values):
 
 def _hu(images, log_scale):
     """Hu's invariants of a float64 stack; log-scaled with rounding noise settled to 0."""
-    hu = _hu_from_central(_central_moments(images), settle=log_scale)
+    hu = _hu_from_central(_central_moments(images), settle=log_scale, extent=max(images.shape[1:3]))
     return _log_scale(hu) if log_scale else hu
 
 

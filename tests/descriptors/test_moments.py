@@ -92,6 +92,20 @@ def test_log_scaled_moments_of_a_symmetric_shape_do_not_depend_on_where_it_lies(
     assert abs(raw[6]) < 1e-20 * abs(raw[4]) ** 0.5 and logged[6] == 0.0
 
 
+def test_a_single_bright_pixel_has_hu_moments_of_zero_wherever_it_lies():
+    # Its spread is 0, but centring left 1e-14 in h1 and h2, which the log scale made -13.6 and 27.3
+    # in one column, 14.5 and 29.1 in another (scikit-image: 0).
+    points = np.zeros((6, 1, 24), np.uint8)
+    points[np.arange(6), 0, [0, 3, 7, 11, 16, 23]] = 200
+    np.testing.assert_array_equal(HuMoments().fit_transform(points), 0.0)
+    pair = np.zeros((1, 9, 700), np.uint8)
+    pair[0, 4, 650:652] = 255  # two pixels on a wide image still have a spread
+    assert np.all(HuMoments().fit_transform(pair)[0, :2] != 0.0)
+    np.testing.assert_allclose(
+        HuMoments(log_scale=False).fit_transform(pair)[0, :2], skimage_hu(pair[0] / 255.0)[:2]
+    )
+
+
 def test_hu_moments_are_invariant_to_rotation_translation_and_scale(shapes_and_photos):
     shape = shapes_and_photos[3:4] * 0  # start from blank and draw an asymmetric object
     shape[0, 10:20, 8:30] = 1
