@@ -315,6 +315,21 @@ def graycoprops(P, prop="contrast"):
 
 
 # --------------------------------------------------------------------------- transformer
+def _whole_numbers(cells, low, span, levels):
+    """Whether ``cells``, ``low`` and ``span`` are whole numbers small enough for exact int64 levels."""
+    bound = 2.0**52 / max(levels, 1)
+    low, span = np.asarray(low), np.asarray(span)
+    return bool(
+        np.all(np.abs(low) < bound)
+        and np.all(span < bound)
+        and np.all(low == np.floor(low))
+        and np.all(span == np.floor(span))
+        and cells.min(initial=0.0) > -bound
+        and cells.max(initial=0.0) < bound
+        and bool(np.all(np.floor(cells) == cells))
+    )
+
+
 class GLCM(BaseDescriptor):
     """Haralick texture features from grey-level co-occurrence matrices.
 
@@ -554,7 +569,14 @@ class GLCM(BaseDescriptor):
         # and 16-bit images stays below 1e-9 levels (up to 4096 levels), while a value of such an
         # image that is not on a boundary lies at least 1 / span >= 1 / 65535 levels below the
         # next, so integer images quantise exactly as integer arithmetic (and scikit-image) do.
-        quantised = np.floor((cells - low) * levels / span + _LEVEL_TOLERANCE)
+        if _whole_numbers(cells, low, span, levels):
+            # Integer images quantise by integer arithmetic. The tolerance below would bump a value
+            # within 1e-6 levels under a boundary, which an integer is once the span passes ~1e6
+            # (int32 data in value_range=(0, 10**7): 1428571 * 7 / 10**7 = 0.9999997 took level 1).
+            offset = cells.astype(np.int64) - np.asarray(low).astype(np.int64)
+            quantised = offset * levels // np.asarray(span).astype(np.int64)
+        else:
+            quantised = np.floor((cells - low) * levels / span + _LEVEL_TOLERANCE)
         np.clip(quantised, 0, levels - 1, out=quantised)
         return quantised.astype(np.intp)
 

@@ -321,3 +321,26 @@ def test_counts_split_into_sub_batches_give_the_same_matrices(real_crops, monkey
         "skvision.descriptors._glcm._MAX_COUNT_CELLS", 2 * 256 * 256
     )  # two images per bincount
     np.testing.assert_array_equal(graycomatrix(real_crops, [1, 2], ANGLES, levels=256), whole)
+
+
+def test_wide_integer_ranges_quantise_by_integer_arithmetic():
+    # value_range=(0, 10**7) on int32 data: 1428571 * 7 / 10**7 = 0.9999997 is within the float path's
+    # 1e-6 tolerance of level 1, and took it; integer arithmetic (and scikit-image) say level 0.
+    from skimage.feature import graycomatrix
+
+    levels, span = 7, 10_000_000
+    X = np.zeros((1, 4, 4), dtype=np.int32)
+    X[0, :, 2:] = 1_428_571
+    X[0, 0, 0] = span
+    glcm = GLCM(
+        distances=[1],
+        angles=[0],
+        levels=levels,
+        value_range=(0, span),
+        properties=["matrix"],
+        normed=False,
+        symmetric=False,
+    ).fit(X)
+    exact = np.minimum(X[0].astype(np.int64) * levels // span, levels - 1)
+    expected = graycomatrix(exact.astype(np.uint8), [1], [0], levels=levels)[:, :, 0, 0]
+    np.testing.assert_array_equal(glcm.transform(X).reshape(levels, levels), expected)
