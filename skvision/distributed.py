@@ -58,8 +58,10 @@ def transform_dask(estimator, images):
     -------
     features : dask.array.Array of shape (N, n_features)
         Lazy, float64, chunked like ``images`` along the batch axis. Each block is
-        ``estimator.transform`` of the matching block of images, so the result
-        equals the in-memory transform exactly.
+        ``estimator.transform`` of the matching block of images: a descriptor's
+        result equals the in-memory transform exactly; a network's equals it to
+        float rounding (its batches follow the blocks, and a convolution's sums
+        depend on the batch: ~1e-5 for PretrainedFeatures on blocks of one image).
 
     Raises
     ------

@@ -158,7 +158,13 @@ def gabor(
     frequency, theta, bandwidth, sigma_x, sigma_y, n_stds, offset
         The kernel, as :func:`skimage.filters.gabor_kernel`.
     mode : {'reflect', 'mirror', 'nearest', 'wrap', 'constant'}, default='reflect'
-        Border handling, as :func:`scipy.ndimage.convolve`.
+        Border handling, as :func:`scipy.ndimage.convolve`. 'reflect' repeats
+        the reflection as ``np.pad(mode='symmetric')`` does however far the
+        kernel reaches; scipy's own (which scikit-image's ``gabor`` calls)
+        goes wrong once the kernel's half-size is 4 or more times a side of
+        the image (8x8 images at frequency 0.05: responses 2 % to 100 % off,
+        at times values of 1e240), so there the two differ and this one is
+        right.
     cval : float, default=0
         Fill value for ``mode='constant'``.
 
@@ -220,7 +226,9 @@ class GaborBank(BaseDescriptor):
     n_stds : float, default=3
         Half-size of the kernels in standard deviations of the envelope.
     mode : {'reflect', 'mirror', 'nearest', 'wrap', 'constant'}, default='reflect'
-        Border handling, as in :func:`scipy.ndimage.convolve`.
+        Border handling, as in :func:`scipy.ndimage.convolve` (see :func:`gabor`:
+        on images of under a quarter of a kernel's half-size, scikit-image's
+        'reflect' goes wrong and this one does not).
     cval : float, default=0
         Fill value for ``mode='constant'``, an intensity on [0, 1].
     grid : int or (int, int), default=(1, 1)

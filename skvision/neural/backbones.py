@@ -378,6 +378,8 @@ def _no_weights_file(weights):
     """Why ``weights`` (neither 'default' nor None) names no weights file, and what it may be."""
     accepted = "weights takes 'default' (pretrained), None (random) or the path of a weights file"
     given = os.fspath(weights)
+    if not given.strip():
+        return f"weights={given!r} names no file; {accepted}."
     if Path(given).is_dir():
         return f"weights={given!r} is a folder; {accepted} (.pth, .pt, .bin, .safetensors)."
     return f"Weights file {given!r} does not exist; {accepted}."
@@ -405,7 +407,13 @@ def load_state_dict_file(path) -> dict:
     if path.suffix == ".safetensors":
         import safetensors.torch
 
-        state = safetensors.torch.load_file(str(path), device="cpu")
+        try:
+            state = safetensors.torch.load_file(str(path), device="cpu")
+        except Exception as exc:  # SafetensorError (header too large, truncated): not a ValueError
+            raise ValueError(
+                f"Could not read {str(path)!r} as a safetensors file: {exc}. The file is damaged or not "
+                "safetensors; save weights with safetensors.torch.save_file(model.state_dict(), path)."
+            ) from exc
     else:
         try:
             state = torch.load(path, map_location="cpu", weights_only=True)
@@ -558,6 +566,16 @@ def _hub_unreachable(cfg: dict):
     return None
 
 
+def _damaged_cache_error(name, path, cause):
+    """A ValueError for a cached weights file that is there and cannot be loaded."""
+    reason = " ".join(str(cause).split())[:300]  # torch's list of missing keys spans lines
+    return ValueError(
+        f"The cached weights of {name!r}, {path!r}, cannot be loaded ({type(cause).__name__}: "
+        f"{reason}): the file is damaged (an interrupted download) or holds another model's "
+        "weights. Delete it to download it again, or put the right file in its place."
+    )
+
+
 def _missing_weights_error(name, descriptions, cause=None, unreachable=False):
     where = " or ".join(descriptions) if descriptions else "nowhere: this model has no published weights"
     if cause is None:
@@ -607,7 +625,10 @@ def _resolve_timm(name, weights):
     config = _config_from_timm_cfg(cfg)
     if found is not None:
         # A 'file' overlay sends the cached file through timm's own loader (filters, remaps), with no network.
-        module = timm.create_model(name, pretrained=True, pretrained_cfg_overlay={"file": found})
+        try:
+            module = timm.create_model(name, pretrained=True, pretrained_cfg_overlay={"file": found})
+        except Exception as exc:  # SafetensorError, RuntimeError (another architecture's tensors), ...
+            raise _damaged_cache_error(name, found, exc) from exc
         return module, config, f"cache:{found}"
     if _offline():
         raise _missing_weights_error(name, descriptions)
@@ -637,6 +658,8 @@ def _resolve_torchvision(name, weights):
     try:
         module = models.get_model(name, weights=default)
     except Exception as exc:  # download errors come in many types; all mean "not available"
+        if os.path.isfile(cached):  # it was there: the file is what failed, not a download
+            raise _damaged_cache_error(TORCHVISION_PREFIX + name, cached, exc) from exc
         raise _missing_weights_error(TORCHVISION_PREFIX + name, [description], cause=exc) from exc
     return module, config, f"cache:{cached}" if os.path.isfile(cached) else "hub"
 

@@ -257,6 +257,25 @@ def test_torchvision_weights_from_the_torch_hub_cache(empty_hub_caches):
     _assert_same_weights(backbone.module, state)
 
 
+def test_a_damaged_cached_file_is_named_as_damaged(empty_hub_caches):
+    # A truncated torchvision file said "not on this machine and the download failed ... Put it in
+    # <the folder where it was>"; timm's raised SafetensorError or RuntimeError, the file unnamed.
+    _, checkpoints = empty_hub_caches
+    url = torchvision.models.get_model_weights("mobilenet_v3_small").DEFAULT.url
+    cached = checkpoints / os.path.basename(url)
+    cached.write_bytes(b"corrupt" * 50)
+    with pytest.raises(
+        ValueError,
+        match=r"cached weights of 'torchvision:mobilenet_v3_small', '.*"
+        + os.path.basename(url)
+        + r"', cannot be loaded \(UnpicklingError.*Delete it",
+    ):
+        resolve_backbone("torchvision:mobilenet_v3_small")
+    torch.save({"w": torch.zeros(2)}, checkpoints / "resnet10t_176_c3-f3215ab1.pth")  # another model's
+    with pytest.raises(ValueError, match=r"cached weights of 'resnet10t'.*holds another model's weights"):
+        resolve_backbone("resnet10t")
+
+
 # ------------------------------------------------------------------- local files
 @pytest.mark.parametrize("layout", ["state_dict", "checkpoint", "dataparallel", "safetensors"])
 def test_weights_from_a_local_file(tmp_path, seeded_resnet10t_state, layout):
@@ -315,6 +334,13 @@ def test_missing_weights_file_says_what_weights_takes(tmp_path):
         resolve_backbone("resnet10t", weights=tmp_path)
     with pytest.raises(FileNotFoundError, match="is a folder; " + accepted):
         load_state_dict_file(tmp_path)
+    # "" named the current folder ("weights='' is a folder").
+    with pytest.raises(FileNotFoundError, match="weights='' names no file; " + accepted):
+        resolve_backbone("resnet10t", weights="")
+    damaged = tmp_path / "w.safetensors"
+    damaged.write_bytes(b"\xff" * 64)  # safetensors raised its own SafetensorError, the file unnamed
+    with pytest.raises(ValueError, match=r"Could not read '.*w\.safetensors' as a safetensors file"):
+        load_state_dict_file(damaged)
 
 
 # ------------------------------------------------------------------ module instances
