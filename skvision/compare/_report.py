@@ -9,7 +9,9 @@ history of a network) the workflow recorded in the result. ``report.html``
 from __future__ import annotations
 
 import contextlib
+import os
 import re
+import shutil
 import warnings
 from dataclasses import replace
 from pathlib import Path
@@ -257,7 +259,61 @@ def write_report(
     n_jobs=None,
     filenames=None,
 ):
-    """Write the report of a :class:`~skvision.compare.ComparisonResult` (see its ``write_report``)."""
+    """Write the report of a :class:`~skvision.compare.ComparisonResult` (see its ``write_report``).
+
+    Files of an earlier report in ``out_dir`` that this one does not write again
+    (the figures of a feature set not in it) are deleted once it is written: a
+    report of lbp alone written over one of lbp and hog kept ``confusion_hog.png``
+    and the rest beside it. (``skvision compare`` deletes them first, and says so.)
+    Other files in ``out_dir`` are left alone.
+    """
+    out_dir = Path(out_dir)
+    # An earlier report's files are moved aside while this one is written, then deleted; if the
+    # writing fails, those it did not replace come back.
+    aside = out_dir / ".skvision-previous-report"
+    earlier = _report_files(out_dir)
+    if earlier:
+        aside.mkdir(exist_ok=True)
+        for path in earlier:
+            os.replace(path, aside / path.name)
+    try:
+        path = _write_report(
+            result,
+            out_dir,
+            embedding=embedding,
+            title=title,
+            notes=notes,
+            html=html,
+            progress=progress,
+            n_jobs=n_jobs,
+            filenames=filenames,
+        )
+    except BaseException:
+        for old in earlier:
+            if not old.exists() and (aside / old.name).exists():
+                os.replace(aside / old.name, old)
+        raise
+    finally:
+        if earlier:
+            shutil.rmtree(aside, ignore_errors=True)
+    return path
+
+
+def _report_files(out_dir):
+    """The files in ``out_dir`` that a report writes (:data:`REPORT_FILES`)."""
+    if not out_dir.is_dir():
+        return []
+    return sorted(
+        {
+            path
+            for pattern in REPORT_FILES
+            for path in out_dir.glob(pattern)
+            if path.is_file() and not path.is_symlink()
+        }
+    )
+
+
+def _write_report(result, out_dir, *, embedding, title, notes, html, progress, n_jobs, filenames):
     stage = progress or (lambda message: None)
     check_matplotlib("ComparisonResult.write_report")
     n_jobs = check_n_jobs(n_jobs)

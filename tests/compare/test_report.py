@@ -3,6 +3,7 @@
 import dataclasses
 
 import numpy as np
+import pytest
 
 from skvision.compare import ComparisonResult
 
@@ -195,3 +196,39 @@ def test_the_command_prints_its_own_warnings_as_one_line(monkeypatch, capsys):
     assert capsys.readouterr().err == "skvision compare: warning: something the user should know\n"
     # Other warnings go on to Python's own display (here the recorder).
     assert [(w.category, str(w.message)) for w in caught] == [(RuntimeWarning, "a library's warning")]
+
+
+def test_a_report_written_over_another_leaves_none_of_its_figures(two_sets, tmp_path, monkeypatch):
+    # From Python (the CLI deletes them first): a report of one feature set written over one of two
+    # kept confusion_pca8.png, embedding_pca8.png and errors_pca8.png, no longer linked.
+    from skvision.compare import _report
+
+    two_sets.write_report(tmp_path, embedding="pca", html=False)
+    assert (tmp_path / "confusion_pca8.png").is_file()
+    (tmp_path / "notes.txt").write_text("mine")
+    one = ComparisonResult(
+        {"pixels": two_sets.results["pixels"]},
+        skipped={},
+        scoring=two_sets.scoring,
+        task=two_sets.task,
+        target_names=two_sets.target_names,
+        X=two_sets.X,
+    )
+    one.write_report(tmp_path, embedding=None, html=False)
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert not [name for name in names if "pca8" in name or name.startswith("embedding_")], names
+    assert (
+        "notes.txt" in names and "confusion_pixels.png" in names and ".skvision-previous-report" not in names
+    )
+    # A report that fails while being written leaves the earlier one as it was.
+    before = sorted(p.name for p in tmp_path.iterdir())
+
+    def failing(*args, **kwargs):
+        (tmp_path / "results.csv").write_text("half")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(_report, "_write_report", failing)
+    with pytest.raises(OSError, match="disk full"):
+        two_sets.write_report(tmp_path, html=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+    assert (tmp_path / "report.md").read_text().count("pixels") > 0
