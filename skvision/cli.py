@@ -38,6 +38,7 @@ _CLI_WORDS = (
     (re.compile(r"on_error='(raise|warn|skip)'"), r"--on-error \1"),
     (re.compile(r"\(or 'skip', silent\)"), "(or skip, silent)"),
     (re.compile(r"in classes\b"), "in --classes"),
+    (re.compile(r"pass follow_symlinks=True"), "pass --follow-symlinks"),
 )
 
 
@@ -288,6 +289,12 @@ def build_parser():
         "images of another aspect ratio are stretched to it",
     )
     compare.add_argument(
+        "--follow-symlinks",
+        action="store_true",
+        help="read what symbolic links in a folder lead to outside it (class folders linked from "
+        "elsewhere); by default they are not followed, and a warning lists them",
+    )
+    compare.add_argument(
         "--on-error",
         default="raise",
         choices=["raise", "warn", "skip"],
@@ -374,6 +381,7 @@ def _read_folder(args):
                 image_size=args.image_size,
                 color_mode=args.color_mode,
                 on_error=args.on_error,
+                follow_symlinks=getattr(args, "follow_symlinks", False),
                 # The workers spawned early read too, once the rest of the folder repays them.
                 n_jobs=args.n_jobs,
                 verbose=int(not args.quiet and sys.stderr.isatty()),

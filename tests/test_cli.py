@@ -303,6 +303,35 @@ def test_compare_on_an_image_folder(tmp_path, capsys):
     ).read_text()
 
 
+def test_a_class_folder_linked_from_elsewhere_is_read_with_follow_symlinks(tmp_path, capsys):
+    # The warning said "pass follow_symlinks=True", which the command had no way to pass.
+    write_image_folder(tmp_path / "elsewhere")
+    (tmp_path / "data").mkdir()
+    for name in ("brick", "grass"):
+        (tmp_path / "data" / name).symlink_to(tmp_path / "elsewhere" / name, target_is_directory=True)
+    (tmp_path / "data" / "gravel").symlink_to(tmp_path / "elsewhere" / "gravel", target_is_directory=True)
+    argv = [
+        "compare",
+        "--dataset",
+        str(tmp_path / "data"),
+        "--features",
+        "color",
+        "--cv",
+        "2",
+        "--embedding",
+        "none",
+        "--image-size",
+        "24x24",
+        "--quiet",
+        "--out",
+        str(tmp_path / "out"),
+    ]
+    assert main(argv) == 2
+    assert "pass --follow-symlinks to read them" in capsys.readouterr().err
+    assert main([*argv, "--follow-symlinks"]) == 0
+    assert "24 images" in (tmp_path / "out" / "report.md").read_text()
+
+
 def test_features_command_lists_the_families(capsys):
     assert main(["features"]) == 0
     lines = capsys.readouterr().out.splitlines()
