@@ -41,7 +41,7 @@ import warnings
 
 import numpy as np
 from sklearn.base import clone, is_classifier, is_regressor
-from sklearn.metrics import check_scoring
+from sklearn.metrics import accuracy_score, balanced_accuracy_score, check_scoring, r2_score
 from sklearn.model_selection import (
     GroupKFold,
     KFold,
@@ -860,6 +860,7 @@ class _FamilyRun:
         ctx.progress.timing_starts()
         arguments = dict(
             scorer=ctx.scorer,
+            scoring=ctx.scoring,
             space=space,
             tune_cv=ctx.tune_cv,
             tune_budget=ctx.tune_budget,
@@ -1039,6 +1040,14 @@ def _stop_on_interrupt():
         raise KeyboardInterrupt
 
 
+#: Scorings computed from a split's predictions, as their scorers compute them from ``predict``.
+_SCORES_FROM_PREDICTIONS = {
+    "accuracy": accuracy_score,
+    "balanced_accuracy": balanced_accuracy_score,
+    "r2": r2_score,
+}
+
+
 def _run_split_in_worker(index, pipeline, X, y, train, test, **kwargs):
     """:func:`_run_split` in a worker process, after that process's own untimed warm-up of ``pipeline``."""
     key = fingerprint(pipeline)
@@ -1064,6 +1073,7 @@ def _run_split(
     classification,
     redirect,
     groups=None,
+    scoring=None,
 ):
     """One split: [inner search,] fit, describe the test images, predict, score. Runs in any process."""
     started = time.perf_counter()
@@ -1098,7 +1108,10 @@ def _run_split(
         transform_seconds = time.perf_counter() - start
         final = pipeline.named_steps["estimator"]
         y_pred = np.asarray(final.predict(described))
-        score = float(scorer(final, described, y[test]))
+        # The scorer would predict again (as long as the prediction above: 4.6 s of a GAN fold's
+        # 3,584 features on 600 images by an SVC); accuracy and R^2 are scored from y_pred.
+        metric = _SCORES_FROM_PREDICTIONS.get(scoring) if isinstance(scoring, str) else None
+        score = float(metric(y[test], y_pred) if metric else scorer(final, described, y[test]))
     first = index == 0
     record = {
         "index": index,
