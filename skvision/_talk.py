@@ -69,7 +69,10 @@ class LongCallLines:
     """Lines on stderr for a long call at ``verbose=0``: after ``first`` seconds, then every ``every``.
 
     ``update(done)`` is called as the work advances (``done`` of ``total`` items);
-    a call shorter than ``first`` seconds says nothing. Silenced where
+    a call shorter than ``first`` seconds says nothing. With ``tick=True`` a daemon
+    thread also says how far the work is when no update came for ``every`` seconds
+    (work in few large chunks: a descriptor's ``batch_size=len(X)`` ran 50 s in one
+    chunk without a word); ``close()`` stops it. Silenced where
     :func:`long_fit_lines_off` is on (a caller with lines of its own).
 
     Examples
@@ -79,7 +82,10 @@ class LongCallLines:
     GaborBank: 2,500 of 10,000 images, 0.0 s so far (about 0.0 s left)
     """
 
-    def __init__(self, name, total, *, unit="images", first=None, every=None):
+    #: Shortest wait of the ticking thread between two looks, in seconds.
+    _TICK_SECONDS = 1.0
+
+    def __init__(self, name, total, *, unit="images", first=None, every=None, tick=False):
         first = LONG_CALL_FIRST_SECONDS if first is None else first
         every = LONG_CALL_SECONDS if every is None else every
         self.name, self.total, self.unit = name, total, unit
@@ -87,20 +93,44 @@ class LongCallLines:
         self.started = time.perf_counter()
         self.said = self.started - (every - first)
         self.off = not long_fit_lines_wanted()
+        self.done = 0
+        self._lock = threading.Lock()
+        self._stop = None
+        if tick and not self.off:
+            self._stop = threading.Event()
+            threading.Thread(target=self._tick, name="skvision-long-call", daemon=True).start()
+
+    def _tick(self):
+        while True:
+            with self._lock:
+                wait = self.said + self.every - time.perf_counter()
+            if self._stop.wait(max(wait, self._TICK_SECONDS)):
+                return
+            self._say(self.done)
 
     def update(self, done):
-        now = time.perf_counter()
-        if self.off or done >= self.total or now - self.said < self.every:
-            return
-        self.said = now
-        elapsed = now - self.started
-        left = elapsed / max(done, 1) * (self.total - done)
-        print(
-            f"{self.name}: {done:,} of {self.total:,} {self.unit}, {format_duration(elapsed)} so far "
-            f"(about {format_duration(left)} left)",
-            file=sys.stderr,
-            flush=True,
-        )
+        self.done = done
+        self._say(done)
+
+    def _say(self, done):
+        with self._lock:
+            now = time.perf_counter()
+            if self.off or done >= self.total or now - self.said < self.every:
+                return
+            self.said = now
+            elapsed = now - self.started
+            left = f" (about {format_duration(elapsed / done * (self.total - done))} left)" if done else ""
+            so_far = format_duration(elapsed)
+            print(
+                f"{self.name}: {done:,} of {self.total:,} {self.unit}, {so_far} so far{left}",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    def close(self):
+        """Stop the ticking thread (if any)."""
+        if self._stop is not None:
+            self._stop.set()
 
 
 @contextlib.contextmanager

@@ -131,7 +131,8 @@ class _LongTransformLines:
     """A tqdm-like progress for ``verbose=0``: :class:`skvision._talk.LongCallLines` counting images."""
 
     def __init__(self, name, total):
-        self.lines = LongCallLines(name, total)
+        # Ticking: a call in one large chunk (batch_size=len(X)) has no chunk ends to speak at.
+        self.lines = LongCallLines(name, total, tick=True)
         self.done = 0
 
     def update(self, n):
@@ -139,7 +140,7 @@ class _LongTransformLines:
         self.lines.update(self.done)
 
     def close(self):
-        pass
+        self.lines.close()
 
 
 class _ThreadPool:
@@ -702,10 +703,12 @@ class BaseDescriptor(TransformerMixin, BaseEstimator):
             results = (self._transform_chunk(images[s : s + batch], device) for s in starts)
         else:
             results = map(into, starts)
-        for start, block in zip(starts, results):
-            if block is not None:
-                self._check_width(block.shape[1], out.shape[1], per_plane=False)
-                out[start : start + block.shape[0]] = block
-            progress.update(min(batch, n_images - start))
-        progress.close()
+        try:
+            for start, block in zip(starts, results):
+                if block is not None:
+                    self._check_width(block.shape[1], out.shape[1], per_plane=False)
+                    out[start : start + block.shape[0]] = block
+                progress.update(min(batch, n_images - start))
+        finally:  # a failing chunk must not leave the progress thread talking
+            progress.close()
         return out

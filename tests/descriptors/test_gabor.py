@@ -215,3 +215,33 @@ def test_a_long_quiet_transform_says_how_it_goes(monkeypatch, capsys):
     assert all(re.search(r"so far \(about [\d.]+ s left\)$", line) for line in lines)
     bank.set_params(verbose=1).transform(X)
     assert "40/40" in capsys.readouterr().err  # the bar counts images
+
+
+def test_a_transform_in_one_large_chunk_says_how_it_goes(monkeypatch, capsys):
+    # GaborBank(batch_size=10000) on 10,000 64x64 images ran 50 s in one chunk without a word: the lines
+    # came only at the end of a chunk. A thread now speaks when no chunk ended for a while.
+    import time
+
+    from skvision import _talk
+
+    monkeypatch.setattr(_talk, "LONG_CALL_FIRST_SECONDS", 0.05)
+    monkeypatch.setattr(_talk, "LONG_CALL_SECONDS", 0.1)
+    monkeypatch.setattr(_talk.LongCallLines, "_TICK_SECONDS", 0.02)
+    X = np.random.default_rng(0).integers(0, 256, (8, 32, 32), dtype=np.uint8)
+    bank = GaborBank(frequencies=(0.2,), orientations=2, batch_size=8).fit(X)
+    expected = bank.transform(X)
+    capsys.readouterr()
+    real = GaborBank._transform_chunk_into
+
+    def slow(self, images, out):
+        time.sleep(0.35)
+        real(self, images, out)
+
+    monkeypatch.setattr(GaborBank, "_transform_chunk_into", slow)
+    np.testing.assert_array_equal(bank.transform(X), expected)
+    lines = capsys.readouterr().err.splitlines()
+    assert 2 <= len(lines) <= 4 and all(
+        re.fullmatch(r"GaborBank: 0 of 8 images, 0\.\d s so far", x) for x in lines
+    )
+    time.sleep(0.3)
+    assert capsys.readouterr().err == ""  # the thread stopped with the call
