@@ -64,6 +64,19 @@ def _cli_message(exc) -> str:
     return joined
 
 
+def _whole_set_note(descr):
+    r"""``descr`` with its first line marked as the whole data set's (``--max-samples`` compares a subset).
+
+    Examples
+    --------
+    >>> print(_whole_set_note("Image folder 'd': 30 images.\n  - a: 15 images"))
+    Image folder 'd': 30 images. (The whole data set; compared: the --max-samples subset below.)
+      - a: 15 images
+    """
+    first, newline, rest = descr.partition("\n")
+    return f"{first} (The whole data set; compared: the --max-samples subset below.){newline}{rest}"
+
+
 def _positive_int(minimum):
     def parse(text):
         try:
@@ -748,7 +761,8 @@ def _compare_one(args):
         embedding=None if args.embedding == "none" else args.embedding,
         title=f"skvision compare: {_dataset_label(args.dataset)}",
         notes=[
-            data.DESCR,
+            # With --max-samples the folder's counts are not the comparison's: said so, the subset's next.
+            _whole_set_note(data.DESCR) if args.max_samples else data.DESCR,
             f"{len(X)} images of {shape} in {len(classes)} classes ({', '.join(classes)}); "
             f"{cv_words}, stratified{', exact copies kept in one fold' if groups is not None else ''} "
             f"(seed {args.seed}); "

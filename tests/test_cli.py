@@ -374,6 +374,11 @@ def test_compare_over_several_datasets_ranks_the_families(tmp_path, capsys):
     for folder in ("digits", "faces"):
         assert "## Scores" in (out / folder / "report.md").read_text()
         assert (out / folder / "report.html").exists()
+        # The data set's own counts are not the 40 images compared: said so (they read as the comparison's).
+        assert (
+            "(The whole data set; compared: the --max-samples subset below.)"
+            in (out / folder / "report.md").read_text()
+        )
     report = (out / "report.md").read_text()
     assert "- [digits](digits/report.md): best" in report and "![critical difference diagram]" in report
     assert 'href="faces/report.html"' in (out / "report.html").read_text()
