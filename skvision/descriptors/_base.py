@@ -125,14 +125,16 @@ _CHUNKS_PER_WORKER = 4
 _BALANCE_ABOVE_SECONDS = 0.2
 #: Longest a chunk of a transform is estimated to run (see ``_chunk_starts``).
 _CHUNK_SECONDS = 2.0
+#: Estimated seconds of a transform from which a thread says how it goes between chunks.
+_TICK_ABOVE_SECONDS = 1.0
 
 
 class _LongTransformLines:
     """A tqdm-like progress for ``verbose=0``: :class:`skvision._talk.LongCallLines` counting images."""
 
-    def __init__(self, name, total):
+    def __init__(self, name, total, *, tick=True):
         # Ticking: a call in one large chunk (batch_size=len(X)) has no chunk ends to speak at.
-        self.lines = LongCallLines(name, total, tick=True)
+        self.lines = LongCallLines(name, total, tick=tick)
         self.done = 0
 
     def update(self, n):
@@ -688,7 +690,10 @@ class BaseDescriptor(TransformerMixin, BaseEstimator):
         else:
             # Quiet, but a transform that runs long says how it goes (GaborBank on 10,000 64x64
             # images was silent for 42 s).
-            progress = _LongTransformLines(type(self).__name__, n_images)
+            # The ticking thread costs ~0.14 ms to start: only for work estimated at a second or more
+            # (estimates run up to 5x low, and the first line comes at 10 s).
+            tick = device is None and self._estimated_seconds(images) >= _TICK_ABOVE_SECONDS
+            progress = _LongTransformLines(type(self).__name__, n_images, tick=tick)
 
         def into(start):
             self._transform_chunk_into(images[start : start + batch], out[start : start + batch])

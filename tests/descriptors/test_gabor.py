@@ -227,6 +227,9 @@ def test_a_transform_in_one_large_chunk_says_how_it_goes(monkeypatch, capsys):
     monkeypatch.setattr(_talk, "LONG_CALL_FIRST_SECONDS", 0.05)
     monkeypatch.setattr(_talk, "LONG_CALL_SECONDS", 0.1)
     monkeypatch.setattr(_talk.LongCallLines, "_TICK_SECONDS", 0.02)
+    from skvision.descriptors import _base
+
+    monkeypatch.setattr(_base, "_TICK_ABOVE_SECONDS", 0.0)  # these 8 small images: estimated at ms
     X = np.random.default_rng(0).integers(0, 256, (8, 32, 32), dtype=np.uint8)
     bank = GaborBank(frequencies=(0.2,), orientations=2, batch_size=8).fit(X)
     expected = bank.transform(X)
