@@ -57,6 +57,7 @@ from sklearn.utils import get_tags as sklearn_get_tags
 
 from .._tags import get_tags
 from .._talk import long_fit_lines_off
+from ..plotting._base import check_target_names
 from ._estimators import ESTIMATORS, estimator_space, make_estimator, task_of
 from ._families import FeatureSet, _prefixed, _product
 from ._progress import Progress, queue_eta, split_label, time_so_far
@@ -987,19 +988,7 @@ def _check_target_names(target_names, y, task):
     """
     if task != "classification":
         raise ValueError("target_names name the classes of a classification target; y is continuous.")
-    labels = np.unique(y)
-    n_names = len(target_names)
-    if not np.issubdtype(labels.dtype, np.integer) and np.issubdtype(labels.dtype, np.number):
-        raise ValueError(
-            f"target_names name the classes by their integer label, target_names[label]; y holds "
-            f"{labels.dtype} labels ({', '.join(map(str, labels[:3]))}, ...): pass y.astype(int)."
-        )
-    if not np.issubdtype(labels.dtype, np.integer) or labels.min() < 0 or labels.max() >= n_names:
-        shown = ", ".join(map(str, labels[:6])) + (", ..." if len(labels) > 6 else "")
-        raise ValueError(
-            f"target_names name the classes by their label, target_names[label]: labels 0 to {n_names - 1} "
-            f"for these {n_names} names; y holds the labels {shown}."
-        )
+    check_target_names(target_names, y, name="y")
 
 
 @contextlib.contextmanager

@@ -61,11 +61,12 @@ def as_display_image(image):
     return (image - low) / (high - low) if high > low else np.zeros_like(image)
 
 
-def check_target_names(target_names, labels):
+def check_target_names(target_names, labels, *, name=None):
     """Raise a ValueError unless ``target_names[label]`` names every label in ``labels``.
 
     Labels 1..3 with three names drew the first class as the second's name, the
     second as the third's and the third by its number, without a word.
+    ``name``: what the labels are called in the message (``'y'``), if anything.
 
     Examples
     --------
@@ -77,14 +78,16 @@ def check_target_names(target_names, labels):
     """
     labels = np.unique(np.asarray(labels))
     n_names = len(target_names)
-    if np.issubdtype(labels.dtype, np.floating) and np.all(np.mod(labels, 1) == 0):
+    holding = f"{name} holds" if name else "the labels are"
+    if np.issubdtype(labels.dtype, np.floating):
+        cast = f"{name}.astype(int)" if name else "them as integers (.astype(int))"
         raise ValueError(
-            f"target_names name the classes by their integer label, target_names[label]; the labels are "
-            f"{labels.dtype} ({', '.join(map(str, labels[:3]))}, ...): pass them as integers (.astype(int))."
+            f"target_names name the classes by their integer label, target_names[label]; {holding} "
+            f"{labels.dtype} labels ({', '.join(map(str, labels[:3]))}, ...): pass {cast}."
         )
     if not np.issubdtype(labels.dtype, np.integer) or labels.min() < 0 or labels.max() >= n_names:
         shown = ", ".join(map(str, labels[:6])) + (", ..." if len(labels) > 6 else "")
         raise ValueError(
             f"target_names name the classes by their label, target_names[label]: labels 0 to {n_names - 1} "
-            f"for these {n_names} names; the labels are {shown}."
+            f"for these {n_names} names; {f'{name} holds the labels' if name else 'the labels are'} {shown}."
         )
