@@ -515,11 +515,16 @@ class BaseDescriptor(TransformerMixin, BaseEstimator):
 
     def _planes(self, images):
         """Yield ``(prefix, plane)`` pairs: the single-channel stacks to describe, on the working scale."""
+        for prefix, plane in self._unscaled_planes(images):
+            yield prefix, self._on_working_scale(plane, images.dtype)
+
+    def _unscaled_planes(self, images):
+        """Yield ``(prefix, plane)`` pairs: the stacks of ``channels``, on the images' own scale."""
         if self.channels == "each" and images.ndim == 4:
             for c in range(images.shape[3]):
-                yield f"c{c}_", self._on_working_scale(images[..., c], images.dtype)
+                yield f"c{c}_", images[..., c]
         else:
-            yield "", self._on_working_scale(to_grayscale(images), images.dtype)
+            yield "", to_grayscale(images)
 
     def _on_working_scale(self, values, dtype):
         """``values`` (of a batch of ``dtype``) on the scale ``_describe`` computes on.

@@ -24,7 +24,7 @@ from sklearn.decomposition import FastICA
 from sklearn.utils import check_random_state
 
 from .._compat import Interval
-from .._images import to_working_scale
+from ._base import working_scale_of_copies
 from ._code_histograms import CodeHistogramDescriptor, sign_tolerance
 from ._common import check_odd_size
 
@@ -155,6 +155,10 @@ class BSIF(CodeHistogramDescriptor):
     }
     _feature_prefix = "bsif"
     _PIXEL_COST_NS = 50.0
+    # Float copies of 8-bit images (X / 255 in float32) are read as the levels they copy: float32's
+    # rounding of X / 255 moved filter responses near zero across the sign tolerance (66 of 2.56 M
+    # values of 1,000 camera crops). The fit reads them as those levels too (working_scale_of_copies).
+    _reads_copies_as_levels = True
 
     def __init__(
         self,
@@ -199,11 +203,12 @@ class BSIF(CodeHistogramDescriptor):
 
     def _fit_images(self, images):
         # Learned on intensities in [0, 1] (the value-scale rule of skvision._images), so that a fit on
-        # uint8 X and one on X / 255 learn the same filters; the codes themselves ignore the scale.
+        # uint8 X and one on X / 255 (float32 too: read as the levels it copies) learn the same filters;
+        # the codes themselves ignore the scale. Floats outside [0, 1] are taken as given.
         planes = np.concatenate(
             [
-                to_working_scale(plane, images.dtype, 1.0).astype(np.float64, copy=False)
-                for _, plane in self._planes(images)
+                np.asarray(self._fit_scale(plane, images.dtype), dtype=np.float64)
+                for _, plane in self._unscaled_planes(images)
             ]
         )
         patches = _sample_patches(planes, self.filter_size, self.n_patches, self.random_state)
@@ -228,6 +233,11 @@ class BSIF(CodeHistogramDescriptor):
         # Learned on mean-free patches the filters already sum to zero, up to rounding;
         # make it exact so that the codes ignore the local mean intensity.
         self.filters_ = filters - filters.mean(axis=(1, 2), keepdims=True)
+
+    def _fit_scale(self, plane, dtype):
+        if self._floats_taken_as_given(dtype):
+            return plane
+        return working_scale_of_copies(plane, dtype, 1.0)
 
     def _n_codes(self):
         return 2**self.n_filters

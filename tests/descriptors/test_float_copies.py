@@ -60,3 +60,18 @@ def test_float_copies_get_the_uint8_features_also_beside_other_images(case):
         mixed = descriptor.transform(np.concatenate([copies, other]))
         np.testing.assert_allclose(mixed[: len(copies)], expected, rtol=1e-12, atol=1e-15)
         np.testing.assert_array_equal(mixed[len(copies) :], descriptor.transform(other))
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_a_fit_on_float_copies_learns_what_the_uint8_fit_learns(case):
+    """BSIF's ICA read float32 X / 255 at float32's rounding: filters 1.7e-7 off the uint8 fit's."""
+    images = COLOUR if case in COLOUR_CASES else PHOTOS
+    make = getattr(skvision, case.split("-")[0])
+    on_levels = make(**CASES[case]).fit(images)
+    expected = on_levels.transform(images)
+    for copies in (images / 255.0, (images / 255.0).astype(np.float32)):
+        on_copies = make(**CASES[case]).fit(copies)
+        np.testing.assert_array_equal(on_copies.transform(copies), expected)
+        for learned in ("filters_", "codebook_"):
+            if hasattr(on_levels, learned):
+                np.testing.assert_array_equal(getattr(on_copies, learned), getattr(on_levels, learned))
