@@ -210,7 +210,7 @@ class _SupervisedCNN(NeuralImageEstimator):
 
     @keeps_state_on_error
     @fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
+    def fit(self, X, y, **fit_params):
         """Train the network on images ``X`` and targets ``y``.
 
         Parameters
@@ -229,6 +229,7 @@ class _SupervisedCNN(NeuralImageEstimator):
             The fitted estimator. A ``KeyboardInterrupt`` during training
             stops it and leaves the model with the weights it had reached.
         """
+        self._refuse_keywords("fit", fit_params)
         self._check_target_type(y)
         X_tensor = self._prepare_images(X)
         y_tensor = self._targets_for_fit(y, len(X_tensor))
@@ -250,6 +251,11 @@ class _SupervisedCNN(NeuralImageEstimator):
         -------
         self : object
         """
+        self._refuse_keywords("partial_fit", kwargs)
+        return self._partial_fit(X, y)
+
+    def _partial_fit(self, X, y, **target_options):
+        """``partial_fit``'s epoch; ``target_options`` go to ``_targets_for_partial_fit`` (``classes``)."""
         first_call = not hasattr(self, "net_")
         if y is None:
             raise ValueError(f"{self._name} requires y to be passed, but the target y is None.")
@@ -258,7 +264,7 @@ class _SupervisedCNN(NeuralImageEstimator):
             X_tensor = self._prepare_images(X)
         else:
             X_tensor = self._images_for_prediction(X)
-        y_tensor = self._targets_for_partial_fit(y, len(X_tensor), first_call=first_call, **kwargs)
+        y_tensor = self._targets_for_partial_fit(y, len(X_tensor), first_call=first_call, **target_options)
         if first_call:
             self.net_ = self._new_net(X_tensor, y_tensor, partial=True)
         else:
@@ -531,21 +537,7 @@ class CNNClassifier(ClassifierMixin, _SupervisedCNN):
         schedule, early stopping or checkpoint (use ``fit`` for those). ``class_weight='balanced'``
         is computed from the first call's ``y``.
         """
-        first_call = not hasattr(self, "net_")
-        if y is None:
-            raise ValueError(f"{self._name} requires y to be passed, but the target y is None.")
-        if first_call:
-            self._validate_params()
-            X_tensor = self._prepare_images(X)
-        else:
-            X_tensor = self._images_for_prediction(X)
-        y_tensor = self._targets_for_partial_fit(y, len(X_tensor), first_call=first_call, classes=classes)
-        if first_call:
-            self.net_ = self._new_net(X_tensor, y_tensor, partial=True)
-        else:
-            self._make_incremental(self.net_)
-        self._train(self.net_, X_tensor, y_tensor, epochs=1)
-        return self
+        return self._partial_fit(X, y, classes=classes)
 
     def predict_proba(self, X):
         """Class probabilities (averaged over ``tta`` augmented copies when ``tta > 0``).

@@ -251,6 +251,23 @@ class NeuralImageEstimator(BaseEstimator):
         """The estimator's name in messages: its class, or the wrapper's that fits it (CNNFeatures)."""
         return getattr(self, "_shown_as", None) or type(self).__name__
 
+    def _refuse_keywords(self, method, keywords):
+        """Python's TypeError for keyword arguments ``method`` does not take, naming the public class.
+
+        A shared ``fit(self, X, y)`` would otherwise name the private base
+        class in the message; ``sample_weight`` (which sklearn users pass
+        through ``cross_validate(params=...)``) also says what to do instead.
+        """
+        if not keywords:
+            return
+        name = next(iter(keywords))
+        hint = ""
+        if name == "sample_weight":
+            hint = ": the training loss does not weight single samples"
+            if hasattr(type(self), "predict_proba"):
+                hint += "; class_weight='balanced' (or a dict) weighs the classes"
+        raise TypeError(f"{self._name}.{method}() got an unexpected keyword argument {name!r}{hint}")
+
     def _store_routed_params(self, kwargs):
         for key, value in kwargs.items():
             setattr(self, key, value)

@@ -643,6 +643,21 @@ def test_partial_fit(digits):
     assert reg.n_epochs_ == 2
 
 
+def test_unknown_fit_keywords_name_the_public_class_and_what_to_use(digits):
+    """sample_weight (sklearn's routing passes it) named the private _SupervisedCNN, or a private helper."""
+    X, y = digits
+    weights = np.ones(len(y))
+    with pytest.raises(TypeError, match=r"CNNClassifier\.fit\(\).*'sample_weight'.*class_weight='balanced'"):
+        CNNClassifier(**TINY).fit(X, y, sample_weight=weights)
+    with pytest.raises(TypeError, match=r"CNNRegressor\.fit\(\).*'sample_weight'") as caught:
+        CNNRegressor(**TINY).fit(X, y.astype(float), sample_weight=weights)
+    assert "class_weight" not in str(caught.value)  # the regressor has none
+    with pytest.raises(TypeError, match=r"CNNRegressor\.partial_fit\(\).*'classes'"):
+        CNNRegressor(**TINY).partial_fit(X, y.astype(float), classes=np.arange(10))
+    with pytest.raises(TypeError, match=r"CNNClassifier\.partial_fit\(\).*'sample_weight'"):
+        CNNClassifier(**TINY).partial_fit(X, y, classes=np.arange(10), sample_weight=weights)
+
+
 def test_build_callbacks_order_and_validation():
     callbacks = build_callbacks(
         lr=0.1,
