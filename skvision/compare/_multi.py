@@ -247,6 +247,10 @@ class MultiDatasetResult:
             from ._html import write_multi_html
 
             write_multi_html(self, out_dir, title=title, notes=notes, alpha=alpha, cd_png=cd_png)
+        # An earlier report's diagram or page that this one did not write again would show its results.
+        for name, written in (("critical_difference.png", cd_png is not None), ("report.html", html)):
+            if not written and (out_dir / name).is_file() and not (out_dir / name).is_symlink():
+                (out_dir / name).unlink()
         return path
 
 

@@ -96,6 +96,15 @@ def test_one_data_set_or_one_feature_set_has_no_friedman_test(tmp_path):
         single.friedman()
 
 
+def test_a_report_written_over_another_leaves_none_of_its_diagram_or_page(multi, tmp_path):
+    """Written over a report that had them, the diagram and the HTML page of the earlier results stayed."""
+    multi.write_report(tmp_path)
+    assert (tmp_path / "critical_difference.png").exists() and (tmp_path / "report.html").exists()
+    MultiDatasetResult({"one": fake_result(SCORES["one"])}).write_report(tmp_path, html=False)
+    assert not (tmp_path / "critical_difference.png").exists() and not (tmp_path / "report.html").exists()
+    assert "needs at least two data sets" in (tmp_path / "report.md").read_text()
+
+
 def test_data_sets_must_share_their_score():
     regression = fake_result(SCORES["one"])
     regression.scoring = "r2"
