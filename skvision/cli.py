@@ -208,6 +208,14 @@ def build_parser():
         + " (default: svc)",
     )
     compare.add_argument(
+        "--scoring",
+        default="accuracy",
+        choices=SCORINGS,
+        help="the score of the table, the tests and the ranks: accuracy, or for imbalanced classes "
+        "balanced_accuracy (the mean of the classes' recalls) or f1_macro (the mean of their F1) "
+        "(default: accuracy)",
+    )
+    compare.add_argument(
         "--cv",
         type=_positive_int(2),
         default=5,
@@ -704,7 +712,7 @@ def _compare_one(args):
     # Progress and notes go to stderr; stdout holds the table and the report's path only.
     talk = Progress(verbose=0 if args.quiet else 1)
     shape = "x".join(map(str, X.shape[1:]))
-    classes = [str(data.target_names[label]) for label in sorted(set(y.tolist()))]
+    classes = [_class_name(data.target_names[label]) for label in sorted(set(y.tolist()))]
     cv_words = f"{args.cv}-fold CV" + (f" repeated {args.repeats} times" if args.repeats > 1 else "")
     read = data.get("read_seconds", 0.0)
     talk.say(
@@ -721,6 +729,9 @@ def _compare_one(args):
     downscaled = _downscaled_networks(feature_sets)
     if downscaled:
         talk.say(f"  ({downscaled})")
+    imbalance = _imbalance_note(y, classes) if args.scoring == "accuracy" else ""
+    if imbalance:
+        talk.say(f"  ({imbalance})")
 
     # Exact copies of one image stay in one fold, or a copy on each side would inflate the scores.
     groups = data.get("groups")
@@ -738,6 +749,7 @@ def _compare_one(args):
             feature_sets,
             estimator=args.classifier,
             cv=args.cv,
+            scoring=args.scoring,
             n_jobs=args.n_jobs,
             random_state=args.seed,
             on_error="skip",
@@ -768,12 +780,56 @@ def _compare_one(args):
             f"(seed {args.seed}); "
             f"classifier: {args.classifier}{settings}; device: {device}{'; fast mode' if args.fast else ''}",
             *([downscaled] if downscaled else []),
+            *([imbalance] if imbalance else []),
             f"command: skvision {' '.join(sys.argv[1:]) if sys.argv[1:] else 'compare'}",
         ],
         progress=talk.stage,
     )
     print(f"\nReport: {report} ({time.perf_counter() - started:.0f} s in all)")
     return result
+
+
+#: ``--scoring``'s choices: scores of a classification that the report's tests and ranks can use.
+SCORINGS = ("accuracy", "balanced_accuracy", "f1_macro")
+#: Classes this many times larger than the smallest make accuracy a score of the large classes.
+_IMBALANCE_RATIO = 2
+
+
+def _imbalance_note(y, classes):
+    """A sentence on what accuracy means when the classes are imbalanced, or ''.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> _imbalance_note(np.repeat([0, 1, 2], [60, 30, 3]), ["a", "b", "c"])[:47]
+    'the classes are imbalanced (a: 60 images, c: 3)'
+    >>> _imbalance_note(np.repeat([0, 1], [60, 40]), ["a", "b"])
+    ''
+    """
+    import numpy as np
+
+    counts = np.bincount(np.asarray(y))
+    present = np.flatnonzero(counts)
+    largest, smallest = present[np.argmax(counts[present])], present[np.argmin(counts[present])]
+    if counts[largest] < _IMBALANCE_RATIO * counts[smallest]:
+        return ""
+    return (
+        f"the classes are imbalanced ({classes[largest]}: {counts[largest]} images, {classes[smallest]}: "
+        f"{counts[smallest]}): accuracy counts every image alike, so the large classes weigh most; the "
+        "per-class table shows each class, --scoring balanced_accuracy ranks by the mean of their recalls"
+    )
+
+
+def _class_name(name):
+    """A class name for a list of names: quoted where a comma or a space at either end would blur it.
+
+    Examples
+    --------
+    >>> [_class_name(name) for name in ["cats", "a,b", " sp ", "x y"]]
+    ['cats', "'a,b'", "' sp '", 'x y']
+    """
+    name = str(name)
+    return repr(name) if "," in name or name != name.strip() or not name else name
 
 
 def _downscaled_networks(feature_sets):

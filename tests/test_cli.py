@@ -440,3 +440,31 @@ def test_a_long_read_says_it_is_still_reading_in_a_log(tmp_path, capsys, monkeyp
     assert err.index(said[-1]) < next(i for i, line in enumerate(err) if "images of 24x24" in line)
     assert main([*argv, "--quiet"]) == 0
     assert "still running" not in capsys.readouterr().err
+
+
+def test_imbalanced_classes_are_pointed_out_and_scoring_chooses_the_score(tmp_path, capsys):
+    """On 60/40/30/20/8/3 images lbp read 0.857 accuracy with a recall of 0 on two classes, and the
+    command had no way to rank by anything but accuracy."""
+    from skvision.datasets import load_textures
+
+    X, y = load_textures(patch_size=24, n_per_class=16, return_X_y=True)
+    keep = np.flatnonzero((y != 2) | (np.cumsum(y == 2) <= 4))  # gravel: 4 images of 16
+    for i in keep:
+        folder = tmp_path / "data" / ["brick", "grass", "gravel"][y[i]]
+        folder.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(X[i]).save(folder / f"{i}.png")
+    argv = ["compare", "--dataset", str(tmp_path / "data"), "--features", "lbp", "--cv", "2"]
+    argv += ["--embedding", "none", "--out", str(tmp_path / "out")]
+    assert main(argv) == 0
+    out, err = capsys.readouterr()
+    note = "the classes are imbalanced (brick: 16 images, gravel: 4)"
+    assert note in err and note in (tmp_path / "out" / "report.md").read_text()
+    assert "accuracy" in out.splitlines()[0] and "balanced" not in out.splitlines()[0]
+    assert main([*argv, "--scoring", "balanced_accuracy"]) == 0
+    out, err = capsys.readouterr()
+    assert "balanced_accuracy" in out.splitlines()[0] and note not in err
+    report = (tmp_path / "out" / "report.md").read_text()
+    assert "| balanced_accuracy |" in report and note not in report
+    with pytest.raises(SystemExit) as stop:
+        main([*argv, "--scoring", "roc_auc"])
+    assert stop.value.code == 2 and "invalid choice: 'roc_auc'" in capsys.readouterr().err

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import math
+import urllib.parse
 from pathlib import Path
 
 import numpy as np
 
+from ._markdown import markdown_table, markdown_text
 from ._stats import ALPHA, friedman_test
 
 __all__ = ["MultiDatasetResult"]
@@ -180,9 +182,7 @@ class MultiDatasetResult:
     def to_markdown(self):
         """The rank table as Markdown (score and rank per data set)."""
         header, body = self._cells()
-        lines = ["| " + " | ".join(header) + " |", "|---|" + "---:|" * (len(header) - 1)]
-        lines += ["| " + " | ".join(cells) + " |" for cells in body]
-        return "\n".join(lines)
+        return markdown_table(header, body, ["---"] + ["---:"] * (len(header) - 1))
 
     def plot_critical_difference(self, ax=None, alpha=ALPHA):
         """Demšar's critical-difference diagram of the average ranks."""
@@ -239,8 +239,10 @@ class MultiDatasetResult:
         for dataset in self.datasets:
             report = self.reports.get(dataset)
             best = self.results[dataset].best() if self.results[dataset].results else "none ran"
-            link = f"[{dataset}]({report})" if report else dataset
-            lines.append(f"- {link}: best {best}")
+            label = markdown_text(dataset)
+            # A folder's name may hold spaces, which end a link's target unless escaped.
+            link = f"[{label}]({urllib.parse.quote(str(report))})" if report else label
+            lines.append(f"- {link}: best {markdown_text(best)}")
         path = out_dir / "report.md"
         path.write_text("\n".join(lines) + "\n")
         if html:

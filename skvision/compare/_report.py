@@ -19,6 +19,7 @@ from pathlib import Path
 from joblib import effective_n_jobs
 
 from ..plotting._base import check_matplotlib
+from ._markdown import markdown_text
 from ._scheduler import SplitScheduler, SplitTask, check_n_jobs
 from ._stats import ALPHA
 
@@ -53,9 +54,10 @@ def note_lines(notes):
     lines = []
     for note in notes:
         first, *rest = str(note).splitlines() or [""]
-        lines.append(f"- {first}")
+        # Notes are text (folder and class names among it), not Markdown: a "|" or "<i>" shows as written.
+        lines.append(f"- {markdown_text(first)}")
         # Unindented, the other lines would run into the first as one paragraph.
-        lines += [f"  - {line.strip()}" for line in rest if line.strip()]
+        lines += [f"  - {markdown_text(line.strip())}" for line in rest if line.strip()]
     return lines
 
 

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ._markdown import markdown_table
+
 __all__ = ["FeatureResult", "ComparisonResult"]
 
 
@@ -361,10 +363,7 @@ class ComparisonResult:
     def to_markdown(self):
         """The table as Markdown."""
         header, body = self._table_cells()
-        align = ["---"] * 2 + ["---:"] * 4 + ["---"] * (len(header) - 6)
-        lines = ["| " + " | ".join(header) + " |", "|" + "|".join(align) + "|"]
-        lines += ["| " + " | ".join(row) + " |" for row in body]
-        return "\n".join(lines)
+        return markdown_table(header, body, ["---"] * 2 + ["---:"] * 4 + ["---"] * (len(header) - 6))
 
     def fold_rows(self):
         """Every split's score as a list of dicts: one per (feature set, repeat, fold), in run order.

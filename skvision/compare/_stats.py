@@ -26,6 +26,8 @@ from itertools import combinations
 
 import numpy as np
 
+from ._markdown import markdown_table
+
 __all__ = [
     "TTestResult",
     "corrected_ttest",
@@ -272,12 +274,11 @@ class PairwiseTests:
 
     def to_markdown(self):
         """The matrix of Holm-adjusted p-values as Markdown (row vs column)."""
-        header = "| Holm-adjusted p | " + " | ".join(self.names) + " |"
-        lines = [header, "|---|" + "---:|" * len(self.names)]
-        for i, name in enumerate(self.names):
-            cells = ["" if i == j else format_p(self.pvalue_holm[i, j]) for j in range(len(self.names))]
-            lines.append(f"| {name} | " + " | ".join(cells) + " |")
-        return "\n".join(lines)
+        rows = [
+            [name] + ["" if i == j else format_p(self.pvalue_holm[i, j]) for j in range(len(self.names))]
+            for i, name in enumerate(self.names)
+        ]
+        return markdown_table(["Holm-adjusted p", *self.names], rows, ["---"] + ["---:"] * len(self.names))
 
 
 def format_p(p):
@@ -593,13 +594,17 @@ class PerClassScores:
 
     def to_markdown(self):
         """One row per class: precision / recall of each feature set, and the winner by F1."""
-        header = "| class | n | " + " | ".join(f"{name} P / R" for name in self.names) + " | best F1 |"
-        lines = [header, "|---|---:|" + "---:|" * len(self.names) + "---|"]
-        for c, class_name in enumerate(self.class_names):
-            cells = [f"{self.precision[i, c]:.2f} / {self.recall[i, c]:.2f}" for i in range(len(self.names))]
-            winners = ", ".join(self.winners(c)) or "none (F1 0)"
-            lines.append(f"| {class_name} | {self.support[c]} | " + " | ".join(cells) + f" | {winners} |")
-        return "\n".join(lines)
+        header = ["class", "n", *(f"{name} P / R" for name in self.names), "best F1"]
+        rows = [
+            [
+                class_name,
+                self.support[c],
+                *(f"{self.precision[i, c]:.2f} / {self.recall[i, c]:.2f}" for i in range(len(self.names))),
+                ", ".join(self.winners(c)) or "none (F1 0)",
+            ]
+            for c, class_name in enumerate(self.class_names)
+        ]
+        return markdown_table(header, rows, ["---", "---:"] + ["---:"] * len(self.names) + ["---"])
 
 
 def _pooled_predictions(r):

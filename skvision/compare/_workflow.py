@@ -30,6 +30,7 @@ How a feature set runs (:func:`_run_feature_set`):
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import math
 import os
@@ -41,7 +42,7 @@ import warnings
 
 import numpy as np
 from sklearn.base import clone, is_classifier, is_regressor
-from sklearn.metrics import accuracy_score, balanced_accuracy_score, check_scoring, r2_score
+from sklearn.metrics import accuracy_score, balanced_accuracy_score, check_scoring, f1_score, r2_score
 from sklearn.model_selection import (
     GroupKFold,
     KFold,
@@ -1033,6 +1034,7 @@ def _stop_on_interrupt():
 _SCORES_FROM_PREDICTIONS = {
     "accuracy": accuracy_score,
     "balanced_accuracy": balanced_accuracy_score,
+    "f1_macro": functools.partial(f1_score, average="macro"),
     "r2": r2_score,
 }
 

@@ -1,6 +1,7 @@
 """The report: report.md, results.csv and the figures, built from the result alone."""
 
 import dataclasses
+import re
 
 import numpy as np
 import pytest
@@ -232,3 +233,29 @@ def test_a_report_written_over_another_leaves_none_of_its_figures(two_sets, tmp_
         two_sets.write_report(tmp_path, html=False)
     assert sorted(p.name for p in tmp_path.iterdir()) == before
     assert (tmp_path / "report.md").read_text().count("pixels") > 0
+
+
+def test_class_names_and_notes_show_as_written_in_the_markdown(two_sets, tmp_path):
+    """A class folder 'x|y' split its per-class row (every number one column right of its header), and
+    '<i>it&amp;' rendered as italics; the notes' names too."""
+    names = np.array(
+        ["x|y", "<i>it&amp;", "a*b*", "[link](z)", "five", "six", "seven", "eight", "nine", "ten"]
+    )
+    result = ComparisonResult(
+        two_sets.results,
+        skipped={},
+        task=two_sets.task,
+        scoring=two_sets.scoring,
+        X=two_sets.X,
+        target_names=names,
+    )
+    text = result.write_report(
+        tmp_path, embedding=None, html=False, notes=["classes x|y, <i>it&amp;"]
+    ).read_text()
+    table = [line for line in text.splitlines() if re.match(r"\| .* \| \d+ \| \d\.\d\d / ", line)]
+    assert len(table) == 10
+    for row in table:  # unescaped pipes only between the cells: class, n, two feature sets, best F1
+        assert len(re.split(r"(?<!\\)\|", row)) == 2 + 5
+    assert "| x\\|y |" in text and "| &lt;i>it&amp;amp; |" in text and "| a\\*b\\* |" in text
+    assert "| \\[link\\](z) |" in text
+    assert "- classes x\\|y, &lt;i>it&amp;amp;" in text
