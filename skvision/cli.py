@@ -538,9 +538,13 @@ def _load_data(args):
     all_labels, all_counts = np.unique(y, return_counts=True)
     n_classes, smallest = len(all_labels), int(all_counts.min())
     if smallest < args.cv:
+        from .datasets._folder import _listing
+
+        short = [str(data.target_names[label]) for label, n in zip(all_labels, all_counts) if n < args.cv]
         raise _UsageError(
             f"argument --cv: {args.cv} folds need at least {args.cv} images of every class; the smallest "
-            f"class has {smallest} (lower --cv)"
+            f"class has {smallest} ({_listing([repr(name) for name in short], limit=5)} "
+            f"{'has' if len(short) == 1 else 'have'} fewer than {args.cv}: lower --cv, or add images)"
         )
     if args.max_samples is not None and args.max_samples < len(y):
         if not n_classes <= args.max_samples <= len(y) - n_classes:

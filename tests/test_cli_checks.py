@@ -386,6 +386,17 @@ def test_a_class_of_fewer_distinct_images_than_folds_is_refused(tmp_path, capsys
     assert "class 'b' has 2, the other 2 of its images copies of them" in err
 
 
+def test_a_class_of_fewer_images_than_folds_is_named(tmp_path, capsys):
+    """'the smallest class has 1' left the user to find which of 16 folders it was."""
+    data = _write_folder(tmp_path / "data", classes=("a", "b", "tiny"), n=6)
+    for i in range(1, 6):
+        (data / "tiny" / f"{i}.png").unlink()
+    quick = ["--features", "pixels", "--embedding", "none", "--device", "cpu", "--out", str(tmp_path / "o")]
+    status, _, err = _run(["compare", "--dataset", str(data), "--cv", "3", *quick], capsys)
+    _one_line_error(status, err)
+    assert "the smallest class has 1 ('tiny' has fewer than 3: lower --cv, or add images)" in err
+
+
 def test_the_command_says_which_networks_see_downscaled_images(tmp_path, monkeypatch, capsys):
     import skvision.compare
 

@@ -246,7 +246,7 @@ def _per_class_table(per_class):
         cells = [class_name, (str(per_class.support[c]), per_class.support[c])]
         css = [None, None]
         for i, name in enumerate(per_class.names):
-            shown = f"{per_class.precision[i, c]:.2f} / {per_class.recall[i, c]:.2f}"
+            shown = per_class.cell(i, c)
             cells.append((shown, per_class.f1[i, c]))
             css.append("win" if name in winners else None)
         cells.append(", ".join(winners) or "none (F1 0)")

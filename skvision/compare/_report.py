@@ -224,7 +224,7 @@ def significance_text(tests):
     if n < 10:
         text += (
             f" With {n} splits the test has little power: only large differences count as significant "
-            "(--repeats adds splits)."
+            "(--repeats R gives R x the folds as splits)."
         )
     return text
 
@@ -242,7 +242,8 @@ def per_class_lines(per_class, n_repeats=1):
         "## Per class",
         "",
         f"Precision / recall of each feature set on each class, from the out-of-fold predictions{pooled}; "
-        f"the winner of a class has the highest F1 there. Classes won (ties count for each): {summary}.",
+        f"the winner of a class has the highest F1 there (precision -: the class was never predicted). "
+        f"Classes won (ties count for each): {summary}.",
         "",
         per_class.to_markdown(),
         "",
@@ -319,8 +320,10 @@ def _write_report(result, out_dir, *, embedding, title, notes, html, progress, n
     stage = progress or (lambda message: None)
     check_matplotlib("ComparisonResult.write_report")
     n_jobs = check_n_jobs(n_jobs)
+    if embedding == "none":  # the command's spelling
+        embedding = None
     if embedding not in ("tsne", "pca", None):
-        raise ValueError(f"embedding must be 'tsne', 'pca' or None; got {embedding!r}.")
+        raise ValueError(f"embedding must be 'tsne', 'pca', 'none' or None; got {embedding!r}.")
     mark_report_folder(out_dir)
     names = [] if result.target_names is None else list(result.target_names)
     fonts, missing = glyphs_missing([title, *names, *result.results])
@@ -544,6 +547,8 @@ def _family_pieces(result, name, out_dir, embedding, stage=None, pieces=_PIECES)
         result.plot_errors(name, ax=ax)
         png = _save(figure, out_dir / f"errors_{slug}.png")
         summary = f"{n_errors} of {len(r.y_true)} held-out images misclassified{_first_repeat(r)}."
+        if n_shown < n_errors:  # a sample: said so, and where the rest are
+            summary += f" The figure shows {n_shown} of them, drawn at random; misclassified.csv lists all."
         more = f" ({n_shown} shown, true -> predicted)" if n_errors else ""
         drawn["errors"] = (
             [f"![misclassified by {name}]({png})", "", summary],

@@ -563,6 +563,9 @@ class ComparisonResult:
         from ..plotting import ImageGridDisplay
 
         r = self.results[name]
+        n_errors = int((np.asarray(r.y_true) != np.asarray(r.y_pred)).sum())
+        shown = f"{max_images} of {n_errors} " if n_errors > max_images else ""
+        sample = ", drawn at random" if shown else ""
         return ImageGridDisplay.from_predictions(
             self.X,
             r.y_true,
@@ -571,7 +574,7 @@ class ComparisonResult:
             only_errors=True,
             max_images=max_images,
             target_names=self.target_names,
-            title=f"{name}: misclassified held-out images",
+            title=f"{name}: {shown}misclassified held-out images{sample}",
             ax=ax,
         )
 
@@ -613,8 +616,9 @@ class ComparisonResult:
         ----------
         out_dir : str or path-like
             Created if needed.
-        embedding : {'tsne', 'pca', None}, default='tsne'
-            Method of the feature-space maps; ``None`` draws none.
+        embedding : {'tsne', 'pca', 'none', None}, default='tsne'
+            Method of the feature-space maps; ``None`` (or ``'none'``, as the
+            command spells it) draws none.
         title : str
         notes : sequence of str
             Lines printed under the title (data set, options...).

@@ -565,6 +565,9 @@ class PerClassScores:
     precision, recall, f1 : ndarray of shape (n_feature_sets, n_classes)
     support : ndarray of shape (n_classes,)
         Out-of-fold predictions of each class (every image once per repeat).
+    predicted : ndarray of shape (n_feature_sets, n_classes) or None
+        How often each feature set predicted each class; where never, its
+        precision (0 / 0) is undefined, shown as "-" (0 in ``precision``).
     """
 
     classes: np.ndarray
@@ -574,6 +577,12 @@ class PerClassScores:
     recall: np.ndarray
     f1: np.ndarray
     support: np.ndarray
+    predicted: np.ndarray | None = None
+
+    def cell(self, i, c):
+        """``"precision / recall"`` of feature set ``i`` on class ``c`` (precision ``-``: never predicted)."""
+        never = self.predicted is not None and self.predicted[i, c] == 0
+        return f"{'-' if never else f'{self.precision[i, c]:.2f}'} / {self.recall[i, c]:.2f}"
 
     def winners(self, c):
         """Feature sets with the highest F1 on the ``c``-th class (several when tied); none when
@@ -599,7 +608,7 @@ class PerClassScores:
             [
                 class_name,
                 self.support[c],
-                *(f"{self.precision[i, c]:.2f} / {self.recall[i, c]:.2f}" for i in range(len(self.names))),
+                *(self.cell(i, c) for i in range(len(self.names))),
                 ", ".join(self.winners(c)) or "none (F1 0)",
             ]
             for c, class_name in enumerate(self.class_names)
@@ -654,12 +663,13 @@ def per_class_scores(result):
         return None
     names = sorted(result.results, key=lambda n: -float(np.mean(result.results[n].scores)))
     classes = np.unique(np.concatenate([np.asarray(result.results[n].y_true) for n in names]))
-    precision, recall, f1 = [], [], []
+    precision, recall, f1, predicted = [], [], [], []
     support = None
     for name in names:
         r = result.results[name]
         y_true, y_pred, repeats = _pooled_predictions(r)
         p, rc, f, s = precision_recall_fscore_support(y_true, y_pred, labels=classes, zero_division=0.0)
+        predicted.append((np.asarray(y_pred)[:, None] == classes[None, :]).sum(axis=0))
         precision.append(p)
         recall.append(rc)
         f1.append(f)
@@ -678,4 +688,5 @@ def per_class_scores(result):
         recall=np.array(recall),
         f1=np.array(f1),
         support=np.asarray(support),
+        predicted=np.array(predicted),
     )

@@ -259,3 +259,44 @@ def test_class_names_and_notes_show_as_written_in_the_markdown(two_sets, tmp_pat
     assert "| x\\|y |" in text and "| &lt;i>it&amp;amp; |" in text and "| a\\*b\\* |" in text
     assert "| \\[link\\](z) |" in text
     assert "- classes x\\|y, &lt;i>it&amp;amp;" in text
+
+
+def test_embedding_none_is_spelled_as_the_command_spells_it_and_the_error_sample_is_said(two_sets, tmp_path):
+    text = two_sets.write_report(tmp_path, embedding="none", html=False).read_text()
+    assert "embedding_" not in text and not list(tmp_path.glob("embedding_*.png"))
+    with pytest.raises(ValueError, match="embedding must be 'tsne', 'pca', 'none' or None; got 'umap'"):
+        two_sets.write_report(tmp_path, embedding="umap")
+    # More errors than the figure holds: the report says it shows a random sample and where the rest are.
+    pca8 = two_sets.results["pca8"]
+    for n_errors in (240, 3):
+        y_pred = np.array(pca8.y_true, copy=True)
+        y_pred[:n_errors] = (y_pred[:n_errors] + 1) % 10
+        wrong = dataclasses.replace(pca8, y_pred=y_pred)
+        result = ComparisonResult(
+            {"pca8": wrong}, skipped={}, task="classification", scoring="accuracy", X=two_sets.X
+        )
+        text = result.write_report(tmp_path / str(n_errors), embedding=None, html=False).read_text()
+        line = next(line for line in text.splitlines() if line.startswith(f"{n_errors} of 240 held-out"))
+        sample = "The figure shows 24 of them, drawn at random; misclassified.csv lists all."
+        assert (sample in line) == (n_errors > 24), line
+
+
+def test_a_class_never_predicted_has_no_precision_not_a_precision_of_0(two_sets, tmp_path):
+    """0 / 0 read "0.00", as if every prediction of the class had been wrong."""
+    pca8 = two_sets.results["pca8"]
+    y_pred = np.where(pca8.y_true == 1, 0, pca8.y_true)  # class 1 never predicted, class 0 half wrong
+    result = ComparisonResult(
+        {"pca8": dataclasses.replace(pca8, y_pred=y_pred)},
+        skipped={},
+        task="classification",
+        scoring="accuracy",
+        X=two_sets.X,
+        target_names=[str(d) for d in range(10)],
+    )
+    per_class = result.per_class()
+    n0, n1 = (np.asarray(pca8.y_true) == 0).sum(), (np.asarray(pca8.y_true) == 1).sum()
+    assert per_class.cell(0, 1) == "- / 0.00"
+    assert per_class.cell(0, 0) == f"{n0 / (n0 + n1):.2f} / 1.00" and per_class.cell(0, 2) == "1.00 / 1.00"
+    text = result.write_report(tmp_path, embedding=None).read_text()
+    assert "| 1 | " in text and "| - / 0.00 | none (F1 0) |" in text
+    assert "- / 0.00" in (tmp_path / "report.html").read_text()
