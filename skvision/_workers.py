@@ -143,6 +143,28 @@ def configured_backend():
     return backend
 
 
+def results_as_they_come():
+    """``Parallel``'s ``return_as``: ``"generator"`` where the active backend supports it, else ``"list"``.
+
+    A generator lets a caller update its progress as chunks finish; joblib's
+    ``multiprocessing`` backend (``parallel_config(backend="multiprocessing")``)
+    has none and raised "does not support return_as=generator".
+
+    Examples
+    --------
+    >>> from joblib import parallel_config
+    >>> results_as_they_come()
+    'generator'
+    >>> with parallel_config(backend="multiprocessing"):
+    ...     results_as_they_come()
+    'list'
+    """
+    from joblib.parallel import get_active_backend
+
+    backend, _ = get_active_backend()
+    return "generator" if getattr(backend, "supports_return_generator", False) else "list"
+
+
 def worker_pool(n_workers, threads):
     """The process's pool of ``n_workers`` loky workers of ``threads`` threads each (spawned as needed).
 

@@ -37,6 +37,21 @@ def no_recent_ctrl_c():
     yield
 
 
+@pytest.fixture
+def backends_take_any_work(monkeypatch):
+    """A configured joblib backend takes the chunks of any workload, however small, one task each.
+
+    Descriptors keep work under ``_MIN_PARALLEL_SECONDS`` in their own process even
+    under ``parallel_config(backend=...)``, and put small chunks together in one task
+    (``_MIN_TASK_SECONDS``): shipping them costs more. Tests of what a backend
+    receives use small data and need every chunk shipped.
+    """
+    from skvision.descriptors import _base
+
+    monkeypatch.setattr(_base, "_MIN_PARALLEL_SECONDS", {"threads": 0.0, "processes": 0.0})
+    monkeypatch.setattr(_base, "_MIN_TASK_SECONDS", {"threads": 0.0, "processes": 0.0})
+
+
 @pytest.fixture(scope="module")
 def dask_client():
     """A dask.distributed client of two worker processes on loopback only, closed with the module."""

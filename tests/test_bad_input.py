@@ -189,8 +189,14 @@ def test_n_jobs_zero_is_refused_by_the_descriptors_and_the_loader():
     X = _good_X("unsupervised")
     with pytest.raises(ValueError, match=r"'n_jobs' parameter of LBP must be .* Got 0 instead"):
         skvision.LBP(n_jobs=0).fit(X)
-    lbp = skvision.LBP().fit(X).set_params(n_jobs=0)  # how the work runs may change after fit, but not to 0
-    with pytest.raises(ValueError, match=r"LBP: n_jobs=0 means nothing"):
+    # How the work runs may change after fit, but not to a value fit would refuse (2.5 ran as 2, "x"
+    # raised "'<' not supported between instances of 'str' and 'int'").
+    for value in (0, 2.5, "x"):
+        lbp = skvision.LBP().fit(X).set_params(n_jobs=value)
+        with pytest.raises(ValueError, match=rf"'n_jobs' parameter of LBP must be .* Got {value!r} instead"):
+            lbp.transform(X)
+    lbp = skvision.LBP().fit(X).set_params(batch_size=0)
+    with pytest.raises(ValueError, match=r"'batch_size' parameter of LBP must be .* Got 0 instead"):
         lbp.transform(X)
     with pytest.raises(ValueError, match=r"'n_jobs' parameter of ImageLoader must be"):
         ImageLoader(n_jobs=0).fit(["a.png"])

@@ -87,7 +87,9 @@ def test_descriptor_output_does_not_depend_on_the_batch_size(name, fitted_descri
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_descriptor_output_does_not_depend_on_n_jobs_or_the_backend(backend, fitted_descriptors, request):
+def test_descriptor_output_does_not_depend_on_n_jobs_or_the_backend(
+    backend, fitted_descriptors, request, backends_take_any_work
+):
     # One test per backend, looping over the descriptors: under pytest-xdist only one
     # worker then starts the dask cluster (or a loky pool) instead of both.
     dtypes = ["uint8", "float"]
@@ -134,6 +136,7 @@ def test_descriptor_output_does_not_depend_on_the_thread_pool(fitted_descriptors
     from skvision.descriptors import _base
 
     monkeypatch.setattr(_base, "_MIN_PARALLEL_SECONDS", {"threads": 0.0, "processes": 0.0})
+    monkeypatch.setattr(_base, "_MIN_TASK_SECONDS", {"threads": 0.0, "processes": 0.0})
     # LPQ keeps small images to one thread (two lose there): lifted, so its threads are checked too.
     monkeypatch.setattr(descriptors.LPQ, "_min_thread_image_pixels", 0)
     changed = []
@@ -148,7 +151,7 @@ def test_descriptor_output_does_not_depend_on_the_thread_pool(fitted_descriptors
     assert not changed, "threads changed " + "; ".join(changed)
 
 
-def test_n_jobs_none_takes_the_configured_backends_workers(fitted_descriptors):
+def test_n_jobs_none_takes_the_configured_backends_workers(fitted_descriptors, backends_take_any_work):
     # n_jobs=None inside parallel_config(backend=..., n_jobs=2): two workers of that backend.
     descriptor, X, expected = fitted_descriptors["LBP", "float"]
     descriptor = copy.deepcopy(descriptor).set_params(n_jobs=None)
@@ -167,6 +170,49 @@ def test_small_work_runs_serially_whatever_n_jobs(fitted_descriptors):
         one = copy.deepcopy(descriptor).set_params(n_jobs=1)
         chunks = parallel._chunk_starts(X, "serial", 1)
         assert chunks == one._chunk_starts(X, "serial", 1) and len(chunks[0]) == 1, name
+
+
+def test_small_chunks_run_in_one_thread_and_go_to_workers_several_per_task(monkeypatch):
+    """batch_size=1 cut WLD's 3,000 28x28 images into 3,000 chunks of mostly Python: two threads took
+    774 ms where one took 377; under a configured backend each chunk was a task of its own, and
+    tiny work went to that backend at all (LBP's 12 ms took 113 ms under loky)."""
+    from joblib import parallel_config
+
+    from skvision.descriptors import _base
+
+    X = np.random.default_rng(0).integers(0, 256, (300, 28, 28), dtype=np.uint8)
+    wld = descriptors.WLD().fit(X)
+    expected = wld.transform(X)
+    tasks = []
+
+    def recording(function):  # joblib's delayed, noting each task's images and batch here
+        def task(images, batch):
+            tasks.append((len(images), batch))
+            return real(function)(images, batch)
+
+        return task
+
+    real = _base.delayed
+    monkeypatch.setattr(_base, "delayed", recording)
+    tiny = wld.set_params(n_jobs=2, batch_size=1)
+    monkeypatch.setattr(_base, "_MIN_PARALLEL_SECONDS", {"threads": 0.0, "processes": 0.0})
+    assert tiny._parallel_plan(X, None) == ("threads", 2)  # the work would be split...
+    with monkeypatch.context() as patched:  # ...but each chunk is far under a millisecond
+        patched.setattr(_base._ThreadPool, "get", lambda n: pytest.fail("a pool for chunks of ~20 us"))
+        np.testing.assert_array_equal(tiny.transform(X), expected)
+    with parallel_config(backend="loky"):
+        np.testing.assert_array_equal(tiny.transform(X), expected)
+    # 300 chunks of one image went out in two tasks (each ~50 ms of work at most, one per worker here),
+    # each described one image at a time.
+    assert len(tasks) == 2 and all(batch == 1 for _, batch in tasks) and sum(n for n, _ in tasks) == 300
+    tasks.clear()
+    monkeypatch.setattr(_base, "_MIN_PARALLEL_SECONDS", {"threads": 0.01, "processes": 1.5})
+    with parallel_config(backend="loky"):  # 300 28x28 images are milliseconds: not worth shipping
+        assert tiny._parallel_plan(X, None) == ("serial", 1)
+        np.testing.assert_array_equal(tiny.transform(X), expected)
+    with parallel_config(backend="threading"):  # threads are cheap: the threads' threshold
+        assert tiny._parallel_plan(X, None) == ("joblib", 2)
+    assert tasks == []
 
 
 def test_a_thread_pool_in_use_survives_a_larger_one(monkeypatch):

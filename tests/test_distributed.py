@@ -21,7 +21,7 @@ def textures():
     return load_textures(patch_size=24, n_per_class=20, random_state=0, return_X_y=True)
 
 
-def test_descriptor_transform_under_dask_backend_equals_local(dask_client, textures):
+def test_descriptor_transform_under_dask_backend_equals_local(dask_client, textures, backends_take_any_work):
     X, _ = textures
     lbp = LBP(P=8, R=1, method="uniform", grid=(2, 2), batch_size=7, n_jobs=-1).fit(X)
     expected = lbp.set_params(n_jobs=1).transform(X)

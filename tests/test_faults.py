@@ -48,7 +48,7 @@ def _killing_descriptor(X, **attributes):
     return descriptor
 
 
-def test_killed_loky_worker_raises_a_clear_error():
+def test_killed_loky_worker_raises_a_clear_error(backends_take_any_work):
     from joblib import parallel_config
     from joblib.externals.loky.process_executor import TerminatedWorkerError
 
@@ -80,7 +80,7 @@ def dask_cluster():
 
 
 @pytest.mark.timeout(180)  # a hang fails the test instead of stalling the run
-def test_lost_dask_worker_under_joblib_is_an_error_or_a_retry(dask_cluster, tmp_path):
+def test_lost_dask_worker_under_joblib_is_an_error_or_a_retry(dask_cluster, tmp_path, backends_take_any_work):
     from distributed import KilledWorker
     from distributed.client import FutureCancelledError
     from joblib import parallel_config

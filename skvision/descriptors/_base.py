@@ -69,9 +69,13 @@ transform slower than one process:
   pool per call, ~10-30 ms), each chunk writing into its rows of the output;
   or ``"processes"`` (joblib's default, loky) for work that holds the GIL (many
   small Python-level calls);
-* a backend chosen with ``joblib.parallel_config(backend=...)`` is always
-  honoured: the chunks go through joblib to that backend (a dask cluster, say),
-  small workloads included.
+* a backend chosen with ``joblib.parallel_config(backend=...)`` takes the
+  chunks (a dask cluster, say) once the work is worth shipping: under
+  ``_MIN_PARALLEL_SECONDS["processes"]`` of it (``["threads"]`` for the threading
+  backend) it runs in this process, as it would without the backend;
+* chunks a small ``batch_size`` makes tiny (under ``_MIN_TASK_SECONDS`` of
+  work each) run in one thread, or several to a task of a backend's workers:
+  a chunk of microseconds is mostly its own Python, which holds the GIL.
 
 The output is bit-identical whatever ``n_jobs``, ``batch_size`` and backend
 (tests/test_determinism.py): chunks are described independently and written
@@ -91,6 +95,7 @@ from numbers import Integral
 
 import numpy as np
 from joblib import Parallel, delayed, effective_n_jobs
+from joblib._parallel_backends import ThreadingBackend
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
@@ -100,7 +105,7 @@ from .._fit_state import keeps_state_on_error
 from .._images import check_images, check_scale, to_grayscale, to_working_scale
 from .._tags import SkvisionTags
 from .._talk import LongCallLines, still_running
-from .._workers import configured_backend
+from .._workers import configured_backend, results_as_they_come
 from ._common import as_8bit_levels, eight_bit_level_images
 
 __all__ = ["BaseDescriptor", "DEVICE_CONSTRAINT", "resolve_descriptor_device", "torch_path_on_cpu"]
@@ -120,6 +125,12 @@ _AUTO_CHUNK_PIXELS = 2**23
 #: BagOfVisualWords' SIFT and ORB (the only descriptors on processes) were estimated at DAISY's
 #: cost, 5x and 2x too low; at their measured costs 1.5 s keeps about the same work serial.
 _MIN_PARALLEL_SECONDS = {"threads": 0.01, "processes": 1.5}
+#: Least estimated work of one task. A thread's chunk under ~1 ms is mostly the chunk's own Python
+#: (planes, checks), which holds the GIL: with batch_size=1, two threads ran WLD and GLCM on 3,000
+#: 28x28 images 2x slower than one (377 vs 774 ms); such chunks run in one thread. A task sent to
+#: processes or a configured backend (pickled, shipped) gets consecutive chunks until it holds
+#: ~50 ms of work, each still described ``batch_size`` images at a time.
+_MIN_TASK_SECONDS = {"threads": 0.001, "processes": 0.05}
 #: Chunks per worker above this much estimated work (a chunk finishing late leaves a core idle).
 _CHUNKS_PER_WORKER = 4
 _BALANCE_ABOVE_SECONDS = 0.2
@@ -577,6 +588,14 @@ class BaseDescriptor(TransformerMixin, BaseEstimator):
                 parts.append(self._describe_torch(tensor).double().cpu().numpy())
         return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
 
+    def _transform_chunks(self, images, batch):
+        """``_transform_chunk`` of ``images``, ``batch`` at a time (a joblib task of several chunks)."""
+        if len(images) <= batch:
+            return self._transform_chunk(images, None)
+        return np.concatenate(
+            [self._transform_chunk(images[s : s + batch], None) for s in range(0, len(images), batch)]
+        )
+
     def _torch_plane(self, plane):
         """The numpy array the torch path's tensor is made from (see "Subclass hooks")."""
         return plane.astype(np.float64, copy=False)
@@ -616,6 +635,10 @@ class BaseDescriptor(TransformerMixin, BaseEstimator):
                 f"{type(self).__name__}: a parameter changed after fit (set_params: {said}); what fit learnt "
                 f"comes from the old value: fit it again (only {may} may change between fit and transform)."
             )
+        if any(not _same_param_value(value, current.get(name)) for name, value in fitted.items()):
+            # n_jobs=2.5 or "x" set after fit: the message fit would give (2.5 ran as if 2; "x" raised
+            # "'<' not supported between instances of 'str' and 'int'").
+            self._validate_params()
 
     def _check_width(self, got, expected, per_plane=True):
         """Raise when a chunk's features (per plane, or in all) are not as many as fitted."""
@@ -642,7 +665,13 @@ class BaseDescriptor(TransformerMixin, BaseEstimator):
         n_workers = effective_n_jobs(n_jobs)
         if n_workers == 1 or _ThreadPool.in_worker():
             return "serial", 1
-        if configured_backend() is not None:
+        backend = configured_backend()
+        if backend is not None:
+            # Honoured once there is work to ship: under parallel_config(backend="loky"), LBP's 12 ms
+            # on 3,000 28x28 images took 113 ms, and a dask cluster's 7 tasks ~400 ms.
+            kind = "threads" if isinstance(backend, ThreadingBackend) else "processes"
+            if self._estimated_seconds(images) < _MIN_PARALLEL_SECONDS[kind]:
+                return "serial", 1
             return "joblib", n_jobs
         prefer = "threads" if self._parallel_prefer == "threads" else "processes"
         if self._estimated_seconds(images) < _MIN_PARALLEL_SECONDS[prefer]:
@@ -686,6 +715,12 @@ class BaseDescriptor(TransformerMixin, BaseEstimator):
         n_images = images.shape[0]
         how, n_jobs = self._parallel_plan(images, device)
         starts, batch = self._chunk_starts(images, how, n_jobs, device)
+        chunk_seconds = self._estimated_seconds(images[:batch])
+        if how == "threads" and chunk_seconds < _MIN_TASK_SECONDS["threads"]:
+            how, n_jobs = "serial", 1  # a small batch_size: chunks of mostly Python
+        # Consecutive chunks per joblib task (1 unless batch_size made them small).
+        per_task = max(1, math.ceil(_MIN_TASK_SECONDS["processes"] / max(chunk_seconds, 1e-12)))
+        per_task = min(per_task, max(1, len(starts) // max(1, effective_n_jobs(n_jobs))))
         out = np.empty((n_images, self.n_features_out_), dtype=np.float64)
 
         if self.verbose:
@@ -704,9 +739,11 @@ class BaseDescriptor(TransformerMixin, BaseEstimator):
             self._transform_chunk_into(images[start : start + batch], out[start : start + batch])
 
         if how == "joblib":
-            results = Parallel(n_jobs=n_jobs, return_as="generator", prefer=self._parallel_prefer)(
-                delayed(self._transform_chunk)(images[s : s + batch], None) for s in starts
+            tasks = range(0, n_images, batch * per_task)
+            blocks = Parallel(n_jobs=n_jobs, return_as=results_as_they_come(), prefer=self._parallel_prefer)(
+                delayed(self._transform_chunks)(images[s : s + batch * per_task], batch) for s in tasks
             )
+            starts, batch, results = tasks, batch * per_task, blocks
         elif how == "threads":
             results = _ThreadPool.get(n_jobs).map(into, starts)
         elif device is not None:

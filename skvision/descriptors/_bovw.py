@@ -32,6 +32,7 @@ from sklearn.cluster import MiniBatchKMeans
 from sklearn.utils import check_random_state
 
 from .._compat import Interval, StrOptions
+from .._workers import results_as_they_come
 from ._base import BaseDescriptor
 
 __all__ = ["BagOfVisualWords"]
@@ -400,7 +401,7 @@ class BagOfVisualWords(BaseDescriptor):
         else:
             n_chunks = _FIT_PROGRESS_STEPS if progress is not None else 1
         chunks = np.array_split(np.arange(len(planes)), max(1, min(len(planes), n_chunks)))
-        described = Parallel(n_jobs=n_jobs, prefer=prefer, return_as="generator")(
+        described = Parallel(n_jobs=n_jobs, prefer=prefer, return_as=results_as_they_come())(
             delayed(_descriptors_of_stack)(planes[chunk], self.detector, params) for chunk in chunks
         )
         per_image = []
@@ -497,7 +498,7 @@ class BagOfVisualWords(BaseDescriptor):
                     (stack[start : start + per_block], ascending[left:right] - first, order[left:right])
                 )
         n_jobs, prefer = self._fit_parallelism(stack)
-        kept = Parallel(n_jobs=n_jobs, prefer=prefer, return_as="generator")(
+        kept = Parallel(n_jobs=n_jobs, prefer=prefer, return_as=results_as_they_come())(
             delayed(_sampled_daisy_block)(images, params, rows) for images, rows, _ in blocks
         )
         descriptors = None

@@ -43,7 +43,7 @@ from joblib import Parallel, delayed, effective_n_jobs
 from joblib.parallel import get_active_backend
 
 from .. import _workers
-from .._workers import check_n_jobs
+from .._workers import check_n_jobs, results_as_they_come
 
 __all__ = ["map_files"]
 
@@ -129,7 +129,7 @@ def map_files(function, paths, options, *, n_jobs=None, progress=None):
     chunk = _chunk_length(per_file, len(rest), processes)
     chunks = [rest[start : start + chunk] for start in range(0, len(rest), chunk)]
     if how == "joblib":
-        done = Parallel(n_jobs=n_jobs, return_as="generator")(
+        done = Parallel(n_jobs=n_jobs, return_as=results_as_they_come())(
             delayed(_map_chunk)(function, part, options) for part in chunks
         )
         for part in done:

@@ -505,6 +505,7 @@ def test_n_jobs_runs_threads_unless_joblib_is_told_otherwise(rng, monkeypatch):
     calls.clear()
     # ...and on this process's pool of threads once there is enough of it.
     monkeypatch.setattr(_base, "_MIN_PARALLEL_SECONDS", {"threads": 0.0, "processes": 0.0})
+    monkeypatch.setattr(_base, "_MIN_TASK_SECONDS", {"threads": 0.0, "processes": 0.0})
     np.testing.assert_array_equal(descriptor.transform(images), expected)
     assert len(calls) == 8 and {pid for pid, _ in calls} == {os.getpid()}
     assert threading.get_ident() not in {ident for _, ident in calls}
