@@ -146,6 +146,17 @@ def test_a_configured_backend_gets_the_chunks(monkeypatch):
     assert [path for _, path, _ in results] == paths
 
 
+def test_a_backend_without_result_generators_gets_the_chunks(monkeypatch):
+    """joblib's multiprocessing backend raised "does not support return_as=generator"."""
+    monkeypatch.setattr(_file_map, "_PROBE_SECONDS", 0.0)
+    paths = [f"file-{i}.png" for i in range(30)]
+    with parallel_config(backend="multiprocessing"):
+        assert _file_map._plan(2, 0.0) == ("joblib", 2)
+        results = map_files(_pid_and_pixels, paths, {"sleep": 0.0}, n_jobs=2)
+    assert [path for _, path, _ in results] == paths
+    assert len({pid for pid, _, _ in results} - {os.getpid()}) >= 1  # read in the backend's processes
+
+
 def _folder(root, n_per_class=12):
     rng = np.random.default_rng(0)
     for name in ("cats", "dogs"):
