@@ -785,6 +785,15 @@ def _compare_one(args):
             f"classifier: {args.classifier}{settings}; device: {device}{'; fast mode' if args.fast else ''}",
             *([downscaled] if downscaled else []),
             *([imbalance] if imbalance else []),
+            # The images' own sizes are gone from what the report shows: said where they were changed.
+            *(
+                [
+                    f"images read at {'x'.join(map(str, args.image_size))} (--image-size): files of another "
+                    "size were resized to it, their aspect ratio stretched where it differs"
+                ]
+                if args.image_size is not None
+                else []
+            ),
             f"command: skvision {' '.join(sys.argv[1:]) if sys.argv[1:] else 'compare'}",
         ],
         progress=talk.stage,

@@ -297,7 +297,9 @@ def test_compare_on_an_image_folder(tmp_path, capsys):
     import torch
 
     used = "cuda:0" if torch.cuda.is_available() else "cpu"
-    assert f"device: {used}" in (tmp_path / "out" / "report.md").read_text(), "the device used, not 'auto'"
+    report = (tmp_path / "out" / "report.md").read_text()
+    assert f"device: {used}" in report, "the device used, not 'auto'"
+    assert "images read at 24x24 (--image-size): files of another size were resized to it" in report
     assert (tmp_path / "out" / "errors_lbp.png").exists() or "0 of" in (
         tmp_path / "out" / "report.md"
     ).read_text()
