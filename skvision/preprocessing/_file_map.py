@@ -53,7 +53,7 @@ _PROBE_SECONDS = 0.2
 #: workers running, handing chunks over and unpickling their images costs ~0.1 s; workers not
 #: started yet take ~1-3 s each to spawn and import (measured on 2 cores), so they pay only
 #: on longer reads. The main process reads meanwhile, so a wrong guess costs little either way.
-_MIN_PARALLEL_SECONDS = {"warm": 0.5, "cold": 6.0}
+_MIN_PARALLEL_SECONDS = {"warm": 0.5, "cold": 6.0, "threads": 0.05}
 #: A chunk's estimated seconds: enough files that handing it over is cheap, few enough that
 #: the chunks the workers hold at the end (read again here if not ready) are short.
 _CHUNK_SECONDS = (0.05, 1.0)
@@ -208,7 +208,13 @@ def _plan(n_jobs, rest_seconds):
     processes = effective_n_jobs(n_jobs)
     if processes <= 1 or _workers.in_worker():
         return "serial", 1
-    if _workers.configured_backend() is not None:
+    backend = _workers.configured_backend()
+    if backend is not None:
+        # A backend the caller chose takes the files once there is more to read than shipping costs
+        # (a few files on a dask cluster took longer to send than to read here).
+        threads = getattr(backend, "uses_threads", False)
+        if rest_seconds < _MIN_PARALLEL_SECONDS["threads" if threads else "warm"]:
+            return "serial", 1
         return "joblib", processes
     if (getattr(get_active_backend()[0], "nesting_level", 0) or 0) > 0:
         return "serial", 1  # inside one of joblib's workers: its cores are taken

@@ -131,7 +131,11 @@ def test_plan_weighs_the_rest_against_starting_workers(monkeypatch, n_jobs, seco
 def test_plan_follows_joblib_configuration(monkeypatch):
     monkeypatch.setattr(_workers, "pool_running", lambda *args: True)
     with parallel_config(backend="threading"):  # a backend the caller chose (a dask cluster, say)
-        assert _file_map._plan(2, 0.0) == ("joblib", 2)
+        assert _file_map._plan(2, 0.1) == ("joblib", 2)
+        assert _file_map._plan(2, 0.01) == ("serial", 1)  # less than handing it over costs
+    with parallel_config(backend="loky"):
+        assert _file_map._plan(2, 1.0) == ("joblib", 2)
+        assert _file_map._plan(2, 0.1) == ("serial", 1)
     with parallel_config(n_jobs=2):  # n_jobs=None follows joblib's configuration
         assert _file_map._plan(None, 100.0) == ("share", 2)
     monkeypatch.setattr(_workers, "_in_worker", True)
@@ -140,6 +144,7 @@ def test_plan_follows_joblib_configuration(monkeypatch):
 
 def test_a_configured_backend_gets_the_chunks(monkeypatch):
     monkeypatch.setattr(_file_map, "_PROBE_SECONDS", 0.0)
+    monkeypatch.setattr(_file_map, "_MIN_PARALLEL_SECONDS", {"warm": 0.0, "cold": 0.0, "threads": 0.0})
     paths = [f"file-{i}.png" for i in range(30)]
     with parallel_config(backend="threading"):
         results = map_files(_pid_and_pixels, paths, {"sleep": 0.0}, n_jobs=2)
@@ -149,6 +154,7 @@ def test_a_configured_backend_gets_the_chunks(monkeypatch):
 def test_a_backend_without_result_generators_gets_the_chunks(monkeypatch):
     """joblib's multiprocessing backend raised "does not support return_as=generator"."""
     monkeypatch.setattr(_file_map, "_PROBE_SECONDS", 0.0)
+    monkeypatch.setattr(_file_map, "_MIN_PARALLEL_SECONDS", {"warm": 0.0, "cold": 0.0, "threads": 0.0})
     paths = [f"file-{i}.png" for i in range(30)]
     with parallel_config(backend="multiprocessing"):
         assert _file_map._plan(2, 0.0) == ("joblib", 2)
