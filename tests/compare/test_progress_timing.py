@@ -255,7 +255,7 @@ def test_worker_folds_are_stored_and_reported_while_the_main_process_runs_a_long
             WaitsInMain.released.set()
 
     monkeypatch.setattr(Progress, "split_done", split_done)
-    features = {"quick": FunctionTransformer(flatten), "long": WaitsInMain(home=os.getpid(), timeout=20.0)}
+    features = {"quick": FunctionTransformer(flatten), "long": WaitsInMain(home=os.getpid(), timeout=60.0)}
     result = compare_features(X, y, features, estimator="logreg", cv=4, n_jobs=2, store=store)
     assert WaitsInMain.waits and all(WaitsInMain.waits), "no worker fold was recorded while 'long' ran"
     assert sorted(result.results) == ["long", "quick"] and result.results["quick"].parallel == 2
@@ -283,7 +283,7 @@ def test_a_worker_failure_is_recorded_while_the_main_process_runs_a_long_split(d
     monkeypatch.setattr(Progress, "failed", failed)
     features = {
         "fragile": FailsInWorkers(home=os.getpid()),
-        "long": WaitsInMain(home=os.getpid(), timeout=20.0),
+        "long": WaitsInMain(home=os.getpid(), timeout=60.0),
     }
     result = compare_features(X, y, features, estimator="logreg", cv=4, n_jobs=2, on_error="skip")
     assert WaitsInMain.waits and all(WaitsInMain.waits), "the failure waited for the main process"
