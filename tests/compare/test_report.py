@@ -162,14 +162,7 @@ def test_names_the_font_cannot_draw_give_one_warning_not_one_per_glyph(two_sets,
     names = np.array(["零", "一", "two", "three", "four", "five", "six", "seven", "eight", "nine"])
     fonts, missing = glyphs_missing(["skvision", *names, "é"])
     assert missing == ["一", "零"] and fonts  # DejaVu Sans, matplotlib's own, draws é but no CJK
-    result = ComparisonResult(
-        two_sets.results,
-        skipped={},
-        task=two_sets.task,
-        scoring=two_sets.scoring,
-        X=two_sets.X,
-        target_names=names,
-    )
+    result = _with_class_names(two_sets, names)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         text = result.write_report(tmp_path, embedding="pca", html=False).read_text()
@@ -241,14 +234,7 @@ def test_class_names_and_notes_show_as_written_in_the_markdown(two_sets, tmp_pat
     names = np.array(
         ["x|y", "<i>it&amp;", "a*b*", "[link](z)", "five", "six", "seven", "eight", "nine", "ten"]
     )
-    result = ComparisonResult(
-        two_sets.results,
-        skipped={},
-        task=two_sets.task,
-        scoring=two_sets.scoring,
-        X=two_sets.X,
-        target_names=names,
-    )
+    result = _with_class_names(two_sets, names)
     text = result.write_report(
         tmp_path, embedding=None, html=False, notes=["classes x|y, <i>it&amp;"]
     ).read_text()
@@ -300,3 +286,15 @@ def test_a_class_never_predicted_has_no_precision_not_a_precision_of_0(two_sets,
     text = result.write_report(tmp_path, embedding=None).read_text()
     assert "| 1 | " in text and "| - / 0.00 | none (F1 0) |" in text
     assert "- / 0.00" in (tmp_path / "report.html").read_text()
+
+
+def _with_class_names(result, names):
+    """``result`` with other class names."""
+    return ComparisonResult(
+        result.results,
+        skipped={},
+        task=result.task,
+        scoring=result.scoring,
+        X=result.X,
+        target_names=names,
+    )
