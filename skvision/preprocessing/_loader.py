@@ -126,26 +126,59 @@ def describe_problems(problems, limit=_LISTED_PROBLEMS):
     return "\n".join(lines)
 
 
-def bad_files_error(problems, n_files):
-    """The one :class:`ImageReadError` that lists every bad file of a read."""
+def bad_files_error(problems, n_files, *, from_paths=False):
+    """The one :class:`ImageReadError` that lists every bad file of a read.
+
+    ``from_paths``: the files are a caller's list of paths (``ImageLoader``), whose
+    output rows must line up with it: leaving files out is then advice with a cost,
+    and operating-system files among them (``.DS_Store``) are named.
+    """
     count = "1 file" if len(problems) == 1 else f"{len(problems)} files"
+    advice = "Pass on_error='warn' (or 'skip', silent) to leave them out."
+    if from_paths:
+        from ..datasets._folder import is_debris  # that module imports this one
+
+        debris = [path for path in problems if is_debris(os.path.basename(path))]
+        system = (
+            f" ({len(debris)} of them operating-system files such as {os.path.basename(debris[0])!r}: "
+            "keep them out, e.g. [p for p in paths if not Path(p).name.startswith('.')])"
+            if debris
+            else ""
+        )
+        advice = (
+            f"Leave them out of the paths{system}, or pass on_error='warn' (or 'skip', silent): "
+            f"{_SHORTER_OUTPUT}"
+        )
     return ImageReadError(
-        f"{count} of {n_files} could not be read as images:\n{describe_problems(problems)}\n"
-        "Pass on_error='warn' (or 'skip', silent) to leave them out.",
+        f"{count} of {n_files} could not be read as images:\n{describe_problems(problems)}\n{advice}",
         problems,
     )
 
 
-def report_bad_files(problems, n_files, on_error, stacklevel=3):
-    """Raise, warn about or accept the bad files of a read, as ``on_error`` says."""
+# What leaving files out of a caller's paths does to the rows that come back.
+_SHORTER_OUTPUT = (
+    "transform then returns fewer images than paths (skipped_files_ names those left out), so its rows, "
+    "and a pipeline's predictions, no longer line up with the paths."
+)
+
+
+def report_bad_files(problems, n_files, on_error, stacklevel=3, from_paths=False):
+    """Raise, warn about or accept the bad files of a read, as ``on_error`` says (``bad_files_error``)."""
     if not problems:
         return
     if on_error == "raise":
-        raise bad_files_error(problems, n_files)
+        raise bad_files_error(problems, n_files, from_paths=from_paths)
     if on_error == "warn":
         count = "1 file" if len(problems) == 1 else f"{len(problems)} files"
+        shorter = (
+            f"\n{n_files - len(problems)} images come back for {n_files} paths: their rows, and a pipeline's "
+            "predictions, no longer line up with the paths (skipped_files_ names those left out)."
+            if from_paths
+            else ""
+        )
         warnings.warn(
-            f"Skipped {count} of {n_files} that could not be read as images:\n{describe_problems(problems)}",
+            f"Skipped {count} of {n_files} that could not be read as images:\n{describe_problems(problems)}"
+            f"{shorter}",
             UserWarning,
             stacklevel=stacklevel,
         )
@@ -512,7 +545,8 @@ def read_images(
             f"None of the {len(paths)} files could be read as an image:\n{describe_problems(problems)}",
             problems,
         )
-    report_bad_files(problems, len(paths), on_error, stacklevel=4)
+    # load_image_folder reads with on_error='skip' and reports itself (its filenames stay aligned).
+    report_bad_files(problems, len(paths), on_error, stacklevel=4, from_paths=True)
     # Called by ImageLoader.transform and load_image_folder: stacklevel 4 names the user's line.
     _warn_low_range({path: top for path, (_, _, top) in zip(paths, results) if top is not None}, stacklevel=4)
     kept = [index for index, (_, problem, _) in enumerate(results) if problem is None]
@@ -729,7 +763,7 @@ class ImageLoader(_ImagesOut, TransformerMixin, BaseEstimator, auto_wrap_output_
         problems = {os.fspath(p): h for p, h in zip(paths, headers) if isinstance(h, str)}
         # Files that fail here are reported again by transform (with the decoding problems).
         if len(problems) == len(paths) or (problems and self.on_error == "raise"):
-            raise bad_files_error(problems, len(paths))
+            raise bad_files_error(problems, len(paths), from_paths=True)
         self.skipped_files_ = problems
         headers = [h for h in headers if not isinstance(h, str)]
         if self.color_mode == "auto":

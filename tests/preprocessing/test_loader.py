@@ -764,3 +764,24 @@ def test_png_orientation_from_text_chunks_is_known_from_the_header(tmp_path):
         loader = ImageLoader().fit([tmp_path / name])
         assert loader.image_shape_ == (3, 2), name
         np.testing.assert_array_equal(loader.transform([tmp_path / name])[0], np.rot90(pixels, -1))
+
+
+def test_bad_files_among_paths_say_what_leaving_them_out_does(tmp_path):
+    """The error told users to pass on_error='skip', after which a folder's .DS_Store and ._photo0.png
+    went missing from the output: predictions zipped with the paths paired .DS_Store with a label."""
+    for i in range(3):
+        Image.fromarray(np.full((6, 6), 40 * i, dtype=np.uint8)).save(tmp_path / f"photo{i}.png")
+    (tmp_path / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1")
+    (tmp_path / "._photo0.png").write_bytes(b"\x00\x05\x16\x07")
+    paths = sorted(tmp_path.iterdir())
+    loader = ImageLoader().fit(paths[2:])
+    with pytest.raises(ImageReadError) as raised:
+        loader.transform(paths)
+    message = str(raised.value)
+    assert "2 of them operating-system files such as '.DS_Store'" in message
+    assert "no longer line up with the paths" in message and "skipped_files_" in message
+    with pytest.raises(ImageReadError, match="no longer line up with the paths"):
+        ImageLoader().fit(paths)
+    with pytest.warns(UserWarning, match=r"3 images come back for 5 paths: their rows.*no longer line up"):
+        images = ImageLoader(on_error="warn").fit(paths[2:]).transform(paths)
+    assert len(images) == 3
