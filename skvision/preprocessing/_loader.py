@@ -299,6 +299,22 @@ def _warn_low_range(deep_max, stacklevel):
     )
 
 
+def _warn_grey_into_colour(grey, n_files):
+    """Warn that ``grey`` files were read as colour (``ImageLoader`` fitted on colour files)."""
+    if not grey:
+        return
+    count = "1 file" if len(grey) == 1 else f"{len(grey)} files"
+    listed = describe_problems(dict.fromkeys(grey, "grey"))
+    verb = "is" if len(grey) == 1 else "are"
+    warnings.warn(
+        f"{count} of {n_files} {verb} grey, read as colour (the grey level in all three channels) for a "
+        f"model fitted on colour files, whose colour features they lack:\n{listed}\n"
+        "Pass the colour originals, or fit on grey images (ImageLoader(color_mode='gray')).",
+        UserWarning,
+        stacklevel=4,
+    )
+
+
 def _convert(array, color_mode):
     if color_mode == "gray" and array.ndim == 3:
         return _cast_like(to_grayscale(array[np.newaxis])[0], np.uint8)
@@ -360,7 +376,8 @@ def _opened(path, max_pixels):
 
 
 def _decode(path, color_mode, image_size, resize_mode, fill_value, max_pixels):
-    """The file's uint8 array, and its largest value before scaling when it is a 16-bit file, else None."""
+    """The file's uint8 array, its largest value before scaling when it is a 16-bit file (else None),
+    and whether the file itself is grey."""
     from PIL import ImageOps
 
     with _opened(path, max_pixels) as image:
@@ -373,10 +390,11 @@ def _decode(path, color_mode, image_size, resize_mode, fill_value, max_pixels):
         # Only the high bytes are left: the largest value the file can have held, for the same
         # warning as a 16-bit grey file whose values stay within 12 bits.
         deep_max = int(array.max(initial=0)) * 256 + 255
+    grey = array.ndim == 2
     array = _convert(array, color_mode)
     if image_size is not None:
         array = resize_image(array, image_size, mode=resize_mode, fill_value=fill_value)
-    return array, deep_max
+    return array, deep_max, grey
 
 
 def read_image(
@@ -427,7 +445,7 @@ def read_image(
     name = os.fspath(path)
     fill_value = check_fill_value(fill_value)
     try:
-        array, deep_max = _decode(path, color_mode, image_size, resize_mode, fill_value, max_pixels)
+        array, deep_max, _ = _decode(path, color_mode, image_size, resize_mode, fill_value, max_pixels)
     except _BadFile as exc:
         raise ImageReadError(f"{name}: {exc}", {name: str(exc)}) from exc.__cause__
     if deep_max is not None:
@@ -436,12 +454,13 @@ def read_image(
 
 
 def _read_or_report(path, options):
-    """``(array, problem, largest 16-bit value)``: the warning is given once by the caller, not per worker."""
+    """``(array, problem, largest 16-bit value, grey file)``: warnings are given once by the caller, not
+    per worker."""
     try:
-        array, deep_max = _decode(path, **options)
-        return array, None, deep_max
+        array, deep_max, grey = _decode(path, **options)
+        return array, None, deep_max, grey
     except _BadFile as exc:
-        return None, str(exc), None
+        return None, str(exc), None, False
 
 
 #: Seconds before the bar of a read shows: a quick read prints nothing.
@@ -488,6 +507,7 @@ def read_images(
     n_jobs=None,
     same_size=True,
     verbose=0,
+    warn_grey=False,
 ):
     """Read files, in parallel where that is faster; every file is tried before bad ones are reported.
 
@@ -519,6 +539,9 @@ def read_images(
         (True) or come back as a list (False).
     verbose : int, default=0
         A tqdm bar over the files (on stderr) when the read lasts over a second.
+    warn_grey : bool, default=False
+        Warn about grey files read as colour (``ImageLoader`` after a fit on
+        colour files: their colour features are gone).
 
     Returns
     -------
@@ -539,7 +562,7 @@ def read_images(
     )
     with _file_progress(verbose, len(paths), "reading") as progress:
         results = map_files(_read_or_report, paths, options, n_jobs=n_jobs, progress=progress)
-    problems = {path: problem for path, (_, problem, _) in zip(paths, results) if problem is not None}
+    problems = {path: problem for path, (_, problem, _, _) in zip(paths, results) if problem is not None}
     if len(problems) == len(paths):
         raise ImageReadError(
             f"None of the {len(paths)} files could be read as an image:\n{describe_problems(problems)}",
@@ -548,8 +571,14 @@ def read_images(
     # load_image_folder reads with on_error='skip' and reports itself (its filenames stay aligned).
     report_bad_files(problems, len(paths), on_error, stacklevel=4, from_paths=True)
     # Called by ImageLoader.transform and load_image_folder: stacklevel 4 names the user's line.
-    _warn_low_range({path: top for path, (_, _, top) in zip(paths, results) if top is not None}, stacklevel=4)
-    kept = [index for index, (_, problem, _) in enumerate(results) if problem is None]
+    _warn_low_range(
+        {path: top for path, (_, _, top, _) in zip(paths, results) if top is not None}, stacklevel=4
+    )
+    if warn_grey:
+        _warn_grey_into_colour(
+            [path for path, (_, problem, _, grey) in zip(paths, results) if grey], len(paths)
+        )
+    kept = [index for index, (_, problem, _, _) in enumerate(results) if problem is None]
     arrays = [results[index][0] for index in kept]
     if color_mode == "auto" and any(a.ndim == 3 for a in arrays) and any(a.ndim == 2 for a in arrays):
         arrays = [_convert(a, "rgb") for a in arrays]
@@ -808,6 +837,8 @@ class ImageLoader(_ImagesOut, TransformerMixin, BaseEstimator, auto_wrap_output_
             n_jobs=self.n_jobs,
             same_size=False,
             verbose=self.verbose,
+            # Colour chosen by 'auto' (fit saw colour files): grey files after it lack what the model uses.
+            warn_grey=self.color_mode == "auto" and self.color_mode_ == "rgb",
         )
         return images if isinstance(images, list) else check_images(images)
 

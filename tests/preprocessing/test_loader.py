@@ -785,3 +785,24 @@ def test_bad_files_among_paths_say_what_leaving_them_out_does(tmp_path):
     with pytest.warns(UserWarning, match=r"3 images come back for 5 paths: their rows.*no longer line up"):
         images = ImageLoader(on_error="warn").fit(paths[2:]).transform(paths)
     assert len(images) == 3
+
+
+def test_grey_files_after_a_fit_on_colour_files_are_said(tmp_path):
+    """A colour model behind ImageLoader read grey test files as colour without a word (0.77 -> 0.47)."""
+    rng = np.random.default_rng(0)
+    colour = [tmp_path / f"c{i}.png" for i in range(3)]
+    for path in colour:
+        Image.fromarray(rng.integers(0, 256, (6, 6, 3), dtype=np.uint8)).save(path)
+    grey = tmp_path / "g.png"
+    Image.fromarray(rng.integers(0, 256, (6, 6), dtype=np.uint8)).save(grey)
+    loader = ImageLoader().fit(colour)
+    with pytest.warns(UserWarning, match=r"(?s)1 file of 3 is grey, read as colour.*g\.png: grey"):
+        images = loader.transform([colour[0], grey, colour[1]])
+    assert images.shape == (3, 6, 6, 3) and (images[1] == images[1][..., :1]).all()
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # asked for colour, or grey all along: nothing to say
+        ImageLoader(color_mode="rgb").fit(colour).transform([grey])
+        ImageLoader().fit([grey]).transform([grey])
+        loader.transform(colour)
