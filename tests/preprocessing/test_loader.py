@@ -173,7 +173,8 @@ def test_loader_colour_mode_is_learned_in_fit(tmp_path):
     Image.fromarray(np.full((5, 5), 77, dtype=np.uint8)).save(tmp_path / "g.png")
     loader = ImageLoader().fit([tmp_path / "c.png", tmp_path / "g.png"])
     assert loader.color_mode_ == "rgb"
-    assert loader.transform([tmp_path / "g.png"]).shape == (1, 5, 5, 3)
+    with pytest.warns(UserWarning, match="1 file of 1 is grey, read as colour"):
+        assert loader.transform([tmp_path / "g.png"]).shape == (1, 5, 5, 3)
     assert ImageLoader(color_mode="gray").fit_transform([tmp_path / "c.png"]).shape == (1, 5, 5)
 
 
