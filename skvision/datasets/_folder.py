@@ -75,6 +75,28 @@ def is_debris(name: str) -> bool:
     return name.startswith(".") or name.startswith("~$") or name.lower() in DEBRIS_NAMES
 
 
+def _near_misses(folders, classes):
+    """`` 'X' differs from the class 'x' only in case or spaces...`` for such folders, or ''.
+
+    Examples
+    --------
+    >>> _near_misses(["Grass", "gravel "], ["grass", "gravel", "brick"])[:62]
+    " 'Grass' differs from the class 'grass' only in case or spaces"
+    >>> _near_misses(["sand"], ["grass"])
+    ''
+    """
+    key = {name.strip().casefold(): name for name in classes}
+    pairs = [(folder, key[near]) for folder in folders if (near := folder.strip().casefold()) in key]
+    if not pairs:
+        return ""
+    (first, first_class), *rest = pairs
+    others = "".join(f", {folder!r} from {name!r}" for folder, name in rest)
+    return (
+        f" {first!r} differs from the class {first_class!r} only in case or spaces{others}: rename "
+        "the folders or pass classes as the folders spell them."
+    )
+
+
 def class_name(folder_name: str) -> str:
     """A class folder's name as a class name: Unicode-normalised to NFC.
 
@@ -733,8 +755,11 @@ def load_image_folder(
         names = wanted
         ignored = {name: len(files) for name, files in found.items() if files and name not in wanted}
         if ignored:
-            listed = _listing(f"{name} ({n} files)" for name, n in ignored.items())
-            messages.append(f"Folders of {str(given)!r} not in classes are left out: {listed}.")
+            listed = _listing(f"{name!r} ({n} files)" for name, n in ignored.items())
+            messages.append(
+                f"Folders of {str(given)!r} not in classes are left out: {listed}."
+                + _near_misses(ignored, [name for name in wanted if not found.get(name)])
+            )
     for message in messages:
         warnings.warn(message, UserWarning, stacklevel=2)
 

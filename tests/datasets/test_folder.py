@@ -348,9 +348,21 @@ def test_class_names_as_labels(tmp_path):
 
 def test_a_test_folder_with_an_unknown_class_warns_and_leaves_it_out(tmp_path):
     make_folder(tmp_path)
-    with pytest.warns(UserWarning, match=r"not in classes are left out: dog \(3 files\)"):
+    with pytest.warns(UserWarning, match=r"not in classes are left out: 'dog' \(3 files\)"):
         data = load_image_folder(tmp_path, classes=["cat"])
     assert data.target.tolist() == [0, 0, 0] and "1 folder not in classes (dog)" in data.DESCR
+
+
+def test_a_folder_that_differs_from_a_class_only_in_case_or_spaces_is_pointed_at(tmp_path):
+    """A test folder 'Dog' (or 'dog ') for the class 'dog' was left out, and the class said empty, with no
+    word that the two were one class spelt differently."""
+    make_folder(tmp_path)
+    (tmp_path / "dog").rename(tmp_path / "Dog ")
+    with pytest.warns(UserWarning) as caught:
+        data = load_image_folder(tmp_path, classes=["cat", "dog"])
+    said = " ".join(str(w.message) for w in caught)
+    assert "'Dog ' (3 files)" in said and "'Dog ' differs from the class 'dog' only in case or spaces" in said
+    assert data.target.tolist() == [0, 0, 0]
 
 
 def test_a_folder_of_splits_read_as_classes_warns(tmp_path):

@@ -320,7 +320,7 @@ CASES = {
         {"classes": ["a", "b"]},
         classes=["a", "b"],
         counts=[2, 2],
-        warns=[r"not in classes are left out: zzz \(1 files\)"],
+        warns=[r"not in classes are left out: 'zzz' \(1 files\)"],
     ),
 }
 
