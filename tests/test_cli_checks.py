@@ -496,7 +496,7 @@ def test_classes_option_picks_folders_and_refuses_a_class_without_images(tmp_pat
     assert status == 0, err
     assert "12 images of 16x16, 2 classes" in err  # the run's header is progress: stderr
     assert "in 2 classes (c, a)" in (out / "report.md").read_text()
-    assert "not in --classes are left out: b (6 files)" in err
+    assert "not in --classes are left out: 'b' (6 files)" in err
 
     status, _, err = _run([*argv, "--features", "pixels", "--classes", "a,zebra"], capsys)
     _one_line_error(status, err)
