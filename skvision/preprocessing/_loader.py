@@ -299,6 +299,28 @@ def _warn_low_range(deep_max, stacklevel):
     )
 
 
+def _warn_few_colour_files(colour, n_files):
+    """Warn when a few colour files make a mostly grey read colour (``color_mode='auto'``).
+
+    One RGB file among 29 grey ones made every image (N, H, W, 3); a grey model
+    then refused them all, naming no file. A few grey files among colour ones
+    are the usual mix and read as colour without a word.
+    """
+    if len(colour) * 2 >= n_files:
+        return
+    count = "1 file" if len(colour) == 1 else f"{len(colour)} files"
+    listed = describe_problems(dict.fromkeys(colour, "colour"))
+    verb = "is" if len(colour) == 1 else "are"
+    warnings.warn(
+        f"{count} of {n_files} {verb} colour among grey ones, so every image is "
+        f"read as colour (the grey ones in three equal channels):\n{listed}\n"
+        "Pass color_mode='gray' to read them all grey (a model fitted on grey images refuses colour ones), "
+        "or color_mode='rgb' where colour is meant.",
+        UserWarning,
+        stacklevel=4,
+    )
+
+
 def _warn_grey_into_colour(grey, n_files):
     """Warn that ``grey`` files were read as colour (``ImageLoader`` fitted on colour files)."""
     if not grey:
@@ -581,6 +603,7 @@ def read_images(
     kept = [index for index, (_, problem, _, _) in enumerate(results) if problem is None]
     arrays = [results[index][0] for index in kept]
     if color_mode == "auto" and any(a.ndim == 3 for a in arrays) and any(a.ndim == 2 for a in arrays):
+        _warn_few_colour_files([paths[i] for i, a in zip(kept, arrays) if a.ndim == 3], len(arrays))
         arrays = [_convert(a, "rgb") for a in arrays]
     kept = np.asarray(kept, dtype=np.intp)
     if len({a.shape for a in arrays}) > 1:

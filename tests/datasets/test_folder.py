@@ -557,3 +557,20 @@ def test_a_class_folder_of_bad_files_left_out_says_that_labels_move(tmp_path, on
     with pytest.warns(UserWarning):
         fixed = load_image_folder(tmp_path / "test", on_error="skip", classes=train.target_names)
     assert fixed.target.tolist() == [1, 1, 2, 2]
+
+
+def test_a_few_colour_files_among_grey_ones_are_named(tmp_path):
+    """One RGB file among 29 grey ones made every image colour; a grey model then refused them all,
+    naming no file."""
+    rng = np.random.default_rng(0)
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        for i in range(5):
+            Image.fromarray(rng.integers(0, 256, (8, 8), dtype=np.uint8)).save(tmp_path / name / f"{i}.png")
+    Image.fromarray(rng.integers(0, 256, (8, 8, 3), dtype=np.uint8)).save(tmp_path / "b" / "odd.png")
+    with pytest.warns(UserWarning, match=r"(?s)1 file of 11 is colour among grey ones.*odd\.png: colour.*'gray'"):
+        data = load_image_folder(tmp_path)
+    assert data.images.shape == (11, 8, 8, 3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert load_image_folder(tmp_path, color_mode="gray").images.shape == (11, 8, 8)
