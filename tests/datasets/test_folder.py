@@ -568,7 +568,8 @@ def test_a_few_colour_files_among_grey_ones_are_named(tmp_path):
         for i in range(5):
             Image.fromarray(rng.integers(0, 256, (8, 8), dtype=np.uint8)).save(tmp_path / name / f"{i}.png")
     Image.fromarray(rng.integers(0, 256, (8, 8, 3), dtype=np.uint8)).save(tmp_path / "b" / "odd.png")
-    with pytest.warns(UserWarning, match=r"(?s)1 file of 11 is colour among grey ones.*odd\.png: colour.*'gray'"):
+    said = r"(?s)1 file of 11 is colour among grey ones.*odd\.png: colour.*'gray'"
+    with pytest.warns(UserWarning, match=said):
         data = load_image_folder(tmp_path)
     assert data.images.shape == (11, 8, 8, 3)
     with warnings.catch_warnings():
