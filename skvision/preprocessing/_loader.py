@@ -306,35 +306,40 @@ def _warn_few_colour_files(colour, n_files):
     then refused them all, naming no file. A few grey files among colour ones
     are the usual mix and read as colour without a word.
     """
-    if len(colour) * 2 >= n_files:
-        return
-    count = "1 file" if len(colour) == 1 else f"{len(colour)} files"
-    listed = describe_problems(dict.fromkeys(colour, "colour"))
-    verb = "is" if len(colour) == 1 else "are"
-    warnings.warn(
-        f"{count} of {n_files} {verb} colour among grey ones, so every image is "
-        f"read as colour (the grey ones in three equal channels):\n{listed}\n"
-        "Pass color_mode='gray' to read them all grey (a model fitted on grey images refuses colour ones), "
-        "or color_mode='rgb' where colour is meant.",
-        UserWarning,
-        stacklevel=4,
-    )
+    if len(colour) * 2 < n_files:
+        _warn_mode_files(
+            colour,
+            n_files,
+            "colour",
+            " among grey ones, so every image is read as colour (the grey ones in three equal channels)",
+            "Pass color_mode='gray' to read them all grey (a model fitted on grey images refuses colour "
+            "ones), or color_mode='rgb' where colour is meant.",
+        )
 
 
 def _warn_grey_into_colour(grey, n_files):
     """Warn that ``grey`` files were read as colour (``ImageLoader`` fitted on colour files)."""
-    if not grey:
-        return
-    count = "1 file" if len(grey) == 1 else f"{len(grey)} files"
-    listed = describe_problems(dict.fromkeys(grey, "grey"))
-    verb = "is" if len(grey) == 1 else "are"
-    warnings.warn(
-        f"{count} of {n_files} {verb} grey, read as colour (the grey level in all three channels) for a "
-        f"model fitted on colour files, whose colour features they lack:\n{listed}\n"
+    _warn_mode_files(
+        grey,
+        n_files,
+        "grey",
+        ", read as colour (the grey level in all three channels) for a model fitted on colour files, "
+        "whose colour features they lack",
         "Pass the colour originals, or fit on grey images (ImageLoader(color_mode='gray')).",
-        UserWarning,
-        stacklevel=4,
     )
+
+
+def _warn_mode_files(files, n_files, mode, what, advice):
+    """One warning: ``files`` (of ``n_files``) are ``mode`` + ``what``, each listed, then ``advice``.
+
+    Called through the two functions above from ``read_images``, which ``ImageLoader.transform`` or
+    ``load_image_folder`` calls: stacklevel 5 names the user's line.
+    """
+    if not files:
+        return
+    count, verb = ("1 file", "is") if len(files) == 1 else (f"{len(files)} files", "are")
+    listed = describe_problems(dict.fromkeys(files, mode))
+    warnings.warn(f"{count} of {n_files} {verb} {mode}{what}:\n{listed}\n{advice}", UserWarning, stacklevel=5)
 
 
 def _convert(array, color_mode):
