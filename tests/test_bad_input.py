@@ -181,6 +181,17 @@ def test_how_the_work_runs_and_a_histograms_normalisation_may_change_after_fit()
         assert raw.sum(axis=1).min() > 1  # counts, not frequencies
 
 
+def test_rgba_images_for_an_rgb_descriptor_are_told_how_to_drop_alpha():
+    import skvision
+
+    X = np.random.default_rng(0).integers(0, 256, (4, 8, 8, 3), dtype=np.uint8)
+    rgba = np.concatenate([X, np.full((4, 8, 8, 1), 255, dtype=np.uint8)], axis=-1)
+    with pytest.raises(
+        ValueError, match=r"4-channel images .* 3-channel .* \(X\[\.\.\., :3\] keeps the first 3"
+    ):
+        skvision.ColorHistogram().fit(X).transform(rgba)
+
+
 def test_n_jobs_zero_is_refused_by_the_descriptors_and_the_loader():
     """joblib's "n_jobs == 0 in Parallel has no meaning" came at transform, naming no class or parameter."""
     import skvision

@@ -507,6 +507,9 @@ class BaseDescriptor(TransformerMixin, BaseEstimator):
                     + (
                         " (skvision.preprocessing.Grayscale makes colour images grey)."
                         if len(self.image_shape_) == 2
+                        else f" (X[..., :{self.image_shape_[2]}] keeps the first {self.image_shape_[2]}: "
+                        "RGBA's alpha dropped)."
+                        if len(images.shape) == 4 and images.shape[3] > self.image_shape_[2]
                         else "."
                     )
                 )

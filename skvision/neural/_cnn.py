@@ -471,9 +471,8 @@ class CNNClassifier(ClassifierMixin, _SupervisedCNN):
             self.n_outputs_ = len(classes)
         elif classes is not None and not np.array_equal(np.unique(np.asarray(classes)), self.classes_):
             raise ValueError(
-                f"classes={np.asarray(classes).tolist()!r} differs from the classes of the first "
-                "partial_fit call "
-                f"{self.classes_.tolist()!r}."
+                f"classes={np.asarray(classes).tolist()!r} differs from the classes the model was built "
+                f"for, {self.classes_.tolist()!r} (by fit or the first partial_fit call)."
             )
         unknown = np.setdiff1d(y, self.classes_)
         if unknown.size:

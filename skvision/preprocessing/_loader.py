@@ -39,6 +39,7 @@ import stat
 import struct
 import sys
 import warnings
+from collections.abc import Iterator
 from numbers import Integral, Real
 
 import numpy as np
@@ -621,6 +622,11 @@ def read_images(
 def _check_paths(X):
     if isinstance(X, (str, bytes, os.PathLike)):
         raise TypeError(f"X is a single path ({X!r}); expected a sequence of image file paths, e.g. [path].")
+    if isinstance(X, Iterator):  # read once, and numpy sees a generator as one object: "shape ()"
+        raise TypeError(
+            f"X is an iterator ({type(X).__name__}); expected a sequence of image file paths: pass list(X) "
+            "(a pipeline reads X more than once)."
+        )
     if np.ndim(X) == 2 and np.shape(X)[1] == 1:
         # One column of paths: what ColumnTransformer passes for a column given as a list, ["path"].
         X = X.iloc[:, 0] if hasattr(X, "iloc") else np.asarray(X)[:, 0]

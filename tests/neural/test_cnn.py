@@ -658,6 +658,16 @@ def test_unknown_fit_keywords_name_the_public_class_and_what_to_use(digits):
         CNNClassifier(**TINY).partial_fit(X, y, classes=np.arange(10), sample_weight=weights)
 
 
+def test_partial_fit_after_fit_with_other_classes_names_what_built_the_model(digits):
+    """It said "the classes of the first partial_fit call" where there had been none, only fit."""
+    X, y = digits
+    clf = CNNClassifier(**TINY).fit(X, y)
+    with pytest.raises(
+        ValueError, match=r"differs from the classes the model was built for.*by fit or the first"
+    ):
+        clf.partial_fit(X, y, classes=np.arange(12))
+
+
 def test_build_callbacks_order_and_validation():
     callbacks = build_callbacks(
         lr=0.1,

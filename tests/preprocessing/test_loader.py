@@ -807,3 +807,9 @@ def test_grey_files_after_a_fit_on_colour_files_are_said(tmp_path):
         ImageLoader(color_mode="rgb").fit(colour).transform([grey])
         ImageLoader().fit([grey]).transform([grey])
         loader.transform(colour)
+
+
+def test_an_iterator_of_paths_is_refused_with_what_to_pass():
+    """A generator of paths read as "got generator of shape ()"."""
+    with pytest.raises(TypeError, match=r"X is an iterator \(generator\).*pass list\(X\)"):
+        ImageLoader().fit(path for path in ["a.png"])
