@@ -12,8 +12,9 @@ from sklearn.decomposition import FastICA
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skvision._testing import expected_failed_checks
+from skvision._testing import expected_failed_checks, peak_traced_bytes
 from skvision.descriptors import BSIF
+from skvision.descriptors import _bsif as bsif_module
 from skvision.descriptors._base import torch_path_on_cpu
 from skvision.descriptors._bsif import _sample_patches
 
@@ -154,3 +155,27 @@ def test_a_refit_that_fails_leaves_the_fitted_descriptor_as_it_was():
         bsif.fit(np.full((6, 40, 40), 7, dtype=np.uint8))  # flat: no filters to learn
     assert bsif.image_shape_ == (24, 24)
     np.testing.assert_array_equal(bsif.transform(images), expected)
+
+
+@pytest.mark.parametrize("channels", ["gray", "each"])
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32])
+def test_fit_cuts_the_patches_of_the_whole_batch_a_chunk_at_a_time(channels, dtype, monkeypatch):
+    # The float64 planes of every training image (10x the memory of uint8 RGB images, 15.6x with
+    # channels='each') for 10,000 patches: a chunk of images at a time now, the same patches.
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (30, 24, 24, 3), dtype=np.uint8)
+    images = images if dtype == np.uint8 else (images / 255).astype(np.float32)
+    bsif = BSIF(n_filters=4, n_patches=500, channels=channels, random_state=0).fit(images)
+    planes = [bsif._fit_scale(plane, images.dtype) for _, plane in bsif._unscaled_planes(images)]
+    whole = np.concatenate(planes).astype(np.float64)
+    expected = _sample_patches(whole, bsif.filter_size, 500, random_state=0)
+    monkeypatch.setattr(bsif_module, "_FIT_CHUNK_PIXELS", 7 * 24 * 24)  # chunks of 7 images
+    np.testing.assert_array_equal(bsif._training_patches(images), expected)
+    np.testing.assert_array_equal(clone(bsif).fit(images).filters_, bsif.filters_)
+
+
+@pytest.mark.parametrize("channels, most", [("gray", 5.0), ("each", 3.0)])
+def test_fit_memory_stays_near_the_images(channels, most):
+    images = np.random.default_rng(0).integers(0, 256, (300, 128, 128, 3), dtype=np.uint8)
+    peak = peak_traced_bytes(lambda: BSIF(channels=channels, random_state=0).fit(images))
+    assert peak < most * images.nbytes, f"{peak / images.nbytes:.1f}x the images"  # was 10.7x and 16x
