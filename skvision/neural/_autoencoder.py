@@ -204,7 +204,8 @@ class AutoencoderFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Neu
         one, else the CPU; ``'cpu'``, ``'cuda'``, ``'cuda:N'``, or ``'mps'``
         (Apple's GPU). A device torch does not see here is refused in ``fit``.
     precision : {'32', 'bf16', '16-mixed'}, default='32'
-        Autocast precision of the forward passes (losses stay float32).
+        Autocast precision of the forward passes (losses stay float32): float32,
+        bfloat16 or float16 (bfloat16 on the CPU, with a warning).
     verbose : int, default=0
         ``>= 1`` prints skorch's epoch table and progress bar; at 0, a fit that
         runs longer than 10 s prints a line on stderr then, and every 30 s after (epoch, time so

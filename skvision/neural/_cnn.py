@@ -97,7 +97,7 @@ _TRAINING_TOOLS_DOC = """module : str, nn.Module class, callable or nn.Module, d
         (Apple's GPU). A device torch does not see here is refused in ``fit``.
     precision : {'32', 'bf16', '16-mixed'}, default='32'
         Float32, or autocast to bfloat16 / float16 (with loss scaling on CUDA;
-        float16 falls back to bfloat16 on the CPU).
+        float16 falls back to bfloat16 on the CPU, with a warning).
     verbose : int, default=0
         0 says nothing during a fit shorter than 10 s; a longer one prints a
         line on stderr then, and every 30 s after (``CNNClassifier: epoch 3/10, 1 min 30 s so

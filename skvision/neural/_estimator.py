@@ -58,6 +58,7 @@ from ._torch_utils import (
     map_batches,
     resolve_device,
     seeded_torch_rng,
+    warn_cpu_float16,
 )
 from .modules import MODULES
 
@@ -390,6 +391,7 @@ class NeuralImageEstimator(BaseEstimator):
         self._check_unknown_params()
         self._module_factory = resolve_module(self.module, self._module_registry)
         self.device_ = str(resolve_device(self.device, owner=self._name))
+        warn_cpu_float16(self.precision, self.device_, self._name)
         build_augmentation(self.augment)  # an unknown preset fails before any work
         user_params = self._routed_params("module__")
         min_size = module_min_input_size(self._module_factory, user_params)

@@ -297,7 +297,8 @@ class GANFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralImage
     device : str, torch.device or None, default='auto'
         ``'auto'`` uses CUDA when available, else the CPU.
     precision : {'32', 'bf16', '16-mixed'}, default='32'
-        Autocast precision of the forward passes (losses stay float32).
+        Autocast precision of the forward passes (losses stay float32): float32,
+        bfloat16 or float16 (bfloat16 on the CPU, with a warning).
     verbose : int, default=0
         ``>= 1`` prints skorch's epoch table and progress bar; at 0, a fit that
         runs longer than 10 s prints a line on stderr then, and every 30 s after (epoch, time so

@@ -25,6 +25,7 @@ from ._torch_utils import (
     map_batches,
     resolve_device,
     seeded_torch_rng,
+    warn_cpu_float16,
 )
 from .backbones import BackbonePreprocess, classifier_name, resolve_backbone
 
@@ -115,7 +116,8 @@ class PretrainedFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
         one, else the CPU; ``'cpu'``, ``'cuda'``, ``'cuda:N'``, or ``'mps'``
         (Apple's GPU). A device torch does not see here is refused in ``fit``.
     precision : {'32', 'bf16', '16-mixed'}, default='32'
-        Autocast precision of the forward pass.
+        Autocast precision of the forward pass: float32, bfloat16 or float16
+        (bfloat16 on the CPU, with a warning).
     verbose : int, default=0
         Show a progress bar over batches when > 0.
     random_state : int, RandomState or None, default=None
@@ -245,6 +247,7 @@ class PretrainedFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
         self.input_scale_ = scale
         input_size = self._check_input_size()
         device = resolve_device(self.device, owner=type(self).__name__)
+        warn_cpu_float16(self.precision, device, type(self).__name__)
         with seeded_torch_rng(self.random_state):  # the initialisation of weights=None
             resolved = resolve_backbone(self.backbone, self.weights)
         self.config_ = resolved.config

