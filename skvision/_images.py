@@ -483,12 +483,15 @@ def _warn_if_peaks_differ(scale, fitted, owner):
         )
 
 
-def _describe(X) -> str:
+def _describe(X, container=None) -> str:
+    """``'ndarray of shape (2, 3) and dtype uint8'``; ``container``: the type the caller passed, when
+    ``X`` is its conversion (a DataFrame of flattened images read "got ndarray")."""
     shape = getattr(X, "shape", None)
     dtype = getattr(X, "dtype", None)
+    name = container or type(X).__name__
     if shape is not None:
-        return f"{type(X).__name__} of shape {tuple(shape)} and dtype {dtype}"
-    return f"{type(X).__name__}"
+        return f"{name} of shape {tuple(shape)} and dtype {dtype}"
+    return name
 
 
 def _stack_list(X, name):
@@ -525,7 +528,7 @@ def _stack_list(X, name):
 _ONE_COLOUR_IMAGE_MIN_SIDE = 8
 
 
-def _flattened_hint(width):
+def _flattened_hint(width, array="X"):
     """A reshape to suggest for rows of ``width`` values that may be flattened images, or ''.
 
     A DataFrame of pixels, or scikit-learn's ``load_digits().data``, comes as one
@@ -544,7 +547,7 @@ def _flattened_hint(width):
         side = math.isqrt(width // channels) if width % channels == 0 else 0
         if side >= 4 and side * side * channels == width:
             shape = f"-1, {side}, {side}{suffix}"
-            return f" If each row is a flattened {side}x{side}{words} image, pass X.reshape({shape})."
+            return f" If each row is a flattened {side}x{side}{words} image, pass {array}.reshape({shape})."
     return ""
 
 
@@ -626,11 +629,13 @@ def check_images(
             f"Sparse input is not supported: {name} is a {type(X).__name__}; "
             "images must be a dense array (call .toarray())."
         )
+    container = None
     if isinstance(X, (list, tuple)):
         X = _stack_list(X, name)
     elif not isinstance(X, np.ndarray):
         # Array-likes (memmaps are ndarrays already; torch tensors, dask chunks, ...).
         if hasattr(X, "__array__") or hasattr(X, "__len__"):
+            container = type(X).__name__
             X = np.asarray(X)
         else:
             raise TypeError(f"{name} must be a numpy array or a list of arrays; got {type(X).__name__}.")
@@ -672,11 +677,13 @@ def check_images(
     if X.ndim not in (3, 4):
         hint = ""
         if X.ndim == 2:
-            hint = " For a single image, pass image[np.newaxis]." if X.shape[0] != 0 else ""
-            hint += _flattened_hint(X.shape[1])
+            if container is None:
+                hint = " For a single image, pass image[np.newaxis]." if X.shape[0] != 0 else ""
+            # A DataFrame has no reshape.
+            hint += _flattened_hint(X.shape[1], "X" if container is None else "np.asarray(X)")
         raise ValueError(
             f"{name} must be a batch of images of shape (N, H, W) or (N, H, W, C); "
-            f"got {_describe(X)} (ndim={X.ndim}).{hint}"
+            f"got {_describe(X, container)} (ndim={X.ndim}).{hint}"
         )
     if X.shape[0] == 0:
         raise ValueError(f"{name} is an empty batch: expected at least one image, got shape {X.shape}.")

@@ -94,6 +94,14 @@ def test_bad_input_gets_a_clear_error(X, error, pattern):
         check_images(X)
 
 
+def test_a_dataframe_of_flattened_images_is_named_with_a_reshape_it_has():
+    pd = pytest.importorskip("pandas")
+    # It read "got ndarray of shape (300, 64)" and advised X.reshape, which a DataFrame lacks.
+    pattern = r"got DataFrame of shape \(300, 64\).* pass np\.asarray\(X\)\.reshape\(-1, 8, 8\)\.$"
+    with pytest.raises(ValueError, match=pattern):
+        check_images(pd.DataFrame(np.zeros((300, 64))))
+
+
 def test_grey_images_a_few_pixels_wide_pass_with_their_channel_axis():
     X = np.arange(30 * 45 * 3, dtype=np.uint8).reshape(30, 45, 3, 1)
     np.testing.assert_array_equal(check_images(X), X[..., 0])

@@ -544,9 +544,13 @@ class CNNClassifier(ClassifierMixin, _SupervisedCNN):
         Returns
         -------
         proba : ndarray of shape (N, n_classes)
-            Columns in the order of ``classes_``.
+            Columns in the order of ``classes_``; each row sums to 1 in float64.
         """
-        return self._predict_output(X).astype(np.float64)
+        proba = self._predict_output(X).astype(np.float64)
+        # A float32 softmax sums to 1 within ~1e-7: scikit-learn's log_loss (and neg_log_loss scoring)
+        # warned "The y_prob values do not sum to one" on every call. Order within a row is kept.
+        proba /= proba.sum(axis=1, keepdims=True)
+        return proba
 
     def predict_log_proba(self, X):
         """Logarithm of :meth:`predict_proba`."""
