@@ -22,7 +22,7 @@ from ._common import (
     join_names,
 )
 
-__all__ = ["ColorHistogram", "COLOR_SPACES"]
+__all__ = ["ColorHistogram", "COLOR_SPACES", "rgb_to_hsv"]
 
 #: Channel names and the value range histogrammed in each colour space. RGB and HSV
 #: (scikit-image's convention) lie in [0, 1]; the Lab ranges are the bounds of
@@ -37,9 +37,60 @@ COLOR_SPACES = {
 def _convert(rgb, color_space):
     if color_space == "rgb":
         return rgb
-    from skimage.color import rgb2hsv, rgb2lab
+    if color_space == "hsv":
+        return rgb_to_hsv(rgb)
+    from skimage.color import rgb2lab
 
-    return rgb2hsv(rgb) if color_space == "hsv" else rgb2lab(rgb)
+    return rgb2lab(rgb)
+
+
+def rgb_to_hsv(rgb):
+    """:func:`skimage.color.rgb2hsv` of float64 ``(..., 3)`` values in [0, 1], bit for bit, ~6x faster.
+
+    The same operations on each pixel (``v`` the largest channel, ``s = delta / v``,
+    the hue of the largest channel, blue before green before red on ties, ``(h / 6) % 1``,
+    0 where ``delta`` is 0), on channel planes instead of boolean-indexed copies and
+    reductions over an axis of three, ``_HSV_BLOCK_PIXELS`` at a time so that the
+    temporaries stay in the cache: scikit-image's conversion was 60 % of
+    ``ColorHistogram``'s time on 224x224 photos (1.13 s vs 0.19 s for 100 of them).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skimage.color import rgb2hsv
+    >>> rgb = np.random.default_rng(0).integers(0, 256, (4, 5, 3)) / 255
+    >>> bool(np.array_equal(rgb_to_hsv(rgb), rgb2hsv(rgb)))
+    True
+    """
+    pixels = np.ascontiguousarray(rgb, dtype=np.float64).reshape(-1, 3)
+    out = np.empty(pixels.shape)
+    for start in range(0, len(pixels), _HSV_BLOCK_PIXELS):
+        _hsv_block(pixels[start : start + _HSV_BLOCK_PIXELS], out[start : start + _HSV_BLOCK_PIXELS])
+    return out.reshape(np.shape(rgb))
+
+
+#: Pixels converted together by :func:`rgb_to_hsv` (a dozen temporaries of this many float64).
+_HSV_BLOCK_PIXELS = 2**14
+
+
+def _hsv_block(pixels, out):
+    red, green, blue = pixels[:, 0], pixels[:, 1], pixels[:, 2]
+    value = np.maximum(np.maximum(red, green), blue)
+    delta = value - np.minimum(np.minimum(red, green), blue)
+    flat = delta == 0.0
+    blue_max = blue == value
+    green_max = ~blue_max & (green == value)
+    # The hue of the largest channel: offset + difference of the other two / delta (skimage's
+    # order of assignments: red, then green, then blue overwrite, so blue wins ties).
+    difference = np.where(blue_max, red - green, np.where(green_max, blue - red, green - blue))
+    offset = np.where(blue_max, 4.0, np.where(green_max, 2.0, 0.0))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        hue = offset + difference / delta
+        np.remainder(hue / 6.0, 1.0, out=out[:, 0])
+        np.divide(delta, value, out=out[:, 1])
+    out[flat, 0] = 0.0
+    out[flat, 1] = 0.0
+    out[:, 2] = value
 
 
 def _bin_indices(values, low, high, n_bins):
@@ -166,7 +217,8 @@ class ColorHistogram(BaseDescriptor):
         "grid": [Interval(Integral, 1, None, closed="left"), tuple, list],
     }
     _feature_prefix = "color"
-    _PIXEL_COST_NS = 300.0
+    # 162-181 ns per pixel measured since the HSV conversion's rewrite (359-384 before).
+    _PIXEL_COST_NS = 150.0
     # Chunks of 2**18 pixels: the colour conversion's arrays stay in the cache and below malloc's
     # threshold for handing memory back (above it every new array is memory the kernel zeroes
     # first); against the default 2**23, 1.5x on 5,000 28x28 and on 20 512x512, same output.
