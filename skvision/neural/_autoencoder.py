@@ -190,6 +190,8 @@ class AutoencoderFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Neu
         the last epochs refine the code at a small step, which a constant
         rate (``None``) does not (its early stopping ends the digits' training
         at about 45 epochs with codes no better for retrieval than PCA's).
+        ``'onecycle'`` also cycles the momentum (Adam's beta1) between 0.85 and
+        0.95, unless ``optimizer__momentum`` or ``optimizer__betas`` is given.
     checkpoint : str, path or None, default=None
         Directory where the best parameters are saved during training, in a
         sub-folder per fit (``fit-<key>``, from the network's layers, the

@@ -221,6 +221,20 @@ class _PicklableLRScheduler(LRScheduler):
         state["lr_scheduler_"] = None
         return state
 
+    def _get_scheduler(self, net, policy, **scheduler_kwargs):  # skorch private: see _compat.SKORCH_PRIVATES
+        # On a resumed history skorch builds the scheduler at last_epoch = len(history) - 1, and
+        # torch's constructor steps it once more from the optimizer's loaded rates, which the last
+        # epoch already stepped: MultiStepLR divided again at a milestone (a run resumed after
+        # epoch 2 of 6 trained on at 1e-4 instead of 1e-3). The loaded rates are those an
+        # uninterrupted run would have: keep them.
+        rates = [group["lr"] for group in net.optimizer_.param_groups] if len(net.history) else None
+        scheduler = super()._get_scheduler(net, policy, **scheduler_kwargs)
+        if rates is not None:
+            for group, rate in zip(net.optimizer_.param_groups, rates):
+                group["lr"] = rate
+            scheduler._last_lr = list(rates)
+        return scheduler
+
 
 class _BatchSteppedLRScheduler(_PicklableLRScheduler):
     """skorch's ``LRScheduler`` for schedules stepped every batch, resumable mid-way.
@@ -687,6 +701,7 @@ def build_callbacks(
     early_stopping=False,
     n_iter_no_change=5,
     lr_schedule=None,
+    cycle_momentum=True,
     checkpoint=None,
     restore_rng=False,
     fit_settings=None,
@@ -715,6 +730,11 @@ def build_callbacks(
         ``'onecycle'``: ``OneCycleLR`` stepped every batch, peaking at ``lr``;
         ``'cosine'``: ``CosineAnnealingLR`` over ``max_epochs``; ``'step'``:
         ``MultiStepLR`` dividing the rate by 10 at 1/3 and 2/3 of the epochs.
+    cycle_momentum : bool
+        Whether ``'onecycle'`` also cycles the optimizer's momentum (Adam's beta1)
+        between 0.85 and 0.95, as ``OneCycleLR`` does by default; ``False`` keeps
+        the optimizer's own (the estimators pass ``False`` when the user set
+        ``optimizer__momentum`` or ``optimizer__betas``).
     checkpoint : str, path or None
         Directory: the parameters, optimizer, history and torch's random state
         are saved there each time the monitored loss reaches a new best
@@ -770,6 +790,7 @@ def build_callbacks(
                     policy=torch.optim.lr_scheduler.OneCycleLR,
                     max_lr=lr,
                     total_steps=total_steps,
+                    cycle_momentum=cycle_momentum,
                     step_every="batch",
                 ),
             )

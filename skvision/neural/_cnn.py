@@ -69,6 +69,9 @@ _TRAINING_TOOLS_DOC = """module : str, nn.Module class, callable or nn.Module, d
         Patience of early stopping, in epochs.
     lr_schedule : {'onecycle', 'cosine', 'step'} or None, default='onecycle'
         Learning-rate schedule over ``max_epochs`` (skorch ``LRScheduler``).
+        ``'onecycle'`` (torch's ``OneCycleLR``, stepped every batch, peaking at
+        ``lr``) also cycles the momentum (Adam's beta1) between 0.85 and 0.95,
+        unless ``optimizer__momentum`` or ``optimizer__betas`` is given.
     checkpoint : str, path or None, default=None
         Directory where the best parameters (with optimizer state and history)
         are saved during training, in a sub-folder per fit (``fit-<key>``, from
@@ -246,6 +249,9 @@ class _SupervisedCNN(NeuralImageEstimator):
         its schedule ended on) in batches of ``batch_size``, both as they are
         at the call (``set_params`` between calls takes effect): no validation
         split, LR schedule, early stopping or checkpoint (use ``fit`` for those).
+        With an integer ``random_state`` each call draws new shuffles, mixup
+        weights and augmentations, the same for a fresh estimator given the same
+        calls.
 
         Returns
         -------
@@ -534,7 +540,9 @@ class CNNClassifier(ClassifierMixin, _SupervisedCNN):
         schedule ended on) in batches of ``batch_size``, both as they are at the
         call (``set_params`` between calls takes effect): no validation split, LR
         schedule, early stopping or checkpoint (use ``fit`` for those). ``class_weight='balanced'``
-        is computed from the first call's ``y``.
+        is computed from the first call's ``y``. With an integer ``random_state`` each
+        call draws new shuffles, mixup weights and augmentations, the same for a
+        fresh estimator given the same calls.
         """
         return self._partial_fit(X, y, classes=classes)
 

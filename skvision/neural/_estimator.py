@@ -50,7 +50,7 @@ from ._augment import AUGMENT_PRESETS, build_augmentation, tta_augmentation
 from ._callbacks import LR_SCHEDULES, build_callbacks
 from ._finetune import finetune_net_kwargs
 from ._introspection import module_data_params, module_min_input_size, resolve_module, validate_images_for_net
-from ._iterator import TensorBatchIterator
+from ._iterator import TensorBatchIterator, n_training_batches
 from ._torch_utils import (
     PRECISIONS,
     call_seed,
@@ -464,8 +464,9 @@ class NeuralImageEstimator(BaseEstimator):
             return None
         from skorch.dataset import ValidSplit
 
-        seed = self.random_state if isinstance(self.random_state, Integral) else None
-        return ValidSplit(self.validation_fraction, stratified=stratify, random_state=seed)
+        # A RandomState instance too (it was left out: a fresh RandomState(0) gave another split, hence
+        # other weights, at every fit); None leaves the split unseeded.
+        return ValidSplit(self.validation_fraction, stratified=stratify, random_state=self.random_state)
 
     def _check_validation_split(self, y_encoded, n_train):
         """With ``early_stopping``: the validation split must be possible, or say why in our words.
@@ -550,17 +551,21 @@ class NeuralImageEstimator(BaseEstimator):
         train_split = None if partial else self._train_split(stratify)
         n_fit = n_train if train_split is None else n_train - int(np.ceil(n_train * self.validation_fraction))
         self._resolve_max_epochs(n_fit, warn=not partial)
+        routed = self._routed_params()
         callbacks = (
             []
             if partial
             else build_callbacks(
                 lr=self.lr,
                 max_epochs=self.max_epochs_,
-                steps_per_epoch=max(1, int(np.ceil(n_fit / self.batch_size))),
+                steps_per_epoch=n_training_batches(n_fit, self.batch_size),
                 validation=train_split is not None,
                 early_stopping=self.early_stopping,
                 n_iter_no_change=self.n_iter_no_change,
                 lr_schedule=self.lr_schedule,
+                # A momentum the user set is kept (one-cycle cycled it between 0.85 and 0.95, silently:
+                # optimizer='sgd', optimizer__momentum=0 trained with heavy momentum).
+                cycle_momentum=not ({"optimizer__momentum", "optimizer__betas"} & set(routed)),
                 checkpoint=self.checkpoint,
                 restore_rng=self.random_state is not None,  # _train forks torch's generators then
                 fit_settings=self._fit_settings() if self.checkpoint is not None else None,
@@ -569,7 +574,6 @@ class NeuralImageEstimator(BaseEstimator):
             )
         )
         callbacks = callbacks + list(self.callbacks or [])
-        routed = self._routed_params()
         kwargs = dict(
             module=module,
             criterion=criterion,
@@ -633,7 +637,7 @@ class NeuralImageEstimator(BaseEstimator):
         that a second Ctrl-C stops the loop around the fits.
         """
         budget = net.max_epochs if epochs is None else len(net.history) + epochs
-        with seeded_torch_rng(self.random_state, self.device_):
+        with seeded_torch_rng(self._random_state_for_epochs(net), self.device_):
             if epochs is None:
                 net.partial_fit(X_tensor, y_tensor)
             else:
@@ -649,6 +653,15 @@ class NeuralImageEstimator(BaseEstimator):
                 )
             warnings.warn(_interrupted_message(self, net, budget), TrainingInterruptedWarning, stacklevel=4)
         return net
+
+    def _random_state_for_epochs(self, net):
+        """The ``random_state`` that seeds the epochs after ``net``'s history: an integer seed's own
+        value for a fresh net, one derived from it and the epochs done for a ``partial_fit`` that
+        continues (each call replayed the first one's shuffles, mixup weights and augmentations:
+        a loop of ``partial_fit`` calls saw each image distorted one fixed way)."""
+        if not isinstance(self.random_state, Integral) or not len(net.history):
+            return self.random_state
+        return int(np.random.SeedSequence([int(self.random_state), len(net.history)]).generate_state(1)[0])
 
     def _predict_output(self, X, method="predict_proba"):
         images = self._checked_images_for_prediction(X)

@@ -35,7 +35,7 @@ from ._callbacks import (
 )
 from ._estimator import COMMON_PARAMETER_CONSTRAINTS, NeuralImageEstimator
 from ._introspection import validate_images_for_net
-from ._iterator import TensorBatchIterator
+from ._iterator import TensorBatchIterator, n_training_batches
 from ._net import ImageNeuralNet
 from ._torch_utils import map_batches, seeded_torch_rng
 from .modules.gan import DCGAN
@@ -499,7 +499,7 @@ class GANFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralImage
         if self.verbose:
             callbacks.append(("progress", ProgressBar()))
         else:
-            steps = max(1, -(-n_images // self.batch_size))
+            steps = n_training_batches(n_images, self.batch_size)
             callbacks.append(long_fit_lines_callback(type(self).__name__, self.max_epochs_, steps))
         return callbacks + list(self.callbacks or [])
 

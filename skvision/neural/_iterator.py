@@ -17,7 +17,26 @@ import torch
 from skorch.dataset import Dataset
 from torch.utils.data import Subset
 
-__all__ = ["TensorBatchIterator"]
+__all__ = ["TensorBatchIterator", "n_training_batches"]
+
+
+def n_training_batches(n_samples, batch_size):
+    """Batches of a training epoch over ``n_samples`` (``TensorBatchIterator(shuffle=True)``): a final
+    batch of a single sample joins the one before it.
+
+    A per-batch schedule (``OneCycleLR``) must be laid out over these: sized by
+    ``ceil(n / batch_size)``, 321 images in batches of 64 ran 30 of its 36 steps and ended
+    training at 13 % of the peak rate instead of ~0.
+
+    Examples
+    --------
+    >>> [n_training_batches(n, 64) for n in (321, 320, 65, 64, 1)]
+    [5, 5, 1, 1, 1]
+    """
+    full, rest = divmod(int(n_samples), int(batch_size))
+    if rest == 1 and full >= 1:
+        return full
+    return max(1, full + (rest > 0))
 
 
 def _dataset_tensors(dataset):
