@@ -294,6 +294,12 @@ class _SupervisedCNN(NeuralImageEstimator):
         peak = max(bases)
         for group, base in zip(net.optimizer_.param_groups, bases):
             group["lr"] = self.lr * (base / peak if peak > 0 else 1.0)
+            if "max_momentum" in group:  # one-cycle cycled the momentum and left it at its 0.95
+                defaults = net.optimizer_.defaults
+                if "betas" in group:
+                    group["betas"] = (defaults["betas"][0], *group["betas"][1:])
+                else:
+                    group["momentum"] = defaults["momentum"]
         # The training batches of this epoch (set_params may have changed batch_size too).
         net.batch_size = self.batch_size
 

@@ -152,3 +152,14 @@ def test_a_random_state_instance_seeds_the_early_stopping_split(digits):
     fits = [CNNClassifier(**{**params, "random_state": np.random.RandomState(0)}).fit(X, y) for _ in range(2)]
     assert fits[0].net_.history[:, "valid_loss"] == fits[1].net_.history[:, "valid_loss"]
     np.testing.assert_array_equal(fits[0].predict_proba(X), fits[1].predict_proba(X))
+
+
+@pytest.mark.parametrize("optimizer, default", [("adam", 0.9), ("sgd", 0.0)])
+def test_partial_fit_after_one_cycle_trains_at_the_optimizers_own_momentum(digits, optimizer, default):
+    # The rate went back to lr, the momentum stayed where one-cycle left it (0.95).
+    X, y = digits
+    record = RecordRates()
+    model = CNNClassifier(**TINY, max_epochs=2, optimizer=optimizer, callbacks=[("rates", record)]).fit(X, y)
+    assert max(record.momenta) == pytest.approx(0.95)
+    model.partial_fit(X, y)  # initialises the callbacks again: the record holds this epoch only
+    assert record.momenta and set(record.momenta) == {default}
