@@ -17,6 +17,8 @@ import textwrap
 import time
 from pathlib import Path
 
+from ._malloc import keep_freed_memory
+
 __all__ = ["main", "build_parser"]
 
 
@@ -988,6 +990,11 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.command is None:
         parser.error("choose a command: compare or features")
+    if argv is None:
+        # Run as the command, which owns its process (not main([...]) from someone's code): freed
+        # buffers stay in it instead of fresh zeroed pages per batch (a comparison of three families
+        # on 800 128x128 photos: 105 s -> 80 s; see skvision._malloc).
+        keep_freed_memory()
     try:
         with _warnings_as_lines(parser.prog + " " + args.command):
             if args.command == "features":

@@ -447,7 +447,11 @@ def local_binary_pattern(images, P, R, method="default", sampling="circular"):
     ``local_binary_pattern(images, P, R, method)[k]`` equals
     ``skimage.feature.local_binary_pattern(images[k], P, R, method)`` for every
     method: integer codes identically, 'var' values to float rounding (the same
-    operations in the same order; NaN where the variance is 0).
+    operations in the same order; NaN where the variance is 0). Two exceptions:
+    boolean images are read as 0 / 255 (skvision's rule for every descriptor),
+    so their 'var' values are 255**2 times scikit-image's on 0 / 1; and at
+    ``P=32`` scikit-image's int32 codes overflow (negative 'default' codes, wrong
+    'ror' ones) where these are the codes of the definition, up to 2**32 - 1.
 
     Parameters
     ----------
