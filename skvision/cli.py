@@ -41,6 +41,8 @@ _CLI_WORDS = (
     (re.compile(r"\(or 'skip', silent\)"), "(or skip, silent)"),
     (re.compile(r"in classes\b"), "in --classes"),
     (re.compile(r"pass follow_symlinks=True"), "pass --follow-symlinks"),
+    (re.compile(r"\(color_mode='gray'; --color-mode gray in the command\)"), "(--color-mode gray)"),
+    (re.compile(r"(?<!\()color_mode='(gray|rgb|auto)'"), r"--color-mode \1"),
 )
 
 
@@ -157,6 +159,9 @@ def build_parser():
             "Compare them on your images with 'skvision compare'."
         ),
     )
+    from . import __version__
+
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     compare = commands.add_parser(
@@ -292,9 +297,10 @@ def build_parser():
         "--out",
         default="skvision-report",
         metavar="DIR",
-        help="folder for report.md, report.html, results.csv and the figures, created if needed and "
-        "checked before any work; the files of an earlier report there are replaced, other files are "
-        "left alone (default: skvision-report)",
+        help="folder for report.md, report.html, results.csv, fold-scores.csv, misclassified.csv and the "
+        "figures (and folds/, the store of --resume), created if needed and checked before any work; the "
+        "files of an earlier report there are replaced, other files are left alone, and a folder no report "
+        "wrote that holds files of those names is refused (default: skvision-report)",
     )
     compare.add_argument(
         "--max-samples",
@@ -308,8 +314,8 @@ def build_parser():
         type=_image_size,
         default=None,
         metavar="HxW",
-        help="resize a folder's images on reading, e.g. 64x64 (required when their sizes differ); "
-        "images of another aspect ratio are stretched to it",
+        help="resize a folder's images on reading, e.g. 64x64 (or 64, a square; required when their sizes "
+        "differ); images of another aspect ratio are stretched to it",
     )
     compare.add_argument(
         "--follow-symlinks",
@@ -608,7 +614,7 @@ def _check_out(out, datasets=()):
     report, which the folder's reading leaves out (a whole class, silently). A new folder beside the
     class folders, or inside one, is left out alone.
     """
-    from .compare._report import mark_report_folder
+    from .compare._report import REPORT_FILES, mark_report_folder
     from .datasets._folder import REPORT_MARKER
 
     target = out.resolve()
@@ -627,6 +633,17 @@ def _check_out(out, datasets=()):
 
     if out.exists() and not out.is_dir():
         raise _UsageError(f"argument --out: {str(out)!r} exists and is not a folder")
+    if out.is_dir() and not (out / REPORT_MARKER).is_file():
+        # Not a folder a report wrote: its report.md or results.csv are someone's own files, which an
+        # earlier report's clean-up deleted ("removed 2 files of an earlier report").
+        clashing = sorted({p.name for pattern in REPORT_FILES for p in out.glob(pattern) if p.is_file()})
+        if clashing:
+            shown = ", ".join(clashing[:5]) + (f" and {len(clashing) - 5} more" if len(clashing) > 5 else "")
+            raise _UsageError(
+                f"argument --out: {str(out)!r} holds {shown}, which no skvision report wrote there (it has "
+                f"no {REPORT_MARKER}), and the report would replace them; write it to another folder, or "
+                "move them away"
+            )
     created = not out.exists()
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -987,7 +1004,9 @@ def _run_features():
 def main(argv=None):
     """Run the ``skvision`` command with ``argv`` (``sys.argv[1:]`` by default); return the exit status."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extras = parser.parse_known_args(argv)
+    if extras:
+        return _unrecognized(parser, args.command, extras)
     if args.command is None:
         parser.error("choose a command: compare or features")
     if argv is None:
@@ -1016,6 +1035,39 @@ def main(argv=None):
         return 130
     finally:
         _stop_workers()
+
+
+def _unrecognized(parser, command, extras):
+    """argparse's "unrecognized arguments" in the command's words, with the option likely meant.
+
+    argparse reported a typo in an option of ``compare`` as the top command's
+    (``skvision: error: ... (see 'skvision --help')``) and guessed nothing;
+    ``--features lbp, hog`` left ``hog`` unrecognized without a word on the space.
+    """
+    import difflib
+
+    name = parser.prog if command is None else f"{parser.prog} {command}"
+    sub = parser
+    if command is not None:
+        sub = next(a for a in parser._subparsers._group_actions).choices[command]  # argparse's own layout
+    options = [option for action in sub._actions for option in action.option_strings]
+    hints = []
+    if not extras[0].startswith("-"):  # a value no option took (the values after an unknown option are its)
+        hints.append(
+            f"{extras[0]!r} stands alone: a list of values takes no space after a comma "
+            "(--features lbp,hog), or quote it"
+        )
+    for extra in extras:
+        if extra.startswith("--"):
+            close = difflib.get_close_matches(extra.split("=", 1)[0].lower(), options, n=1, cutoff=0.75)
+            if close:
+                hints.append(f"{extra.split('=', 1)[0]}: did you mean {close[0]}?")
+    hint = "; " + "; ".join(hints) if hints else ""
+    print(
+        f"{name}: error: unrecognized arguments: {' '.join(extras)}{hint} (see '{name} --help')",
+        file=sys.stderr,
+    )
+    return 2
 
 
 @contextlib.contextmanager

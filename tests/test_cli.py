@@ -49,7 +49,19 @@ def test_help_explains_every_option(capsys):
         (["compare", "--image-size", "64x"], "argument --image-size"),
         (["compare", "--image-size", "32x32"], "apply to image folders"),
         (["compare", "--max-samples", "20", "--cv", "5"], "and --cv 5 needs 5: raise --max-samples"),
-        (["compare", "--bogus"], "unrecognized arguments: --bogus"),
+        (
+            ["compare", "--bogus"],
+            "skvision compare: error: unrecognized arguments: --bogus (see 'skvision compare",
+        ),
+        # A typo named the top command ("skvision: error:", "see 'skvision --help'") and guessed nothing.
+        (
+            ["compare", "--featurs", "lbp"],
+            "--featurs lbp; --featurs: did you mean --features? (see 'skvision compare",
+        ),
+        (
+            ["compare", "--features", "lbp,", "hog"],
+            "'hog' stands alone: a list of values takes no space after a comma",
+        ),
         (["compare", "--repeats", "0"], "argument --repeats: must be at least 1"),
         (["compare", "--seed", "-1"], "argument --seed: must be at least 0"),
         (
@@ -470,3 +482,28 @@ def test_imbalanced_classes_are_pointed_out_and_scoring_chooses_the_score(tmp_pa
     with pytest.raises(SystemExit) as stop:
         main([*argv, "--scoring", "roc_auc"])
     assert stop.value.code == 2 and "invalid choice: 'roc_auc'" in capsys.readouterr().err
+
+
+def test_warnings_name_the_command_lines_options_not_python_keywords(tmp_path, capsys):
+    # "Pass color_mode='gray' ..." reached the command's user, who has --color-mode.
+    from skvision.datasets import load_textures
+
+    X, y = load_textures(patch_size=24, n_per_class=6, return_X_y=True)
+    for i, (image, label) in enumerate(zip(X, y)):
+        folder = tmp_path / "data" / ["brick", "grass", "gravel"][label]
+        folder.mkdir(parents=True, exist_ok=True)
+        picture = Image.fromarray(image)
+        (picture.convert("RGB") if i == 0 else picture).save(folder / f"{i}.png")  # one colour file
+    argv = ["compare", "--dataset", str(tmp_path / "data"), "--features", "lbp", "--cv", "2"]
+    assert main([*argv, "--embedding", "none", "--quiet", "--out", str(tmp_path / "out")]) == 0
+    err = capsys.readouterr().err
+    assert "colour among grey ones" in err
+    assert "Pass --color-mode gray to read them all grey" in err and "color_mode=" not in err
+
+
+def test_version(capsys):
+    import skvision
+
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0 and capsys.readouterr().out == f"skvision {skvision.__version__}\n"

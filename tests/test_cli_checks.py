@@ -102,6 +102,7 @@ def test_a_run_refused_after_the_out_check_leaves_no_empty_folder(tmp_path, caps
 def test_a_reused_out_loses_the_earlier_reports_files_and_keeps_the_users(tmp_path, capsys):
     out = tmp_path / "report"
     out.mkdir()
+    (out / REPORT_MARKER).touch()  # a folder an earlier report wrote
     stale = ["report.md", "results.csv", "scores.png", "confusion_gone.png", "embedding_gone.png"]
     mine = ["notes.txt", "photo.png", "my-results.csv"]
     for name in stale + mine:
@@ -122,6 +123,20 @@ def test_a_reused_out_loses_the_earlier_reports_files_and_keeps_the_users(tmp_pa
     assert sorted(p.name for p in out.iterdir()) == sorted([*mine, "folds", REPORT_MARKER]), ours
     assert (out / "folds").is_dir()
     assert REPORT_FILES[:2] == ("report.md", "results.csv")
+
+
+def test_an_out_that_no_report_wrote_keeps_files_of_a_reports_names(tmp_path, no_work, capsys):
+    # A folder of the user's with its own report.md and results.csv, and no report's mark: they were
+    # deleted as "files of an earlier report" and replaced.
+    out = tmp_path / "mydocs"
+    out.mkdir()
+    for name in ("report.md", "results.csv", "scores.png", "notes.md"):
+        (out / name).write_text("mine")
+    status, _, err = _run(["compare", "--out", str(out), *_QUICK], capsys)
+    _one_line_error(status, err)
+    assert "holds report.md, results.csv, scores.png, which no skvision report wrote there" in err
+    assert all((out / name).read_text() == "mine" for name in ("report.md", "results.csv", "scores.png"))
+    assert sorted(p.name for p in out.iterdir()) == ["notes.md", "report.md", "results.csv", "scores.png"]
 
 
 def test_several_data_sets_check_out_and_folder_options_before_any_work(tmp_path, no_work, capsys):

@@ -732,6 +732,12 @@ def load_image_folder(
             )
             + f"{_listing(top_level_images)}. Only the files inside class folders are read, one sub-folder "
             "per class; move these into the folders of their classes."
+            + (
+                # imgs/grass given for imgs: its nested/ read as the one class, its own images left out.
+                f" (Or is {given.name!r} itself the folder of one class? Then read the folder above it.)"
+                if len(found) == 1 and len(top_level_images) > sum(map(len, found.values()))
+                else ""
+            )
         )
     merged = [name for name, names in spellings.items() if len(names) > 1]
     if merged:

@@ -201,6 +201,10 @@ def test_image_files_at_the_top_level_are_left_out_with_a_warning(tmp_path):
         data = load_image_folder(tmp_path)
     assert len(record) == 1 and record[0].filename == __file__
     assert "(20 in all)" in str(record[0].message) and "labels.csv" not in str(record[0].message)
+    # More images at the top than in the one class folder: perhaps a class's folder given for its parent.
+    assert f"(Or is {tmp_path.name!r} itself the folder of one class? Then read the folder above it.)" in str(
+        record[0].message
+    )
     assert data.target_names.tolist() == ["thumbnails"] and "21 files at the top level" in data.DESCR
     # No sub-folder at all: the error says where the images are.
     for path in (tmp_path / "thumbnails").iterdir():
