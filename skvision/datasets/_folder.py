@@ -118,6 +118,16 @@ def _listing(names, limit=_LISTED):
     return f"{shown}, ... ({len(names)} in all)" if len(names) > limit else shown
 
 
+def _within(path, *folders):
+    """``path`` relative to the first of ``folders`` it lies in (POSIX form), else its name."""
+    for folder in folders:
+        try:
+            return Path(path).relative_to(folder).as_posix()
+        except ValueError:
+            continue
+    return Path(path).name
+
+
 def _word_hash(words):
     """One uint64 per row of ``words``: a sum of the words times fixed odd multipliers (mod 2**64)."""
     multipliers = np.random.default_rng(0).integers(1, 2**63, words.shape[1], dtype=np.uint64) * 2 + 1
@@ -865,7 +875,8 @@ def load_image_folder(
     if scan.debris:
         left_out.append(
             f"{_count(len(scan.debris), 'system file or folder', 'system files or folders')} "
-            f"({_listing(p.name for p in scan.debris)})"
+            # Paths within the folder: ".DS_Store, .DS_Store" named two files as one.
+            f"({_listing(_within(p, root, given) for p in scan.debris)})"
         )
     if empty:
         left_out.append(f"{_count(len(empty), 'folder')} with no files ({_listing(empty)})")

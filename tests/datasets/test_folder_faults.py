@@ -234,7 +234,13 @@ CASES = {
         warns=["Folders with no files are not classes: c, d"],
         descr=["2 folders with no files (c, d)"],
     ),
-    "debris": Case(debris, classes=["a", "b"], counts=[2, 2], descr=["8 system files or folders"]),
+    # Named by their paths in the folder: ".DS_Store, .DS_Store" read as one file said twice.
+    "debris": Case(
+        debris,
+        classes=["a", "b"],
+        counts=[2, 2],
+        descr=["8 system files or folders (.DS_Store, .hidden, __MACOSX, a/.DS_Store, a/._0.png"],
+    ),
     "bad files raise": Case(bad_files, raises=ImageReadError, match=BAD_NAMES),
     "bad files warn": Case(
         bad_files,
