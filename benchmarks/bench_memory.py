@@ -40,7 +40,17 @@ import tempfile
 
 import numpy as np
 
-CHILD = r"""
+#: The child scripts' resident memory, from the kernel.
+_RSS_MB = r"""
+def rss_mb():
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+"""
+
+CHILD = (
+    r"""
 import json, resource, sys, time
 import numpy as np
 import skvision
@@ -51,13 +61,9 @@ descriptor = {ctor}.fit(images[:64], np.arange(64) % 4)
 # One transform of two images first: what a transform loads once (numba and HOG's
 # compiled kernel, torch's allocator) counts in the baseline, like the imports.
 descriptor.transform(images[:2])
-
-def rss_mb():
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-
+"""
+    + _RSS_MB
+    + r"""
 baseline = rss_mb()
 start = time.perf_counter()
 features = descriptor.transform(images)
@@ -66,7 +72,9 @@ peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps({{"baseline_mb": baseline, "peak_mb": peak, "out_mb": features.nbytes / 2**20,
                   "seconds": seconds, "shape": features.shape}}))
 """
-FIT_CHILD = r"""
+)
+FIT_CHILD = (
+    r"""
 import json, resource, sys, time
 import numpy as np
 import skvision
@@ -76,13 +84,9 @@ path, n, side = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 images = np.memmap(path, dtype=np.uint8, mode="r", shape=(n, side, side, 3))
 descriptor = {ctor}
 clone(descriptor).fit(images[:16])  # what a fit loads once counts in the baseline
-
-def rss_mb():
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-
+"""
+    + _RSS_MB
+    + r"""
 baseline = rss_mb()
 start = time.perf_counter()
 descriptor.fit(images)
@@ -90,6 +94,7 @@ seconds = time.perf_counter() - start
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps({{"baseline_mb": baseline, "peak_mb": peak, "seconds": seconds}}))
 """
+)
 
 # label -> (constructor, MB of what the fit keeps)
 FIT_CASES = {
