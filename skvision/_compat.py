@@ -64,6 +64,10 @@ SKORCH_PRIVATES = {
         "overridden by skvision.neural._callbacks._BatchSteppedLRScheduler: a per-batch schedule "
         "starts from the batch count of a resumed history, not from its epoch count",
     ),
+    "skorch.callbacks.ProgressBar._use_notebook": (
+        "(self)",
+        "called by skvision.neural._callbacks.TerminalProgressBar: a notebook keeps skorch's bar",
+    ),
     "skorch.callbacks.EarlyStopping._is_score_improved": (
         "(self, score)",
         "called by skvision.neural._callbacks._ResumableEarlyStopping to replay a resumed history",

@@ -138,6 +138,25 @@ class _LongFitLines(Callback):
         )
 
 
+class TerminalProgressBar(ProgressBar):
+    """skorch's bar over each epoch's batches, drawn on a terminal or in a notebook only.
+
+    tqdm draws a bar as it is created; with stderr in a log file (``2> log``)
+    every epoch left a frozen ``0%|  | 0/2 [00:00<?, ?it/s]`` fragment in it.
+    Elsewhere the bar is created disabled (its updates and closing then do
+    nothing) and the epoch table of ``verbose=1`` is the log's record.
+    """
+
+    def on_epoch_begin(self, net, **kwargs):
+        stream_isatty = getattr(sys.stderr, "isatty", lambda: False)
+        if stream_isatty() or self._use_notebook():  # skorch private: see _compat.SKORCH_PRIVATES
+            return super().on_epoch_begin(net, **kwargs)
+        import tqdm
+
+        self.pbar_ = tqdm.tqdm(total=None, leave=False, disable=True)
+        return None
+
+
 class TerminalColourPrintLog(PrintLog):
     """skorch's epoch table, its best values in colour only on a terminal.
 
@@ -839,7 +858,7 @@ def build_callbacks(
     if checkpoint is not None:
         callbacks.append(("checkpoint", saver))
     if verbose:
-        callbacks.append(("progress", ProgressBar()))
+        callbacks.append(("progress", TerminalProgressBar()))
     elif long_fit_lines is not None:
         callbacks.append(long_fit_lines_callback(long_fit_lines, max_epochs, steps_per_epoch, early_stopping))
     return callbacks

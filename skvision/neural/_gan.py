@@ -19,7 +19,7 @@ import torch
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
-from skorch.callbacks import PassthroughScoring, ProgressBar
+from skorch.callbacks import PassthroughScoring
 from skorch.dataset import unpack_data
 from skorch.utils import noop, to_tensor
 from torch import nn
@@ -28,6 +28,7 @@ from .._compat import Interval, StrOptions, fit_context
 from .._fit_state import keeps_state_on_error
 from .._images import intensity_white
 from ._callbacks import (
+    TerminalProgressBar,
     _AtomicCheckpoint,
     _ResumeFromCheckpoint,
     _StopOnNonFiniteLoss,
@@ -497,7 +498,7 @@ class GANFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralImage
             callbacks.append(("resume", resume))
             callbacks.append(("checkpoint", saver))
         if self.verbose:
-            callbacks.append(("progress", ProgressBar()))
+            callbacks.append(("progress", TerminalProgressBar()))
         else:
             steps = n_training_batches(n_images, self.batch_size)
             callbacks.append(long_fit_lines_callback(type(self).__name__, self.max_epochs_, steps))

@@ -1,6 +1,7 @@
 """CNNClassifier / CNNRegressor / CNNFeatures: architectures, data path, training tools, bad input."""
 
 import pickle
+import sys
 import warnings
 
 import numpy as np
@@ -590,11 +591,17 @@ def test_random_state_reproducible_and_global_rng_untouched(digits):
     assert not np.allclose(a, c)
 
 
-def test_verbose(capsys, digits):
+def test_verbose(capsys, digits, monkeypatch):
     X, y = digits
     CNNClassifier(**TINY, verbose=0).fit(X, y)
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err == ""
+    # stderr in a log file: the epoch table, and no bar (each epoch left a frozen "0%|" fragment there).
+    CNNClassifier(**TINY, verbose=1).fit(X, y)
+    captured = capsys.readouterr()
+    assert "train_loss" in captured.out and captured.err == ""
+    # On a terminal, skorch's bar over each epoch's batches.
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
     CNNClassifier(**TINY, verbose=1).fit(X, y)
     captured = capsys.readouterr()
     assert "train_loss" in captured.out and "it/s" in captured.err
