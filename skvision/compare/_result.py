@@ -174,6 +174,10 @@ def _short_param(key):
     return parts[-1]
 
 
+#: Columns of the score table read as text (left-aligned); the others are numbers.
+_TEXT_COLUMNS = frozenset({"feature set", "kind", "vs best"})
+
+
 def _format_rate(rate):
     if not math.isfinite(rate):
         return "inf"
@@ -311,9 +315,11 @@ class ComparisonResult:
         searched = any("search s" in row for row in rows)
         # With tuning the width is the first split's chosen setting's, and the refit ("fit") is only part
         # of a fold's cost: the inner search ("search") is the rest.
+        # Feature sets given as transformers have no kind: no column of blanks then.
+        kinds = ["kind"] if any(row["kind"] for row in rows) else []
         header = [
             "feature set",
-            "kind",
+            *kinds,
             "dims (split 1)" if searched else "dims",
             self.scoring,
             "fit s / fold",
@@ -326,7 +332,7 @@ class ComparisonResult:
             body.append(
                 [
                     row["feature set"],
-                    row["kind"],
+                    *([row["kind"]] if kinds else []),
                     str(row["dims"]),
                     f"{row[f'{self.scoring} mean']:.3f} ± {row[f'{self.scoring} std']:.3f}",
                     f"{row['fit s']:.2f}",
@@ -347,7 +353,7 @@ class ComparisonResult:
     def __str__(self):
         header, body = self._table_cells()
         widths = [max(len(line[i]) for line in [header, *body]) for i in range(len(header))]
-        right = {2, 3, 4, 5}
+        right = {i for i, name in enumerate(header) if name not in _TEXT_COLUMNS}
 
         def fmt(cells):
             padded = (c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths)))
@@ -363,7 +369,7 @@ class ComparisonResult:
     def to_markdown(self):
         """The table as Markdown."""
         header, body = self._table_cells()
-        return markdown_table(header, body, ["---"] * 2 + ["---:"] * 4 + ["---"] * (len(header) - 6))
+        return markdown_table(header, body, ["---" if name in _TEXT_COLUMNS else "---:" for name in header])
 
     def fold_rows(self):
         """Every split's score as a list of dicts: one per (feature set, repeat, fold), in run order.

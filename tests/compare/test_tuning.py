@@ -97,6 +97,12 @@ def test_nested_tuning_scores_what_a_hand_written_nested_cv_scores(digits):
         assert r.best_params[k] == search.best_params_
         assert r.scores[k] == search.score(X[test], y[test])
         assert r.tune_scores[k] == pytest.approx(search.best_score_, abs=1e-12)
+    # The table: no column of blank kinds, and every number right-aligned (with the search column the
+    # rate column was padded on the left side of its cell's text, the others on the right).
+    header, row = str(result).splitlines()[0], str(result).splitlines()[2]
+    assert header.startswith("feature set  dims (split 1)") and "kind" not in header
+    assert header.endswith("transform images/s") and row[len(header) - 1] != " "
+    assert "\n|---|---:|---:|---:|---:|---:|\n" in result.to_markdown()
     settings = result.chosen_settings("pca")
     assert [(rep, fold) for rep, fold, _ in settings] == [(0, 0), (0, 1), (0, 2)]
     assert set(settings[0][2]) == {"n_components", "C"}
