@@ -507,3 +507,43 @@ def test_version(capsys):
     with pytest.raises(SystemExit) as info:
         main(["--version"])
     assert info.value.code == 0 and capsys.readouterr().out == f"skvision {skvision.__version__}\n"
+
+
+def test_a_column_of_no_differences_says_it_is_not_a_tie(tmp_path, capsys):
+    # Every family "n.s." in a default run read as "all equivalent" (hu 0.810 against hog 0.995).
+    argv = [
+        "compare",
+        "--dataset",
+        "faces",
+        "--features",
+        "pixels,lbp,hog,hu",
+        "--cv",
+        "3",
+        "--embedding",
+        "none",
+    ]
+    assert main([*argv, "--out", str(tmp_path / "out")]) == 0
+    captured = capsys.readouterr()
+    assert "n.s." in captured.out and "worse" not in captured.out
+    assert (
+        "vs best: no feature set was shown worse than hog (3 splits, p-values adjusted over the 6 pairs), "
+        in (captured.err)
+    )
+    assert "vs best:" not in captured.out  # the table alone on stdout
+
+
+def test_no_such_line_when_the_tests_tell_a_set_apart():
+    from sklearn.decomposition import PCA
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    from skvision import compare_features
+    from skvision.cli import _untold_note
+    from skvision.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    flat = FunctionTransformer(lambda images: images.reshape(len(images), -1) / 255)
+    sets = {"pixels": flat, "pca2": make_pipeline(flat, PCA(2)), "pca16": make_pipeline(flat, PCA(16))}
+    result = compare_features(X[:300], y[:300], sets, estimator="logreg", cv=3)
+    assert result.significance().mark("pca2") == "worse"
+    assert _untold_note(result) == ""
