@@ -69,21 +69,22 @@ def images_to_tensor(images: np.ndarray, device=None, dtype=torch.float32) -> to
     >>> tuple(t.shape), float(t.max())
     ((2, 1, 4, 5), 1.0)
     """
-    array = np.ascontiguousarray(images)
+    array = np.asarray(images)
+    # Channels first while the images are still in their own dtype (a quarter of float32's bytes for
+    # uint8), and the float tensor divided in place: a fit converts its whole training set here, and
+    # a float32 copy per step (the division, the permutation) took 2.2x the set's float32 size.
+    array = np.ascontiguousarray(array.transpose(0, 3, 1, 2) if array.ndim == 4 else array[:, np.newaxis])
     if not array.flags.writeable:
-        # A read-only batch (a memmap opened with mode 'r'): torch cannot share read-only memory,
-        # so copy this batch (callers pass one batch at a time).
+        # A read-only batch (a memmap opened with mode 'r'): torch cannot share read-only memory.
         array = array.copy()
+    tensor = torch.from_numpy(array)
     if array.dtype.kind in "ui":
         scale = intensity_white(array.dtype)
-        tensor = torch.from_numpy(array).to(device=device, dtype=dtype)
+        tensor = tensor.to(device=device, dtype=dtype)
         if scale > 1:
-            tensor = tensor / scale
-    else:
-        tensor = torch.from_numpy(array).to(device=device, dtype=dtype)
-    if tensor.ndim == 3:
-        return tensor.unsqueeze(1)
-    return tensor.permute(0, 3, 1, 2).contiguous()
+            tensor.div_(scale)
+        return tensor
+    return tensor.to(device=device, dtype=dtype)
 
 
 def autocast(device: torch.device, precision: str):

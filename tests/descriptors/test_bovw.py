@@ -13,7 +13,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skvision._testing import expected_failed_checks, peak_traced_bytes
 from skvision.descriptors import BagOfVisualWords
-from skvision.descriptors._bovw import _daisy_descriptors, _FloatPlanes, _stretch
+from skvision.descriptors._bovw import _daisy_descriptors, _draw_without_replacement, _FloatPlanes, _stretch
 
 DAISY = {"step": 2, "radius": 8, "rings": 2, "histograms": 6, "orientations": 8}
 
@@ -371,3 +371,19 @@ def test_fit_memory_stays_near_the_images():
     bovw = BagOfVisualWords(n_words=8, max_descriptors=2000, channels="each", random_state=0)
     peak = peak_traced_bytes(lambda: bovw.fit(images))
     assert peak < 12 * images.nbytes, f"{peak / images.nbytes:.1f}x the images"  # was 24x
+
+
+def test_the_sample_of_many_descriptors_is_drawn_in_memory_of_its_own_size():
+    # RandomState.choice(replace=False) permuted every index: 500 MB for the 62.5 million DAISY descriptors
+    # of 100,000 64x64 images. Up to 2**24 descriptors the draw is the same as before.
+    small = _draw_without_replacement(np.random.RandomState(0), 5000, 300)
+    np.testing.assert_array_equal(small, np.random.RandomState(0).choice(5000, 300, replace=False))
+    drawn = []
+    peak = peak_traced_bytes(
+        lambda: drawn.append(_draw_without_replacement(np.random.RandomState(0), 62_500_000, 100_000))
+    )
+    indices = drawn[0]
+    assert peak < 20e6, f"{peak / 1e6:.0f} MB"
+    assert len(np.unique(indices)) == 100_000 and 0 <= indices.min() and indices.max() < 62_500_000
+    again = _draw_without_replacement(np.random.RandomState(0), 62_500_000, 100_000)
+    np.testing.assert_array_equal(again, indices)

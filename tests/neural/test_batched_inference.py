@@ -7,6 +7,8 @@ than a limit. The outputs must equal those of an unconstrained run.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import warnings
 
 import numpy as np
@@ -170,3 +172,36 @@ def test_neural_transform_reads_a_memmap_lazily(tmp_path):
     images = np.load(path, mmap_mode="r")
     estimator = skvision.CNNFeatures(**fast_net_params()).fit(X, Y)
     np.testing.assert_array_equal(estimator.transform(images), estimator.transform(X))
+
+
+CONVERSION_PEAK = r"""
+import sys
+import numpy as np
+from skvision.neural._torch_utils import images_to_tensor
+
+def status(key):
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) * 1024 for line in f if line.startswith(key))
+
+images = np.memmap(sys.argv[1], dtype=np.uint8, mode="r", shape=(4000, 64, 64, 3))
+with open("/proc/self/clear_refs", "w") as f:
+    f.write("5")  # the peak (VmHWM) starts again from the resident memory now
+before = status("VmRSS:")
+tensor = images_to_tensor(images)
+print((status("VmHWM:") - before) / (tensor.numel() * 4))
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads the peak from /proc/self")
+def test_a_training_sets_conversion_holds_one_float_copy(tmp_path):
+    # fit converts its whole training set: the division and the channels-first copy each made another
+    # float32 copy (2.2x the set's float32 size, plus a uint8 copy of a read-only memmap).
+    path = tmp_path / "images.u8"
+    images = np.memmap(path, dtype=np.uint8, mode="w+", shape=(4000, 64, 64, 3))
+    images[:] = np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    images.flush()
+    command = [sys.executable, "-c", CONVERSION_PEAK, str(path)]
+    out = subprocess.run(command, capture_output=True, text=True, check=True, timeout=120)
+    ratio = float(out.stdout.split()[-1])
+    # The float32 tensor, the uint8 copy (a quarter) and the memmap's pages read (a quarter).
+    assert ratio < 1.7, ratio
