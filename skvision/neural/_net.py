@@ -162,6 +162,10 @@ class ImageNetMixin:
             weight = float(torch.distributions.Beta(self.mixup_alpha, self.mixup_alpha).sample())
             partner = torch.randperm(len(Xi), device=Xi.device)
             Xi = weight * Xi + (1.0 - weight) * Xi[partner]
+            if yi.is_floating_point():
+                # Regression mixes the targets (mixup's own rule): the same gradient as mixing two squared
+                # errors, without their constant w(1-w)(y-y')^2, which inflated the logged train_loss.
+                yi, partner = weight * yi + (1.0 - weight) * yi[partner], None
         with self._autocast():
             y_pred = self.infer(Xi, **fit_params)
             loss = self.get_loss(y_pred, yi, X=Xi, training=True)

@@ -477,6 +477,40 @@ def test_mixup_loss_matches_hand_computation():
     torch.testing.assert_close(step["loss"], expected)
 
 
+def test_regression_mixup_mixes_the_targets():
+    # Mixing two squared errors logged w(1-w)(y-y')^2 on top of the error: train_loss never reached 0.
+    X = np.random.default_rng(0).random((6, 2, 2)).astype(np.float32)
+    y = np.arange(6, dtype=np.float64) * 10
+    with pytest.warns(UserWarning, match=r"CNNRegressor\(max_epochs=0\) trains nothing"):
+        est = CNNRegressor(
+            module=nn.Sequential(nn.Flatten(), nn.Linear(4, 1)),
+            mixup=0.4,
+            augment="none",
+            max_epochs=0,
+            random_state=0,
+            device="cpu",
+        ).fit(X, y)
+    net = est.net_
+    xb = torch.as_tensor(X[:, None])
+    yb = torch.as_tensor(((y - est.y_mean_) / est.y_scale_).astype(np.float32)[:, None])
+    torch.manual_seed(7)
+    net.optimizer_.zero_grad()
+    step = net.train_step_single((xb, yb))
+    grads = [p.grad.clone() for p in net.module_.parameters()]
+    torch.manual_seed(7)
+    weight = float(torch.distributions.Beta(0.4, 0.4).sample())
+    partner = torch.randperm(6)
+    net.optimizer_.zero_grad()
+    pred = net.module_(weight * xb + (1 - weight) * xb[partner])
+    mse = nn.functional.mse_loss
+    torch.testing.assert_close(step["loss"], mse(pred, weight * yb + (1 - weight) * yb[partner]))
+    mixed_losses = weight * mse(pred, yb) + (1 - weight) * mse(pred, yb[partner])
+    assert mixed_losses > step["loss"] + 1e-3  # the constant term the old loss carried
+    mixed_losses.backward()  # the same gradient as before
+    for got, expected in zip(grads, net.module_.parameters()):
+        torch.testing.assert_close(got, expected.grad)
+
+
 def test_label_smoothing_and_balanced_class_weight(digits):
     X, y = digits
     keep = (y != 3) | (np.arange(len(y)) % 4 == 0)
