@@ -353,8 +353,27 @@ def compare_features(
     if resume and store is None:
         raise ValueError("resume=True reads the splits stored in store; pass store=<folder>.")
     y = np.asarray(y)
+    if y.ndim != 1:
+        # Two target columns ran every fold, then the report's figures failed on them (an SVR failed
+        # in the first fold with scikit-learn's words).
+        hint = (
+            "pass y.ravel() for its one column"
+            if y.ndim == 2 and y.shape[1] == 1
+            else "compare the feature sets on each target column in turn (y[:, 0], then y[:, 1], ...)"
+        )
+        raise ValueError(
+            f"y must hold one target per image, shape ({len(X)},); got shape {y.shape}. A comparison "
+            f"scores one target: {hint}."
+        )
     if len(y) != len(X):
         raise ValueError(f"X has {len(X)} images but y has {len(y)} entries.")
+    if y.dtype.kind == "f" and not np.isfinite(y).all():
+        bad = np.flatnonzero(~np.isfinite(y))
+        raise ValueError(
+            f"y holds {len(bad)} missing or infinite value(s) (NaN or inf), at index "
+            f"{', '.join(map(str, bad[:5]))}{', ...' if len(bad) > 5 else ''}: every image needs a target; "
+            "leave those images out."
+        )
     task = task_of(y)
     estimator_name = None
     if estimator is None or isinstance(estimator, str):

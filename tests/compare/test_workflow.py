@@ -65,6 +65,24 @@ def test_regression_target_is_scored_with_r2():
         result.plot_confusion_matrix("pixels")
 
 
+def test_a_target_of_several_columns_or_with_missing_values_is_refused_before_any_fold():
+    # Two columns ran every fold with logreg/knn/rf, then the report's figures failed on them.
+    X, _ = load_faces(return_X_y=True)
+    y = X.mean(axis=(1, 2)) / 255.0
+    features = {"pixels": FunctionTransformer(failing)}  # no fold may run
+    for bad, match in (
+        (np.column_stack([y, y]), r"one target per image, shape \(200,\); got shape \(200, 2\).*y\[:, 0\]"),
+        (y[:, None], r"got shape \(200, 1\).*y\.ravel\(\)"),
+    ):
+        for estimator in ("logreg", "svc"):
+            with pytest.raises(ValueError, match=match):
+                compare_features(X, bad, features, estimator=estimator, cv=3)
+    missing = y.copy()
+    missing[[3, 7]] = [np.nan, np.inf]
+    with pytest.raises(ValueError, match=r"2 missing or infinite value\(s\) .*at index 3, 7"):
+        compare_features(X, missing, features, cv=3)
+
+
 def test_whole_number_floats_are_classes_with_a_warning_and_a_regressor_makes_them_a_regression():
     from sklearn.linear_model import Ridge
 
