@@ -169,12 +169,14 @@ def build_parser():
         help="cross-validate feature families on a data set; print a table and write a report",
         description=textwrap.fill(
             "Cross-validate each feature family (features -> classifier) on the same folds, print a "
-            "table (feature set, dimensions, CV accuracy mean and std - R^2 for a regression target - "
+            "table (feature set, dimensions, CV accuracy mean and std, "
             "fit time per fold (with --tune the refit, and the inner search's time beside it), transform "
             "throughput, and whether each is significantly worse than the "
             "best) and write a report, report.md and a self-contained report.html, with figures: score "
             "bars, confusion matrices, a t-SNE map of each feature space, the misclassified images and a "
-            "per-class table. Several data sets (--dataset a,b,c) are also ranked together.",
+            "per-class table. Several data sets (--dataset a,b,c) are also ranked together. The command "
+            "compares classifications (one folder per class); for a regression target (a number per image) "
+            "use skvision.compare_features from Python, which scores R^2.",
             width=78,
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,

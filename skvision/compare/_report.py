@@ -215,10 +215,12 @@ def significance_lines(tests):
 def significance_text(tests):
     """How the "vs best" column was computed, in one paragraph (plain text)."""
     n = tests.n_splits
+    n_pairs = len(tests.names) * (len(tests.names) - 1) // 2
+    adjusted = f"Holm-adjusted over the {n_pairs} pairs" if n_pairs > 1 else "unadjusted (one pair)"
     text = (
         f"Nadeau & Bengio's corrected resampled t-test of each feature set against the best on the same {n} "
         f"splits (variance factor 1/{n} + n_test/n_train = 1/{n} + {tests.test_train_ratio:.3g}), p-values "
-        f"Holm-adjusted over the {len(tests.names) * (len(tests.names) - 1) // 2} pairs; n.s.: not "
+        f"{adjusted}; n.s.: not "
         f"significantly worse than the best at alpha = {tests.alpha:g} (which is not proof of a tie)."
     )
     if n < 10:

@@ -81,7 +81,7 @@ def test_markdown_report_marks_significance_and_the_per_class_view(two_sets, tmp
     tests = two_sets.significance()
     assert "| vs best |" in text.splitlines()[5]
     assert f"| {tests.best} |" in text and "best |" in text
-    assert "Nadeau & Bengio's corrected resampled t-test" in text and "Holm-adjusted over the 1 pairs" in text
+    assert "Nadeau & Bengio's corrected resampled t-test" in text and "p-values unadjusted (one pair)" in text
     assert "## Per class" in text and "| class | n | pixels P / R | pca8 P / R | best F1 |" in text
     per_class = two_sets.per_class()
     assert per_class.to_markdown() in text
