@@ -14,6 +14,7 @@ and reads the images (:func:`spawn_early`).
 from __future__ import annotations
 
 import contextlib
+import os
 from numbers import Integral
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "import_modules",
     "in_worker",
     "pool_running",
+    "run_in_folder",
     "spawn_early",
     "stop_workers",
     "threads_each",
@@ -177,6 +179,32 @@ def worker_pool(n_workers, threads):
 
     _pool = get_memmapping_executor(n_workers, env=_thread_env(threads), initializer=start_worker)
     return _pool
+
+
+def run_in_folder(folder, function, args, kwargs):
+    """``function(*args, **kwargs)`` run with ``folder`` as the working folder (a worker's task).
+
+    Workers outlive the call that started them, in the folder they started in; the
+    caller may have changed folder since (a notebook's ``%cd``), and a relative path
+    in a task (an image file, a report's folder) then named another file. The
+    worker's own folder comes back after the task. A folder missing here (a worker
+    on another machine) leaves the worker where it is.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> run_in_folder(tempfile.gettempdir(), os.getcwd, (), {}) == os.path.realpath(tempfile.gettempdir())
+    True
+    """
+    previous = os.getcwd()
+    try:
+        os.chdir(folder)
+    except OSError:
+        return function(*args, **kwargs)
+    try:
+        return function(*args, **kwargs)
+    finally:
+        os.chdir(previous)
 
 
 def in_worker():

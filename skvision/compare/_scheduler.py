@@ -21,6 +21,7 @@ run in the main process only.
 from __future__ import annotations
 
 import contextlib
+import os
 import queue
 import sys
 import threading
@@ -195,7 +196,9 @@ class SplitScheduler:
                 return
             task = max(movable, key=lambda t: t.estimate)
             try:
-                future = self._executor.submit(self.worker_function, *task.args, **task.kwargs)
+                future = self._executor.submit(
+                    _workers.run_in_folder, os.getcwd(), self.worker_function, task.args, task.kwargs
+                )
             except Exception as exc:  # noqa: BLE001 - a broken pool (a worker killed, say): go on here
                 warnings.warn(
                     f"worker processes unavailable ({type(exc).__name__}: {exc}); the remaining "

@@ -130,7 +130,8 @@ def map_files(function, paths, options, *, n_jobs=None, progress=None):
     chunks = [rest[start : start + chunk] for start in range(0, len(rest), chunk)]
     if how == "joblib":
         done = Parallel(n_jobs=n_jobs, return_as=results_as_they_come())(
-            delayed(_map_chunk)(function, part, options) for part in chunks
+            delayed(_workers.run_in_folder)(os.getcwd(), _map_chunk, (function, part, options), {})
+            for part in chunks
         )
         for part in done:
             results.extend(part)
@@ -263,7 +264,15 @@ def _share(function, chunks, options, processes, progress):
         while pool is not None and len(held) < n_workers * _HELD_PER_WORKER and back > front:
             back -= 1
             try:
-                held[back] = pool.submit(_map_chunk_to_file, function, chunks[back], options, file_of(back))
+                held[back] = pool.submit(
+                    # In this process's folder: a worker stays in the one it started in, where a
+                    # relative path named another file (a notebook's %cd, a loop over batch folders).
+                    _workers.run_in_folder,
+                    os.getcwd(),
+                    _map_chunk_to_file,
+                    (function, chunks[back], options, file_of(back)),
+                    {},
+                )
             except Exception:  # noqa: BLE001 - the pool broke: this process reads the rest
                 back += 1
                 pool = None

@@ -97,6 +97,10 @@ class _InlineExecutor:
     def submit(self, function, *args, **kwargs):
         from concurrent.futures import Future
 
+        from skvision import _workers
+
+        if function is _workers.run_in_folder:  # the scheduler's wrapper: the task's own call kept
+            _, function, args, kwargs = args
         future = Future()
         future.set_running_or_notify_cancel()
         self.submitted.append((future, function, args))
@@ -123,6 +127,33 @@ def _scheduler(n_jobs, start_cost, monkeypatch):
 
 def _task(family, index, estimate, main_only=False):
     return SplitTask(family, index, (f"{family}{index}",), {}, estimate, main_only)
+
+
+def _working_folder(label):
+    """Where a task runs (module level: runs in the workers)."""
+    return label, os.getcwd()
+
+
+def test_worker_tasks_run_in_the_callers_folder(tmp_path, monkeypatch):
+    # Workers outlive a comparison in the folder they started in: after a notebook's %cd, a task's
+    # relative paths (images, a report's folder) named files of the old folder.
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir()
+    second.mkdir()
+    SplitScheduler.stop_workers()
+    seen = []
+    try:
+        for folder in (first, second, first):
+            monkeypatch.chdir(folder)
+            scheduler = SplitScheduler(2, worker_function=_working_folder, start_cost=0.0)
+            scheduler.add(SplitTask("cwd", len(seen), (folder.name,), {}, estimate=1.0))
+            ((task, result, error),) = scheduler.outcomes(block=True)
+            scheduler.close()
+            assert error is None
+            seen.append(result)
+    finally:
+        SplitScheduler.stop_workers()
+    assert seen == [(name, str(tmp_path / name)) for name in ("first", "second", "first")]
 
 
 def test_processes_follow_n_jobs():

@@ -104,6 +104,28 @@ def test_a_stuck_worker_does_not_hold_the_read(share_everything):
     assert results == [(os.getpid(), path) for path in paths]
 
 
+def test_workers_open_relative_paths_in_the_callers_folder(share_everything, tmp_path, monkeypatch):
+    # The workers started in batch_a; a read of the same names after changing folder to batch_b got
+    # batch_a's images from the workers, silently.
+    names = [f"{i:03d}.png" for i in range(40)]
+    for value, batch in ((60, "batch_a"), (200, "batch_b")):
+        (tmp_path / batch).mkdir()
+        for name in names:
+            Image.fromarray(np.full((4, 4), value, dtype=np.uint8)).save(tmp_path / batch / name)
+    monkeypatch.chdir(tmp_path / "batch_a")
+    _started_pool()
+    first, _, _ = read_images(names, n_jobs=2)
+    assert (first == 60).all()
+    monkeypatch.chdir(tmp_path / "batch_b")
+    workers_before = share_everything.from_workers
+    images, _, _ = read_images(names, n_jobs=2)
+    assert share_everything.from_workers > workers_before, "workers read some"
+    assert (images == 200).all()
+    with parallel_config(backend="loky", n_jobs=2):  # the route through joblib's own workers
+        images, _, _ = read_images(names, n_jobs=2)
+    assert (images == 200).all()
+
+
 def test_small_reads_stay_in_this_process_and_start_no_worker(monkeypatch):
     _workers.stop_workers()
     paths = [f"file-{i}.png" for i in range(50)]
