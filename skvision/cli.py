@@ -576,6 +576,9 @@ def _load_data(args):
             for key in ("groups", "filenames"):  # kept beside the images they describe
                 if data.get(key) is not None:
                     data[key] = np.asarray(data[key])[kept]
+            if data.get("filenames") is None:
+                # A bundled set's misclassified images are listed by index: its own, not the subset's.
+                data["filenames"] = kept
         except ValueError as exc:
             raise _UsageError(f"argument --max-samples: {exc}") from None
         # Every class in the subset, with images enough for the folds: a class the stratified draw
@@ -802,7 +805,7 @@ def _compare_one(args):
         title=f"skvision compare: {_dataset_label(args.dataset)}",
         notes=[
             # With --max-samples the folder's counts are not the comparison's: said so, the subset's next.
-            _whole_set_note(data.DESCR) if args.max_samples else data.DESCR,
+            _whole_set_note(data.DESCR) if len(X) < len(data.target) else data.DESCR,
             f"{len(X)} images of {shape} in {len(classes)} classes ({', '.join(classes)}); "
             f"{cv_words}, stratified{', exact copies kept in one fold' if groups is not None else ''} "
             f"(seed {args.seed}); "

@@ -393,6 +393,17 @@ def test_compare_over_several_datasets_ranks_the_families(tmp_path, capsys):
             "(The whole data set; compared: the --max-samples subset below.)"
             in (out / folder / "report.md").read_text()
         )
+    # The misclassified images of a bundled set's subset by their index in the set, not in the subset.
+    import csv
+
+    from skvision.datasets import load_dataset
+
+    digits = load_dataset("digits")
+    with open(out / "digits" / "misclassified.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert rows and all(set(row) >= {"index", "true"} for row in rows)
+    assert max(int(row["index"]) for row in rows) >= 40
+    assert all(str(digits.target_names[digits.target[int(row["index"])]]) == row["true"] for row in rows)
     report = (out / "report.md").read_text()
     assert "- [digits](digits/report.md): best" in report and "![critical difference diagram]" in report
     assert 'href="faces/report.html"' in (out / "report.html").read_text()

@@ -186,6 +186,16 @@ def test_a_reused_out_loses_the_sub_reports_of_an_earlier_run_over_several_data_
     assert (out / "report.md").is_file() and not (out / "ranks.csv").exists()
 
 
+def test_max_samples_over_the_data_set_compares_it_whole_and_says_no_subset(tmp_path, capsys):
+    out = tmp_path / "r"
+    status, _, _ = _run(
+        ["compare", "--dataset", "faces", "--max-samples", "5000", "--out", str(out), *_QUICK], capsys
+    )
+    assert status == 0
+    report = (out / "report.md").read_text()
+    assert "200 images of" in report and "--max-samples subset" not in report
+
+
 def test_max_samples_that_would_drop_a_small_class_is_refused_naming_it(tmp_path, monkeypatch, capsys):
     # A stratified subset of 10 kept none of the 3 images of 'rare': the comparison ran on two
     # classes, exit 0, without a word.

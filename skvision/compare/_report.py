@@ -354,12 +354,14 @@ def _write_report(result, out_dir, *, embedding, title, notes, html, progress, n
     result.to_csv(out_dir / "results.csv")
     result.to_fold_csv(out_dir / "fold-scores.csv")
     if result.task == "classification" and result.results:
+        from ._result import _are_indices
+
         if filenames is not None and result.X is not None and len(filenames) != len(result.X):
             raise ValueError(f"filenames has {len(filenames)} entries for {len(result.X)} images.")
         result.to_misclassified_csv(out_dir / "misclassified.csv", filenames)
         lines += [
             "The held-out images each feature set misclassified (first repeat) are listed, "
-            f"{'by file' if filenames is not None else 'by index'}, in misclassified.csv.",
+            f"{'by index' if _are_indices(filenames) else 'by file'}, in misclassified.csv.",
             "",
         ]
     figures = {}

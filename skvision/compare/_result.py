@@ -156,6 +156,11 @@ class FeatureResult:
         return self.n_transformed / self.transform_seconds if self.transform_seconds > 0 else math.inf
 
 
+def _are_indices(filenames):
+    """Whether ``filenames`` holds the images' indices (integers) rather than their files: also for None."""
+    return filenames is None or np.asarray(filenames).dtype.kind in "iu"
+
+
 def _short_param(key):
     """'features__P' -> 'P'; 'estimator__svc__C' -> 'C'; a fused set's part: 'hog: orientations'.
 
@@ -426,9 +431,11 @@ class ComparisonResult:
 
         Parameters
         ----------
-        filenames : sequence of str or None
+        filenames : sequence of str, array of int, or None
             One per image of ``X`` (a folder's ``filenames``): rows then name the
-            file; without them, its index in ``X``.
+            file. Integers are the images' indices in the data set ``X`` was drawn
+            from (a subset's ``kept`` indices): rows give those. Without them, the
+            image's index in ``X``.
 
         Returns
         -------
@@ -446,6 +453,9 @@ class ComparisonResult:
                 return names[label]
             return str(label)
 
+        by_file = not _are_indices(filenames)
+        # The images' indices: in X, or those given (X a subset of a data set).
+        indices = None if by_file or filenames is None else np.asarray(filenames)
         rows = []
         for name, r in self.results.items():
             folds = None
@@ -453,10 +463,16 @@ class ComparisonResult:
                 folds = np.repeat(np.asarray(r.fold_index), r.n_test)[: len(r.y_true)]
             wrong = np.flatnonzero(np.asarray(r.y_true) != np.asarray(r.y_pred))
             # Files in name order, images in the order of X.
-            keys = [str(filenames[i]) for i in r.test_indices] if filenames is not None else r.test_indices
+            if by_file:
+                keys = [str(filenames[i]) for i in r.test_indices]
+            else:
+                keys = [int(i if indices is None else indices[i]) for i in r.test_indices]
             for k in sorted(wrong, key=keys.__getitem__):
                 index = int(r.test_indices[k])
-                where = {"file": str(filenames[index])} if filenames is not None else {"index": index}
+                if by_file:
+                    where = {"file": str(filenames[index])}
+                else:
+                    where = {"index": index if indices is None else int(indices[index])}
                 fold = {"fold": int(folds[k]) + 1} if folds is not None else {}
                 rows.append(
                     {
@@ -474,7 +490,7 @@ class ComparisonResult:
         import csv
 
         rows = self.misclassified_rows(filenames)
-        where = "file" if filenames is not None else "index"
+        where = "index" if _are_indices(filenames) else "file"
         with open(path, "w", newline="") as handle:
             writer = csv.DictWriter(handle, fieldnames=["feature set", where, "fold", "true", "predicted"])
             writer.writeheader()
@@ -640,10 +656,11 @@ class ComparisonResult:
             about a second per feature set): this one and ``n_jobs - 1``
             workers, those of the comparison when they are still alive;
             ``None``: this process alone. The report is the same either way.
-        filenames : sequence of str or None
+        filenames : sequence of str, array of int, or None
             The file of each image of ``X`` (a folder's ``filenames``): the
             misclassified images are then listed by file in
-            ``misclassified.csv`` (by index in ``X`` without them).
+            ``misclassified.csv``; integers: by these indices (of the data set
+            ``X`` is a subset of); without them, by index in ``X``.
 
         Returns
         -------
