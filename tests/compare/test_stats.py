@@ -110,6 +110,29 @@ def test_a_constant_difference_of_one_test_image_is_weak_evidence_not_certainty(
     )
 
 
+def test_class_balanced_scores_have_a_step_too():
+    # Three folds of 40 test images (two classes of 20), each one image apart. Under balanced_accuracy
+    # or f1_macro the step was not used: p = 0 ("worse, p < 0.001") where accuracy gave p = 0.12.
+    a, b = [0.95, 0.9, 0.925], [0.925, 0.875, 0.9]
+    p = {}
+    for scoring in ("accuracy", "balanced_accuracy", "f1_macro"):
+        result = fake_result({"a": a, "b": b}, n_images=120, n_train=[80] * 3, n_test=[40] * 3)
+        result.scoring = scoring
+        p[scoring] = pairwise_tests(result).vs_best("b")
+    # Two classes of 20 test images: a recall moves by 1/20, their mean by 1/40, as the accuracy does.
+    assert p["accuracy"] == p["balanced_accuracy"] == p["f1_macro"] > 0.05
+    # Imbalanced (90 and 30 of 120 images): the large class's recall moves in the finest steps, 1/30 of
+    # a recall, 1/60 of their mean.
+    result = fake_result({"a": a, "b": b}, n_images=120, n_train=[80] * 3, n_test=[40] * 3)
+    result.scoring = "balanced_accuracy"
+    for r in result.results.values():
+        r.y_true = (np.arange(120) % 4 == 0).astype(int)
+    expected = corrected_ttest(a, b, n_train=80, n_test=40, resolution=1 / 60).pvalue
+    assert pairwise_tests(result).vs_best("b") == pytest.approx(holm([expected])[0]) and 0 < expected
+    result.scoring = "r2"  # no step: as before
+    assert pairwise_tests(result).vs_best("b") == 0
+
+
 def test_corrected_ttest_edge_cases():
     same = corrected_ttest([0.9, 0.8, 0.7], [0.9, 0.8, 0.7], n_train=2, n_test=1)
     assert same.statistic == 0 and same.pvalue == 1
