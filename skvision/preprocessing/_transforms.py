@@ -187,13 +187,38 @@ def _shrink_bilinear(image, output_shape, anti_aliasing):
     height, width = image.shape[:2]
     rows = _axis_operator(height, output_shape[0], anti_aliasing)
     cols = _axis_operator(width, output_shape[1], anti_aliasing)
-    flat = image.reshape(height, width, -1).astype(np.float64)
     # (out_h, H) @ (H, W * C), then each channel's (out_h, W) @ (W, out_w).
-    tall = (rows @ flat.reshape(height, -1)).reshape(output_shape[0], width, -1)
+    tall = _rows_product(rows, image.reshape(height, -1)).reshape(output_shape[0], width, -1)
     resized = np.einsum("hwc,ow->hoc", tall, cols, optimize=True)
     # skimage clips to the input's range (a linear blend overshoots it only by rounding here).
     resized = np.clip(resized, image.min(), image.max())
     return resized.reshape(output_shape)
+
+
+#: Input rows :func:`_rows_product` converts to float64 at a time, by their values (~4 MB).
+_ROW_BLOCK_VALUES = 2**19
+
+
+def _rows_product(operator, image):
+    """``operator @ image`` in float64, ``image`` an integer ``(H, M)`` array, a block of rows at a time.
+
+    Each output row reads a band of input rows (the Gaussian's support, mirrored
+    at the edges): a block of input rows is converted to float64 and multiplied
+    by the few operator rows whose band meets it. A 4000x3000 photo to 64x64
+    spent 95 ms in one dense product and 288 MB in its float64 copy.
+    """
+    n_out, height = operator.shape
+    reads = operator != 0
+    first = reads.argmax(axis=1)
+    stop = height - reads[:, ::-1].argmax(axis=1)
+    out = np.zeros((n_out, image.shape[1]))
+    block = max(1, _ROW_BLOCK_VALUES // max(1, image.shape[1]))
+    for start in range(0, height, block):
+        end = min(height, start + block)
+        meeting = np.flatnonzero((first < end) & (stop > start))
+        if meeting.size:
+            out[meeting] += operator[meeting, start:end] @ image[start:end].astype(np.float64)
+    return out
 
 
 #: Shrinking an integer image, smoothed, by at least this factor on an axis takes

@@ -266,6 +266,13 @@ def test_shrinking_an_integer_image_equals_skimage_without_its_cost(shape, size,
     )
     values = _transforms._shrink_bilinear(image, (*size, *shape[2:]), anti_aliasing=True)
     np.testing.assert_allclose(values, expected, rtol=0, atol=1e-12 * 255)
+    # The rows are taken a block at a time, each with the outputs whose band meets it: blocks of one
+    # to a few rows give the same values.
+    for block_values in (1, 97 * int(np.prod(shape[1:]))):
+        monkeypatch.setattr(_transforms, "_ROW_BLOCK_VALUES", block_values)
+        blocked = _transforms._shrink_bilinear(image, (*size, *shape[2:]), anti_aliasing=True)
+        np.testing.assert_allclose(blocked, expected, rtol=0, atol=1e-12 * 255)
+    monkeypatch.undo()
     monkeypatch.setattr("skimage.transform.resize", None)  # the route must not call skimage
     got = resize_image(image, size).astype(int)
     rounded = np.clip(np.rint(expected), 0, 255)
