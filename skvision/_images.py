@@ -519,7 +519,9 @@ def _stack_list(X, name):
             raise ValueError(
                 f"Images in {name} must all have the same size: image 0 has shape {first} "
                 f"but image {i} has shape {image.shape}. Resize them first "
-                "(skvision.preprocessing.Resize)."
+                "(skvision.preprocessing.Resize), or read them at one size: "
+                "ImageLoader(image_size=(height, width)) (without it, files of different sizes come "
+                "as such a list)."
             )
     return np.stack(arrays)
 

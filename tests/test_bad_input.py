@@ -37,7 +37,7 @@ BAD_IMAGES = [
     ("inf", lambda kind: np.where(_good_X(kind) > 250, np.inf, 1.0), ValueError, "infinite"),
     ("object-dtype", lambda kind: _good_X(kind).astype(object), TypeError, "dtype object"),
     ("strings", lambda kind: np.full(_good_X(kind).shape, "a"), TypeError, "dtype <U1"),
-    ("mixed-sizes", _mixed_sizes, ValueError, "same size"),
+    ("mixed-sizes", _mixed_sizes, ValueError, r"same size.*ImageLoader\(image_size=\(height, width\)\)"),
     ("wrong-channel-count", lambda kind: np.zeros((12, 24, 24, 2), np.uint8), ValueError, "2 channels"),
 ]
 

@@ -716,7 +716,11 @@ def load_image_folder(
             )
         images = _image_names(top_level_files, scan.extensions)
         if images:
-            hints += f" The image files at its top level ({_listing(images)}) are in no class folder."
+            hints += (
+                f" The image files at its top level ({_listing(images)}) are in no class folder. To "
+                "read images without classes (new images to predict), give their paths to "
+                "skvision.preprocessing.ImageLoader or read_images, e.g. sorted(Path(folder).glob('*.jpg'))."
+            )
         raise ValueError(
             f"No class folders in {str(given)!r}: expected one sub-folder per class, each "
             "holding that class's images." + hints

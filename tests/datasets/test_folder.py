@@ -210,8 +210,12 @@ def test_image_files_at_the_top_level_are_left_out_with_a_warning(tmp_path):
     for path in (tmp_path / "thumbnails").iterdir():
         path.unlink()
     (tmp_path / "thumbnails").rmdir()
-    with pytest.raises(ValueError, match=r"No class folders .* The image files at its top level \(img00.png"):
+    with pytest.raises(
+        ValueError, match=r"No class folders .* The image files at its top level \(img00.png"
+    ) as info:
         load_image_folder(tmp_path)
+    # New images to predict often come as such a folder: where to read them.
+    assert "give their paths to skvision.preprocessing.ImageLoader or read_images" in str(info.value)
 
 
 def test_missing_or_empty_folder(tmp_path):
