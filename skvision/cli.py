@@ -169,14 +169,14 @@ def build_parser():
         help="cross-validate feature families on a data set; print a table and write a report",
         description=textwrap.fill(
             "Cross-validate each feature family (features -> classifier) on the same folds, print a "
-            "table (feature set, dimensions, CV accuracy mean and std, "
+            "table (feature set, dimensions, CV accuracy mean and std - R^2 for a regression, --targets - "
             "fit time per fold (with --tune the refit, and the inner search's time beside it), transform "
             "throughput, and whether each is significantly worse than the "
             "best) and write a report, report.md and a self-contained report.html, with figures: score "
             "bars, confusion matrices, a t-SNE map of each feature space, the misclassified images and a "
-            "per-class table. Several data sets (--dataset a,b,c) are also ranked together. The command "
-            "compares classifications (one folder per class); for a regression target (a number per image) "
-            "use skvision.compare_features from Python, which scores R^2.",
+            "per-class table. Several data sets (--dataset a,b,c) are also ranked together. A folder of "
+            "images with a number each (a regression) is compared with --targets, a CSV of the files and "
+            "their numbers.",
             width=78,
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -185,7 +185,8 @@ def build_parser():
             "  skvision compare --dataset digits --out skvision-report\n"
             "  skvision compare --dataset faces --features lbp,hog,pretrained --classifier logreg\n"
             "  skvision compare --dataset path/to/images --image-size 64x64 --cv 3 --n-jobs 2\n"
-            "  skvision compare --dataset faces --features lbp,hog,lbp+hog --tune --repeats 5 --resume"
+            "  skvision compare --dataset faces --features lbp,hog,lbp+hog --tune --repeats 5 --resume\n"
+            "  skvision compare --dataset path/to/images --targets ages.csv --features hog,cnn"
         ),
     )
     compare.add_argument(
@@ -194,7 +195,8 @@ def build_parser():
         metavar="NAME|PATH",
         help=(
             f"a bundled data set ({', '.join(DATASETS)}) or a folder with one sub-folder of images "
-            "per class, in any format Pillow reads (default: digits); several, comma-separated, compare the "
+            "per class (or of images listed in --targets), in any format Pillow reads (default: digits); "
+            "several, comma-separated, compare the "
             "families on each and rank them over all (Friedman test, critical-difference diagram)"
         ),
     )
@@ -218,18 +220,19 @@ def build_parser():
     )
     compare.add_argument(
         "--scoring",
-        default="accuracy",
-        choices=SCORINGS,
+        default=None,
+        choices=SCORINGS + REGRESSION_SCORINGS,
         help="the score of the table, the tests and the ranks: accuracy, or for imbalanced classes "
-        "balanced_accuracy (the mean of the classes' recalls) or f1_macro (the mean of their F1) "
-        "(default: accuracy)",
+        "balanced_accuracy (the mean of the classes' recalls) or f1_macro (the mean of their F1); with "
+        "--targets r2 or neg_mean_absolute_error (default: accuracy; r2 with --targets)",
     )
     compare.add_argument(
         "--cv",
         type=_positive_int(2),
         default=5,
         metavar="N",
-        help="number of cross-validation folds, shuffled and stratified (default: 5)",
+        help="number of cross-validation folds, shuffled and stratified (not stratified with --targets) "
+        "(default: 5)",
     )
     compare.add_argument(
         "--repeats",
@@ -309,7 +312,7 @@ def build_parser():
         type=_positive_int(2),
         default=None,
         metavar="N",
-        help="use a stratified random subset of N images (default: all)",
+        help="use a stratified random subset of N images (a plain one with --targets) (default: all)",
     )
     compare.add_argument(
         "--image-size",
@@ -331,6 +334,22 @@ def build_parser():
         choices=["raise", "warn", "skip"],
         help="files of a folder that cannot be read as images: raise (stop, naming every bad file), "
         "warn (leave them out and list them) or skip (leave them out silently) (default: raise)",
+    )
+    compare.add_argument(
+        "--targets",
+        default=None,
+        metavar="CSV",
+        help="a regression: a CSV file of the --dataset folder's images and their numbers (a header row, "
+        "a column of files relative to the folder, named file, filename, path or image, else the first, "
+        "and a column of numbers); only the files listed are read, the table shows R^2 and the folds "
+        "are plain shuffled k-fold",
+    )
+    compare.add_argument(
+        "--target-column",
+        default=None,
+        metavar="NAME",
+        help="with --targets: the header of the targets' column, when the CSV has more than one besides "
+        "the files'",
     )
     compare.add_argument(
         "--classes",
@@ -519,6 +538,16 @@ def _load_data(args):
 
     from .datasets import DATASETS, load_dataset
 
+    if args.targets is not None:
+        return _load_targets(args)
+    if args.target_column is not None:
+        raise _UsageError("--target-column applies with --targets")
+    if args.scoring in REGRESSION_SCORINGS:
+        raise _UsageError(
+            f"argument --scoring: {args.scoring} scores a regression; give each image's number with "
+            "--targets CSV (a folder of classes is scored by accuracy, balanced_accuracy or f1_macro)"
+        )
+    args.scoring = args.scoring or "accuracy"
     if _is_bundled(args.dataset):
         folder_options = (args.image_size, args.classes, None if args.color_mode == "auto" else 1)
         if any(option is not None for option in folder_options) or args.on_error != "raise":
@@ -609,6 +638,70 @@ def _load_data(args):
                 f"(exact copies stay in one fold); class {name!r} has {distinct[label]}, the other "
                 f"{n_copies} of its images copies of them (lower --cv)"
             )
+    return X, y, data
+
+
+def _load_targets(args):
+    """The images of ``--dataset`` (a folder) and their numbers from ``--targets``: ``(X, y, data)``."""
+    import warnings
+
+    import numpy as np
+
+    from .datasets._targets import load_image_targets
+
+    if _is_bundled(args.dataset) or not Path(args.dataset).is_dir():
+        raise _UsageError(
+            f"argument --targets: the images of a regression are a folder (--dataset PATH); {args.dataset!r} "
+            "is not one"
+        )
+    if args.classes is not None:
+        raise _UsageError("--classes applies to a folder of classes, not with --targets")
+    if args.scoring in SCORINGS:
+        raise _UsageError(
+            f"argument --scoring: {args.scoring} scores classes; a regression (--targets) is scored by "
+            f"{' or '.join(REGRESSION_SCORINGS)}"
+        )
+    args.scoring = args.scoring or "r2"
+    started = time.perf_counter()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            data = load_image_targets(
+                args.dataset,
+                args.targets,
+                target_column=args.target_column,
+                image_size=args.image_size,
+                color_mode=args.color_mode,
+                on_error=args.on_error,
+                n_jobs=args.n_jobs,
+                verbose=int(not args.quiet and sys.stderr.isatty()),
+            )
+        except (OSError, ValueError, TypeError) as exc:
+            failure = _UsageError(f"argument --targets: {_cli_message(exc)}")
+        else:
+            failure = None
+    for caught_warning in caught:
+        if issubclass(caught_warning.category, UserWarning):
+            print(f"skvision compare: warning: {_cli_message(caught_warning.message)}", file=sys.stderr)
+    if failure is not None:
+        raise failure
+    data.read_seconds = time.perf_counter() - started
+    X, y = data.images, data.target
+    if np.ptp(y) == 0:
+        raise _UsageError(
+            f"argument --targets: every image has the same target ({y[0]:g}); nothing to predict"
+        )
+    if args.max_samples is not None and args.max_samples < len(y):
+        kept = np.sort(np.random.default_rng(args.seed).choice(len(y), args.max_samples, replace=False))
+        X, y = X[kept], y[kept]
+        data["groups"], data["filenames"] = data.groups[kept], data.filenames[kept]
+    groups = data.get("groups")
+    distinct = len(np.unique(groups)) if groups is not None else len(y)
+    if distinct < args.cv:
+        raise _UsageError(
+            f"argument --cv: {args.cv} folds need at least {args.cv} distinct images; there are {distinct}"
+            + (" (exact copies stay in one fold)" if distinct < len(y) else "")
+        )
     return X, y, data
 
 
@@ -726,7 +819,14 @@ def _compare_one(args):
             _remove_unused_out(out)
         raise
     stale = remove_stale_report(out)
-    info = DatasetInfo.from_data(X, y, device=device, random_state=args.seed, fast=args.fast)
+    info = DatasetInfo.from_data(
+        X,
+        y,
+        task="regression" if args.targets is not None else None,
+        device=device,
+        random_state=args.seed,
+        fast=args.fast,
+    )
     feature_sets = build_feature_sets(names, info)
     running = [s.name for s in feature_sets if s.available]
     if not running:
@@ -740,11 +840,17 @@ def _compare_one(args):
     # Progress and notes go to stderr; stdout holds the table and the report's path only.
     talk = Progress(verbose=0 if args.quiet else 1)
     shape = "x".join(map(str, X.shape[1:]))
-    classes = [_class_name(data.target_names[label]) for label in sorted(set(y.tolist()))]
+    regression = args.targets is not None
+    if regression:
+        classes = []
+        what = f"target {data.target_name!r} from {y.min():.4g} to {y.max():.4g} (mean {y.mean():.4g})"
+    else:
+        classes = [_class_name(data.target_names[label]) for label in sorted(set(y.tolist()))]
+        what = f"{len(classes)} classes ({_listing(classes, limit=8)})"
     cv_words = f"{args.cv}-fold CV" + (f" repeated {args.repeats} times" if args.repeats > 1 else "")
     read = data.get("read_seconds", 0.0)
     talk.say(
-        f"{args.dataset}: {len(X)} images of {shape}, {len(classes)} classes ({_listing(classes, limit=8)})"
+        f"{args.dataset}: {len(X)} images of {shape}, {what}"
         f"{f' read in {read:.1f} s' if read >= 1 else ''}; "
         f"{cv_words} of {', '.join(running)} -> {args.classifier}{', tuned' if args.tune else ''}"
     )
@@ -757,7 +863,7 @@ def _compare_one(args):
     downscaled = _downscaled_networks(feature_sets)
     if downscaled:
         talk.say(f"  ({downscaled})")
-    imbalance = _imbalance_note(y, classes) if args.scoring == "accuracy" else ""
+    imbalance = _imbalance_note(y, classes) if args.scoring == "accuracy" and not regression else ""
     if imbalance:
         talk.say(f"  ({imbalance})")
 
@@ -781,7 +887,8 @@ def _compare_one(args):
             n_jobs=args.n_jobs,
             random_state=args.seed,
             on_error="skip",
-            target_names=data.target_names,
+            target_names=None if regression else data.target_names,
+            task="regression" if regression else None,
             verbose=0 if args.quiet else 2 if args.verbose else 1,
             repeats=args.repeats,
             tune=args.tune,
@@ -806,8 +913,13 @@ def _compare_one(args):
         notes=[
             # With --max-samples the folder's counts are not the comparison's: said so, the subset's next.
             _whole_set_note(data.DESCR) if len(X) < len(data.target) else data.DESCR,
-            f"{len(X)} images of {shape} in {len(classes)} classes ({', '.join(classes)}); "
-            f"{cv_words}, stratified{', exact copies kept in one fold' if groups is not None else ''} "
+            (
+                f"{len(X)} images of {shape}, {what}; {cv_words}, shuffled"
+                if regression
+                else f"{len(X)} images of {shape} in {len(classes)} classes ({', '.join(classes)}); "
+                f"{cv_words}, stratified"
+            )
+            + f"{', exact copies kept in one fold' if groups is not None else ''} "
             f"(seed {args.seed}); "
             f"classifier: {args.classifier}{settings}; device: {device}{'; fast mode' if args.fast else ''}",
             *([downscaled] if downscaled else []),
@@ -849,6 +961,8 @@ def _untold_note(result):
 
 #: ``--scoring``'s choices: scores of a classification that the report's tests and ranks can use.
 SCORINGS = ("accuracy", "balanced_accuracy", "f1_macro")
+#: ... and of a regression (``--targets``): higher is better for both.
+REGRESSION_SCORINGS = ("r2", "neg_mean_absolute_error")
 #: Classes this many times larger than the smallest make accuracy a score of the large classes.
 _IMBALANCE_RATIO = 2
 
@@ -930,6 +1044,8 @@ def _run_compare_datasets(args, datasets):
     from .datasets import DATASETS
 
     started = time.perf_counter()
+    if args.targets is not None:
+        raise _UsageError("--targets gives the numbers of one --dataset folder, not of several data sets")
     bundled = {dataset for dataset in datasets if _is_bundled(dataset)}
     for dataset in datasets:
         if dataset not in bundled and not Path(dataset).is_dir():

@@ -530,3 +530,87 @@ def test_classes_option_picks_folders_and_refuses_a_class_without_images(tmp_pat
     status, _, err = _run([*argv, "--features", "pixels", "--classes", "a,b,a"], capsys)
     _one_line_error(status, err)
     assert "argument --classes: 'a' named more than once" in err
+
+
+def _write_regression(root, n=40, seed=0):
+    """``root/imgs/k.png`` of a brightness that grows with its number, and ``targets.csv`` of them."""
+    rng = np.random.default_rng(seed)
+    (root / "imgs").mkdir(parents=True)
+    lines = ["file,level,noise"]
+    for k in range(n):
+        level = int(rng.integers(0, 9))
+        image = np.clip(rng.normal(20 + 25 * level, 8, (12, 12)), 0, 255).astype(np.uint8)
+        Image.fromarray(image).save(root / "imgs" / f"{k}.png")
+        lines.append(f"imgs/{k}.png,{level},{rng.random():.3f}")
+    (root / "targets.csv").write_text("\n".join(lines) + "\n")
+    return root
+
+
+def test_targets_compare_a_regression_of_whole_numbers(tmp_path, capsys):
+    # The levels are whole numbers, which a folder of classes would compare as 9 classes: --targets
+    # says they are numbers.
+    data = _write_regression(tmp_path / "data")
+    out = tmp_path / "r"
+    argv = ["compare", "--dataset", str(data), "--targets", str(data / "targets.csv"), "--target-column"]
+    argv += ["level", "--out", str(out), *_QUICK]
+    status, table, err = _run(argv, capsys)
+    assert status == 0, err
+    header, _, pixels = table.splitlines()[:3]
+    assert header.split()[4] == "r2" and float(pixels.split()[3]) > 0.9, table
+    report = (out / "report.md").read_text()
+    assert "40 images of 12x12, target 'level' from 0 to 8" in report and "2-fold CV, shuffled" in report
+    assert not (out / "misclassified.csv").exists() and (out / "fold-scores.csv").exists()
+    # The same folds and scores as compare_features on the numbers (shuffled KFold, seed 0).
+    from sklearn.model_selection import KFold, cross_val_score
+
+    from skvision.compare import make_estimator
+    from skvision.datasets import load_image_targets
+
+    loaded = load_image_targets(data, data / "targets.csv", target_column="level")
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    flat = FunctionTransformer(lambda images: images.reshape(len(images), -1) / 255.0)
+    pipeline = make_pipeline(flat, make_estimator("svc", "regression", 0))
+    expected = cross_val_score(
+        pipeline, loaded.images, loaded.target, cv=KFold(2, shuffle=True, random_state=0)
+    )
+    np.testing.assert_allclose(
+        np.loadtxt(out / "fold-scores.csv", delimiter=",", skiprows=1, usecols=6), expected
+    )
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (
+            ["--scoring", "accuracy"],
+            "argument --scoring: accuracy scores classes; a regression (--targets) is scored by r2",
+        ),
+        (["--classes", "a,b"], "--classes applies to a folder of classes, not with --targets"),
+        (["--target-column", "height"], "argument --targets: target column 'height' is not in"),
+        ([], "several target columns (level, noise)"),
+    ],
+)
+def test_targets_options_that_do_not_fit_are_refused(tmp_path, capsys, extra, message):
+    data = _write_regression(tmp_path / "data", n=6)
+    argv = ["compare", "--dataset", str(data), "--targets", str(data / "targets.csv"), *extra]
+    status, _, err = _run([*argv, "--out", str(tmp_path / "r"), *_QUICK], capsys)
+    _one_line_error(status, err)
+    assert message in err
+
+
+def test_regression_words_without_targets_are_refused(tmp_path, capsys):
+    data = _write_regression(tmp_path / "data", n=6)
+    for argv, message in (
+        (
+            ["--scoring", "r2"],
+            "argument --scoring: r2 scores a regression; give each image's number with --targets",
+        ),
+        (["--target-column", "level"], "--target-column applies with --targets"),
+        (["--dataset", "digits", "--targets", str(data / "targets.csv")], "is not one"),
+        (["--dataset", "digits,faces", "--targets", str(data / "targets.csv")], "not of several data sets"),
+    ):
+        status, _, err = _run(["compare", *argv, "--out", str(tmp_path / "r"), *_QUICK], capsys)
+        _one_line_error(status, err)
+        assert message in err

@@ -75,10 +75,10 @@ class DatasetInfo:
         return 1 if len(self.image_shape) == 2 else self.image_shape[2]
 
     @classmethod
-    def from_data(cls, X, y, **kwargs):
-        """Describe the images ``X`` and target ``y``."""
+    def from_data(cls, X, y, task=None, **kwargs):
+        """Describe the images ``X`` and target ``y`` (``task``: what ``y`` holds; None: read from it)."""
         X = np.asarray(X)
-        task = task_of(y)
+        task = task or task_of(y)
         n_classes = len(np.unique(y)) if task == "classification" else None
         return cls(image_shape=tuple(X.shape[1:]), n_samples=len(X), task=task, n_classes=n_classes, **kwargs)
 

@@ -186,6 +186,7 @@ def compare_features(
     store=None,
     resume=False,
     groups=None,
+    task=None,
 ):
     """Cross-validate ``features -> estimator`` for every feature set, on the same folds.
 
@@ -307,6 +308,10 @@ def compare_features(
         independent: exact copies (:func:`~skvision.datasets.load_image_folder`
         returns their groups as ``groups``), frames of one video, shots of one
         object.
+    task : {'classification', 'regression'} or None, default=None
+        What ``y`` holds; ``None`` reads it from ``y`` (see ``estimator``).
+        ``'regression'`` takes whole numbers (counts, ages) as a numeric
+        target whatever the estimator; ``skvision compare --targets`` passes it.
 
     Returns
     -------
@@ -374,7 +379,20 @@ def compare_features(
             f"{', '.join(map(str, bad[:5]))}{', ...' if len(bad) > 5 else ''}: every image needs a target; "
             "leave those images out."
         )
-    task = task_of(y)
+    task_given = task is not None
+    if task is None:
+        task = task_of(y)
+    elif task not in ("classification", "regression"):
+        raise ValueError(f"task must be 'classification', 'regression' or None; got {task!r}.")
+    elif task == "regression" and y.dtype.kind not in "iuf":
+        raise ValueError(f"task='regression' needs numbers in y; got {y.dtype} values such as {y[0]!r}.")
+    elif task == "classification" and task_of(y) == "regression":
+        raise ValueError(
+            "task='classification' needs class labels in y; it holds continuous values such as "
+            f"{y[0]!r} (a regression target: task='regression')."
+        )
+    else:
+        y = y.astype(np.float64) if task == "regression" else y
     estimator_name = None
     if estimator is None or isinstance(estimator, str):
         estimator_name = estimator or "svc"
@@ -382,7 +400,7 @@ def compare_features(
         # Whole numbers as floats (ages, counts) look like class labels to type_of_target: a regressor
         # says the task. (Integer or string labels with a regressor stay refused below: likely a mistake.)
         task = "regression"
-    if task == "classification" and y.dtype.kind == "f":
+    if task == "classification" and y.dtype.kind == "f" and not task_given:
         warnings.warn(
             f"y holds floats that are all whole numbers: compared as {len(np.unique(y))} classes (accuracy, "
             "stratified folds). For a regression, pass a regressor as estimator (e.g. sklearn.svm.SVR()).",
@@ -391,6 +409,8 @@ def compare_features(
         )
     if estimator_name is not None:
         estimator = make_estimator(estimator_name, task, random_state)
+    if task == "regression" and is_classifier(estimator):
+        raise ValueError(f"y is a regression target but the estimator {estimator!r} is a classifier.")
     if task == "classification" and not is_classifier(estimator):
         raise ValueError(
             f"y holds class labels but the estimator {estimator!r} is not a classifier (a regression on "

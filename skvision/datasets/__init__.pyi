@@ -7,6 +7,7 @@ from ._builtin import load_digits as load_digits
 from ._builtin import load_faces as load_faces
 from ._builtin import load_textures as load_textures
 from ._folder import load_image_folder as load_image_folder
+from ._targets import load_image_targets as load_image_targets
 
 __all__ = [
     "DATASETS",
@@ -14,5 +15,6 @@ __all__ = [
     "load_digits",
     "load_faces",
     "load_image_folder",
+    "load_image_targets",
     "load_textures",
 ]

@@ -99,6 +99,25 @@ def test_whole_number_floats_are_classes_with_a_warning_and_a_regressor_makes_th
     assert result.results["pixels"].scores.mean() > 0.9
 
 
+def test_task_says_what_y_holds():
+    X, _ = load_faces(return_X_y=True)
+    counts = np.round(X.mean(axis=(1, 2)) / 8.0).astype(int)  # whole numbers: classes unless told
+    features = {"pixels": FunctionTransformer(flatten)}
+    result = compare_features(X, counts, features, cv=3, task="regression")
+    assert result.task == "regression" and result.scoring == "r2"
+    assert result.results["pixels"].scores.mean() > 0.9
+    floats = compare_features(X, counts.astype(float), features, estimator="logreg", cv=3, task="regression")
+    assert floats.task == "regression"
+    with pytest.raises(ValueError, match="task must be 'classification', 'regression' or None"):
+        compare_features(X, counts, features, task="ranking")
+    with pytest.raises(ValueError, match="task='classification' needs class labels"):
+        compare_features(X, X.mean(axis=(1, 2)) / 255.0, features, task="classification")
+    with pytest.raises(ValueError, match="task='regression' needs numbers"):
+        compare_features(X, np.where(counts > 10, "bright", "dark"), features, task="regression")
+    with pytest.raises(ValueError, match="is a classifier"):
+        compare_features(X, counts, features, estimator=LogisticRegression(), task="regression")
+
+
 def test_logreg_for_a_regression_chooses_its_ridge_penalty():
     # More features than training images: a ridge of alpha 1 scored R^2 -1.2 where alpha 100 gave 0.8.
     from sklearn.linear_model import Ridge
