@@ -15,6 +15,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import pickle
+import sys
+import warnings
 from numbers import Integral
 
 __all__ = [
@@ -23,7 +26,9 @@ __all__ = [
     "import_modules",
     "in_worker",
     "pool_running",
-    "run_in_folder",
+    "caller_state",
+    "run_as_caller",
+    "warn_as_caller",
     "spawn_early",
     "stop_workers",
     "threads_each",
@@ -181,30 +186,138 @@ def worker_pool(n_workers, threads):
     return _pool
 
 
-def run_in_folder(folder, function, args, kwargs):
-    """``function(*args, **kwargs)`` run with ``folder`` as the working folder (a worker's task).
+def caller_state(rc_params=False):
+    """What a worker task takes from the caller's process, which the workers outlive (:func:`run_as_caller`).
 
-    Workers outlive the call that started them, in the folder they started in; the
-    caller may have changed folder since (a notebook's ``%cd``), and a relative path
-    in a task (an image file, a report's folder) then named another file. The
-    worker's own folder comes back after the task. A folder missing here (a worker
-    on another machine) leaves the worker where it is.
+    The working folder (a relative path named another file after a notebook's
+    ``%cd``), scikit-learn's configuration (``set_config``), Pillow's limits
+    (``Image.MAX_IMAGE_PIXELS``, ``ImageFile.LOAD_TRUNCATED_IMAGES``: with
+    them set, worker chunks dropped or kept other files than this process did)
+    and, with ``rc_params``, matplotlib's settings the caller changed (a
+    report's figures drawn in workers took the default style).
 
     Examples
     --------
-    >>> import os, tempfile
-    >>> run_in_folder(tempfile.gettempdir(), os.getcwd, (), {}) == os.path.realpath(tempfile.gettempdir())
+    >>> import os
+    >>> caller_state()["folder"] == os.getcwd()
     True
     """
+    state = {"folder": os.getcwd()}
+    sklearn = sys.modules.get("sklearn")
+    if sklearn is not None:
+        state["sklearn"] = sklearn.get_config()
+    image, image_file = sys.modules.get("PIL.Image"), sys.modules.get("PIL.ImageFile")
+    if image is not None:
+        state["pil"] = {"MAX_IMAGE_PIXELS": image.MAX_IMAGE_PIXELS}
+        if image_file is not None:
+            state["pil"]["LOAD_TRUNCATED_IMAGES"] = image_file.LOAD_TRUNCATED_IMAGES
+    matplotlib = sys.modules.get("matplotlib")
+    if rc_params and matplotlib is not None:
+        defaults = matplotlib.rcParamsDefault
+        state["rc"] = {
+            key: value
+            for key, value in matplotlib.rcParams.items()
+            if key != "backend" and key in defaults and value != defaults[key]
+        }
+    return state
+
+
+@contextlib.contextmanager
+def _pil_settings(settings):
+    from PIL import Image, ImageFile
+
+    modules = {"MAX_IMAGE_PIXELS": Image, "LOAD_TRUNCATED_IMAGES": ImageFile}
+    previous = {name: getattr(modules[name], name) for name in settings}
+    for name, value in settings.items():
+        setattr(modules[name], name, value)
+    try:
+        yield
+    finally:
+        for name, value in previous.items():
+            setattr(modules[name], name, value)
+
+
+@contextlib.contextmanager
+def _in_folder(folder):
     previous = os.getcwd()
     try:
         os.chdir(folder)
-    except OSError:
-        return function(*args, **kwargs)
+    except OSError:  # not here (a worker on another machine): where it is
+        yield
+        return
     try:
-        return function(*args, **kwargs)
+        yield
     finally:
         os.chdir(previous)
+
+
+def _portable(caught):
+    """``(message, category, filename, lineno, module)`` of a recorded warning, fit to travel back.
+
+    The warning itself where it pickles; else its text as a UserWarning (a class
+    defined inside a function, arguments a pickle cannot rebuild).
+    """
+    message, category = caught.message, caught.category
+    try:
+        pickle.loads(pickle.dumps(message))
+    except Exception:  # noqa: BLE001 - any failure to travel: the text still comes back
+        message, category = f"{category.__name__}: {message}", UserWarning
+    return message, category, caught.filename, caught.lineno, getattr(caught, "module", None)
+
+
+def run_as_caller(state, function, args, kwargs):
+    """``(function(*args, **kwargs), warnings)`` run in the caller's ``state`` (a worker's task).
+
+    ``state`` is what :func:`caller_state` took in the caller; the worker's own
+    comes back after the task. The warnings the task raised are recorded, not
+    printed (they went to the worker's stderr, past the caller's filters and
+    ``catch_warnings``), for :func:`warn_as_caller` to raise in the caller.
+
+    Examples
+    --------
+    >>> import os, tempfile, warnings
+    >>> def where():
+    ...     warnings.warn("here", UserWarning)
+    ...     return os.getcwd()
+    >>> state = dict(caller_state(), folder=tempfile.gettempdir())
+    >>> folder, caught = run_as_caller(state, where, (), {})
+    >>> folder == os.path.realpath(tempfile.gettempdir()), [str(message) for message, *_ in caught]
+    (True, ['here'])
+    """
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(_in_folder(state["folder"]))
+        if "sklearn" in state:
+            import sklearn
+
+            stack.enter_context(sklearn.config_context(**state["sklearn"]))
+        if state.get("pil"):
+            stack.enter_context(_pil_settings(state["pil"]))
+        if state.get("rc"):
+            import matplotlib
+
+            stack.enter_context(matplotlib.rc_context(state["rc"]))
+        caught = stack.enter_context(warnings.catch_warnings(record=True))
+        warnings.simplefilter("always")  # every one: the caller's filters decide
+        result = function(*args, **kwargs)
+    return result, [_portable(w) for w in caught]
+
+
+#: ``warn_as_caller``'s registries, one per source file: "default" shows a warning once per place.
+_WARNED = {}
+
+
+def warn_as_caller(records):
+    """Raise in this process the warnings a worker's task recorded (:func:`run_as_caller`).
+
+    They meet this process's filters and ``catch_warnings`` as those of a task run
+    here do (a warning shown once per place under the default filter).
+    """
+    for message, category, filename, lineno, module in records:
+        # (module=None given explicitly, CPython's warn_explicit shows nothing.)
+        where = {"module": module} if module is not None else {}
+        warnings.warn_explicit(
+            message, category, filename, lineno, registry=_WARNED.setdefault(filename, {}), **where
+        )
 
 
 def in_worker():

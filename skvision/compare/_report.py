@@ -423,7 +423,9 @@ def _family_sections(result, out_dir, embedding, n_jobs, stage):
             yield name, _family_section(result, name, out_dir, embedding, stage)
         return
     # The comparison's worker processes, still alive, take the tasks (main process too).
-    scheduler = SplitScheduler(n_jobs, worker_function=_family_pieces, start_cost=0.0, modules=None)
+    scheduler = SplitScheduler(
+        n_jobs, worker_function=_family_pieces, start_cost=0.0, modules=None, rc_params=True
+    )
     processes = min(scheduler.processes, len(names))
     stage(f"writing the figures of {len(names)} feature sets in {processes} processes")
     drawn = {name: {} for name in names}

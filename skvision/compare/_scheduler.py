@@ -21,7 +21,6 @@ run in the main process only.
 from __future__ import annotations
 
 import contextlib
-import os
 import queue
 import sys
 import threading
@@ -72,6 +71,11 @@ class SplitScheduler:
         scheduler to the next (it starts new workers when they change, seconds
         per worker): those of :meth:`spawn_early`, the comparison's, the
         report's.
+    rc_params : bool, default=False
+        Whether the tasks draw with the caller's matplotlib settings (the
+        report's figures); every task runs in the caller's folder, with its
+        scikit-learn configuration and Pillow limits, and its warnings are
+        raised here (see :func:`skvision._workers.run_as_caller`).
 
     Examples
     --------
@@ -86,7 +90,7 @@ class SplitScheduler:
     #: The executor whose workers the last scheduler started (see :meth:`stop_workers`).
     _last_executor = None
 
-    def __init__(self, n_jobs, *, worker_function, start_cost, modules=()):
+    def __init__(self, n_jobs, *, worker_function, start_cost, modules=(), rc_params=False):
         n_jobs = check_n_jobs(n_jobs)
         processes = 1 if n_jobs is None else effective_n_jobs(n_jobs)
         self.n_workers = max(0, processes - 1)
@@ -105,6 +109,9 @@ class SplitScheduler:
         # Re-entrant: a future that is already done runs its callback at once, inside _feed.
         self._lock = threading.RLock()
         self._threads = None
+        # Taken here, in the caller's thread (scikit-learn's configuration is per thread; tasks are
+        # handed over from the threads that collect results too).
+        self._caller = _workers.caller_state(rc_params=rc_params)
 
     # ------------------------------------------------------------------ queue
     def add(self, task):
@@ -160,7 +167,12 @@ class SplitScheduler:
                 finished.append(self._outcomes.get_nowait())
             except queue.Empty:
                 break
-        return [item for item in finished if item[0].family not in self._dropped]
+        kept = []
+        for task, result, error, caught in finished:
+            if task.family not in self._dropped:
+                _workers.warn_as_caller(caught)  # the task's warnings, as if it had run here
+                kept.append((task, result, error))
+        return kept
 
     def wait_for_outcomes(self, timeout):
         """Wait up to ``timeout`` seconds for a worker task to finish; whether one did.
@@ -197,7 +209,7 @@ class SplitScheduler:
             task = max(movable, key=lambda t: t.estimate)
             try:
                 future = self._executor.submit(
-                    _workers.run_in_folder, os.getcwd(), self.worker_function, task.args, task.kwargs
+                    _workers.run_as_caller, self._caller, self.worker_function, task.args, task.kwargs
                 )
             except Exception as exc:  # noqa: BLE001 - a broken pool (a worker killed, say): go on here
                 warnings.warn(
@@ -283,7 +295,8 @@ class SplitScheduler:
                 return
             task = entry[0]
             error = future.exception()
-            self._outcomes.put((task, None if error else future.result(), error))
+            result, caught = (None, ()) if error else future.result()
+            self._outcomes.put((task, result, error, caught))
             self._arrived.set()
             self._feed()
 

@@ -403,7 +403,8 @@ def compare_features(
     if task == "classification" and y.dtype.kind == "f" and not task_given:
         warnings.warn(
             f"y holds floats that are all whole numbers: compared as {len(np.unique(y))} classes (accuracy, "
-            "stratified folds). For a regression, pass a regressor as estimator (e.g. sklearn.svm.SVR()).",
+            "stratified folds). For a regression, pass task='regression' (or a regressor as estimator, e.g. "
+            "sklearn.svm.SVR()).",
             UserWarning,
             stacklevel=2,
         )

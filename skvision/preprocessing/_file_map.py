@@ -129,11 +129,19 @@ def map_files(function, paths, options, *, n_jobs=None, progress=None):
     chunk = _chunk_length(per_file, len(rest), processes)
     chunks = [rest[start : start + chunk] for start in range(0, len(rest), chunk)]
     if how == "joblib":
-        done = Parallel(n_jobs=n_jobs, return_as=results_as_they_come())(
-            delayed(_workers.run_in_folder)(os.getcwd(), _map_chunk, (function, part, options), {})
-            for part in chunks
-        )
-        for part in done:
+        if getattr(_workers.configured_backend(), "uses_threads", False):  # this process: its own state
+            done = Parallel(n_jobs=n_jobs, return_as=results_as_they_come())(
+                delayed(_map_chunk)(function, part, options) for part in chunks
+            )
+            done = ((part, ()) for part in done)
+        else:
+            caller = _workers.caller_state()
+            done = Parallel(n_jobs=n_jobs, return_as=results_as_they_come())(
+                delayed(_workers.run_as_caller)(caller, _map_chunk, (function, part, options), {})
+                for part in chunks
+            )
+        for part, caught in done:
+            _workers.warn_as_caller(caught)
             results.extend(part)
             _update(progress, len(part))
         return results
@@ -242,6 +250,7 @@ def _share(function, chunks, options, processes, progress):
     except Exception:  # noqa: BLE001 - no worker processes here (a sandbox, a broken pool): read here
         pool = None
     folder = _temporary_folder()
+    caller = _workers.caller_state()
     done = [None] * len(chunks)
     held = {}  # chunk index -> future
     front, back = 0, len(chunks)
@@ -255,9 +264,11 @@ def _share(function, chunks, options, processes, progress):
                 continue
             del held[index]
             if done[index] is None and not future.cancelled() and future.exception() is None:
+                packed, caught = future.result()
                 with contextlib.suppress(OSError):  # the file gone: the chunk is read here
-                    done[index] = _unpack(future.result(), file_of(index))
+                    done[index] = _unpack(packed, file_of(index))
                     _update(progress, len(done[index]))
+                    _workers.warn_as_caller(caught)  # as if read here (not those of a chunk read again)
 
     def hand_over():
         nonlocal back, pool
@@ -265,10 +276,10 @@ def _share(function, chunks, options, processes, progress):
             back -= 1
             try:
                 held[back] = pool.submit(
-                    # In this process's folder: a worker stays in the one it started in, where a
-                    # relative path named another file (a notebook's %cd, a loop over batch folders).
-                    _workers.run_in_folder,
-                    os.getcwd(),
+                    # As this process would read it: in its folder (a relative path named another file
+                    # after a notebook's %cd), with its Pillow limits; warnings come back.
+                    _workers.run_as_caller,
+                    caller,
                     _map_chunk_to_file,
                     (function, chunks[back], options, file_of(back)),
                     {},

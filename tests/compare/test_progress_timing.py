@@ -3,6 +3,7 @@
 import io
 import os
 import threading
+import warnings
 
 import numpy as np
 import pytest
@@ -93,23 +94,28 @@ class _InlineExecutor:
 
     def __init__(self):
         self.submitted = []
+        self._wrapped = {}
 
     def submit(self, function, *args, **kwargs):
         from concurrent.futures import Future
 
         from skvision import _workers
 
-        if function is _workers.run_in_folder:  # the scheduler's wrapper: the task's own call kept
+        wrapped = function is _workers.run_as_caller  # a split: the task's own call kept
+        if wrapped:
             _, function, args, kwargs = args
         future = Future()
         future.set_running_or_notify_cancel()
         self.submitted.append((future, function, args))
+        self._wrapped[future] = wrapped
         return future
 
     def run_next(self):
         future, function, args = self.submitted.pop(0)
         try:
-            future.set_result(function(*args))
+            result = function(*args)
+            # A split comes back with the warnings it raised (none here).
+            future.set_result((result, []) if self._wrapped.pop(future) else result)
         except Exception as exc:  # noqa: BLE001 - handed back as the pool would
             future.set_exception(exc)
 
@@ -129,31 +135,65 @@ def _task(family, index, estimate, main_only=False):
     return SplitTask(family, index, (f"{family}{index}",), {}, estimate, main_only)
 
 
-def _working_folder(label):
-    """Where a task runs (module level: runs in the workers)."""
-    return label, os.getcwd()
+def _what_the_task_sees(label):
+    """What a task sees of its process's state, and a warning (module level: runs in the workers)."""
+    import matplotlib
+    import sklearn
+    from PIL import Image
+
+    warnings.warn(f"task {label} warns", UserWarning, stacklevel=1)
+    return (
+        label,
+        os.getcwd(),
+        sklearn.get_config()["transform_output"],
+        Image.MAX_IMAGE_PIXELS,
+        matplotlib.rcParams["axes.facecolor"],
+    )
 
 
-def test_worker_tasks_run_in_the_callers_folder(tmp_path, monkeypatch):
-    # Workers outlive a comparison in the folder they started in: after a notebook's %cd, a task's
-    # relative paths (images, a report's folder) named files of the old folder.
+def test_worker_tasks_run_as_the_caller_would(tmp_path, monkeypatch):
+    # Workers outlive a comparison: after a notebook's %cd a task's relative paths named files of the
+    # old folder; the caller's set_config, Pillow limits and matplotlib style were not theirs; their
+    # warnings went to their stderr, past the caller's filters.
+    import matplotlib
+    import sklearn
+    from PIL import Image
+
     first, second = tmp_path / "first", tmp_path / "second"
     first.mkdir()
     second.mkdir()
     SplitScheduler.stop_workers()
     seen = []
     try:
-        for folder in (first, second, first):
+        for folder, output, pixels, colour in (
+            (first, "default", 1000, "white"),
+            (second, "pandas", 2000, "#eeeeee"),
+            (first, "default", 3000, "white"),
+        ):
             monkeypatch.chdir(folder)
-            scheduler = SplitScheduler(2, worker_function=_working_folder, start_cost=0.0)
-            scheduler.add(SplitTask("cwd", len(seen), (folder.name,), {}, estimate=1.0))
-            ((task, result, error),) = scheduler.outcomes(block=True)
-            scheduler.close()
+            monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", pixels)
+            with (
+                sklearn.config_context(transform_output=output),
+                matplotlib.rc_context({"axes.facecolor": colour}),
+                warnings.catch_warnings(record=True) as caught,
+            ):
+                warnings.simplefilter("always")
+                scheduler = SplitScheduler(
+                    2, worker_function=_what_the_task_sees, start_cost=0.0, rc_params=True
+                )
+                scheduler.add(SplitTask("state", len(seen), (folder.name,), {}, estimate=1.0))
+                ((_, result, error),) = scheduler.outcomes(block=True)
+                scheduler.close()
             assert error is None
+            assert [str(w.message) for w in caught] == [f"task {folder.name} warns"]
             seen.append(result)
     finally:
         SplitScheduler.stop_workers()
-    assert seen == [(name, str(tmp_path / name)) for name in ("first", "second", "first")]
+    assert seen == [
+        ("first", str(first), "default", 1000, "white"),
+        ("second", str(second), "pandas", 2000, "#eeeeee"),
+        ("first", str(first), "default", 3000, "white"),
+    ]
 
 
 def test_processes_follow_n_jobs():

@@ -126,6 +126,41 @@ def test_workers_open_relative_paths_in_the_callers_folder(share_everything, tmp
     assert (images == 200).all()
 
 
+def _warns(path, options):
+    """A read that warns (module level: runs in workers)."""
+    warnings.warn(f"read {path}", UserWarning, stacklevel=1)
+    return os.getpid()
+
+
+def test_workers_read_with_the_callers_pillow_limits_and_their_warnings_come_back(
+    share_everything, tmp_path, monkeypatch
+):
+    # Pillow's LOAD_TRUNCATED_IMAGES set by the user: the files the workers read were bad files there
+    # (280 of 300 images came back); their warnings went to their stderr, past the caller's filters.
+    from PIL import ImageFile
+
+    names = []
+    rng = np.random.default_rng(0)
+    for i in range(24):
+        Image.fromarray(rng.integers(0, 256, (32, 32), dtype=np.uint8)).save(tmp_path / f"{i}.png")
+        names.append(str(tmp_path / f"{i}.png"))
+    for name in names[::3]:  # a third of them cut short, in their pixel data
+        data = open(name, "rb").read()
+        open(name, "wb").write(data[: len(data) // 2])
+    _started_pool()
+    _, _, problems = read_images(names, n_jobs=2, on_error="skip")
+    assert len(problems) == 8
+    monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", True)
+    workers_before = share_everything.from_workers
+    images, kept, problems = read_images(names, n_jobs=2, on_error="skip")
+    assert share_everything.from_workers > workers_before and not problems and len(kept) == 24
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        pids = map_files(_warns, names, None, n_jobs=2)
+    assert set(pids) - {os.getpid()}, "workers read some"
+    assert sorted(str(w.message) for w in caught) == sorted(f"read {name}" for name in names)
+
+
 def test_small_reads_stay_in_this_process_and_start_no_worker(monkeypatch):
     _workers.stop_workers()
     paths = [f"file-{i}.png" for i in range(50)]
