@@ -933,12 +933,26 @@ def _compare_one(args):
                 if args.image_size is not None
                 else []
             ),
-            f"command: skvision {' '.join(sys.argv[1:]) if sys.argv[1:] else 'compare'}",
+            f"command: {_command_line(args.argv)}",
         ],
         progress=talk.stage,
     )
     print(f"\nReport: {report} ({time.perf_counter() - started:.0f} s in all)")
     return result
+
+
+def _command_line(argv=None):
+    """The command as typed (``sys.argv[1:]``), quoted for a shell to run again.
+
+    Examples
+    --------
+    >>> _command_line(["compare", "--dataset", "my images", "--cv", "3"])
+    "skvision compare --dataset 'my images' --cv 3"
+    """
+    import shlex
+
+    argv = sys.argv[1:] if argv is None else argv
+    return "skvision " + (shlex.join(argv) if argv else "compare")
 
 
 def _untold_note(result):
@@ -1102,7 +1116,7 @@ def _run_compare_datasets(args, datasets):
             + f" (seed {args.seed}) on each data set; classifier: {args.classifier}"
             + ("; tuned in nested folds" if args.tune else "")
             + f"; device: {device}",
-            f"command: skvision {' '.join(sys.argv[1:]) if sys.argv[1:] else 'compare'}",
+            f"command: {_command_line(args.argv)}",
         ],
     )
     print(f"\nReport: {report} ({time.perf_counter() - started:.0f} s in all)")
@@ -1151,6 +1165,8 @@ def main(argv=None):
         return _unrecognized(parser, args.command, extras)
     if args.command is None:
         parser.error("choose a command: compare or features")
+    # The report records the command it ran: main([...]) from Python recorded its host's sys.argv.
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     if argv is None:
         # Run as the command, which owns its process (not main([...]) from someone's code): freed
         # buffers stay in it instead of fresh zeroed pages per batch (a comparison of three families

@@ -549,7 +549,7 @@ def _write_regression(root, n=40, seed=0):
 def test_targets_compare_a_regression_of_whole_numbers(tmp_path, capsys):
     # The levels are whole numbers, which a folder of classes would compare as 9 classes: --targets
     # says they are numbers.
-    data = _write_regression(tmp_path / "data")
+    data = _write_regression(tmp_path / "my data")  # a space: the recorded command quotes it
     out = tmp_path / "r"
     argv = ["compare", "--dataset", str(data), "--targets", str(data / "targets.csv"), "--target-column"]
     argv += ["level", "--out", str(out), *_QUICK]
@@ -560,6 +560,16 @@ def test_targets_compare_a_regression_of_whole_numbers(tmp_path, capsys):
     report = (out / "report.md").read_text()
     assert "40 images of 12x12, target 'level' from 0 to 8" in report and "2-fold CV, shuffled" in report
     assert not (out / "misclassified.csv").exists() and (out / "fold-scores.csv").exists()
+    # What a rerun needs: the command as given to main (quoted for a shell), the versions and threads.
+    import shlex
+
+    assert (
+        f"- command: skvision {shlex.join(argv)}" in report
+        and f"--dataset {shlex.quote(str(data))}" in report
+    )
+    assert re.search(
+        r"- software: skvision \S+, Python [\d.]+, numpy .*scikit-learn .*; machine: .*, \d+ cores", report
+    )
     # The same folds and scores as compare_features on the numbers (shuffled KFold, seed 0).
     from sklearn.model_selection import KFold, cross_val_score
 

@@ -208,7 +208,9 @@ class MultiDatasetResult:
         path : pathlib.Path
             The Markdown report.
         """
-        from ._report import _figure, _save, mark_report_folder, note_lines
+        from ._report import _figure, _save, mark_report_folder, note_lines, software_note
+
+        notes = [*notes, software_note()]
 
         out_dir = Path(out_dir)
         mark_report_folder(out_dir)

@@ -12,6 +12,7 @@ import contextlib
 import os
 import re
 import shutil
+import sys
 import warnings
 from dataclasses import replace
 from pathlib import Path
@@ -318,8 +319,44 @@ def _report_files(out_dir):
     )
 
 
+def software_note():
+    """The versions, threads and cores a rerun of the report needs, in one line.
+
+    A learned family's scores follow torch's thread count (its sums run in
+    another order), and each library's version: a reviewer who reruns the
+    command elsewhere can tell what differs.
+
+    Examples
+    --------
+    >>> software_note().startswith("software: skvision ")
+    True
+    """
+    import platform
+
+    from .. import __version__
+
+    parts = [f"skvision {__version__}", f"Python {platform.python_version()}"]
+    for module_name, label in (
+        ("numpy", "numpy"),
+        ("scipy", "scipy"),
+        ("sklearn", "scikit-learn"),
+        ("skimage", "scikit-image"),
+        ("numba", "numba"),
+        ("torch", "torch"),
+        ("skorch", "skorch"),
+        ("timm", "timm"),
+    ):
+        module = sys.modules.get(module_name)
+        version = getattr(module, "__version__", None)
+        if version is not None:
+            threads = f" ({module.get_num_threads()} threads)" if module_name == "torch" else ""
+            parts.append(f"{label} {version}{threads}")
+    return f"software: {', '.join(parts)}; machine: {platform.machine()}, {os.cpu_count()} cores"
+
+
 def _write_report(result, out_dir, *, embedding, title, notes, html, progress, n_jobs, filenames):
     stage = progress or (lambda message: None)
+    notes = [*notes, software_note()]
     check_matplotlib("ComparisonResult.write_report")
     n_jobs = check_n_jobs(n_jobs)
     if embedding == "none":  # the command's spelling

@@ -79,7 +79,9 @@ def test_html_report_is_self_contained_with_every_figure(two_sets, tmp_path):
 def test_markdown_report_marks_significance_and_the_per_class_view(two_sets, tmp_path):
     text = two_sets.write_report(tmp_path, embedding=None).read_text()
     tests = two_sets.significance()
-    assert "| vs best |" in text.splitlines()[5]
+    lines = text.splitlines()
+    # The title, the software line, then the scores' table.
+    assert lines[2].startswith("- software: skvision ") and "| vs best |" in lines[6]
     assert f"| {tests.best} |" in text and "best |" in text
     assert "Nadeau & Bengio's corrected resampled t-test" in text and "p-values unadjusted (one pair)" in text
     assert "## Per class" in text and "| class | n | pixels P / R | pca8 P / R | best F1 |" in text

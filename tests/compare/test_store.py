@@ -67,6 +67,21 @@ def test_a_resumed_run_computes_only_the_missing_splits_and_scores_the_same(digi
     assert len(timed_fits()) == 6
 
 
+def test_the_same_images_in_another_memory_layout_resume(digits, tmp_path):
+    # A memmap of the saved images (or a Fortran-ordered copy) hashed differently: every stored split
+    # was set aside as "changed: the images or targets" and computed again.
+    X, y = digits
+    run(X, y, tmp_path / "store", resume=False)
+    np.save(tmp_path / "X.npy", X)
+    for same in (np.load(tmp_path / "X.npy", mmap_mode="r"), np.asfortranarray(X)):
+        CountingFlatten.log.clear()
+        resumed = run(same, y, tmp_path / "store", resume=True)
+        assert not timed_fits() and resumed.results["pixels"].n_resumed == 6
+    CountingFlatten.log.clear()
+    run(X[:, ::-1], y, tmp_path / "store", resume=True)  # other images: computed again
+    assert len(timed_fits()) == 6
+
+
 def test_changed_settings_invalidate_the_store_with_a_message(digits, tmp_path, capsys):
     X, y = digits
     run(X, y, tmp_path, resume=False)
