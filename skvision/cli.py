@@ -302,7 +302,8 @@ def build_parser():
         "--out",
         default="skvision-report",
         metavar="DIR",
-        help="folder for report.md, report.html, results.csv, fold-scores.csv, misclassified.csv and the "
+        help="folder for report.md, report.html, results.csv, fold-scores.csv, fold-assignment.csv, "
+        "misclassified.csv and the "
         "figures (and folds/, the store of --resume), created if needed and checked before any work; the "
         "files of an earlier report there are replaced, other files are left alone, and a folder no report "
         "wrote that holds files of those names is refused (default: skvision-report)",

@@ -404,6 +404,10 @@ def test_compare_over_several_datasets_ranks_the_families(tmp_path, capsys):
     assert rows and all(set(row) >= {"index", "true"} for row in rows)
     assert max(int(row["index"]) for row in rows) >= 40
     assert all(str(digits.target_names[digits.target[int(row["index"])]]) == row["true"] for row in rows)
+    with open(out / "digits" / "fold-assignment.csv", newline="") as handle:
+        assigned = {(row["index"], row["fold"]) for row in csv.DictReader(handle)}
+    assert len(assigned) == 40 and len({index for index, _ in assigned}) == 40  # each image, one fold
+    assert {(row["index"], row["fold"]) for row in rows} <= assigned
     report = (out / "report.md").read_text()
     assert "- [digits](digits/report.md): best" in report and "![critical difference diagram]" in report
     assert 'href="faces/report.html"' in (out / "report.html").read_text()

@@ -582,9 +582,16 @@ def test_targets_compare_a_regression_of_whole_numbers(tmp_path, capsys):
 
     flat = FunctionTransformer(lambda images: images.reshape(len(images), -1) / 255.0)
     pipeline = make_pipeline(flat, make_estimator("svc", "regression", 0))
-    expected = cross_val_score(
-        pipeline, loaded.images, loaded.target, cv=KFold(2, shuffle=True, random_state=0)
-    )
+    folds = KFold(2, shuffle=True, random_state=0)
+    expected = cross_val_score(pipeline, loaded.images, loaded.target, cv=folds)
+    # Each image's test fold, by file: the same folds, rebuilt whatever the files are named later.
+    import csv
+
+    with open(out / "fold-assignment.csv", newline="") as handle:
+        assigned = {row["file"]: int(row["fold"]) for row in csv.DictReader(handle) if row["repeat"] == "1"}
+    assert len(assigned) == 40
+    for fold, (_, test) in enumerate(folds.split(loaded.images), start=1):
+        assert {loaded.filenames[i] for i in test} == {f for f, k in assigned.items() if k == fold}
     np.testing.assert_allclose(
         np.loadtxt(out / "fold-scores.csv", delimiter=",", skiprows=1, usecols=6), expected
     )

@@ -31,6 +31,7 @@ REPORT_FILES = (
     "report.md",
     "results.csv",
     "fold-scores.csv",
+    "fold-assignment.csv",
     "misclassified.csv",
     "report.html",
     "ranks.csv",
@@ -390,11 +391,12 @@ def _write_report(result, out_dir, *, embedding, title, notes, html, progress, n
         lines += ["## Tuned settings", "", result.tuning_markdown(), ""]
     result.to_csv(out_dir / "results.csv")
     result.to_fold_csv(out_dir / "fold-scores.csv")
+    if filenames is not None and result.X is not None and len(filenames) != len(result.X):
+        raise ValueError(f"filenames has {len(filenames)} entries for {len(result.X)} images.")
+    result.to_fold_assignment_csv(out_dir / "fold-assignment.csv", filenames)
     if result.task == "classification" and result.results:
         from ._result import _are_indices
 
-        if filenames is not None and result.X is not None and len(filenames) != len(result.X):
-            raise ValueError(f"filenames has {len(filenames)} entries for {len(result.X)} images.")
         result.to_misclassified_csv(out_dir / "misclassified.csv", filenames)
         lines += [
             "The held-out images each feature set misclassified (first repeat) are listed, "

@@ -414,6 +414,54 @@ class ComparisonResult:
             writer.writeheader()
             writer.writerows(rows)
 
+    def fold_assignment_rows(self, filenames=None):
+        """Which test fold each image fell in, per repeat: one row per image and repeat.
+
+        Every feature set met the same folds; the folds follow the order of the
+        images (a folder's file names), so a renamed file moves them. With these
+        rows a reviewer rebuilds the splits whatever the names became.
+
+        Parameters
+        ----------
+        filenames : sequence of str, array of int, or None
+            As for :meth:`misclassified_rows`: rows name the ``file``, or give the
+            ``index``.
+
+        Returns
+        -------
+        rows : list of dict
+            ``file`` (or ``index``), ``repeat`` and ``fold`` (from 1), ordered by
+            repeat, then image.
+        """
+        ran = next((r for r in self.results.values() if r.fold_test_indices is not None), None)
+        if ran is None:
+            return []
+        by_file = not _are_indices(filenames)
+        indices = None if by_file or filenames is None else np.asarray(filenames)
+        rows = []
+        for repeat in np.unique(ran.repeat_index):
+            assigned = []
+            for split in np.flatnonzero(ran.repeat_index == repeat):
+                assigned += [(int(i), int(ran.fold_index[split]) + 1) for i in ran.fold_test_indices[split]]
+            for index, fold in sorted(assigned):
+                if by_file:
+                    where = {"file": str(filenames[index])}
+                else:
+                    where = {"index": index if indices is None else int(indices[index])}
+                rows.append({**where, "repeat": int(repeat) + 1, "fold": fold})
+        return rows
+
+    def to_fold_assignment_csv(self, path, filenames=None):
+        """Write :meth:`fold_assignment_rows` as CSV."""
+        import csv
+
+        rows = self.fold_assignment_rows(filenames)
+        where = "index" if _are_indices(filenames) else "file"
+        with open(path, "w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=[where, "repeat", "fold"])
+            writer.writeheader()
+            writer.writerows(rows)
+
     def to_csv(self, path):
         """Write the table (unformatted numbers) as CSV."""
         import csv
