@@ -601,6 +601,14 @@ class NeuralImageEstimator(BaseEstimator):
 
     def _initialize_and_probe(self, net, X_sample, n_outputs):
         """Initialize the net and run one tiny batch: a module unfit for the data fails before training."""
+        if torch.get_default_dtype() != torch.float32:
+            # The module's weights would be built in it and the images come as float32: the probe failed
+            # with "Input type (torch.FloatTensor) and weight type (torch.DoubleTensor)", read as a shape.
+            raise TypeError(
+                f"torch's default dtype is {torch.get_default_dtype()} (torch.set_default_dtype); "
+                f"{type(self).__name__} computes in float32 (precision= for bfloat16 / float16): set it back "
+                "with torch.set_default_dtype(torch.float32) before fitting."
+            )
         with seeded_torch_rng(self.random_state, self.device_):
             net.initialize()
         module = net.module_

@@ -511,6 +511,20 @@ def test_regression_mixup_mixes_the_targets():
         torch.testing.assert_close(got, expected.grad)
 
 
+def test_a_float64_default_dtype_is_named_not_read_as_a_shape(digits):
+    X, y = digits
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        with pytest.raises(
+            TypeError, match=r"default dtype is torch.float64 .*set_default_dtype\(torch.float32\)"
+        ):
+            CNNClassifier(**TINY).fit(X[:40], y[:40])
+    finally:
+        torch.set_default_dtype(previous)
+    assert CNNClassifier(**{**TINY, "max_epochs": 1}).fit(X[:40], y[:40]).predict(X[:2]).shape == (2,)
+
+
 def test_label_smoothing_and_balanced_class_weight(digits):
     X, y = digits
     keep = (y != 3) | (np.arange(len(y)) % 4 == 0)
