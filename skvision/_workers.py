@@ -271,7 +271,8 @@ def run_as_caller(state, function, args, kwargs):
     ``state`` is what :func:`caller_state` took in the caller; the worker's own
     comes back after the task. The warnings the task raised are recorded, not
     printed (they went to the worker's stderr, past the caller's filters and
-    ``catch_warnings``), for :func:`warn_as_caller` to raise in the caller.
+    ``catch_warnings``), for :func:`warn_as_caller` to raise in the caller: each
+    warning once per place and text, as the default filter shows them.
 
     Examples
     --------
@@ -299,7 +300,10 @@ def run_as_caller(state, function, args, kwargs):
         caught = stack.enter_context(warnings.catch_warnings(record=True))
         warnings.simplefilter("always")  # every one: the caller's filters decide
         result = function(*args, **kwargs)
-    return result, [_portable(w) for w in caught]
+    # One record per warning and place (a warning per image of a chunk came back thousands of times):
+    # what the default filter shows; a filter of "always" in the caller sees each once.
+    unique = {(w.category, str(w.message), w.filename, w.lineno): w for w in caught}
+    return result, [_portable(w) for w in unique.values()]
 
 
 #: ``warn_as_caller``'s registries, one per source file: "default" shows a warning once per place.
