@@ -102,6 +102,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._warnings import user_stacklevel
+
 __all__ = [
     "check_images",
     "check_image_shape",
@@ -418,7 +420,7 @@ def check_scale(
         + (f" (fit saw {fitted})" if fitted is not None else "")
         + ": clip them (np.clip(X, 0, 1)) or check how they were scaled.",
         ImageScaleWarning,
-        stacklevel=3,
+        stacklevel=user_stacklevel(),
     )
 
 
@@ -447,7 +449,7 @@ def _check_integer_container(scale, fitted, owner, images):
                 f"value in the darkest 1/{65536 >> bits} of the scale). Stretch it to 16 bits "
                 f"(X * {65535 // ((1 << bits) - 1)}) or pass floats X / {(1 << bits) - 1}.",
                 ImageScaleWarning,
-                stacklevel=4,
+                stacklevel=user_stacklevel(),
             )
         return
     if kind == "uint16" and fitted.kind != "uint16":
@@ -479,7 +481,7 @@ def _warn_if_peaks_differ(scale, fitted, owner):
             f"{'larger' if peak > fitted_peak else 'smaller'} look like another scale. Bring X to "
             "fit's units (the same dtype and range).",
             ImageScaleWarning,
-            stacklevel=4,
+            stacklevel=user_stacklevel(),
         )
 
 

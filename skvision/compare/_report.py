@@ -19,6 +19,7 @@ from pathlib import Path
 
 from joblib import effective_n_jobs
 
+from .._warnings import user_stacklevel
 from ..plotting._base import check_matplotlib
 from ._markdown import markdown_text
 from ._scheduler import SplitScheduler, SplitTask, check_n_jobs
@@ -374,7 +375,7 @@ def _write_report(result, out_dir, *, embedding, title, notes, html, progress, n
             f"{'...' if len(missing) > 20 else ''}): the figures show them as boxes; report.md and "
             "report.html show them. Install a font that has them and name it in matplotlibrc (font.family).",
             UserWarning,
-            stacklevel=3,
+            stacklevel=user_stacklevel(),
         )
     try:
         tests = result.significance(ALPHA) if len(result.results) > 1 else None

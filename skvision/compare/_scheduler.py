@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from joblib import effective_n_jobs
 
 from .. import _workers
+from .._warnings import user_stacklevel
 from .._workers import check_n_jobs
 
 __all__ = ["SplitScheduler", "SplitTask", "check_n_jobs"]
@@ -216,7 +217,7 @@ class SplitScheduler:
                     f"worker processes unavailable ({type(exc).__name__}: {exc}); the remaining "
                     "splits run in the main process",
                     RuntimeWarning,
-                    stacklevel=2,
+                    stacklevel=user_stacklevel(),
                 )
                 self.n_workers = 0
                 return

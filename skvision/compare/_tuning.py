@@ -31,6 +31,8 @@ from sklearn.model_selection import (
     StratifiedKFold,
 )
 
+from .._warnings import user_stacklevel
+
 __all__ = ["candidates", "inner_search"]
 
 
@@ -166,7 +168,7 @@ def inner_search(pipeline, space, X, y, *, scorer, cv, budget, random_state, cla
             f"{failed} of {len(settings)} settings failed in the inner search and were left out "
             f"(first error: {type(errors[0]).__name__}: {errors[0]}).",
             RuntimeWarning,
-            stacklevel=2,
+            stacklevel=user_stacklevel(),
         )
     best = int(np.argmax(means))
     return settings[best], float(means[best]), len(settings)

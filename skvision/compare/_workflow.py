@@ -58,6 +58,7 @@ from sklearn.utils import get_tags as sklearn_get_tags
 
 from .._tags import get_tags
 from .._talk import long_fit_lines_off
+from .._warnings import user_stacklevel
 from ..plotting._base import check_target_names
 from ._estimators import ESTIMATORS, estimator_space, make_estimator, task_of
 from ._families import FeatureSet, _prefixed, _product
@@ -406,7 +407,7 @@ def compare_features(
             "stratified folds). For a regression, pass task='regression' (or a regressor as estimator, e.g. "
             "sklearn.svm.SVR()).",
             UserWarning,
-            stacklevel=2,
+            stacklevel=user_stacklevel(),
         )
     if estimator_name is not None:
         estimator = make_estimator(estimator_name, task, random_state)
@@ -729,7 +730,7 @@ def _check_precomputable(name, transformer):
             "is not tagged stateless): fitted once on every image, test folds included, its scores are "
             "optimistic if it does (filters, a vocabulary, a network). Precompute only what learns nothing.",
             UserWarning,
-            stacklevel=4,
+            stacklevel=user_stacklevel(),
         )
 
 

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.utils import Bunch
 
+from .._warnings import user_stacklevel
 from .._workers import check_n_jobs
 from ..preprocessing._loader import (
     COLOR_MODES,
@@ -781,7 +782,7 @@ def load_image_folder(
                 + _near_misses(ignored, [name for name in wanted if not found.get(name)])
             )
     for message in messages:
-        warnings.warn(message, UserWarning, stacklevel=2)
+        warnings.warn(message, UserWarning, stacklevel=user_stacklevel())
 
     files, labels, depths = [], [], []
     for label, name in enumerate(names):
@@ -822,30 +823,34 @@ def load_image_folder(
         all_bad = [name for name, count in zip(names, counts) if count == 0]
         keep = counts > 0
         labels = (np.cumsum(keep) - 1)[labels]
-        warnings.warn(_all_bad_message(given, names, keep, found, label_mode), UserWarning, stacklevel=2)
+        warnings.warn(
+            _all_bad_message(given, names, keep, found, label_mode), UserWarning, stacklevel=user_stacklevel()
+        )
         names = [name for name, k in zip(names, keep) if k]
         counts, nested = counts[keep], nested[keep]
     if wanted is None and label_mode == "int":
         # With the classes as they finally are: a folder of bad files dropped moves labels too.
         split_message = _sibling_split_message(given, names)
         if split_message:
-            warnings.warn(split_message, UserWarning, stacklevel=2)
+            warnings.warn(split_message, UserWarning, stacklevel=user_stacklevel())
     if wanted is not None and (counts == 0).any():
         missing = [name for name, count in zip(names, counts) if count == 0]
         warnings.warn(
             f"Classes with no images in {str(given)!r}: {_listing(missing)}. Their labels stay reserved, "
             "so labels still mean what they mean in classes (scores on these images stay right).",
             UserWarning,
-            stacklevel=2,
+            stacklevel=user_stacklevel(),
         )
 
     filenames = [str(files[i]) for i in kept]
     copies = identical_images(images)
     if copies:
-        warnings.warn(_copies_message(given, copies, labels, filenames), UserWarning, stacklevel=2)
+        warnings.warn(
+            _copies_message(given, copies, labels, filenames), UserWarning, stacklevel=user_stacklevel()
+        )
     grey_message = _grey_by_class_message(given, images, labels, names)
     if grey_message:
-        warnings.warn(grey_message, UserWarning, stacklevel=2)
+        warnings.warn(grey_message, UserWarning, stacklevel=user_stacklevel())
     if all(name.lower() in SPLIT_NAMES for name in names) and np.array_equal(nested, counts):
         # split/train/cats/*.png read from split/: "train" and "test" compared as two classes.
         warnings.warn(
@@ -853,7 +858,7 @@ def load_image_folder(
             "are, and hold their images in sub-folders: is this a folder of splits, each with one "
             f"sub-folder per class? Then read one split, e.g. {str(given / names[0])!r}.",
             UserWarning,
-            stacklevel=2,
+            stacklevel=user_stacklevel(),
         )
     target_names = np.asarray(names)
     target = target_names[labels] if label_mode == "name" else labels

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.utils import Bunch
 
+from .._warnings import user_stacklevel
 from ..preprocessing._loader import (
     DEFAULT_MAX_PIXELS,
     ON_ERROR,
@@ -224,7 +225,7 @@ def load_image_targets(
             f"{_listing([filenames[g[0]] + ' = ' + filenames[g[1]] for g in copies], limit=3)}: keep each "
             "set in one fold (the returned groups, with GroupKFold) or remove the copies.",
             UserWarning,
-            stacklevel=2,
+            stacklevel=user_stacklevel(),
         )
     if return_X_y:
         return images, target

@@ -51,6 +51,7 @@ from skorch.history import History
 from skorch.utils import noop
 
 from .._talk import format_duration, long_fit_lines_wanted
+from .._warnings import user_stacklevel
 
 __all__ = ["LONG_FIT_SECONDS", "LR_SCHEDULES", "build_callbacks", "long_fit_lines_callback"]
 
@@ -341,7 +342,7 @@ class _AtomicCheckpoint(Checkpoint):
                     f"Checkpoint could not save the {what} to {path!r}: {type(exc).__name__}: {exc}; "
                     "none of this save's files were written, the previous checkpoint is kept as it was.",
                     RuntimeWarning,
-                    stacklevel=2,
+                    stacklevel=user_stacklevel(),
                 )
                 return
             written.append((partial, path))
@@ -357,7 +358,7 @@ class _AtomicCheckpoint(Checkpoint):
                 f"Checkpoint could not move its files into {self.dirname!r}: {type(exc).__name__}: {exc}; "
                 "the folder holds no complete checkpoint until the next save.",
                 RuntimeWarning,
-                stacklevel=2,
+                stacklevel=user_stacklevel(),
             )
 
     def _params_writer(self, net, f_name):
@@ -569,7 +570,7 @@ class _ResumeFromCheckpoint(LoadInitState):
                     f"The checkpoint in {saver.dirname!r} has {_names(leftovers)} but no history.json "
                     "(a save was cut short): it is not loaded, the training starts afresh and replaces it.",
                     CheckpointWarning,
-                    stacklevel=2,
+                    stacklevel=user_stacklevel(),
                 )
             return
         expected = [*files.values()]
@@ -583,7 +584,7 @@ class _ResumeFromCheckpoint(LoadInitState):
                 f"{os.path.basename(f_history)}): it is not loaded, the training starts afresh and replaces "
                 "it. To keep it, restore the missing files before fitting again.",
                 CheckpointWarning,
-                stacklevel=2,
+                stacklevel=user_stacklevel(),
             )
             return
         history = self._read(f_history, lambda: History.from_file(f_history))
@@ -594,7 +595,7 @@ class _ResumeFromCheckpoint(LoadInitState):
                 f"max_epochs={max_epochs}: it is not loaded, the training starts afresh and replaces it. "
                 "Fit with max_epochs >= its epochs to resume it, or another checkpoint folder to keep it.",
                 CheckpointWarning,
-                stacklevel=2,
+                stacklevel=user_stacklevel(),
             )
             return
         for f_name, f in files.items():

@@ -20,6 +20,7 @@ from sklearn.utils.validation import check_array, check_consistent_length, check
 
 from .._compat import Interval, StrOptions, fit_context
 from .._fit_state import keeps_state_on_error
+from .._warnings import user_stacklevel
 from ._estimator import COMMON_PARAMETER_CONSTRAINTS, NeuralImageEstimator
 from ._net import ImageNeuralNetClassifier, ImageNeuralNetRegressor
 from ._torch_utils import call_seed, seeded_torch_rng
@@ -327,7 +328,7 @@ def _warn_unseen_labels(y, classes, owner):
             "folder than the training images, load it with classes=train.target_names so that labels mean "
             "the same in both.",
             UserWarning,
-            stacklevel=3,
+            stacklevel=user_stacklevel(),
         )
 
 
@@ -752,7 +753,7 @@ class CNNRegressor(RegressorMixin, _SupervisedCNN):
                 "follow the position, size or orientation of what is in the image change under it. Train "
                 "with augment= the transforms the targets do not change under, or predict with tta=0.",
                 UserWarning,
-                stacklevel=2,
+                stacklevel=user_stacklevel(),
             )
         out = self._predict_output(X, "predict").astype(np.float64).reshape(-1, self.n_outputs_)
         out = out * self.y_scale_ + self.y_mean_

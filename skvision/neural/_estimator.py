@@ -46,6 +46,7 @@ from .._compat import Interval, StrOptions
 from .._device import ALL_DEVICES
 from .._images import check_scale
 from .._tags import SkvisionTags
+from .._warnings import user_stacklevel
 from ._augment import AUGMENT_PRESETS, build_augmentation, tta_augmentation
 from ._callbacks import LR_SCHEDULES, build_callbacks
 from ._finetune import finetune_net_kwargs
@@ -536,7 +537,7 @@ class NeuralImageEstimator(BaseEstimator):
                 f"{self._name}(max_epochs=0) trains nothing: the network keeps its random initialisation "
                 "(a random-features baseline at best). Pass max_epochs >= 1 or 'auto' to train it.",
                 UserWarning,
-                stacklevel=4,
+                stacklevel=user_stacklevel(),
             )
 
     def _build_net(
@@ -659,7 +660,11 @@ class NeuralImageEstimator(BaseEstimator):
                     f"{self._name}: a second Ctrl-C within {SECOND_INTERRUPT_SECONDS:.0f} s of the "
                     "last: the run stops (this estimator keeps the network it had, interrupted_ is True)"
                 )
-            warnings.warn(_interrupted_message(self, net, budget), TrainingInterruptedWarning, stacklevel=4)
+            warnings.warn(
+                _interrupted_message(self, net, budget),
+                TrainingInterruptedWarning,
+                stacklevel=user_stacklevel(),
+            )
         return net
 
     def _random_state_for_epochs(self, net):

@@ -18,6 +18,7 @@ from .._device import ALL_DEVICES
 from .._fit_state import keeps_state_on_error
 from .._images import check_images, check_scale
 from .._tags import SkvisionTags
+from .._warnings import user_stacklevel
 from ._torch_utils import (
     PRECISIONS,
     autocast,
@@ -397,7 +398,7 @@ class PretrainedFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
                     f"{type(self).__name__} was fitted on {device}, which is not available here; "
                     "it is loaded on the CPU.",
                     UserWarning,
-                    stacklevel=2,
+                    stacklevel=user_stacklevel(),
                 )
                 device = torch.device("cpu")
                 state["device_"] = device

@@ -11,6 +11,7 @@ import torch
 from .._device import ALL_DEVICES
 from .._device import resolve_device as _resolve_device
 from .._images import intensity_white
+from .._warnings import user_stacklevel
 
 __all__ = [
     "resolve_device",
@@ -114,7 +115,7 @@ def warn_cpu_float16(precision, device, owner):
             f"{owner}: precision='16-mixed' (float16 with loss scaling, for CUDA) runs as bfloat16 autocast "
             "on the CPU; pass precision='bf16' to say so, or '32' for float32.",
             UserWarning,
-            stacklevel=3,
+            stacklevel=user_stacklevel(),
         )
 
 
@@ -302,7 +303,7 @@ def map_batches(function, items, batch_size, *, what="the batch", verbose=False,
                 warnings.warn(
                     f"Out of device memory on {what}; retrying with batches of {batch_size} images.",
                     ResourceWarning,
-                    stacklevel=2,
+                    stacklevel=user_stacklevel(),
                 )
                 continue
             if result.shape[:1] != (stop - start,):

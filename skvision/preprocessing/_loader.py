@@ -49,6 +49,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._compat import Interval, StrOptions, fit_context
 from .._images import check_images, to_grayscale
+from .._warnings import user_stacklevel
 from ._file_map import map_files
 from ._transforms import RESIZE_MODES, _cast_like, _check_size, _ImagesOut, _pixel_names, resize_image
 
@@ -165,7 +166,7 @@ _SHORTER_OUTPUT = (
 )
 
 
-def report_bad_files(problems, n_files, on_error, stacklevel=3, from_paths=False):
+def report_bad_files(problems, n_files, on_error, from_paths=False):
     """Raise, warn about or accept the bad files of a read, as ``on_error`` says (``bad_files_error``)."""
     if not problems:
         return
@@ -183,7 +184,7 @@ def report_bad_files(problems, n_files, on_error, stacklevel=3, from_paths=False
             f"Skipped {count} of {n_files} that could not be read as images:\n{describe_problems(problems)}"
             f"{shorter}",
             UserWarning,
-            stacklevel=stacklevel,
+            stacklevel=user_stacklevel(),
         )
 
 
@@ -277,7 +278,7 @@ def _decoded_to_high_bytes(image):
     return False
 
 
-def _warn_low_range(deep_max, stacklevel):
+def _warn_low_range(deep_max):
     """One warning naming the 16-bit files of a read whose values stay within 0-4095.
 
     ``deep_max`` maps each 16-bit file read to its largest value.
@@ -299,7 +300,7 @@ def _warn_low_range(deep_max, stacklevel):
         "e.g. x >> 4 for 12-bit data (0-4095), np.rint(x * 255 / full_scale) for another depth, or "
         "x.astype(np.uint8) for 8-bit values (0-255); 8-bit files are read unchanged.",
         UserWarning,
-        stacklevel=stacklevel,
+        stacklevel=user_stacklevel(),
     )
 
 
@@ -337,13 +338,17 @@ def _warn_mode_files(files, n_files, mode, what, advice):
     """One warning: ``files`` (of ``n_files``) are ``mode`` + ``what``, each listed, then ``advice``.
 
     Called through the two functions above from ``read_images``, which ``ImageLoader.transform`` or
-    ``load_image_folder`` calls: stacklevel 5 names the user's line.
+    ``load_image_folder`` calls: the warning names the user's line (``user_stacklevel``).
     """
     if not files:
         return
     count, verb = ("1 file", "is") if len(files) == 1 else (f"{len(files)} files", "are")
     listed = describe_problems(dict.fromkeys(files, mode))
-    warnings.warn(f"{count} of {n_files} {verb} {mode}{what}:\n{listed}\n{advice}", UserWarning, stacklevel=5)
+    warnings.warn(
+        f"{count} of {n_files} {verb} {mode}{what}:\n{listed}\n{advice}",
+        UserWarning,
+        stacklevel=user_stacklevel(),
+    )
 
 
 def _convert(array, color_mode):
@@ -483,7 +488,7 @@ def read_image(
     except _BadFile as exc:
         raise ImageReadError(f"{name}: {exc}", {name: str(exc)}) from exc.__cause__
     if deep_max is not None:
-        _warn_low_range({name: deep_max}, stacklevel=3)
+        _warn_low_range({name: deep_max})
     return array
 
 
@@ -603,11 +608,8 @@ def read_images(
             problems,
         )
     # load_image_folder reads with on_error='skip' and reports itself (its filenames stay aligned).
-    report_bad_files(problems, len(paths), on_error, stacklevel=4, from_paths=True)
-    # Called by ImageLoader.transform and load_image_folder: stacklevel 4 names the user's line.
-    _warn_low_range(
-        {path: top for path, (_, _, top, _) in zip(paths, results) if top is not None}, stacklevel=4
-    )
+    report_bad_files(problems, len(paths), on_error, from_paths=True)
+    _warn_low_range({path: top for path, (_, _, top, _) in zip(paths, results) if top is not None})
     if warn_grey:
         _warn_grey_into_colour(
             [path for path, (_, problem, _, grey) in zip(paths, results) if grey], len(paths)
