@@ -577,6 +577,12 @@ def test_targets_compare_a_regression_of_whole_numbers(tmp_path, capsys):
     from skvision.datasets import load_image_targets
 
     loaded = load_image_targets(data, data / "targets.csv", target_column="level")
+    order = np.argsort(loaded.filenames, kind="stable")  # the command takes the images by file
+    loaded.images, loaded.target, loaded.filenames = (
+        loaded.images[order],
+        loaded.target[order],
+        loaded.filenames[order],
+    )
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import FunctionTransformer
 
@@ -592,6 +598,16 @@ def test_targets_compare_a_regression_of_whole_numbers(tmp_path, capsys):
     assert len(assigned) == 40
     for fold, (_, test) in enumerate(folds.split(loaded.images), start=1):
         assert {loaded.filenames[i] for i in test} == {f for f, k in assigned.items() if k == fold}
+    # The CSV's rows in another order: the same folds and scores (they follow the files).
+    header, *rows = (data / "targets.csv").read_text().splitlines()
+    (data / "reversed.csv").write_text("\n".join([header, *rows[::-1]]) + "\n")
+    again = tmp_path / "again"
+    argv = [*argv[: argv.index("--targets") + 1], str(data / "reversed.csv"), "--target-column", "level"]
+    status, _, err = _run([*argv, "--out", str(again), *_QUICK], capsys)
+    assert status == 0, err
+    assert (again / "fold-scores.csv").read_text().split("\n")[1].split(",")[6] == (
+        out / "fold-scores.csv"
+    ).read_text().split("\n")[1].split(",")[6]
     np.testing.assert_allclose(
         np.loadtxt(out / "fold-scores.csv", delimiter=",", skiprows=1, usecols=6), expected
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import math
 import os
+import re
 import warnings
 from pathlib import Path
 
@@ -24,60 +25,109 @@ from ._folder import _listing, copy_groups, identical_images
 
 __all__ = ["load_image_targets"]
 
-#: Header names taken for the column of file paths (else the first column).
-FILE_COLUMNS = ("file", "filename", "filepath", "path", "image", "image_path")
+#: Header names taken for the column of file paths (any case; else the first named column).
+FILE_COLUMNS = (
+    "file",
+    "filename",
+    "file_name",
+    "filepath",
+    "file_path",
+    "path",
+    "image",
+    "image_path",
+    "image_file",
+    "image_name",
+    "img",
+)
+#: Delimiters a CSV's header row is tried with, in turn (Excel writes ';' where the decimal mark is ',').
+_DELIMITERS = (",", ";", "\t")
 
 
 def _columns(header, target_column, csv_path):
-    """``(file column index, target column index)`` from the CSV's header row."""
+    """``(file column index, target column index)`` from the CSV's header row.
+
+    Columns without a name are no target: pandas' ``to_csv`` index, a trailing
+    comma's empty column.
+    """
     names = [name.strip() for name in header]
-    if len(names) < 2:
+    named = [i for i, name in enumerate(names) if name]
+    if len(named) < 2:
         raise ValueError(
-            f"{csv_path}: expected a header row of at least two columns, the image files and their targets "
-            f"(e.g. 'file,target'); got {header!r}."
+            f"{csv_path}: expected a header row of at least two named columns, the image files and their "
+            f"targets (e.g. 'file,target'); got {header!r}."
         )
     lowered = [name.lower() for name in names]
-    file_index = next((lowered.index(name) for name in FILE_COLUMNS if name in lowered), 0)
-    others = [i for i in range(len(names)) if i != file_index]
+    file_index = next((lowered.index(name) for name in FILE_COLUMNS if name in lowered), named[0])
+    others = [i for i in named if i != file_index]
     if target_column is None:
         if len(others) > 1:
             raise ValueError(
-                f"{csv_path} has several target columns ({', '.join(names[i] for i in others)}): a "
-                "comparison scores one; name it (target_column=, or --target-column)."
+                f"{csv_path} has several target columns ({', '.join(names[i] for i in others)}) beside the "
+                f"files' ({names[file_index]}): a comparison scores one; name it (target_column=, or "
+                "--target-column)."
             )
         return file_index, others[0]
-    if target_column not in names:
+    wanted = target_column.strip().lower()
+    matches = [i for i in named if lowered[i] == wanted]
+    if not matches:
         raise ValueError(
-            f"target column {target_column!r} is not in {csv_path}; its columns are {', '.join(names)}."
+            f"target column {target_column!r} is not in {csv_path}; its columns are "
+            f"{', '.join(names[i] for i in named)}."
         )
-    target_index = names.index(target_column)
+    target_index = names.index(target_column) if target_column in names else matches[0]
     if target_index == file_index:
         raise ValueError(f"target column {target_column!r} is the column of the image files in {csv_path}.")
     return file_index, target_index
 
 
-def _rows(csv_path, target_column):
+def _is_number(text):
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _reader(handle):
+    """A csv reader with the delimiter the header row uses (',' unless it splits into one cell)."""
+    first = handle.readline()
+    handle.seek(0)
+    delimiter = next(
+        (d for d in _DELIMITERS if len(next(csv.reader([first], delimiter=d), [])) > 1),
+        ",",
+    )
+    return csv.reader(handle, delimiter=delimiter), delimiter
+
+
+def _rows(csv_path, target_column, folder):
     """``(file names as written, float targets, CSV line numbers, the target column's name)``."""
     try:
         with open(csv_path, newline="", encoding="utf-8-sig") as handle:
-            reader = csv.reader(handle)
+            reader, delimiter = _reader(handle)
             header = next(reader, None)
             if header is None:
                 raise ValueError(f"{csv_path} is empty: expected a header row and one row per image.")
             file_index, target_index = _columns(header, target_column, csv_path)
-            names, targets, lines, bad = [], [], [], []
+            if (folder / header[file_index].strip()).is_file() or _is_number(header[target_index]):
+                # A file without a header: its first image was taken for the column names.
+                raise ValueError(
+                    f"{csv_path}'s first row ({delimiter.join(header)!r}) reads as an image and its number: "
+                    "the file needs a header row naming its columns first, e.g. 'file,target'."
+                )
+            names, targets, lines, bad, split = [], [], [], [], []
             for row in reader:
                 if not any(cell.strip() for cell in row):
                     continue  # a blank line
                 line = reader.line_num
+                if any(cell.strip() for cell in row[len(header) :]):
+                    # 'a.png,3,5' (a decimal comma) or '1,000' read as 3 and 1 without this.
+                    split.append(f"line {line}: {delimiter.join(row)!r}")
+                    continue
                 if len(row) <= max(file_index, target_index):
                     bad.append(f"line {line}: {len(row)} column(s)")
                     continue
                 name, text = row[file_index].strip(), row[target_index].strip()
-                try:
-                    value = float(text)
-                except ValueError:
-                    value = math.nan
+                value = float(text) if _is_number(text) else math.nan
                 if not name or not math.isfinite(value):
                     bad.append(f"line {line}: {row[target_index]!r}" if name else f"line {line}: no file")
                     continue
@@ -89,14 +139,33 @@ def _rows(csv_path, target_column):
     except csv.Error as exc:
         raise ValueError(f"{csv_path} is not a readable CSV file: {exc}.") from None
     column = header[target_index].strip()
+    if split:
+        raise ValueError(
+            f"{csv_path}: {len(split)} row(s) hold more cells than its header's {len(header)}: "
+            f"{_listing(split, limit=5)}. A number written with a comma ('3,5', '1,000') splits into two "
+            "cells: write it with a decimal point and no thousands separator, or quote it."
+        )
     if bad:
+        decimal_commas = any(re.search(r"'-?\d+,\d+'", entry) for entry in bad)
         raise ValueError(
             f"{csv_path}: {len(bad)} row(s) without a file or a finite number in column {column!r}: "
             f"{_listing(bad, limit=5)}. Every image needs its target; remove those rows."
+            + (" (Numbers need a decimal point, not a comma.)" if decimal_commas else "")
         )
     if not names:
         raise ValueError(f"{csv_path} lists no image: expected one row per image after its header.")
     return names, np.asarray(targets, dtype=np.float64), lines, column
+
+
+def _on_disk(folder, name):
+    """The path of ``name`` in ``folder``; a Windows path's backslashes read as separators when that
+    names a file and the name as written does not."""
+    path = folder / name
+    if "\\" in name and os.sep != "\\" and not path.exists():
+        posix = folder / name.replace("\\", "/")
+        if posix.exists():
+            return posix
+    return path
 
 
 def load_image_targets(
@@ -117,10 +186,14 @@ def load_image_targets(
     """Load the images of a folder with a number each, listed in a CSV file (a regression data set).
 
     ``targets`` is a CSV file with a header row: a column of image files,
-    relative to ``path`` (or absolute), and a column of numbers, one row per
-    image. The file column is the one named ``file``, ``filename``,
-    ``filepath``, ``path``, ``image`` or ``image_path`` (any case), else the
-    first; the target column is ``target_column``, else the only other one.
+    relative to ``path`` (or absolute; Windows' backslashes read too), and a
+    column of numbers, one row per image. Cells are separated by ``,``, or by
+    ``;`` or tabs when the header row is (as spreadsheets write them where the
+    decimal mark is a comma); numbers take a decimal point. The file column is
+    the one named as in :data:`FILE_COLUMNS` (``file``, ``filename``,
+    ``file_name``, ``path``, ``image``, ... in any case), else the first named
+    column; the target column is ``target_column`` (any case), else the only
+    other named column (columns without a name, pandas' index, are left out).
     Only the files listed are read, in the order of the rows; files are read as
     :func:`~skvision.datasets.load_image_folder` reads them (every format
     Pillow reads, upright by their EXIF orientation, uint8).
@@ -152,10 +225,12 @@ def load_image_targets(
     Raises
     ------
     ValueError
-        A CSV without a header and two columns, a row without a file or a
-        finite number (all named), a file listed twice, several target
-        columns and no ``target_column``, images of different sizes without
-        ``image_size``.
+        A CSV without a header of two named columns (a first row that reads
+        as an image and its number), a row without a file or a finite number,
+        a row of more cells than the header (``3,5`` unquoted), all named by
+        line; a file listed twice; files listed that are not in ``path`` (with
+        ``on_error='raise'``); several target columns and no
+        ``target_column``; images of different sizes without ``image_size``.
     FileNotFoundError
         ``path`` or ``targets`` does not exist.
 
@@ -187,8 +262,16 @@ def load_image_targets(
     csv_path = Path(os.fspath(targets))
     if not csv_path.is_file():
         raise FileNotFoundError(f"Targets file {str(csv_path)!r} does not exist or is not a file.")
-    names, target, lines, column = _rows(csv_path, target_column)
-    files = [str(given / name) for name in names]
+    names, target, lines, column = _rows(csv_path, target_column, given)
+    files = [str(_on_disk(given, name)) for name in names]
+    missing = [name for name, file in zip(names, files) if not os.path.lexists(file)]
+    if missing and on_error == "raise":
+        # Not a bad image: the CSV and the folder disagree (the wrong folder, paths relative elsewhere).
+        raise ValueError(
+            f"{len(missing)} of the {len(names)} files {str(csv_path)!r} lists are not in {str(given)!r}: "
+            f"{_listing(missing, limit=5)}. The CSV's paths are read relative to the folder: is it the "
+            "folder they are relative to? (on_error='warn' leaves out their rows.)"
+        )
     seen = {}
     twice = []
     for name, file, line in zip(names, files, lines):
@@ -235,7 +318,12 @@ def load_image_targets(
         f"{target.max():.4g} (mean {target.mean():.4g}).",
     ]
     if problems:
-        lines_out.append(f"Left out: {len(problems)} bad file(s) and their rows.")
+        absent = sum(1 for path in problems if not os.path.lexists(path))
+        lines_out.append(
+            f"Left out with their rows: {len(problems)} file(s)"
+            + (f", {absent} of them not in the folder" if absent else "")
+            + "."
+        )
     return Bunch(
         images=images,
         target=target,

@@ -62,7 +62,7 @@ def test_the_target_column_is_named_when_there_are_several(tmp_path):
         ),
         ("file,y\nimgs/0.png,1\n,2\n", r"line 3: no file"),
         ("file,y\nimgs/0.png,1\nimgs/1.png\n", r"line 3: 1 column"),
-        ("file\nimgs/0.png\n", "at least two columns"),
+        ("file\nimgs/0.png\n", "at least two named columns"),
         ("", "is empty"),
         ("file,y\n", "lists no image"),
         (
@@ -83,14 +83,21 @@ def test_bad_files_follow_on_error_and_leave_their_rows_out(tmp_path):
     targets = _csv(
         tmp_path / "t.csv", "file,y\nimgs/0.png,0\nimgs/note.png,5\nimgs/gone.png,6\nimgs/2.png,2\n"
     )
-    with pytest.raises(ImageReadError, match="2 files of 4 could not be read"):
+    # A file not in the folder is the CSV and the folder disagreeing, not a bad image.
+    with pytest.raises(
+        ValueError, match=r"1 of the 4 files .* lists are not in .*: imgs/gone.png\. .*relative to"
+    ):
         load_image_targets(root, targets)
+    with pytest.raises(ImageReadError, match="1 file of 3 could not be read"):
+        load_image_targets(
+            root, _csv(tmp_path / "t3.csv", "file,y\nimgs/0.png,0\nimgs/note.png,5\nimgs/2.png,2\n")
+        )
     with pytest.warns(UserWarning, match="Skipped 2 files of 4"):
         data = load_image_targets(root, targets, on_error="warn")
     np.testing.assert_array_equal(data.target, [0, 2])  # each image keeps its own number
     np.testing.assert_array_equal(data.images[:, 0, 0], [0, 60])
     assert set(data.skipped_files) == {str(root / "imgs" / "note.png"), str(root / "imgs" / "gone.png")}
-    assert "2 bad file(s)" in data.DESCR
+    assert "Left out with their rows: 2 file(s), 1 of them not in the folder." in data.DESCR
     with pytest.raises(FileNotFoundError, match="Targets file"):
         load_image_targets(root, tmp_path / "missing.csv")
 
@@ -109,3 +116,41 @@ def test_copies_are_grouped_and_sizes_must_agree(tmp_path):
     with pytest.raises(ValueError, match="different sizes"):
         load_image_targets(root, targets)
     assert load_image_targets(root, targets, image_size=(4, 4)).images.shape == (2, 4, 4)
+
+
+@pytest.mark.parametrize(
+    "text, match",
+    [
+        # Unquoted decimal commas and thousands separators split a number into two cells: 20,9 read as 20.
+        (
+            "file,y\nimgs/0.png,20,9\nimgs/1.png,2\n",
+            r"1 row\(s\) hold more cells than its header's 2: line 2",
+        ),
+        ("file,y\nimgs/0.png,1,000\n", "decimal point and no thousands separator"),
+        # No header: the first image was taken for the column names, one image lost.
+        ("imgs/0.png,3\nimgs/1.png,4\n", "reads as an image and its number: the file needs a header row"),
+        ("a,b\nimgs/0.png,3,5\n", "hold more cells"),
+        ("file;y\nimgs/0.png;3,5\n", r"'3,5'.*\(Numbers need a decimal point, not a comma\.\)"),
+    ],
+)
+def test_numbers_split_or_taken_for_a_header_are_refused(tmp_path, text, match):
+    root = _folder(tmp_path)
+    with pytest.raises(ValueError, match=match):
+        load_image_targets(root, _csv(tmp_path / "t.csv", text))
+
+
+def test_csv_as_spreadsheets_and_pandas_write_them(tmp_path):
+    root = _folder(tmp_path)
+    for text in (
+        "file;y\r\nimgs/1.png;1.5\r\nimgs/2.png;2\r\n",  # Excel in a locale of decimal commas
+        "file\ty\nimgs/1.png\t1.5\nimgs/2.png\t2\n",  # tabs
+        ",file,y\n0,imgs/1.png,1.5\n1,imgs/2.png,2\n",  # pandas' to_csv() index
+        "file,y,\nimgs/1.png,1.5,\nimgs/2.png,2,\n",  # a trailing comma
+        "y,file_name\n1.5,imgs/1.png\n2,imgs/2.png\n",  # Hugging Face's column name, not first
+        "file,y\nimgs\\1.png,1.5\nimgs\\2.png,2\n",  # Windows' separators
+    ):
+        data = load_image_targets(root, _csv(tmp_path / "t.csv", text))
+        np.testing.assert_array_equal(data.target, [1.5, 2.0], err_msg=text)
+        np.testing.assert_array_equal(data.images[:, 0, 0], [30, 60], err_msg=text)
+    both = _csv(tmp_path / "t.csv", "file,Age,Weight\nimgs/1.png,3,10\n")
+    assert load_image_targets(root, both, target_column="age").target.tolist() == [3.0]  # any case
