@@ -129,6 +129,21 @@ def load_textures(*, patch_size=32, n_per_class=100, rotations=False, random_sta
         limit = source.shape[0] - patch_size + 1
         rows = rng.randint(0, limit, size=n_per_class)
         cols = rng.randint(0, source.shape[1] - patch_size + 1, size=n_per_class)
+        # A position drawn twice gave two identical patches (2 of 450 at 64 px), which the folder
+        # reader warns about; drawn again until every position differs (the default set had none, and
+        # keeps its patches).
+        if limit * (source.shape[1] - patch_size + 1) < n_per_class:
+            raise ValueError(
+                f"n_per_class={n_per_class} patches of {patch_size}x{patch_size} do not fit in "
+                f"{source_name}'s {source.shape[0]}x{source.shape[1]} pixels without repeating a position."
+            )
+        while True:
+            _, first = np.unique(np.stack([rows, cols]), axis=1, return_index=True)
+            again = np.setdiff1d(np.arange(n_per_class), first)
+            if not len(again):
+                break
+            rows[again] = rng.randint(0, limit, size=len(again))
+            cols[again] = rng.randint(0, source.shape[1] - patch_size + 1, size=len(again))
         for r, c in zip(rows, cols):
             images.append(source[r : r + patch_size, c : c + patch_size])
             target.append(label)

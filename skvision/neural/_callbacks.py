@@ -139,18 +139,33 @@ class _LongFitLines(Callback):
         )
 
 
+def _notebook_bars_draw():
+    """Whether tqdm can draw a notebook bar: it needs ipywidgets, often missing from a Jupyter install.
+
+    Without it skorch's ``tqdm_notebook`` raised ``ImportError: IProgress not found`` from the first
+    epoch of a ``verbose=1`` fit (the fit lost), and left a broken bar that displaced every later one.
+    """
+    try:
+        import ipywidgets  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 class TerminalProgressBar(ProgressBar):
     """skorch's bar over each epoch's batches, drawn on a terminal or in a notebook only.
 
     tqdm draws a bar as it is created; with stderr in a log file (``2> log``)
     every epoch left a frozen ``0%|  | 0/2 [00:00<?, ?it/s]`` fragment in it.
-    Elsewhere the bar is created disabled (its updates and closing then do
+    Elsewhere (and in a notebook without ipywidgets, where tqdm's notebook bar
+    fails) the bar is created disabled (its updates and closing then do
     nothing) and the epoch table of ``verbose=1`` is the log's record.
     """
 
     def on_epoch_begin(self, net, **kwargs):
         stream_isatty = getattr(sys.stderr, "isatty", lambda: False)
-        if stream_isatty() or self._use_notebook():  # skorch private: see _compat.SKORCH_PRIVATES
+        notebook = self._use_notebook()  # skorch private: see _compat.SKORCH_PRIVATES
+        if stream_isatty() and not notebook or notebook and _notebook_bars_draw():
             return super().on_epoch_begin(net, **kwargs)
         import tqdm
 

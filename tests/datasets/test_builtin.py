@@ -35,6 +35,19 @@ def test_textures_are_cut_from_the_sources_and_seeded():
     assert list(data.target_names) == ["brick", "grass", "gravel"]
 
 
+def test_textures_never_repeat_a_patch():
+    # Positions drawn with replacement gave 2 identical patches of 450 at 64 px (the folder reader then
+    # warned that copies make scores optimistic); the default set is unchanged by the redraw.
+    from skvision.datasets._folder import identical_images
+
+    X, _ = load_textures(patch_size=64, n_per_class=150, return_X_y=True)
+    assert identical_images(X) == []
+    X, _ = load_textures(patch_size=480, n_per_class=400, return_X_y=True)  # 33 x 33 positions per source
+    assert identical_images(X) == []
+    with pytest.raises(ValueError, match="do not fit in brick's 512x512 pixels without repeating"):
+        load_textures(patch_size=510, n_per_class=10)
+
+
 def test_textures_rotations_quadruple_with_same_labels():
     X, y = load_textures(patch_size=16, n_per_class=3, rotations=True, return_X_y=True)
     assert X.shape == (36, 16, 16)

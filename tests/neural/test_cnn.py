@@ -655,6 +655,18 @@ def test_verbose(capsys, digits, monkeypatch):
     assert "train_loss" in captured.out and "it/s" in captured.err
 
 
+def test_verbose_in_a_notebook_without_ipywidgets(capsys, digits, monkeypatch):
+    # tqdm's notebook bar needs ipywidgets: skorch's raised "IProgress not found" from the first epoch.
+    from skvision.neural._callbacks import TerminalProgressBar
+
+    X, y = digits
+    monkeypatch.setattr(TerminalProgressBar, "_use_notebook", lambda self: True)
+    monkeypatch.setitem(sys.modules, "ipywidgets", None)  # not installed
+    clf = CNNClassifier(**TINY, verbose=1).fit(X, y)
+    captured = capsys.readouterr()
+    assert "train_loss" in captured.out and captured.err == "" and clf.n_epochs_ == TINY["max_epochs"]
+
+
 def test_bf16_precision_on_cpu(digits):
     X, y = digits
     clf = CNNClassifier(**TINY, precision="bf16").fit(X, y)
