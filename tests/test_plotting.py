@@ -191,6 +191,10 @@ def test_hog_display_draws_scikit_images_visualisation():
     assert list(display.axes_) == list(axes)
     with pytest.raises(ValueError, match="one image"):
         HOGDisplay.from_estimator(hog, np.zeros((2, 3, 8, 8)))
+    # An unfitted HOG draws the same (LBPDisplay took an unfitted LBP; HOG's raised NotFittedError).
+    unfitted = HOG(orientations=9, pixels_per_cell=8, cells_per_block=2)
+    np.testing.assert_array_equal(HOGDisplay.from_estimator(unfitted, image).hog_image, display.hog_image)
+    assert not hasattr(unfitted, "n_features_in_")  # fitted on a copy
 
 
 def test_lbp_display_code_map_and_histogram_match_scikit_image():

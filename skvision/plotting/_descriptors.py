@@ -83,11 +83,14 @@ class HOGDisplay:
 
     @classmethod
     def from_estimator(cls, hog, image, *, title=None, ax=None):
-        """Draw the HOG of ``image`` as computed by a fitted :class:`skvision.HOG`.
+        """Draw the HOG of ``image`` as computed by a :class:`skvision.HOG`.
 
         Parameters
         ----------
-        hog : fitted skvision.HOG
+        hog : skvision.HOG
+            Fitted, or not: an unfitted one (whose fit learns nothing but the
+            images' shape) is fitted on a copy, on ``image``, as
+            :meth:`LBPDisplay.from_estimator` takes an unfitted LBP.
         image : ndarray of shape (H, W) or (H, W, C)
             Of the size ``hog`` was fitted on.
         title : str or None
@@ -101,6 +104,10 @@ class HOGDisplay:
         from ..descriptors import hog as hog_function
 
         image = _one_image(image, "HOGDisplay.from_estimator")
+        if not hasattr(hog, "n_features_in_"):
+            from sklearn.base import clone
+
+            hog = clone(hog).fit(image[np.newaxis])
         drawing = hog.visualize(image[np.newaxis])[0]
         if drawing.ndim == 3:  # channels='each': one drawing per channel; show their sum
             drawing = drawing.sum(axis=-1)
