@@ -171,7 +171,10 @@ class SplitScheduler:
         kept = []
         for task, result, error, caught in finished:
             if task.family not in self._dropped:
-                _workers.warn_as_caller(caught)  # the task's warnings, as if it had run here
+                try:
+                    _workers.warn_as_caller(caught)  # the task's warnings, as if it had run here
+                except Exception as exc:  # noqa: BLE001 - filterwarnings("error"): the task failed, as here
+                    result, error = None, error or exc
                 kept.append((task, result, error))
         return kept
 

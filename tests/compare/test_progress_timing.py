@@ -196,6 +196,23 @@ def test_worker_tasks_run_as_the_caller_would(tmp_path, monkeypatch):
     ]
 
 
+def test_a_worker_warning_the_caller_makes_an_error_fails_the_task(monkeypatch, tmp_path):
+    # As the task would fail here under filterwarnings("error"): an error outcome, not a lost one.
+    monkeypatch.chdir(tmp_path)
+    SplitScheduler.stop_workers()
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("error", message="task .* warns")
+            scheduler = SplitScheduler(2, worker_function=_what_the_task_sees, start_cost=0.0)
+            scheduler.add(SplitTask("state", 0, ("x",), {}, estimate=1.0))
+            ((task, result, error),) = scheduler.outcomes(block=True)
+            scheduler.close()
+    finally:
+        SplitScheduler.stop_workers()
+    assert task.family == "state" and result is None
+    assert isinstance(error, UserWarning) and str(error) == "task x warns"
+
+
 def test_processes_follow_n_jobs():
     assert SplitScheduler(None, worker_function=print, start_cost=1).n_workers == 0
     assert SplitScheduler(1, worker_function=print, start_cost=1).n_workers == 0
