@@ -448,19 +448,23 @@ def test_augment_presets_keep_shape_and_vary_per_sample():
         build_augmentation([nn.Identity(), "flip"])
 
 
-def test_mixup_loss_matches_hand_computation():
-    X = np.random.default_rng(0).random((6, 2, 2)).astype(np.float32)
-    y = np.array([0, 1, 2, 0, 1, 2])
-    with pytest.warns(UserWarning, match=r"CNNClassifier\(max_epochs=0\) trains nothing"):
-        est = CNNClassifier(
-            module=nn.Sequential(nn.Flatten(), nn.Linear(4, 3)),
+def _untrained_with_mixup(estimator_class, n_outputs, X, y):
+    """A linear network on ``X`` with mixup 0.4, initialised and untrained (max_epochs=0)."""
+    with pytest.warns(UserWarning, match=rf"{estimator_class.__name__}\(max_epochs=0\) trains nothing"):
+        return estimator_class(
+            module=nn.Sequential(nn.Flatten(), nn.Linear(4, n_outputs)),
             mixup=0.4,
             augment="none",
             max_epochs=0,
             random_state=0,
             device="cpu",
         ).fit(X, y)
-    net = est.net_
+
+
+def test_mixup_loss_matches_hand_computation():
+    X = np.random.default_rng(0).random((6, 2, 2)).astype(np.float32)
+    y = np.array([0, 1, 2, 0, 1, 2])
+    net = _untrained_with_mixup(CNNClassifier, 3, X, y).net_
     xb, yb = torch.as_tensor(X[:, None]), torch.as_tensor(y)
     torch.manual_seed(7)
     step = net.train_step_single((xb, yb))
@@ -481,15 +485,7 @@ def test_regression_mixup_mixes_the_targets():
     # Mixing two squared errors logged w(1-w)(y-y')^2 on top of the error: train_loss never reached 0.
     X = np.random.default_rng(0).random((6, 2, 2)).astype(np.float32)
     y = np.arange(6, dtype=np.float64) * 10
-    with pytest.warns(UserWarning, match=r"CNNRegressor\(max_epochs=0\) trains nothing"):
-        est = CNNRegressor(
-            module=nn.Sequential(nn.Flatten(), nn.Linear(4, 1)),
-            mixup=0.4,
-            augment="none",
-            max_epochs=0,
-            random_state=0,
-            device="cpu",
-        ).fit(X, y)
+    est = _untrained_with_mixup(CNNRegressor, 1, X, y)
     net = est.net_
     xb = torch.as_tensor(X[:, None])
     yb = torch.as_tensor(((y - est.y_mean_) / est.y_scale_).astype(np.float32)[:, None])
