@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import sys
 
-__all__ = ["user_stacklevel"]
+__all__ = ["is_skvision_file", "user_stacklevel"]
 
 _SKVISION = os.path.dirname(os.path.abspath(__file__)) + os.sep
 #: The command line is the library's user: its warnings point there (and it prints them as lines).
@@ -24,6 +24,25 @@ _COMMAND = os.path.join(_SKVISION, "cli.py")
 #: Libraries whose frames sit between the user and skvision's code: scikit-learn's fit wrappers,
 #: Pipeline, cross_val_score; joblib's sequential backend; skorch's training loop.
 _PASSED_THROUGH = ("sklearn", "joblib", "skorch")
+
+
+#: Where a thread starts: a walk that reaches it found no user line in that thread.
+_THREAD_STARTS = (
+    os.path.join(os.path.dirname(os.path.abspath(os.__file__)), "threading.py"),
+    os.path.join(os.path.dirname(os.path.abspath(os.__file__)), "concurrent") + os.sep,
+)
+
+
+def is_skvision_file(filename):
+    """Whether ``filename`` is a module of skvision's but its command line.
+
+    Examples
+    --------
+    >>> is_skvision_file(__file__), is_skvision_file(os.__file__)
+    (True, False)
+    """
+    filename = os.path.abspath(filename)
+    return filename.startswith(_SKVISION) and filename != _COMMAND
 
 
 def _library_folders():
@@ -53,25 +72,28 @@ def user_stacklevel():
     >>> caught[0].filename.endswith("_warnings.py")  # a doctest's own lines are not skvision's
     False
     """
-    frame = sys._getframe(1)  # the function that warns: stacklevel 1
     from ._workers import in_worker
 
-    if in_worker():
-        # A worker's task: no user line here (the caller raises it again, see _workers.run_as_caller);
-        # the outermost line of skvision, which the command prints as one of its own warnings.
-        outermost, level = 1, 1
+    if not in_worker():
+        folders = _library_folders()
+        frame, level = sys._getframe(1), 1  # the function that warns: stacklevel 1
         while frame is not None:
-            if os.path.abspath(frame.f_code.co_filename).startswith(_SKVISION):
-                outermost = level
+            filename = os.path.abspath(frame.f_code.co_filename)
+            if filename.startswith(_THREAD_STARTS):
+                break  # a thread of skvision's or a pool's: no user line in it
+            if not filename.startswith(folders) or filename == _COMMAND:
+                return level
             frame = frame.f_back
             level += 1
-        return outermost
-    folders = _library_folders()
-    level = 1
+    # A worker's task (the caller raises it again, naming its own line: _workers.warn_as_caller), or a
+    # thread: the outermost line of skvision but the worker's wrapper, which the command prints as one
+    # of its own warnings.
+    frame, level, outermost = sys._getframe(1), 1, 1
+    wrapper = os.path.join(_SKVISION, "_workers.py")
     while frame is not None:
         filename = os.path.abspath(frame.f_code.co_filename)
-        if not filename.startswith(folders) or filename == _COMMAND:
-            return level
+        if filename.startswith(_SKVISION) and filename != wrapper:
+            outermost = level
         frame = frame.f_back
         level += 1
-    return level - 1  # all library: the outermost frame
+    return outermost

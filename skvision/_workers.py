@@ -202,7 +202,9 @@ def caller_state(rc_params=False):
     >>> caller_state()["folder"] == os.getcwd()
     True
     """
-    state = {"folder": os.getcwd()}
+    state = {}
+    with contextlib.suppress(OSError):  # a folder deleted under the process: the workers stay where they are
+        state["folder"] = os.getcwd()
     sklearn = sys.modules.get("sklearn")
     if sklearn is not None:
         state["sklearn"] = sklearn.get_config()
@@ -262,7 +264,21 @@ def _portable(caught):
         pickle.loads(pickle.dumps(message))
     except Exception:  # noqa: BLE001 - any failure to travel: the text still comes back
         message, category = f"{category.__name__}: {message}", UserWarning
-    return message, category, caught.filename, caught.lineno, getattr(caught, "module", None)
+    return message, category, caught.filename, caught.lineno, _module_of(caught.filename)
+
+
+def _module_of(filename):
+    """The name of the imported module whose file is ``filename``, or None.
+
+    ``warnings.filterwarnings(module="sklearn")`` matches a module's name, which a
+    recorded warning lacks (Python derives it from the frame that warned).
+    """
+    target = os.path.abspath(filename)
+    for name, module in list(sys.modules.items()):
+        path = getattr(module, "__file__", None)
+        if path and os.path.abspath(path) == target:
+            return name
+    return None
 
 
 def run_as_caller(state, function, args, kwargs):
@@ -286,7 +302,8 @@ def run_as_caller(state, function, args, kwargs):
     (True, ['here'])
     """
     with contextlib.ExitStack() as stack:
-        stack.enter_context(_in_folder(state["folder"]))
+        if "folder" in state:
+            stack.enter_context(_in_folder(state["folder"]))
         if "sklearn" in state:
             import sklearn
 
@@ -316,7 +333,13 @@ def warn_as_caller(records):
     They meet this process's filters and ``catch_warnings`` as those of a task run
     here do (a warning shown once per place under the default filter).
     """
+    from ._warnings import is_skvision_file, user_stacklevel
+
     for message, category, filename, lineno, module in records:
+        if is_skvision_file(filename):
+            # skvision's own warning: it names the caller's line, as when the task runs here.
+            warnings.warn(message, category, stacklevel=user_stacklevel())
+            continue
         # (module=None given explicitly, CPython's warn_explicit shows nothing.)
         where = {"module": module} if module is not None else {}
         warnings.warn_explicit(

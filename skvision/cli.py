@@ -684,6 +684,13 @@ def _load_targets(args):
     for caught_warning in caught:
         if issubclass(caught_warning.category, UserWarning):
             print(f"skvision compare: warning: {_cli_message(caught_warning.message)}", file=sys.stderr)
+        else:  # another library's (a RuntimeWarning): as Python shows it
+            warnings.warn_explicit(
+                caught_warning.message,
+                caught_warning.category,
+                caught_warning.filename,
+                caught_warning.lineno,
+            )
     if failure is not None:
         raise failure
     data.read_seconds = time.perf_counter() - started

@@ -213,6 +213,19 @@ def test_a_worker_warning_the_caller_makes_an_error_fails_the_task(monkeypatch, 
     assert isinstance(error, UserWarning) and str(error) == "task x warns"
 
 
+def test_a_comparison_runs_in_a_folder_deleted_under_it(tmp_path, monkeypatch, digits):
+    # The scheduler took the caller's folder for its workers: os.getcwd() raised FileNotFoundError.
+    X, y = digits
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    monkeypatch.chdir(gone)
+    gone.rmdir()
+    result = compare_features(
+        X[:120], y[:120], {"pixels": FunctionTransformer(flatten)}, estimator="logreg", cv=2
+    )
+    assert result.results["pixels"].scores.mean() > 0.7
+
+
 def test_processes_follow_n_jobs():
     assert SplitScheduler(None, worker_function=print, start_cost=1).n_workers == 0
     assert SplitScheduler(1, worker_function=print, start_cost=1).n_workers == 0

@@ -159,6 +159,12 @@ def test_workers_read_with_the_callers_pillow_limits_and_their_warnings_come_bac
         pids = map_files(_warns, names, None, n_jobs=2)
     assert set(pids) - {os.getpid()}, "workers read some"
     assert sorted(str(w.message) for w in caught) == sorted(f"read {name}" for name in names)
+    # A filter by module (filterwarnings(module="sklearn"), say) matches the workers' warnings too.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        warnings.filterwarnings("ignore", module=__name__)
+        pids = map_files(_warns, names, None, n_jobs=2)
+    assert set(pids) - {os.getpid()} and not caught
 
 
 def test_small_reads_stay_in_this_process_and_start_no_worker(monkeypatch):
