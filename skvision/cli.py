@@ -397,6 +397,17 @@ def build_parser():
     return parser
 
 
+def _show_reading_warnings(caught):
+    """Warnings recorded while reading a data set: skvision's as lines, others' as Python shows them."""
+    import warnings
+
+    for record in caught:
+        if issubclass(record.category, UserWarning):
+            print(f"skvision compare: warning: {_cli_message(record.message)}", file=sys.stderr)
+        else:  # another library's (a RuntimeWarning)
+            warnings.warn_explicit(record.message, record.category, record.filename, record.lineno)
+
+
 def _read_folder(args):
     """``load_image_folder`` with the command's options; its warnings printed as one line each."""
     import warnings
@@ -444,18 +455,12 @@ def _read_folder(args):
     empty = []
     if failure is None and classes is not None:
         empty = [name for label, name in enumerate(classes) if not (data.target == label).any()]
-    for caught_warning in caught:
-        if empty and str(caught_warning.message).startswith("Classes with no images"):
-            continue  # the error below says it, as an error: no warning that scores "stay right"
-        if issubclass(caught_warning.category, UserWarning):
-            print(f"skvision compare: warning: {_cli_message(caught_warning.message)}", file=sys.stderr)
-        else:
-            warnings.warn_explicit(
-                caught_warning.message,
-                caught_warning.category,
-                caught_warning.filename,
-                caught_warning.lineno,
-            )
+    # (With empty classes the error below says it, as an error: no warning that scores "stay right".)
+    _show_reading_warnings(
+        caught
+        if not empty
+        else [w for w in caught if not str(w.message).startswith("Classes with no images")]
+    )
     if failure is not None:
         raise failure
     if empty:
@@ -681,16 +686,7 @@ def _load_targets(args):
             failure = _UsageError(f"argument --targets: {_cli_message(exc)}")
         else:
             failure = None
-    for caught_warning in caught:
-        if issubclass(caught_warning.category, UserWarning):
-            print(f"skvision compare: warning: {_cli_message(caught_warning.message)}", file=sys.stderr)
-        else:  # another library's (a RuntimeWarning): as Python shows it
-            warnings.warn_explicit(
-                caught_warning.message,
-                caught_warning.category,
-                caught_warning.filename,
-                caught_warning.lineno,
-            )
+    _show_reading_warnings(caught)
     if failure is not None:
         raise failure
     data.read_seconds = time.perf_counter() - started
