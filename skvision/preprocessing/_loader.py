@@ -360,6 +360,21 @@ def _convert(array, color_mode):
 
 
 @contextlib.contextmanager
+def _bomb_warnings_off():
+    """Pillow's DecompressionBombWarning ignored in the block: the explicit ``max_pixels`` check replaces it.
+
+    Around a whole read, not each file: every ``catch_warnings`` block resets Python's record of the
+    warnings shown, and one per file showed Pillow's palette-transparency warning once per file (800
+    lines for 800 files) where the default filter shows it once.
+    """
+    from PIL import Image
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        yield
+
+
+@contextlib.contextmanager
 def _opened(path, max_pixels):
     """Open ``path`` with Pillow (header only) after the pixel-count and pixel-type checks.
 
@@ -381,22 +396,20 @@ def _opened(path, max_pixels):
     if info.st_size == 0:
         raise _BadFile("empty file (0 bytes)")
     try:
-        with warnings.catch_warnings():
-            # The explicit max_pixels check below replaces Pillow's warning.
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            # Pillow gets a file object, not the path: from a path it memory-maps an uncompressed file,
-            # and a grey TIFF rotated by its Orientation tag (5-8) was then mapped in the upright shape
-            # and rotated again, its pixels scrambled (Pillow 13). The file is closed on leaving, too.
-            with open(path, "rb") as file, Image.open(file, formats=_pil_formats()) as image:
-                width, height = image.size
-                if max_pixels is not None and width * height > max_pixels:
-                    raise _BadFile(
-                        f"image of {width}x{height} = {width * height:,} pixels exceeds "
-                        f"max_pixels={max_pixels:,}; refused as a possible decompression bomb "
-                        "(raise max_pixels if the file is trusted)"
-                    )
-                _check_pixel_type(image)
-                yield image
+        # (Pillow's DecompressionBombWarning is off around the whole read: _bomb_warnings_off.)
+        # Pillow gets a file object, not the path: from a path it memory-maps an uncompressed file,
+        # and a grey TIFF rotated by its Orientation tag (5-8) was then mapped in the upright shape
+        # and rotated again, its pixels scrambled (Pillow 13). The file is closed on leaving, too.
+        with open(path, "rb") as file, Image.open(file, formats=_pil_formats()) as image:
+            width, height = image.size
+            if max_pixels is not None and width * height > max_pixels:
+                raise _BadFile(
+                    f"image of {width}x{height} = {width * height:,} pixels exceeds "
+                    f"max_pixels={max_pixels:,}; refused as a possible decompression bomb "
+                    "(raise max_pixels if the file is trusted)"
+                )
+            _check_pixel_type(image)
+            yield image
     except _BadFile:
         raise
     except Image.DecompressionBombError as exc:
@@ -484,7 +497,8 @@ def read_image(
     name = os.fspath(path)
     fill_value = check_fill_value(fill_value)
     try:
-        array, deep_max, _ = _decode(path, color_mode, image_size, resize_mode, fill_value, max_pixels)
+        with _bomb_warnings_off():
+            array, deep_max, _ = _decode(path, color_mode, image_size, resize_mode, fill_value, max_pixels)
     except _BadFile as exc:
         raise ImageReadError(f"{name}: {exc}", {name: str(exc)}) from exc.__cause__
     if deep_max is not None:
@@ -600,7 +614,8 @@ def read_images(
         max_pixels=max_pixels,
     )
     with _file_progress(verbose, len(paths), "reading") as progress:
-        results = map_files(_read_or_report, paths, options, n_jobs=n_jobs, progress=progress)
+        with _bomb_warnings_off():
+            results = map_files(_read_or_report, paths, options, n_jobs=n_jobs, progress=progress)
     problems = {path: problem for path, (_, problem, _, _) in zip(paths, results) if problem is not None}
     if len(problems) == len(paths):
         raise ImageReadError(
@@ -830,7 +845,8 @@ class ImageLoader(_ImagesOut, TransformerMixin, BaseEstimator, auto_wrap_output_
         self.image_size_ = None if self.image_size is None else _check_size(self.image_size, owner=owner)
         check_fill_value(self.fill_value, owner="The 'fill_value' parameter of ImageLoader")
         with _file_progress(self.verbose, len(paths), "reading headers") as progress:
-            headers = map_files(_header, paths, self.max_pixels, n_jobs=self.n_jobs, progress=progress)
+            with _bomb_warnings_off():
+                headers = map_files(_header, paths, self.max_pixels, n_jobs=self.n_jobs, progress=progress)
         problems = {os.fspath(p): h for p, h in zip(paths, headers) if isinstance(h, str)}
         # Files that fail here are reported again by transform (with the decoding problems).
         if len(problems) == len(paths) or (problems and self.on_error == "raise"):

@@ -1,4 +1,5 @@
 import struct
+import warnings
 import zlib
 
 import numpy as np
@@ -813,3 +814,20 @@ def test_an_iterator_of_paths_is_refused_with_what_to_pass():
     """A generator of paths read as "got generator of shape ()"."""
     with pytest.raises(TypeError, match=r"X is an iterator \(generator\).*pass list\(X\)"):
         ImageLoader().fit(path for path in ["a.png"])
+
+
+def test_a_warning_of_pillow_shows_once_per_read_not_once_per_file(tmp_path):
+    # Each file's own catch_warnings block reset Python's record of the warnings shown: Pillow's
+    # palette-transparency warning came once per file (800 lines for 800 files).
+    rng = np.random.default_rng(0)
+    paths = []
+    for i in range(12):
+        image = Image.fromarray(rng.integers(0, 4, (8, 8), dtype=np.uint8), mode="P")
+        image.putpalette([0, 0, 0, 255, 0, 0, 0, 255, 0, 0, 0, 255])
+        image.save(tmp_path / f"{i}.png", transparency=bytes([0, 0, 255, 255]))  # two: kept as bytes
+        paths.append(str(tmp_path / f"{i}.png"))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
+        images, _, _ = read_images(paths)
+    assert images.shape == (12, 8, 8, 3)
+    assert len([w for w in caught if "Transparency expressed in bytes" in str(w.message)]) == 1
