@@ -220,6 +220,20 @@ def test_scores_display_bars_and_error_bars():
     display = ScoresDisplay(names=["a", "b"], means=[0.5, 0.75], stds=[0.1, 0.05], scoring="r2").plot(ax=ax)
     assert [float(bar.get_width()) for bar in display.bars_] == [0.5, 0.75]
     assert display.ax_.get_xlabel().startswith("r2")
+    assert display.ax_.get_xlim()[1] >= 1.0  # a score of at most 1: the axis reaches 1
+    # A negated error is drawn as the error, on its own scale: bars toward -3 on an axis to +1 made the
+    # longest bar the worst set.
+    _, ax = plt.subplots()
+    error = ScoresDisplay(
+        names=["a", "b"], means=[-0.2, -0.35], stds=[0.02, 0.05], scoring="neg_mean_absolute_error"
+    )
+    error.plot(ax=ax)
+    assert [float(bar.get_width()) for bar in error.bars_] == [0.2, 0.35]
+    assert (
+        error.ax_.get_xlabel().startswith("mean absolute error")
+        and "lower is better" in error.ax_.get_xlabel()
+    )
+    assert error.ax_.get_xlim() == pytest.approx((0.0, 0.4 * 1.08))
 
 
 def test_hog_display_draws_lines_along_the_edges_for_small_cells():

@@ -64,14 +64,23 @@ class ScoresDisplay:
         figure, ax = axes_or_new(ax, "ScoresDisplay.plot", figsize=(7, 1.5 + 0.4 * len(self.names)))
         positions = np.arange(len(self.names))[::-1]
         colours = [_KIND_COLOURS.get(kind, "tab:green") for kind in self.kinds]
-        self.bars_ = ax.barh(positions, self.means, xerr=self.stds, color=colours, capsize=3, height=0.6)
+        # A negated error (scikit-learn's neg_* scorers) is drawn as the error: bars toward -3.2 on an axis
+        # running to +1 made the longest bar the worst set.
+        error = str(self.scoring).startswith("neg_")
+        values = -self.means if error else self.means
+        self.bars_ = ax.barh(positions, values, xerr=self.stds, color=colours, capsize=3, height=0.6)
         ax.set_yticks(positions, self.names)
-        for position, mean, std in zip(positions, self.means, self.stds):
-            ax.text(mean + std, position, f" {mean:.3f}", va="center", fontsize=8)
-        low = min(0.0, float(np.min(self.means - self.stds))) if len(self.means) else 0.0
-        high = float(np.max(self.means + self.stds)) if len(self.means) else 1.0
-        ax.set_xlim(low, max(1.0, high) * 1.08)
-        ax.set_xlabel(f"{self.scoring} (mean ± std over folds)")
+        for position, value, std in zip(positions, values, self.stds):
+            ax.text(value + std, position, f" {value:.3f}", va="center", fontsize=8)
+        low = min(0.0, float(np.min(values - self.stds))) if len(values) else 0.0
+        high = float(np.max(values + self.stds)) if len(values) else 1.0
+        # Scores of at most 1 (accuracy, R^2) on an axis to 1 at least; errors on their own scale.
+        ax.set_xlim(low, (high if error else max(1.0, high)) * 1.08)
+        ax.set_xlabel(
+            f"{str(self.scoring)[4:].replace('_', ' ')} (mean ± std over folds; lower is better)"
+            if error
+            else f"{self.scoring} (mean ± std over folds)"
+        )
         present = [kind for kind in _KIND_COLOURS if kind in self.kinds]
         if present:
             from matplotlib.patches import Patch
