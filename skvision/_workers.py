@@ -241,7 +241,10 @@ def _pil_settings(settings):
 
 @contextlib.contextmanager
 def _in_folder(folder):
-    previous = os.getcwd()
+    try:
+        previous = os.getcwd()
+    except OSError:  # the worker's own folder deleted since it started: it stays in the caller's
+        previous = None
     try:
         os.chdir(folder)
     except OSError:  # not here (a worker on another machine): where it is
@@ -250,7 +253,9 @@ def _in_folder(folder):
     try:
         yield
     finally:
-        os.chdir(previous)
+        if previous is not None:
+            with contextlib.suppress(OSError):
+                os.chdir(previous)
 
 
 def _portable(caught):

@@ -226,6 +226,20 @@ def test_a_comparison_runs_in_a_folder_deleted_under_it(tmp_path, monkeypatch, d
     assert result.results["pixels"].scores.mean() > 0.7
 
 
+def test_a_task_runs_in_a_worker_whose_own_folder_was_deleted(tmp_path, monkeypatch):
+    # A worker started in a folder removed since (a test's or a notebook's temporary folder): reading
+    # its own folder to come back to raised FileNotFoundError on every task.
+    from skvision import _workers
+
+    gone, kept = tmp_path / "gone", tmp_path / "kept"
+    gone.mkdir()
+    kept.mkdir()
+    monkeypatch.chdir(gone)
+    gone.rmdir()
+    result, caught = _workers.run_as_caller({"folder": str(kept)}, os.getcwd, (), {})
+    assert result == str(kept) and caught == []
+
+
 def test_processes_follow_n_jobs():
     assert SplitScheduler(None, worker_function=print, start_cost=1).n_workers == 0
     assert SplitScheduler(1, worker_function=print, start_cost=1).n_workers == 0
